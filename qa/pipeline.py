@@ -1,0 +1,207 @@
+"""The engine: one class that wires ingest → store → retrieve → answer.
+
+>>> from qa import QA
+>>> engine = QA()                                                  # doctest: +SKIP
+>>> a = engine.ask("Who was sworn in as interim president?")       # doctest: +SKIP
+>>> a.short_answer, a.citations[0].doc_id                          # doctest: +SKIP
+('Delcy Rodríguez', '001_08e073e419b132d4.txt')
+
+``QA()`` reads the project's ``seeds/`` and keeps ``index/`` in step with it (only changed documents
+are re-embedded). Pass other folders, a :class:`~qa.config.Config`, or set ``QA_*`` variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.answer import Answerer, ExtractiveAnswerer
+from qa.config import Config
+from qa.embed import Embedder, SentenceTransformerEmbedder, as_llama_embedding
+from qa.ingest import LoadReport, load_documents
+from qa.store import IndexStore, Progress, SyncReport
+from qa.types import Answer, Document, Hit
+
+log = logging.getLogger(__name__)
+
+
+class InvalidQuestion(ValueError):
+    """The question cannot be asked as given (empty, not text); the message says why."""
+
+
+class NoDocuments(RuntimeError):
+    """The documents folder is missing or holds no readable document."""
+
+
+class QA:
+    """The question-answering engine (thread-safe ``ask``).
+
+    >>> engine = QA(seeds_dir="my_docs", index_dir="/tmp/my_index", top_k=5)   # doctest: +SKIP
+    >>> engine.index().summary()                                              # doctest: +SKIP
+    'added 3: a.txt, b.md, c.txt; +12/-0 chunks in 1.2s'
+    """
+
+    def __init__(
+        self,
+        seeds_dir: str | Path | None = None,
+        index_dir: str | Path | None = None,
+        *,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+        answerer: Answerer | None = None,
+        auto_index: bool = True,
+        **overrides: Any,
+    ):
+        if config is None:
+            config = Config.resolve(seeds_dir=seeds_dir, index_dir=index_dir, **overrides)
+        elif seeds_dir or index_dir or overrides:
+            raise TypeError("pass either config or individual settings, not both")
+        self.config = config
+        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
+        self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection)
+        self.answerer: Answerer = answerer or ExtractiveAnswerer(
+            refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin
+        )
+        self.auto_index = auto_index
+        self.last_load: LoadReport | None = None
+        self._retriever: Any = None
+        self._lock = threading.RLock()
+
+    # --- indexing ------------------------------------------------------------------------------
+
+    def load(self) -> LoadReport:
+        """Read the documents folder (no indexing)."""
+        folder = self.config.seeds_dir
+        if not folder.is_dir():
+            raise NoDocuments(f"documents folder not found: {folder} (set QA_SEEDS_DIR or pass seeds_dir)")
+        report = load_documents(folder)
+        if not report.documents:
+            why = f" ({'; '.join(report.warnings[:3])})" if report.warnings else ""
+            raise NoDocuments(f"no readable .txt or .md documents in {folder}{why}")
+        self.last_load = report
+        return report
+
+    def index(self, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+        """Bring the index in line with the documents folder; returns what changed."""
+        report = self.load()
+        return self.index_documents(report.documents, progress=progress, rebuild=rebuild)
+
+    def index_documents(self, documents: Sequence[Document], progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+        """Make the index hold exactly ``documents`` (for corpora that are not a folder, e.g. JSONL)."""
+        if not documents:
+            raise NoDocuments("no documents to index")
+        with self._lock:
+            result = self.store.sync(documents, progress=progress, rebuild=rebuild)
+            if result.changed or self._retriever is None:
+                self._retriever = self._build_retriever()
+            return result
+
+    def _ensure_ready(self) -> Any:
+        retriever = self._retriever
+        if retriever is not None:
+            return retriever
+        with self._lock:
+            if self._retriever is None:
+                if self.auto_index and self.config.seeds_dir.is_dir():
+                    report = self.index()
+                    if report.changed:
+                        log.info("index: %s", report.summary())
+                else:
+                    self.store.open()
+                    self._retriever = self._build_retriever()
+            return self._retriever
+
+    def _build_retriever(self) -> Any:
+        from llama_index.core import VectorStoreIndex
+
+        from qa.retrieve import HybridRetriever
+
+        n = max(self.config.fusion_candidates, self.config.top_k)
+        vindex = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=as_llama_embedding(self.embedder))
+        dense = vindex.as_retriever(similarity_top_k=n)
+        sparse = self.store.bm25()
+        if sparse is not None:
+            sparse.similarity_top_k = min(n, int(sparse.bm25.scores.get("num_docs", n)))
+        return HybridRetriever(dense, sparse, top_k=self.config.top_k)
+
+    # --- asking --------------------------------------------------------------------------------
+
+    def _clean_question(self, question: Any) -> tuple[str, list[str]]:
+        if not isinstance(question, str):
+            raise InvalidQuestion(f"a question must be text, not {type(question).__name__}")
+        notices: list[str] = []
+        q = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question)
+        q = " ".join(q.split())
+        if not q:
+            raise InvalidQuestion("the question is empty: type a question about the documents")
+        limit = self.config.max_question_chars
+        if len(q) > limit:
+            q = q[:limit].rsplit(" ", 1)[0] or q[:limit]
+            notices.append(f"The question was {len(question):,} characters long; only its first {len(q):,} were used.")
+        return q, notices
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        """The best passages for ``question`` (hybrid dense + BM25, fused by reciprocal rank)."""
+        q, _ = self._clean_question(question)
+        return self._ensure_ready().search(q, top_k or self.config.top_k)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer ``question`` from the documents, with verbatim citations (or a refusal)."""
+        t0 = time.perf_counter()
+        q, notices = self._clean_question(question)
+        retriever = self._ensure_ready()
+        t1 = time.perf_counter()
+        qvec = self.embedder.embed_query(q)
+        t2 = time.perf_counter()
+        hits = retriever.search(q, top_k or self.config.top_k)
+        t3 = time.perf_counter()
+        vectors = self.store.sentence_vectors([h.chunk for h in hits])
+        answer = self.answerer.answer(q, hits, qvec, vectors)
+        t4 = time.perf_counter()
+        timings = {
+            "prepare_ms": (t1 - t0) * 1000,
+            "embed_ms": (t2 - t1) * 1000,
+            "retrieve_ms": (t3 - t2) * 1000,
+            "answer_ms": (t4 - t3) * 1000,
+            "total_ms": (t4 - t0) * 1000,
+        }
+        return dataclasses.replace(
+            answer, question=question if len(question) <= len(q) + 64 else q, searched_question=q,
+            notices=tuple(notices) + answer.notices, timings=timings,
+        )
+
+    # --- llama-index views ---------------------------------------------------------------------
+
+    def as_retriever(self) -> Any:
+        """A llama-index ``BaseRetriever`` over this collection (hybrid, reciprocal-rank fused)."""
+        return self._ensure_ready()
+
+    def as_query_engine(self) -> Any:
+        """A llama-index query engine whose ``Response`` carries this engine's citations.
+
+        ``response.response`` is the answer text, ``response.source_nodes`` the cited sentences
+        (offsets and ids in metadata), ``response.metadata["answer"]`` the full ``Answer.to_dict()``.
+        """
+        from qa.llama import QAQueryEngine
+
+        return QAQueryEngine(engine=self)
+
+    # --- inspection ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        self._ensure_ready()
+        m = self.store.manifest
+        docs = m.documents if m else {}
+        return {
+            "index_dir": str(self.config.index_dir),
+            "seeds_dir": str(self.config.seeds_dir),
+            "model": self.embedder.name,
+            "documents": len(docs),
+            "chunks": self.store.count(),
+            "titles": {k: v.get("title", "") for k, v in docs.items()},
+        }

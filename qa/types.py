@@ -1,0 +1,167 @@
+"""Typed results that flow through the pipeline.
+
+Everything the engine hands out is a frozen dataclass with ``to_dict()``, so callers never guess at
+dictionary keys and results can be shared between threads safely.
+
+Offsets are always character offsets into the *original* file text (``str`` indices after UTF-8
+decoding), so ``document.text[c.start:c.end] == c.quote`` holds for every citation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source document as read from disk.
+
+    >>> d = Document(doc_id="a.txt", title="Headline", text="Headline\\nBody.", path="/x/a.txt")
+    >>> d.to_dict()["doc_id"]
+    'a.txt'
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    path: str = ""
+    sha256: str = ""
+    # Character ranges (start, end) of page furniture ("Back to top button", ...) that are kept in
+    # ``text`` so offsets stay true, but never chunked, quoted or answered from.
+    masked: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["masked"] = [list(r) for r in self.masked]
+        return d
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a document: ``doc.text[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: consecutive sentences of one document.
+
+    ``text == document.text[start:end]``; ``sentences`` are the sentences it holds, with absolute
+    offsets. ``chunk_id`` is derived from the document id and the chunk's content, so an unchanged
+    document always yields the same ids.
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Sentence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sentences"] = [s.to_dict() for s in self.sentences]
+        return d
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the ranks each retriever gave it (1-based)."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "start": c.start,
+            "end": c.end,
+            "text": c.text,
+            "score": round(self.score, 6),
+            "dense_rank": self.dense_rank,
+            "sparse_rank": self.sparse_rank,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote backing an answer.
+
+    ``quote == original_file_text[start:end]``. When the quote holds the short answer,
+    ``answer_start``/``answer_end`` give the answer's own offsets (for highlighting).
+    """
+
+    n: int
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    score: float = 0.0
+    chunk_id: str = ""
+    answer_start: int | None = None
+    answer_end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 6)
+        return d
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The engine's reply to one question.
+
+    ``text`` is what a user sees: the short answer (if any) and the supporting quotes with [n]
+    markers; every character of it other than fixed framing comes from the documents.
+
+    >>> a = Answer(question="q", text="Not found in the documents.", refused=True)
+    >>> a.to_dict()["refused"]
+    True
+    """
+
+    question: str
+    text: str
+    short_answer: str | None = None
+    refused: bool = False
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()
+    # Where the short answer sits: (doc_id, start, end) in the original file.
+    answer_doc_id: str | None = None
+    answer_start: int | None = None
+    answer_end: int | None = None
+    confidence: float = 0.0
+    # The question actually searched for (after truncation; later, after follow-up rewriting).
+    searched_question: str = ""
+    notices: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "searched_question": self.searched_question or self.question,
+            "text": self.text,
+            "short_answer": self.short_answer,
+            "refused": self.refused,
+            "confidence": round(self.confidence, 6),
+            "answer_doc_id": self.answer_doc_id,
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [h.to_dict() for h in self.passages],
+            "notices": list(self.notices),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
