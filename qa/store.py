@@ -41,6 +41,8 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 #: what `qa index --rebuild` may delete inside index_dir; nothing else is ever touched
 OWNED = (MANIFEST, "chroma", "bm25", "manifest.json.tmp")
+#: other things qa keeps inside index_dir (evaluation indexes, feedback), never wiped by a rebuild
+KEPT = ("eval", "feedback.jsonl")
 
 Progress = Callable[[int, int], None]  # (items done so far, total)
 
@@ -161,7 +163,7 @@ class IndexStore:
         if not d.exists():
             return
         if not self.manifest_path.exists():
-            foreign = [p.name for p in d.iterdir() if p.name not in OWNED and not p.name.startswith(".")]
+            foreign = [p.name for p in d.iterdir() if p.name not in OWNED + KEPT and not p.name.startswith(".")]
             if foreign:
                 raise IndexError_(
                     f"{d} is not empty and holds no qa manifest ({', '.join(sorted(foreign)[:5])}); "
