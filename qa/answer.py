@@ -63,13 +63,17 @@ PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
     "person", "date", "number", "place", "organisation", "quote", "reason", "entity", "other",
 )
 
+# "which U.S. official", "what kind of weapons": up to two words between the wh-word and its noun
+_WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+[\w.’'-]+){0,2}?\s+"
 _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
-    (re.compile(r"\b(when|what (year|date|day|month|time|decade|century)|which (year|date|day|month)|since when|how long ago)\b", re.I), DATE),
-    (re.compile(r"\b(where|what (city|country|town|place|region|state|neighbou?rhood|location|district|island|continent|border|area)|which (city|country|town|place|region|state|neighbou?rhood|location|district|countries|cities))\b", re.I), PLACE),
-    (re.compile(r"\b(what|which) (organi[sz]ation|agency|group|company|channel|network|party|department|body|institution|court|council|cartel|outlet|university|newspaper|team|unit|administration)s?\b", re.I), ORG),
-    (re.compile(r"\b(who|whom|whose|which (person|man|woman|leader|official|minister|president)|what (person|man|woman|leader|official|minister)|name of the (person|man|woman|leader|official|minister|president))\b", re.I), PERSON),
-    (re.compile(r"\bwhat (did|does|do|had|has)\b.*\b(say|said|warn|claim|declare|state|call|describe|tell|announce|write|tweet|assert|argue)\w*\b", re.I), QUOTE),
+    (re.compile(rf"\b(when|{_WH}(year|date|day|month|time|decade|century)s?\b|since when|how long ago)", re.I), DATE),
+    (re.compile(r"\bwhat (did|does|do|had|has)\b.*\b(say|said|warn|claim|declare|state|call|describe|tell|announce|write|tweet|assert|argue)\w*\b"
+                r"|\bhow (did|does|do|has|have|had|was|were|is)\b.*\b(describe|characteri[sz]e|call|refer|label|dub|term)\w*\b"
+                rf"|\b{_WH}(phrase|words?|term|slogan|expression)\b", re.I), QUOTE),
+    (re.compile(rf"\b(where|{_WH}(city|country|countries|town|place|region|state|states|neighbou?rhood|location|district|island|continent|border|area|capital|cities|nation|nations)\b)", re.I), PLACE),
+    (re.compile(rf"\b{_WH}(organi[sz]ation|agency|group|company|channel|account|network|party|department|body|bodies|institution|court|council|cartel|outlet|university|newspaper|team|unit|administration|tv|television|station|force|forces)s?\b", re.I), ORG),
+    (re.compile(rf"\b(who|whom|whose|{_WH}(person|people|man|woman|leader|official|minister|president|figure|scholar|analyst|general|officer|politician|journalist|spokesman|spokeswoman)s?\b|name of the (person|man|woman|leader|official|minister|president))", re.I), PERSON),
     (re.compile(r"\b(why|how come|for what reason|what (caused|led to|prompted|motivated))\b", re.I), REASON),
     (re.compile(r"^\s*how\b", re.I), REASON),
     (re.compile(r"\b(what|which) (is|was|are|were) the name\b|\bwhat \w+ (is|was) named\b", re.I), ENTITY),
@@ -91,6 +95,26 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> list[str]:
     return [stem(t) for t in _TOKEN.findall(text) if t.lower() not in STOPWORDS and len(t) > 1]
+
+
+_AUX = frozenset("is was are were did does do has had have can could will would should may might".split())
+_HEAD = re.compile(r"\b(?:what|which|name of the|name of)(?:\s+(?:kind|type|sort)\s+of)?((?:\s+[\w.’'-]+){1,3})", re.I)
+
+
+def head_noun(question: str) -> str | None:
+    """The noun a which/what question asks for: "Which Telegram channel ..." -> "channel"."""
+    m = _HEAD.search(question)
+    if not m:
+        return None
+    words = m.group(1).split()
+    picked = None
+    for w in words:
+        if w.lower() in _AUX:
+            break
+        picked = w
+    if picked is None or picked.lower() in STOPWORDS:
+        return None
+    return stem(picked)
 
 
 def question_type(question: str) -> str:
@@ -144,6 +168,25 @@ _PLACE_PREP = re.compile(r"\b(?:in|at|near|from|to|into|across|toward|towards|ou
 _NOT_NAMES = re.compile(rf"^(?:{_MONTH}|{_WEEKDAY}|The|A|An|This|That|These|Those|It|He|She|They|We|I|But|And|Yet|As|In|On|At|For|If|While|When|After|Before|Meanwhile|However|According|BREAKING|URGENT|UPDATE|EXCLUSIVE|NOW)$")
 
 
+# Countries and a few other well-known places: capitalised names that are places, not people.
+_PLACES = frozenset(
+    """afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan bahamas bahrain
+    bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia botswana brazil brunei bulgaria burkina
+    burundi cambodia cameroon canada chad chile china colombia comoros congo croatia cuba cyprus czechia denmark
+    djibouti dominica ecuador egypt eritrea estonia eswatini ethiopia fiji finland france gabon gambia georgia germany
+    ghana greece grenada guatemala guinea guyana haiti honduras hungary iceland india indonesia iran iraq ireland
+    israel italy jamaica japan jordan kazakhstan kenya kiribati kosovo kuwait kyrgyzstan laos latvia lebanon lesotho
+    liberia libya liechtenstein lithuania luxembourg madagascar malawi malaysia maldives mali malta mauritania
+    mauritius mexico micronesia moldova monaco mongolia montenegro morocco mozambique myanmar namibia nauru nepal
+    netherlands nicaragua niger nigeria norway oman pakistan palau palestine panama paraguay peru philippines poland
+    portugal qatar romania russia rwanda samoa senegal serbia seychelles singapore slovakia slovenia somalia spain
+    sudan suriname sweden switzerland syria taiwan tajikistan tanzania thailand togo tonga trinidad tunisia turkey
+    turkmenistan tuvalu uganda ukraine uruguay uzbekistan vanuatu venezuela vietnam yemen zambia zimbabwe america
+    europe africa asia caribbean florida washington caracas london paris moscow beijing havana bogotá bogota
+    u.s. us usa u.k. uk""".split()
+) | frozenset({"united states", "united kingdom", "latin america", "south america", "north america", "u.s.", "u.s", "usa", "us", "uk", "u.k."})
+
+
 @dataclass(frozen=True)
 class Span:
     start: int  # relative to the sentence
@@ -165,9 +208,16 @@ def _trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def is_title_case(sentence: str) -> bool:
+    """Headline Case Or ALL CAPS: capitals there say nothing about names."""
+    words = [w for w in re.findall(r"[^\W\d_][\w’'-]*", sentence) if len(w) > 3]
+    return len(words) >= 4 and sum(w[0].isupper() for w in words) / len(words) > 0.7
+
+
 def spans_of(sentence: str) -> list[Span]:
     """Typed candidate spans in a sentence (offsets relative to it)."""
     out: list[Span] = []
+    headline = is_title_case(sentence)
     for m in _DATE.finditer(sentence):
         s, e = _trim(sentence, m.start(), m.end())
         if e > s:
@@ -185,7 +235,7 @@ def spans_of(sentence: str) -> list[Span]:
         if e > s:
             out.append(Span(s, e, QUOTE))
     date_cover = [(x.start, x.end) for x in out if x.kind == DATE]
-    for m in _CAPSEQ.finditer(sentence):
+    for m in ([] if headline else _CAPSEQ.finditer(sentence)):
         s, e = _trim(sentence, m.start(), m.end())
         # trailing particles ("of", "the") are not part of a name
         while True:
@@ -227,7 +277,7 @@ def spans_of(sentence: str) -> list[Span]:
             continue
         if t:  # only a title ("Vice President")
             continue
-        kind = PLACE if _PLACE_PREP.search(before) else ENTITY
+        kind = PLACE if _PLACE_PREP.search(before) or text.lower() in _PLACES or text.lower().removeprefix("the ") in _PLACES else ENTITY
         out.append(Span(s, e, kind))
     return out
 
@@ -272,6 +322,7 @@ class ExtractiveAnswerer:
     w_lexical: float = 0.30
     w_type: float = 0.10
     w_rank: float = 0.05
+    headline_penalty: float = 0.05
 
     def answer(
         self,
@@ -334,6 +385,7 @@ class ExtractiveAnswerer:
         """Every sentence of ``hits`` with its features and score, best first."""
         q_terms = set(content_terms(question))
         q_lower = question.lower()
+        head = head_noun(question)
         cands: list[Candidate] = []
         for r, hit in enumerate(hits):
             for i, s in enumerate(hit.chunk.sentences):
@@ -358,14 +410,17 @@ class ExtractiveAnswerer:
             c.semantic = float(np.dot(question_vector, vec)) if question_vector is not None and vec is not None else 0.0
             c.matched = terms & q_terms
             c.lexical = sum(idf[t] for t in c.matched) / q_weight
-            c.span, c.span_fit = self._best_span(c.sentence.text, qtype, q_lower, q_terms)
+            c.span, c.span_fit = self._best_span(c.sentence.text, qtype, q_lower, q_terms, head)
             c.type_fit = c.span_fit if qtype in _TYPE_ACCEPTS else 0.5
             prior = 1.0 / (1 + c.hit_rank)
             c.score = self.w_semantic * c.semantic + self.w_lexical * c.lexical + self.w_type * c.type_fit + self.w_rank * prior
+            # a headline summarises the article and so resembles many questions, but rarely answers one
+            if c.sentence.text.strip() == c.hit.chunk.title.strip() or is_title_case(c.sentence.text):
+                c.score -= self.headline_penalty
         cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         return cands
 
-    def _best_span(self, sentence: str, qtype: str, q_lower: str, q_terms: set[str]) -> tuple[Span | None, float]:
+    def _best_span(self, sentence: str, qtype: str, q_lower: str, q_terms: set[str], head: str | None = None) -> tuple[Span | None, float]:
         accepts = _TYPE_ACCEPTS.get(qtype)
         if not accepts:
             return None, 0.0
@@ -385,6 +440,9 @@ class ExtractiveAnswerer:
             dist = min((abs(a - sp.start) for a in anchors), default=len(sentence))
             proximity = 1.0 / (1.0 + dist / 40.0)
             score = fit * (0.6 + 0.4 * proximity) * (1.0 - 0.5 * overlap)
+            # the noun asked for names the span: "the Telegram channel Tupy Report", "Cartel de los Soles"
+            if head and (head in words or head in [stem(w) for w in _TOKEN.findall(sentence[max(0, sp.start - 25) : sp.start])]):
+                score *= 1.3
             if score > best[0]:
                 best = (score, sp)
         return best[1], best[0]

@@ -2,6 +2,7 @@
 
     qa index [--rebuild]           build or refresh the index (only changed documents are embedded)
     qa ask "QUESTION" [--json]     answer with quoted sources
+    qa eval --gold FILE | --squad FILE   measure answers, citations, refusals and retrieval
 """
 
 from __future__ import annotations
@@ -123,6 +124,110 @@ def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(format_answer(answer))
+
+
+
+class _CountBar:
+    """tqdm progress on stderr for a (done, total) callback, e.g. questions answered."""
+
+    def __init__(self, desc: str, unit: str) -> None:
+        self.desc, self.unit = desc, unit
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, file=sys.stderr, dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@main.command("eval")
+@click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False), help="Gold set (JSONL: id, question, answers, sources, unanswerable), e.g. gold/seeds.jsonl.")
+@click.option("--squad", "squad_path", type=click.Path(dir_okay=False), help="SQuAD v1.1 JSON file (e.g. dev-v1.1.json).")
+@click.option("--corpus", "corpus_path", type=click.Path(exists=True, dir_okay=False), help="With --squad: paragraphs JSONL to retrieve from (id = <title>#<index>); default: the SQuAD file's own paragraphs.")
+@click.option("--limit", type=click.IntRange(1, None), default=None, help="Evaluate only the first N questions, in file order.")
+@click.option("--gold-paragraph", is_flag=True, help="With --squad: read each question's own paragraph only (no retrieval).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report (EvalReport.to_dict()) to this file.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write report.md and chart.png into this folder.")
+@click.option("--top-k", type=click.IntRange(1, 100), default=None, help="Passages per question [gold: QA_TOP_K, default 5; SQuAD: 10].")
+@click.option("--rows", type=click.IntRange(0, None), default=None, help="Per-question rows to print, failures first [default: all].")
+@click.pass_context
+def eval_command(
+    ctx: click.Context, gold_path: str | None, squad_path: str | None, corpus_path: str | None, limit: int | None,
+    gold_paragraph: bool, json_out: str | None, report_dir: str | None, top_k: int | None, rows: int | None,
+) -> None:
+    """Measure answers, citations, refusals, retrieval and latency on a gold set or SQuAD v1.1.
+
+    \b
+      qa eval --gold gold/seeds.jsonl --report eval-report
+      qa eval --squad dev-v1.1.json --corpus paragraphs-all.jsonl --limit 500
+    """
+    from pathlib import Path
+
+    from qa import evaluate as ev
+    from qa.pipeline import NoDocuments
+    from qa.store import IndexError_
+
+    if (gold_path is None) == (squad_path is None):
+        raise click.UsageError("give exactly one of --gold FILE or --squad FILE")
+    if gold_path and (corpus_path or gold_paragraph):
+        raise click.UsageError("--corpus and --gold-paragraph go with --squad")
+    if squad_path and not Path(squad_path).is_file():
+        _fail(FileNotFoundError(ev.squad_missing_message(squad_path)))
+
+    index_bar, q_bar = _Bar(), _CountBar("eval", "q")
+    try:
+        if gold_path:
+            engine = _engine(ctx)
+            engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
+            index_bar.close()
+            report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar)
+        else:
+            try:
+                cfg = Config.resolve(**(ctx.obj or {}))
+            except (TypeError, ValueError) as e:
+                raise click.UsageError(str(e)) from None
+            report = ev.evaluate_squad(
+                squad_path, corpus_path=corpus_path, limit=limit, gold_paragraph=gold_paragraph,
+                top_k=top_k or 10, config=cfg, progress=q_bar, index_progress=index_bar,
+            )
+    except (NoDocuments, IndexError_, ValueError, OSError) as e:
+        index_bar.close()
+        q_bar.close()
+        _fail(e)
+    index_bar.close()
+    q_bar.close()
+
+    click.echo(ev.format_report(report, rows=rows, symbols=ev.console_symbols()))
+    if json_out:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_out}", err=True)
+    if report_dir:
+        md, png = ev.write_markdown_report(report, report_dir)
+        click.echo(f"wrote {md} and {png}", err=True)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind [QA_HOST; default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [QA_PORT; default 7860].")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the web chat (same as `python app.py`)."""
+    import os
+
+    from qa import web
+
+    if host:
+        os.environ["QA_HOST"] = host
+    if port:
+        os.environ["QA_PORT"] = str(port)
+    web.main()
 
 
 if __name__ == "__main__":  # pragma: no cover

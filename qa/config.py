@@ -100,6 +100,8 @@ class Config:
             raise ValueError("chunk_words must be at least 10")
         if self.chunk_overlap < 0:
             raise ValueError("chunk_overlap must be >= 0")
+        if self.embed_batch_size < 1 or self.fusion_candidates < 1:
+            raise ValueError("embed_batch_size and fusion_candidates must be at least 1")
         if self.max_question_chars < 10:
             raise ValueError("max_question_chars must be at least 10")
 

@@ -49,21 +49,15 @@ def resolve_model(model: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded lazily on first use, with a small query cache.
+    """A sentence-transformers model (any name or folder), loaded lazily on first use."""
 
-    The cache matters: one question is embedded once and the vector reused by dense retrieval and by
-    answer selection, so the model runs once per question.
-    """
-
-    def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu", batch_size: int = 64, cache_size: int = 256):
+    def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu", batch_size: int = 64):
         self.name, self._load_from = resolve_model(model)
         self.device = device
         self.batch_size = batch_size
         self._model: Any = None
         self._dimension: int | None = None
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
 
     @property
     def model(self) -> Any:
@@ -93,13 +87,53 @@ class SentenceTransformerEmbedder:
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
-            out.append(self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False))
+        # batches of similar length: padding a 10-token sentence to a 250-token chunk costs 25x
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            out[idx] = self.model.encode([texts[j] for j in idx], batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
             if progress:
-                progress(len(batch))
-        return np.vstack(out).astype(np.float32, copy=False)
+                progress(len(idx))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0].astype(np.float32)
+
+
+class CachedEmbedder:
+    """Wraps any :class:`Embedder` with an LRU cache of query vectors.
+
+    The engine embeds a question once and both dense retrieval (through llama-index) and answer
+    selection ask for its vector: the cache makes that one model call.
+
+    >>> emb = CachedEmbedder(SentenceTransformerEmbedder())   # doctest: +SKIP
+    """
+
+    def __init__(self, inner: Embedder, size: int = 256):
+        self.inner = inner
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def batch_size(self) -> int:
+        return int(getattr(self.inner, "batch_size", 64))
+
+    def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.inner.embed_texts(texts, progress)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
@@ -107,11 +141,11 @@ class SentenceTransformerEmbedder:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vec = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0].astype(np.float32)
-        vec.setflags(write=False)
+        vec = np.asarray(self.inner.embed_query(text), dtype=np.float32)
+        vec.setflags(write=False)  # shared between threads: nobody may change it in place
         with self._lock:
             self._cache[text] = vec
-            if len(self._cache) > self._cache_size:
+            if len(self._cache) > self.size:
                 self._cache.popitem(last=False)
         return vec
 

@@ -37,19 +37,23 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 # Furniture that may be glued to the start of the next line's text ("Back to top buttonIn the ...").
+_EOL = r"(?=[ \t]*(?:\r?\n|\r|\Z))"
+# Furniture at the start of a line, alone or glued to the next text ("Back to top buttonIn the ...");
+# case-sensitive and followed by a line end or a capital, so "Related news outlets said" is content.
 _FURNITURE_PREFIX = re.compile(
     r"^[ \t]*(?:Back to top(?: button)?|Related (?:Articles|Posts|Stories|News)|Skip to (?:main )?content"
-    r"|Share this(?: article)?:?|Click to share on \w+(?: \(Opens in new window\))?)",
-    re.IGNORECASE | re.MULTILINE,
+    r"|Share this(?: article)?:?|Click to share on \w+(?: \(Opens in new window\))?)"
+    rf"(?:{_EOL}|(?=[A-Z]))",
+    re.MULTILINE,
 )
 # Whole lines that are navigation or section labels, not content.
 _FURNITURE_LINE = re.compile(
     r"^[ \t]*(?:News|Menu|Home|Advertisement|Sponsored|Share|Tweet|Print|Email|Comments?"
-    r"|Read more:?|Continue reading|Subscribe|Sign up|Log in|Video|Photos?)[ \t]*$",
+    rf"|Read more:?|Continue reading|Subscribe|Sign up|Log in|Video|Photos?)[ \t]*{_EOL}",
     re.IGNORECASE | re.MULTILINE,
 )
 # A "Sources:" / "References:" heading with nothing after it.
-_EMPTY_SOURCES = re.compile(r"^[ \t]*(?:Sources?|References?)[ \t]*:?[ \t]*(?=\s*\Z)", re.IGNORECASE | re.MULTILINE)
+_EMPTY_SOURCES = re.compile(r"^[ \t]*(?:Sources?|References?)[ \t]*:[ \t]*(?=\s*\Z)", re.IGNORECASE | re.MULTILINE)
 # A section label glued to the last sentence of a page ("...evolving story.News").
 _TRAILING_LABEL = re.compile(r"(?<=[.!?”\"’])(?:News|Menu|Advertisement)\s*\Z")
 
@@ -184,7 +188,7 @@ def load_documents(folder: str | Path) -> LoadReport:
         doc_id = p.relative_to(folder).as_posix()
         try:
             if p.stat().st_size > MAX_DOCUMENT_BYTES:
-                warnings.append(f"{doc_id}: skipped, larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+                warnings.append(f"{doc_id}: skipped, larger than the {MAX_DOCUMENT_BYTES:,}-byte limit")
                 continue
             data = p.read_bytes()
         except OSError as e:
@@ -212,7 +216,10 @@ def load_jsonl(path: str | Path) -> Iterator[Document]:
                 continue
             try:
                 rec = json.loads(line)
-                doc_id, text = str(rec["id"]), str(rec["text"])
+                doc_id, text = rec["id"], rec["text"]
+                if not isinstance(text, str) or not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool):
+                    raise TypeError("id must be a string or number and text a string")
+                doc_id = str(doc_id)
             except (ValueError, KeyError, TypeError) as e:
                 raise ValueError(f"{path}:{lineno}: expected a JSON object with id and text ({e})") from None
             if text.strip():
@@ -241,6 +248,8 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
         first = text[m]
         if not (first.isupper() or first.isdigit() or first in "\"“‘'(¡¿[—–-•*"):
             return False
+        if token.lower() == "no" and not first.isdigit():  # "said no. Then" ends; "No. 5" does not
+            return True
         if text[end - 1] == "." and (
             token.lower() in _ABBREVIATIONS
             or re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", token)  # initials, U.S, a.m

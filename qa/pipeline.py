@@ -22,7 +22,7 @@ from typing import Any
 
 from qa.answer import Answerer, ExtractiveAnswerer
 from qa.config import Config
-from qa.embed import Embedder, SentenceTransformerEmbedder, as_llama_embedding
+from qa.embed import CachedEmbedder, Embedder, SentenceTransformerEmbedder, as_llama_embedding
 from qa.ingest import LoadReport, load_documents
 from qa.store import IndexStore, Progress, SyncReport
 from qa.types import Answer, Document, Hit
@@ -62,7 +62,9 @@ class QA:
         elif seeds_dir or index_dir or overrides:
             raise TypeError("pass either config or individual settings, not both")
         self.config = config
-        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
+        self.embedder: Embedder = CachedEmbedder(
+            embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
+        )
         self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection)
         self.answerer: Answerer = answerer or ExtractiveAnswerer(
             refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin

@@ -386,7 +386,11 @@ class IndexStore:
             folder = self.index_dir / "bm25"
             if manifest.bm25_key == key and (folder / "retriever.json").exists():
                 try:
-                    self._bm25 = BM25Retriever.from_persist_dir(str(folder))
+                    import bm25s
+
+                    # BM25Retriever.from_persist_dir, minus bm25s's progress bar on every start
+                    args = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
+                    self._bm25 = BM25Retriever(existing_bm25=bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), **args)
                     return self._bm25
                 except Exception as e:  # a damaged cache is rebuilt, never fatal
                     log.warning("BM25 cache unreadable (%s); rebuilding", e)
@@ -398,7 +402,7 @@ class IndexStore:
                 if folder.exists():
                     shutil.rmtree(folder)
                 folder.mkdir(parents=True)
-                bm.persist(str(folder))
+                bm.persist(str(folder), show_progress=False)
                 manifest.bm25_key = key
                 manifest.save(self.manifest_path)
             except OSError as e:  # read-only index: keep it in memory

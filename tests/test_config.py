@@ -1,0 +1,147 @@
+"""Configuration: defaults, QA_* environment variables, explicit overrides, validation."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from qa.config import PACKAGED_MODEL, Config, project_root
+from qa.ingest import CHUNKER_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+FIELDS = [f.name for f in dataclasses.fields(Config)]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """No QA_* variable from the caller's shell leaks into these tests."""
+    for name in FIELDS:
+        monkeypatch.delenv("QA_" + name.upper(), raising=False)
+
+
+def test_project_root_is_the_checkout():
+    assert project_root() == ROOT
+    assert (project_root() / "seeds").is_dir()
+
+
+def test_defaults_point_at_repo_seeds_and_index():
+    cfg = Config.resolve()
+    assert cfg.seeds_dir == ROOT / "seeds"
+    assert cfg.index_dir == ROOT / "index"
+    assert cfg.seeds_dir.is_absolute() and cfg.index_dir.is_absolute()
+    assert cfg.model == PACKAGED_MODEL
+    assert cfg.top_k == 5 and cfg.chunk_words == 110 and cfg.chunk_overlap == 0
+    assert cfg.refusal_threshold == pytest.approx(0.42)
+
+
+def test_env_overrides_are_coerced(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_TOP_K", "7")
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "idx"))
+    monkeypatch.setenv("QA_REFUSAL_THRESHOLD", "0.55")
+    monkeypatch.setenv("QA_MODEL", "sentence-transformers/other")
+    monkeypatch.setenv("QA_CHUNK_OVERLAP", "1")
+    cfg = Config.resolve()
+    assert cfg.top_k == 7 and type(cfg.top_k) is int
+    assert cfg.index_dir == tmp_path / "idx" and isinstance(cfg.index_dir, Path)
+    assert cfg.refusal_threshold == 0.55 and type(cfg.refusal_threshold) is float
+    assert cfg.model == "sentence-transformers/other"
+    assert cfg.chunk_overlap == 1
+    assert cfg.seeds_dir == ROOT / "seeds"  # untouched fields keep their defaults
+
+
+def test_env_path_expands_user(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("QA_SEEDS_DIR", "~/docs")
+    assert Config.resolve().seeds_dir == tmp_path / "docs"
+
+
+def test_empty_env_variable_is_ignored(monkeypatch):
+    monkeypatch.setenv("QA_TOP_K", "")
+    monkeypatch.setenv("QA_INDEX_DIR", "")
+    cfg = Config.resolve()
+    assert cfg.top_k == 5 and cfg.index_dir == ROOT / "index"
+
+
+def test_explicit_overrides_beat_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_TOP_K", "7")
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "env-index"))
+    cfg = Config.resolve(top_k=3, index_dir=tmp_path / "arg-index")
+    assert cfg.top_k == 3
+    assert cfg.index_dir == tmp_path / "arg-index"
+
+
+def test_string_overrides_are_coerced(tmp_path):
+    cfg = Config.resolve(top_k="4", index_dir=str(tmp_path), refusal_threshold="0.3")
+    assert cfg.top_k == 4 and type(cfg.top_k) is int
+    assert cfg.index_dir == tmp_path and isinstance(cfg.index_dir, Path)
+    assert cfg.refusal_threshold == 0.3
+
+
+def test_none_overrides_are_ignored(monkeypatch):
+    monkeypatch.setenv("QA_TOP_K", "7")
+    cfg = Config.resolve(top_k=None, index_dir=None, model=None)
+    assert cfg.top_k == 7
+    assert cfg.index_dir == ROOT / "index"
+    assert cfg.model == PACKAGED_MODEL
+
+
+def test_unknown_key_raises_type_error():
+    with pytest.raises(TypeError, match="top_kk"):
+        Config.resolve(top_kk=3)
+
+
+@pytest.mark.parametrize(
+    "env,value",
+    [("QA_TOP_K", "abc"), ("QA_CHUNK_WORDS", "1.5"), ("QA_REFUSAL_THRESHOLD", "high"), ("QA_TOP_K", "0")],
+)
+def test_bad_env_values_raise_value_error_naming_the_field(monkeypatch, env, value):
+    monkeypatch.setenv(env, value)
+    field = env[3:].lower()
+    with pytest.raises(ValueError, match=field):
+        Config.resolve()
+
+
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": -3}, "top_k"),
+        ({"chunk_words": 5}, "chunk_words"),
+        ({"chunk_overlap": -1}, "chunk_overlap"),
+        ({"max_question_chars": 3}, "max_question_chars"),
+        ({"top_k": "abc"}, "top_k"),
+    ],
+)
+def test_bad_override_values_raise_value_error_naming_the_field(overrides, field):
+    with pytest.raises(ValueError, match=field):
+        Config.resolve(**overrides)
+
+
+def test_boundary_values_are_accepted():
+    cfg = Config.resolve(top_k=1, chunk_words=10, chunk_overlap=0, max_question_chars=10)
+    assert (cfg.top_k, cfg.chunk_words, cfg.chunk_overlap, cfg.max_question_chars) == (1, 10, 0, 10)
+
+
+def test_config_is_frozen():
+    cfg = Config.resolve()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.top_k = 9  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.index_dir = Path("/elsewhere")  # type: ignore[misc]
+    assert cfg.top_k == 5
+
+
+def test_resolve_returns_equal_configs_for_equal_inputs():
+    assert Config.resolve(top_k=3) == Config.resolve(top_k=3)
+    assert Config.resolve(top_k=3) != Config.resolve(top_k=4)
+
+
+def test_chunking_settings():
+    cfg = Config.resolve(chunk_words=80, chunk_overlap=2)
+    ch = cfg.chunking()
+    assert ch == {"chunk_words": 80, "chunk_overlap": 2, "version": CHUNKER_VERSION}
+    assert Config.resolve().chunking() != ch
+    # settings that do not change chunk boundaries are not part of it
+    assert Config.resolve(top_k=9).chunking() == Config.resolve().chunking()
