@@ -64,7 +64,7 @@ PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
 )
 
 # "which U.S. official", "what kind of weapons": up to two words between the wh-word and its noun
-_WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+[\w.’'-]+){0,2}?\s+"
+_WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+(?!(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b)[\w.’'-]+){0,3}?\s+"
 _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
     (re.compile(rf"\b(when|{_WH}(year|date|day|month|time|decade|century)s?\b|since when|how long ago)", re.I), DATE),
@@ -117,9 +117,20 @@ def head_noun(question: str) -> str | None:
     return stem(picked)
 
 
+_FIRST_WH = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how|name of)\b", re.I)
+
+
 def question_type(question: str) -> str:
+    """The kind of answer asked for, read from the question's first wh-phrase.
+
+    Only the first wh-word counts: in "What were they doing when the raid began?" the "when" is
+    part of a clause, not the question.
+    """
+    first = _FIRST_WH.search(question)
+    text = question[first.start() :] if first else question
     for pattern, qtype in _QTYPE_RULES:
-        if pattern.search(question):
+        m = pattern.search(text)
+        if m and (first is None or m.start() == 0 or pattern.pattern.startswith("^")):
             return qtype
     return OTHER
 
@@ -315,7 +326,7 @@ class Candidate:
 class ExtractiveAnswerer:
     """The default answerer: sentence ranking plus rule-based short-answer cutting (no LLM)."""
 
-    refusal_threshold: float = 0.42
+    refusal_threshold: float = 0.34
     corroboration_margin: float = 0.08
     max_citations: int = 3
     w_semantic: float = 0.55
@@ -323,6 +334,7 @@ class ExtractiveAnswerer:
     w_type: float = 0.10
     w_rank: float = 0.05
     headline_penalty: float = 0.05
+    w_unseen: float = 0.15
 
     def answer(
         self,
@@ -405,6 +417,11 @@ class ExtractiveAnswerer:
         n = len(cands)
         idf = {t: math.log(1 + (n + 1) / (df.get(t, 0) + 0.5)) for t in q_terms}
         q_weight = sum(idf.values()) or 1.0
+        # question words found nowhere in the retrieved passages: the documents may not know this
+        seen = set()
+        for hit in hits:
+            seen |= set(content_terms(hit.chunk.title + " " + hit.chunk.text))
+        unseen = sum(idf[t] for t in q_terms - seen) / q_weight
         for c, terms in zip(cands, sent_terms):
             vec = sentence_vectors.get((c.hit.chunk.chunk_id, c.index))
             c.semantic = float(np.dot(question_vector, vec)) if question_vector is not None and vec is not None else 0.0
@@ -413,7 +430,10 @@ class ExtractiveAnswerer:
             c.span, c.span_fit = self._best_span(c.sentence.text, qtype, q_lower, q_terms, head)
             c.type_fit = c.span_fit if qtype in _TYPE_ACCEPTS else 0.5
             prior = 1.0 / (1 + c.hit_rank)
-            c.score = self.w_semantic * c.semantic + self.w_lexical * c.lexical + self.w_type * c.type_fit + self.w_rank * prior
+            c.score = (
+                self.w_semantic * c.semantic + self.w_lexical * c.lexical + self.w_type * c.type_fit
+                + self.w_rank * prior - self.w_unseen * unseen
+            )
             # a headline summarises the article and so resembles many questions, but rarely answers one
             if c.sentence.text.strip() == c.hit.chunk.title.strip() or is_title_case(c.sentence.text):
                 c.score -= self.headline_penalty
@@ -442,7 +462,7 @@ class ExtractiveAnswerer:
             score = fit * (0.6 + 0.4 * proximity) * (1.0 - 0.5 * overlap)
             # the noun asked for names the span: "the Telegram channel Tupy Report", "Cartel de los Soles"
             if head and (head in words or head in [stem(w) for w in _TOKEN.findall(sentence[max(0, sp.start - 25) : sp.start])]):
-                score *= 1.3
+                score = min(1.0, score * 1.3)
             if score > best[0]:
                 best = (score, sp)
         return best[1], best[0]

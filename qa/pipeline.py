@@ -121,7 +121,7 @@ class QA:
     def _build_retriever(self) -> Any:
         from llama_index.core import VectorStoreIndex
 
-        from qa.retrieve import HybridRetriever
+        from qa.retrieve import HybridRetriever, SentenceDenseRetriever
 
         n = max(self.config.fusion_candidates, self.config.top_k)
         vindex = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=as_llama_embedding(self.embedder))
@@ -129,7 +129,8 @@ class QA:
         sparse = self.store.bm25()
         if sparse is not None:
             sparse.similarity_top_k = min(n, int(sparse.bm25.scores.get("num_docs", n)))
-        return HybridRetriever(dense, sparse, top_k=self.config.top_k)
+        sentences = SentenceDenseRetriever(self.store.sentences_collection, self.store.vector_store(), self.embedder.embed_query, top_k=n)
+        return HybridRetriever(dense, sparse, top_k=self.config.top_k, sentences=sentences)
 
     # --- asking --------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Retrieval: dense (Chroma) and BM25, fused by reciprocal rank.
+"""Retrieval: dense (Chroma, over chunks and over sentences) and BM25, fused by reciprocal rank.
 
 :class:`HybridRetriever` is a llama-index ``BaseRetriever``, so llama-index apps can use it as is;
 its own :meth:`HybridRetriever.search` returns typed :class:`~qa.types.Hit` objects that keep the rank
@@ -34,16 +34,48 @@ class Retriever(Protocol):
         """Best hits first."""
 
 
-class HybridRetriever(BaseRetriever):
-    """Reciprocal-rank fusion of a dense and a sparse llama-index retriever.
+class SentenceDenseRetriever(BaseRetriever):
+    """Dense search over the stored *sentence* vectors, returning the chunks they belong to.
 
-    ``weights`` scale each side's 1/(k + rank) contribution.
+    A 110-word chunk's vector blurs the one sentence that answers; searching sentences finds it,
+    and the chunk gives the answerer its context. Ranked by each chunk's best sentence.
     """
 
-    def __init__(self, dense: Any, sparse: Any | None, top_k: int = 5, weights: tuple[float, float] = (1.0, 1.0)):
+    def __init__(self, sentences: Any, vector_store: Any, embed_query: Any, top_k: int = 20):
+        super().__init__()
+        self.sentences = sentences
+        self.vector_store = vector_store
+        self.embed_query = embed_query
+        self.top_k = top_k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        n = min(self.top_k * 3, max(1, self.sentences.count()))
+        got = self.sentences.query(query_embeddings=[self.embed_query(query_bundle.query_str).tolist()], n_results=n, include=["metadatas", "distances"])
+        best: dict[str, float] = {}
+        for md, dist in zip(got["metadatas"][0], got["distances"][0]):
+            cid = md["chunk_id"]
+            if cid not in best:
+                best[cid] = 1.0 - float(dist)  # cosine space: distance = 1 - cosine
+            if len(best) >= self.top_k:
+                break
+        if not best:
+            return []
+        nodes = {nd.node_id: nd for nd in self.vector_store.get_nodes(node_ids=list(best))}
+        return [NodeWithScore(node=nodes[cid], score=score) for cid, score in best.items() if cid in nodes]
+
+
+class HybridRetriever(BaseRetriever):
+    """Reciprocal-rank fusion of dense, sparse and (optionally) sentence-level dense retrievers.
+
+    ``weights`` scale each side's 1/(k + rank) contribution. Hits report the dense (chunk or
+    sentence, whichever ranked it higher) and the sparse rank.
+    """
+
+    def __init__(self, dense: Any, sparse: Any | None, top_k: int = 5, weights: tuple[float, ...] = (1.0, 1.0, 1.0), sentences: Any | None = None):
         super().__init__()
         self.dense = dense
         self.sparse = sparse
+        self.sentences = sentences
         self.top_k = top_k
         self.weights = weights
 
@@ -51,6 +83,7 @@ class HybridRetriever(BaseRetriever):
         bundle = QueryBundle(question)
         ranked: list[list[NodeWithScore]] = [self.dense.retrieve(bundle)]
         ranked.append(self.sparse.retrieve(bundle) if self.sparse is not None else [])
+        ranked.append(self.sentences.retrieve(bundle) if self.sentences is not None else [])
         fused: dict[str, float] = {}
         ranks: dict[str, list[int | None]] = {}
         nodes: dict[str, Any] = {}
@@ -61,7 +94,9 @@ class HybridRetriever(BaseRetriever):
                 if side == 1 and not (nws.score or 0.0) > 0:
                     continue
                 fused[nid] = fused.get(nid, 0.0) + self.weights[side] / (RRF_K + rank)
-                ranks.setdefault(nid, [None, None])[side] = rank
+                r = ranks.setdefault(nid, [None, None])
+                slot = 1 if side == 1 else 0
+                r[slot] = rank if r[slot] is None else min(r[slot], rank)
                 nodes.setdefault(nid, nws.node)
         order = sorted(fused, key=lambda n: (-fused[n], n))[:top_k]
         out = []
