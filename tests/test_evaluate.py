@@ -1,0 +1,561 @@
+"""Tests of qa.evaluate: every metric on hand-made cases, gold/SQuAD loading, reports, the CLI.
+
+Fast and model-free, except the tests marked ``integration``. The SQuAD baseline test reads the
+shared benchmark copy (``../shared/benchmarks/squad-v1.1`` next to the checkout, or ``QA_SQUAD_DIR``)
+and fails, rather than skips, when it is missing: CI always has it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from qa import evaluate as ev
+from qa.types import Answer, Chunk, Citation, Hit
+from tests.fakes import HashEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def squad_dir() -> Path:
+    env = os.environ.get("QA_SQUAD_DIR")
+    return Path(env) if env else ROOT.parent / "shared" / "benchmarks" / "squad-v1.1"
+
+
+# --- builders ------------------------------------------------------------------------------------
+
+
+def hit(doc_id: str, text: str, score: float = 1.0) -> Hit:
+    return Hit(chunk=Chunk(chunk_id=f"{doc_id}:{hash(text) & 0xFFFF}", doc_id=doc_id, title=doc_id, start=0, end=len(text), text=text), score=score)
+
+
+def cite(n: int, doc_id: str, quote: str) -> Citation:
+    return Citation(n=n, doc_id=doc_id, title=doc_id, start=0, end=len(quote), quote=quote)
+
+
+def answer(short: str | None = None, citations: tuple[Citation, ...] = (), passages: tuple[Hit, ...] = (),
+           refused: bool = False, total_ms: float | None = 10.0, confidence: float = 0.5) -> Answer:
+    return Answer(question="q", text="", short_answer=short, refused=refused, citations=citations, passages=passages,
+                  confidence=confidence, timings={} if total_ms is None else {"total_ms": total_ms})
+
+
+def gq(qid: str = "q1", answers: tuple[str, ...] = ("Denver Broncos",), sources: tuple[str, ...] = ("a.txt",),
+       unanswerable: bool = False, qtype: str | None = None) -> ev.GoldQuestion:
+    return ev.GoldQuestion(id=qid, question=f"question {qid}?", answers=answers, sources=sources, unanswerable=unanswerable, type=qtype)
+
+
+# --- normalisation, EM, F1, containment ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, norm",
+    [
+        ("The Denver Broncos", "denver broncos"),
+        ("  an   Apple,  a pear! ", "apple pear"),
+        ("Theatre", "theatre"),  # "the" only as a whole word
+        ("U.S.A.", "usa"),
+        ("“quoted”", "“quoted”"),  # the official rules only strip ASCII punctuation
+        ("", ""),
+    ],
+)
+def test_normalize_answer(raw: str, norm: str) -> None:
+    assert ev.normalize_answer(raw) == norm
+
+
+def test_exact_match_normalises_articles_punctuation_case() -> None:
+    assert ev.exact_match("the Denver Broncos!", ["denver broncos"]) == 1.0
+    assert ev.exact_match("A Broncos", ["Broncos"]) == 1.0
+    assert ev.exact_match("Denver", ["Denver Broncos"]) == 0.0
+    assert ev.exact_match("Broncos", ["Panthers", "Broncos"]) == 1.0  # any gold
+    assert ev.exact_match("Broncos", "Broncos") == 1.0  # a single gold as a string
+    assert ev.exact_match("Broncos", []) == 0.0
+
+
+def test_f1_partial_overlap_and_max_over_golds() -> None:
+    # 2 shared tokens: precision 2/3, recall 2/2 -> 0.8
+    assert ev.f1("Denver Broncos team", ["Denver Broncos"]) == pytest.approx(0.8)
+    assert ev.f1("Denver Broncos team", ["Carolina Panthers", "Denver Broncos"]) == pytest.approx(0.8)
+    assert ev.f1("the Broncos", ["Broncos"]) == 1.0
+    # repeated tokens count once per occurrence (Counter intersection)
+    assert ev.f1("a a b", ["a b b"]) == pytest.approx(2 / 3)
+
+
+def test_f1_empty_cases() -> None:
+    assert ev.f1("", ["Broncos"]) == 0.0
+    assert ev.f1("Broncos", []) == 0.0
+    assert ev.f1("the", ["a"]) == 0.0  # both normalise to nothing: the official script gives 0
+    assert ev.exact_match("the", ["a"]) == 1.0  # ... while EM compares "" == ""
+
+
+def test_contains() -> None:
+    assert ev.contains("Vice President Delcy Rodríguez, 56,", ["Delcy Rodríguez"])
+    assert ev.contains("They beat the Denver Broncos.", ["denver broncos"])
+    assert not ev.contains("", ["Broncos"])
+    assert not ev.contains("2015", ["1"])  # never inside a word or number
+    assert not ev.contains("focus", ["us"])
+    # non-ASCII punctuation survives normalisation but still bounds a word
+    assert ev.contains("rumors that Diosdado Cabello—long an ally—was", ["Diosdado Cabello"])
+    assert ev.contains("there is “no way” troops can", ["no way"])
+    assert not ev.contains("anything", ["the"])  # a gold that normalises to "" matches nothing
+
+
+def test_prediction_string() -> None:
+    q = (cite(1, "a.txt", "The Broncos won."),)
+    assert ev.prediction_of(answer("Broncos", q)) == "Broncos"
+    assert ev.prediction_of(answer(None, q)) == "The Broncos won."
+    assert ev.prediction_of(answer(None, ())) == ""
+    assert ev.prediction_of(answer(None, (), refused=True)) == ""
+
+
+# --- citations, refusals -------------------------------------------------------------------------
+
+
+def test_citation_precision_answer() -> None:
+    a = answer("Broncos", (cite(1, "a.txt", "The Denver Broncos won."), cite(2, "b.txt", "It rained.")))
+    assert ev.citation_precision_answer(a, ["Denver Broncos"]) == 0.5
+    assert ev.citation_precision_answer(answer("x", ()), ["Denver Broncos"]) == 0.0  # no citations
+    assert ev.citation_precision_answer(answer(None, (), refused=True), ["Denver Broncos"]) is None
+    assert ev.citation_precision_answer(a, ["Denver Broncos"], unanswerable=True) is None
+
+
+def test_citation_precision_source() -> None:
+    a = answer("x", (cite(1, "a.txt", "q1"), cite(2, "b.txt", "q2"), cite(3, "a.txt", "q3")))
+    assert ev.citation_precision_source(a, ["a.txt"]) == pytest.approx(2 / 3)
+    assert ev.citation_precision_source(a, ["c.txt"]) == 0.0
+    assert ev.citation_precision_source(a, []) is None  # no gold sources
+    assert ev.citation_precision_source(answer("x", ()), ["a.txt"]) == 0.0
+    assert ev.citation_precision_source(answer(None, (), refused=True), ["a.txt"]) is None
+    assert ev.citation_precision_source(a, ["a.txt"], unanswerable=True) is None
+
+
+def test_citation_recall() -> None:
+    a = answer("x", (cite(1, "a.txt", "q1"), cite(2, "a.txt", "q2"), cite(3, "b.txt", "q3")))
+    assert ev.citation_recall(a, ["a.txt", "b.txt", "c.txt", "d.txt"]) == 0.5
+    assert ev.citation_recall(a, []) is None
+    assert ev.citation_recall(answer(None, (), refused=True), ["a.txt"]) == 0.0  # a refusal cites nothing
+    assert ev.citation_recall(a, ["a.txt"], unanswerable=True) is None
+
+
+def test_refusal_accuracy() -> None:
+    assert ev.refusal_correct(refused=True, unanswerable=True)
+    assert ev.refusal_correct(refused=False, unanswerable=False)
+    assert not ev.refusal_correct(refused=False, unanswerable=True)
+    assert not ev.refusal_correct(refused=True, unanswerable=False)
+    results = [
+        ev.score_answer(gq("u1", (), (), True), answer(None, (), refused=True)),  # right
+        ev.score_answer(gq("u2", (), (), True), answer("x", (cite(1, "a.txt", "x y z"),))),  # wrong
+        ev.score_answer(gq("a1"), answer(None, (), refused=True)),  # wrong
+        ev.score_answer(gq("a2"), answer("Denver Broncos", (cite(1, "a.txt", "the Denver Broncos won"),))),  # right
+    ]
+    o = ev.summarize(results)
+    assert o["refusal_accuracy"] == 0.5
+    assert o["unanswerable_refused"] == 0.5
+    assert o["answerable_refused"] == 1
+    assert (o["answerable"], o["unanswerable"]) == (2, 2)
+
+
+# --- retrieval and latency -----------------------------------------------------------------------
+
+
+def test_ranks() -> None:
+    passages = (hit("x.txt", "Nothing here."), hit("a.txt", "Still nothing."), hit("b.txt", "The Denver Broncos won."))
+    assert ev.rank_of_source(passages, ["a.txt", "b.txt"]) == 2
+    assert ev.rank_of_source(passages, ["z.txt"]) is None
+    assert ev.rank_of_source(passages, []) is None
+    assert ev.rank_of_answer(passages, ["Denver Broncos"]) == 3
+    assert ev.rank_of_answer(passages, ["Panthers"]) is None
+
+
+def test_hit_at_k_and_mrr() -> None:
+    ranks = [1, 2, None, 4]
+    assert ev.hit_at_k(ranks, 1) == 0.25
+    assert ev.hit_at_k(ranks, 3) == 0.5
+    assert ev.hit_at_k(ranks, 5) == 0.75
+    assert ev.mean_reciprocal_rank(ranks) == pytest.approx((1 + 0.5 + 0 + 0.25) / 4)
+    assert ev.hit_at_k([], 1) is None and ev.mean_reciprocal_rank([]) is None
+
+
+def test_summary_retrieval_figures_and_depth() -> None:
+    passages = (hit("x.txt", "nothing"), hit("a.txt", "The Denver Broncos won."))
+    r = ev.score_answer(gq(), answer("Denver Broncos", (cite(1, "a.txt", "The Denver Broncos won."),), passages))
+    assert (r.source_rank, r.answer_rank, r.passages) == (2, 2, 2)
+    o = ev.summarize([r], retrieval_depth=5, paragraphs=True)
+    assert o["doc_hit@1"] == 0.0 and o["doc_hit@3"] == 1.0 and o["doc_mrr"] == 0.5
+    assert o["answer_hit@5"] == 1.0 and o["answer_mrr"] == 0.5
+    assert o["paragraph_recall@5"] == 1.0
+    assert o["paragraph_recall@10"] is None  # deeper than the passages asked for
+    assert "doc_hit@1" not in ev.summarize([r], retrieval_depth=None)
+
+
+def test_percentiles() -> None:
+    assert ev.percentile([10, 20, 30, 40], 50) == 25.0
+    assert ev.percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
+    assert ev.percentile([7.0], 95) == 7.0
+    assert ev.percentile([], 50) is None
+    results = [ev.score_answer(gq(f"q{i}"), answer(None, (), refused=True, total_ms=float(ms))) for i, ms in enumerate([30, 10, 20])]
+    o = ev.summarize(results)
+    assert (o["latency_p50_ms"], o["latency_p95_ms"]) == (20.0, pytest.approx(29.0))
+
+
+# --- per-question results ------------------------------------------------------------------------
+
+
+def test_passed_answerable() -> None:
+    good = answer("Broncos", (cite(1, "a.txt", "The Denver Broncos won."),))
+    r = ev.score_answer(gq(answers=("Broncos",)), good)
+    assert r.passed and r.reason == "" and r.em == 1.0 and r.contains
+    # right answer, but no quote holds it
+    r = ev.score_answer(gq(answers=("Broncos",)), answer("Broncos", (cite(1, "a.txt", "They won."),)))
+    assert not r.passed and r.reason == "no citation quotes a gold answer"
+    # wrong answer
+    r = ev.score_answer(gq(answers=("Panthers",)), good)
+    assert not r.passed and "prediction matches no gold answer" in r.reason
+    # containment is enough (no EM needed)
+    r = ev.score_answer(gq(answers=("Broncos",)), answer(None, (cite(1, "a.txt", "The Denver Broncos won."),)))
+    assert r.passed and r.em == 0.0 and r.contains
+
+
+def test_passed_unanswerable_and_refusal_reason() -> None:
+    r = ev.score_answer(gq(answers=(), sources=(), unanswerable=True), answer(None, (), refused=True))
+    assert r.passed and r.em is None and r.citation_precision_answer is None and r.citation_recall is None
+    r = ev.score_answer(gq(answers=(), sources=(), unanswerable=True), answer("x", (cite(1, "a.txt", "x"),), confidence=0.7))
+    assert not r.passed and r.reason.startswith("answered an unanswerable question")
+    r = ev.score_answer(gq(), answer(None, (), passages=(hit("a.txt", "nothing"),), refused=True, confidence=0.3))
+    assert not r.passed
+    assert r.reason == "refused an answerable question (confidence 0.30); no retrieved passage holds a gold answer"
+
+
+def test_report_to_dict_is_json_and_has_fields() -> None:
+    results = [
+        ev.score_answer(gq("a", qtype="person"), answer("Denver Broncos", (cite(1, "a.txt", "Denver Broncos won"),))),
+        ev.score_answer(gq("b", qtype="person"), answer(None, (), refused=True)),
+        ev.score_answer(gq("c", (), (), True, qtype="offtopic"), answer(None, (), refused=True)),
+    ]
+    report = ev.EvalReport.build(results, meta={"mode": "gold"}, retrieval_depth=5)
+    d = json.loads(json.dumps(report.to_dict()))
+    for key in ("exact_match", "f1", "contains", "correct_with_citation", "citation_precision_answer",
+                "citation_precision_source", "citation_recall", "refusal_accuracy", "unanswerable_refused",
+                "answerable_refused", "doc_hit@1", "doc_mrr", "answer_hit@5", "answer_mrr", "latency_p50_ms", "latency_p95_ms"):
+        assert key in d["overall"], key
+    assert d["overall"]["correct_with_citation"] == 0.5
+    assert d["by_type"]["person"]["questions"] == 2 and d["by_type"]["offtopic"]["refused"] == 1.0
+    assert [q["id"] for q in d["questions"]] == ["a", "b", "c"]
+    assert {"id", "question", "answers", "sources", "unanswerable", "prediction", "refused", "em", "f1", "contains",
+            "passed", "reason", "latency_ms", "source_rank", "answer_rank"} <= set(d["questions"][0])
+    with pytest.raises(Exception):
+        results[0].em = 0.0  # type: ignore[misc]  # frozen
+
+
+def test_console_table_failures_first() -> None:
+    results = [
+        ev.score_answer(gq("ok1"), answer("Denver Broncos", (cite(1, "a.txt", "Denver Broncos won"),))),
+        ev.score_answer(gq("bad1"), answer("Panthers", (cite(1, "a.txt", "Panthers"),))),
+    ]
+    text = ev.format_report(ev.EvalReport.build(results), symbols=("ok", "X"))
+    assert text.index("bad1") < text.index("ok1")
+    assert "exact match (EM)" in text and "50.0%" in text
+    assert "1 failed of 2" in text
+
+
+# --- gold loading --------------------------------------------------------------------------------
+
+
+def write_lines(path: Path, lines: list[Any]) -> Path:
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = {"id": "g1", "question": "Who?", "answers": ["Ann"], "sources": ["a.txt"], "unanswerable": False, "type": "person", "note": "x"}
+
+
+def test_load_gold_ok(tmp_path: Path) -> None:
+    p = write_lines(tmp_path / "g.jsonl", [GOOD, "", {"id": "g2", "question": "Why?", "answers": [], "sources": [], "unanswerable": True}])
+    qs = ev.load_gold(p)
+    assert [q.id for q in qs] == ["g1", "g2"]
+    assert qs[0].type == "person" and qs[0].extra == {"note": "x"} and qs[0].answers == ("Ann",)
+    assert qs[1].unanswerable and qs[1].type is None
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ({"id": "g2", "question": "Q?", "answers": ["a"]}, "missing key(s) sources, unanswerable"),
+        ({**GOOD, "id": "g2", "answers": "Ann"}, "'answers' must be a list of strings"),
+        ({**GOOD, "id": "g2", "sources": [1]}, "'sources' must be a list"),
+        ({**GOOD, "id": "g2", "unanswerable": "no"}, "'unanswerable' must be true or false"),
+        ({**GOOD, "id": "g2", "question": "  "}, "'question' must be a non-empty string"),
+        ({**GOOD, "id": "g2", "answers": []}, "an answerable question needs at least one non-empty answer"),
+        (GOOD, "duplicate id 'g1' (first on line 1)"),
+    ],
+)
+def test_load_gold_errors_name_the_line(tmp_path: Path, bad: Any, message: str) -> None:
+    p = write_lines(tmp_path / "g.jsonl", [GOOD, bad])
+    with pytest.raises(ev.GoldFormatError) as e:
+        ev.load_gold(p)
+    assert str(e.value).startswith(f"{p}:2: ") and message in str(e.value)
+
+
+def test_load_gold_empty(tmp_path: Path) -> None:
+    p = tmp_path / "g.jsonl"
+    p.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(ev.GoldFormatError, match="no questions"):
+        ev.load_gold(p)
+
+
+def test_project_gold_set_loads() -> None:
+    qs = ev.load_gold(ROOT / "gold" / "seeds.jsonl")
+    assert len(qs) >= 100 and any(q.unanswerable for q in qs) and all(q.type for q in qs)
+
+
+# --- SQuAD ---------------------------------------------------------------------------------------
+
+TINY_SQUAD = {
+    "version": "1.1",
+    "data": [
+        {"title": "Rivers", "paragraphs": [
+            {"context": "The Seine flows through Paris. It is 777 kilometres long.",
+             "qas": [{"id": "r1", "question": "Which river flows through Paris?", "answers": [{"answer_start": 4, "text": "Seine"}, {"answer_start": 0, "text": "The Seine"}]},
+                     {"id": "r2", "question": "How long is the Seine?", "answers": [{"answer_start": 42, "text": "777 kilometres"}]}]},
+            {"context": "The Thames flows through London.",
+             "qas": [{"id": "r3", "question": "Which river flows through London?", "answers": [{"answer_start": 4, "text": "Thames"}]}]},
+        ]},
+        {"title": "Mountains", "paragraphs": [
+            {"context": "Mont Blanc is the highest mountain of the Alps.",
+             "qas": [{"id": "m1", "question": "What is the highest mountain of the Alps?", "answers": [{"answer_start": 0, "text": "Mont Blanc"}]}]},
+        ]},
+    ],
+}
+
+
+def test_load_squad_paragraph_ids(tmp_path: Path) -> None:
+    p = tmp_path / "squad.json"
+    p.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")
+    s = ev.load_squad(p)
+    assert [q.id for q in s.questions] == ["r1", "r2", "r3", "m1"]  # file order
+    assert [q.sources for q in s.questions] == [("Rivers#0",), ("Rivers#0",), ("Rivers#1",), ("Mountains#0",)]
+    assert s.questions[0].answers == ("Seine", "The Seine")
+    assert s.paragraphs["Rivers#1"].text == "The Thames flows through London."
+    assert s.paragraphs["Rivers#1"].doc_id == "Rivers#1" and s.paragraphs["Rivers#1"].title == "Rivers"
+
+
+def test_load_squad_bad_format(tmp_path: Path) -> None:
+    p = tmp_path / "squad.json"
+    p.write_text(json.dumps({"data": [{"title": "x"}]}), encoding="utf-8")
+    with pytest.raises(ev.GoldFormatError, match="SQuAD v1.1 format"):
+        ev.load_squad(p)
+    p.write_text("[]", encoding="utf-8")
+    with pytest.raises(ev.GoldFormatError, match="not a SQuAD JSON file"):
+        ev.load_squad(p)
+
+
+def test_score_predictions_official_semantics(tmp_path: Path) -> None:
+    p = tmp_path / "squad.json"
+    p.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")
+    preds = {"r1": "the Seine", "r2": "777 km", "r3": "Thames river"}  # m1 missing: counts 0
+    got = ev.score_predictions(p, preds)
+    assert got["count"] == 4
+    assert got["exact_match"] == pytest.approx(100 * 1 / 4)
+    assert got["f1"] == pytest.approx(100 * (1 + 0.5 + 2 / 3 + 0) / 4)
+
+
+def test_logistic_regression_baseline_scores() -> None:
+    d = squad_dir()
+    dev, preds = d / "dev-half.json", d / "logistic-regression-baseline-predictions.json"
+    if not (dev.is_file() and preds.is_file()):
+        pytest.fail(
+            f"SQuAD benchmark data not found in {d} (expected dev-half.json and "
+            f"logistic-regression-baseline-predictions.json); CI provides ../shared next to the checkout, "
+            f"or set QA_SQUAD_DIR to the folder that holds them"
+        )
+    got = ev.score_predictions(dev, json.loads(preds.read_text(encoding="utf-8")))
+    assert got["count"] == 4961
+    assert got["exact_match"] == pytest.approx(40.94, abs=0.01)
+    assert got["f1"] == pytest.approx(50.89, abs=0.01)
+
+
+def test_squad_paragraph_ids_match_the_shared_corpus() -> None:
+    d = squad_dir()
+    if not (d / "paragraphs-all.jsonl").is_file():
+        pytest.fail(f"SQuAD benchmark data not found in {d}; set QA_SQUAD_DIR")
+    corpus = {}
+    with open(d / "paragraphs-all.jsonl", encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            corpus[rec["id"]] = rec["text"]
+    squad = ev.load_squad(d / "dev-half.json")
+    assert all(corpus.get(pid) == doc.text for pid, doc in squad.paragraphs.items())
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def read_png(data: bytes) -> tuple[int, int, bytes]:
+    """Check signature and CRCs; return width, height and the raw scanlines."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, size = 8, b"", (0, 0)
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(tag + body) & 0xFFFFFFFF, tag
+        if tag == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+            assert body[8:10] == b"\x08\x02"  # 8-bit RGB
+        elif tag == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert tag == b"IEND"
+    raw = zlib.decompress(idat)
+    assert len(raw) == size[1] * (1 + 3 * size[0])
+    return size[0], size[1], raw
+
+
+def test_png_bar_chart_is_valid_and_coloured() -> None:
+    w, h, raw = read_png(ev.render_bar_chart_png([40.0, 100.0, 0.0, 55.5], width=320, height=200))
+    assert (w, h) == (320, 200)
+    colours = {raw[i : i + 3] for y in range(h) for i in range(y * (1 + 3 * w) + 1, (y + 1) * (1 + 3 * w), 3)}
+    for c in ev.PALETTE[:2] + ev.PALETTE[3:4]:  # the 0% bar has no height
+        assert bytes(c) in colours
+
+
+def test_write_markdown_report(tmp_path: Path) -> None:
+    results = [
+        ev.score_answer(gq("a", qtype="person"), answer("Denver Broncos", (cite(1, "a.txt", "Denver Broncos won"),))),
+        ev.score_answer(gq("b|c", qtype="date"), answer("Panthers", (cite(1, "b.txt", "Panthers"),))),
+    ]
+    md, png = ev.write_markdown_report(ev.EvalReport.build(results, meta={"mode": "gold"}, retrieval_depth=5), tmp_path / "out")
+    text = md.read_text(encoding="utf-8")
+    assert "## Overall" in text and "## By type" in text and "## Failures (1 of 2)" in text
+    assert "b\\|c" in text and "**prediction**: Panthers" in text and "**gold**: Denver Broncos" in text
+    assert "![main figures](chart.png)" in text and "1. exact match (EM): 50.0% (blue)" in text
+    read_png(png.read_bytes())
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+class FakeEngine:
+    """Answers "Denver Broncos" from a.txt to everything; refuses questions mentioning 'unknown'."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int | None]] = []
+
+    def index(self, progress: Any = None) -> None:
+        return None
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        self.asked.append((question, top_k))
+        passages = (hit("a.txt", "The Denver Broncos won the game."),)
+        if "unknown" in question:
+            return answer(None, (), passages, refused=True)
+        return answer("Denver Broncos", (cite(1, "a.txt", "The Denver Broncos won the game."),), passages)
+
+
+def test_cli_eval_gold_with_fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa import cli
+
+    engine = FakeEngine()
+    monkeypatch.setattr(cli, "_engine", lambda ctx, **extra: engine)
+    gold = write_lines(tmp_path / "g.jsonl", [
+        {"id": "g1", "question": "Who won?", "answers": ["Denver Broncos"], "sources": ["a.txt"], "unanswerable": False, "type": "team"},
+        {"id": "g2", "question": "Who lost?", "answers": ["Carolina Panthers"], "sources": ["b.txt"], "unanswerable": False, "type": "team"},
+        {"id": "g3", "question": "Something unknown?", "answers": [], "sources": [], "unanswerable": True, "type": "offtopic"},
+    ])
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold), "--json", str(out), "--report", str(tmp_path / "rep"), "--top-k", "3"])
+    assert res.exit_code == 0, res.output
+    assert engine.asked[0] == ("Who won?", 3)
+    assert "Overall (gold)" in res.output and "refusal accuracy" in res.output
+    assert res.output.index("g2") < res.output.index("g1")  # failures first
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert d["overall"]["answerable"] == 2 and d["overall"]["correct_with_citation"] == 0.5
+    assert d["overall"]["refusal_accuracy"] == 1.0 and d["overall"]["doc_hit@1"] == 0.5
+    assert d["meta"]["mode"] == "gold"
+    assert (tmp_path / "rep" / "report.md").is_file() and (tmp_path / "rep" / "chart.png").is_file()
+
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold), "--limit", "1"])
+    assert res.exit_code == 0 and "1 questions" in res.output
+
+
+def test_cli_eval_argument_errors(tmp_path: Path) -> None:
+    from qa import cli
+
+    gold = write_lines(tmp_path / "g.jsonl", [GOOD])
+    runner = CliRunner()
+    res = runner.invoke(cli.main, ["eval"])
+    assert res.exit_code == 2 and "exactly one of --gold FILE or --squad FILE" in res.output
+    res = runner.invoke(cli.main, ["eval", "--gold", str(gold), "--squad", "x.json"])
+    assert res.exit_code == 2 and "exactly one" in res.output
+    res = runner.invoke(cli.main, ["eval", "--gold", str(gold), "--gold-paragraph"])
+    assert res.exit_code == 2 and "go with --squad" in res.output
+    res = runner.invoke(cli.main, ["eval", "--squad", str(tmp_path / "dev-v1.1.json")])
+    assert res.exit_code == 2
+    assert "https://rajpurkar.github.io/SQuAD-explorer/" in res.output and "dev-v1.1.json" in res.output
+    assert "../shared/benchmarks/squad-v1.1/" in res.output
+
+
+def test_cli_eval_bad_gold_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa import cli
+
+    monkeypatch.setattr(cli, "_engine", lambda ctx, **extra: FakeEngine())
+    gold = write_lines(tmp_path / "g.jsonl", [GOOD, "{oops"])
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold)])
+    assert res.exit_code == 2 and f"{gold}:2: not valid JSON" in res.output
+
+
+# --- SQuAD end to end on a tiny corpus (real Chroma, a hashing embedder instead of the model; ~2 s)
+
+
+def test_evaluate_squad_open_and_gold_paragraph(tmp_path: Path) -> None:
+    from qa.config import Config
+
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")
+    cfg = Config.resolve(index_dir=tmp_path / "index", refusal_threshold=0.0)
+    steps: list[tuple[int, int]] = []
+    report = ev.evaluate_squad(squad, config=cfg, embedder=HashEmbedder(), progress=lambda d, t: steps.append((d, t)))
+    idx = ev.default_squad_index_dir(squad, cfg)
+    assert idx.parent == tmp_path / "index" / "eval" and (idx / "manifest.json").is_file()
+    assert report.meta["mode"] == "squad-open" and report.meta["corpus_documents"] == 3
+    assert report.overall["questions"] == 4 and steps[-1] == (4, 4)
+    assert report.overall["paragraph_recall@10"] is not None and report.overall["paragraph_recall@3"] == 1.0
+
+    limited = ev.evaluate_squad(squad, limit=2, gold_paragraph=True, config=cfg, embedder=HashEmbedder())
+    assert [r.id for r in limited.results] == ["r1", "r2"]
+    assert "doc_hit@1" not in limited.overall and limited.meta["mode"] == "squad-gold-paragraph"
+    assert all(r.cited_docs in ((), ("Rivers#0",)) for r in limited.results)
+    assert "index up to date" in limited.meta["index"]  # the second run re-embeds nothing
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_cli_eval_gold_for_real(tmp_path: Path) -> None:
+    """`qa eval --gold gold/seeds.jsonl --json out.json` with the real model (a fresh index in tmp)."""
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index", str(tmp_path / "index"), "eval", "--gold", str(ROOT / "gold" / "seeds.jsonl"),
+         "--json", str(out), "--rows", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=590,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Overall (gold)" in proc.stdout
+    d = json.loads(out.read_text(encoding="utf-8"))
+    o = d["overall"]
+    assert o["questions"] == len(ev.load_gold(ROOT / "gold" / "seeds.jsonl"))
+    for key in ("exact_match", "f1", "contains", "correct_with_citation", "citation_precision_answer",
+                "citation_precision_source", "citation_recall", "refusal_accuracy", "unanswerable_refused",
+                "answerable_refused", "doc_hit@5", "doc_mrr", "answer_hit@5", "answer_mrr", "latency_p50_ms", "latency_p95_ms"):
+        assert key in o, key
+    assert 0.0 <= o["correct_with_citation"] <= 1.0 and o["latency_p50_ms"] > 0
+    assert len(d["questions"]) == o["questions"] and d["by_type"]
