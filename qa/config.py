@@ -41,6 +41,10 @@ class Config:
     top_k: int = 5
     #: candidates each retriever contributes before fusion
     fusion_candidates: int = 20
+    #: "rrf" (reciprocal rank fusion) or "relative" (normalised scores); see qa.retrieve
+    fusion: str = "rrf"
+    #: the k of reciprocal rank fusion
+    rrf_k: float = 10.0
     #: chunk size in words; all-MiniLM-L6-v2 truncates at 256 word pieces (~180 words)
     chunk_words: int = 110
     #: sentences repeated at the start of the next chunk
@@ -100,6 +104,8 @@ class Config:
             raise ValueError("chunk_words must be at least 10")
         if self.chunk_overlap < 0:
             raise ValueError("chunk_overlap must be >= 0")
+        if self.fusion not in ("rrf", "relative"):
+            raise ValueError(f"fusion must be 'rrf' or 'relative', not {self.fusion!r}")
         if self.embed_batch_size < 1 or self.fusion_candidates < 1:
             raise ValueError("embed_batch_size and fusion_candidates must be at least 1")
         if self.max_question_chars < 10:

@@ -33,10 +33,10 @@ Definitions (every rate is a fraction in [0, 1]; the console and Markdown show p
 * **refusal_accuracy** — share of all questions where ``refused == unanswerable``;
   **unanswerable_refused** — share of unanswerable questions refused; **answerable_refused** — the
   count of answerable questions refused.
-* **retrieval** — ranks are 1-based positions in ``answer.passages`` (the chunks the answerer read, so
-  a paragraph split into two chunks takes two ranks). ``doc_hit@k``/``doc_mrr``: first passage from a
-  gold source; ``answer_hit@k``/``answer_mrr``: first passage whose normalised text contains a gold
-  answer; for SQuAD also ``paragraph_recall@k``/``paragraph_mrr`` (the passage's doc id is the
+* **retrieval** — ``doc_hit@k``/``doc_mrr``: rank of the first gold source among the *distinct
+  documents* of ``answer.passages`` (a paragraph split into two chunks counts once);
+  ``answer_hit@k``/``answer_mrr`` rank passages (chunks) as the answerer read them: the first
+  whose normalised text contains a gold answer; for SQuAD also ``paragraph_recall@k``/``paragraph_mrr`` (the passage's doc id is the
   question's paragraph id). A question whose target is not retrieved counts 0 for MRR. ``@k`` for a
   ``k`` deeper than the passages asked for is ``None`` (not measurable). Averaged over answerable
   questions (with gold sources, for the doc-level figures).
@@ -238,11 +238,18 @@ def refusal_correct(refused: bool, unanswerable: bool) -> bool:
 
 
 def rank_of_source(passages: Sequence[Hit], sources: Iterable[str]) -> int | None:
-    """1-based rank of the first passage from a gold source (None: none retrieved or no sources)."""
+    """1-based rank, among distinct documents, of the first gold source (None: not retrieved).
+
+    Counted per document, not per passage: a paragraph split into two chunks is one candidate, so
+    ``doc_hit@k`` is the usual paragraph recall@k.
+    """
     gold = set(sources)
-    for r, h in enumerate(passages, 1):
+    seen: list[str] = []
+    for h in passages:
+        if h.chunk.doc_id not in seen:
+            seen.append(h.chunk.doc_id)
         if h.chunk.doc_id in gold:
-            return r
+            return len(seen)
     return None
 
 

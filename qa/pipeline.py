@@ -130,7 +130,7 @@ class QA:
         if sparse is not None:
             sparse.similarity_top_k = min(n, int(sparse.bm25.scores.get("num_docs", n)))
         sentences = SentenceDenseRetriever(self.store.sentences_collection, self.store.vector_store(), self.embedder.embed_query, top_k=n)
-        return HybridRetriever(dense, sparse, top_k=self.config.top_k, sentences=sentences)
+        return HybridRetriever(dense, sparse, top_k=self.config.top_k, sentences=sentences, mode=self.config.fusion, rrf_k=self.config.rrf_k)
 
     # --- asking --------------------------------------------------------------------------------
 
@@ -208,3 +208,45 @@ class QA:
             "chunks": self.store.count(),
             "titles": {k: v.get("title", "") for k, v in docs.items()},
         }
+
+    # --- uploads -------------------------------------------------------------------------------
+
+    def add_document(
+        self, name: str, data: bytes, progress: Progress | None = None, max_bytes: int | None = None,
+    ) -> Any:
+        """Add one uploaded ``.txt``/``.md`` file to the documents folder and index it at once.
+
+        ``name`` is reduced to a safe base name (``[A-Za-z0-9._-]``); the file must be non-empty
+        UTF-8 text under ``max_bytes`` (default 2 MB). It is written atomically, never replaces a
+        different file of the same name (the same bytes again are a no-op), and only it is embedded.
+        On any problem :class:`qa.uploads.InvalidDocument` says why and nothing changes (a file
+        whose indexing fails is removed again). Returns :class:`qa.uploads.AddedDocument`; the
+        document is citable as soon as this returns and stays in the collection across restarts.
+        """
+        from qa import uploads
+
+        checked = uploads.check_upload(name, data, uploads.DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes)
+        folder = self.config.seeds_dir
+        with self._lock:
+            if not folder.is_dir():
+                raise NoDocuments(f"documents folder not found: {folder}")
+            created = uploads.write_new_file(folder, checked.name, checked.data)
+            try:
+                report = self.index(progress=progress)
+                loaded = {d.doc_id: d for d in (self.last_load.documents if self.last_load else ())}
+                if checked.name not in loaded:
+                    why = [w for w in (self.last_load.warnings if self.last_load else ()) if w.startswith(checked.name)]
+                    raise uploads.InvalidDocument(why[0] if why else f"{checked.name}: could not be read as a document")
+            except BaseException:
+                if created:
+                    (folder / checked.name).unlink(missing_ok=True)
+                    try:
+                        self.index()
+                    except Exception:  # pragma: no cover - the original error matters more
+                        log.exception("re-indexing after a failed upload")
+                raise
+            entry = (self.store.manifest.documents if self.store.manifest else {}).get(checked.name, {})
+            return uploads.AddedDocument(
+                doc_id=checked.name, title=loaded[checked.name].title, chunks=len(entry.get("chunks", ())),
+                created=created, report=report,
+            )
