@@ -326,7 +326,7 @@ class Candidate:
 class ExtractiveAnswerer:
     """The default answerer: sentence ranking plus rule-based short-answer cutting (no LLM)."""
 
-    refusal_threshold: float = 0.34
+    refusal_threshold: float = 0.36
     corroboration_margin: float = 0.08
     max_citations: int = 3
     w_semantic: float = 0.55

@@ -1,14 +1,27 @@
-"""The Gradio chat over the engine. UI wiring only: answers come from :meth:`qa.QA.ask`.
+"""The Gradio chat over the engine. UI wiring and rendering only: answers come from :meth:`qa.QA.ask`.
 
->>> demo = build_app(QA())          # doctest: +SKIP
->>> demo.launch()                   # doctest: +SKIP
+Every reply is two chat messages: the answer (short answer, the quotes with ``[n]`` markers, the
+question actually searched for when a follow-up was rewritten) and a collapsible "Sources" message
+(headline, file name and character range of each citation, with the quoted sentence highlighted
+inside its passage). A refusal says the documents do not hold the answer and lists the nearest
+passages. All document text is escaped before it reaches Markdown, so a document can never inject
+HTML or formatting.
+
+>>> demo = build_app(QA())                      # doctest: +SKIP
+
+Run it with :func:`qa.server.main` (``python app.py`` / ``qa serve``): one server, one port, for the
+chat, the REST route and the OpenAI-compatible API.
 """
 
-from __future__ import annotations
 
+import dataclasses
 import html
 import logging
-import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -20,69 +33,466 @@ EXAMPLES = [
     "What did Trump say about the operation?",
 ]
 
+REFUSAL = "Not found in the documents."
+TITLE_CHARS = 90
+
+CSS = """
+#qa-chat mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
+.dark #qa-chat mark { background: #a16207; }
+#qa-collection { font-size: .92em; }
+#qa-collection ul { margin-top: .3em; }
+"""
+
+
+def theme() -> Any:
+    """Gradio's default theme with local system fonts (nothing fetched from the internet)."""
+    import gradio as gr
+
+    return gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+    )
+
+
+# =================================================================================================
+# Rendering (pure functions: Answer → Markdown)
+# =================================================================================================
+
 
 def _md_escape(text: str) -> str:
-    """Document text shown as literal text: no HTML, no Markdown formatting."""
+    """Document text shown as literal text: no HTML, no Markdown formatting.
+
+    >>> _md_escape("<b>*x*</b>")
+    '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
+    """
     escaped = html.escape(text, quote=False)
-    for ch in "\\`*_{}[]()#+!|~>":
+    for ch in "\\`*_{}[]()#+!|~>$":
         escaped = escaped.replace(ch, "\\" + ch)
+    # a line that starts like a list item or heading underline stays text
+    escaped = re.sub(r"(?m)^(\s*)([-=])", r"\1\\\2", escaped)
+    escaped = re.sub(r"(?m)^(\s*\d+)\.", r"\1\\.", escaped)
     return escaped
 
 
-def render_answer(answer: Any) -> str:
-    """The reply as Markdown: short answer, quotes with [n], then the sources."""
+def _md_code(text: str) -> str:
+    """``text`` as a Markdown code span (file names: shown literally, never formatted).
+
+    >>> _md_code("a_b.txt"), _md_code("x`y")
+    ('`a_b.txt`', '``x`y``')
+    """
+    text = _flat(text)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_unescape(text: str) -> str:
+    """Undo :func:`_md_escape` (to read back what a reply said)."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", text))
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _short_title(title: str, limit: int = TITLE_CHARS) -> str:
+    title = _flat(title)
+    return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _passage_for(answer: Any, citation: Any) -> Any:
+    """The retrieved chunk a citation was taken from (or one that contains it)."""
+    hits = getattr(answer, "passages", ()) or ()
+    for h in hits:
+        if citation.chunk_id and h.chunk.chunk_id == citation.chunk_id:
+            return h.chunk
+    for h in hits:
+        c = h.chunk
+        if c.doc_id == citation.doc_id and c.start <= citation.start and citation.end <= c.end:
+            return c
+    return None
+
+
+def _ws(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def highlight_in_passage(chunk_text: str, chunk_start: int, start: int, end: int,
+                         answer_span: tuple[int, int] | None = None, context: int = 400) -> str:
+    """The passage as escaped Markdown with ``[start, end)`` (absolute offsets) in ``<mark>`` and
+    the short answer inside it in bold; at most ``context`` characters of the passage on each side.
+
+    >>> highlight_in_passage("A b.\\nAnn won. C d.", 100, 105, 113, (105, 108))
+    'A b. <mark>**Ann** won.</mark> C d.'
+    """
+    s, e = start - chunk_start, end - chunk_start
+    if not (0 <= s <= e <= len(chunk_text)):
+        return f"<mark>{_md_escape(_flat(chunk_text))}</mark>"
+    quote = chunk_text[s:e]
+    if answer_span and start <= answer_span[0] < answer_span[1] <= end:
+        a0, a1 = answer_span[0] - start, answer_span[1] - start
+        inner = (_md_escape(_ws(quote[:a0])) + f"**{_md_escape(_flat(quote[a0:a1]))}**"
+                 + _md_escape(_ws(quote[a1:])))
+    else:
+        inner = _md_escape(_ws(quote))
+    before, after = _ws(chunk_text[:s]).lstrip(), _ws(chunk_text[e:]).rstrip()
+    if len(before) > context:
+        before = "… " + before[-context:].split(" ", 1)[-1]
+    if len(after) > context:
+        after = after[:context].rsplit(" ", 1)[0] + " …"
+    return _md_escape(before) + f"<mark>{inner}</mark>" + _md_escape(after)
+
+
+def render_main(answer: Any, asked: str | None = None) -> str:
+    """The answer message: short answer, quotes with [n], "Searched for" and notices."""
+    lines: list[str] = []
     if answer.refused:
-        lines = ["**Not found in the documents.**"]
-        if answer.passages:
-            lines += ["", "Nearest passages:"]
-            for h in answer.passages[:3]:
-                snippet = " ".join(h.chunk.text.split())
-                lines.append(f"- *{_md_escape(h.chunk.title)}* ({_md_escape(h.chunk.doc_id)}): {_md_escape(snippet[:240])}…")
-        return "\n".join(lines)
-    lines = []
-    if answer.short_answer:
-        lines += [f"**{_md_escape(answer.short_answer)}**", ""]
-    for c in answer.citations:
-        lines.append(f"> “{_md_escape(c.quote)}” [{c.n}]")
-        lines.append("")
-    lines.append("<details><summary>Sources</summary>\n")
-    for c in answer.citations:
-        lines.append(f"[{c.n}] **{_md_escape(c.title)}**, {_md_escape(c.doc_id)}, characters {c.start}–{c.end}")
-        lines.append("")
-    lines.append("</details>")
+        lines += [f"**{REFUSAL}**", "",
+                  "The documents do not hold the answer to this question."
+                  + (" The nearest passages are listed below." if answer.passages else "")]
+    else:
+        if answer.short_answer:
+            lines += [f"**{_md_escape(_flat(answer.short_answer))}**", ""]
+        for c in answer.citations:
+            lines += [f"> “{_md_escape(_flat(c.quote))}” [{c.n}]", ""]
+    searched = getattr(answer, "searched_question", "") or ""
+    if asked is not None and searched and _flat(searched) != _flat(asked):
+        lines += ["", f"*Searched for: {_md_escape(searched)}*"]
     for n in answer.notices:
         lines += ["", f"*{_md_escape(n)}*"]
+    return "\n".join(lines).strip()
+
+
+def render_sources(answer: Any) -> str:
+    """The sources message: for each citation the headline, file, characters and the passage
+    with the quoted sentence highlighted; for a refusal the nearest passages."""
+    blocks: list[str] = []
+    if answer.refused:
+        for i, h in enumerate(answer.passages[:3], 1):
+            c = h.chunk
+            text = _flat(c.text)
+            if len(text) > 400:
+                text = text[:400].rsplit(" ", 1)[0] + " …"
+            blocks.append(
+                f"**{i}. {_md_escape(_short_title(c.title))}**  \n"
+                f"{_md_code(c.doc_id)}, characters {c.start}–{c.end}\n\n{_md_escape(text)}"
+            )
+        return "\n\n---\n\n".join(blocks)
+    for c in answer.citations:
+        chunk = _passage_for(answer, c)
+        span = (c.answer_start, c.answer_end) if c.answer_start is not None and c.answer_end is not None else None
+        if chunk is not None:
+            body = highlight_in_passage(chunk.text, chunk.start, c.start, c.end, span)
+        else:
+            body = f"<mark>{_md_escape(_flat(c.quote))}</mark>"
+        blocks.append(
+            f"**[{c.n}] {_md_escape(_short_title(c.title))}**  \n"
+            f"{_md_code(c.doc_id)}, characters {c.start}–{c.end}\n\n{body}"
+        )
+    return "\n\n---\n\n".join(blocks)
+
+
+def sources_title(answer: Any) -> str:
+    if answer.refused:
+        return f"Nearest passages ({min(3, len(answer.passages))})"
+    n = len(answer.citations)
+    docs = len({c.doc_id for c in answer.citations})
+    return f"Sources: {n} quote{'s' if n != 1 else ''} from {docs} document{'s' if docs != 1 else ''}"
+
+
+def render_messages(answer: Any, asked: str | None = None) -> list[dict[str, Any]]:
+    """The reply as chat messages: the answer, then the collapsible sources (open for a refusal)."""
+    out: list[dict[str, Any]] = [{"role": "assistant", "content": render_main(answer, asked)}]
+    sources = render_sources(answer)
+    if sources:
+        meta: dict[str, Any] = {"title": sources_title(answer)}
+        if not answer.refused:
+            meta["status"] = "done"  # collapsed until opened
+        out.append({"role": "assistant", "content": sources, "metadata": meta})
+    return out
+
+
+def render_answer(answer: Any, asked: str | None = None) -> str:
+    """The whole reply as one Markdown string (answer, then sources)."""
+    parts = [render_main(answer, asked)]
+    sources = render_sources(answer)
+    if sources:
+        parts.append(f"**{sources_title(answer)}**\n\n{sources}")
+    return "\n\n".join(parts)
+
+
+def collection_note(stats: dict[str, Any], limit: int = 12) -> str:
+    """What the collection holds: counts and titles (escaped)."""
+    titles = stats.get("titles", {})
+    n, chunks = stats.get("documents", len(titles)), stats.get("chunks", 0)
+    lines = [f"**The collection holds {n} document{'s' if n != 1 else ''}** ({chunks} passages):", ""]
+    for doc_id, title in list(sorted(titles.items()))[:limit]:
+        lines.append(f"- {_md_escape(_short_title(title or doc_id, 80))} — {_md_code(doc_id)}")
+    if len(titles) > limit:
+        lines.append(f"- … and {len(titles) - limit} more")
     return "\n".join(lines)
 
 
-def build_app(engine: Any) -> Any:
-    import gradio as gr
+# =================================================================================================
+# Chat history helpers
+# =================================================================================================
 
-    stats = engine.stats()
-    titles = "\n".join(f"- {_md_escape(t)} ({_md_escape(d)})" for d, t in stats["titles"].items())
 
-    def respond(message: str, history: list[Any]) -> str:
+def message_text(message: Any) -> str:
+    """The text of a chat message in any of Gradio's shapes (str, dict, list of content parts)."""
+    if isinstance(message, dict):
+        content = message.get("content")
+    else:
+        content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", "")) if content.get("type", "text") == "text" else ""
+    if isinstance(content, (list, tuple)):
+        return "\n".join(message_text({"content": c}) for c in content if isinstance(c, (str, dict)))
+    return ""
+
+
+def _role(message: Any) -> str:
+    return message.get("role", "") if isinstance(message, dict) else getattr(message, "role", "")
+
+
+def _is_thought(message: Any) -> bool:
+    meta = message.get("metadata") if isinstance(message, dict) else getattr(message, "metadata", None)
+    return bool(meta and (meta.get("title") if isinstance(meta, dict) else getattr(meta, "title", None)))
+
+
+def _cache_key(text: str) -> str:
+    return _flat(text)
+
+
+class AnswerLog:
+    """The last answers shown, by their rendered text (for likes and follow-ups); thread-safe."""
+
+    def __init__(self, size: int = 2000):
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, rendered: str, answer: Any) -> None:
+        with self._lock:
+            key = _cache_key(rendered)
+            self._items[key] = answer
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, rendered: str) -> Any:
+        with self._lock:
+            return self._items.get(_cache_key(rendered))
+
+
+def read_main_reply(text: str) -> tuple[str | None, str | None]:
+    """(short answer, searched question) read back from a rendered answer message."""
+    short = searched = None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if lines and lines[0].startswith("**") and lines[0].endswith("**") and REFUSAL not in lines[0]:
+        short = _md_unescape(lines[0][2:-2])
+    for ln in lines:
+        m = re.fullmatch(r"\*Searched for: (.*)\*", ln)
+        if m:
+            searched = _md_unescape(m.group(1))
+    return short, searched
+
+
+def exchanges(history: Sequence[Any]) -> list[tuple[int, str, int, str]]:
+    """(user index, question, answer index, answer text) for each exchange in a chat history;
+    the answer is the first non-thought assistant message after the question."""
+    out: list[tuple[int, str, int, str]] = []
+    q_idx, question, done = -1, None, True
+    for i, m in enumerate(history):
+        role = _role(m)
+        if role == "user":
+            q_idx, question, done = i, message_text(m), False
+        elif role == "assistant" and not done and question is not None and not _is_thought(m):
+            out.append((q_idx, question, i, message_text(m)))
+            done = True
+    return out
+
+
+# =================================================================================================
+# The app
+# =================================================================================================
+
+
+@dataclasses.dataclass
+class ChatBackend:
+    """What the UI calls: follow-up rewriting, asking, feedback, uploads (no Gradio in here)."""
+
+    engine: Any
+    max_upload_bytes: int | None = None
+    answers: AnswerLog = dataclasses.field(default_factory=AnswerLog)
+
+    def previous_turn(self, history: Sequence[Any]) -> Any:
+        from qa.followup import Turn
+
+        ex = exchanges(history)
+        if not ex:
+            return None
+        _, question, _, text = ex[-1]
+        prev = self.answers.get(text)
+        if prev is not None:
+            return Turn(question=prev.searched_question or question, answer=prev.short_answer)
+        short, searched = read_main_reply(text)
+        return Turn(question=searched or question, answer=short)
+
+    def ask(self, question: str, history: Sequence[Any] = (), previous: Any = None) -> Any:
+        """Answer ``question`` in the context of ``history`` (chat messages) or ``previous`` (a
+        :class:`qa.followup.Turn`): follow-ups are rewritten. The Answer's ``question`` is what was
+        typed, ``searched_question`` what was searched for."""
+        from qa.followup import rewrite
+
+        if previous is None and history:
+            previous = self.previous_turn(history)
+        searched = rewrite(question, previous) if previous is not None else question
+        answer = self.engine.ask(searched)
+        return dataclasses.replace(answer, question=question)
+
+    def reply(self, question: str, history: Sequence[Any] = ()) -> list[dict[str, Any]]:
         from qa.pipeline import InvalidQuestion
 
         try:
-            return render_answer(engine.ask(message))
+            answer = self.ask(question, history)
         except InvalidQuestion as e:
-            return f"*{_md_escape(str(e))}*"
+            return [{"role": "assistant", "content": f"*{_md_escape(str(e))}*"}]
+        messages = render_messages(answer, asked=question)
+        self.answers.put(messages[0]["content"], answer)
+        return messages
 
-    with gr.Blocks(title="qa: answers with sources") as demo:
-        gr.Markdown(f"# Ask the documents\nAnswers quote the documents verbatim; when they do not hold the answer, it says so.\n\n"
-                    f"The collection holds {stats['documents']} documents ({stats['chunks']} passages):\n{titles}")
-        gr.ChatInterface(respond, examples=EXAMPLES, api_name="chat")
+    def feedback(self, history: Sequence[Any], index: Any, liked: bool) -> str:
+        """Record a like/dislike on the reply at ``index`` of ``history``; returns a status line."""
+        from qa.feedback import append_feedback, feedback_record
+
+        i = index[0] if isinstance(index, (list, tuple)) else int(index)
+        chosen = None
+        for ex in exchanges(history):
+            if ex[0] < i:
+                chosen = ex
+        if chosen is None:
+            return "Nothing to record: that message is not an answer."
+        _, question, _, text = chosen
+        answer = self.answers.get(text)
+        if answer is None:  # e.g. after a restart: ask again (answers are deterministic)
+            _, searched = read_main_reply(text)
+            answer = dataclasses.replace(self.engine.ask(searched or question), question=question)
+        path = append_feedback(self.engine.config.index_dir, feedback_record(answer.to_dict(), liked, asked=question))
+        return f"Thanks: your {'like' if liked else 'dislike'} was saved to {path.name}."
+
+    def upload(self, paths: Sequence[str], progress: Callable[..., Any] | None = None) -> str:
+        """Add uploaded files; returns a Markdown status line per file."""
+        from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES, InvalidDocument
+
+        limit = self.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
+        lines = []
+        for p in paths or []:
+            path = Path(p)
+            name = path.name
+            try:
+                size = path.stat().st_size
+                if size > limit:
+                    raise InvalidDocument(f"{name}: {size:,} bytes is over the {limit:,}-byte limit for one document")
+                data = path.read_bytes()
+
+                def step(done: int, total: int, _name: str = name) -> None:
+                    if progress is not None:
+                        progress((done, total), desc=f"Embedding {_name}", unit="passages")
+
+                if progress is not None:
+                    progress(0, desc=f"Checking {name}")
+                added = self.engine.add_document(name, data, progress=step, max_bytes=limit)
+                if added.created:
+                    lines.append(f"✅ Added {_md_code(added.doc_id)} ({added.chunks} passages): "
+                                 f"“{_md_escape(_short_title(added.title, 80))}”. You can ask about it now.")
+                else:
+                    lines.append(f"ℹ️ {_md_code(added.doc_id)} is already in the collection.")
+            except InvalidDocument as e:
+                lines.append(f"❌ Not added: {_md_escape(str(e))}")
+            except OSError as e:
+                lines.append(f"❌ Not added: {_md_escape(name)}: {_md_escape(e.strerror or str(e))}")
+        return "\n\n".join(lines) or "No file received."
+
+
+def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBackend | None = None) -> Any:
+    """The Gradio Blocks: chat (api_name "chat"), structured answers (api_name "ask"), uploads
+    (api_name "upload"), like/dislike feedback, and a note of what the collection holds."""
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    backend = backend or ChatBackend(engine, max_upload_bytes=max_upload_bytes)
+
+    def respond(message: str, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Answer a question from the documents (follow-ups use the history); returns the answer
+        message and the sources message."""
+        return backend.reply(message, history)
+
+    def ask(question: str) -> dict:
+        """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
+        from qa.pipeline import InvalidQuestion
+
+        try:
+            return backend.ask(question).to_dict()
+        except InvalidQuestion as e:
+            raise gr.Error(str(e)) from None
+
+    def on_like(history: list[dict[str, Any]], data: gr.LikeData) -> None:
+        if data.liked not in (True, False):
+            return
+        gr.Info(backend.feedback(history, data.index, bool(data.liked)))
+
+    def on_upload(files: list[str] | str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+        paths = [files] if isinstance(files, str) else list(files or [])
+        status = backend.upload(paths, progress=progress)
+        return status, collection_note(engine.stats())
+
+    limit = max_upload_bytes or __import__("qa.uploads", fromlist=["x"]).DEFAULT_MAX_UPLOAD_BYTES
+    with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
+        gr.Markdown(
+            "# Ask the documents\n"
+            "Every answer quotes the documents word for word, with [n] markers pointing to its sources. "
+            "When the documents do not hold the answer, it says so and shows the nearest passages."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="qa-chat", label="Chat", height=620, layout="bubble",
+                    latex_delimiters=[], allow_tags=False, sanitize_html=True,
+                    feedback_options=("Like", "Dislike"), buttons=["copy"],
+                    placeholder="Ask a question about the documents, or pick an example.",
+                )
+                gr.ChatInterface(
+                    respond, chatbot=chatbot, examples=EXAMPLES, api_name="chat",
+                    api_description="Answer a question from the documents: the answer message and its sources.",
+                    textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question",
+                                       show_label=False, submit_btn=True, stop_btn=False),
+                    concurrency_limit=4, fill_height=False,
+                )
+            with gr.Column(scale=1, min_width=260):
+                collection = gr.Markdown(collection_note(engine.stats()), elem_id="qa-collection")
+                upload = gr.UploadButton(
+                    "Add .txt or .md documents", file_types=[".txt", ".md"], file_count="multiple",
+                    elem_id="qa-upload", size="md",
+                )
+                gr.Markdown(f"Up to {limit // 1024:,} KB each, UTF-8 text. Added documents are kept.",
+                            elem_classes=["qa-hint"])
+                upload_status = gr.Markdown(elem_id="qa-upload-status")
+        chatbot.like(on_like, inputs=[chatbot], outputs=None, api_visibility="undocumented", queue=False)
+        upload.upload(on_upload, inputs=[upload], outputs=[upload_status, collection], api_name="upload",
+                      concurrency_limit=1)
+        gr.api(ask, api_name="ask")
+    demo.qa_backend = backend  # for tests and servers that need the same answer log
     return demo
 
 
-def main() -> None:
-    from qa.pipeline import QA
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python app.py` / `qa serve`: see :func:`qa.server.main`."""
+    from qa.server import main as server_main
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    engine = QA()
-    stats = engine.stats()
-    log.info("index %s: %d chunks from %d documents", stats["index_dir"], stats["chunks"], stats["documents"])
-    host = os.environ.get("QA_HOST", "127.0.0.1")
-    port = int(os.environ.get("QA_PORT", "7860"))
-    build_app(engine).launch(server_name=host, server_port=port)
+    server_main(argv)
