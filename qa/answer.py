@@ -103,13 +103,17 @@ _HEAD = re.compile(r"\b(?:what|which|name of the|name of)(?:\s+(?:kind|type|sort
 
 def head_noun(question: str) -> str | None:
     """The noun a which/what question asks for: "Which Telegram channel ..." -> "channel"."""
+    named = re.search(r"\bname of (?:the |a |an )?([\w’'-]+)", question, re.I)
+    if named:
+        return stem(named.group(1))
     m = _HEAD.search(question)
     if not m:
         return None
     words = m.group(1).split()
     picked = None
     for w in words:
-        if w.lower() in _AUX:
+        # the noun phrase ends at the verb: an auxiliary, or a past form ("which channel cited")
+        if w.lower() in _AUX or (picked is not None and w.lower().endswith("ed")):
             break
         picked = w
     if picked is None or picked.lower() in STOPWORDS:
