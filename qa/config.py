@@ -50,7 +50,7 @@ class Config:
     #: sentences repeated at the start of the next chunk
     chunk_overlap: int = 0
     #: confidence under which the answerer refuses (calibrated on the gold set, see README)
-    refusal_threshold: float = 0.36
+    refusal_threshold: float = 0.35
     #: longer questions are cut to this many characters, with a notice
     max_question_chars: int = 2000
     embed_batch_size: int = 64

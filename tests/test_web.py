@@ -1,43 +1,459 @@
-"""The web chat, served for real on a loopback port and called with gradio_client."""
+"""The web chat and its APIs.
+
+Fast tests cover rendering, follow-up rewriting, upload checks, feedback records and request
+parsing. Tests marked ``integration`` start the real server (Gradio chat + REST + OpenAI routes on
+one free loopback port, real model and Chroma over a private copy of the seeds) and call it the way
+other programs do: gradio_client for the named endpoints, httpx for /api/ask and /v1/chat/completions.
+"""
 
 from __future__ import annotations
 
-import socket
+import json
+import logging
+import os
+from pathlib import Path
 
 import pytest
 
-from qa.web import _md_escape, render_answer
-from qa.types import Answer, Citation
+from qa.followup import Turn, names_in, previous_turn, rewrite
+from qa.types import Answer, Chunk, Citation, Hit
+from qa.web import (
+    _md_escape,
+    collection_note,
+    exchanges,
+    highlight_in_passage,
+    read_main_reply,
+    render_answer,
+    render_main,
+    render_messages,
+)
+from tests import webserver
+from tests.fakes import HashEmbedder
+from tests.webserver import INTERIM_DOC, INTERIM_Q
 
-pytestmark = pytest.mark.integration
+EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    server = webserver.live_server(tmp_path_factory)
+    yield server
+    webserver.stop_live_server()
+
+
+def _answer(**kw) -> Answer:
+    text = "Intro line. Ann Lee won the vote on Monday. Then more text."
+    chunk = Chunk("c1", "a_b.txt", "Vote <b>news</b>", 100, 100 + len(text), text)
+    q0 = text.index("Ann")
+    q1 = text.index("Monday.") + len("Monday.")
+    cit = Citation(1, "a_b.txt", "Vote <b>news</b>", 100 + q0, 100 + q1, text[q0:q1], chunk_id="c1",
+                   answer_start=100 + q0, answer_end=100 + q0 + len("Ann Lee"))
+    base = dict(question="Who won?", text="Ann Lee", short_answer="Ann Lee", citations=(cit,),
+                passages=(Hit(chunk, 0.5),), searched_question="Who won?")
+    base.update(kw)
+    return Answer(**base)
+
+
+# ------------------------------------------------------------------------------------------------
+# Rendering
+# ------------------------------------------------------------------------------------------------
 
 
 def test_rendered_document_text_cannot_inject_html():
-    evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-    a = Answer(question="q", text="", short_answer=evil, citations=(Citation(1, "x.txt", evil, 0, 5, evil),))
-    out = render_answer(a)
-    assert "<script>" not in out and "<img" not in out
+    from markdown_it import MarkdownIt
+
+    chunk = Chunk("c1", EVIL + ".txt", EVIL, 0, len(EVIL) * 2, EVIL + EVIL)
+    a = Answer(question="q", text="", short_answer=EVIL, passages=(Hit(chunk, 1.0),),
+               citations=(Citation(1, EVIL + ".txt", EVIL, 0, len(EVIL), EVIL, chunk_id="c1"),))
+    refusal = Answer(question="q", text="", refused=True, passages=(Hit(chunk, 1.0),))
+    md = MarkdownIt("commonmark", {"html": True})  # raw HTML passes through: only escaping protects
+    for answer in (a, refusal):
+        for message in render_messages(answer, asked=EVIL):
+            out = md.render(message["content"])
+            assert "<script" not in out and "<img" not in out
+            assert "&lt;script&gt;" in out
     assert _md_escape("<b>") == "&lt;b&gt;"
 
 
-def test_chat_endpoint_answers_with_citation(seed_engine):
+def test_reply_has_answer_quote_marker_and_collapsible_sources_with_highlight():
+    main, sources = render_messages(_answer(), asked="Who won?")
+    assert main["content"].startswith("**Ann Lee**")
+    assert "> “Ann Lee won the vote on Monday.” [1]" in main["content"]
+    assert "Searched for" not in main["content"]
+    assert sources["metadata"] == {"title": "Sources: 1 quote from 1 document", "status": "done"}
+    body = sources["content"]
+    assert "**[1] Vote &lt;b&gt;news&lt;/b&gt;**" in body  # headline, escaped
+    assert "`a_b.txt`, characters 112–143" in body  # file name and offsets
+    assert "Intro line. <mark>**Ann Lee** won the vote on Monday.</mark> Then more text." in body
+
+
+def test_highlight_keeps_context_short_and_escaped():
+    text = "x " * 600 + "The <quote>. " + "y " * 600
+    s = text.index("The")
+    out = highlight_in_passage(text, 0, s, s + len("The <quote>."))
+    assert "<mark>The &lt;quote&gt;.</mark>" in out
+    assert out.startswith("… ") and out.endswith(" …") and len(out) < 1000
+
+
+def test_refusal_says_so_and_shows_nearest_passages_open():
+    chunk = Chunk("c9", "z.txt", "Zed", 0, 20, "Nearby text about *x*.")
+    a = Answer(question="Capital of Australia?", text="Not found in the documents.", refused=True,
+               passages=(Hit(chunk, 0.1),), searched_question="Capital of Australia?")
+    main, near = render_messages(a, asked="Capital of Australia?")
+    assert main["content"].startswith("**Not found in the documents.**")
+    assert "do not hold the answer" in main["content"]
+    assert near["metadata"] == {"title": "Nearest passages (1)"}  # no status: shown open
+    assert "Nearby text about \\*x\\*." in near["content"] and "`z.txt`" in near["content"]
+
+
+def test_searched_for_is_shown_only_when_the_question_was_rewritten_and_reads_back():
+    a = _answer(question="When was she elected?", searched_question="When was Ann Lee elected?")
+    main = render_main(a, asked="When was she elected?")
+    assert "*Searched for: When was Ann Lee elected?*" in main
+    assert read_main_reply(main) == ("Ann Lee", "When was Ann Lee elected?")
+    assert read_main_reply(render_main(_answer(short_answer="A_b <c>"), asked="Who won?")) == ("A_b <c>", None)
+
+
+def test_collection_note_counts_and_escapes_titles():
+    note = collection_note({"documents": 2, "chunks": 7, "titles": {"a.txt": "<i>A</i>", "b.md": "B"}})
+    assert "2 documents" in note and "7 passages" in note
+    assert "&lt;i&gt;A&lt;/i&gt; — `a.txt`" in note
+
+
+def test_exchanges_pair_questions_with_their_answer_not_the_sources():
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Q1"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A1"}]},
+        {"role": "assistant", "content": "S1", "metadata": {"title": "Sources"}},
+        {"role": "user", "content": "Q2"},
+        {"role": "assistant", "content": "A2"},
+    ]
+    assert [(q, a) for _, q, _, a in exchanges(history)] == [("Q1", "A1"), ("Q2", "A2")]
+
+
+# ------------------------------------------------------------------------------------------------
+# Follow-ups
+# ------------------------------------------------------------------------------------------------
+
+PREV = Turn(question="Who was sworn in as interim president?", answer="Delcy Rodríguez")
+
+
+@pytest.mark.parametrize(
+    "question, previous, expected",
+    [
+        ("When was she sworn in?", PREV, "When was Delcy Rodríguez sworn in?"),
+        ("Who swore her in?", PREV, "Who swore Delcy Rodríguez in?"),
+        ("What did her government decide?", PREV, "What did Delcy Rodríguez’s government decide?"),
+        ("What did he say about it?", Turn("Who ordered the operation that captured Maduro?", "Donald Trump"),
+         "What did Donald Trump say about the operation that captured Maduro?"),
+        ("What did he do?", Turn("What did Diosdado Cabello do?", None), "What did Diosdado Cabello do?"),
+        ("What happened after that?", PREV, "What happened after that (sworn in as interim president)?"),
+        ("Who won the World Cup?", PREV, "Who won the World Cup?"),  # no pronoun
+        ("Is it true that Maduro fled?", None, "Is it true that Maduro fled?"),  # no previous turn
+    ],
+)
+def test_followup_rewriting(question, previous, expected):
+    assert rewrite(question, previous) == expected
+
+
+def test_followup_helpers():
+    assert names_in("Which U.S. president ordered the raid on Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]
+    turns = [("user", "Who?"), ("assistant", "Delcy Rodríguez\n\n“…” [1]"), ("user", "Where?"), ("assistant", "“Quote.” [1]")]
+    assert previous_turn(turns) == Turn("Where?", None)
+    assert previous_turn(turns[:2]) == Turn("Who?", "Delcy Rodríguez")
+    assert previous_turn([]) is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Uploads (fake embedder: fast)
+# ------------------------------------------------------------------------------------------------
+
+NEW_DOC = b"Harbor Festival\nThe Harbor Festival lantern parade starts at nine in the evening on the pier.\n"
+
+
+@pytest.fixture
+def small_engine(tmp_path, seeds_copy):
+    from qa import QA
+
+    engine = QA(seeds_dir=seeds_copy, index_dir=tmp_path / "index", embedder=HashEmbedder())
+    engine.index()
+    return engine
+
+
+def _state(engine) -> tuple[list[str], int, str]:
+    manifest = (engine.config.index_dir / "manifest.json").read_text(encoding="utf-8")
+    return sorted(os.listdir(engine.config.seeds_dir)), engine.store.count(), json.dumps(json.loads(manifest)["documents"], sort_keys=True)
+
+
+def test_upload_is_indexed_incrementally_and_citable_at_once(small_engine):
+    added = small_engine.add_document("../../Harbor Festival (2026).TXT", NEW_DOC)
+    assert added.doc_id == "Harbor_Festival_2026.txt" and added.created and added.chunks >= 1
+    assert (small_engine.config.seeds_dir / added.doc_id).read_bytes() == NEW_DOC
+    assert added.report.added == (added.doc_id,) and not added.report.updated  # only the new file embedded
+    a = small_engine.ask("When does the Harbor Festival lantern parade start?")
+    assert any(c.doc_id == added.doc_id for c in a.citations)
+    assert small_engine.stats()["titles"][added.doc_id] == "Harbor Festival"
+    again = small_engine.add_document("Harbor_Festival_2026.txt", NEW_DOC)  # same bytes: nothing to do
+    assert not again.created and again.report.changed is False
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("report.pdf", b"%PDF-1.4 ...", "only .txt and .md files"),
+        ("noext", b"text", "no extension"),
+        ("big.txt", b"a" * 3000, "over the 2,048-byte limit"),
+        ("empty.md", b"", "empty"),
+        ("blank.txt", b"  \n\t ", "only whitespace"),
+        ("latin1.txt", "caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8"),
+        ("bin.txt", b"abc\x00def", "binary"),
+        ("???.txt", b"text", "no usable characters"),
+        ("001_08e073e419b132d4.txt", b"Different text.", "already in the collection"),
+    ],
+)
+def test_bad_upload_gets_a_clear_message_and_changes_nothing(small_engine, name, data, message):
+    from qa.uploads import InvalidDocument
+
+    state = _state(small_engine)
+    with pytest.raises(InvalidDocument, match=message):
+        small_engine.add_document(name, data, max_bytes=2048)
+    assert _state(small_engine) == state
+
+
+def test_upload_backend_reports_per_file(small_engine, tmp_path):
+    from qa.web import ChatBackend
+
+    good, bad = tmp_path / "up" / "notes.md", tmp_path / "up" / "photo.png"
+    good.parent.mkdir()
+    good.write_bytes(b"# Notes\nThe pier lights were repaired on Tuesday by the harbour crew.\n")
+    bad.write_bytes(b"\x89PNG")
+    steps = []
+    status = ChatBackend(small_engine).upload([str(good), str(bad)], progress=lambda *a, **k: steps.append((a, k)))
+    assert "✅ Added `notes.md`" in status and "❌ Not added: photo.png: only .txt and .md files" in status
+    assert steps and "notes.md" in small_engine.stats()["titles"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Feedback
+# ------------------------------------------------------------------------------------------------
+
+
+def test_feedback_lines_are_gold_lines(tmp_path):
+    from qa.evaluate import load_gold
+    from qa.feedback import append_feedback, feedback_record, gold_lines, read_feedback
+
+    liked = feedback_record(_answer(question="When was she elected?", searched_question="When was Ann Lee elected?").to_dict(), True)
+    refused = feedback_record(Answer(question="Capital?", text="Not found in the documents.", refused=True).to_dict(), True)
+    disliked = feedback_record(_answer().to_dict(), False)
+    for rec in (liked, refused, disliked):
+        append_feedback(tmp_path, rec)
+    path = tmp_path / "feedback.jsonl"
+    assert [r["verdict"] for r in read_feedback(path)] == ["like", "like", "dislike"]
+    assert liked["question"] == "When was Ann Lee elected?" and liked["asked"] == "When was she elected?"
+    assert liked["answers"] == ["Ann Lee"] and liked["sources"] == ["a_b.txt"] and liked["citations"][0]["start"] == 112
+    assert refused["unanswerable"] is True and disliked["needs_review"] is True and disliked["answers"] == []
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in gold_lines(path)), encoding="utf-8")
+    qs = load_gold(gold)  # the liked lines are a valid gold set as they are
+    assert [q.answers for q in qs] == [("Ann Lee",), ()] and qs[1].unanswerable
+
+
+# ------------------------------------------------------------------------------------------------
+# Server pieces
+# ------------------------------------------------------------------------------------------------
+
+
+def test_serve_settings_defaults_flags_and_env(monkeypatch):
+    from qa.server import ServeSettings, build_parser
+
+    for k in ("QA_HOST", "QA_PORT", "QA_AUTH", "QA_MAX_UPLOAD_BYTES"):
+        monkeypatch.delenv(k, raising=False)
+    s = ServeSettings.resolve()
+    assert (s.host, s.port, s.auth, s.max_upload_bytes) == ("127.0.0.1", 7860, None, 2 * 1024 * 1024)
+    monkeypatch.setenv("QA_PORT", "8001")
+    monkeypatch.setenv("QA_AUTH", "ann:pw")
+    s = ServeSettings.resolve(host="0.0.0.0")
+    assert (s.host, s.port, s.auth) == ("0.0.0.0", 8001, ("ann", "pw"))
+    assert ServeSettings.resolve(port=9000, auth="").port == 9000
+    with pytest.raises(ValueError, match="user:password"):
+        ServeSettings.resolve(auth="nopassword")
+    args = build_parser().parse_args(["--port", "7000", "--auth", "a:b", "--seeds", "docs"])
+    assert (args.port, args.auth, args.seeds, args.host) == (7000, "a:b", "docs", None)
+
+
+def test_openai_message_parsing():
+    from qa.server import RequestError, parse_chat_messages
+
+    q, turns = parse_chat_messages([
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "Who?"},
+        {"role": "assistant", "content": "Ann"},
+        {"role": "user", "content": [{"type": "text", "text": "When was she born?"}]},
+    ])
+    assert q == "When was she born?" and turns == [("user", "Who?"), ("assistant", "Ann")]
+    for bad in (None, [], [{"role": "system", "content": "x"}], [{"content": "x"}], [{"role": "user", "content": "  "}]):
+        with pytest.raises(RequestError):
+            parse_chat_messages(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# The real server
+# ------------------------------------------------------------------------------------------------
+
+
+def _client(url: str, **kw):
     from gradio_client import Client
 
-    from qa.web import build_app
+    return Client(url, verbose=False, analytics_enabled=False, **kw)
+
+
+def _joined(messages) -> str:
+    return "\n".join(m["content"] if isinstance(m, dict) else str(m) for m in messages)
+
+
+@pytest.mark.integration
+def test_named_gradio_endpoints(live):
+    client = _client(live.url)
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/chat", "/ask", "/upload"} <= set(api)
+    reply = client.predict(INTERIM_Q, api_name="/chat")
+    text = _joined(reply)
+    assert "Delcy Rodríguez" in reply[0]["content"] and "[1]" in reply[0]["content"]
+    assert f"`{INTERIM_DOC}`" in text and "<mark>" in text
+    assert reply[1]["metadata"]["title"].startswith("Sources")
+    structured = client.predict(INTERIM_Q, api_name="/ask")
+    assert structured["short_answer"] == "Delcy Rodríguez"
+    assert structured["citations"][0]["doc_id"] == INTERIM_DOC
+    assert structured["citations"][0]["quote"] in (live.seeds_dir / INTERIM_DOC).read_text(encoding="utf-8")
+
+
+@pytest.mark.integration
+def test_rest_ask_route(live):
+    import httpx
+
+    r = httpx.post(live.url + "api/ask", json={"question": INTERIM_Q}, timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["short_answer"] == "Delcy Rodríguez" and body["citations"][0]["doc_id"] == INTERIM_DOC
+    assert set(body) >= {"question", "searched_question", "text", "citations", "passages", "timings"}
+    r = httpx.post(live.url + "api/ask", json={"question": "What is the capital of Australia?"}, timeout=30)
+    assert r.json()["refused"] is True and r.json()["passages"]
+    r = httpx.post(live.url + "api/ask", json={"question": "When was she sworn in?",
+                                               "history": [{"role": "user", "content": INTERIM_Q},
+                                                           {"role": "assistant", "content": "Delcy Rodríguez\n\n“…” [1]"}]})
+    assert r.json()["searched_question"] == "When was Delcy Rodríguez sworn in?"
+    for bad in ({"question": "   "}, {"question": 3}, ["not", "an", "object"]):
+        r = httpx.post(live.url + "api/ask", json=bad, timeout=30)
+        assert r.status_code == 400 and r.json()["error"]
+    r = httpx.post(live.url + "api/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "JSON" in r.json()["error"]
+    assert httpx.get(live.url + "api/stats").json()["chunks"] >= 25
+
+
+@pytest.mark.integration
+def test_openai_chat_completions_plain_and_streamed(live):
+    import httpx
+
+    messages = [{"role": "user", "content": INTERIM_Q}]
+    r = httpx.post(live.url + "v1/chat/completions", json={"model": "qa", "messages": messages}, timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["object"] == "chat.completion" and body["choices"][0]["finish_reason"] == "stop"
+    content = body["choices"][0]["message"]["content"]
+    assert "Delcy Rodríguez" in content and f"[1] " in content and INTERIM_DOC in content
+    assert body["citations"][0]["doc_id"] == INTERIM_DOC and body["answer"]["short_answer"] == "Delcy Rodríguez"
+
+    events = []
+    with httpx.stream("POST", live.url + "v1/chat/completions", json={"messages": messages, "stream": True}, timeout=30) as s:
+        assert s.headers["content-type"].startswith("text/event-stream")
+        for line in s.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[6:])
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert streamed == content
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["citations"][0]["doc_id"] == INTERIM_DOC
+
+    # a follow-up in an OpenAI conversation: the earlier turns name "she"
+    follow = messages + [{"role": "assistant", "content": content}, {"role": "user", "content": "When was she sworn in?"}]
+    body = httpx.post(live.url + "v1/chat/completions", json={"messages": follow}, timeout=30).json()
+    assert body["answer"]["searched_question"] == "When was Delcy Rodríguez sworn in?"
+    assert body["citations"][0]["doc_id"] == INTERIM_DOC
+    assert httpx.get(live.url + "v1/models").json()["data"][0]["id"] == "qa"
+    bad = httpx.post(live.url + "v1/chat/completions", json={"messages": []}, timeout=30)
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.integration
+def test_followup_in_the_chat_uses_history(live):
+    client = _client(live.url)  # one client = one session: the chat history carries over
+    first = client.predict(INTERIM_Q, api_name="/chat")
+    assert "Delcy Rodríguez" in first[0]["content"]
+    follow = client.predict("When was she sworn in?", api_name="/chat")
+    assert "*Searched for: When was Delcy Rodríguez sworn in?*" in follow[0]["content"]
+    assert f"`{INTERIM_DOC}`" in _joined(follow)
+
+
+@pytest.mark.integration
+def test_upload_then_ask_cites_the_new_file_and_survives_restart(live, tmp_path):
+    from gradio_client import handle_file
+
+    from qa import QA
+
+    doc = tmp_path / "lighthouse-notes.md"
+    doc.write_text("# Keeper's log\nThe Penmarch lighthouse keeper Odile Marchetti repainted the lamp room in 1987.\n", encoding="utf-8")
+    client = _client(live.url)
+    status, note = client.predict([handle_file(str(doc))], api_name="/upload")
+    assert "Added `lighthouse-notes.md`" in status and "lighthouse-notes.md" in note
+    answer = client.predict("Who repainted the lamp room of the Penmarch lighthouse?", api_name="/ask")
+    assert answer["short_answer"] == "Odile Marchetti"
+    assert answer["citations"][0]["doc_id"] == "lighthouse-notes.md"
+
+    # a restart: a new engine over the same folders finds it indexed, embeds nothing, cites it
+    restarted = QA(seeds_dir=live.seeds_dir, index_dir=live.index_dir, embedder=live.engine.embedder)
+    assert restarted.index().changed is False
+    assert restarted.ask("Who repainted the lamp room of the Penmarch lighthouse?").citations[0].doc_id == "lighthouse-notes.md"
+
+    # a bad file: a clear message, and the collection is unchanged
+    listing, stats = sorted(os.listdir(live.seeds_dir)), live.engine.stats()
+    bad = tmp_path / "scan.md"
+    bad.write_bytes(b"\xff\xfe\x00s\x00c\x00a\x00n")
+    status, _ = client.predict([handle_file(str(bad))], api_name="/upload")
+    assert status.startswith("❌ Not added: scan.md:") and "binary" in status
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 20000)
+    status, _ = client.predict([handle_file(str(big))], api_name="/upload")
+    assert "over the 65,536-byte limit" in status
+    assert sorted(os.listdir(live.seeds_dir)) == listing and live.engine.stats() == stats
+
+
+@pytest.mark.integration
+def test_basic_auth_guards_every_route(live):
+    import httpx
+
+    from qa.server import ServerThread, ServeSettings, create_app, free_port
 
     port = free_port()
-    demo = build_app(seed_engine)
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        reply = client.predict("Who was sworn in as interim president?", api_name="/chat")
-        assert "Delcy Rodríguez" in reply
-        assert "001\\_08e073e419b132d4.txt" in reply
-    finally:
-        demo.close()
+    app = create_app(live.engine, ServeSettings(host="127.0.0.1", port=port, auth=("ann", "s3cret")))
+    with ServerThread(app, port=port) as server:
+        for path in ("", "config", "api/stats", "v1/models"):
+            assert httpx.get(server.url + path).status_code == 401
+        r = httpx.get(server.url + "api/stats", auth=("ann", "wrong"))
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
+        assert httpx.post(server.url + "api/ask", json={"question": INTERIM_Q}, auth=("ann", "s3cret")).json()["short_answer"] == "Delcy Rodríguez"
+        r = httpx.post(server.url + "v1/chat/completions", json={"messages": [{"role": "user", "content": INTERIM_Q}]},
+                       headers={"Authorization": "Bearer ann:s3cret"}, timeout=30)
+        assert r.status_code == 200 and r.json()["citations"][0]["doc_id"] == INTERIM_DOC
+        client = _client(server.url, httpx_kwargs={"auth": ("ann", "s3cret")})
+        assert client.predict(INTERIM_Q, api_name="/ask")["short_answer"] == "Delcy Rodríguez"
+
+
+@pytest.mark.integration
+def test_startup_logs_say_where_the_index_is(live, caplog):
+    from qa.server import prepare_engine
+
+    with caplog.at_level(logging.INFO, logger="qa.server"):
+        stats = prepare_engine(live.engine)
+    assert f"index {live.index_dir}: {stats['chunks']} chunks from {stats['documents']} documents" in caplog.text
