@@ -367,9 +367,16 @@ class ExtractiveAnswerer:
                 break
             if any(c.sentence.start == x.sentence.start and c.hit.chunk.doc_id == x.hit.chunk.doc_id for x in chosen):
                 continue
-            # corroboration: another document that states an answer of the asked type
-            if c.hit.chunk.doc_id != best.hit.chunk.doc_id and (best.span is None or c.span is not None):
-                chosen.append(c)
+            # corroboration: another document that states an answer of the asked type. A *different*
+            # answer must be as well supported by the question's own words, or "Who is the foreign
+            # minister?" would also offer the interior minister.
+            if c.hit.chunk.doc_id == best.hit.chunk.doc_id or (best.span is not None and c.span is None):
+                continue
+            if best.span is not None and c.span is not None:
+                same = _norm(c.span.text(c.sentence.text)) == _norm(best.span.text(best.sentence.text))
+                if not same and c.lexical < best.lexical - 0.05:
+                    continue
+            chosen.append(c)
         citations = []
         for n, c in enumerate(chosen, 1):
             ch = c.hit.chunk

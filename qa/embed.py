@@ -64,7 +64,15 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                     from sentence_transformers import SentenceTransformer
+
+                    try:  # transformers draws a "Loading weights" bar on every start
+                        from transformers.utils import logging as hf_logging
+
+                        hf_logging.disable_progress_bar()
+                    except ImportError:  # pragma: no cover
+                        pass
 
                     try:
                         m = SentenceTransformer(self._load_from, device=self.device)
