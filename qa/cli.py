@@ -217,17 +217,21 @@ def eval_command(
 @main.command()
 @click.option("--host", default=None, help="Interface to bind [QA_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [QA_PORT; default 7860].")
-def serve(host: str | None, port: int | None) -> None:
-    """Start the web chat (same as `python app.py`)."""
-    import os
+@click.option("--auth", default=None, metavar="USER:PASSWORD", help="Require HTTP basic auth [QA_AUTH; default off].")
+@click.option("--max-upload", type=click.IntRange(1, None), default=None, metavar="BYTES",
+              help="Size limit per uploaded document [QA_MAX_UPLOAD_BYTES; default 2 MB].")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, max_upload: int | None) -> None:
+    """Start the web chat, REST and OpenAI-compatible APIs on one port (same as `python app.py`)."""
+    from qa.server import main as serve_main
 
-    from qa import web
-
-    if host:
-        os.environ["QA_HOST"] = host
-    if port:
-        os.environ["QA_PORT"] = str(port)
-    web.main()
+    opts = ctx.obj or {}
+    argv: list[str] = []
+    for flag, value in (("--host", host), ("--port", port), ("--auth", auth), ("--max-upload", max_upload),
+                        ("--seeds", opts.get("seeds_dir")), ("--index", opts.get("index_dir"))):
+        if value is not None:
+            argv += [flag, str(value)]
+    serve_main(argv, **({"model": opts["model"]} if opts.get("model") else {}))
 
 
 if __name__ == "__main__":  # pragma: no cover

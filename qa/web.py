@@ -178,7 +178,7 @@ def render_sources(answer: Any) -> str:
                 f"**{i}. {_md_escape(_short_title(c.title))}**  \n"
                 f"{_md_code(c.doc_id)}, characters {c.start}–{c.end}\n\n{_md_escape(text)}"
             )
-        return "\n\n---\n\n".join(blocks)
+        return "\n\n".join(blocks)
     for c in answer.citations:
         chunk = _passage_for(answer, c)
         span = (c.answer_start, c.answer_end) if c.answer_start is not None and c.answer_end is not None else None
@@ -190,7 +190,7 @@ def render_sources(answer: Any) -> str:
             f"**[{c.n}] {_md_escape(_short_title(c.title))}**  \n"
             f"{_md_code(c.doc_id)}, characters {c.start}–{c.end}\n\n{body}"
         )
-    return "\n\n---\n\n".join(blocks)
+    return "\n\n".join(blocks)
 
 
 def sources_title(answer: Any) -> str:
@@ -407,14 +407,14 @@ class ChatBackend:
                     progress(0, desc=f"Checking {name}")
                 added = self.engine.add_document(name, data, progress=step, max_bytes=limit)
                 if added.created:
-                    lines.append(f"✅ Added {_md_code(added.doc_id)} ({added.chunks} passages): "
+                    lines.append(f"**Added** {_md_code(added.doc_id)} ({added.chunks} passage{'s' if added.chunks != 1 else ''}): "
                                  f"“{_md_escape(_short_title(added.title, 80))}”. You can ask about it now.")
                 else:
-                    lines.append(f"ℹ️ {_md_code(added.doc_id)} is already in the collection.")
+                    lines.append(f"**Already there:** {_md_code(added.doc_id)} is in the collection.")
             except InvalidDocument as e:
-                lines.append(f"❌ Not added: {_md_escape(str(e))}")
+                lines.append(f"**Not added:** {_md_escape(str(e))}")
             except OSError as e:
-                lines.append(f"❌ Not added: {_md_escape(name)}: {_md_escape(e.strerror or str(e))}")
+                lines.append(f"**Not added:** {_md_escape(name)}: {_md_escape(e.strerror or str(e))}")
         return "\n\n".join(lines) or "No file received."
 
 
@@ -452,7 +452,10 @@ def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBac
         status = backend.upload(paths, progress=progress)
         return status, collection_note(engine.stats())
 
-    limit = max_upload_bytes or __import__("qa.uploads", fromlist=["x"]).DEFAULT_MAX_UPLOAD_BYTES
+    from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
+
+    limit = max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
+    shown_limit = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
     with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
         gr.Markdown(
             "# Ask the documents\n"
@@ -480,13 +483,17 @@ def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBac
                     "Add .txt or .md documents", file_types=[".txt", ".md"], file_count="multiple",
                     elem_id="qa-upload", size="md",
                 )
-                gr.Markdown(f"Up to {limit // 1024:,} KB each, UTF-8 text. Added documents are kept.",
+                gr.Markdown(f"UTF-8 text, up to {shown_limit} each. Added documents are kept and can be cited at once.",
                             elem_classes=["qa-hint"])
                 upload_status = gr.Markdown(elem_id="qa-upload-status")
-        chatbot.like(on_like, inputs=[chatbot], outputs=None, api_visibility="undocumented", queue=False)
+        chatbot.like(on_like, inputs=[chatbot], outputs=None, api_visibility="undocumented")
         upload.upload(on_upload, inputs=[upload], outputs=[upload_status, collection], api_name="upload",
                       concurrency_limit=1)
         gr.api(ask, api_name="ask")
+        # documents may have been added since the app was built (uploads, another process): the
+        # note is refreshed on every page load
+        demo.load(lambda: collection_note(engine.stats()), inputs=None, outputs=[collection],
+                  api_visibility="private", queue=False, show_progress="hidden")
     demo.qa_backend = backend  # for tests and servers that need the same answer log
     return demo
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,6 @@ from qa.web import (
     exchanges,
     highlight_in_passage,
     read_main_reply,
-    render_answer,
     render_main,
     render_messages,
 )
@@ -68,10 +66,9 @@ def test_rendered_document_text_cannot_inject_html():
     refusal = Answer(question="q", text="", refused=True, passages=(Hit(chunk, 1.0),))
     md = MarkdownIt("commonmark", {"html": True})  # raw HTML passes through: only escaping protects
     for answer in (a, refusal):
-        for message in render_messages(answer, asked=EVIL):
-            out = md.render(message["content"])
-            assert "<script" not in out and "<img" not in out
-            assert "&lt;script&gt;" in out
+        out = "".join(md.render(m["content"]) for m in render_messages(answer, asked=EVIL))
+        assert "<script" not in out and "<img" not in out
+        assert "&lt;script&gt;" in out and "onerror" in out  # shown as text
     assert _md_escape("<b>") == "&lt;b&gt;"
 
 
@@ -229,7 +226,7 @@ def test_upload_backend_reports_per_file(small_engine, tmp_path):
     bad.write_bytes(b"\x89PNG")
     steps = []
     status = ChatBackend(small_engine).upload([str(good), str(bad)], progress=lambda *a, **k: steps.append((a, k)))
-    assert "✅ Added `notes.md`" in status and "❌ Not added: photo.png: only .txt and .md files" in status
+    assert "**Added** `notes.md`" in status and "**Not added:** photo.png: only .txt and .md files" in status
     assert steps and "notes.md" in small_engine.stats()["titles"]
 
 
@@ -406,7 +403,7 @@ def test_upload_then_ask_cites_the_new_file_and_survives_restart(live, tmp_path)
     doc.write_text("# Keeper's log\nThe Penmarch lighthouse keeper Odile Marchetti repainted the lamp room in 1987.\n", encoding="utf-8")
     client = _client(live.url)
     status, note = client.predict([handle_file(str(doc))], api_name="/upload")
-    assert "Added `lighthouse-notes.md`" in status and "lighthouse-notes.md" in note
+    assert "**Added** `lighthouse-notes.md` (1 passage)" in status and "lighthouse-notes.md" in note
     answer = client.predict("Who repainted the lamp room of the Penmarch lighthouse?", api_name="/ask")
     assert answer["short_answer"] == "Odile Marchetti"
     assert answer["citations"][0]["doc_id"] == "lighthouse-notes.md"
@@ -421,7 +418,7 @@ def test_upload_then_ask_cites_the_new_file_and_survives_restart(live, tmp_path)
     bad = tmp_path / "scan.md"
     bad.write_bytes(b"\xff\xfe\x00s\x00c\x00a\x00n")
     status, _ = client.predict([handle_file(str(bad))], api_name="/upload")
-    assert status.startswith("❌ Not added: scan.md:") and "binary" in status
+    assert status.startswith("**Not added:** scan.md:") and "binary" in status
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 20000)
     status, _ = client.predict([handle_file(str(big))], api_name="/upload")
@@ -447,7 +444,10 @@ def test_basic_auth_guards_every_route(live):
                        headers={"Authorization": "Bearer ann:s3cret"}, timeout=30)
         assert r.status_code == 200 and r.json()["citations"][0]["doc_id"] == INTERIM_DOC
         client = _client(server.url, httpx_kwargs={"auth": ("ann", "s3cret")})
-        assert client.predict(INTERIM_Q, api_name="/ask")["short_answer"] == "Delcy Rodríguez"
+        try:
+            assert client.predict(INTERIM_Q, api_name="/ask")["short_answer"] == "Delcy Rodríguez"
+        finally:
+            client.close()
 
 
 @pytest.mark.integration

@@ -1,0 +1,140 @@
+"""Checking and storing uploaded documents (used by :meth:`qa.QA.add_document`).
+
+An upload is accepted only if every check passes; otherwise :class:`InvalidDocument` says why and
+nothing on disk changes.
+
+>>> safe_filename("../../My Notes (final).TXT")
+'My_Notes_final.txt'
+>>> check_upload("notes.md", "# Title\\nSome text.".encode()).name
+'notes.md'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Extensions an upload may have (the documents folder reads more, but uploads stay simple).
+UPLOAD_SUFFIXES = (".txt", ".md")
+#: Default size limit for one uploaded file (QA_MAX_UPLOAD_BYTES or ``qa serve --max-upload``).
+DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: Longest file name kept (extension included).
+MAX_NAME_CHARS = 100
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class InvalidDocument(ValueError):
+    """An uploaded document was refused; the message says why (and nothing was changed)."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every check: its safe file name, bytes and decoded text."""
+
+    name: str
+    data: bytes
+    text: str
+
+
+def safe_filename(name: str) -> str:
+    """The base name of ``name`` with only ``[A-Za-z0-9._-]`` (accents folded, runs of anything
+    else turned into ``_``), no leading dots or dashes, the extension lower-cased; ``""`` if nothing
+    usable is left."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._-")
+    stem = re.sub(r"_+", "_", stem)
+    ext = _UNSAFE.sub("", ext).lower()
+    if not stem:
+        return ""
+    ext = f".{ext}" if ext else ""
+    stem = stem[: MAX_NAME_CHARS - len(ext)].rstrip("._-")
+    return stem + ext
+
+
+def check_upload(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> CheckedUpload:
+    """Validate one upload; raises :class:`InvalidDocument` with a message a user can act on."""
+    shown = re.split(r"[/\\]", str(name))[-1] or str(name)
+    if not isinstance(data, (bytes, bytearray)):
+        raise InvalidDocument(f"{shown}: expected the file's bytes, got {type(data).__name__}")
+    safe = safe_filename(name)
+    suffix = Path(safe or shown).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InvalidDocument(
+            f"{shown}: only {' and '.join(UPLOAD_SUFFIXES)} files can be added"
+            + (f" (this one is {suffix})" if suffix else " (this one has no extension)")
+        )
+    if not safe or not Path(safe).stem or Path(safe).stem.startswith("."):
+        raise InvalidDocument(f"{shown}: the file name has no usable characters (use letters, digits, '.', '_' or '-')")
+    if len(data) == 0:
+        raise InvalidDocument(f"{shown}: the file is empty")
+    if len(data) > max_bytes:
+        raise InvalidDocument(f"{shown}: {len(data):,} bytes is over the {max_bytes:,}-byte limit for one document")
+    if b"\x00" in data:
+        raise InvalidDocument(f"{shown}: looks like a binary file (it contains NUL bytes), not text")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidDocument(f"{shown}: not UTF-8 text (invalid byte at position {e.start}); save it as UTF-8 and try again") from None
+    if not text.strip():
+        raise InvalidDocument(f"{shown}: the file holds only whitespace")
+    return CheckedUpload(name=safe, data=bytes(data), text=text)
+
+
+def write_new_file(folder: Path, name: str, data: bytes) -> bool:
+    """Write ``data`` to ``folder/name`` atomically; never replaces a different existing file.
+
+    Returns ``True`` if the file was written, ``False`` if an identical file is already there.
+    The bytes go to a hidden temporary file first (the documents loader skips hidden files), then
+    are linked into place, so readers never see a half-written document and a file that appeared in
+    the meantime is never overwritten.
+    """
+    target = folder / name
+    if target.exists() or target.is_symlink():
+        if target.is_file() and target.read_bytes() == data:
+            return False
+        raise InvalidDocument(f"{name}: a different document with this name is already in the collection; rename the file")
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, target)  # fails if target exists: no overwrite, even in a race
+        except FileExistsError:
+            raise InvalidDocument(f"{name}: a different document with this name is already in the collection; rename the file") from None
+        except OSError:
+            # file systems without hard links: fall back to an atomic rename (checked above)
+            if target.exists():
+                raise InvalidDocument(f"{name}: a document with this name appeared meanwhile; try again") from None
+            os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return True
+
+
+@dataclass(frozen=True)
+class AddedDocument:
+    """What :meth:`qa.QA.add_document` did: the document's id and title, its chunk count, whether
+    the file was new (``False``: the identical file was already there), and the index sync report."""
+
+    doc_id: str
+    title: str
+    chunks: int
+    created: bool
+    report: object = None
+
+    def summary(self) -> str:
+        if not self.created:
+            return f"{self.doc_id} is already in the collection ({self.chunks} passages)"
+        return f"added {self.doc_id} ({self.chunks} passages)"

@@ -1,0 +1,213 @@
+"""The chat in a real browser: headless Chromium from Debian's packages, driven by Playwright.
+
+Needs ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs it) and the
+``playwright`` Python package (the ``test`` extra); Playwright's own browser download is never used.
+Without them these tests fail with a message saying what to install: CI always has them. Set
+``QA_CHROMIUM`` to use another Chromium binary. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import webserver
+from tests.webserver import ARTIFACTS, INTERIM_DOC, INTERIM_Q
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    server = webserver.live_server(tmp_path_factory)
+    yield server
+    webserver.stop_live_server()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: the browser tests need Debian's chromium package "
+            "(as root: apt-get update && apt-get install -y --no-install-recommends chromium), "
+            "or QA_CHROMIUM=/path/to/chromium",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser tests need Playwright for Python: pip install -e '.[test]' (or pip install playwright)", pytrace=False)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    errors: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.dialogs, pg.errors = dialogs, errors
+    pg.goto(live.url)
+    pg.wait_for_selector("#qa-question textarea")
+    yield pg
+    context.close()
+
+
+def ask(pg, question: str, expect: str) -> None:
+    """Type a question, send it, and wait until the reply (holding ``expect``) is shown."""
+    replies = pg.locator("#qa-chat [data-testid='bot']").count()
+    box = pg.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    pg.wait_for_function(
+        "([n, text]) => { const b = document.querySelectorAll('#qa-chat [data-testid=\"bot\"]');"
+        " return b.length > n && document.querySelector('#qa-chat').innerText.includes(text); }",
+        arg=[replies, expect],
+    )
+
+
+def open_last_sources(pg) -> None:
+    titles = pg.locator("#qa-chat .thought-group .title")
+    titles.last.click()
+    pg.locator("#qa-chat .thought-group .content").last.wait_for(state="visible")
+    pg.wait_for_timeout(400)  # let the accordion finish opening (screenshots)
+
+
+def test_cited_answer_sources_and_like(page, live):
+    assert INTERIM_Q in page.locator("body").inner_text()  # an example question on the page
+    assert "The collection holds" in page.locator("#qa-collection").inner_text()
+    ask(page, INTERIM_Q, "Sources:")
+    bot = page.locator("#qa-chat [data-testid='bot']").first
+    assert "Delcy Rodríguez" in bot.locator("strong").first.inner_text()
+    assert "[1]" in bot.inner_text()
+    open_last_sources(page)
+    mark = page.locator("#qa-chat mark").first
+    mark.wait_for()
+    assert "Delcy Rodríguez was formally sworn in as interim president." in mark.inner_text()
+    assert mark.locator("strong").inner_text() == "Delcy Rodríguez"  # the short answer, inside the quote
+    sources = page.locator("#qa-chat .thought-group").last.inner_text()
+    assert INTERIM_DOC in sources and "BREAKING: COUP D’ÉTAT IN VENEZUELA?" in sources
+    page.screenshot(path=str(ARTIFACTS / "browser-answer.png"), full_page=True)
+
+    feedback = live.index_dir / "feedback.jsonl"
+    before = feedback.read_text(encoding="utf-8").count("\n") if feedback.exists() else 0
+    page.locator("#qa-chat button[aria-label='Like']").last.click()
+    page.locator(".toast-body", has_text="your like was saved to feedback.jsonl").wait_for()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (not feedback.exists() or feedback.read_text(encoding="utf-8").count("\n") == before):
+        time.sleep(0.1)
+    record = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["verdict"] == "like" and record["question"] == INTERIM_Q
+    assert record["answers"] == ["Delcy Rodríguez"] and record["sources"] == [INTERIM_DOC]
+    assert record["citations"][0]["doc_id"] == INTERIM_DOC
+    assert not page.errors
+
+
+def test_followup_question_shows_what_was_searched(page):
+    ask(page, INTERIM_Q, "Sources:")
+    ask(page, "When was she sworn in?", "Searched for:")
+    text = page.locator("#qa-chat").inner_text()
+    assert "Searched for: When was Delcy Rodríguez sworn in?" in text
+    last = page.locator("#qa-chat [data-testid='user']").last.inner_text()
+    assert last.strip() == "When was she sworn in?"  # the question as typed stays in the chat
+    open_last_sources(page)
+    assert INTERIM_DOC in page.locator("#qa-chat .thought-group").last.inner_text()
+    ask(page, "What is the capital of Australia?", "Not found in the documents.")
+    assert "Nearest passages" in page.locator("#qa-chat").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-followup-refusal.png"), full_page=True)
+
+
+def test_upload_from_the_page_then_ask(page, live, tmp_path):
+    doc = tmp_path / "Orchard report.txt"
+    doc.write_text("Orchard report\nThe Vellmar orchard harvested 3,200 crates of quinces this autumn, said grower Tomas Ebbe.\n",
+                   encoding="utf-8")
+    n_before = live.engine.stats()["documents"]
+    with page.expect_file_chooser() as chooser:
+        page.locator("#qa-upload").click()
+    chooser.value.set_files(str(doc))
+    page.wait_for_function("document.querySelector('#qa-upload-status').innerText.includes('Added')")
+    status = page.locator("#qa-upload-status").inner_text()
+    assert "Orchard_report.txt" in status and "You can ask about it now" in status
+    page.wait_for_function(f"document.querySelector('#qa-collection').innerText.includes('{n_before + 1} documents')")
+    assert "Orchard report" in page.locator("#qa-collection").inner_text()
+    assert (live.seeds_dir / "Orchard_report.txt").is_file()
+
+    ask(page, "How many crates of quinces did the Vellmar orchard harvest?", "Sources:")
+    assert "3,200" in page.locator("#qa-chat [data-testid='bot']").first.inner_text()
+    open_last_sources(page)
+    assert "Orchard_report.txt" in page.locator("#qa-chat .thought-group").last.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-upload.png"), full_page=True)
+
+    # bad files: a clear message each, nothing added
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with page.expect_file_chooser() as chooser:
+        page.locator("#qa-upload").click()
+    chooser.value.set_files(str(pdf))  # refused in the page itself (file_types)
+    page.locator(".toast-body", has_text="Invalid file type: notes.pdf").wait_for()
+    latin = tmp_path / "menu.txt"
+    latin.write_bytes("Caf\u00e9 cr\u00e8me".encode("latin-1"))
+    with page.expect_file_chooser() as chooser:
+        page.locator("#qa-upload").click()
+    chooser.value.set_files(str(latin))  # refused by the server's checks
+    page.wait_for_function("document.querySelector('#qa-upload-status').innerText.includes('Not added')")
+    assert "menu.txt: not UTF-8 text" in page.locator("#qa-upload-status").inner_text()
+    assert live.engine.stats()["documents"] == n_before + 1
+    assert not (live.seeds_dir / "menu.txt").exists() and not (live.seeds_dir / "notes.pdf").exists()
+
+
+def test_document_markup_is_shown_escaped_and_never_runs(page, live):
+    evil_name = 'quokka <img src=x onerror=alert(3)>.txt'
+    text = (
+        "<b>Quokka</b> Bay Bulletin <script>alert('title')</script>\n"
+        "The quokka census in Quokka Bay counted 412 animals <script>alert('xss')</script> in the dunes.\n"
+        'Ranger Mabel Ortiz said the count <img src=x onerror="alert(2)"> took three nights.\n'
+    )
+    (live.seeds_dir / evil_name).write_text(text, encoding="utf-8")
+    report = live.engine.index()
+    assert evil_name in report.added
+
+    page.reload()
+    page.wait_for_selector("#qa-question textarea")
+    n = live.engine.stats()["documents"]
+    page.wait_for_function(f"document.querySelector('#qa-collection').innerText.includes('{n} documents')")
+    assert "<b>Quokka</b> Bay Bulletin" in page.locator("#qa-collection").inner_text()  # titles escaped too
+    ask(page, "How many animals did the quokka census in Quokka Bay count?", "Sources:")
+    open_last_sources(page)
+    page.locator("#qa-chat mark").last.wait_for()
+    ask(page, "What did Ranger Mabel Ortiz say about the quokka count?", "Sources:")
+    open_last_sources(page)
+    page.wait_for_timeout(500)  # give any injected handler the chance to fire
+    chat = page.locator("#qa-chat").inner_text()
+    assert "<script>alert('xss')</script>" in chat  # the literal text is visible
+    assert 'onerror="alert(2)"' in chat or "onerror=alert(3)" in chat
+    assert evil_name in chat  # the file name, shown as text
+    assert "<b>Quokka</b> Bay Bulletin" in chat  # the headline, not bold
+    assert page.dialogs == []  # no alert() ran
+    dom = page.evaluate(
+        "() => ({scripts: [...document.querySelectorAll('#qa-chat script')].length,"
+        " imgs: [...document.querySelectorAll('#qa-chat img')].filter(i => i.getAttribute('onerror') !== null"
+        "   || i.getAttribute('src') === 'x').length,"
+        " bold: [...document.querySelectorAll('#qa-chat b')].length})"
+    )
+    assert dom == {"scripts": 0, "imgs": 0, "bold": 0}
+    page.screenshot(path=str(ARTIFACTS / "browser-escaped.png"), full_page=True)
+    assert page.dialogs == [] and not page.errors
