@@ -718,7 +718,8 @@ def build_markdown(res: dict[str, Any], cold: dict[str, dict[str, list[float]]],
         "one question, launch to printed answer (dominated by importing torch/sentence-transformers in both). "
         "**Peak memory** is the worker process's VmHWM after building both indexes and answering every question. "
         "**CPU time** rows count every thread of the process (torch uses 2 here), so they can exceed wall time; "
-        "they barely move when other jobs compete for the cores, so they tell a real gap from a noisy one.",
+        "they move much less than wall time when other jobs compete for the cores (not zero: torch's threads spin "
+        "while they wait), so they tell a real gap from a noisy one.",
         "- **Ratios matter more than absolutes**: this is a small shared machine (2 cores) where another engineer "
         "may be running CPU-heavy jobs (see the load averages above); absolute times move from run to run, the "
         "qa ÷ naive column much less, since both systems ran back to back in the same command.",
