@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from qa.embed import Embedder
-from qa.ingest import Chunk, chunk_document, chunk_to_node, embedding_text, node_to_chunk
+from qa.ingest import Chunk, chunk_document, chunk_to_node, embedding_text
 from qa.types import Document
 
 log = logging.getLogger(__name__)
@@ -421,20 +421,3 @@ class IndexStore:
             cid, _, i = sid.rpartition(":")
             out[(cid, int(i))] = np.asarray(vec, dtype=np.float32)
         return out
-
-    def document_text(self, doc_id: str) -> str | None:
-        """The original text of an indexed document, read from its recorded path."""
-        m = self.manifest or self.open()
-        entry = m.documents.get(doc_id)
-        if not entry or not entry.get("path"):
-            return None
-        try:
-            from qa.ingest import decode_bytes
-
-            text, _ = decode_bytes(Path(entry["path"]).read_bytes(), doc_id)
-            return text
-        except OSError:
-            return None
-
-    def node_to_chunk(self, node: Any) -> Chunk:
-        return node_to_chunk(node)
