@@ -1,6 +1,6 @@
 """The ``qa`` command line: thin wrappers over :class:`qa.QA`.
 
-    qa index [--rebuild]           build or refresh the index (only changed documents are embedded)
+    qa index [--rebuild] [--source FILE.jsonl]   build or refresh the index (only changed documents are embedded)
     qa ask "QUESTION" [--json]     answer with quoted sources
     qa eval --gold FILE | --squad FILE   measure answers, citations, refusals and retrieval
 """
@@ -47,43 +47,75 @@ def main(ctx: click.Context, seeds_dir: str | None, index_dir: str | None, model
 
 
 class _Bar:
-    """tqdm progress for IndexStore.sync (chunks embedded, with chunks/s)."""
+    """tqdm progress for IndexStore.sync (chunks embedded, with chunks/s) on stderr.
 
-    def __init__(self) -> None:
+    Off with ``enabled=False`` (``qa index --quiet``) and when stderr is not a terminal; a total of
+    0 means "not known" (a streamed JSONL corpus): the bar then counts and shows the rate only.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
         self.bar: Any = None
+        self.enabled = enabled
 
     def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(total=total or None, unit="chunk", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+        elif total and self.bar.total != total:
+            self.bar.total = total
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 @main.command()
-@click.option("--rebuild", is_flag=True, help="Drop the index (only what qa owns inside the index folder) and embed everything again.")
+@click.option("--rebuild", is_flag=True, help="Embed everything again into a new generation (the old one answers until it is done; deletes only what qa owns).")
+@click.option("--source", "source", type=click.Path(exists=True, dir_okay=False),
+              help="Index this JSONL corpus (one {\"id\", \"title\", \"text\"} object per line, streamed) instead of the documents folder.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
 @click.pass_context
-def index(ctx: click.Context, rebuild: bool) -> None:
-    """Build or refresh the index from the documents folder."""
+def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) -> None:
+    """Build or refresh the index from the documents folder (or --source FILE.jsonl).
+
+    Only added and edited documents are embedded. Crash-safe: the previous index stays live until
+    the new one is complete, and a run killed at any point is finished by the next one.
+    """
+    import time
+    from pathlib import Path
+
     from qa.pipeline import NoDocuments
     from qa.store import IndexError_
 
     engine = _engine(ctx)
-    bar = _Bar()
+    bar = _Bar(enabled=not quiet and sys.stderr.isatty())
+    t0 = time.perf_counter()
     try:
-        report = engine.index(progress=bar, rebuild=rebuild)
-    except (NoDocuments, IndexError_, ValueError) as e:
+        if source:
+            from qa.ingest import load_jsonl
+
+            path = Path(source).resolve()
+            report = engine.store.sync(load_jsonl(path), progress=bar, rebuild=rebuild, source=f"jsonl:{path}")
+        else:
+            report = engine.index(progress=bar, rebuild=rebuild)
+        engine.store.drop_retired()
+    except (NoDocuments, IndexError_, ValueError, OSError) as e:
         bar.close()
         _fail(e)
     bar.close()
+    seconds = time.perf_counter() - t0
     for w in engine.last_load.warnings if engine.last_load else ():
         click.echo(f"warning: {w}", err=True)
     click.echo(report.summary())
-    click.echo(f"{engine.store.count()} chunks from {len(report.added + report.updated + report.unchanged)} documents in {engine.config.index_dir}")
+    rate = report.chunks_added / seconds if seconds > 0 else 0.0
+    click.echo(f"embedded {report.chunks_added} chunks in {seconds:.1f}s ({rate:.1f} chunks/s); "
+               f"{engine.store.count()} chunks from {report.documents} documents in {engine.config.index_dir}"
+               + (f" (vectors on {engine.config.chroma_url})" if engine.config.chroma_url else ""))
 
 
 def format_answer(answer: Any) -> str:

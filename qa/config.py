@@ -19,6 +19,30 @@ from typing import Any
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 
 
+def parse_chroma_url(url: str) -> tuple[str, int, bool]:
+    """``http://127.0.0.1:8000`` → (host, port, ssl). A bare ``host:port`` means http.
+
+    >>> parse_chroma_url("https://chroma.example:8443")
+    ('chroma.example', 8443, True)
+    """
+    from urllib.parse import urlsplit
+
+    raw = url.strip()
+    if "://" not in raw:
+        raw = "http://" + raw
+    u = urlsplit(raw)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"chroma_url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
+    if u.path not in ("", "/") or u.query:
+        raise ValueError(f"chroma_url {url!r}: a path is not supported, only scheme://HOST:PORT")
+    ssl = u.scheme == "https"
+    try:
+        port = u.port or (443 if ssl else 8000)
+    except ValueError as e:
+        raise ValueError(f"chroma_url {url!r}: {e}") from None
+    return u.hostname, port, ssl
+
+
 def project_root() -> Path:
     """The checkout the package lives in (where seeds/ and index/ sit), else the working directory."""
     here = Path(__file__).resolve().parent.parent
@@ -36,6 +60,10 @@ class Config:
     #: any sentence-transformers model name or folder; PACKAGED_MODEL uses the offline wheel copy
     model: str = PACKAGED_MODEL
     collection: str = "qa"
+    #: a Chroma server (``chroma run --path DIR --host 127.0.0.1 --port N``), e.g. http://127.0.0.1:8000;
+    #: "" keeps the vectors in an embedded store inside index_dir. The manifest and BM25 stay in
+    #: index_dir either way (the manifest describes what the server's collections hold)
+    chroma_url: str = ""
     device: str = "cpu"
     #: passages returned by retrieval and read by the answerer
     top_k: int = 5
@@ -110,6 +138,8 @@ class Config:
             raise ValueError("embed_batch_size and fusion_candidates must be at least 1")
         if self.max_question_chars < 10:
             raise ValueError("max_question_chars must be at least 10")
+        if self.chroma_url:
+            parse_chroma_url(self.chroma_url)
 
     def chunking(self) -> dict[str, Any]:
         """The settings that change chunk boundaries; a change means a full rebuild."""

@@ -65,7 +65,7 @@ class QA:
         self.embedder: Embedder = CachedEmbedder(
             embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
         )
-        self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection)
+        self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url)
         self.answerer: Answerer = answerer or ExtractiveAnswerer(
             refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin
         )
@@ -109,7 +109,8 @@ class QA:
             return retriever
         with self._lock:
             if self._retriever is None:
-                if self.auto_index and self.config.seeds_dir.is_dir():
+                # an index built from another source (`qa index --source FILE.jsonl`) is opened, not re-synced
+                if self.auto_index and self.config.seeds_dir.is_dir() and not self.store.external_source():
                     report = self.index()
                     if report.changed:
                         log.info("index: %s", report.summary())

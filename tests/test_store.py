@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.config import Config
-from qa.ingest import load_documents
-from qa.store import MANIFEST, IndexError_, IndexStore, Manifest
+from qa.config import Config, parse_chroma_url
+from qa.ingest import load_documents, parse_document
+from qa.store import BM25_KEY_FILE, MANIFEST, IndexError_, IndexStore, Manifest
 
 from tests.fakes import HashEmbedder
 
@@ -75,7 +75,8 @@ def test_editing_one_document_changes_only_its_chunks(tmp_path, seeds_copy):
     target = seeds_copy / "002_67f5309dadd8483c.txt"
     target.write_text(target.read_text(encoding="utf-8") + "\nA new closing sentence about the border.\n", encoding="utf-8")
     embedded = emb.texts_embedded
-    report = make_store(tmp_path / "index", emb).sync(load_documents(seeds_copy).documents)
+    store = make_store(tmp_path / "index", emb)  # a store object reads the generation it opened
+    report = store.sync(load_documents(seeds_copy).documents)
     assert report.updated == ("002_67f5309dadd8483c.txt",) and not report.added and not report.removed
     after = chunk_ids_by_doc(store)
     for doc_id in before:
@@ -93,7 +94,8 @@ def test_added_and_removed_documents(tmp_path, seeds_copy):
     store.sync(load_documents(seeds_copy).documents)
     (seeds_copy / "000_9b8c8bf65a001266.txt").unlink()
     (seeds_copy / "new.md").write_text("# Extra\n\nA brand new document about oil reserves.\n", encoding="utf-8")
-    report = make_store(tmp_path / "index").sync(load_documents(seeds_copy).documents)
+    store = make_store(tmp_path / "index")
+    report = store.sync(load_documents(seeds_copy).documents)
     assert report.added == ("new.md",) and report.removed == ("000_9b8c8bf65a001266.txt",)
     ids = chunk_ids_by_doc(store)
     assert "000_9b8c8bf65a001266.txt" not in ids and "new.md" in ids
@@ -155,8 +157,8 @@ def test_bm25_persists_and_is_reused(tmp_path, seeds_copy):
     store.sync(load_documents(seeds_copy).documents)
     bm = store.bm25()
     assert (tmp_path / "index" / "bm25" / "retriever.json").exists()
-    key = Manifest.load(tmp_path / "index" / MANIFEST).bm25_key
-    assert key == store.manifest.corpus_key()
+    key = (tmp_path / "index" / "bm25" / BM25_KEY_FILE).read_text()
+    assert key == store.manifest.corpus_key() == Manifest.load(tmp_path / "index" / MANIFEST).corpus_key()
     fresh = make_store(tmp_path / "index")
     fresh.open()
     again = fresh.bm25()
@@ -179,3 +181,204 @@ def test_open_without_index_says_how_to_build_one(tmp_path, hash_embedder):
     engine = QA(config=Config.resolve(seeds_dir=tmp_path / "missing", index_dir=tmp_path / "index"), embedder=hash_embedder)
     with pytest.raises(IndexError_, match="qa index"):
         engine.ask("anything?")
+
+
+# --- generations, staging and crash safety (fake embedder, real Chroma) ----------------------------
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL: a BaseException, so sync's ordinary-error cleanup does not run."""
+
+
+def collection_names(store: IndexStore) -> set[str]:
+    return {c.name for c in store.client.list_collections()}
+
+
+def snapshot(index: Path) -> dict:
+    """What a fresh reader sees: documents, chunk ids, and the best chunk for a query."""
+    store = make_store(index)
+    m = store.open()
+    hits = store.chunks_collection.query(query_embeddings=[HashEmbedder()._vec("interim president sworn").tolist()], n_results=3)
+    return {"docs": sorted(m.documents), "chunks": sorted(m.chunk_ids()), "count": store.count(), "top": hits["ids"][0]}
+
+
+def test_manifest_names_the_live_generation_and_old_ones_are_dropped(tmp_path, seeds_copy):
+    index = tmp_path / "index"
+    store = make_store(index)
+    store.sync(load_documents(seeds_copy).documents)
+    m1 = Manifest.load(index / MANIFEST)
+    assert m1.format == 2 and m1.index_id and m1.generation
+    assert collection_names(store) == set(m1.names())
+    assert all(n.startswith(f"qa_{m1.index_id}_{m1.generation}_") for n in m1.names())
+    (seeds_copy / "new.md").write_text("# Extra\n\nA new document about oil reserves.\n", encoding="utf-8")
+    report = store.sync(load_documents(seeds_copy).documents)
+    m2 = Manifest.load(index / MANIFEST)
+    assert report.added == ("new.md",) and report.chunks_copied == len(m1.chunk_ids())
+    assert m2.index_id == m1.index_id and m2.generation != m1.generation
+    # the replaced generation stays readable for questions under way until drop_retired()
+    assert collection_names(store) == set(m1.names()) | set(m2.names())
+    assert sorted(store.drop_retired()) == sorted(m1.names())
+    assert collection_names(store) == set(m2.names())
+    assert store.chunks_collection.name == m2.names()[0] and store.count() == len(m2.chunk_ids())
+    assert not (index / "manifest.staging.json").exists()
+
+
+def test_no_change_creates_no_generation(tmp_path, seeds_copy):
+    index = tmp_path / "index"
+    make_store(index).sync(load_documents(seeds_copy).documents)
+    before = (index / MANIFEST).read_text()
+    store = make_store(index)
+    assert not store.sync(load_documents(seeds_copy).documents).changed
+    assert (index / MANIFEST).read_text() == before
+    assert collection_names(store) == set(Manifest.load(index / MANIFEST).names())
+
+
+@pytest.mark.parametrize("point", ["staging", "embed", "switch", "committed"])
+def test_crash_at_any_point_keeps_an_answering_index_and_the_next_run_finishes(tmp_path, seeds_copy, monkeypatch, point):
+    index = tmp_path / "index"
+    emb = HashEmbedder()
+    make_store(index, emb).sync(load_documents(seeds_copy).documents)
+    before = snapshot(index)
+    for i in range(3):
+        (seeds_copy / f"new{i}.md").write_text(f"# Report {i}\n\nThe harbour master number {i} resigned.\n", encoding="utf-8")
+    (seeds_copy / "000_9b8c8bf65a001266.txt").unlink()
+
+    def pause(at: str) -> None:
+        if at == point:
+            raise _Killed(at)
+
+    monkeypatch.setattr("qa.store._test_pause", pause)
+    with pytest.raises(_Killed):
+        make_store(index, emb).sync(load_documents(seeds_copy).documents)
+    monkeypatch.undo()
+    after_crash = snapshot(index)
+    if point == "committed":  # the rename happened: the new index is live and complete
+        assert "new0.md" in after_crash["docs"] and "000_9b8c8bf65a001266.txt" not in after_crash["docs"]
+    else:  # the previous index, exactly as it was
+        assert after_crash == before
+    # the next run completes the work and clears what the killed one left
+    store = make_store(index, emb)
+    report = store.sync(load_documents(seeds_copy).documents)
+    m = Manifest.load(index / MANIFEST)
+    assert sorted(m.documents) == sorted(d.doc_id for d in load_documents(seeds_copy).documents)
+    assert report.changed == (point != "committed")
+    store.drop_retired()
+    assert collection_names(store) == set(m.names())
+    assert not (index / "manifest.staging.json").exists()
+    assert store.count() == len(m.chunk_ids())
+
+
+def test_reader_cleans_up_after_a_crashed_writer(tmp_path, seeds_copy, monkeypatch):
+    index = tmp_path / "index"
+    make_store(index).sync(load_documents(seeds_copy).documents)
+    (seeds_copy / "new.md").write_text("# Extra\n\nA new document.\n", encoding="utf-8")
+    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "embed" else None)
+    with pytest.raises(_Killed):
+        make_store(index).sync(load_documents(seeds_copy).documents)
+    monkeypatch.undo()
+    assert (index / "manifest.staging.json").exists()
+    reader = make_store(index)
+    m = reader.open()
+    assert collection_names(reader) == set(m.names()) and not (index / "manifest.staging.json").exists()
+
+
+def test_an_ordinary_error_drops_the_half_written_generation(tmp_path, seeds_copy):
+    index = tmp_path / "index"
+    store = make_store(index)
+    store.sync(load_documents(seeds_copy).documents)
+    docs = list(load_documents(seeds_copy).documents)
+    with pytest.raises(ValueError, match="duplicate document id"):
+        store.sync([*docs, parse_document("x.md", "# X\n\nNew text here."), parse_document("x.md", "# X\n\nOther.")])
+    assert collection_names(store) == set(Manifest.load(index / MANIFEST).names())
+    assert not (index / "manifest.staging.json").exists()
+
+
+def test_a_generator_is_streamed_and_progress_total_is_unknown(tmp_path, seeds_copy):
+    calls = []
+    store = make_store(tmp_path / "index")
+    report = store.sync((d for d in load_documents(seeds_copy).documents), progress=lambda done, total: calls.append((done, total)))
+    assert len(report.added) == 5 and calls[0] == (0, 0) and calls[-1] == (report.chunks_added, 0)
+    listed = make_store(tmp_path / "index2")
+    calls.clear()
+    listed.sync(load_documents(seeds_copy).documents, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (report.chunks_added, report.chunks_added)
+
+
+def test_a_format_1_index_is_migrated_without_re_embedding(tmp_path, seeds_copy):
+    index = tmp_path / "index"
+    emb = HashEmbedder()
+    store = make_store(index, emb)
+    store.sync(load_documents(seeds_copy).documents)
+    # turn it into what the previous release wrote: fixed collection names, format 1
+    m = Manifest.load(index / MANIFEST)
+    for name, legacy in zip(m.names(), ("qa_chunks", "qa_sentences")):
+        store.client.get_collection(name).modify(name=legacy)
+    data = json.loads((index / MANIFEST).read_text())
+    for k in ("index_id", "generation", "source"):
+        del data[k]
+    data["format"] = 1
+    (index / MANIFEST).write_text(json.dumps(data))
+    old = make_store(index, emb)
+    assert old.open().names() == ("qa_chunks", "qa_sentences") and old.count() == len(m.chunk_ids())
+    embedded = emb.texts_embedded
+    report = make_store(index, emb).sync(load_documents(seeds_copy).documents)
+    assert not report.changed and report.chunks_copied == len(m.chunk_ids())
+    assert emb.texts_embedded == embedded
+    migrated = Manifest.load(index / MANIFEST)
+    assert migrated.format == 2 and migrated.generation
+    fresh = make_store(index, emb)
+    fresh.open()
+    fresh.cleanup()
+    assert collection_names(fresh) == set(migrated.names())
+
+
+def test_an_index_from_another_source_is_not_silently_replaced(tmp_path, seeds_copy):
+    index = tmp_path / "index"
+    store = make_store(index)
+    store.sync(load_documents(seeds_copy).documents, source="jsonl:/data/corpus.jsonl")
+    assert store.external_source() == "jsonl:/data/corpus.jsonl"
+    with pytest.raises(IndexError_, match="corpus.jsonl.*--rebuild"):
+        make_store(index).sync(load_documents(seeds_copy).documents)
+    assert make_store(index).sync(load_documents(seeds_copy).documents, rebuild=True).rebuilt
+    assert make_store(index).external_source() == ""
+
+
+def test_two_indexes_share_a_chroma_store_without_clashing(tmp_path, seeds_copy):
+    docs = load_documents(seeds_copy).documents
+    a, b = make_store(tmp_path / "a"), make_store(tmp_path / "b")
+    a.sync(docs[:2])
+    b.sync(docs[2:])
+    ma, mb = a.manifest, b.manifest
+    assert ma.index_id != mb.index_id and not set(ma.names()) & set(mb.names())
+
+
+def test_unreachable_chroma_server_gives_a_clear_error(tmp_path, seeds_copy):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = IndexStore(tmp_path / "index", HashEmbedder(), CHUNKING, chroma_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(IndexError_, match=rf"cannot reach the Chroma server at http://127.0.0.1:{port}.*chroma run"):
+        store.sync(load_documents(seeds_copy).documents)
+    assert not (tmp_path / "index" / MANIFEST).exists()
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://127.0.0.1:8000", ("127.0.0.1", 8000, False)),
+        ("https://chroma.example", ("chroma.example", 443, True)),
+        ("localhost:9000", ("localhost", 9000, False)),
+    ],
+)
+def test_chroma_url_parsing(url, expected):
+    assert parse_chroma_url(url) == expected
+
+
+def test_bad_chroma_url_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("QA_CHROMA_URL", "ftp://x/y")
+    with pytest.raises(ValueError, match="chroma_url"):
+        Config.resolve()
+    monkeypatch.setenv("QA_CHROMA_URL", "http://127.0.0.1:8123")
+    assert Config.resolve().chroma_url == "http://127.0.0.1:8123"
