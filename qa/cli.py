@@ -150,7 +150,7 @@ def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int
     engine = _engine(ctx)
     try:
         answer = engine.ask(text, top_k=top_k)
-    except (InvalidQuestion, NoDocuments, IndexError_) as e:
+    except (InvalidQuestion, NoDocuments, IndexError_, ValueError, OSError) as e:  # one line, no traceback
         _fail(e)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -36,6 +38,47 @@ class InvalidQuestion(ValueError):
 
 class NoDocuments(RuntimeError):
     """The documents folder is missing or holds no readable document."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with lone surrogates (which no UTF-8 encoder accepts, e.g. from a JSON ``"\\ud800"``
+    escape or an undecodable command-line byte) replaced by U+FFFD, so it can be echoed back."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def require_writable_index(index_dir: Path) -> None:
+    """Raise :class:`qa.store.IndexError_` if an existing index folder cannot be written.
+
+    Chroma opens its database for writing even to read, so a read-only index fails deep inside
+    chromadb with "attempt to write a readonly database"; this says what is wrong instead.
+    """
+    from qa.store import IndexError_
+
+    d = Path(index_dir)
+    for p in (d, d / "chroma", d / "chroma" / "chroma.sqlite3", d / "manifest.json"):
+        if p.exists() and not os.access(p, os.W_OK):
+            raise IndexError_(
+                f"the index folder {d} is read-only ({p.name if p != d else 'the folder'} cannot be written); "
+                f"qa needs write access to it (Chroma opens its database for writing): make it writable, "
+                f"or copy it and point QA_INDEX_DIR at the copy"
+            )
+
+
+def check_document(d: Any) -> Document:
+    """``d`` if it is a non-empty :class:`Document` under the size limit, else a clear error."""
+    from qa.ingest import MAX_DOCUMENT_BYTES
+
+    if not isinstance(d, Document):
+        raise TypeError(f"index_documents takes qa.types.Document objects (see qa.ingest.parse_document), not {type(d).__name__}")
+    if not d.text.strip():
+        raise ValueError(f"{d.doc_id}: the document's text is empty")
+    size = len(d.text.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"{d.doc_id}: {size:,} bytes is over the {MAX_DOCUMENT_BYTES:,}-byte limit for one document; split it")
+    return d
 
 
 class QA:
@@ -97,6 +140,12 @@ class QA:
         """Make the index hold exactly ``documents`` (for corpora that are not a folder, e.g. JSONL)."""
         if not documents:
             raise NoDocuments("no documents to index")
+        if isinstance(documents, Sequence):
+            for d in documents:  # a list is checked before anything is written
+                check_document(d)
+        else:  # a stream is checked as it is read (a failed sync leaves the previous index in place)
+            documents = (check_document(d) for d in documents)
+        require_writable_index(self.config.index_dir)
         with self._lock:
             result = self.store.sync(documents, progress=progress, rebuild=rebuild)
             if result.changed or self._retriever is None:
@@ -115,6 +164,7 @@ class QA:
                     if report.changed:
                         log.info("index: %s", report.summary())
                 else:
+                    require_writable_index(self.config.index_dir)
                     self.store.open()
                     self._retriever = self._build_retriever()
             return self._retriever
@@ -175,7 +225,7 @@ class QA:
             "total_ms": (t4 - t0) * 1000,
         }
         return dataclasses.replace(
-            answer, question=question if len(question) <= len(q) + 64 else q, searched_question=q,
+            answer, question=scrub_text(question) if len(question) <= len(q) + 64 else q, searched_question=q,
             notices=tuple(notices) + answer.notices, timings=timings,
         )
 

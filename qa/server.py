@@ -282,6 +282,8 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
             body = await request.json()
         except (ValueError, UnicodeDecodeError):
             raise RequestError("the request body must be JSON") from None
+        except RecursionError:  # e.g. 100 000 nested brackets: Python's parser gives up
+            raise RequestError("the request body is nested too deeply") from None
         if not isinstance(body, dict):
             raise RequestError("the request body must be a JSON object")
         return body
@@ -464,9 +466,14 @@ def main(argv: Sequence[str] | None = None, **engine_options: Any) -> None:
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     options = {k: v for k, v in {"seeds_dir": args.seeds, "index_dir": args.index, **engine_options}.items() if v}
-    engine = QA(**options)
+    from qa.pipeline import NoDocuments
+    from qa.store import IndexError_
+
     try:
+        engine = QA(**options)
         serve(engine, settings)
+    except (NoDocuments, IndexError_, ValueError) as e:  # a bad folder or index: one line, no traceback
+        raise SystemExit(f"error: {e}") from None
     except KeyboardInterrupt:  # pragma: no cover
         pass
 

@@ -352,7 +352,9 @@ class ChatBackend:
             previous = self.previous_turn(history)
         searched = rewrite(question, previous) if previous is not None else question
         answer = self.engine.ask(searched)
-        return dataclasses.replace(answer, question=question)
+        from qa.pipeline import scrub_text
+
+        return dataclasses.replace(answer, question=scrub_text(question))
 
     def reply(self, question: str, history: Sequence[Any] = ()) -> list[dict[str, Any]]:
         from qa.pipeline import InvalidQuestion
