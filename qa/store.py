@@ -76,7 +76,8 @@ KEPT = ("eval", "feedback.jsonl")
 #: written into the BM25 folder: the corpus key it was built for
 BM25_KEY_FILE = "qa_corpus_key.txt"
 
-#: chunks embedded per write: vectors are added to Chroma as they are made, never all held at once
+#: chunks embedded per write (``QA_INDEX_BATCH_CHUNKS``): vectors go to Chroma as they are made,
+#: never all held at once; smaller batches mean less memory and less work lost to a crash
 WRITE_BATCH_CHUNKS = 256
 #: rows per get/add when copying unchanged vectors into a new generation
 COPY_BATCH = 1000
@@ -765,6 +766,7 @@ class _GenerationWriter:
                              if d.doc_id not in base or base[d.doc_id]["sha256"] != d.sha256)
         if self.progress:
             self.progress(0, self.total)
+        batch_chunks = max(1, int(os.environ.get("QA_INDEX_BATCH_CHUNKS") or WRITE_BATCH_CHUNKS))
         added: list[str] = []
         updated: list[str] = []
         unchanged: list[str] = []
@@ -784,7 +786,7 @@ class _GenerationWriter:
             chunks = chunk_document(d, words, overlap)
             batch.append((d, chunks))
             n_batch += len(chunks)
-            if n_batch >= WRITE_BATCH_CHUNKS:
+            if n_batch >= batch_chunks:
                 added_chunks += self._write_batch(batch)
                 batch, n_batch = [], 0
         if batch:

@@ -2,7 +2,8 @@
 
 A module fixture starts ``chroma run --path TMP --host 127.0.0.1 --port N`` (the ``chroma`` binary
 installed next to this Python) on a free loopback port, waits for its heartbeat and stops it at the
-end. Everything else is the real engine: real model, real Chroma.
+end. Everything else is the real engine: real model, real Chroma. Answers are read with the
+rules-based ``ExtractiveAnswerer`` on both sides (the store is under test, not the answerer).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from qa import QA
+from qa.answer import ExtractiveAnswerer
 from qa.cli import main as cli
 from qa.config import Config
 from qa.ingest import load_documents
@@ -92,7 +94,8 @@ def comparable(answer) -> dict:
 
 
 def engine_on(url: str, seeds: Path, index: Path, embedder, **kw) -> QA:
-    return QA(config=Config.resolve(seeds_dir=seeds, index_dir=index, chroma_url=url), embedder=embedder, **kw)
+    return QA(config=Config.resolve(seeds_dir=seeds, index_dir=index, chroma_url=url), embedder=embedder,
+              answerer=ExtractiveAnswerer(), **kw)
 
 
 def test_server_index_answers_exactly_like_the_embedded_store(chroma_server, seed_engine, tmp_path):
@@ -102,7 +105,8 @@ def test_server_index_answers_exactly_like_the_embedded_store(chroma_server, see
     assert len(report.added) == 5
     a = engine.ask(QUESTION)
     assert a.short_answer == "Delcy Rodríguez" and a.citations[0].doc_id == SOURCE
-    assert comparable(a) == comparable(seed_engine.ask(QUESTION))
+    embedded = QA(config=seed_engine.config, embedder=seed_engine.embedder.inner, answerer=ExtractiveAnswerer(), auto_index=False)
+    assert comparable(a) == comparable(embedded.ask(QUESTION))
     # vectors live in the server; only the manifest and BM25 in index_dir
     assert not (index / "chroma").exists() and (index / MANIFEST).exists() and (index / "bm25").is_dir()
     m = Manifest.load(index / MANIFEST)
@@ -155,6 +159,7 @@ def test_two_indexes_on_one_server_do_not_clash(chroma_server, tmp_path):
 
 def test_cli_index_and_ask_with_qa_chroma_url(chroma_server, tmp_path, monkeypatch):
     monkeypatch.setenv("QA_CHROMA_URL", chroma_server)
+    monkeypatch.setenv("QA_READER", "rules")  # the rules-based answerer, as in the other tests here
     runner = CliRunner()
     args = ["--seeds", str(SEEDS), "--index", str(tmp_path / "index")]
     r = runner.invoke(cli, [*args, "index", "--quiet"])
