@@ -382,3 +382,51 @@ def test_bad_chroma_url_is_a_config_error(monkeypatch):
         Config.resolve()
     monkeypatch.setenv("QA_CHROMA_URL", "http://127.0.0.1:8123")
     assert Config.resolve().chroma_url == "http://127.0.0.1:8123"
+
+
+# --- `qa index --source FILE.jsonl` (real model through the CLI) -----------------------------------
+
+
+@pytest.mark.integration
+def test_cli_index_source_jsonl(tmp_path, seeds_copy, monkeypatch):
+    from click.testing import CliRunner
+
+    from qa.cli import main as cli
+
+    monkeypatch.setenv("QA_READER", "rules")  # the rules-based answerer: the index is under test
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [
+        {"id": "lighthouse", "title": "The lighthouse", "text": "The Vigía lighthouse was built in 1887 by the engineer Tomás Arreaza."},
+        {"id": "bridge", "title": "The bridge", "text": "The Angostura Bridge spans the Orinoco River at Ciudad Bolívar."},
+        {"id": 7, "title": "", "text": "The national bird is the troupial, a bright orange oriole."},
+        {"id": "blank", "title": "Empty", "text": "   "},
+    ]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8")
+    args = ["--seeds", str(seeds_copy), "--index", str(tmp_path / "index")]
+    runner = CliRunner()
+    r = runner.invoke(cli, [*args, "index", "--source", str(corpus)])
+    assert r.exit_code == 0, r.output
+    assert "added 3: lighthouse, bridge, 7" in r.output and "chunks/s" in r.output
+    assert "embedding" not in r.output  # no progress bar when stderr is not a terminal
+    m = Manifest.load(tmp_path / "index" / MANIFEST)
+    assert m.source == f"jsonl:{corpus.resolve()}" and sorted(m.documents) == ["7", "bridge", "lighthouse"]
+    # asking opens the JSONL index as it is (the documents folder is not synced into it)
+    r = runner.invoke(cli, [*args, "ask", "--json", "Who built the Vigía lighthouse?"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    assert out["citations"][0]["doc_id"] == "lighthouse" and "Tomás Arreaza" in out["citations"][0]["quote"]
+    r = runner.invoke(cli, [*args, "index", "--source", str(corpus), "--quiet"])
+    assert r.exit_code == 0 and "index up to date (3 documents)" in r.output
+    # the documents folder would replace the corpus: refused with the way out
+    r = runner.invoke(cli, [*args, "index"])
+    assert r.exit_code == 2 and "--rebuild" in r.output and "corpus.jsonl" in r.output
+    assert sorted(Manifest.load(tmp_path / "index" / MANIFEST).documents) == ["7", "bridge", "lighthouse"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "fine"}\n{"text": "no id"}\n', encoding="utf-8")
+    r = runner.invoke(cli, [*args, "index", "--source", str(bad)])
+    assert r.exit_code == 2 and "bad.jsonl" in r.output and "--rebuild" in r.output
+    # a bad line half-way through a rebuild: clear error, the previous index stays live and whole
+    r = runner.invoke(cli, [*args, "index", "--source", str(bad), "--rebuild"])
+    assert r.exit_code == 2 and "bad.jsonl:2" in r.output
+    assert not (tmp_path / "index" / "manifest.staging.json").exists()
+    assert sorted(Manifest.load(tmp_path / "index" / MANIFEST).documents) == ["7", "bridge", "lighthouse"]
