@@ -480,6 +480,7 @@ class IndexStore:
 
     def wipe(self) -> None:
         """Delete what this store owns inside index_dir, and its collections (nothing else)."""
+        self._check_folder()
         with self._lock, self._writer_lock():
             self._bm25 = None
             try:
@@ -553,6 +554,7 @@ class IndexStore:
         docstring); a crash at any point loses nothing that was committed.
         """
         t0 = time.perf_counter()
+        self._check_folder()  # before the lock file: a foreign folder is left exactly as it was
         with self._lock, self._writer_lock():
             old: Manifest | None = None
             reason = ""

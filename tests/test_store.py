@@ -166,7 +166,11 @@ def test_bm25_persists_and_is_reused(tmp_path, seeds_copy):
 
 
 def test_engine_with_fake_embedder_answers_with_verbatim_quotes(tmp_path, seeds_copy, hash_embedder):
-    engine = QA(config=Config.resolve(seeds_dir=seeds_copy, index_dir=tmp_path / "index"), embedder=hash_embedder)
+    from qa.answer import ExtractiveAnswerer
+
+    # the rules-based answerer: fast and model-free, like the embedder here (the store is under test)
+    engine = QA(config=Config.resolve(seeds_dir=seeds_copy, index_dir=tmp_path / "index"), embedder=hash_embedder,
+                answerer=ExtractiveAnswerer())
     a = engine.ask("Who was sworn in as interim president?")
     assert not a.refused and a.citations
     for c in a.citations:
@@ -430,3 +434,12 @@ def test_cli_index_source_jsonl(tmp_path, seeds_copy, monkeypatch):
     assert r.exit_code == 2 and "bad.jsonl:2" in r.output
     assert not (tmp_path / "index" / "manifest.staging.json").exists()
     assert sorted(Manifest.load(tmp_path / "index" / MANIFEST).documents) == ["7", "bridge", "lighthouse"]
+
+
+def test_a_foreign_folder_gets_no_lock_file_either(tmp_path, seeds_copy):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(IndexError_, match="holds no qa manifest"):
+        make_store(folder).sync(load_documents(seeds_copy).documents)
+    assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]
