@@ -116,10 +116,13 @@ class SyncReport:
     rebuilt: bool = False
     reason: str = ""
     seconds: float = 0.0
+    #: a new generation was committed (also true for a format upgrade that embedded nothing)
+    committed: bool = False
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.rebuilt)
+        """The live collections changed: anything holding the old ones (a retriever) must reopen."""
+        return bool(self.added or self.updated or self.removed or self.rebuilt or self.committed)
 
     @property
     def documents(self) -> int:
@@ -131,6 +134,8 @@ class SyncReport:
         parts = []
         if self.rebuilt:
             parts.append(f"rebuilt ({self.reason})")
+        elif self.reason:
+            parts.append(self.reason)
         for label, items in (("added", self.added), ("updated", self.updated), ("removed", self.removed)):
             if items:
                 parts.append(f"{label} {len(items)}: {', '.join(items[:10])}{' …' if len(items) > 10 else ''}")
@@ -590,7 +595,7 @@ class IndexStore:
             if not report.changed and old is not None and old.generation and not reason:
                 self.manifest = old
                 self._open_collections(old)
-                return report
+                return _dc_replace(report, seconds=time.perf_counter() - t0)
             # --- the switch: the rename is the commit point -------------------------------------
             tmp = new.write_tmp(self.manifest_path)
             _test_pause("switch")
@@ -604,7 +609,10 @@ class IndexStore:
             self.manifest = new
             self._bm25 = None
             self._chunks, self._sentences = writer.chunks, writer.sentences
-            return _dc_replace(report, rebuilt=bool(reason), reason=reason, seconds=time.perf_counter() - t0)
+            if not reason and old is not None and not old.generation:
+                reason = "moved to crash-safe generations (vectors copied, nothing re-embedded)"
+                return _dc_replace(report, reason=reason, committed=True, seconds=time.perf_counter() - t0)
+            return _dc_replace(report, rebuilt=bool(reason), reason=reason, committed=True, seconds=time.perf_counter() - t0)
 
     def _mismatch(self, m: Manifest) -> str:
         """Why an existing index cannot be updated in place ("" if it can)."""

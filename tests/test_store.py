@@ -326,7 +326,8 @@ def test_a_format_1_index_is_migrated_without_re_embedding(tmp_path, seeds_copy)
     assert old.open().names() == ("qa_chunks", "qa_sentences") and old.count() == len(m.chunk_ids())
     embedded = emb.texts_embedded
     report = make_store(index, emb).sync(load_documents(seeds_copy).documents)
-    assert not report.changed and report.chunks_copied == len(m.chunk_ids())
+    assert report.changed and report.committed and not (report.added or report.updated or report.removed)
+    assert report.chunks_copied == len(m.chunk_ids()) and "generations" in report.summary()
     assert emb.texts_embedded == embedded
     migrated = Manifest.load(index / MANIFEST)
     assert migrated.format == 2 and migrated.generation
