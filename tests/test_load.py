@@ -33,7 +33,7 @@ def _load_module():
     return module
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # the same server as test_web's: started once, stopped at the end
 def live(tmp_path_factory):
     server = webserver.live_server(tmp_path_factory)
     yield server
