@@ -682,6 +682,43 @@ def test_http_wrong_methods_and_routes(battery):
     assert r.status_code in (200, 400)  # the body is read as JSON whatever the header says; never a 5xx
 
 
+GRADIO_CALLS = {  # id: (endpoint, raw body, expected: "answer", an error fragment, or an HTTP status)
+    "ask-lone-surrogate": ("ask", b'{"data": ["Who \\ud800was sworn in as interim president?"]}', "answer"),
+    "chat-lone-surrogate": ("chat", b'{"data": ["Who \\ud800was sworn in as interim president?", []]}', "answer"),
+    "ask-only-surrogate": ("ask", b'{"data": ["\\ud800"]}', "the question is empty"),
+    "chat-only-control": ("chat", b'{"data": ["\\u0000\\u0007", []]}', "the question is empty"),
+    "ask-number": ("ask", b'{"data": [5]}', "a question must be text"),
+    "ask-data-not-list": ("ask", b'{"data": "Who?"}', 422),
+    "chat-invalid-json": ("chat", b"{not json", 422),
+}
+
+
+@pytest.mark.parametrize("endpoint, body, expected", list(GRADIO_CALLS.values()), ids=list(GRADIO_CALLS))
+def test_gradio_named_endpoints_over_raw_http(battery, endpoint, body, expected):
+    """Gradio's /ask and /chat called as any HTTP client would (gradio_client cannot even send a
+    lone surrogate): an answer, an error event with the message, or a 4xx; never a crash."""
+    import httpx
+
+    r = httpx.post(battery["url"] + f"gradio_api/call/{endpoint}", content=body, headers=JSON, timeout=60)
+    if isinstance(expected, int):
+        assert r.status_code == expected, r.text
+        return
+    assert r.status_code == 200, r.text
+    events = httpx.get(battery["url"] + f"gradio_api/call/{endpoint}/{r.json()['event_id']}", timeout=120).text
+    kind = re.search(r"^event: (\w+)", events, re.M).group(1)
+    data = json.loads(re.search(r"^data: (.*)$", events, re.M).group(1))
+    if expected == "answer":
+        assert kind == "complete"
+        if endpoint == "ask":
+            assert data[0]["short_answer"] == INTERIM and "\ufffd" in data[0]["question"]
+        else:
+            assert data[0][0]["content"].startswith(f"**{INTERIM}**")
+    elif endpoint == "ask":
+        assert kind == "error" and expected in data["error"]
+    else:  # the chat shows the message as its reply
+        assert kind == "complete" and expected in data[0][0]["content"]
+
+
 @pytest.mark.parametrize("name, data, message", [
     ("scan.txt", b"\xff\xfe\x00s\x00c\x00a\x00n", "binary"),
     ("menu.txt", "Caf\u00e9 \u20ac5".encode("cp1252"), "not UTF-8"),
