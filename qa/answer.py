@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -332,6 +332,8 @@ class Candidate:
     span: Span | None = None
     span_fit: float = 0.0
     matched: set[str] = field(default_factory=set)
+    #: the reader's span score (start + end logit) for its best span in this sentence, if read
+    reader_score: float | None = None
 
 
 @dataclass
@@ -357,6 +359,10 @@ class ExtractiveAnswerer:
     ) -> Answer:
         qtype = question_type(question)
         cands = self.rank(question, qtype, hits, question_vector, sentence_vectors)
+        return self.compose(question, hits, cands)
+
+    def compose(self, question: str, hits: Sequence[Hit], cands: Sequence[Candidate]) -> Answer:
+        """The cited answer from ranked candidates (best first): refusal, short answer, corroboration."""
         if not cands or cands[0].score < self.refusal_threshold:
             return Answer(question=question, text=REFUSAL, refused=True, passages=tuple(hits),
                           confidence=cands[0].score if cands else 0.0)
@@ -495,3 +501,86 @@ def _norm(s: str) -> str:
 
     s = unicodedata.normalize("NFKD", s)
     return re.sub(r"\W+", " ", "".join(ch for ch in s if not unicodedata.combining(ch))).strip().lower()
+
+
+# --- the trained reader ---------------------------------------------------------------------------
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+@dataclass
+class ReaderAnswerer(ExtractiveAnswerer):
+    """Sentence ranking as in :class:`ExtractiveAnswerer`, short answers cut by a trained span reader.
+
+    The best ``read_top`` sentences are read with ``context_sentences`` neighbours on each side (a
+    window, not the whole passage, to stay fast). Each span's score joins its sentence's score:
+    ``score = sentence score + w_reader * sigmoid((span logit - reader_mid) / reader_temp)``, and the
+    refusal threshold applies to that sum, so a low best-span score means "not found". The citation
+    is the sentence holding the span; the span's offsets are the answer's offsets.
+
+    >>> from qa.reader.model import load_reader
+    >>> answerer = ReaderAnswerer(reader=load_reader("packaged"))            # doctest: +SKIP
+    """
+
+    reader: Any = None
+    read_top: int = 4
+    context_sentences: int = 1
+    w_reader: float = 0.5
+    reader_mid: float = 8.0
+    reader_temp: float = 2.0
+
+    def reader_confidence(self, logit: float) -> float:
+        return _sigmoid((logit - self.reader_mid) / self.reader_temp)
+
+    def rank(
+        self,
+        question: str,
+        qtype: str,
+        hits: Sequence[Hit],
+        question_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
+    ) -> list[Candidate]:
+        cands = super().rank(question, qtype, hits, question_vector, sentence_vectors)
+        if not cands or self.reader is None:
+            return cands
+        by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
+        windows: list[tuple[Candidate, int, int, str]] = []
+        seen = set()
+        for c in cands[: self.read_top]:
+            ch = c.hit.chunk
+            lo = max(0, c.index - self.context_sentences)
+            hi = min(len(ch.sentences) - 1, c.index + self.context_sentences)
+            if (ch.chunk_id, lo, hi) in seen:
+                continue
+            seen.add((ch.chunk_id, lo, hi))
+            start, end = ch.sentences[lo].start, ch.sentences[hi].end
+            text = ch.text[start - ch.start : end - ch.start]
+            windows.append((c, lo, start, text))
+        read = self.reader.read(question, [w[3] for w in windows], top=3)
+        for (c, lo, w_start, _), spans in zip(windows, read):
+            ch = c.hit.chunk
+            for sp in spans:
+                a, b = w_start + sp.start, w_start + sp.end
+                # the sentence holding the span's start; a span running past its end is cut there
+                idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
+                if idx is None:
+                    continue
+                sent = ch.sentences[idx]
+                owner = by_key.get((ch.chunk_id, idx))
+                if owner is None:
+                    continue
+                rs, re_ = _trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
+                if re_ <= rs:
+                    continue
+                if owner.reader_score is None or sp.score > owner.reader_score:
+                    owner.reader_score = sp.score
+                    owner.span = Span(rs, re_, "reader")
+        read_cands = [c for c in cands if c.reader_score is not None]
+        if not read_cands:
+            return cands
+        for c in read_cands:
+            c.score = c.score + self.w_reader * self.reader_confidence(c.reader_score)
+        read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
+        return read_cands

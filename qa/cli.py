@@ -189,10 +189,12 @@ class _CountBar:
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write report.md and chart.png into this folder.")
 @click.option("--top-k", type=click.IntRange(1, 100), default=None, help="Passages per question [gold: QA_TOP_K, default 5; SQuAD: 10].")
 @click.option("--rows", type=click.IntRange(0, None), default=None, help="Per-question rows to print, failures first [default: all].")
+@click.option("--articles", default=None, metavar="TITLE,TITLE", help="With --squad: only these articles' questions (e.g. a reader's held-out articles).")
 @click.pass_context
 def eval_command(
     ctx: click.Context, gold_path: str | None, squad_path: str | None, corpus_path: str | None, limit: int | None,
     gold_paragraph: bool, json_out: str | None, report_dir: str | None, top_k: int | None, rows: int | None,
+    articles: str | None,
 ) -> None:
     """Measure answers, citations, refusals, retrieval and latency on a gold set or SQuAD v1.1.
 
@@ -208,8 +210,8 @@ def eval_command(
 
     if (gold_path is None) == (squad_path is None):
         raise click.UsageError("give exactly one of --gold FILE or --squad FILE")
-    if gold_path and (corpus_path or gold_paragraph):
-        raise click.UsageError("--corpus and --gold-paragraph go with --squad")
+    if gold_path and (corpus_path or gold_paragraph or articles):
+        raise click.UsageError("--corpus, --gold-paragraph and --articles go with --squad")
     if squad_path and not Path(squad_path).is_file():
         _fail(FileNotFoundError(ev.squad_missing_message(squad_path)))
 
@@ -228,6 +230,7 @@ def eval_command(
             report = ev.evaluate_squad(
                 squad_path, corpus_path=corpus_path, limit=limit, gold_paragraph=gold_paragraph,
                 top_k=top_k or 10, config=cfg, progress=q_bar, index_progress=index_bar,
+                articles=[a.strip() for a in articles.split(",") if a.strip()] if articles else None,
             )
     except (NoDocuments, IndexError_, ValueError, OSError) as e:
         index_bar.close()
@@ -264,6 +267,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
         if value is not None:
             argv += [flag, str(value)]
     serve_main(argv, **({"model": opts["model"]} if opts.get("model") else {}))
+
+
+@main.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_reader(args: tuple[str, ...]) -> None:
+    """Train the span reader (see `qa train-reader --help`); options pass through to qa.reader.train."""
+    from qa.reader.train import main as train_main
+
+    raise SystemExit(train_main(list(args)))
 
 
 if __name__ == "__main__":  # pragma: no cover

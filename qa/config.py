@@ -84,6 +84,13 @@ class Config:
     embed_batch_size: int = 64
     #: cite sentences from other documents whose score is within this margin of the best
     corroboration_margin: float = 0.08
+    #: short-answer reader: "packaged" (trained here, shipped in qa/reader/artifact), a folder from
+    #: `qa train-reader`, any transformers question-answering model name or folder, or "rules"
+    reader: str = "rules"
+    #: refusal threshold on sentence score + reader confidence (calibrated on the gold set, see README)
+    reader_refusal_threshold: float = 0.6
+    #: int8 dynamic quantisation of the reader's linear layers (faster on CPU; see benchmarks)
+    reader_int8: bool = True
 
     @classmethod
     def resolve(cls, **overrides: Any) -> "Config":

@@ -827,6 +827,7 @@ def evaluate_squad(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     index_progress: Progress | None = None,
+    articles: Sequence[str] | None = None,
 ) -> EvalReport:
     """Evaluate on a SQuAD v1.1 file.
 
@@ -838,7 +839,10 @@ def evaluate_squad(
       (:func:`answer_from_paragraph`); no retrieval figures.
 
     ``limit`` keeps the first N questions in file order (articles, then paragraphs, then questions
-    as they appear), so runs with the same limit compare the same questions. The index lives in
+    as they appear), so runs with the same limit compare the same questions. ``articles`` keeps only
+    the questions of those article titles. Questions from the articles a trained reader learned from
+    (its ``reader.json``) are always left out, and the report says how many: a reader is never
+    scored on its own training questions. The index lives in
     ``index_dir`` (default :func:`default_squad_index_dir`), collection ``squad``, separate from the
     engine's own documents; a second run only re-embeds what changed. ``config`` supplies the model
     and answerer settings (default ``Config.resolve()``).
@@ -850,13 +854,22 @@ def evaluate_squad(
     from qa.pipeline import QA
 
     squad = load_squad(squad_path)
-    questions = list(squad.questions[:limit])
+    questions = list(squad.questions)
+    if articles:
+        wanted = set(articles)
+        unknown = wanted - {q.extra.get("title") for q in questions}
+        if unknown:
+            raise ValueError(f"no such article in {Path(squad_path).name}: {', '.join(sorted(unknown))}")
+        questions = [q for q in questions if q.extra.get("title") in wanted]
     corpus_file = Path(corpus_path) if corpus_path else Path(squad_path)
     docs = list(load_jsonl(corpus_path)) if corpus_path else list(squad.paragraphs.values())
     base = config or Config.resolve()
     idx = Path(index_dir) if index_dir else default_squad_index_dir(corpus_file, base)
     cfg = dataclasses.replace(base, index_dir=idx, collection="squad", top_k=max(1, top_k))
     engine = QA(config=cfg, embedder=embedder, auto_index=False)
+    trained_on = set(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
+    excluded = sum(1 for q in questions if q.extra.get("title") in trained_on)
+    questions = [q for q in questions if q.extra.get("title") not in trained_on][:limit]
     sync = engine.index_documents(docs, progress=index_progress)
 
     corpus_ids = {d.doc_id for d in docs}
@@ -878,6 +891,10 @@ def evaluate_squad(
         "corpus_documents": len(docs), "limit": limit, "top_k": None if gold_paragraph else top_k,
         "index": sync.summary(), **_engine_meta(engine),
     }
+    if articles:
+        meta["articles"] = sorted(set(articles))
+    if trained_on:
+        meta["excluded_reader_training_questions"] = excluded
     if gold_missing:
         # these questions cannot reach paragraph recall: say so instead of a silently low figure
         meta["gold_paragraphs_not_in_corpus"] = len(gold_missing)

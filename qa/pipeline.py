@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.answer import Answerer, ExtractiveAnswerer
+from qa.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer
 from qa.config import Config
 from qa.embed import CachedEmbedder, Embedder, SentenceTransformerEmbedder, as_llama_embedding
 from qa.ingest import LoadReport, load_documents
@@ -67,6 +67,18 @@ def require_writable_index(index_dir: Path) -> None:
             )
 
 
+def make_answerer(config: Config) -> Answerer:
+    """The answerer ``config`` asks for: the trained span reader (default) or the rules-based cutter."""
+    from qa.reader.model import load_reader
+
+    reader = load_reader(config.reader, quantize=config.reader_int8)
+    if reader is None:
+        return ExtractiveAnswerer(refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin)
+    return ReaderAnswerer(
+        reader=reader, refusal_threshold=config.reader_refusal_threshold, corroboration_margin=config.corroboration_margin
+    )
+
+
 def check_document(d: Any) -> Document:
     """``d`` if it is a non-empty :class:`Document` under the size limit, else a clear error."""
     from qa.ingest import MAX_DOCUMENT_BYTES
@@ -109,9 +121,7 @@ class QA:
             embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
         )
         self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url)
-        self.answerer: Answerer = answerer or ExtractiveAnswerer(
-            refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin
-        )
+        self.answerer: Answerer = answerer or make_answerer(config)
         self.auto_index = auto_index
         self.last_load: LoadReport | None = None
         self._retriever: Any = None

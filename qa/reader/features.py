@@ -1,0 +1,97 @@
+"""Question/passage pairs to token windows and back: shared by training and inference.
+
+Long passages are cut into overlapping windows (``max_length`` tokens, ``stride`` tokens of overlap),
+the usual SQuAD recipe. Offsets map every context token back to characters of the passage, so a span
+the model picks is a verbatim slice of the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Tokenised windows plus what is needed to map predictions back to passage characters."""
+
+    input_ids: list[list[int]]
+    token_type_ids: list[list[int]]
+    attention_mask: list[list[int]]
+    #: for each window, the index of the (question, passage) pair it came from
+    pair_index: list[int]
+    #: for each window, per token: (char_start, char_end) in the passage, or None outside the passage
+    offsets: list[list[tuple[int, int] | None]]
+
+
+def make_windows(
+    tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int, stride: int
+) -> Windows:
+    enc = tokenizer(
+        list(questions),
+        list(contexts),
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
+    offsets = []
+    for i, mapping in enumerate(enc["offset_mapping"]):
+        seq = enc.sequence_ids(i)
+        offsets.append([tuple(o) if s == 1 else None for o, s in zip(mapping, seq)])
+    return Windows(
+        input_ids=enc["input_ids"],
+        token_type_ids=enc["token_type_ids"],
+        attention_mask=enc["attention_mask"],
+        pair_index=list(enc["overflow_to_sample_mapping"]),
+        offsets=offsets,
+    )
+
+
+def pad_batch(rows: Sequence[Sequence[int]], pad: int = 0) -> np.ndarray:
+    """Pad to the longest row (not to max_length): most SQuAD windows are far shorter than 256 tokens."""
+    width = max(len(r) for r in rows)
+    out = np.full((len(rows), width), pad, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def best_spans(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    offsets: Sequence[tuple[int, int] | None],
+    max_answer_tokens: int = 30,
+    n_best: int = 20,
+    top: int = 1,
+) -> list[tuple[float, int, int]]:
+    """Best ``top`` (score, char_start, char_end) spans of one window; score = start + end logit."""
+    valid = np.array([o is not None for o in offsets[: len(start_logits)]])
+    if not valid.any():
+        return []
+    s = np.where(valid, start_logits[: len(valid)], -np.inf)
+    e = np.where(valid, end_logits[: len(valid)], -np.inf)
+    starts = np.argsort(-s)[:n_best]
+    ends = np.argsort(-e)[:n_best]
+    found = []
+    for i in starts:
+        if not np.isfinite(s[i]):
+            break
+        for j in ends:
+            if not np.isfinite(e[j]) or j < i or j - i + 1 > max_answer_tokens:
+                continue
+            found.append((float(s[i] + e[j]), offsets[i][0], offsets[j][1]))
+    found.sort(key=lambda t: -t[0])
+    seen, out = set(), []
+    for score, a, b in found:
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        out.append((score, a, b))
+        if len(out) >= top:
+            break
+    return out

@@ -1,0 +1,190 @@
+"""Load a span reader and read passages with it.
+
+``reader`` (config ``QA_READER``) selects it:
+
+* ``packaged`` (default): the adapter trained here (``qa/reader/artifact``), merged into the packaged
+  all-MiniLM-L6-v2 encoder at load time: no download;
+* a folder holding ``reader.json`` + ``adapter.safetensors`` (what ``qa train-reader --out`` writes);
+* any transformers question-answering model, by name or folder (e.g. a SQuAD-trained BERT for users
+  with internet);
+* ``rules``: no model; the rule-based short-answer cutter of :mod:`qa.answer` only.
+
+>>> reader = TransformersReader("packaged")                                    # doctest: +SKIP
+>>> reader.read("Who was sworn in?", ["Delcy Rodríguez was sworn in on Monday."])[0][0]  # doctest: +SKIP
+ReadSpan(start=0, end=15, score=14.2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+PACKAGED_READER = "packaged"
+RULES = "rules"
+ARTIFACT_DIR = Path(__file__).resolve().parent / "artifact"
+
+
+@dataclass(frozen=True)
+class ReadSpan:
+    """A span the reader proposes: character offsets into the passage it read, and its score."""
+
+    start: int
+    end: int
+    #: start logit + end logit; comparable across passages of one question
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "score": self.score}
+
+
+@runtime_checkable
+class SpanReader(Protocol):
+    """Proposes answer spans in passages (the swap point for another reader model)."""
+
+    def read(self, question: str, passages: Sequence[str], top: int = 3) -> list[list[ReadSpan]]:
+        """For each passage, its best ``top`` spans, best first."""
+
+
+class ReaderError(RuntimeError):
+    """The configured reader cannot be loaded; the message says what to do."""
+
+
+def describe(spec: str) -> str:
+    return "rules-based cutter" if is_rules(spec) else f"reader {spec}"
+
+
+def is_rules(spec: str | None) -> bool:
+    return not spec or spec.strip().lower() in (RULES, "none", "off")
+
+
+class TransformersReader:
+    """A transformers question-answering model, loaded lazily and thread-safely on first use.
+
+    >>> r = TransformersReader("packaged", quantize=True)                            # doctest: +SKIP
+    >>> spans = r.read("When?", ["It happened on January 3, 2026."])                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        spec: str = PACKAGED_READER,
+        *,
+        max_length: int | None = None,
+        stride: int | None = None,
+        max_answer_tokens: int | None = None,
+        quantize: bool = False,
+    ):
+        self.spec = spec
+        self.quantize = quantize
+        self._overrides = {"max_length": max_length, "stride": stride, "max_answer_tokens": max_answer_tokens}
+        self.meta: dict[str, Any] = {}
+        self.max_length = max_length or 256
+        self.stride = stride or 96
+        self.max_answer_tokens = max_answer_tokens or 30
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def artifact_dir(self) -> Path | None:
+        if self.spec == PACKAGED_READER:
+            return ARTIFACT_DIR
+        p = Path(self.spec).expanduser()
+        return p if (p / "reader.json").is_file() else None
+
+    def trained_on(self) -> tuple[str, ...]:
+        """Titles of the SQuAD articles this reader was trained on (evaluation leaves them out)."""
+        art = self.artifact_dir()
+        if art is None or not (art / "reader.json").is_file():
+            return ()
+        meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
+        return tuple(meta.get("training_data", {}).get("train_articles", ()))
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            import torch
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            art = self.artifact_dir()
+            if art is not None:
+                from safetensors.torch import load_file
+
+                from qa.reader.lora import merge_into
+                from qa.reader.train import ARTIFACT_FILE, META_FILE, base_model_path
+
+                if not (art / META_FILE).is_file() or not (art / ARTIFACT_FILE).is_file():
+                    raise ReaderError(
+                        f"reader artifact missing in {art} (expected {META_FILE} and {ARTIFACT_FILE}); "
+                        f"train one with `qa train-reader`, or set QA_READER=rules"
+                    )
+                self.meta = json.loads((art / META_FILE).read_text(encoding="utf-8"))
+                base = self.meta.get("hyperparameters", {}).get("base_model") or ""
+                path = base_model_path(base)
+                tokenizer = AutoTokenizer.from_pretrained(path)
+                model = AutoModelForQuestionAnswering.from_pretrained(path)
+                merge_into(model, load_file(str(art / ARTIFACT_FILE)), float(self.meta["scale"]))
+            else:
+                try:
+                    tokenizer = AutoTokenizer.from_pretrained(self.spec)
+                    model = AutoModelForQuestionAnswering.from_pretrained(self.spec)
+                except Exception as e:  # noqa: BLE001 - any load failure gets the same way out
+                    raise ReaderError(
+                        f"cannot load reader {self.spec!r}: {e}. QA_READER takes 'packaged', a folder written by "
+                        f"`qa train-reader`, a transformers question-answering model name or folder, or 'rules'"
+                    ) from e
+            model.eval()
+            if self.quantize:
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            for key in ("max_length", "stride", "max_answer_tokens"):
+                if self._overrides[key] is None and key in self.meta:
+                    setattr(self, key, int(self.meta[key]))
+            self._tokenizer, self._model = tokenizer, model
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def read(self, question: str, passages: Sequence[str], top: int = 3) -> list[list[ReadSpan]]:
+        if not passages:
+            return []
+        self.load()
+        import torch
+
+        from qa.reader.features import best_spans, make_windows, pad_batch
+
+        win = make_windows(self._tokenizer, [question] * len(passages), list(passages), self.max_length, self.stride)
+        ids = torch.from_numpy(pad_batch(win.input_ids))
+        tt = torch.from_numpy(pad_batch(win.token_type_ids))
+        am = torch.from_numpy(pad_batch(win.attention_mask))
+        with torch.inference_mode():
+            out = self._model(input_ids=ids, token_type_ids=tt, attention_mask=am)
+        s, e = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        found: list[list[ReadSpan]] = [[] for _ in passages]
+        for k, p in enumerate(win.pair_index):
+            n = len(win.input_ids[k])
+            for score, a, b in best_spans(s[k, :n], e[k, :n], win.offsets[k], self.max_answer_tokens, top=top):
+                found[p].append(ReadSpan(a, b, score))
+        out_: list[list[ReadSpan]] = []
+        for spans in found:
+            seen, keep = set(), []
+            for sp in sorted(spans, key=lambda x: -x.score):
+                if (sp.start, sp.end) not in seen:
+                    seen.add((sp.start, sp.end))
+                    keep.append(sp)
+            out_.append(keep[:top])
+        return out_
+
+
+def load_reader(spec: str | None, quantize: bool = False) -> SpanReader | None:
+    """The reader ``spec`` names, or None for the rules-based cutter. Loading itself is lazy."""
+    if is_rules(spec):
+        return None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1") if spec == PACKAGED_READER else None
+    return TransformersReader(spec or PACKAGED_READER, quantize=quantize)
