@@ -354,6 +354,9 @@ class IndexStore:
 
     @property
     def chunks_collection(self) -> Any:
+        c = self._chunks  # no lock once open: questions must not wait for a sync to finish
+        if c is not None:
+            return c
         with self._lock:
             if self._chunks is None:
                 self._open_collections(self.manifest or self.open())
@@ -361,6 +364,9 @@ class IndexStore:
 
     @property
     def sentences_collection(self) -> Any:
+        c = self._sentences
+        if c is not None:
+            return c
         with self._lock:
             if self._sentences is None:
                 self._open_collections(self.manifest or self.open())
@@ -608,7 +614,7 @@ class IndexStore:
                 self._retired += [n for n in old.names() if n not in new.names()]
             self.manifest = new
             self._bm25 = None
-            self._chunks, self._sentences = writer.chunks, writer.sentences
+            self._sentences, self._chunks = writer.sentences, writer.chunks
             if not reason and old is not None and not old.generation:
                 reason = "moved to crash-safe generations (vectors copied, nothing re-embedded)"
                 return _dc_replace(report, reason=reason, committed=True, seconds=time.perf_counter() - t0)
