@@ -169,3 +169,35 @@ def test_cli_index_and_ask_with_qa_chroma_url(chroma_server, tmp_path, monkeypat
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["short_answer"] == "Delcy Rodríguez" and out["citations"][0]["doc_id"] == SOURCE
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL (tests/test_crash.py kills real processes; this checks the server side)."""
+
+
+def test_a_crashed_run_on_the_server_is_cleaned_up_and_other_indexes_are_untouched(chroma_server, tmp_path, seeds_copy, monkeypatch):
+    chunking = {"chunk_words": 110, "chunk_overlap": 0, "version": 1}
+
+    def store(name: str) -> IndexStore:
+        return IndexStore(tmp_path / name, HashEmbedder(), chunking, chroma_url=chroma_server)
+
+    docs = load_documents(seeds_copy).documents
+    store("other").sync(docs[:1])
+    neighbour = Manifest.load(tmp_path / "other" / MANIFEST)
+    store("mine").sync(docs)
+    before = Manifest.load(tmp_path / "mine" / MANIFEST)
+    (seeds_copy / "new.md").write_text("# New\n\nA new document about the harbour.\n", encoding="utf-8")
+    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
+    with pytest.raises(_Killed):
+        store("mine").sync(load_documents(seeds_copy).documents)
+    monkeypatch.undo()
+    # the dead run's generation sits on the server; the live one is intact and still the one named
+    assert Manifest.load(tmp_path / "mine" / MANIFEST).generation == before.generation
+    ours = {n for n in server_collections(chroma_server) if n.startswith(before.prefix())}
+    assert len(ours) == 4 and set(before.names()) < ours
+    reader = store("mine")
+    reader.open()  # a reader finding no writer busy clears the leftovers
+    assert reader.count() == len(before.chunk_ids())
+    assert {n for n in server_collections(chroma_server) if n.startswith(before.prefix())} == set(before.names())
+    assert set(neighbour.names()) <= server_collections(chroma_server)
+    assert store("mine").sync(load_documents(seeds_copy).documents).added == ("new.md",)
