@@ -126,6 +126,8 @@ class QA:
         self.last_load: LoadReport | None = None
         self._retriever: Any = None
         self._lock = threading.RLock()
+        #: (mtime_ns, size, inode) of manifest.json when this engine last opened or wrote the index
+        self._stamp: tuple[int, int, int] | None = None
 
     # --- indexing ------------------------------------------------------------------------------
 
@@ -160,12 +162,48 @@ class QA:
             result = self.store.sync(documents, progress=progress, rebuild=rebuild)
             if result.changed or self._retriever is None:
                 self._retriever = self._build_retriever()
+            self._stamp = self._manifest_stamp()
             return result
+
+    def _manifest_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.store.manifest_path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _follow_other_writers(self) -> None:
+        """Reopen when another process (``qa index`` in a second shell) committed a new generation.
+
+        The writer drops the generation this engine had open, so without this a running server
+        would fail every question until restarted. One ``stat`` per question; reopening only when
+        manifest.json was replaced.
+        """
+        stamp = self._manifest_stamp()
+        if stamp == self._stamp or stamp is None:
+            return
+        with self._lock:
+            stamp = self._manifest_stamp()
+            if stamp == self._stamp or stamp is None:
+                return
+            from qa.store import Manifest
+
+            try:
+                live = Manifest.load(self.store.manifest_path)
+            except (ValueError, TypeError, KeyError, OSError):
+                return  # mid-replace or broken: keep answering from what is open
+            mine = self.store.manifest
+            if mine is None or live.generation != mine.generation or live.chunk_ids() != mine.chunk_ids():
+                log.info("index replaced by another process (generation %s): reopening", live.generation)
+                self.store.open()
+                self._retriever = self._build_retriever()
+            self._stamp = stamp
 
     def _ensure_ready(self) -> Any:
         retriever = self._retriever
         if retriever is not None:
-            return retriever
+            self._follow_other_writers()
+            return self._retriever
         with self._lock:
             if self._retriever is None:
                 # an index built from another source (`qa index --source FILE.jsonl`) is opened, not re-synced
@@ -177,6 +215,7 @@ class QA:
                     require_writable_index(self.config.index_dir)
                     self.store.open()
                     self._retriever = self._build_retriever()
+                    self._stamp = self._manifest_stamp()
             return self._retriever
 
     def _build_retriever(self) -> Any:

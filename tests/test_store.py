@@ -444,3 +444,26 @@ def test_a_foreign_folder_gets_no_lock_file_either(tmp_path, seeds_copy):
     with pytest.raises(IndexError_, match="holds no qa manifest"):
         make_store(folder).sync(load_documents(seeds_copy).documents)
     assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]
+
+
+def test_a_running_engine_follows_an_index_replaced_by_another_writer(tmp_path, seeds_copy, hash_embedder):
+    """`qa serve` keeps answering when `qa index` runs in another shell and drops the old generation."""
+    from qa.answer import ExtractiveAnswerer
+
+    cfg = Config.resolve(seeds_dir=seeds_copy, index_dir=tmp_path / "index")
+    server = QA(config=cfg, embedder=hash_embedder, answerer=ExtractiveAnswerer())
+    before = server.ask("Who was sworn in as interim president?")
+    old_generation = server.store.manifest.generation
+    (seeds_copy / "zz_new.txt").write_text(
+        "Lighthouse keepers in Port Ellen reported that the harbour pilot Ignacio Valdés guided the ferry in.\n",
+        encoding="utf-8",
+    )
+    writer = QA(config=cfg, embedder=HashEmbedder(), answerer=ExtractiveAnswerer())
+    report = writer.index()
+    writer.store.drop_retired()  # what `qa index` does at exit: the server's generation is gone now
+    assert report.changed and writer.store.manifest.generation != old_generation
+    again = server.ask("Who was sworn in as interim president?")
+    assert server.store.manifest.generation == writer.store.manifest.generation
+    assert again.citations[0].quote == before.citations[0].quote
+    new = server.ask("Which harbour pilot guided the ferry into Port Ellen?")
+    assert any(c.doc_id == "zz_new.txt" for c in new.citations)
