@@ -86,6 +86,9 @@ SQUAD_URL = "https://rajpurkar.github.io/SQuAD-explorer/"
 # Published anchors (see "How to read this" in the report).
 ANCHOR_SENTENCE_CEILING_F1 = 24.0
 ANCHOR_LR_F1, ANCHOR_LR_EM = 50.89, 40.94
+#: ``--out`` rewrites the file from scratch, except this line and everything after it: sections that
+#: other benchmarks (benchmarks/scale.py) append to the same RESULTS.md
+SECTIONS_MARKER = "<!-- sections below are written by other benchmarks -->"
 
 
 # =================================================================================================
@@ -828,7 +831,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(report)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(report, encoding="utf-8")
+        old = a.out.read_text(encoding="utf-8") if a.out.exists() else ""
+        kept = old[old.index(SECTIONS_MARKER):] if SECTIONS_MARKER in old else ""
+        a.out.write_text(report + ("\n" + kept if kept else ""), encoding="utf-8")
         _log(f"wrote {a.out}")
     if a.json_out:
         a.json_out.parent.mkdir(parents=True, exist_ok=True)
