@@ -8,6 +8,7 @@ Layout of ``index_dir``::
     index.lock             held (flock) by the one process writing this index
     chroma/                chromadb PersistentClient (not used when ``chroma_url`` names a server)
     bm25/                  the llama-index BM25 retriever, saved for the corpus recorded in the manifest
+                           (built by every committing sync, so opening an index never rebuilds it)
 
 Collections are named ``<collection>_<index_id>_<generation>_chunks`` and ``..._sentences``: the
 index id is random per index folder, so several indexes can share one Chroma server; the generation
@@ -18,8 +19,11 @@ the server's collections hold, and only collections named with this index's id a
 **Crash safety.** :meth:`IndexStore.sync` never edits the live collections. It writes a staging
 manifest naming a new generation, creates that generation's collections, copies the vectors of
 unchanged documents into them (no re-embedding), embeds added and edited documents into them batch
-by batch, writes the new manifest and renames it over ``manifest.json``: that rename is the commit
-point. Only then are the previous generation's collections dropped. A crash (even ``kill -9``)
+by batch, builds the new generation's BM25 aside (``bm25.tmp-*``), writes the new manifest and
+renames it over ``manifest.json``: that rename is the commit point. Only then is the BM25 folder
+swapped in and are the previous generation's collections dropped. BM25 records the corpus key it was
+built for, so a crash between the rename and the swap leaves a stale ``bm25/`` that the next reader
+rebuilds, never a wrong one. A crash (even ``kill -9``)
 before the rename leaves the previous index untouched and answering; a crash after it leaves the new
 one. Whatever a crashed run left behind (staging collections, an uncommitted or retired generation)
 is dropped by the next writer, or by the next reader that finds no writer holding the lock.
@@ -81,6 +85,9 @@ BM25_KEY_FILE = "qa_corpus_key.txt"
 WRITE_BATCH_CHUNKS = 256
 #: rows per get/add when copying unchanged vectors into a new generation
 COPY_BATCH = 1000
+#: ids per get when reading a whole collection (BM25): the embedded Chroma turns one get into one
+#: SQL statement with a variable per row, and SQLite refuses more than 32,766 of them
+READ_BATCH = 5000
 
 Progress = Callable[[int, int], None]  # (items done so far, total; 0 when the total is not known)
 
@@ -232,6 +239,29 @@ def _forget_chroma_clients() -> None:
         SharedSystemClient.clear_system_cache()
     except Exception:  # pragma: no cover - private API moved
         pass
+
+
+def read_nodes(collection: Any, ids: Sequence[str], batch: int | None = None) -> list[Any]:
+    """The llama-index nodes of ``ids`` in ``collection``, read ``batch`` ids per get (default READ_BATCH).
+
+    Never one get for a whole collection: past about 32k rows the embedded Chroma fails with
+    "too many SQL variables". Ids missing from the collection are left out.
+    """
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    vs = ChromaVectorStore(chroma_collection=collection)
+    step = max(1, int(batch or READ_BATCH))
+    return [n for i in range(0, len(ids), step) for n in vs.get_nodes(node_ids=list(ids[i : i + step]))]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _collection_names(client: Any) -> list[str]:
@@ -484,6 +514,7 @@ class IndexStore:
             for p in (self.staging_path, self.staging_path.with_name(STAGING + ".tmp"), self.manifest_path.with_name(MANIFEST + ".tmp")):
                 if p.exists():
                     p.unlink()
+            self._clear_dead_scratch()
             self._retired = [n for n in self._retired if n not in doomed]
             return sorted(doomed)
 
@@ -593,14 +624,25 @@ class IndexStore:
             base = {} if (reason or old is None) else old.documents
             new = self._fresh(old.index_id if old else "", source)
             writer = _GenerationWriter(self, new, old if (old and not reason) else None, progress)
+            bm25: Any = None
+            bm25_tmp: Path | None = None
             try:
                 report = writer.run(documents, base)
+                if report.changed or old is None or not old.generation or reason:
+                    writer.stage()  # a no-op: every committing run has staged its collections
+                    # BM25 of the new generation, built aside now: opening the index never has to
+                    bm25, bm25_tmp = self._build_bm25(new, writer.chunks)
             except Exception:
                 writer.abandon()  # an ordinary error: drop the half-written generation now
+                if bm25_tmp is not None:
+                    shutil.rmtree(bm25_tmp, ignore_errors=True)
                 raise
             if not report.changed and old is not None and old.generation and not reason:
                 self.manifest = old
                 self._open_collections(old)
+                if self._bm25_folder_key() != old.corpus_key():
+                    self._bm25 = None
+                    self.bm25()  # an index from before BM25 was built at index time, or a stale one
                 return _dc_replace(report, seconds=time.perf_counter() - t0)
             # --- the switch: the rename is the commit point -------------------------------------
             tmp = new.write_tmp(self.manifest_path)
@@ -608,12 +650,14 @@ class IndexStore:
             os.replace(tmp, self.manifest_path)
             _fsync_dir(self.index_dir)
             _test_pause("committed")
+            if bm25_tmp is not None:
+                self._install_bm25(bm25_tmp)
             with contextlib.suppress(FileNotFoundError):
                 self.staging_path.unlink()
             if old is not None:
                 self._retired += [n for n in old.names() if n not in new.names()]
             self.manifest = new
-            self._bm25 = None
+            self._bm25 = bm25
             self._sentences, self._chunks = writer.sentences, writer.chunks
             if not reason and old is not None and not old.generation:
                 reason = "moved to crash-safe generations (vectors copied, nothing re-embedded)"
@@ -661,10 +705,26 @@ class IndexStore:
         return int(self.chunks_collection.count())
 
     def all_nodes(self) -> list[Any]:
-        return self.vector_store().get_nodes(node_ids=None)
+        """Every chunk of the open generation as a llama-index node (read in batches of READ_BATCH ids)."""
+        manifest = self.manifest or self.open()
+        return read_nodes(self.chunks_collection, manifest.chunk_ids())
+
+    def _bm25_folder_key(self) -> str:
+        """The corpus key the saved BM25 folder was built for ("" when there is none)."""
+        folder = self.index_dir / "bm25"
+        try:
+            if not (folder / "retriever.json").exists():
+                return ""
+            return (folder / BM25_KEY_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
 
     def bm25(self) -> Any:
-        """The BM25 retriever over every chunk: loaded from disk when it matches, else rebuilt."""
+        """The BM25 retriever over every chunk: loaded from disk when it matches, else rebuilt.
+
+        A committing :meth:`sync` builds and saves it, so this rebuilds only for an index written
+        before that, or whose ``bm25/`` is missing or stale (e.g. a crash right after the commit).
+        """
         with self._lock:
             if self._bm25 is not None:
                 return self._bm25
@@ -673,36 +733,71 @@ class IndexStore:
             manifest = self.manifest or self.open()
             key = manifest.corpus_key()
             folder = self.index_dir / "bm25"
-            key_file = folder / BM25_KEY_FILE
-            if key_file.exists() and (folder / "retriever.json").exists():
+            if self._bm25_folder_key() == key:
                 try:
-                    if key_file.read_text(encoding="utf-8").strip() == key:
-                        import bm25s
+                    import bm25s
 
-                        # BM25Retriever.from_persist_dir, minus bm25s's progress bar on every start
-                        args = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
-                        self._bm25 = BM25Retriever(existing_bm25=bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), **args)
-                        return self._bm25
+                    # BM25Retriever.from_persist_dir, minus bm25s's progress bar on every start
+                    args = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
+                    self._bm25 = BM25Retriever(existing_bm25=bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), **args)
+                    return self._bm25
                 except Exception as e:  # a damaged cache is rebuilt, never fatal
                     log.warning("BM25 cache unreadable (%s); rebuilding", e)
-            nodes = self.all_nodes()
-            if not nodes:
+            bm, tmp = self._build_bm25(manifest, self.chunks_collection)
+            if bm is None:
                 return None
-            bm = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
-            # built aside, then swapped in: a crash leaves the old folder or none, never half of one
-            tmp = self.index_dir / f"{OWNED_PREFIXES[0]}{secrets.token_hex(4)}"
-            try:
-                tmp.mkdir(parents=True)
-                bm.persist(str(tmp), show_progress=False)
-                (tmp / BM25_KEY_FILE).write_text(key, encoding="utf-8")
-                if folder.exists():
-                    shutil.rmtree(folder)
-                os.replace(tmp, folder)
-            except OSError as e:  # read-only index, or another process swapped first: keep it in memory
-                log.warning("could not save BM25 index (%s)", e)
-                shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                self._install_bm25(tmp)
             self._bm25 = bm
             return bm
+
+    def _build_bm25(self, manifest: Manifest, collection: Any) -> tuple[Any, Path | None]:
+        """Build BM25 over ``manifest``'s chunks in ``collection``, saved aside into a scratch folder.
+
+        Returns (retriever or None when there are no chunks, scratch folder or None when it could
+        not be saved). The scratch folder is named ``bm25.tmp-<pid>-<token>``: a dead process's
+        leftovers are removed by :meth:`cleanup`.
+        """
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        nodes = read_nodes(collection, manifest.chunk_ids())
+        if not nodes:
+            return None, None
+        bm = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
+        tmp = self.index_dir / f"{OWNED_PREFIXES[0]}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            tmp.mkdir(parents=True)
+            bm.persist(str(tmp), show_progress=False)
+            (tmp / BM25_KEY_FILE).write_text(manifest.corpus_key(), encoding="utf-8")
+        except OSError as e:  # read-only index: keep it in memory
+            log.warning("could not save BM25 index (%s)", e)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return bm, None
+        return bm, tmp
+
+    def _install_bm25(self, tmp: Path) -> None:
+        """Swap a scratch BM25 folder in as ``bm25/``: a crash leaves the old folder or none, never half of one."""
+        folder = self.index_dir / "bm25"
+        try:
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        except OSError as e:  # another process swapped first: keep it in memory
+            log.warning("could not save BM25 index (%s)", e)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _clear_dead_scratch(self) -> None:
+        """Remove ``bm25.tmp-<pid>-*`` folders of processes that are gone (a crashed build)."""
+        try:
+            entries = list(self.index_dir.iterdir())
+        except OSError:
+            return
+        for p in entries:
+            if not p.name.startswith(OWNED_PREFIXES[0]) or not p.is_dir() or p.is_symlink():
+                continue
+            pid = p.name[len(OWNED_PREFIXES[0]):].partition("-")[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
 
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[tuple[str, int], np.ndarray]:
         """Stored vectors of every sentence of ``chunks``, keyed by (chunk_id, sentence index)."""
@@ -751,7 +846,7 @@ class _GenerationWriter:
 
     # -- staging --
 
-    def _stage(self) -> None:
+    def stage(self) -> None:
         """Record the new generation in the staging manifest, then create its collections."""
         if self.chunks is not None:
             return
@@ -816,7 +911,7 @@ class _GenerationWriter:
         changed = bool(added or updated or removed) or live is None
         copied = 0
         if changed or migrating:
-            self._stage()
+            self.stage()
             copied, lost = self._copy_unchanged(unchanged, base)
             for doc_id in lost:  # vectors missing from the live store: picked up as added next time
                 unchanged.remove(doc_id)
@@ -826,7 +921,7 @@ class _GenerationWriter:
         )
 
     def _write_batch(self, batch: list[tuple[Document, list[Chunk]]]) -> int:
-        self._stage()
+        self.stage()
         chunks = [c for _, cs in batch for c in cs]
         sents = [(c, i, s) for c in chunks for i, s in enumerate(c.sentences)]
         vecs = self.store.embedder.embed_texts([embedding_text(c) for c in chunks] + [s.text for _, _, s in sents])

@@ -6,6 +6,7 @@ Real Chroma, fake (hashing) embedder: fast, and it counts how much text gets emb
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -467,3 +468,110 @@ def test_a_running_engine_follows_an_index_replaced_by_another_writer(tmp_path, 
     assert again.citations[0].quote == before.citations[0].quote
     new = server.ask("Which harbour pilot guided the ferry into Port Ellen?")
     assert any(c.doc_id == "zz_new.txt" for c in new.citations)
+
+
+# --- scale: batched reads, BM25 at index time, no per-question count (issue 5) ---------------------
+
+
+def _record_gets(monkeypatch) -> list:
+    """Record the ids argument of every Chroma Collection.get (None: the whole collection)."""
+    from chromadb.api.models.Collection import Collection
+
+    calls: list = []
+    real = Collection.get
+
+    def get(self, ids=None, *args, **kwargs):
+        calls.append((self.name, None if ids is None else len(ids if isinstance(ids, list) else [ids])))
+        return real(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "get", get)
+    return calls
+
+
+def _ranking(bm, question: str) -> dict[str, float]:
+    from llama_index.core.schema import QueryBundle
+
+    bm.similarity_top_k = len(bm.corpus)
+    return {n.node.node_id: round(float(n.score), 6) for n in bm.retrieve(QueryBundle(question))}
+
+
+def test_bm25_reads_the_collection_in_batches_and_matches_a_one_shot_build(tmp_path, seeds_copy, monkeypatch):
+    """Past ~32k rows one Chroma get fails ("too many SQL variables"): no whole-collection get, ever.
+
+    Indexing 33k chunks to hit the real limit takes ~30 s here, so the batch is made tiny instead.
+    """
+    from llama_index.retrievers.bm25 import BM25Retriever
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    monkeypatch.setattr("qa.store.READ_BATCH", 3)
+    calls = _record_gets(monkeypatch)
+    index = tmp_path / "index"
+    store = make_store(index)
+    store.sync(load_documents(seeds_copy).documents)
+    (seeds_copy / "new.md").write_text("# Extra\n\nThe harbour master resigned on Tuesday.\n", encoding="utf-8")
+    store.sync(load_documents(seeds_copy).documents)  # copies the unchanged vectors, rebuilds BM25
+    shutil.rmtree(index / "bm25")
+    fresh = make_store(index)
+    fresh.open()
+    batched = fresh.bm25()  # missing on disk: rebuilt, in batches
+    n = fresh.count()
+    assert n > 3 and len(batched.corpus) == n
+    chunk_reads = [k for name, k in calls if name == fresh.chunks_collection.name]
+    assert None not in [k for _, k in calls]  # never the whole collection in one get
+    assert len(chunk_reads) >= 2 * -(-n // 3) and max(chunk_reads) <= 3  # the sync's build and this one, 3 ids each
+    monkeypatch.undo()
+    once = BM25Retriever.from_defaults(nodes=ChromaVectorStore(chroma_collection=fresh.chunks_collection).get_nodes(node_ids=None))
+    for q in ("Who was sworn in as interim president?", "harbour master", "oil reserves"):
+        assert _ranking(batched, q) == _ranking(once, q)
+
+
+def test_sync_builds_bm25_and_opening_never_rebuilds_it(tmp_path, seeds_copy, monkeypatch):
+    index = tmp_path / "index"
+    store = make_store(index)
+    store.sync(load_documents(seeds_copy).documents)
+    m = Manifest.load(index / MANIFEST)
+    assert (index / "bm25" / "retriever.json").exists()
+    assert (index / "bm25" / BM25_KEY_FILE).read_text() == m.corpus_key()
+    assert not [p for p in index.iterdir() if p.name.startswith("bm25.tmp-")]
+    assert store._bm25 is not None and len(store.bm25().corpus) == store.count()  # kept in memory, too
+
+    def no_rebuild(*a, **k):
+        raise AssertionError("BM25 rebuilt on open")
+
+    monkeypatch.setattr(IndexStore, "_build_bm25", no_rebuild)
+    fresh = make_store(index)
+    fresh.open()
+    assert len(fresh.bm25().corpus) == store.count()
+    engine = QA(config=Config.resolve(seeds_dir=tmp_path / "no-seeds", index_dir=index), embedder=HashEmbedder())
+    assert engine.retrieve("Who was sworn in as interim president?")
+    monkeypatch.undo()
+
+    # an edit: the new generation's BM25 is committed with it
+    (seeds_copy / "new.md").write_text("# Extra\n\nThe harbour master resigned on Tuesday.\n", encoding="utf-8")
+    store.sync(load_documents(seeds_copy).documents)
+    m2 = Manifest.load(index / MANIFEST)
+    assert (index / "bm25" / BM25_KEY_FILE).read_text() == m2.corpus_key() != m.corpus_key()
+    assert len(store.bm25().corpus) == store.count() == len(m2.chunk_ids())
+
+    # an index from before BM25 was built at index time gets it from the next `qa index`, even with no change
+    shutil.rmtree(index / "bm25")
+    assert not make_store(index).sync(load_documents(seeds_copy).documents).changed
+    assert (index / "bm25" / BM25_KEY_FILE).read_text() == m2.corpus_key()
+
+
+def test_a_crash_while_building_bm25_leaves_no_scratch_for_long(tmp_path, seeds_copy, monkeypatch):
+    index = tmp_path / "index"
+    make_store(index).sync(load_documents(seeds_copy).documents)
+    before = (index / "bm25" / BM25_KEY_FILE).read_text()
+    (seeds_copy / "new.md").write_text("# Extra\n\nA new document.\n", encoding="utf-8")
+    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
+    with pytest.raises(_Killed):
+        make_store(index).sync(load_documents(seeds_copy).documents)
+    monkeypatch.undo()
+    scratch = [p for p in index.iterdir() if p.name.startswith("bm25.tmp-")]
+    assert len(scratch) == 1 and (index / "bm25" / BM25_KEY_FILE).read_text() == before  # live BM25 untouched
+    dead = index / "bm25.tmp-999999999-dead"  # as a killed process would leave it
+    scratch[0].rename(dead)
+    make_store(index).open()  # the reader clears the crashed run's leftovers
+    assert not dead.exists()
+
