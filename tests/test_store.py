@@ -575,3 +575,34 @@ def test_a_crash_while_building_bm25_leaves_no_scratch_for_long(tmp_path, seeds_
     make_store(index).open()  # the reader clears the crashed run's leftovers
     assert not dead.exists()
 
+
+def test_sentence_retriever_does_not_count_the_collection_per_question(tmp_path, seeds_copy, hash_embedder):
+    from qa.answer import ExtractiveAnswerer
+
+    engine = QA(config=Config.resolve(seeds_dir=seeds_copy, index_dir=tmp_path / "index"), embedder=hash_embedder,
+                answerer=ExtractiveAnswerer())
+    engine.ask("Who was sworn in as interim president?")
+    sentences = engine._retriever.sentences
+    counts = []
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def count(self):
+            counts.append(1)
+            return self.inner.count()
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    sentences.sentences = Counting(sentences.sentences)
+    sentences._count = None  # as freshly built
+    for q in ("Where did the firefights break out?", "Who was sworn in?", "What about oil reserves?"):
+        engine.ask(q)
+    assert len(counts) <= 1
+    # a sync that changes the index gives the engine a new retriever, which reads the new size
+    (seeds_copy / "new.md").write_text("# Extra\n\nThe harbour master resigned on Tuesday.\n", encoding="utf-8")
+    engine.index()
+    fresh = engine._retriever.sentences
+    assert fresh is not sentences and fresh._size() == engine.store.sentences_collection.count()
