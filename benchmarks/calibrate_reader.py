@@ -42,7 +42,7 @@ class Memo:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", help="SQuAD v1.1 JSON the reader's held-out articles come from (dev-half.json)")
-    ap.add_argument("--sample", type=int, default=200, help="held-out SQuAD questions to score")
+    ap.add_argument("--sample", type=int, default=150, help="held-out SQuAD questions to score")
     ap.add_argument("--gold", default=str(ROOT / "gold" / "seeds.jsonl"))
     ap.add_argument("--max-answerable-refused", type=int, default=1)
     ap.add_argument("--json", help="write all rows here")
@@ -59,6 +59,22 @@ def main(argv=None) -> int:
     base: ReaderAnswerer = engine.answerer
     assert isinstance(base, ReaderAnswerer), "set QA_READER to a trained reader"
     memo = Memo(base.reader)
+    # the grid changes only how scores combine: retrieval, vectors and reading are memoised
+    retriever = engine._ensure_ready()
+    search, vectors, embed = retriever.search, engine.store.sentence_vectors, engine.embedder.embed_query
+    cache: dict = {}
+
+    def memo_call(key, fn, *a):
+        if key not in cache:
+            cache[key] = fn(*a)
+        return cache[key]
+
+    retriever.search = lambda q, k: memo_call(("s", q, k), search, q, k)
+    engine.store.sentence_vectors = lambda chunks: memo_call(("v", tuple(c.chunk_id for c in chunks)), vectors, chunks)
+    engine.embedder.embed_query = lambda q: memo_call(("e", q), embed, q)
+    embed_texts = engine.embedder.embed_texts
+    engine.embedder.embed_texts = lambda texts, progress=None: memo_call(("t", tuple(texts)), embed_texts, texts)
+    engine._follow_other_writers = lambda: None
     squad_qs = []
     if args.squad:
         squad = load_squad(args.squad)
@@ -67,10 +83,10 @@ def main(argv=None) -> int:
         squad_qs = random.Random(0).sample(pool, min(args.sample, len(pool)))
 
     rows = []
-    grid = itertools.product((0.3, 0.5, 0.8, 1.2), (4.0, 6.0, 8.0, 10.0), (2.0, 4.0))
-    for w, mid, temp in grid:
+    grid = itertools.product((0.05, 0.1, 0.2, 0.4), (5.0, 8.0), (3.0,), (False, True), (-1e9, 5.0, 8.0, 11.0))
+    for w, mid, temp, typed, span_min in grid:
         engine.answerer = dataclasses.replace(base, reader=memo, w_reader=w, reader_mid=mid, reader_temp=temp,
-                                              refusal_threshold=-1e9)
+                                              prefer_typed_rules=typed, span_min=span_min, refusal_threshold=-1e9)
         rep = evaluate_gold(engine, args.gold)
         res = rep.results
         sq_f1 = None
@@ -88,9 +104,10 @@ def main(argv=None) -> int:
             best_t = t
         t = best_t if best_t is not None else -1e9
         row = {
-            "w_reader": w, "reader_mid": mid, "reader_temp": temp,
+            "w_reader": w, "reader_mid": mid, "reader_temp": temp, "prefer_typed_rules": typed, "span_min": span_min,
             "gold_correct_no_refusal": 100 * sum(r.passed for r in answerable) / len(answerable),
             "gold_f1": 100 * sum(r.f1 or 0 for r in answerable) / len(answerable),
+            "gold_em": 100 * sum(r.em or 0 for r in answerable) / len(answerable),
             "squad_f1": sq_f1, "threshold": round(t, 4),
             "gold_correct": 100 * sum(r.passed and r.confidence >= t for r in answerable) / len(answerable),
             "unanswerable_refused": 100 * sum(r.confidence < t for r in unans) / max(1, len(unans)),

@@ -527,9 +527,15 @@ class ReaderAnswerer(ExtractiveAnswerer):
     reader: Any = None
     read_top: int = 4
     context_sentences: int = 1
-    w_reader: float = 0.5
-    reader_mid: float = 8.0
-    reader_temp: float = 2.0
+    w_reader: float = 0.2
+    reader_mid: float = 5.0
+    reader_temp: float = 3.0
+    # w_reader, reader_mid, reader_temp, prefer_typed_rules: calibrated by benchmarks/calibrate_reader.py
+    #: keep the rules' typed span (a person for "who", a date for "when", ...) where it found one:
+    #: on typed questions the rules are precise, and the reader then only scores the sentence
+    prefer_typed_rules: bool = True
+    #: under this span score the reader is unsure of its cut: quote the sentence, give no short answer
+    span_min: float = -1e9
 
     def reader_confidence(self, logit: float) -> float:
         return _sigmoid((logit - self.reader_mid) / self.reader_temp)
@@ -558,6 +564,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
             start, end = ch.sentences[lo].start, ch.sentences[hi].end
             text = ch.text[start - ch.start : end - ch.start]
             windows.append((c, lo, start, text))
+        rules_span = {id(c): c.span for c in cands}
+        typed = qtype in _TYPE_ACCEPTS
         read = self.reader.read(question, [w[3] for w in windows], top=3)
         for (c, lo, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
@@ -582,5 +590,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
             return cands
         for c in read_cands:
             c.score = c.score + self.w_reader * self.reader_confidence(c.reader_score)
+            if self.prefer_typed_rules and typed and rules_span[id(c)] is not None:
+                c.span = rules_span[id(c)]
+            elif c.reader_score < self.span_min:
+                c.span = None
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         return read_cands

@@ -86,9 +86,9 @@ class Config:
     corroboration_margin: float = 0.08
     #: short-answer reader: "packaged" (trained here, shipped in qa/reader/artifact), a folder from
     #: `qa train-reader`, any transformers question-answering model name or folder, or "rules"
-    reader: str = "rules"
+    reader: str = "packaged"
     #: refusal threshold on sentence score + reader confidence (calibrated on the gold set, see README)
-    reader_refusal_threshold: float = 0.6
+    reader_refusal_threshold: float = 0.42
     #: int8 dynamic quantisation of the reader's linear layers (faster on CPU; see benchmarks)
     reader_int8: bool = True
 

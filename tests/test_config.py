@@ -36,6 +36,8 @@ def test_defaults_point_at_repo_seeds_and_index():
     # calibrated on the gold set: the README's configuration table must state the value in force
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"| refusal_threshold | `QA_REFUSAL_THRESHOLD` | {cfg.refusal_threshold} |" in readme
+    assert f"| reader_refusal_threshold | `QA_READER_REFUSAL_THRESHOLD` | {cfg.reader_refusal_threshold} |" in readme
+    assert cfg.reader == "packaged" and f"| reader | `QA_READER` | `{cfg.reader}` |" in readme
 
 
 def test_env_overrides_are_coerced(monkeypatch, tmp_path):

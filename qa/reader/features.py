@@ -26,9 +26,22 @@ class Windows:
     offsets: list[list[tuple[int, int] | None]]
 
 
+#: longer questions are cut to this many tokens, so a window always has room for the passage
+MAX_QUESTION_TOKENS = 64
+
+
+def clip_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
+    """``question`` cut after its first ``max_tokens`` word pieces (a 2000-character question would
+    otherwise leave no room for the passage, and "only_second" truncation cannot cut the question)."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    return question if len(offsets) <= max_tokens else question[: offsets[max_tokens - 1][1]]
+
+
 def make_windows(
     tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int, stride: int
 ) -> Windows:
+    questions = [clip_question(tokenizer, q, min(MAX_QUESTION_TOKENS, max_length // 4)) for q in questions]
     enc = tokenizer(
         list(questions),
         list(contexts),

@@ -191,6 +191,7 @@ def build_model(cfg: TrainConfig):
 
     path = base_model_path(cfg.base_model)
     hf_logging.set_verbosity_error()  # "qa_outputs newly initialised" is expected: that is what we train
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForQuestionAnswering.from_pretrained(path)
     torch.manual_seed(cfg.seed)
@@ -278,10 +279,33 @@ def save_artifact(model, cfg: TrainConfig, out: Path, meta: dict[str, Any]) -> P
     save_file(state, str(tmp), metadata={"format": "qa-reader-lora"})
     os.replace(tmp, out / ARTIFACT_FILE)
     meta = dict(meta, tensors=len(state), params=int(sum(v.numel() for v in state.values())))
+    (out / "README.md").write_text(model_card(meta), encoding="utf-8")
     tmpm = out / (META_FILE + ".tmp")
     tmpm.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmpm, out / META_FILE)
     return out
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    """A human-readable README for the artifact folder, from its metadata."""
+    td = meta.get("training_data", {})
+    val = meta.get("validation", {})
+    hp = meta.get("hyperparameters", {})
+    return "\n".join([
+        "# qa span reader (LoRA adapter + span head over all-MiniLM-L6-v2)",
+        "",
+        f"- **Base model**: {meta.get('base_model')}; the adapter (rank {meta.get('rank')}, alpha {meta.get('alpha')}) is merged "
+        "into it at load time, so nothing is downloaded.",
+        f"- **Training data**: {td.get('file')}: {td.get('train_questions')} questions of "
+        f"{len(td.get('train_articles', []))} articles ({', '.join(td.get('train_articles', []))}).",
+        f"- **Held out** (validation, and the only SQuAD questions `qa eval` scores this reader on): "
+        f"{td.get('validation_questions')} questions of {', '.join(td.get('validation_articles', []))}.",
+        f"- **Validation** (gold paragraph, {val.get('n')} questions): EM {val.get('em')} / F1 {val.get('f1')} after {meta.get('steps')} steps "
+        f"({meta.get('trained_seconds')} s on CPU).",
+        f"- **Licence**: {meta.get('licence')}",
+        f"- **Reproduce**: `{meta.get('command')}` (seed {hp.get('seed')}; every hyperparameter is in reader.json).",
+        "",
+    ])
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:

@@ -1,0 +1,242 @@
+"""The trained span reader: window features, adapters, training script, engine integration.
+
+Fast tests use a tiny random BERT and a deterministic fake reader; the integration tests train a few
+steps through the real ``qa train-reader`` command and load the shipped artifact over the packaged
+MiniLM, offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answer import REFUSAL, ExtractiveAnswerer, ReaderAnswerer
+from qa.ingest import chunk_document, parse_document
+from qa.reader.features import best_spans
+from qa.reader.model import ARTIFACT_DIR, ReadSpan, is_rules, load_reader
+from qa.types import Hit
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "fixtures" / "squad-tiny.json"
+
+
+# --- span decoding ------------------------------------------------------------------------------
+
+
+def test_best_spans_picks_the_highest_valid_span_and_maps_offsets():
+    offsets = [None, None, (0, 5), (6, 11), (12, 17), None]  # [CLS] q [ctx ctx ctx] [SEP]
+    start = np.array([9.0, 0, 1.0, 5.0, 0.5, 9.0])
+    end = np.array([9.0, 0, 0.2, 1.0, 4.0, 9.0])
+    spans = best_spans(start, end, offsets, max_answer_tokens=30, top=2)
+    # the [CLS]/[SEP] logits are highest but are not passage tokens
+    assert spans[0] == (9.0, 6, 17)
+    assert spans[1][1:] == (6, 11)
+
+
+def test_best_spans_respects_order_and_length():
+    offsets = [(0, 1), (2, 3), (4, 5)]
+    start = np.array([0.0, 0.0, 10.0])
+    end = np.array([10.0, 0.0, 0.0])
+    # end before start is never a span; the best legal one wins
+    (score, a, b), = best_spans(start, end, offsets, top=1)
+    assert (a, b) != (4, 1) and a <= b
+    assert best_spans(np.array([5.0, 0, 0]), np.array([0, 0, 5.0]), offsets, max_answer_tokens=2, top=5)[0][1:] != (0, 5)
+
+
+def test_rules_spec_means_no_reader():
+    assert is_rules("rules") and is_rules("") and is_rules(None) and is_rules("off")
+    assert load_reader("rules") is None
+
+
+# --- adapters -----------------------------------------------------------------------------------
+
+
+def _tiny_bert():
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                     max_position_embeddings=32)
+    return BertForQuestionAnswering(cfg).eval()
+
+
+def test_adapter_merge_equals_the_adapted_model():
+    """Training runs the wrapped model; loading merges B@A into plain weights: both must agree."""
+    import copy
+
+    import torch
+
+    from qa.reader.lora import adapter_state, add_adapters, merge_into
+
+    base = _tiny_bert()
+    plain = copy.deepcopy(base)
+    wrapped = add_adapters(base, rank=4, alpha=8)
+    assert len(wrapped) == 2 * 6  # six linear layers per block
+    torch.manual_seed(1)
+    for name, p in base.named_parameters():
+        if "lora_B" in name or "LayerNorm" in name or name.startswith("qa_outputs"):
+            with torch.no_grad():
+                p.add_(torch.randn_like(p) * 0.1)
+    base.eval()
+    ids = torch.randint(1, 50, (2, 12))
+    want = base(input_ids=ids)
+    state = adapter_state(base)
+    assert all(("lora_" in k) or ("LayerNorm" in k) or k.startswith("qa_outputs") for k in state)
+    applied = merge_into(plain, state, scale=8 / 4)
+    got = plain(input_ids=ids)
+    assert applied > 0
+    torch.testing.assert_close(got.start_logits, want.start_logits, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(got.end_logits, want.end_logits, atol=1e-5, rtol=1e-4)
+
+
+def test_merge_rejects_an_artifact_for_another_architecture():
+    import torch
+
+    from qa.reader.lora import merge_into
+
+    with pytest.raises(KeyError):
+        merge_into(_tiny_bert(), {"bert.encoder.layer.9.attention.self.query.lora_A": torch.zeros(2, 16),
+                                  "bert.encoder.layer.9.attention.self.query.lora_B": torch.zeros(16, 2)}, 1.0)
+
+
+# --- the answerer with a deterministic reader ------------------------------------------------------
+
+
+class FakeReader:
+    """Proposes the first occurrence of ``answer`` in any passage, with a fixed score."""
+
+    def __init__(self, answer: str, score: float = 14.0):
+        self.answer, self.score, self.calls = answer, score, []
+
+    def read(self, question, passages, top=3):
+        self.calls.append(list(passages))
+        out = []
+        for p in passages:
+            i = p.find(self.answer)
+            out.append([ReadSpan(i, i + len(self.answer), self.score)] if i >= 0 else [])
+        return out
+
+
+TEXT = (
+    "The storm reached the coast on Tuesday. Officials said the harbour was closed for two days. "
+    "Mayor Alice Brandt ordered the evacuation of the lower town. Schools reopened on Friday."
+)
+
+
+def _hits(text=TEXT):
+    doc = parse_document("storm.txt", text)
+    return doc, [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 110, 0)]
+
+
+def test_reader_answer_is_a_verbatim_span_cited_by_its_sentence():
+    doc, hits = _hits()
+    reader = FakeReader("the evacuation of the lower town")
+    ans = ReaderAnswerer(reader=reader, refusal_threshold=0.1).answer("What did the mayor order?", hits, None, {})
+    assert not ans.refused
+    assert ans.short_answer == "the evacuation of the lower town"
+    cit = ans.citations[0]
+    assert cit.quote == "Mayor Alice Brandt ordered the evacuation of the lower town."
+    assert doc.text[cit.start : cit.end] == cit.quote
+    assert doc.text[ans.answer_start : ans.answer_end] == ans.short_answer
+    assert cit.answer_start == ans.answer_start
+    # the reader read windows (sentence plus neighbours), not whole documents
+    assert reader.calls and all(len(p) <= len(TEXT) for p in reader.calls[0])
+
+
+def test_a_low_span_score_refuses():
+    _, hits = _hits()
+    sure = ReaderAnswerer(reader=FakeReader("Alice Brandt", 20.0), refusal_threshold=0.5)
+    unsure = ReaderAnswerer(reader=FakeReader("Alice Brandt", -5.0), refusal_threshold=0.5)
+    q = "Who ordered the evacuation?"
+    a, b = sure.answer(q, hits, None, {}), unsure.answer(q, hits, None, {})
+    assert a.confidence > b.confidence
+    assert not a.refused and a.short_answer == "Alice Brandt"
+    assert b.refused and b.text == REFUSAL
+
+
+def test_without_any_span_the_rules_ranking_stands():
+    _, hits = _hits()
+    rules = ExtractiveAnswerer(refusal_threshold=0.0).answer("Who ordered the evacuation?", hits, None, {})
+    none = ReaderAnswerer(reader=FakeReader("not in the text"), refusal_threshold=0.0).answer(
+        "Who ordered the evacuation?", hits, None, {})
+    assert none.short_answer == rules.short_answer and none.citations[0].quote == rules.citations[0].quote
+
+
+# --- training and the shipped artifact (real model) --------------------------------------------
+
+
+@pytest.mark.integration
+def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path):
+    out = tmp_path / "reader"
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "train-reader", "--squad", str(TINY), "--out", str(out),
+         "--max-steps", "3", "--batch-size", "4", "--train-articles", "1", "--log-every", "1", "--seed", "7"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "step 3/3" in proc.stderr and "validate final" in proc.stderr
+    meta = json.loads((out / "reader.json").read_text())
+    assert meta["steps"] == 3
+    assert meta["hyperparameters"]["seed"] == 7 and meta["hyperparameters"]["max_steps"] == 3
+    assert meta["training_data"]["train_articles"] == ["Port_Ellen"]
+    assert meta["training_data"]["validation_articles"] == ["Corran_River"]
+    assert "CC BY-SA 4.0" in meta["licence"]
+    assert (out / "adapter.safetensors").stat().st_size < 10 * 2**20
+    assert set(meta["validation"]) >= {"em", "f1", "n"}
+
+    from qa.reader.model import TransformersReader
+
+    reader = TransformersReader(str(out))
+    assert reader.trained_on() == ("Port_Ellen",)
+    passage = "The Corran river rises in the Blackmount hills."
+    (spans,) = reader.read("Where does the river rise?", [passage])
+    assert spans and all(0 <= s.start < s.end <= len(passage) for s in spans)
+
+
+@pytest.mark.integration
+def test_the_shipped_artifact_is_small_and_documented():
+    meta = json.loads((ARTIFACT_DIR / "reader.json").read_text())
+    size = (ARTIFACT_DIR / "adapter.safetensors").stat().st_size
+    assert size <= 10 * 2**20
+    assert "CC BY-SA 4.0" in meta["licence"] and meta["command"].startswith("qa train-reader")
+    held_out = set(meta["training_data"]["validation_articles"])
+    assert held_out and not held_out & set(meta["training_data"]["train_articles"])
+    assert meta["validation"]["f1"] > 30  # a trained reader, not an initialised head
+
+
+@pytest.mark.integration
+def test_shipped_reader_answers_offline_in_the_engine(seed_engine):
+    from tests.conftest import seed_text
+
+    assert isinstance(seed_engine.answerer, ReaderAnswerer), "the packaged reader is the default answerer"
+    a = seed_engine.ask("Who was sworn in as interim president?")
+    assert a.short_answer == "Delcy Rodríguez"
+    assert a.citations[0].doc_id == "001_08e073e419b132d4.txt"
+    text = seed_text(a.citations[0].doc_id)
+    assert text[a.answer_start : a.answer_end] == "Delcy Rodríguez"
+    assert text[a.citations[0].start : a.citations[0].end] == a.citations[0].quote
+    assert a.citations[0].start <= a.answer_start < a.answer_end <= a.citations[0].end
+
+
+@pytest.mark.integration
+def test_a_very_long_question_is_clipped_not_an_error():
+    from transformers import AutoTokenizer
+
+    from qa.reader.features import MAX_QUESTION_TOKENS, make_windows
+    from qa.reader.train import base_model_path
+
+    tok = AutoTokenizer.from_pretrained(base_model_path())
+    question = "Who ordered the evacuation of the lower town " * 200
+    win = make_windows(tok, [question], [TEXT], max_length=256, stride=96)
+    assert win.input_ids and all(len(ids) <= 256 for ids in win.input_ids)
+    # the passage is read whole: its last character is inside a window
+    assert max(o[1] for o in win.offsets[0] if o is not None) >= len(TEXT) - 1
+    assert sum(1 for t in win.token_type_ids[0] if t == 0) <= MAX_QUESTION_TOKENS + 2
