@@ -88,6 +88,7 @@ class TransformersReader:
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._tokenize_lock = threading.Lock()
 
     # --- loading --------------------------------------------------------------------------------
 
@@ -166,7 +167,10 @@ class TransformersReader:
 
         from qa.reader.features import best_spans, make_windows, pad_batch
 
-        win = make_windows(self._tokenizer, [question] * len(passages), list(passages), self.max_length, self.stride)
+        # a fast tokenizer sets its truncation state per call, and two threads doing that at once
+        # can fail with "Already borrowed": tokenising is ~1 ms, so it is serialised
+        with self._tokenize_lock:
+            win = make_windows(self._tokenizer, [question] * len(passages), list(passages), self.max_length, self.stride)
         ids = torch.from_numpy(pad_batch(win.input_ids))
         tt = torch.from_numpy(pad_batch(win.token_type_ids))
         am = torch.from_numpy(pad_batch(win.attention_mask))
