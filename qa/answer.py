@@ -506,6 +506,9 @@ def _norm(s: str) -> str:
 # --- the trained reader ---------------------------------------------------------------------------
 
 
+_WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
@@ -536,6 +539,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
     prefer_typed_rules: bool = True
     #: under this span score the reader is unsure of its cut: quote the sentence, give no short answer
     span_min: float = -1e9
+    #: "why" questions are answered by the sentence: a reason is a clause, and the reader (trained on
+    #: SQuAD, where few answers are reasons) cuts a noun phrase out of it
+    quote_reasons: bool = True
 
     def reader_confidence(self, logit: float) -> float:
         return _sigmoid((logit - self.reader_mid) / self.reader_temp)
@@ -592,7 +598,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             c.score = c.score + self.w_reader * self.reader_confidence(c.reader_score)
             if self.prefer_typed_rules and typed and rules_span[id(c)] is not None:
                 c.span = rules_span[id(c)]
-            elif c.reader_score < self.span_min:
+            elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
                 c.span = None
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         return read_cands

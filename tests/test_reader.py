@@ -240,3 +240,13 @@ def test_a_very_long_question_is_clipped_not_an_error():
     # the passage is read whole: its last character is inside a window
     assert max(o[1] for o in win.offsets[0] if o is not None) >= len(TEXT) - 1
     assert sum(1 for t in win.token_type_ids[0] if t == 0) <= MAX_QUESTION_TOKENS + 2
+
+
+def test_why_questions_are_answered_by_the_sentence():
+    """A reason is a clause: the reader's noun-phrase cut would lose it, so the sentence is the answer."""
+    _, hits = _hits()
+    reader = FakeReader("the harbour")
+    why = ReaderAnswerer(reader=reader, refusal_threshold=-1.0).answer("Why was the harbour closed for two days?", hits, None, {})
+    what = ReaderAnswerer(reader=reader, refusal_threshold=-1.0).answer("What was closed for two days?", hits, None, {})
+    assert why.short_answer is None and "harbour was closed" in why.citations[0].quote
+    assert what.short_answer == "the harbour"
