@@ -74,6 +74,18 @@ def pad_batch(rows: Sequence[Sequence[int]], pad: int = 0) -> np.ndarray:
     return out
 
 
+def window_logits(model, win: Windows, ks: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end logits of windows ``ks`` (rows padded to the longest), in one forward pass."""
+    import torch
+
+    def batch(rows: list[list[int]]) -> "torch.Tensor":
+        return torch.from_numpy(pad_batch([rows[k] for k in ks]))
+
+    with torch.inference_mode():
+        out = model(input_ids=batch(win.input_ids), token_type_ids=batch(win.token_type_ids), attention_mask=batch(win.attention_mask))
+    return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
+
 def best_spans(
     start_logits: np.ndarray,
     end_logits: np.ndarray,

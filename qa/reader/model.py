@@ -17,7 +17,6 @@ ReadSpan(start=0, end=15, score=14.2)
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,10 +51,6 @@ class SpanReader(Protocol):
 
 class ReaderError(RuntimeError):
     """The configured reader cannot be loaded; the message says what to do."""
-
-
-def describe(spec: str) -> str:
-    return "rules-based cutter" if is_rules(spec) else f"reader {spec}"
 
 
 def is_rules(spec: str | None) -> bool:
@@ -163,20 +158,13 @@ class TransformersReader:
         if not passages:
             return []
         self.load()
-        import torch
-
-        from qa.reader.features import best_spans, make_windows, pad_batch
+        from qa.reader.features import best_spans, make_windows, window_logits
 
         # a fast tokenizer sets its truncation state per call, and two threads doing that at once
         # can fail with "Already borrowed": tokenising is ~1 ms, so it is serialised
         with self._tokenize_lock:
             win = make_windows(self._tokenizer, [question] * len(passages), list(passages), self.max_length, self.stride)
-        ids = torch.from_numpy(pad_batch(win.input_ids))
-        tt = torch.from_numpy(pad_batch(win.token_type_ids))
-        am = torch.from_numpy(pad_batch(win.attention_mask))
-        with torch.inference_mode():
-            out = self._model(input_ids=ids, token_type_ids=tt, attention_mask=am)
-        s, e = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        s, e = window_logits(self._model, win, range(len(win.input_ids)))
         found: list[list[ReadSpan]] = [[] for _ in passages]
         for k, p in enumerate(win.pair_index):
             n = len(win.input_ids[k])
@@ -206,5 +194,5 @@ def load_reader(spec: str | None, quantize: bool = False) -> SpanReader | None:
     """The reader ``spec`` names, or None for the rules-based cutter. Loading itself is lazy."""
     if is_rules(spec):
         return None
-    os.environ.setdefault("HF_HUB_OFFLINE", "1") if spec == PACKAGED_READER else None
+    # offline mode for the packaged base is set where its folder is resolved (qa.embed.resolve_model)
     return TransformersReader(spec or PACKAGED_READER, quantize=quantize)

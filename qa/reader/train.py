@@ -209,27 +209,20 @@ def build_model(cfg: TrainConfig):
 
 
 def predict(tokenizer, model, examples: list[Example], max_length: int, stride: int, batch_size: int = 32, max_answer_tokens: int = 30) -> dict[str, str]:
-    import torch
-
-    from qa.reader.features import best_spans, make_windows, pad_batch
+    from qa.reader.features import best_spans, make_windows, window_logits
 
     win = make_windows(tokenizer, [e.question for e in examples], [e.context for e in examples], max_length, stride)
     best: dict[int, tuple[float, int, int]] = {}
     order = sorted(range(len(win.input_ids)), key=lambda k: len(win.input_ids[k]))
     model.eval()
-    with torch.inference_mode():
-        for b in range(0, len(order), batch_size):
-            ks = order[b : b + batch_size]
-            ids = torch.from_numpy(pad_batch([win.input_ids[k] for k in ks]))
-            tt = torch.from_numpy(pad_batch([win.token_type_ids[k] for k in ks]))
-            am = torch.from_numpy(pad_batch([win.attention_mask[k] for k in ks]))
-            out = model(input_ids=ids, token_type_ids=tt, attention_mask=am)
-            s, e = out.start_logits.numpy(), out.end_logits.numpy()
-            for row, k in enumerate(ks):
-                n = len(win.input_ids[k])
-                spans = best_spans(s[row, :n], e[row, :n], win.offsets[k], max_answer_tokens)
-                if spans and (win.pair_index[k] not in best or spans[0][0] > best[win.pair_index[k]][0]):
-                    best[win.pair_index[k]] = spans[0]
+    for b in range(0, len(order), batch_size):
+        ks = order[b : b + batch_size]
+        s, e = window_logits(model, win, ks)
+        for row, k in enumerate(ks):
+            n = len(win.input_ids[k])
+            spans = best_spans(s[row, :n], e[row, :n], win.offsets[k], max_answer_tokens)
+            if spans and (win.pair_index[k] not in best or spans[0][0] > best[win.pair_index[k]][0]):
+                best[win.pair_index[k]] = spans[0]
     return {ex.qid: (ex.context[best[i][1] : best[i][2]] if i in best else "") for i, ex in enumerate(examples)}
 
 
