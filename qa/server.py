@@ -334,6 +334,10 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
         css=web.CSS, theme=web.theme(), footer_links=["api", "settings"], max_file_size=mb, show_error=True,
         ssr_mode=False, mcp_server=False,
     )
+    # Gradio checks that a FileData path sent to an event lies in its upload folder only once the
+    # Blocks "has launched", which mount_gradio_app never marks: without this, any client could name
+    # a server file ({"path": "/root/secret.txt"}) and Gradio would copy it in for the upload event
+    demo.has_launched = True
     if settings.auth:
         app.add_middleware(BasicAuthMiddleware, username=settings.auth[0], password=settings.auth[1])
     app.state.qa_backend = backend

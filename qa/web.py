@@ -328,6 +328,9 @@ class ChatBackend:
     engine: Any
     max_upload_bytes: int | None = None
     answers: AnswerLog = dataclasses.field(default_factory=AnswerLog)
+    #: uploads are read only from inside this folder (Gradio's upload cache): a client can name any
+    #: path in the FileData it sends, and the server must never read a file it did not receive
+    upload_root: str | None = None
 
     def previous_turn(self, history: Sequence[Any]) -> Any:
         from qa.followup import Turn
@@ -393,13 +396,10 @@ class ChatBackend:
         limit = self.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
         lines = []
         for p in paths or []:
-            path = Path(p)
+            path = Path(str(p))
             name = path.name
             try:
-                size = path.stat().st_size
-                if size > limit:
-                    raise InvalidDocument(f"{name}: {size:,} bytes is over the {limit:,}-byte limit for one document")
-                data = path.read_bytes()
+                data = read_received_file(path, self.upload_root, limit)
 
                 def step(done: int, total: int, _name: str = name) -> None:
                     if progress is not None:
@@ -420,6 +420,37 @@ class ChatBackend:
         return "\n\n".join(lines) or "No file received."
 
 
+def read_received_file(path: Path, root: str | None, limit: int) -> bytes:
+    """The bytes of an uploaded file, read only if it lies inside ``root`` once links are resolved,
+    is a regular file, and holds at most ``limit`` bytes (counted while reading, not from ``st_size``).
+
+    Raises :class:`qa.uploads.InvalidDocument` otherwise, naming the file but never its server path.
+    """
+    import os
+    import stat
+
+    from qa.uploads import InvalidDocument
+
+    name = path.name
+    if root is not None:
+        real, base = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, base]) != base or real == base:
+            raise InvalidDocument(f"{name}: not a file received by this server's upload; upload it through the app")
+    # O_NONBLOCK: a FIFO must never hang the server; O_NOFOLLOW: the checked path is the opened one
+    flags = os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if root is not None else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise InvalidDocument(f"{name}: cannot be read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise InvalidDocument(f"{name}: not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidDocument(f"{name}: over the {limit:,}-byte limit for one document")
+    return data
+
+
 def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBackend | None = None) -> Any:
     """The Gradio Blocks: chat (api_name "chat"), structured answers (api_name "ask"), uploads
     (api_name "upload"), like/dislike feedback, and a note of what the collection holds."""
@@ -428,7 +459,11 @@ def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBac
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
+    from gradio.utils import get_upload_folder
+
     backend = backend or ChatBackend(engine, max_upload_bytes=max_upload_bytes)
+    if backend.upload_root is None:
+        backend.upload_root = get_upload_folder()
 
     def respond(message: str, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Answer a question from the documents (follow-ups use the history); returns the answer

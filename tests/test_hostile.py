@@ -743,6 +743,60 @@ def test_http_upload_of_bad_files(battery, tmp_path, name, data, message):
     assert index_state(battery["engine"]) == battery["before"]
 
 
+def _raw_upload(url: str, file_data: dict) -> tuple[str, dict]:
+    """Call Gradio's /upload event over raw HTTP with a hand-made FileData, as an attacker would."""
+    import httpx
+
+    r = httpx.post(url + "gradio_api/call/upload", json={"data": [[file_data]]}, timeout=60)
+    assert r.status_code == 200, r.text
+    events = httpx.get(url + f"gradio_api/call/upload/{r.json()['event_id']}", timeout=120).text
+    kind = re.search(r"^event: (\w+)", events, re.M).group(1)
+    return kind, json.loads(re.search(r"^data: (.*)$", events, re.M).group(1))
+
+
+@pytest.mark.parametrize("where", ["outside", "traversal", "link-in-upload-folder", "upload-folder-itself", "fifo"])
+def test_raw_http_filedata_cannot_read_server_files(battery, tmp_path, where):
+    """A client that uploaded nothing names a server file in FileData: it is refused, never read."""
+    import os
+
+    from gradio.utils import get_upload_folder
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The launch code of the vault is ZEBRA-42-PELICAN. " * 3, encoding="utf-8")
+    upload_dir = Path(get_upload_folder())
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    if where == "outside":
+        path = str(secret)
+    elif where == "traversal":
+        path = str(upload_dir) + "/../../" + str(secret).lstrip("/")
+    elif where == "link-in-upload-folder":
+        link_dir = upload_dir / f"qa-hostile-{os.getpid()}"
+        link_dir.mkdir(exist_ok=True)
+        link = link_dir / "secret.txt"
+        link.unlink(missing_ok=True)
+        link.symlink_to(secret)
+        path = str(link)
+    elif where == "fifo":
+        fifo_dir = upload_dir / f"qa-hostile-fifo-{os.getpid()}"
+        fifo_dir.mkdir(exist_ok=True)
+        fifo = fifo_dir / "pipe.txt"
+        if not fifo.exists():
+            os.mkfifo(fifo)
+        path = str(fifo)
+    else:
+        path = str(upload_dir)
+    kind, data = _raw_upload(battery["url"], {"path": path, "orig_name": "secret.txt", "meta": {"_type": "gradio.FileData"}})
+    if kind == "complete":
+        status = data[0]
+        assert status.startswith("**Not added:**"), status
+        assert str(secret) not in status  # no server path echoed back
+    else:  # Gradio's own check refused it first: also fine, as long as nothing was read
+        assert kind == "error", (kind, data)
+    assert index_state(battery["engine"]) == battery["before"]
+    answer = battery["engine"].ask("What is the launch code of the vault?")
+    assert "ZEBRA" not in json.dumps(answer.to_dict())
+
+
 # ------------------------------------------------------------------------------------------------
 # After the battery (keep this test last in the file)
 # ------------------------------------------------------------------------------------------------
