@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,9 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 
 #: Files larger than this are skipped with a warning (a text article is a few kB).
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+#: A ``--source`` JSONL line longer than this is an error (one document's text, JSON-escaped, fits).
+MAX_JSONL_LINE_BYTES = 8 * MAX_DOCUMENT_BYTES
 
 # Furniture that may be glued to the start of the next line's text ("Back to top buttonIn the ...").
 _EOL = r"(?=[ \t]*(?:\r?\n|\r|\Z))"
@@ -160,37 +165,125 @@ def parse_document(doc_id: str, text: str, path: str = "", title: str | None = N
     )
 
 
-def iter_document_files(folder: Path) -> list[Path]:
-    """Text files under ``folder`` (recursive, hidden entries skipped), in a stable order."""
+class SkippedFile(Exception):
+    """A file of the documents folder that is not read; the message says why (e.g. "skipped, ...")."""
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _open_document(path: str) -> int:
+    """Open ``path`` read-only without ever blocking: a FIFO or device swapped in after the check
+    opens at once (O_NONBLOCK) and is refused by the fstat that follows; a link swapped in for the
+    resolved path is refused (O_NOFOLLOW). Tests patch this to simulate unreadable files."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+
+
+def read_document_bytes(path: str | Path, root: str | Path | None = None, limit: int | None = None) -> bytes:
+    """The bytes of the regular file at ``path``, read without following it anywhere unsafe.
+
+    Links are resolved first: with ``root``, the target must lie inside ``root`` (itself resolved),
+    else :class:`SkippedFile`. Only a regular file is ever opened (``stat`` before opening, so a
+    FIFO, device or socket is never opened at all), it is opened non-blocking and checked again with
+    ``fstat`` on the open descriptor, and at most ``limit + 1`` bytes are read (default
+    :data:`MAX_DOCUMENT_BYTES`): a file that is larger, whatever its ``st_size`` says, is skipped.
+    Raises :class:`SkippedFile` with the reason, or ``OSError`` when the file cannot be read.
+    """
+    limit = MAX_DOCUMENT_BYTES if limit is None else int(limit)
+    try:
+        real = os.path.realpath(path, strict=True)
+    except RuntimeError:  # pragma: no cover - some Pythons raise this for a link loop
+        raise OSError(40, "Too many levels of symbolic links", str(path)) from None
+    if root is not None:
+        base = os.path.realpath(root)
+        if os.path.commonpath([base, real]) != base:
+            raise SkippedFile(f"skipped, a link to {real}, outside the documents folder")
+    st = os.stat(real)
+    if not stat.S_ISREG(st.st_mode):
+        raise SkippedFile(f"skipped, not a regular file ({_kind(st.st_mode)})")
+    too_big = f"skipped, larger than the {limit:,}-byte limit"
+    if st.st_size > limit:
+        raise SkippedFile(too_big)
+    fd = _open_document(real)
+    try:
+        st = os.fstat(fd)  # what was opened, not what the name pointed to a moment ago
+        if not stat.S_ISREG(st.st_mode):
+            raise SkippedFile(f"skipped, not a regular file ({_kind(st.st_mode)})")
+        if st.st_size > limit:
+            raise SkippedFile(too_big)
+        parts: list[bytes] = []
+        got = 0
+        while got <= limit:
+            block = os.read(fd, min(1 << 20, limit + 1 - got))
+            if not block:
+                break
+            parts.append(block)
+            got += len(block)
+        if got > limit:  # grew after the check, or a file whose size is not what it reports
+            raise SkippedFile(too_big)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def iter_document_files(folder: Path, errors: list[str] | None = None) -> list[Path]:
+    """Entries under ``folder`` with a text suffix (recursive, hidden entries skipped), in a stable order.
+
+    Links to folders are not followed (a link loop cannot hang the walk). Entries that are not
+    regular files (links, FIFOs, devices) are listed too, so that :func:`load_documents` can name
+    them when it skips them; a subfolder that cannot be listed is added to ``errors``.
+    """
+    folder = Path(folder)
     out = []
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if p.suffix.lower() in TEXT_SUFFIXES and (p.is_file() or p.is_symlink()):
-            out.append(p)
-    return out
+
+    def onerror(e: OSError) -> None:
+        where = os.path.relpath(e.filename, folder) if e.filename else "."
+        msg = f"{Path(where).as_posix()}/: skipped, folder unreadable ({e.strerror or e})"
+        log.debug(msg)
+        if errors is not None:
+            errors.append(msg)
+
+    for top, dirs, files in os.walk(folder, onerror=onerror, followlinks=False):
+        here = Path(top)
+        links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
+        for name in files + links:
+            if not name.startswith(".") and Path(name).suffix.lower() in TEXT_SUFFIXES:
+                out.append(here / name)
+    return sorted(out)
 
 
 def load_documents(folder: str | Path) -> LoadReport:
     """Read every text document under ``folder``.
 
     Ids are paths relative to the folder (the file name for files at its top level), so they are
-    stable across machines. Unreadable, binary, empty or oversized files are skipped with a
-    warning that names them; non-UTF-8 files are decoded as cp1252 with a warning.
+    stable across machines. Only regular files inside the folder are read: a link whose target
+    (resolved) lies outside the folder, a FIFO, device or socket, and links to them, are skipped
+    with a warning that names them, without being opened (see :func:`read_document_bytes`).
+    Unreadable, binary, empty or oversized files are skipped with a warning that names them;
+    non-UTF-8 files are decoded as cp1252 with a warning.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"documents folder not found: {folder}")
+    root = folder.resolve()
     docs: list[Document] = []
     warnings: list[str] = []
-    for p in iter_document_files(folder):
+    for p in iter_document_files(folder, errors=warnings):
         doc_id = p.relative_to(folder).as_posix()
         try:
-            if p.stat().st_size > MAX_DOCUMENT_BYTES:
-                warnings.append(f"{doc_id}: skipped, larger than the {MAX_DOCUMENT_BYTES:,}-byte limit")
-                continue
-            data = p.read_bytes()
+            data = read_document_bytes(p, root=root)
+        except SkippedFile as e:
+            warnings.append(f"{doc_id}: {e}")
+            continue
         except OSError as e:
             warnings.append(f"{doc_id}: skipped, unreadable ({e.strerror or e})")
             continue
@@ -209,9 +302,32 @@ def load_documents(folder: str | Path) -> LoadReport:
 
 
 def load_jsonl(path: str | Path) -> Iterator[Document]:
-    """Documents from a JSONL file, one ``{"id", "title", "text"}`` object per line."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    """Documents from a JSONL file, one ``{"id", "title", "text"}`` object per line.
+
+    Any line that is not a UTF-8 JSON object with an id and a text is a ``ValueError`` naming
+    ``FILE:LINE`` (a binary or compressed file fails on its first line, before anything is indexed).
+    """
+    with open(path, "rb") as f:
+        lineno = 0
+        while True:
+            raw = f.readline(MAX_JSONL_LINE_BYTES + 1)
+            if not raw:
+                break
+            lineno += 1
+            where = f"{path}:{lineno}"
+            if len(raw) > MAX_JSONL_LINE_BYTES:
+                raise ValueError(f"{where}: line longer than {MAX_JSONL_LINE_BYTES:,} bytes; expected one JSON object per line")
+            if b"\x00" in raw:
+                hint = "; it looks gzip-compressed: decompress it first" if lineno == 1 and raw.startswith(b"\x1f\x8b") else ""
+                raise ValueError(f"{where}: binary data (NUL bytes), not a line of JSON text{hint}")
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                hint = "; it looks gzip-compressed: decompress it first" if lineno == 1 and raw.startswith(b"\x1f\x8b") else ""
+                raise ValueError(
+                    f"{where}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}){hint}; "
+                    f"--source takes a UTF-8 JSONL file"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -221,7 +337,7 @@ def load_jsonl(path: str | Path) -> Iterator[Document]:
                     raise TypeError("id must be a string or number and text a string")
                 doc_id = str(doc_id)
             except (ValueError, KeyError, TypeError) as e:
-                raise ValueError(f"{path}:{lineno}: expected a JSON object with id and text ({e})") from None
+                raise ValueError(f"{where}: expected a JSON object with id and text ({e})") from None
             if text.strip():
                 yield parse_document(doc_id, text, path=f"{path}#{lineno}", title=rec.get("title") or None)
 

@@ -578,14 +578,14 @@ def test_load_documents_skips_unreadable_with_warning(tmp_path, monkeypatch):
     secret.chmod(0)
     try:
         if os.geteuid() == 0:  # root reads through chmod 000: simulate the failure
-            real = Path.read_bytes
+            real = ingest._open_document
 
-            def read_bytes(self):
-                if self.name == "secret.txt":
-                    raise PermissionError(13, "Permission denied", str(self))
-                return real(self)
+            def open_document(path):
+                if os.path.basename(path) == "secret.txt":
+                    raise PermissionError(13, "Permission denied", str(path))
+                return real(path)
 
-            monkeypatch.setattr(Path, "read_bytes", read_bytes)
+            monkeypatch.setattr(ingest, "_open_document", open_document)
         report = load_documents(tmp_path)
     finally:
         secret.chmod(0o644)
@@ -595,15 +595,26 @@ def test_load_documents_skips_unreadable_with_warning(tmp_path, monkeypatch):
     assert "Permission denied" in report.warnings[0]
 
 
-def test_load_documents_reads_symlink_to_text_file(tmp_path):
-    outside = write(tmp_path / "outside" / "real.txt", "Linked title\nLinked body.\n")
+def test_load_documents_reads_symlink_to_a_text_file_inside_the_folder(tmp_path):
     folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "link.txt").symlink_to(outside)
+    write(folder / "sub" / "real.txt", "Linked title\nLinked body.\n")
+    (folder / "link.txt").symlink_to(folder / "sub" / "real.txt")
+    (folder / "relative.txt").symlink_to("sub/real.txt")
     report = load_documents(folder)
-    assert [d.doc_id for d in report.documents] == ["link.txt"]
+    assert [d.doc_id for d in report.documents] == ["link.txt", "relative.txt", "sub/real.txt"]
     assert report.documents[0].text == "Linked title\nLinked body.\n"
     assert report.warnings == ()
+
+
+def test_load_documents_skips_symlink_to_a_file_outside_the_folder(tmp_path):
+    outside = write(tmp_path / "outside" / "real.txt", "Linked title\nLinked body.\n")
+    folder = tmp_path / "docs"
+    write(folder / "ok.txt", "Fine\n")
+    (folder / "link.txt").symlink_to(outside)
+    report = load_documents(folder)
+    assert [d.doc_id for d in report.documents] == ["ok.txt"]
+    assert len(report.warnings) == 1
+    assert report.warnings[0].startswith("link.txt: skipped") and "outside the documents folder" in report.warnings[0]
 
 
 def test_load_documents_broken_symlink_is_skipped_with_warning(tmp_path):
@@ -722,3 +733,40 @@ def test_to_llama_document_keeps_id_and_metadata():
 
 def test_chunker_version_is_an_int():
     assert isinstance(CHUNKER_VERSION, int) and CHUNKER_VERSION >= 1
+
+
+@pytest.mark.parametrize("data, fragment", [
+    (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\x07\x00", "gzip-compressed"),
+    (bytes([0x80, 0xFF, 0xFE, 0x41]) * 64, "not UTF-8 text"),
+    (b"\x00\x01\x02\x03", "binary data"),
+], ids=["gzip", "invalid-utf8", "nul-bytes"])
+def test_load_jsonl_binary_file_names_file_and_line(tmp_path, data, fragment):
+    p = tmp_path / "docs.jsonl"
+    p.write_bytes(data)
+    with pytest.raises(ValueError) as exc:
+        list(load_jsonl(p))
+    assert str(exc.value).startswith(f"{p}:1: ") and fragment in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_load_jsonl_binary_line_after_good_ones_names_its_line(tmp_path):
+    p = tmp_path / "docs.jsonl"
+    p.write_bytes(json.dumps({"id": "a", "text": "Fine."}).encode() + b"\n\n" + b"\xc3\x28 junk\n")
+    docs = load_jsonl(p)
+    assert next(docs).doc_id == "a"
+    with pytest.raises(ValueError, match=r":3: not UTF-8 text \(byte 0xc3 at column 1\)"):
+        next(docs)
+
+
+def test_load_jsonl_accepts_a_byte_order_mark_and_crlf(tmp_path):
+    p = tmp_path / "docs.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "a", "text": "Caf\u00e9."}).encode() + b"\r\n")
+    assert [d.text for d in load_jsonl(p)] == ["Caf\u00e9."]
+
+
+def test_load_jsonl_overlong_line_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "MAX_JSONL_LINE_BYTES", 100)
+    p = tmp_path / "docs.jsonl"
+    p.write_bytes(b"x" * 1000)
+    with pytest.raises(ValueError, match=r":1: line longer than 100 bytes"):
+        list(load_jsonl(p))
