@@ -2,7 +2,7 @@
 
     qa index [--rebuild] [--source FILE.jsonl]   build or refresh the index (only changed documents are embedded)
     qa ask "QUESTION" [--json]     answer with quoted sources
-    qa eval --gold FILE | --squad FILE   measure answers, citations, refusals and retrieval
+    qa eval --gold FILE | --squad FILE [--squad FILE ...]   measure answers, citations, refusals and retrieval
 """
 
 from __future__ import annotations
@@ -181,9 +181,13 @@ class _CountBar:
 
 @main.command("eval")
 @click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False), help="Gold set (JSONL: id, question, answers, sources, unanswerable), e.g. gold/seeds.jsonl.")
-@click.option("--squad", "squad_path", type=click.Path(dir_okay=False), help="SQuAD v1.1 JSON file (e.g. dev-v1.1.json).")
-@click.option("--corpus", "corpus_path", type=click.Path(exists=True, dir_okay=False), help="With --squad: paragraphs JSONL to retrieve from (id = <title>#<index>); default: the SQuAD file's own paragraphs.")
-@click.option("--limit", type=click.IntRange(1, None), default=None, help="Evaluate only the first N questions, in file order.")
+@click.option("--squad", "squad_paths", type=click.Path(dir_okay=False), multiple=True,
+              help="SQuAD v1.1 or v2.0 JSON file (e.g. dev-v1.1.json); repeat to evaluate several as one set, e.g. "
+                   "answerable dev-half.json with SQuAD 2.0's dev-half-unanswerable.json.")
+@click.option("--corpus", "corpus_path", type=click.Path(exists=True, dir_okay=False), help="With --squad: paragraphs JSONL to retrieve from (id = <title>#<index>); default: the SQuAD files' own paragraphs.")
+@click.option("--limit", type=click.IntRange(1, None), default=None, help="Evaluate only the first N questions, in file order (after --sample).")
+@click.option("--sample", type=click.IntRange(1, None), default=None, help="Evaluate a seeded random sample of N questions, across all files (file order kept).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
 @click.option("--gold-paragraph", is_flag=True, help="With --squad: read each question's own paragraph only (no retrieval).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report (EvalReport.to_dict()) to this file.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write report.md and chart.png into this folder.")
@@ -192,15 +196,16 @@ class _CountBar:
 @click.option("--articles", default=None, metavar="TITLE,TITLE", help="With --squad: only these articles' questions (e.g. a reader's held-out articles).")
 @click.pass_context
 def eval_command(
-    ctx: click.Context, gold_path: str | None, squad_path: str | None, corpus_path: str | None, limit: int | None,
-    gold_paragraph: bool, json_out: str | None, report_dir: str | None, top_k: int | None, rows: int | None,
-    articles: str | None,
+    ctx: click.Context, gold_path: str | None, squad_paths: tuple[str, ...], corpus_path: str | None, limit: int | None,
+    sample: int | None, seed: int, gold_paragraph: bool, json_out: str | None, report_dir: str | None, top_k: int | None,
+    rows: int | None, articles: str | None,
 ) -> None:
-    """Measure answers, citations, refusals, retrieval and latency on a gold set or SQuAD v1.1.
+    """Measure answers, citations, refusals, retrieval and latency on a gold set or SQuAD (v1.1, v2.0).
 
     \b
       qa eval --gold gold/seeds.jsonl --report eval-report
       qa eval --squad dev-v1.1.json --corpus paragraphs-all.jsonl --limit 500
+      qa eval --squad dev-half.json --squad dev-half-unanswerable.json --gold-paragraph --sample 1000
     """
     from pathlib import Path
 
@@ -208,12 +213,16 @@ def eval_command(
     from qa.pipeline import NoDocuments
     from qa.store import IndexError_
 
-    if (gold_path is None) == (squad_path is None):
-        raise click.UsageError("give exactly one of --gold FILE or --squad FILE")
+    if (gold_path is None) == (not squad_paths):
+        raise click.UsageError("give exactly one of --gold FILE or --squad FILE (--squad may be repeated)")
     if gold_path and (corpus_path or gold_paragraph or articles):
         raise click.UsageError("--corpus, --gold-paragraph and --articles go with --squad")
-    if squad_path and not Path(squad_path).is_file():
-        _fail(FileNotFoundError(ev.squad_missing_message(squad_path)))
+    for squad_path in squad_paths:
+        if not Path(squad_path).is_file():
+            _fail(FileNotFoundError(ev.squad_missing_message(squad_path)))
+    if len(squad_paths) > 1 and limit and not sample:
+        click.echo(f"note: --limit {limit} takes the first {limit} questions in file order, starting with "
+                   f"{Path(squad_paths[0]).name}; --sample N draws a seeded sample across all files", err=True)
 
     index_bar, q_bar = _Bar(), _CountBar("eval", "q")
     try:
@@ -221,16 +230,17 @@ def eval_command(
             engine = _engine(ctx)
             engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
             index_bar.close()
-            report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar)
+            report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar, sample=sample, seed=seed)
         else:
             try:
                 cfg = Config.resolve(**(ctx.obj or {}))
             except (TypeError, ValueError) as e:
                 raise click.UsageError(str(e)) from None
             report = ev.evaluate_squad(
-                squad_path, corpus_path=corpus_path, limit=limit, gold_paragraph=gold_paragraph,
+                list(squad_paths), corpus_path=corpus_path, limit=limit, gold_paragraph=gold_paragraph,
                 top_k=top_k or 10, config=cfg, progress=q_bar, index_progress=index_bar,
                 articles=[a.strip() for a in articles.split(",") if a.strip()] if articles else None,
+                sample=sample, seed=seed,
             )
     except (NoDocuments, IndexError_, ValueError, OSError) as e:
         index_bar.close()

@@ -3,9 +3,12 @@
 Two question sets are supported:
 
 * a **gold set** over the engine's own documents (``gold/seeds.jsonl``): :func:`evaluate_gold`;
-* **SQuAD v1.1** (the official JSON format): :func:`evaluate_squad`, either *open retrieval* over a
-  paragraph corpus, or *gold paragraph* (each question read against its own paragraph only, which
-  measures the answerer alone).
+* **SQuAD v1.1 and 2.0** (the official JSON format; several files may be combined, e.g. the dev
+  half's answerable questions with SQuAD 2.0's unanswerable ones on the same paragraphs):
+  :func:`evaluate_squad`, either *open retrieval* over a paragraph corpus, or *gold paragraph*
+  (each question read against its own paragraph only, which measures the answerer alone). A SQuAD
+  2.0 question with ``is_impossible: true`` (or no answers) is unanswerable: the right behaviour is
+  a refusal.
 
 >>> from qa import QA
 >>> report = evaluate_gold(QA(), "gold/seeds.jsonl")       # doctest: +SKIP
@@ -31,8 +34,17 @@ Definitions (every rate is a fraction in [0, 1]; the console and Markdown show p
 * **citation_recall** — share of the gold sources cited at least once (a refusal cites none: 0);
   ``None`` for unanswerable questions and questions without gold sources.
 * **refusal_accuracy** — share of all questions where ``refused == unanswerable``;
-  **unanswerable_refused** — share of unanswerable questions refused; **answerable_refused** — the
-  count of answerable questions refused.
+  **unanswerable_refused** (= **refusal_recall**) — share of unanswerable questions refused;
+  **answerable_refused** — the count of answerable questions refused, **answerable_refused_rate**
+  their share; **refusal_precision** — share of the refusals made that were on unanswerable
+  questions (None when nothing was refused).
+* **exact_match_all / f1_all** — the SQuAD 2.0 way, over *all* questions: an unanswerable question
+  scores 1 when refused and 0 when answered; an answerable one scores its EM/F1 (0 when refused).
+* **question word** (per question ``qword``, table "by question type"): the class of the question's
+  first wh-word (:func:`qa.answer_types.question_word`: when, who, how many, how much, where, what,
+  which, why, how, other). **wrong_type** — for when/who/how many, an answer that was not refused
+  whose prediction does not look like the asked type (:func:`qa.answer_types.looks_like`); None
+  when not checked. ``answer_type`` is the engine's own typing (:func:`qa.answer.question_type`).
 * **retrieval** — ``doc_hit@k``/``doc_mrr``: rank of the first gold source among the *distinct
   documents* of ``answer.passages`` (a paragraph split into two chunks counts once);
   ``answer_hit@k``/``answer_mrr`` rank passages (chunks) as the answerer read them: the first
@@ -61,6 +73,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa.answer_types import ALIASES, CHECKED, QUESTION_WORDS, looks_like, question_word
 from qa.types import Answer, Document, Hit
 
 if TYPE_CHECKING:
@@ -400,11 +413,16 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
 
 @dataclass(frozen=True)
 class SquadSet:
-    """A SQuAD v1.1 file: its questions (file order) and paragraphs keyed by ``"<title>#<index>"``."""
+    """SQuAD questions (file order, files in the order given) and their paragraphs keyed by id.
+
+    A paragraph's id is ``"<title>#<index>"`` (:func:`paragraph_id`); the same paragraph in several
+    files (or in a ``corpus``) keeps one id, see :func:`load_squads`.
+    """
 
     questions: tuple[GoldQuestion, ...]
     paragraphs: Mapping[str, Document]
     version: str = ""
+    files: tuple[str, ...] = ()
 
 
 def paragraph_id(title: str, index: int) -> str:
@@ -416,39 +434,89 @@ def paragraph_id(title: str, index: int) -> str:
     return f"{title}#{index}"
 
 
-def load_squad(path: str | Path) -> SquadSet:
-    """Read an official SQuAD v1.1 JSON file (``data[].paragraphs[].qas[]``).
-
-    Each question's only source is its paragraph (:func:`paragraph_id`); its answers are the
-    ``answers[].text`` strings (duplicates kept, as the official script does).
-    """
-    from qa.ingest import parse_document
-
-    path = Path(path)
+def _squad_data(path: Path) -> tuple[list[Any], str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as e:
         raise GoldFormatError(f"{path}: not a SQuAD JSON file ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise GoldFormatError(f"{path}: not a SQuAD JSON file (expected an object with a 'data' list)")
+    return data["data"], str(data.get("version", ""))
+
+
+def load_squad(path: str | Path) -> SquadSet:
+    """Read an official SQuAD v1.1 or v2.0 JSON file (``data[].paragraphs[].qas[]``).
+
+    Each question's only source is its paragraph (:func:`paragraph_id`); its answers are the
+    ``answers[].text`` strings (duplicates kept, as the official script does). A question with
+    ``is_impossible: true`` or no answers is unanswerable (SQuAD 2.0).
+    """
+    return load_squads([path])
+
+
+def load_squads(paths: Sequence[str | Path], corpus: Iterable[Document] = ()) -> SquadSet:
+    """Read several SQuAD files (v1.1 or v2.0) as one set: questions in file order, files in order.
+
+    Paragraph ids: a paragraph already known, by its title and text, keeps its id — from the
+    ``corpus`` (e.g. paragraphs-all.jsonl, so open-retrieval paragraph recall finds it) or from an
+    earlier file. That matters because a SQuAD 2.0 file that holds only some of an article's
+    paragraphs numbers them differently from the v1.1 file (dev-half-unanswerable.json's
+    ``1973_oil_crisis`` paragraph 5 is dev-half.json's paragraph 7). A new paragraph gets
+    ``"<title>#<index in its file>"``, with ``~2``, ``~3`` … added if another paragraph holds that id.
+    A question id given twice (e.g. the same file twice) is an error.
+
+    >>> s = load_squads(["dev-half.json", "dev-half-unanswerable.json"])   # doctest: +SKIP
+    """
+    from qa.ingest import parse_document
+
+    by_key: dict[tuple[str, str], str] = {}
+    by_text: dict[str, str] = {}
+    text_of: dict[str, str] = {}
+    for d in corpus:
+        by_key.setdefault((d.title or "", d.text), d.doc_id)
+        by_text.setdefault(d.text, d.doc_id)
+        text_of.setdefault(d.doc_id, d.text)
     questions: list[GoldQuestion] = []
     paragraphs: dict[str, Document] = {}
-    try:
-        for article in data["data"]:
-            title = str(article["title"])
-            for i, para in enumerate(article["paragraphs"]):
-                pid = paragraph_id(title, i)
-                context = str(para["context"])
-                paragraphs[pid] = parse_document(pid, context, path=f"{path}#{pid}", title=title)
-                for qa in para["qas"]:
-                    questions.append(GoldQuestion(
-                        id=str(qa["id"]), question=str(qa["question"]),
-                        answers=tuple(str(a["text"]) for a in qa["answers"]), sources=(pid,),
-                        extra={"title": title, "paragraph": pid},
-                    ))
-    except (KeyError, TypeError) as e:
-        raise GoldFormatError(f"{path}: not in the SQuAD v1.1 format (data[].paragraphs[].qas[]): missing {e}") from None
-    return SquadSet(questions=tuple(questions), paragraphs=paragraphs, version=str(data.get("version", "")))
+    seen_ids: dict[str, str] = {}
+    versions: list[str] = []
+    files: list[str] = []
+    for raw_path in paths:
+        path = Path(raw_path)
+        data, version = _squad_data(path)
+        versions.append(version)
+        files.append(str(path))
+        try:
+            for article in data:
+                title = str(article["title"])
+                for i, para in enumerate(article["paragraphs"]):
+                    context = str(para["context"])
+                    pid = by_key.get((title, context)) or by_text.get(context)
+                    if pid is None:
+                        pid = base = paragraph_id(title, i)
+                        n = 1
+                        while pid in text_of and text_of[pid] != context:
+                            n += 1
+                            pid = f"{base}~{n}"
+                        by_key[(title, context)] = pid
+                        by_text.setdefault(context, pid)
+                        text_of[pid] = context
+                    if pid not in paragraphs:
+                        paragraphs[pid] = parse_document(pid, context, path=f"{path}#{pid}", title=title)
+                    for qa in para["qas"]:
+                        qid = str(qa["id"])
+                        if qid in seen_ids:
+                            raise GoldFormatError(f"{path}: question id {qid!r} is also in {seen_ids[qid]} (the same file given twice?)")
+                        seen_ids[qid] = str(path)
+                        answers = tuple(str(a["text"]) for a in qa["answers"])
+                        questions.append(GoldQuestion(
+                            id=qid, question=str(qa["question"]), answers=answers, sources=(pid,),
+                            unanswerable=bool(qa.get("is_impossible", False)) or not answers,
+                            extra={"title": title, "paragraph": pid, "file": path.name},
+                        ))
+        except (KeyError, TypeError, AttributeError) as e:
+            raise GoldFormatError(f"{path}: not in the SQuAD v1.1/v2.0 format (data[].paragraphs[].qas[]): missing {e}") from None
+    return SquadSet(questions=tuple(questions), paragraphs=paragraphs, version=", ".join(dict.fromkeys(versions)), files=tuple(files))
 
 
 def score_predictions(squad_json_path: str | Path, predictions: Mapping[str, str]) -> dict[str, float]:
@@ -521,6 +589,13 @@ class QuestionResult:
     reason: str
     type: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the question-word class (:func:`qa.answer_types.question_word`)
+    qword: str | None = None
+    #: the engine's answer type for the question (:func:`qa.answer.question_type`), if available
+    answer_type: str | None = None
+    #: when/who/how many, answered (not refused): does the prediction *not* look like the asked type?
+    #: None when not checked
+    wrong_type: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -531,6 +606,30 @@ class QuestionResult:
             if d[k] is not None:
                 d[k] = round(d[k], 6)
         return d
+
+
+def engine_answer_type(question: str) -> str | None:
+    """The engine's own answer type for ``question`` (:func:`qa.answer.question_type`), or None
+    where the engine cannot be imported."""
+    try:
+        from qa.answer import question_type
+    except ImportError:  # pragma: no cover - only without the engine's dependencies
+        return None
+    return question_type(question)
+
+
+def wrong_type(qword: str, refused: bool, prediction: str) -> bool | None:
+    """For a when/who/how many question answered (not refused): True if ``prediction`` does not
+    look like the asked type (:func:`qa.answer_types.looks_like`). None when not checked.
+
+    >>> wrong_type("when", False, "in the spring"), wrong_type("when", False, "Paris")
+    (False, True)
+    >>> wrong_type("when", True, ""), wrong_type("what", False, "Paris")
+    (None, None)
+    """
+    if refused or qword not in CHECKED:
+        return None
+    return not looks_like(qword, prediction)
 
 
 def score_answer(
@@ -581,7 +680,9 @@ def score_answer(
         cited_answer=cited_answer, citations=len(ans.citations), cited_docs=tuple(dict.fromkeys(c.doc_id for c in ans.citations)),
         source_rank=s_rank, answer_rank=a_rank, passages=len(ans.passages) if retrieval else 0,
         latency_ms=latency_ms, confidence=float(ans.confidence), passed=not reasons, reason="; ".join(reasons),
-        type=gold.type, extra=dict(gold.extra),
+        type=gold.type, extra=dict(gold.extra), qword=question_word(gold.question),
+        answer_type=engine_answer_type(gold.question),
+        wrong_type=None if answer is None else wrong_type(question_word(gold.question), ans.refused, pred),
     )
 
 
@@ -597,8 +698,13 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("citation_precision_answer", "citation precision (quote has answer)", "rate"),
     ("citation_precision_source", "citation precision (gold source)", "rate"),
     ("citation_recall", "citation recall (gold sources cited)", "rate"),
+    ("exact_match_all", "EM, all questions (SQuAD 2.0 style)", "rate"),
+    ("f1_all", "F1, all questions (SQuAD 2.0 style)", "rate"),
     ("refusal_accuracy", "refusal accuracy", "rate"),
+    ("refusal_precision", "refusal precision", "rate"),
+    ("refusal_recall", "refusal recall", "rate"),
     ("unanswerable_refused", "unanswerable refused", "rate"),
+    ("answerable_refused_rate", "answerable refused", "rate"),
     ("answerable_refused", "answerable refused (count)", "count"),
     ("doc_hit@1", "doc hit@1", "rate"),
     ("doc_hit@3", "doc hit@3", "rate"),
@@ -618,6 +724,21 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 )
 _KIND = {k: kind for k, _, kind in METRICS}
 _LABEL = {k: label for k, label, _ in METRICS}
+
+
+def refusal_precision(results: Iterable[Any]) -> float | None:
+    """Of the refusals made, the share on unanswerable questions (None: nothing was refused).
+
+    ``results`` are anything with ``refused`` and ``unanswerable`` (:class:`QuestionResult`).
+    """
+    refused = [r for r in results if r.refused]
+    return sum(1 for r in refused if r.unanswerable) / len(refused) if refused else None
+
+
+def refusal_recall(results: Iterable[Any]) -> float | None:
+    """Of the unanswerable questions, the share refused (None: no unanswerable question)."""
+    unans = [r for r in results if r.unanswerable]
+    return sum(1 for r in unans if r.refused) / len(unans) if unans else None
 
 
 def summarize(
@@ -641,8 +762,13 @@ def summarize(
         "citation_precision_answer": _mean(r.citation_precision_answer for r in ans),
         "citation_precision_source": _mean(r.citation_precision_source for r in ans),
         "citation_recall": _mean(r.citation_recall for r in ans),
+        "exact_match_all": _mean(float(r.refused) if r.unanswerable else r.em for r in results),
+        "f1_all": _mean(float(r.refused) if r.unanswerable else r.f1 for r in results),
         "refusal_accuracy": _mean(refusal_correct(r.refused, r.unanswerable) for r in results),
+        "refusal_precision": refusal_precision(results),
+        "refusal_recall": refusal_recall(results),
         "unanswerable_refused": _mean(r.refused for r in unans),
+        "answerable_refused_rate": _mean(r.refused for r in ans),
         "answerable_refused": sum(1 for r in ans if r.refused),
     }
     if retrieval_depth is not None:
@@ -715,13 +841,48 @@ class EvalReport:
             }
         return out
 
+    def by_question_type(self) -> dict[str, dict[str, Any]]:
+        """Per question-word figures (when, who, how many, … other: :data:`qa.answer_types.QUESTION_WORDS`
+        order, classes without questions left out); see :func:`group_figures`."""
+        groups = {w: [r for r in self.results if r.qword == w] for w in QUESTION_WORDS}
+        return {w: group_figures(rs, w) for w, rs in groups.items() if rs}
+
+    def by_answer_type(self) -> dict[str, dict[str, Any]]:
+        """Per figures by the engine's own answer type (:func:`qa.answer.question_type`: person, date,
+        number, place, …); the wrong-type check runs for person, date and number."""
+        types = sorted({r.answer_type for r in self.results if r.answer_type is not None})
+        return {t: group_figures([r for r in self.results if r.answer_type == t], t) for t in types}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "meta": dict(self.meta),
             "overall": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.overall.items()},
             "by_type": self.by_type(),
+            "by_question_type": self.by_question_type(),
+            "by_answer_type": self.by_answer_type(),
             "questions": [r.to_dict() for r in self.results],
         }
+
+
+def group_figures(results: Sequence[QuestionResult], kind: str) -> dict[str, Any]:
+    """Figures of one group of questions: counts, EM/F1 over its answerable questions, the share
+    refused (all questions), and for a checked ``kind`` (when/who/how many, or the engine's
+    date/person/number) ``wrong_type``: answers not refused whose prediction does not look like
+    that kind, of ``wrong_type_checked`` such answers. Both are None for other kinds.
+    """
+    ans = [r for r in results if not r.unanswerable]
+    checked = kind in CHECKED or kind in ALIASES
+    answered = [r for r in results if not r.refused and not r.reason.startswith("invalid question")]
+    return {
+        "questions": len(results),
+        "answerable": len(ans),
+        "unanswerable": len(results) - len(ans),
+        "exact_match": _mean(r.em for r in ans),
+        "f1": _mean(r.f1 for r in ans),
+        "refused": _mean(r.refused for r in results),
+        "wrong_type": sum(1 for r in answered if not looks_like(kind, r.prediction)) if checked else None,
+        "wrong_type_checked": len(answered) if checked else None,
+    }
 
 
 # =================================================================================================
@@ -749,26 +910,135 @@ def _ask(engine: Any, q: GoldQuestion, top_k: int | None) -> QuestionResult:
     return score_answer(q, answer, latency_ms=wall)
 
 
+def git_commit(root: str | Path | None = None) -> tuple[str, bool | None]:
+    """(``git rev-parse --short HEAD`` of the project, whether tracked files have uncommitted
+    changes); ("unknown", None) without git or outside a repository."""
+    import subprocess
+
+    if root is None:
+        from qa.config import project_root
+
+        root = project_root()
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode != 0 or not head.stdout.strip():
+            return "unknown", None
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=30)
+        return head.stdout.strip(), (bool(status.stdout.strip()) if status.returncode == 0 else None)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", None
+
+
+def describe_answerer(answerer: Any) -> dict[str, Any]:
+    """Which answerer and reader ran, and the refusal threshold the answerer object actually uses.
+
+    >>> from qa.answer import ExtractiveAnswerer
+    >>> describe_answerer(ExtractiveAnswerer(refusal_threshold=0.3))
+    {'answerer': 'ExtractiveAnswerer', 'reader': 'rules', 'refusal_threshold': 0.3}
+    """
+    out: dict[str, Any] = {"answerer": type(answerer).__name__}
+    reader = getattr(answerer, "reader", None)
+    if reader is None:
+        out["reader"] = "rules"
+    else:
+        out["reader"] = str(getattr(reader, "spec", type(reader).__name__))
+        art = None
+        try:
+            art = reader.artifact_dir() if hasattr(reader, "artifact_dir") else None
+        except Exception:  # noqa: BLE001 - a report must not fail on a reader's metadata
+            art = None
+        if art is not None:
+            out["reader_artifact"] = str(art)
+            meta: dict[str, Any] = dict(getattr(reader, "meta", None) or {})
+            if not meta:
+                try:
+                    meta = json.loads((Path(art) / "reader.json").read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    meta = {}
+            td = meta.get("training_data") or {}
+            for key, value in (("reader_trained_at", meta.get("trained_at")), ("reader_training_file", td.get("file")),
+                               ("reader_base_model", meta.get("base_model"))):
+                if value:
+                    out[key] = value
+        if getattr(reader, "quantize", None) is not None:
+            out["reader_int8"] = bool(reader.quantize)
+    threshold = getattr(answerer, "refusal_threshold", None)
+    out["refusal_threshold"] = float(threshold) if isinstance(threshold, (int, float)) else threshold
+    return out
+
+
 def _engine_meta(engine: Any) -> dict[str, Any]:
     cfg = getattr(engine, "config", None)
     emb = getattr(engine, "embedder", None)
     meta: dict[str, Any] = {}
     if cfg is not None:
-        meta.update(index_dir=str(cfg.index_dir), collection=cfg.collection, model=getattr(emb, "name", cfg.model),
-                    refusal_threshold=cfg.refusal_threshold)
+        meta.update(index_dir=str(cfg.index_dir), collection=cfg.collection, model=getattr(emb, "name", cfg.model))
+    answerer = getattr(engine, "answerer", None)
+    if answerer is not None:
+        meta.update(describe_answerer(answerer))
+    elif cfg is not None:
+        meta["refusal_threshold"] = None  # not known: no answerer object to read it from
+    meta["git_commit"], meta["git_dirty"] = git_commit()
     return meta
+
+
+def sample_questions(questions: Sequence[GoldQuestion], n: int | None, seed: int = 0) -> list[GoldQuestion]:
+    """A seeded random sample of ``n`` questions, kept in their original order (all when ``n`` is
+    None or not smaller). The same ``questions``, ``n`` and ``seed`` always give the same sample.
+
+    >>> qs = [GoldQuestion(str(i), "q?") for i in range(10)]
+    >>> [q.id for q in sample_questions(qs, 3, seed=1)] == [q.id for q in sample_questions(qs, 3, seed=1)]
+    True
+    >>> len(sample_questions(qs, 3)), len(sample_questions(qs, None)), len(sample_questions(qs, 50))
+    (3, 10, 10)
+    """
+    import random
+
+    if n is None or n >= len(questions):
+        return list(questions)
+    picked = sorted(random.Random(seed).sample(range(len(questions)), n))
+    return [questions[i] for i in picked]
+
+
+def leave_out_trained(questions: Sequence[GoldQuestion], trained_on: Iterable[str]) -> tuple[list[GoldQuestion], dict[str, int]]:
+    """Leave out the questions of articles a reader was trained on.
+
+    Returns the questions kept and ``{title: questions left out}`` for the training articles that
+    are actually among ``questions`` (empty when the reader's metadata names none of them, e.g. a
+    reader trained on train.json evaluated on dev files). A set lookup per question: a metadata list
+    of 442 titles costs nothing.
+
+    >>> qs = [GoldQuestion("1", "q?", extra={"title": "A"}), GoldQuestion("2", "q?", extra={"title": "B"})]
+    >>> kept, left = leave_out_trained(qs, ["B", "Z"])
+    >>> [q.id for q in kept], left
+    (['1'], {'B': 1})
+    """
+    trained = set(trained_on)
+    if not trained:
+        return list(questions), {}
+    kept: list[GoldQuestion] = []
+    left: Counter[str] = Counter()
+    for q in questions:
+        title = q.extra.get("title")
+        if title in trained:
+            left[title] += 1
+        else:
+            kept.append(q)
+    return kept, dict(sorted(left.items()))
 
 
 def evaluate_gold(
     engine: Any, gold_path: str | Path, *, top_k: int | None = None, limit: int | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, sample: int | None = None, seed: int = 0,
 ) -> EvalReport:
     """Ask every question of a gold set (:func:`load_gold`) and score the answers.
 
     ``engine`` is a :class:`qa.QA` (anything with ``ask(question, top_k=)`` returning an Answer).
-    ``limit`` keeps the first N questions in file order.
+    ``sample`` draws a seeded sample of N questions (:func:`sample_questions`); ``limit`` then keeps
+    the first N questions in file order.
     """
-    questions = load_gold(gold_path)[:limit]
+    questions = sample_questions(load_gold(gold_path), sample, seed)[:limit]
     results: list[QuestionResult] = []
     if progress:
         progress(0, len(questions))
@@ -779,15 +1049,24 @@ def evaluate_gold(
     cfg = getattr(engine, "config", None)
     depth = top_k or (cfg.top_k if cfg is not None else max((r.passages for r in results), default=0))
     meta = {"mode": "gold", "gold": str(gold_path), "top_k": depth, "limit": limit, **_engine_meta(engine)}
+    if sample is not None:
+        meta.update(sample=sample, seed=seed)
     return EvalReport.build(results, meta=meta, retrieval_depth=depth)
 
 
-def default_squad_index_dir(corpus_file: str | Path, config: Config | None = None) -> Path:
-    """``<index_dir>/eval/squad-<first 10 hex of the corpus file's SHA-256>``: one index per corpus."""
+def default_squad_index_dir(corpus_file: str | Path | Sequence[str | Path], config: Config | None = None) -> Path:
+    """``<index_dir>/eval/squad-<first 10 hex of the corpus file's SHA-256>``: one index per corpus.
+
+    Several files (SQuAD files whose paragraphs are the corpus): the SHA-256 of their SHA-256s.
+    """
     from qa.config import Config
 
     cfg = config or Config.resolve()
-    digest = hashlib.sha256(Path(corpus_file).read_bytes()).hexdigest()[:10]
+    files = [corpus_file] if isinstance(corpus_file, (str, Path)) else list(corpus_file)
+    if len(files) == 1:
+        digest = hashlib.sha256(Path(files[0]).read_bytes()).hexdigest()[:10]
+    else:
+        digest = hashlib.sha256(b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in files)).hexdigest()[:10]
     return cfg.index_dir / "eval" / f"squad-{digest}"
 
 
@@ -816,7 +1095,7 @@ def answer_from_paragraph(engine: Any, question: str, paragraph: Document) -> An
 
 
 def evaluate_squad(
-    squad_path: str | Path,
+    squad_path: str | Path | Sequence[str | Path],
     corpus_path: str | Path | None = None,
     limit: int | None = None,
     gold_paragraph: bool = False,
@@ -825,51 +1104,64 @@ def evaluate_squad(
     top_k: int = 10,
     config: Config | None = None,
     embedder: Embedder | None = None,
+    answerer: Any = None,
     progress: Progress | None = None,
     index_progress: Progress | None = None,
     articles: Sequence[str] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
 ) -> EvalReport:
-    """Evaluate on a SQuAD v1.1 file.
+    """Evaluate on one or more SQuAD v1.1/v2.0 files (:func:`load_squads`), e.g. dev-half.json with
+    dev-half-unanswerable.json: answerable questions score EM/F1, unanswerable ones should be refused.
 
     * Open retrieval (default): every question is asked of an index of ``corpus_path`` (a JSONL of
       ``{"id", "title", "text"}`` paragraphs whose ids are :func:`paragraph_id`, e.g.
-      paragraphs-all.jsonl), or of the SQuAD file's own paragraphs when no corpus is given, with
+      paragraphs-all.jsonl), or of the SQuAD files' own paragraphs when no corpus is given, with
       ``top_k`` passages (10, so paragraph recall@10 is measurable).
     * ``gold_paragraph=True``: each question is read against its own paragraph only
       (:func:`answer_from_paragraph`); no retrieval figures.
 
-    ``limit`` keeps the first N questions in file order (articles, then paragraphs, then questions
-    as they appear), so runs with the same limit compare the same questions. ``articles`` keeps only
-    the questions of those article titles. Questions from the articles a trained reader learned from
-    (its ``reader.json``) are always left out, and the report says how many: a reader is never
-    scored on its own training questions. The index lives in
-    ``index_dir`` (default :func:`default_squad_index_dir`), collection ``squad``, separate from the
-    engine's own documents; a second run only re-embeds what changed. ``config`` supplies the model
-    and answerer settings (default ``Config.resolve()``).
+    Which questions: ``articles`` keeps only the questions of those article titles. Questions from
+    the articles a trained reader learned from (its ``reader.json``, ``training_data.train_articles``)
+    are always left out — only those actually in the files, so a reader trained on train.json leaves
+    out nothing from the dev files — and the report says which and how many
+    (``left_out_articles``, ``excluded_reader_training_questions``): a reader is never scored on its
+    own training questions. Then ``sample`` draws a seeded sample of N questions across all files
+    (:func:`sample_questions`, file order kept), and ``limit`` keeps the first N in file order
+    (articles, then paragraphs, then questions, files in the order given), so runs with the same
+    options compare the same questions.
 
-    >>> report = evaluate_squad("dev-v1.1.json", limit=100)        # doctest: +SKIP
+    The index lives in ``index_dir`` (default :func:`default_squad_index_dir`), collection
+    ``squad``, separate from the engine's own documents; a second run only re-embeds what changed.
+    ``config`` supplies the model and answerer settings (default ``Config.resolve()``); ``answerer``
+    replaces the answerer the config names.
+
+    >>> report = evaluate_squad(["dev-half.json", "dev-half-unanswerable.json"], sample=500)   # doctest: +SKIP
     """
     from qa.config import Config
     from qa.ingest import load_jsonl
     from qa.pipeline import QA
 
-    squad = load_squad(squad_path)
+    paths = [Path(squad_path)] if isinstance(squad_path, (str, Path)) else [Path(p) for p in squad_path]
+    if not paths:
+        raise ValueError("no SQuAD file given")
+    corpus_docs = list(load_jsonl(corpus_path)) if corpus_path else []
+    squad = load_squads(paths, corpus=corpus_docs)
     questions = list(squad.questions)
     if articles:
         wanted = set(articles)
         unknown = wanted - {q.extra.get("title") for q in questions}
         if unknown:
-            raise ValueError(f"no such article in {Path(squad_path).name}: {', '.join(sorted(unknown))}")
+            raise ValueError(f"no such article in {', '.join(p.name for p in paths)}: {', '.join(sorted(unknown))}")
         questions = [q for q in questions if q.extra.get("title") in wanted]
-    corpus_file = Path(corpus_path) if corpus_path else Path(squad_path)
-    docs = list(load_jsonl(corpus_path)) if corpus_path else list(squad.paragraphs.values())
+    docs = corpus_docs if corpus_path else list(squad.paragraphs.values())
     base = config or Config.resolve()
-    idx = Path(index_dir) if index_dir else default_squad_index_dir(corpus_file, base)
+    idx = Path(index_dir) if index_dir else default_squad_index_dir(corpus_path or paths, base)
     cfg = dataclasses.replace(base, index_dir=idx, collection="squad", top_k=max(1, top_k))
-    engine = QA(config=cfg, embedder=embedder, auto_index=False)
-    trained_on = set(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
-    excluded = sum(1 for q in questions if q.extra.get("title") in trained_on)
-    questions = [q for q in questions if q.extra.get("title") not in trained_on][:limit]
+    engine = QA(config=cfg, embedder=embedder, answerer=answerer, auto_index=False)
+    trained_on = tuple(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
+    questions, left_out = leave_out_trained(questions, trained_on)
+    questions = sample_questions(questions, sample, seed)[:limit]
     sync = engine.index_documents(docs, progress=index_progress)
 
     corpus_ids = {d.doc_id for d in docs}
@@ -885,16 +1177,25 @@ def evaluate_squad(
             results.append(_ask(engine, q, top_k))
         if progress:
             progress(i, len(questions))
-    meta = {
+    meta: dict[str, Any] = {
         "mode": "squad-gold-paragraph" if gold_paragraph else "squad-open",
-        "squad": str(squad_path), "squad_version": squad.version, "corpus": str(corpus_file),
+        "squad": ", ".join(str(p) for p in paths), "squad_version": squad.version,
+        "corpus": str(corpus_path) if corpus_path else ", ".join(str(p) for p in paths),
         "corpus_documents": len(docs), "limit": limit, "top_k": None if gold_paragraph else top_k,
-        "index": sync.summary(), **_engine_meta(engine),
     }
+    if len(paths) > 1:
+        meta["squad_files"] = {p.name: sum(1 for q in squad.questions if q.extra.get("file") == p.name) for p in paths}
+    if sample is not None:
+        meta.update(sample=sample, seed=seed)
+    meta["index"] = sync.summary()
+    meta.update(_engine_meta(engine))
     if articles:
         meta["articles"] = sorted(set(articles))
-    if trained_on:
-        meta["excluded_reader_training_questions"] = excluded
+    # the left-out rule, always stated: how many titles the reader's metadata names, which of them
+    # were in the evaluated files, and how many questions that removed
+    meta["reader_training_articles"] = len(set(trained_on))
+    meta["left_out_articles"] = sorted(left_out)
+    meta["excluded_reader_training_questions"] = sum(left_out.values())
     if gold_missing:
         # these questions cannot reach paragraph recall: say so instead of a silently low figure
         meta["gold_paragraphs_not_in_corpus"] = len(gold_missing)
@@ -939,14 +1240,57 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def describe_run(meta: Mapping[str, Any]) -> list[str]:
+    """What ran, one line each: answerer and reader, refusal threshold, commit; for SQuAD, what was
+    left out as the reader's training data."""
+    lines: list[str] = []
+    if "answerer" in meta:
+        reader = meta.get("reader", "rules")
+        extra = f" ({meta['reader_artifact']})" if meta.get("reader_artifact") and meta["reader_artifact"] != reader else ""
+        lines.append(f"answerer: {meta['answerer']}, reader {reader}{extra}")
+    if "refusal_threshold" in meta:
+        lines.append(f"refusal threshold: {meta['refusal_threshold']}")
+    if "git_commit" in meta:
+        lines.append(f"commit: {meta['git_commit']}{' (with uncommitted changes)' if meta.get('git_dirty') else ''}")
+    if "excluded_reader_training_questions" in meta:
+        n, titles = meta["excluded_reader_training_questions"], meta.get("left_out_articles") or []
+        named = meta.get("reader_training_articles")
+        if n:
+            lines.append(f"left out: {n} questions of {len(titles)} article(s) the reader was trained on ({', '.join(titles)})")
+        elif named:
+            lines.append(f"left out: none (the reader's metadata names {named} training articles, none of them in the evaluated files)")
+        else:
+            lines.append("left out: none (the reader's metadata names no training articles)")
+    return lines
+
+
 def format_overall(report: EvalReport) -> str:
-    """The overall figures, one per line."""
+    """The overall figures, one per line, then what ran."""
     lines = [f"Overall ({report.meta.get('mode', 'eval')})"]
     for key, label, _ in METRICS:
         if key in report.overall:
             lines.append(f"  {label:<40} {format_value(key, report.overall[key]):>10}")
     if report.meta.get("gold_paragraphs_not_in_corpus"):
         lines.append(f"  note: {report.meta['gold_paragraphs_not_in_corpus']} gold paragraphs are not in the corpus")
+    lines += [f"  {line}" for line in describe_run(report.meta)]
+    return "\n".join(lines)
+
+
+def _wrong_type_cell(s: Mapping[str, Any]) -> str:
+    if s.get("wrong_type") is None:
+        return "—"
+    return f"{s['wrong_type']} of {s['wrong_type_checked']}"
+
+
+def format_question_types(report: EvalReport) -> str:
+    """The per question-word table (count, EM, F1, refused, wrong type)."""
+    lines = ["By question type (first wh-word; wrong type: answers not looking like a time / name / number)",
+             f"  {'type':<9} {'n':>5} {'unans':>5} {'EM':>7} {'F1':>7} {'refused':>8} {'wrong type':>12}"]
+    for t, s in report.by_question_type().items():
+        lines.append(
+            f"  {t:<9} {s['questions']:>5} {s['unanswerable']:>5} {format_value('exact_match', s['exact_match']):>7} "
+            f"{format_value('f1', s['f1']):>7} {format_value('contains', s['refused']):>8} {_wrong_type_cell(s):>12}"
+        )
     return "\n".join(lines)
 
 
@@ -966,6 +1310,8 @@ def format_report(report: EvalReport, *, rows: int | None = None, symbols: tuple
                 f"{format_value('contains', s['refused']):>8}"
             )
         parts.append("\n".join(t_lines))
+    if report.results:
+        parts.append("\n" + format_question_types(report))
     ordered = sorted(report.results, key=lambda r: r.passed)  # stable: failures first, file order kept
     shown = ordered if rows is None else ordered[:rows]
     if shown:
@@ -991,6 +1337,10 @@ def format_report(report: EvalReport, *, rows: int | None = None, symbols: tuple
         f"\n{o['questions']} questions: {format_value('correct_with_citation', o.get('correct_with_citation'))} correct with citation, "
         f"EM {format_value('exact_match', o.get('exact_match'))}, F1 {format_value('f1', o.get('f1'))}, "
         f"refusal accuracy {format_value('refusal_accuracy', o.get('refusal_accuracy'))}"
+        + (f", refusal precision {format_value('refusal_precision', o.get('refusal_precision'))} / "
+           f"recall {format_value('refusal_recall', o.get('refusal_recall'))}, "
+           f"EM/F1 all (SQuAD 2.0) {format_value('exact_match_all', o.get('exact_match_all'))} / "
+           f"{format_value('f1_all', o.get('f1_all'))}" if o.get("unanswerable") else "")
     )
     return "\n".join(parts)
 
@@ -998,7 +1348,8 @@ def format_report(report: EvalReport, *, rows: int | None = None, symbols: tuple
 #: the figures drawn in chart.png, in order (rates only, so one 0-100 axis fits all)
 CHART_KEYS = (
     "exact_match", "f1", "contains", "correct_with_citation", "citation_precision_answer", "citation_precision_source",
-    "citation_recall", "refusal_accuracy", "doc_hit@5", "answer_hit@5", "paragraph_recall@10",
+    "citation_recall", "refusal_accuracy", "doc_hit@5", "answer_hit@5", "paragraph_recall@10", "refusal_precision",
+    "refusal_recall",
 )
 #: bar colours (the "tab10"-like palette, then two more)
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -1148,6 +1499,7 @@ def write_markdown_report(report: EvalReport, directory: str | Path) -> tuple[Pa
 
     meta = report.meta
     lines = ["# Evaluation report", ""]
+    lines += [f"- {_md(line)}" for line in describe_run(meta)]
     for k, v in meta.items():
         lines.append(f"- **{k}**: {_md(v)}")
     lines += ["", "![main figures](chart.png)", "", "Bars (percent):", ""]
@@ -1158,7 +1510,8 @@ def write_markdown_report(report: EvalReport, directory: str | Path) -> tuple[Pa
         if key in report.overall:
             lines.append(f"| {label} | {format_value(key, report.overall[key])} |")
     lines += ["", "Definitions: see the docstring of `qa/evaluate.py`. Rates are over answerable questions unless "
-              "the name says otherwise; refusal accuracy is over all questions."]
+              "the name says otherwise; refusal accuracy and the SQuAD 2.0-style EM/F1 are over all questions, refusal "
+              "precision over the refusals made, refusal recall over unanswerable questions."]
     types = report.by_type()
     if types:
         lines += ["", "## By type", "", "| type | questions | unanswerable | passed | EM | F1 | contains | refused |",
@@ -1168,6 +1521,26 @@ def write_markdown_report(report: EvalReport, directory: str | Path) -> tuple[Pa
                 f"| {_md(t)} | {s['questions']} | {s['unanswerable']} | {format_value('contains', s['passed'])} | "
                 f"{format_value('exact_match', s['exact_match'])} | {format_value('f1', s['f1'])} | "
                 f"{format_value('contains', s['contains'])} | {format_value('contains', s['refused'])} |"
+            )
+    qtypes = report.by_question_type()
+    if qtypes:
+        lines += ["", "## By question type", "",
+                  "First wh-word of the question. Wrong type: answers (not refusals) to when / who / how many "
+                  "questions that do not look like a time / a name / a number (`qa.answer_types.looks_like`).", "",
+                  "| type | questions | unanswerable | EM | F1 | refused | wrong type |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for t, s in qtypes.items():
+            lines.append(
+                f"| {_md(t)} | {s['questions']} | {s['unanswerable']} | {format_value('exact_match', s['exact_match'])} | "
+                f"{format_value('f1', s['f1'])} | {format_value('contains', s['refused'])} | {_wrong_type_cell(s)} |"
+            )
+    atypes = report.by_answer_type()
+    if atypes:
+        lines += ["", "## By the engine's answer type", "", "The engine's own typing (`qa.answer.question_type`).", "",
+                  "| answer type | questions | unanswerable | EM | F1 | refused | wrong type |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for t, s in atypes.items():
+            lines.append(
+                f"| {_md(t)} | {s['questions']} | {s['unanswerable']} | {format_value('exact_match', s['exact_match'])} | "
+                f"{format_value('f1', s['f1'])} | {format_value('contains', s['refused'])} | {_wrong_type_cell(s)} |"
             )
     failures = report.failures
     lines += ["", f"## Failures ({len(failures)} of {len(report.results)})", ""]

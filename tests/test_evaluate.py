@@ -352,7 +352,7 @@ def test_load_squad_paragraph_ids(tmp_path: Path) -> None:
 def test_load_squad_bad_format(tmp_path: Path) -> None:
     p = tmp_path / "squad.json"
     p.write_text(json.dumps({"data": [{"title": "x"}]}), encoding="utf-8")
-    with pytest.raises(ev.GoldFormatError, match="SQuAD v1.1 format"):
+    with pytest.raises(ev.GoldFormatError, match=r"SQuAD v1.1/v2.0 format"):
         ev.load_squad(p)
     p.write_text("[]", encoding="utf-8")
     with pytest.raises(ev.GoldFormatError, match="not a SQuAD JSON file"):
