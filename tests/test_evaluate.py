@@ -559,3 +559,369 @@ def test_cli_eval_gold_for_real(tmp_path: Path) -> None:
         assert key in o, key
     assert 0.0 <= o["correct_with_citation"] <= 1.0 and o["latency_p50_ms"] > 0
     assert len(d["questions"]) == o["questions"] and d["by_type"]
+
+
+# --- SQuAD 2.0: refusals, several files, question types, what ran ---------------------------------
+
+SQUAD2_FIXTURE = ROOT / "tests" / "fixtures" / "squad2-tiny.json"
+
+# Unanswerable questions on TINY_SQUAD's paragraphs, in a SQuAD 2.0 file that holds only some of
+# them: "The Thames flows through London." is paragraph 0 here but Rivers#1 in TINY_SQUAD.
+TINY_SQUAD2 = {
+    "version": "v2.0",
+    "data": [
+        {"title": "Rivers", "paragraphs": [
+            {"context": "The Thames flows through London.",
+             "qas": [{"id": "u1", "question": "Who painted the Thames in London?", "is_impossible": True, "answers": []},
+                     {"id": "u2", "question": "When did the Thames freeze?", "is_impossible": True, "answers": []}]},
+        ]},
+        {"title": "Mountains", "paragraphs": [
+            {"context": "Mont Blanc is the highest mountain of the Alps.",
+             "qas": [{"id": "u3", "question": "How many climbers died on Mont Blanc?", "answers": []}]},  # no answers: unanswerable
+        ]},
+    ],
+}
+
+
+def test_refusal_precision_recall_on_a_hand_made_set() -> None:
+    good = answer("Denver Broncos", (cite(1, "a.txt", "The Denver Broncos won."),))
+    refused = answer(None, (), refused=True)
+    results = [
+        ev.score_answer(gq("u1", (), (), True), refused),  # right refusal
+        ev.score_answer(gq("u2", (), (), True), refused),  # right refusal
+        ev.score_answer(gq("u3", (), (), True), good),  # answered an unanswerable question
+        ev.score_answer(gq("a1"), refused),  # refused an answerable question
+        ev.score_answer(gq("a2"), good),  # EM 1
+        ev.score_answer(gq("a3"), good),  # EM 1
+        ev.score_answer(gq("a4", ("Carolina Panthers",)), good),  # EM 0, F1 0
+        ev.score_answer(gq("a5", ("Broncos",)), good),  # EM 0, F1 2/3
+    ]
+    o = ev.summarize(results)
+    assert o["refusal_precision"] == pytest.approx(2 / 3)  # 3 refusals, 2 on unanswerable questions
+    assert o["refusal_recall"] == pytest.approx(2 / 3) == o["unanswerable_refused"]  # 2 of 3 unanswerable refused
+    assert o["answerable_refused_rate"] == pytest.approx(1 / 5) and o["answerable_refused"] == 1
+    assert o["exact_match"] == pytest.approx(2 / 5)  # answerable questions only, as before
+    assert o["f1"] == pytest.approx((0 + 1 + 1 + 0 + 2 / 3) / 5)
+    # SQuAD 2.0 style over all 8: a refused unanswerable question scores 1, an answered one 0
+    assert o["exact_match_all"] == pytest.approx((1 + 1 + 0 + 2) / 8)
+    assert o["f1_all"] == pytest.approx((1 + 1 + 0 + 0 + 1 + 1 + 0 + 2 / 3) / 8)
+    assert o["refusal_accuracy"] == pytest.approx(6 / 8)
+    # nothing refused: precision is not measurable; no unanswerable question: recall is not
+    assert ev.refusal_precision([results[4]]) is None and ev.refusal_recall([results[4]]) is None
+    assert ev.refusal_precision([results[3]]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "qtype, text, ok",
+    [
+        ("when", "1832", True), ("when", "in the 1970s", True), ("when", "October 3", True), ("when", "on Monday", True),
+        ("when", "12/10/2015", True), ("when", "yesterday", True), ("when", "at 9 am", True), ("when", "10:30", True),
+        ("when", "the 19th century", True), ("when", "44 BC", True), ("when", "Margaret Doyle", False),
+        ("when", "a small museum", False), ("when", "they may go", False), ("when", "", False),
+        ("who", "Margaret Doyle", True), ("who", "the Denver Broncos", True), ("who", "“Tupy Report”", True),
+        ("who", "NASA", True), ("who", "engineers", False), ("who", "1832", False), ("who", "October 1832", False),
+        ("who", "Twenty", False), ("who", "", False),
+        ("how many", "34", True), ("how many", "three hours", True), ("how many", "a dozen", True),
+        ("how many", "1.5 million", True), ("how many", "several", False), ("how many", "Margaret Doyle", False),
+        ("date", "1832", True), ("person", "1832", False), ("number", "none", False),
+        ("what", "anything", True), ("why", "", True), ("other", "x", True),
+    ],
+)
+def test_looks_like(qtype: str, text: str, ok: bool) -> None:
+    from qa.answer_types import looks_like
+
+    assert looks_like(qtype, text) is ok
+
+
+@pytest.mark.parametrize(
+    "question, word",
+    [
+        ("When was it built?", "when"), ("Who built it?", "who"), ("Whose idea was it?", "who"),
+        ("How many people live there?", "how many"), ("How  much did it cost?", "how much"),
+        ("Where is it?", "where"), ("What is it?", "what"), ("Which river flows through Paris?", "which"),
+        ("Why did they move?", "why"), ("How did it end?", "how"), ("In what year was it built?", "what"),
+        ("Name the river.", "other"), ("What were they doing when the raid began?", "what"),
+    ],
+)
+def test_question_word(question: str, word: str) -> None:
+    from qa.answer_types import QUESTION_WORDS, question_word
+
+    assert question_word(question) == word and word in QUESTION_WORDS
+
+
+def test_answer_types_is_pure_python() -> None:
+    """qa.answer_types imports nothing heavy: the answer code and light tools can use it."""
+    code = "import sys, qa.answer_types; bad = {'numpy', 'torch', 'chromadb', 'qa.answer'} & set(sys.modules); print(sorted(bad))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def squad_question(qid: str, question: str, answers: tuple[str, ...] = (), unanswerable: bool = False) -> ev.GoldQuestion:
+    return ev.GoldQuestion(id=qid, question=question, answers=answers, sources=("p",), unanswerable=unanswerable)
+
+
+def test_breakdown_by_question_type_with_wrong_type_counts() -> None:
+    cited = (cite(1, "p", "Margaret Doyle built it in 1832."),)
+    results = [
+        ev.score_answer(squad_question("w1", "When was it built?", ("1832",)), answer("1832", cited)),
+        ev.score_answer(squad_question("w2", "When did it open?", ("1840",)), answer("Margaret Doyle", cited)),  # wrong type
+        ev.score_answer(squad_question("w3", "When did it close?", unanswerable=True), answer(None, (), refused=True)),
+        ev.score_answer(squad_question("p1", "Who built it?", ("Margaret Doyle",)), answer("Margaret Doyle", cited)),
+        ev.score_answer(squad_question("p2", "Who paid?", ("the council",)), answer("1832", cited)),  # wrong type
+        ev.score_answer(squad_question("n1", "How many metres tall is it?", ("34",)), answer("thirty-four metres", cited)),
+        ev.score_answer(squad_question("x1", "What is it?", ("a lighthouse",)), answer("1832", cited)),  # not checked
+        ev.score_answer(squad_question("o1", "Name the engineer.", ("Margaret Doyle",)), answer(None, (), refused=True)),
+    ]
+    assert [r.qword for r in results] == ["when", "when", "when", "who", "who", "how many", "what", "other"]
+    assert [r.wrong_type for r in results] == [False, True, None, False, True, False, None, None]
+    assert results[0].answer_type == "date" and results[3].answer_type == "person"  # the engine's own typing
+    report = ev.EvalReport.build(results, meta={"mode": "squad-gold-paragraph"})
+    t = report.by_question_type()
+    assert list(t) == ["when", "who", "how many", "what", "other"]  # report order, empty classes left out
+    assert (t["when"]["questions"], t["when"]["answerable"], t["when"]["unanswerable"]) == (3, 2, 1)
+    assert t["when"]["exact_match"] == 0.5 and t["when"]["refused"] == pytest.approx(1 / 3)
+    assert (t["when"]["wrong_type"], t["when"]["wrong_type_checked"]) == (1, 2)
+    assert (t["who"]["wrong_type"], t["how many"]["wrong_type"]) == (1, 0)
+    assert t["what"]["wrong_type"] is None and t["other"]["refused"] == 1.0
+    assert report.by_answer_type()["date"]["wrong_type"] == 1
+    d = json.loads(json.dumps(report.to_dict()))
+    assert d["by_question_type"]["when"]["wrong_type"] == 1 and d["questions"][1]["qword"] == "when"
+    text = ev.format_report(report, symbols=("ok", "X"))
+    assert "By question type" in text and "1 of 2" in text
+
+
+def test_leave_out_only_training_articles_in_the_file() -> None:
+    """A reader trained on train.json (442 titles, none in the dev files) leaves out nothing."""
+    questions = [ev.GoldQuestion(f"q{i}", "Who?", ("A",), extra={"title": f"Dev_{i % 48}"}) for i in range(10_000)]
+    train_titles = [f"Train_{i}" for i in range(442)]
+    import time
+
+    t0 = time.perf_counter()
+    kept, left = ev.leave_out_trained(questions, train_titles)
+    assert time.perf_counter() - t0 < 0.5
+    assert len(kept) == 10_000 and left == {}
+    kept, left = ev.leave_out_trained(questions, train_titles + ["Dev_3", "Dev_5"])
+    assert left == {"Dev_3": 209, "Dev_5": 209} and len(kept) == 10_000 - 418
+    assert ev.describe_run({"excluded_reader_training_questions": 0, "left_out_articles": [], "reader_training_articles": 442}) == [
+        "left out: none (the reader's metadata names 442 training articles, none of them in the evaluated files)"
+    ]
+    assert ev.describe_run({"excluded_reader_training_questions": 418, "left_out_articles": ["Dev_3", "Dev_5"],
+                            "reader_training_articles": 444}) == [
+        "left out: 418 questions of 2 article(s) the reader was trained on (Dev_3, Dev_5)"
+    ]
+
+
+class FakeReader:
+    """A span reader that proposes nothing; its metadata names the articles it was 'trained' on."""
+
+    spec = "fake-reader"
+
+    def __init__(self, titles: tuple[str, ...] = ()) -> None:
+        self.titles = titles
+
+    def trained_on(self) -> tuple[str, ...]:
+        return self.titles
+
+    def read(self, question: str, passages: Any, top: int = 3) -> list[list[Any]]:
+        return [[] for _ in passages]
+
+
+def scripted_answerer(refuse: set[str], titles: tuple[str, ...] = (), threshold: float = -1e9) -> Any:
+    """A ReaderAnswerer over FakeReader that never refuses on score, but refuses the questions in ``refuse``."""
+    from qa.answer import REFUSAL, ReaderAnswerer
+
+    class Scripted(ReaderAnswerer):
+        def answer(self, question, hits, question_vector, sentence_vectors):  # type: ignore[override]
+            if question in refuse:
+                return Answer(question=question, text=REFUSAL, refused=True, passages=tuple(hits))
+            return super().answer(question, hits, question_vector, sentence_vectors)
+
+    return Scripted(reader=FakeReader(titles), refusal_threshold=threshold)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_load_squads_matches_paragraphs_across_files(tmp_path: Path) -> None:
+    v1, v2 = write_json(tmp_path / "v1.json", TINY_SQUAD), write_json(tmp_path / "v2.json", TINY_SQUAD2)
+    s = ev.load_squads([v1, v2])
+    assert [q.id for q in s.questions] == ["r1", "r2", "r3", "m1", "u1", "u2", "u3"]
+    assert [q.unanswerable for q in s.questions] == [False] * 4 + [True] * 3
+    by_id = {q.id: q for q in s.questions}
+    assert by_id["u1"].sources == ("Rivers#1",)  # the Thames paragraph keeps TINY_SQUAD's id
+    assert by_id["u3"].sources == ("Mountains#0",) and by_id["u1"].extra["file"] == "v2.json"
+    assert len(s.paragraphs) == 3 and s.files == (str(v1), str(v2)) and s.version == "1.1, v2.0"
+    # alone, the v2 file numbers its own paragraphs
+    assert ev.load_squad(v2).questions[0].sources == ("Rivers#0",)
+    # a corpus gives the ids (paragraphs-all.jsonl): matched by text
+    from qa.ingest import parse_document
+
+    corpus = [parse_document("Rivers#1", "The Thames flows through London.", title="Rivers"),
+              parse_document("Rivers#0", "Something else entirely.", title="Rivers")]
+    s2 = ev.load_squads([v2], corpus=corpus)
+    assert s2.questions[0].sources == ("Rivers#1",) and s2.paragraphs["Rivers#1"].text == "The Thames flows through London."
+    # an unknown paragraph whose file index collides with another paragraph's id gets a suffix
+    other = {"version": "v2.0", "data": [{"title": "Rivers", "paragraphs": [
+        {"context": "The Danube flows through Vienna.", "qas": [{"id": "d1", "question": "Q?", "is_impossible": True, "answers": []}]}]}]}
+    s3 = ev.load_squads([v1, write_json(tmp_path / "other.json", other)])
+    assert s3.questions[-1].sources == ("Rivers#0~2",) and s3.paragraphs["Rivers#0~2"].text.startswith("The Danube")
+    with pytest.raises(ev.GoldFormatError, match="the same file given twice"):
+        ev.load_squads([v1, v1])
+
+
+def test_sample_is_seeded_and_spans_files(tmp_path: Path) -> None:
+    s = ev.load_squads([write_json(tmp_path / "v1.json", TINY_SQUAD), write_json(tmp_path / "v2.json", TINY_SQUAD2)])
+    picks = {tuple(q.id for q in ev.sample_questions(s.questions, 4, seed)) for seed in range(20)}
+    assert all(len(p) == 4 for p in picks) and len(picks) > 1
+    assert any(set(p) & {"u1", "u2", "u3"} and set(p) & {"r1", "r2", "r3", "m1"} for p in picks)
+    order = [q.id for q in s.questions]
+    for p in picks:  # file order kept
+        assert list(p) == sorted(p, key=order.index)
+    assert ev.sample_questions(s.questions, 4, 7) == ev.sample_questions(s.questions, 4, 7)
+
+
+def test_evaluate_squad_answerable_plus_unanswerable(tmp_path: Path) -> None:
+    from qa.config import Config
+
+    v1, v2 = write_json(tmp_path / "v1.json", TINY_SQUAD), write_json(tmp_path / "v2.json", TINY_SQUAD2)
+    cfg = Config.resolve(index_dir=tmp_path / "index", reader="rules")
+    # refuses two of the three unanswerable questions and one answerable one
+    refuse = {"Who painted the Thames in London?", "When did the Thames freeze?", "How long is the Seine?"}
+    for gold_paragraph in (True, False):
+        report = ev.evaluate_squad([v1, v2], gold_paragraph=gold_paragraph, config=cfg, embedder=HashEmbedder(),
+                                   answerer=scripted_answerer(refuse, threshold=-5.0))
+        o, meta = report.overall, report.meta
+        assert (o["questions"], o["answerable"], o["unanswerable"]) == (7, 4, 3)
+        assert o["refusal_precision"] == pytest.approx(2 / 3) and o["refusal_recall"] == pytest.approx(2 / 3)
+        assert o["answerable_refused_rate"] == 0.25 and o["unanswerable_refused"] == pytest.approx(2 / 3)
+        assert o["exact_match_all"] == pytest.approx((sum(r.em for r in report.results if not r.unanswerable) + 2) / 7)
+        assert meta["corpus_documents"] == 3  # the shared paragraphs are indexed once
+        assert meta["squad_files"] == {"v1.json": 4, "v2.json": 3}
+        assert meta["answerer"] == "Scripted" and meta["reader"] == "fake-reader" and meta["refusal_threshold"] == -5.0
+        assert meta["excluded_reader_training_questions"] == 0 and meta["left_out_articles"] == []
+        assert meta["git_commit"] != "" and "gold_paragraphs_not_in_corpus" not in meta
+    assert "paragraph_recall@1" in report.overall  # the open-retrieval run
+    text = ev.format_report(report, symbols=("ok", "X"))
+    assert "refusal precision" in text and "left out: none" in text and "refusal threshold: -5.0" in text
+
+
+def test_evaluate_squad_leaves_out_only_training_articles_in_the_files(tmp_path: Path) -> None:
+    from qa.config import Config
+
+    v1, v2 = write_json(tmp_path / "v1.json", TINY_SQUAD), write_json(tmp_path / "v2.json", TINY_SQUAD2)
+    cfg = Config.resolve(index_dir=tmp_path / "index", reader="rules")
+    train_titles = tuple(f"Train_article_{i}" for i in range(442))
+    report = ev.evaluate_squad([v1, v2], gold_paragraph=True, config=cfg, embedder=HashEmbedder(),
+                               answerer=scripted_answerer(set(), train_titles))
+    assert report.overall["questions"] == 7 and report.meta["excluded_reader_training_questions"] == 0
+    assert report.meta["reader_training_articles"] == 442 and report.meta["left_out_articles"] == []
+    assert "left out: none (the reader's metadata names 442 training articles" in ev.format_report(report)
+    report = ev.evaluate_squad([v1, v2], gold_paragraph=True, config=cfg, embedder=HashEmbedder(),
+                               answerer=scripted_answerer(set(), train_titles + ("Mountains",)))
+    assert [r.id for r in report.results] == ["r1", "r2", "r3", "u1", "u2"]
+    assert report.meta["left_out_articles"] == ["Mountains"] and report.meta["excluded_reader_training_questions"] == 2
+    # --sample and --limit apply after leaving out: the same seed gives the same questions
+    a = ev.evaluate_squad([v1, v2], gold_paragraph=True, config=cfg, embedder=HashEmbedder(),
+                          answerer=scripted_answerer(set()), sample=4, seed=3)
+    b = ev.evaluate_squad([v1, v2], gold_paragraph=True, config=cfg, embedder=HashEmbedder(),
+                          answerer=scripted_answerer(set()), sample=4, seed=3, limit=2)
+    assert len(a.results) == 4 and [r.id for r in b.results] == [r.id for r in a.results][:2]
+    assert a.meta["sample"] == 4 and a.meta["seed"] == 3
+
+
+def test_report_records_answerer_reader_threshold_and_commit(tmp_path: Path) -> None:
+    from qa.answer import ExtractiveAnswerer
+
+    assert ev.describe_answerer(ExtractiveAnswerer(refusal_threshold=0.31)) == {
+        "answerer": "ExtractiveAnswerer", "reader": "rules", "refusal_threshold": 0.31}
+    d = ev.describe_answerer(scripted_answerer(set(), threshold=0.5))
+    assert d["reader"] == "fake-reader" and d["refusal_threshold"] == 0.5
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    commit, dirty = ev.git_commit(ROOT)
+    assert commit == (head.stdout.strip() if head.returncode == 0 else "unknown")
+    assert ev.git_commit(tmp_path) == ("unknown", None)  # not a repository
+
+    engine = FakeEngine()
+    engine.answerer = ExtractiveAnswerer(refusal_threshold=0.29)  # type: ignore[attr-defined]
+    gold = write_lines(tmp_path / "g.jsonl", [
+        {"id": "g1", "question": "Who won?", "answers": ["Denver Broncos"], "sources": ["a.txt"], "unanswerable": False},
+        {"id": "g2", "question": "When was the unknown game?", "answers": [], "sources": [], "unanswerable": True},
+    ])
+    report = ev.evaluate_gold(engine, gold)
+    assert report.meta["answerer"] == "ExtractiveAnswerer" and report.meta["refusal_threshold"] == 0.29
+    assert report.meta["git_commit"] == commit
+    assert report.overall["refusal_precision"] == 1.0 and report.overall["refusal_recall"] == 1.0
+    assert report.by_question_type()["who"]["wrong_type"] == 0
+    md, _ = ev.write_markdown_report(report, tmp_path / "rep")
+    text = md.read_text(encoding="utf-8")
+    assert "## By question type" in text and "| who | 1 | 0 |" in text and "refusal threshold: 0.29" in text
+    assert f"commit: {commit}" in text and "refusal precision" in text
+
+
+def test_cli_eval_two_squad_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qa eval --squad A --squad B` end to end through the CLI, with a hashing embedder (fast)."""
+    import functools
+
+    from qa import cli
+
+    monkeypatch.setenv("QA_READER", "rules")
+    refuse = {"Who painted the Thames in London?", "When did the Thames freeze?"}
+    monkeypatch.setattr(ev, "evaluate_squad", functools.partial(ev.evaluate_squad, embedder=HashEmbedder(),
+                                                                answerer=scripted_answerer(refuse)))
+    v1, v2 = write_json(tmp_path / "v1.json", TINY_SQUAD), write_json(tmp_path / "v2.json", TINY_SQUAD2)
+    out = tmp_path / "r.json"
+    runner = CliRunner()
+    res = runner.invoke(cli.main, ["--index", str(tmp_path / "index"), "eval", "--squad", str(v1), "--squad", str(v2),
+                                   "--gold-paragraph", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "refusal precision" in res.output and "By question type" in res.output and "left out: none" in res.output
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert (d["overall"]["answerable"], d["overall"]["unanswerable"]) == (4, 3)
+    assert d["overall"]["refusal_precision"] == 1.0 and d["overall"]["refusal_recall"] == pytest.approx(2 / 3)
+    assert set(d["by_question_type"]) >= {"who", "when", "how many", "which", "what"}
+    assert d["meta"]["squad_files"] == {"v1.json": 4, "v2.json": 3}
+    res = runner.invoke(cli.main, ["--index", str(tmp_path / "index"), "eval", "--squad", str(v1), "--squad", str(v2),
+                                   "--gold-paragraph", "--sample", "3", "--seed", "1", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert d["overall"]["questions"] == 3 and (d["meta"]["sample"], d["meta"]["seed"]) == (3, 1)
+    res = runner.invoke(cli.main, ["--index", str(tmp_path / "index"), "eval", "--squad", str(v1), "--squad", str(v2),
+                                   "--gold-paragraph", "--limit", "2"])
+    assert res.exit_code == 0 and "--sample N draws a seeded sample across all files" in res.output
+    res = runner.invoke(cli.main, ["eval", "--squad", str(v1), "--squad", str(tmp_path / "missing.json")])
+    assert res.exit_code == 2 and "missing.json" in res.output
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(900)
+def test_cli_eval_squad2_for_real(tmp_path: Path) -> None:
+    """`qa eval --squad` on a SQuAD 2.0 fixture with the real model and reader, both modes (fresh index in tmp)."""
+    fixture = ev.load_squad(SQUAD2_FIXTURE)
+    unanswerable = sum(q.unanswerable for q in fixture.questions)
+    assert unanswerable == 4 and len(fixture.questions) == 11
+    for extra in (["--gold-paragraph"], ["--top-k", "3"]):
+        out = tmp_path / "out.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "qa.cli", "--index", str(tmp_path / "index"), "eval", "--squad", str(SQUAD2_FIXTURE),
+             *extra, "--json", str(out), "--report", str(tmp_path / "rep"), "--rows", "3"],
+            cwd=ROOT, capture_output=True, text=True, timeout=440,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "refusal precision" in proc.stdout and "By question type" in proc.stdout and "left out: none" in proc.stdout
+        d = json.loads(out.read_text(encoding="utf-8"))
+        o, meta = d["overall"], d["meta"]
+        assert (o["questions"], o["unanswerable"]) == (11, unanswerable)
+        for key in ("refusal_precision", "refusal_recall", "answerable_refused_rate", "unanswerable_refused",
+                    "exact_match", "f1", "exact_match_all", "f1_all"):
+            assert key in o, key
+        assert o["refusal_recall"] is not None and 0.0 <= o["f1_all"] <= 1.0
+        refused = [q for q in d["questions"] if q["refused"]]
+        if refused:
+            assert o["refusal_precision"] == pytest.approx(sum(q["unanswerable"] for q in refused) / len(refused))
+        assert {"when", "who", "how many"} <= set(d["by_question_type"])
+        assert d["by_question_type"]["when"]["wrong_type_checked"] is not None
+        assert meta["answerer"] and meta["reader"] and isinstance(meta["refusal_threshold"], float)
+        assert meta["git_commit"] and meta["excluded_reader_training_questions"] == 0
+        assert "## By question type" in (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
