@@ -1,14 +1,24 @@
-"""Calibrate how the reader's span score joins the sentence score, and the refusal threshold.
+"""Calibrate how the reader's evidence joins the sentence score, and the refusal threshold.
 
-For each (w_reader, reader_mid, reader_temp) on a small grid the gold set is answered once with no
-refusal, and the SQuAD gold-paragraph F1 is measured on a sample of the reader's *held-out* articles;
-then every refusal threshold is scored from the recorded confidences. Reader outputs are memoised,
-so the grid costs one reading per question.
+Three sets decide it together (the issue's operating point):
 
-    python benchmarks/calibrate_reader.py --squad ../shared/benchmarks/squad-v1.1/dev-half.json
+* the seeds gold set (``gold/seeds.jsonl``: 87 answerable, 17 unanswerable questions);
+* a seeded sample of the SQuAD dev half's answerable questions, each read in its own paragraph;
+* a seeded sample of SQuAD 2.0's unanswerable questions on the same paragraphs.
 
-Prints one row per setting and the pick: the best gold correct-with-citation plus SQuAD F1, then the
-highest threshold that refuses at most ``--max-answerable-refused`` answerable gold questions.
+For each (w_reader, reader_mid, reader_temp, type_penalty) on a small grid, every question is
+answered once with refusals off and its confidence recorded (reader outputs, retrieval and vectors
+are memoised, so the grid costs one reading per question); then every threshold is scored from the
+confidences. A threshold is *admissible* when it refuses at most ``--max-answerable-refused``
+answerable gold questions and at most ``--max-squad-answerable-refused`` % of the SQuAD answerable
+ones; the pick maximises SQuAD unanswerable refused % + gold unanswerable refused % + gold
+correct-with-citation % + SQuAD F1 among admissible points.
+
+    QA_READER=/path/to/reader python benchmarks/calibrate_reader.py \\
+        --squad ../shared/benchmarks/squad-v1.1/dev-half.json \\
+        --unanswerable ../shared/benchmarks/squad-v2.0/dev-half-unanswerable.json --sample 300
+
+Prints one row per setting and the pick (with ``--json``, all rows are written too).
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import random
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 
 class Memo:
+    """A reader whose readings are remembered: the grid changes only how scores combine."""
+
     def __init__(self, inner):
         self.inner, self.cache = inner, {}
 
@@ -35,90 +48,125 @@ class Memo:
             self.cache[key] = self.inner.read(question, passages, top=top)
         return self.cache[key]
 
-    def trained_on(self):
-        return self.inner.trained_on()
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--squad", help="SQuAD v1.1 JSON the reader's held-out articles come from (dev-half.json)")
-    ap.add_argument("--sample", type=int, default=150, help="held-out SQuAD questions to score")
-    ap.add_argument("--gold", default=str(ROOT / "gold" / "seeds.jsonl"))
-    ap.add_argument("--max-answerable-refused", type=int, default=1)
-    ap.add_argument("--json", help="write all rows here")
-    args = ap.parse_args(argv)
-
-    import random
-
-    from qa import QA
-    from qa.answer import ReaderAnswerer
-    from qa.evaluate import answer_from_paragraph, evaluate_gold, f1, load_squad, prediction_of
-
-    engine = QA(index_dir=Path(tempfile.mkdtemp(prefix="qa-calib-")))
-    engine.index()
-    base: ReaderAnswerer = engine.answerer
-    assert isinstance(base, ReaderAnswerer), "set QA_READER to a trained reader"
-    memo = Memo(base.reader)
-    # the grid changes only how scores combine: retrieval, vectors and reading are memoised
+def memoise_engine(engine) -> None:
+    """Retrieval, vectors and embeddings of ``engine`` remembered across grid points."""
     retriever = engine._ensure_ready()
     search, vectors, embed = retriever.search, engine.store.sentence_vectors, engine.embedder.embed_query
+    embed_texts = engine.embedder.embed_texts
     cache: dict = {}
 
-    def memo_call(key, fn, *a):
+    def memo(key, fn, *a):
         if key not in cache:
             cache[key] = fn(*a)
         return cache[key]
 
-    retriever.search = lambda q, k: memo_call(("s", q, k), search, q, k)
-    engine.store.sentence_vectors = lambda chunks: memo_call(("v", tuple(c.chunk_id for c in chunks)), vectors, chunks)
-    engine.embedder.embed_query = lambda q: memo_call(("e", q), embed, q)
-    embed_texts = engine.embedder.embed_texts
-    engine.embedder.embed_texts = lambda texts, progress=None: memo_call(("t", tuple(texts)), embed_texts, texts)
+    retriever.search = lambda q, k=None: memo(("s", q, k), search, q, k)
+    engine.store.sentence_vectors = lambda chunks: memo(("v", tuple(c.chunk_id for c in chunks)), vectors, chunks)
+    engine.embedder.embed_query = lambda q: memo(("e", q), embed, q)
+    engine.embedder.embed_texts = lambda texts, progress=None: memo(("t", tuple(texts)), embed_texts, texts)
     engine._follow_other_writers = lambda: None
-    squad_qs = []
-    if args.squad:
-        squad = load_squad(args.squad)
-        held = set(json.loads((Path(base.reader.artifact_dir()) / "reader.json").read_text())["training_data"]["validation_articles"])
-        pool = [q for q in squad.questions if q.extra.get("title") in held]
-        squad_qs = random.Random(0).sample(pool, min(args.sample, len(pool)))
 
+
+def squad_sample(answerable: str, unanswerable: str, n: int, seed: int):
+    from qa.evaluate import load_squads
+
+    files = [answerable] + ([unanswerable] if unanswerable else [])
+    squad = load_squads(files)
+    rng = random.Random(seed)
+    ans = [q for q in squad.questions if not q.unanswerable]
+    una = [q for q in squad.questions if q.unanswerable]
+    return squad, rng.sample(ans, min(n, len(ans))), rng.sample(una, min(n, len(una)))
+
+
+def points(engine, gold_path, squad, s_ans, s_una) -> dict:
+    """Per question: (confidence, correct?) for the gold set and both SQuAD samples."""
+    from qa.evaluate import answer_from_paragraph, evaluate_gold, f1, prediction_of
+
+    rep = evaluate_gold(engine, gold_path)
+    out = {
+        "gold_ans": [(r.confidence, bool(r.passed), r.f1 or 0.0) for r in rep.results if not r.unanswerable],
+        "gold_una": [(r.confidence, False, 0.0) for r in rep.results if r.unanswerable],
+    }
+    for key, qs in (("squad_ans", s_ans), ("squad_una", s_una)):
+        rows = []
+        for q in qs:
+            a = answer_from_paragraph(engine, q.question, squad.paragraphs[q.sources[0]])
+            rows.append((a.confidence, False, f1(prediction_of(a), q.answers) if q.answers else 0.0))
+        out[key] = rows
+    return out
+
+
+def score_threshold(p: dict, t: float) -> dict:
+    def refused(rows):
+        return sum(c < t for c, _, _ in rows)
+
+    ga, gu, sa, su = p["gold_ans"], p["gold_una"], p["squad_ans"], p["squad_una"]
+    return {
+        "threshold": round(t, 4),
+        "gold_correct": round(100 * sum(ok and c >= t for c, ok, _ in ga) / max(1, len(ga)), 1),
+        "gold_answerable_refused": refused(ga),
+        "gold_unanswerable_refused": refused(gu),
+        "squad_f1": round(100 * sum(f for c, _, f in sa if c >= t) / max(1, len(sa)), 1),
+        "squad_answerable_refused_pct": round(100 * refused(sa) / max(1, len(sa)), 1),
+        "squad_unanswerable_refused_pct": round(100 * refused(su) / max(1, len(su)), 1),
+    }
+
+
+def best_threshold(p: dict, max_gold: int, max_squad_pct: float) -> dict | None:
+    confs = sorted({c for rows in p.values() for c, _, _ in rows})
+    best = None
+    for t in [-1e9] + [c + 1e-9 for c in confs]:
+        row = score_threshold(p, t)
+        if row["gold_answerable_refused"] > max_gold or row["squad_answerable_refused_pct"] > max_squad_pct:
+            continue
+        n_una = max(1, len(p["gold_una"]))
+        row["objective"] = round(row["squad_unanswerable_refused_pct"] + 100 * row["gold_unanswerable_refused"] / n_una
+                                 + row["gold_correct"] + row["squad_f1"], 2)
+        if best is None or row["objective"] > best["objective"]:
+            best = row
+    return best
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--squad", required=True, help="SQuAD dev half (answerable), e.g. ../shared/benchmarks/squad-v1.1/dev-half.json")
+    ap.add_argument("--unanswerable", default="", help="SQuAD 2.0 unanswerable questions on the same paragraphs")
+    ap.add_argument("--sample", type=int, default=300, help="questions drawn from each SQuAD set")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gold", default=str(ROOT / "gold" / "seeds.jsonl"))
+    ap.add_argument("--max-answerable-refused", type=int, default=1, help="answerable gold questions a threshold may refuse")
+    ap.add_argument("--max-squad-answerable-refused", type=float, default=10.0, help="percent of SQuAD answerable refused at most")
+    ap.add_argument("--json", help="write all rows here")
+    args = ap.parse_args(argv)
+
+    from qa import QA
+    from qa.answer import ReaderAnswerer
+
+    engine = QA(index_dir=Path(tempfile.mkdtemp(prefix="qa-calib-")))
+    engine.index()
+    base = engine.answerer
+    assert isinstance(base, ReaderAnswerer), "set QA_READER to a trained reader"
+    memo = Memo(base.reader)
+    memoise_engine(engine)
+    squad, s_ans, s_una = squad_sample(args.squad, args.unanswerable, args.sample, args.seed)
     rows = []
-    grid = itertools.product((0.05, 0.1, 0.2, 0.4), (5.0, 8.0), (3.0,), (False, True), (-1e9, 5.0, 8.0, 11.0))
-    for w, mid, temp, typed, span_min in grid:
+    grid = itertools.product((0.2, 0.4, 0.8), (-2.0, 0.0, 2.0, 4.0), (2.0, 4.0), (0.3,))
+    for w, mid, temp, penalty in grid:
         engine.answerer = dataclasses.replace(base, reader=memo, w_reader=w, reader_mid=mid, reader_temp=temp,
-                                              prefer_typed_rules=typed, span_min=span_min, refusal_threshold=-1e9)
-        rep = evaluate_gold(engine, args.gold)
-        res = rep.results
-        sq_f1 = None
-        if squad_qs:
-            sq_f1 = 100 * sum(
-                f1(prediction_of(answer_from_paragraph(engine, q.question, squad.paragraphs[q.sources[0]])), q.answers)
-                for q in squad_qs) / len(squad_qs)
-        answerable = [r for r in res if not r.unanswerable]
-        unans = [r for r in res if r.unanswerable]
-        confs = sorted({r.confidence for r in res})
-        best_t = None
-        for t in [c + 1e-9 for c in confs]:
-            if sum(r.confidence < t for r in answerable) > args.max_answerable_refused:
-                break
-            best_t = t
-        t = best_t if best_t is not None else -1e9
-        row = {
-            "w_reader": w, "reader_mid": mid, "reader_temp": temp, "prefer_typed_rules": typed, "span_min": span_min,
-            "gold_correct_no_refusal": 100 * sum(r.passed for r in answerable) / len(answerable),
-            "gold_f1": 100 * sum(r.f1 or 0 for r in answerable) / len(answerable),
-            "gold_em": 100 * sum(r.em or 0 for r in answerable) / len(answerable),
-            "squad_f1": sq_f1, "threshold": round(t, 4),
-            "gold_correct": 100 * sum(r.passed and r.confidence >= t for r in answerable) / len(answerable),
-            "unanswerable_refused": 100 * sum(r.confidence < t for r in unans) / max(1, len(unans)),
-            "answerable_refused": sum(r.confidence < t for r in answerable),
-        }
+                                              type_penalty=penalty, refusal_threshold=-1e9)
+        p = points(engine, args.gold, squad, s_ans, s_una)
+        best = best_threshold(p, args.max_answerable_refused, args.max_squad_answerable_refused)
+        row = {"w_reader": w, "reader_mid": mid, "reader_temp": temp, "type_penalty": penalty, **(best or {"objective": -1})}
         rows.append(row)
-        print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
-    pick = max(rows, key=lambda r: (r["gold_correct"] + (r["squad_f1"] or 0) + r["unanswerable_refused"] / 4))
+        print(json.dumps(row), flush=True)
+    pick = max(rows, key=lambda r: r["objective"])
     print("pick:", json.dumps(pick))
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "pick": pick}, indent=1))
+        Path(args.json).write_text(json.dumps({"rows": rows, "pick": pick, "args": vars(args)}, indent=1))
     return 0
 
 

@@ -431,15 +431,18 @@ class ExtractiveAnswerer:
                 cands.append(Candidate(r, hit, i, s))
         if not cands:
             return []
-        # IDF over the candidate pool: a word in every retrieved sentence says little
+        # IDF over the candidate pool: a word in every retrieved sentence says little. Only sentences
+        # sharing a word with the question count, so passages of unrelated documents that retrieval
+        # brings along (a recipe beside the news) cannot shift the scores that decide refusals
         df: dict[str, int] = {}
         sent_terms = []
+        n = 0
         for c in cands:
             terms = set(content_terms(c.sentence.text))
             sent_terms.append(terms)
+            n += bool(terms & q_terms)
             for t in terms & q_terms:
                 df[t] = df.get(t, 0) + 1
-        n = len(cands)
         idf = {t: math.log(1 + (n + 1) / (df.get(t, 0) + 0.5)) for t in q_terms}
         q_weight = sum(idf.values()) or 1.0
         # question words found nowhere in the retrieved passages: the documents may not know this
@@ -447,6 +450,11 @@ class ExtractiveAnswerer:
         for hit in hits:
             seen |= set(content_terms(hit.chunk.title + " " + hit.chunk.text))
         unseen = sum(idf[t] for t in q_terms - seen) / q_weight
+        # the rank prior counts only hits that share a word with the question, for the same reason
+        related_rank, k = {}, 0
+        for r, hit in enumerate(hits):
+            related_rank[r] = k
+            k += bool(q_terms & set(content_terms(hit.chunk.title + " " + hit.chunk.text)))
         for c, terms in zip(cands, sent_terms):
             vec = sentence_vectors.get((c.hit.chunk.chunk_id, c.index))
             c.semantic = float(np.dot(question_vector, vec)) if question_vector is not None and vec is not None else 0.0
@@ -454,7 +462,7 @@ class ExtractiveAnswerer:
             c.lexical = sum(idf[t] for t in c.matched) / q_weight
             c.span, c.span_fit = self._best_span(c.sentence.text, qtype, q_lower, q_terms, head)
             c.type_fit = c.span_fit if qtype in _TYPE_ACCEPTS else 0.5
-            prior = 1.0 / (1 + c.hit_rank)
+            prior = 1.0 / (1 + related_rank[c.hit_rank])
             c.score = (
                 self.w_semantic * c.semantic + self.w_lexical * c.lexical + self.w_type * c.type_fit
                 + self.w_rank * prior - self.w_unseen * unseen
@@ -513,15 +521,65 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
+_SAID_BY = re.compile(
+    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|said|tell|told|claim|write|wrote|post|announce|declare|warn|add)\b",
+    re.I,
+)
+_SPEECH = re.compile(r"[“\"”]|\b(?:said|says|told|tells|stated|wrote|writes|posted|announced|declared|warned|added|claimed|according to)\b", re.I)
+
+
+def speaker_of(question: str) -> str | None:
+    """The X of "What did X say ...?" (its last word, which a quote names), or None.
+
+    >>> speaker_of("What did Trump say about the operation?")
+    'Trump'
+    >>> speaker_of("What did the foreign minister of Venezuela say?") is None
+    False
+    >>> speaker_of("Who was sworn in?") is None
+    True
+    """
+    m = _SAID_BY.search(question)
+    if not m:
+        return None
+    words = [w for w in re.findall(r"[\w.'’-]+", m.group(1)) if w.lower() not in ("the", "a", "an", "of", "u.s.")]
+    return words[-1] if words else None
+
+
+_CONTINUES = re.compile(r"^\W*(?:he|she|they|the president|[“\"])", re.I)
+
+
+def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
+    """Does ``sentence`` report speech by ``speaker``: named in it, or named in the ``previous``
+    sentence that this one continues ("He added ...", an opening quote)?
+
+    >>> quotes_speaker("Trump", "Trump said the operation was a success.")
+    True
+    >>> quotes_speaker("Trump", "The foreign minister said it was an act of aggression.")
+    False
+    >>> quotes_speaker("Trump", "He added that oil would flow.", "Trump spoke on Saturday.")
+    True
+    """
+    if not _SPEECH.search(sentence):
+        return False
+    pat = re.compile(rf"\b{re.escape(speaker)}\b", re.I)
+    return bool(pat.search(sentence) or (previous and pat.search(previous) and _CONTINUES.search(sentence)))
+
+
 @dataclass
 class ReaderAnswerer(ExtractiveAnswerer):
     """Sentence ranking as in :class:`ExtractiveAnswerer`, short answers cut by a trained span reader.
 
     The best ``read_top`` sentences are read with ``context_sentences`` neighbours on each side (a
-    window, not the whole passage, to stay fast). Each span's score joins its sentence's score:
-    ``score = sentence score + w_reader * sigmoid((span logit - reader_mid) / reader_temp)``, and the
-    refusal threshold applies to that sum, so a low best-span score means "not found". The citation
-    is the sentence holding the span; the span's offsets are the answer's offsets.
+    window, not the whole passage, to stay fast). A reader trained with "no answer" windows
+    (``reader.knows_no_answer()``) scores each span by its *margin* over the window's no-answer
+    score, so a passage on the topic that does not hold the answer scores low:
+    ``score = sentence score + w_reader * sigmoid((evidence - reader_mid) / reader_temp)``, where
+    evidence is the margin (or the span logit for an older reader), and the refusal threshold
+    applies to that sum. Answers keep the asked type: for "when", "who" and "how many" only spans
+    that look like a time, a name or a number count (:func:`qa.answer_types.looks_like`); a sentence
+    without one loses ``type_penalty``. "What did X say?" is answered only by a sentence that
+    reports X's words. The citation is the sentence holding the span; the span's offsets are the
+    answer's offsets.
 
     >>> from qa.reader.model import load_reader
     >>> answerer = ReaderAnswerer(reader=load_reader("packaged"))            # doctest: +SKIP
@@ -533,7 +591,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
     w_reader: float = 0.2
     reader_mid: float = 5.0
     reader_temp: float = 3.0
-    # w_reader, reader_mid, reader_temp, prefer_typed_rules: calibrated by benchmarks/calibrate_reader.py
+    # w_reader, reader_mid, reader_temp, type_penalty: calibrated by benchmarks/calibrate_reader.py
     #: keep the rules' typed span (a person for "who", a date for "when", ...) where it found one:
     #: on typed questions the rules are precise, and the reader then only scores the sentence
     prefer_typed_rules: bool = True
@@ -542,22 +600,19 @@ class ReaderAnswerer(ExtractiveAnswerer):
     #: "why" questions are answered by the sentence: a reason is a clause, and the reader (trained on
     #: SQuAD, where few answers are reasons) cuts a noun phrase out of it
     quote_reasons: bool = True
+    #: spans read per window: enough that one of the asked type is usually among them
+    read_spans: int = 8
+    #: what a sentence loses when it holds no span of the asked type (or is not the asked speaker's)
+    type_penalty: float = 0.3
 
     def reader_confidence(self, logit: float) -> float:
         return _sigmoid((logit - self.reader_mid) / self.reader_temp)
 
-    def rank(
-        self,
-        question: str,
-        qtype: str,
-        hits: Sequence[Hit],
-        question_vector: np.ndarray | None,
-        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
-    ) -> list[Candidate]:
-        cands = super().rank(question, qtype, hits, question_vector, sentence_vectors)
-        if not cands or self.reader is None:
-            return cands
-        by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
+    def _uses_margin(self) -> bool:
+        knows = getattr(self.reader, "knows_no_answer", None)
+        return bool(knows()) if callable(knows) else False
+
+    def _windows(self, cands: Sequence[Candidate]) -> list[tuple[Candidate, int, int, str]]:
         windows: list[tuple[Candidate, int, int, str]] = []
         seen = set()
         for c in cands[: self.read_top]:
@@ -568,37 +623,70 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 continue
             seen.add((ch.chunk_id, lo, hi))
             start, end = ch.sentences[lo].start, ch.sentences[hi].end
-            text = ch.text[start - ch.start : end - ch.start]
-            windows.append((c, lo, start, text))
+            windows.append((c, lo, start, ch.text[start - ch.start : end - ch.start]))
+        return windows
+
+    def rank(
+        self,
+        question: str,
+        qtype: str,
+        hits: Sequence[Hit],
+        question_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
+    ) -> list[Candidate]:
+        from qa.answer_types import ALIASES, CHECKED, looks_like, question_word
+
+        cands = super().rank(question, qtype, hits, question_vector, sentence_vectors)
+        if not cands or self.reader is None:
+            return cands
+        by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
+        windows = self._windows(cands)
         rules_span = {id(c): c.span for c in cands}
         typed = qtype in _TYPE_ACCEPTS
-        read = self.reader.read(question, [w[3] for w in windows], top=3)
+        kind = ALIASES.get(qtype) or (question_word(question) if question_word(question) in CHECKED else None)
+        margin = self._uses_margin()
+        read = self.reader.read(question, [w[3] for w in windows], top=self.read_spans)
         for (c, lo, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
             for sp in spans:
                 a, b = w_start + sp.start, w_start + sp.end
                 # the sentence holding the span's start; a span running past its end is cut there
                 idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
-                if idx is None:
-                    continue
-                sent = ch.sentences[idx]
-                owner = by_key.get((ch.chunk_id, idx))
+                owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None
                 if owner is None:
                     continue
+                sent = ch.sentences[idx]
                 rs, re_ = _trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
-                if re_ <= rs:
+                if re_ <= rs or (kind and not looks_like(kind, sent.text[rs:re_])):
                     continue
-                if owner.reader_score is None or sp.score > owner.reader_score:
-                    owner.reader_score = sp.score
+                evidence = sp.margin if margin and sp.margin is not None else sp.score
+                if owner.reader_score is None or evidence > owner.reader_score:
+                    owner.reader_score = evidence
                     owner.span = Span(rs, re_, "reader")
-        read_cands = [c for c in cands if c.reader_score is not None]
-        if not read_cands:
-            return cands
+        read_keys = {(w[0].hit.chunk.chunk_id, i) for w in windows
+                     for i in range(w[1], min(len(w[0].hit.chunk.sentences), w[1] + 1 + 2 * self.context_sentences))}
+        read_cands = [c for c in cands if (c.hit.chunk.chunk_id, c.index) in read_keys]
+        if not any(c.reader_score is not None for c in read_cands):
+            if not kind:
+                return cands
+        speaker = speaker_of(question)
         for c in read_cands:
+            rules = rules_span[id(c)]
+            if c.reader_score is None:
+                # nothing of the asked type here (or the reader found nothing): keep a typed rules span
+                # if there is one, and score the sentence as no reader evidence
+                c.span = rules if (typed and rules is not None and (not kind or looks_like(kind, rules.text(c.sentence.text)))) else None
+                c.score -= self.type_penalty if kind and c.span is None else 0.0
+                continue
             c.score = c.score + self.w_reader * self.reader_confidence(c.reader_score)
-            if self.prefer_typed_rules and typed and rules_span[id(c)] is not None:
-                c.span = rules_span[id(c)]
+            if self.prefer_typed_rules and typed and rules is not None and (not kind or looks_like(kind, rules.text(c.sentence.text))):
+                c.span = rules
             elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
                 c.span = None
+        if speaker:
+            for c in read_cands:
+                prev = c.hit.chunk.sentences[c.index - 1].text if c.index > 0 else ""
+                if not quotes_speaker(speaker, c.sentence.text, prev):
+                    c.score -= self.type_penalty
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         return read_cands

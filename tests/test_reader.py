@@ -250,3 +250,71 @@ def test_why_questions_are_answered_by_the_sentence():
     what = ReaderAnswerer(reader=reader, refusal_threshold=-1.0).answer("What was closed for two days?", hits, None, {})
     assert why.short_answer is None and "harbour was closed" in why.citations[0].quote
     assert what.short_answer == "the harbour"
+
+
+# --- reader v2: no-answer margin, answers of the asked type, the asked speaker -----------------------
+
+
+class ScriptedReader:
+    """Proposes the given (text, span score) pairs wherever they occur, each window with one null score."""
+
+    def __init__(self, spans: list[tuple[str, float]], null: float = 0.0):
+        self.spans, self.null = spans, null
+
+    def knows_no_answer(self) -> bool:
+        return True
+
+    def read(self, question, passages, top=3):
+        out = []
+        for p in passages:
+            found = [ReadSpan(p.find(t), p.find(t) + len(t), s, self.null) for t, s in self.spans if t in p]
+            out.append(sorted(found, key=lambda r: -r.score)[:top])
+        return out
+
+
+def test_when_question_takes_the_reader_span_that_is_a_time_not_its_best_span():
+    _, hits = _hits()
+    reader = ScriptedReader([("the coast", 16.0), ("Tuesday", 9.0)])
+    a = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False).answer(
+        "When did the storm reach the coast?", hits, None, {})
+    assert a.short_answer == "Tuesday"
+
+
+def test_when_question_without_any_time_in_the_passages_is_refused():
+    _, hits = _hits("The storm reached the coast near the harbour. Officials closed the harbour and the schools.")
+    reader = ScriptedReader([("the coast", 16.0), ("the harbour", 12.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.15)
+    when = answerer.answer("When did the storm reach the coast?", hits, None, {})
+    what = answerer.answer("What did the storm reach?", hits, None, {})
+    assert when.refused, when.text
+    assert not what.refused and what.short_answer == "the coast"
+
+
+def test_the_no_answer_score_lowers_confidence():
+    _, hits = _hits()
+    q = "Who ordered the evacuation?"
+    answers = ReaderAnswerer(reader=ScriptedReader([("Alice Brandt", 10.0)], null=0.0), refusal_threshold=-9)
+    null_wins = ReaderAnswerer(reader=ScriptedReader([("Alice Brandt", 10.0)], null=14.0), refusal_threshold=-9)
+    assert answers.answer(q, hits, None, {}).confidence > null_wins.answer(q, hits, None, {}).confidence + 0.1
+
+
+def test_what_did_x_say_quotes_x_not_someone_else_in_the_passage():
+    text = ("Officials said the harbour would stay closed for two days. "
+            "Mayor Alice Brandt said the lower town must be evacuated before night. Schools reopened on Friday.")
+    doc, hits = _hits(text)
+    reader = ScriptedReader([("the harbour would stay closed for two days", 15.0), ("the lower town must be evacuated", 9.0)])
+    a = ReaderAnswerer(reader=reader, refusal_threshold=-1.0).answer("What did Brandt say about the town?", hits, None, {})
+    assert "Brandt" in a.citations[0].quote
+
+
+def test_unrelated_passages_do_not_change_the_answer_or_its_confidence():
+    """A recipe retrieved beside the news (even ranked first) must not shift scores that decide refusals."""
+    _, hits = _hits()
+    recipe = parse_document("lemon.txt", "Cream the butter with the sugar. Fold in the flour and the zest of two lemons.")
+    unrelated = [Hit(chunk=c, score=1.0) for c in chunk_document(recipe, 110, 0)]
+    q = "Who ordered the evacuation of the lower town?"
+    for answerer in (ExtractiveAnswerer(refusal_threshold=0.0),
+                     ReaderAnswerer(reader=ScriptedReader([("Alice Brandt", 12.0)]), refusal_threshold=0.0)):
+        alone, mixed = answerer.answer(q, hits, None, {}), answerer.answer(q, unrelated + hits, None, {})
+        assert alone.short_answer == mixed.short_answer == "Alice Brandt"
+        assert alone.confidence == pytest.approx(mixed.confidence)

@@ -36,9 +36,17 @@ class ReadSpan:
     end: int
     #: start logit + end logit; comparable across passages of one question
     score: float
+    #: the "no answer" score of the window the span came from ([CLS] start + end logit); a reader
+    #: trained with no-answer windows puts it above every span when the passage does not answer
+    null: float | None = None
+
+    @property
+    def margin(self) -> float | None:
+        """How far the span beats "no answer" (SQuAD 2.0's score difference); None if unknown."""
+        return None if self.null is None else self.score - self.null
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "score": self.score}
+        return {"start": self.start, "end": self.end, "score": self.score, "null": self.null}
 
 
 @runtime_checkable
@@ -93,6 +101,13 @@ class TransformersReader:
         p = Path(self.spec).expanduser()
         return p if (p / "reader.json").is_file() else None
 
+    def knows_no_answer(self) -> bool:
+        """Was this reader trained with "no answer" windows (so its null score means something)?"""
+        art = self.artifact_dir()
+        if art is None or not (art / "reader.json").is_file():
+            return False
+        return json.loads((art / "reader.json").read_text(encoding="utf-8")).get("no_answer") == "trained"
+
     def trained_on(self) -> tuple[str, ...]:
         """Titles of the SQuAD articles this reader was trained on (evaluation leaves them out)."""
         art = self.artifact_dir()
@@ -116,7 +131,7 @@ class TransformersReader:
                 from safetensors.torch import load_file
 
                 from qa.reader.lora import merge_into
-                from qa.reader.train import ARTIFACT_FILE, META_FILE, base_model_path
+                from qa.reader.files import ARTIFACT_FILE, META_FILE, base_model_path
 
                 if not (art / META_FILE).is_file() or not (art / ARTIFACT_FILE).is_file():
                     raise ReaderError(
@@ -168,8 +183,9 @@ class TransformersReader:
         found: list[list[ReadSpan]] = [[] for _ in passages]
         for k, p in enumerate(win.pair_index):
             n = len(win.input_ids[k])
+            null = float(s[k, 0] + e[k, 0])
             for score, a, b in best_spans(s[k, :n], e[k, :n], win.offsets[k], self.max_answer_tokens, top=top):
-                found[p].append(ReadSpan(a, b, score))
+                found[p].append(ReadSpan(a, b, score, null))
         out_: list[list[ReadSpan]] = []
         for spans in found:
             seen, keep = set(), []

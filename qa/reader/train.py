@@ -30,8 +30,7 @@ import numpy as np
 
 from qa.reader.data import Example, examples_of, read_squad, split_articles, train_features, training_examples
 
-ARTIFACT_FILE = "adapter.safetensors"
-META_FILE = "reader.json"
+from qa.reader.files import ARTIFACT_FILE, META_FILE, base_model_path  # noqa: F401 - re-exported
 LICENCE = "Trained on SQuAD v1.1 (Rajpurkar et al. 2016), CC BY-SA 4.0; base model all-MiniLM-L6-v2, Apache-2.0."
 
 
@@ -79,15 +78,6 @@ class TrainConfig:
 
 
 # --- model --------------------------------------------------------------------------------------
-
-
-def base_model_path(name: str = "") -> str:
-    if name:
-        return name
-    from qa.config import PACKAGED_MODEL
-    from qa.embed import resolve_model
-
-    return resolve_model(PACKAGED_MODEL)[1]
 
 
 def build_model(cfg: TrainConfig):
