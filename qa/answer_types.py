@@ -38,6 +38,10 @@ ALIASES: dict[str, str] = {"date": "when", "person": "who", "number": "how many"
 _WH = re.compile(r"\b(how\s+many|how\s+much|when|whom|whose|who|where|what|which|why|how)\b", re.I)
 
 
+_AFTER_CLAUSE = re.compile(r",\s*" + _WH.pattern, re.I)
+_SUBORDINATE = re.compile(r"\W*(?:if|since|although|though|because|while|after|before|once|unless|as|given)\b", re.I)
+
+
 def question_word(question: str) -> str:
     """The wh-word class of ``question`` (its first wh-word), one of :data:`QUESTION_WORDS`.
 
@@ -47,6 +51,12 @@ def question_word(question: str) -> str:
     'what'
     >>> question_word("What were they doing when the raid began?")
     'what'
+    >>> question_word("When John Fox left the Broncos, who replaced him?")
+    'who'
+    >>> question_word("Prior to Super Bowl 50, when were the Broncos last there?")
+    'when'
+    >>> question_word("Since NASA didn't know how many tests it needed, what did it use?")
+    'what'
     >>> question_word("To whom did he write?")
     'who'
     >>> question_word("The treaty was signed in 1763?")
@@ -55,6 +65,12 @@ def question_word(question: str) -> str:
     m = _WH.search(question)
     if not m:
         return "other"
+    if m.group(1).lower() in ("when", "where") or _SUBORDINATE.match(question):
+        # "When John Fox left, who replaced him?", "Since NASA didn't know how many attempts …, what
+        # did they use?": a leading clause, then the question after a comma
+        later = _AFTER_CLAUSE.search(question, m.end())
+        if later:
+            m = later
     word = " ".join(m.group(1).lower().split())
     return "who" if word in ("whom", "whose") else word
 
@@ -74,6 +90,7 @@ _TIME_EXPR = re.compile(
     r"|\b(?:today|yesterday|tomorrow|tonight|overnight|noon|midnight|dawn|dusk|morning|afternoon|evening|night)\b"
     r"|\b(?:o'clock|century|centuries|decade|decades|millennium|era|season|spring|summer|autumn|fall|winter)\b"
     r"|\b(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?)\b"
+    r"|^\W*(?:during|after|before|until|till|since|while|whenever|once)\b"  # a temporal clause or phrase
     r")"
 )
 _NUMBER_WORDS = (
@@ -109,8 +126,8 @@ def looks_like(qtype: str, text: str) -> bool:
     True
     >>> looks_like("when", "the 19th century")
     True
-    >>> looks_like("when", "after the war")
-    False
+    >>> looks_like("when", "after the war"), looks_like("when", "the war")
+    (True, False)
     >>> looks_like("when", "May"), looks_like("when", "it may rain")
     (True, False)
     >>> looks_like("when", "3:30 p.m."), looks_like("when", "476 AD"), looks_like("when", "the 1970s")
