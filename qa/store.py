@@ -77,6 +77,9 @@ OWNED = (MANIFEST, "chroma", "bm25", MANIFEST + ".tmp", STAGING, STAGING + ".tmp
 OWNED_PREFIXES = ("bm25.tmp-",)
 #: other things qa keeps inside index_dir (evaluation indexes, feedback), never wiped by a rebuild
 KEPT = ("eval", "feedback.jsonl")
+#: an embedded Chroma store that cannot be opened is moved by `qa index --rebuild` into
+#: ``damaged-<time>/`` inside index_dir (kept, never deleted, never wiped)
+DAMAGED_PREFIX = "damaged-"
 #: written into the BM25 folder: the corpus key it was built for
 BM25_KEY_FILE = "qa_corpus_key.txt"
 
@@ -123,6 +126,8 @@ class SyncReport:
     rebuilt: bool = False
     reason: str = ""
     seconds: float = 0.0
+    #: where a damaged Chroma store was moved before rebuilding ("" when none was)
+    set_aside: str = ""
     #: a new generation was committed (also true for a format upgrade that embedded nothing)
     committed: bool = False
 
@@ -139,6 +144,8 @@ class SyncReport:
         if not self.changed:
             return f"index up to date ({len(self.unchanged)} documents)"
         parts = []
+        if self.set_aside:
+            parts.append(f"the damaged Chroma store was moved to {self.set_aside}")
         if self.rebuilt:
             parts.append(f"rebuilt ({self.reason})")
         elif self.reason:
@@ -254,6 +261,31 @@ def read_nodes(collection: Any, ids: Sequence[str], batch: int | None = None) ->
     return [n for i in range(0, len(ids), step) for n in vs.get_nodes(node_ids=list(ids[i : i + step]))]
 
 
+def sqlite_damage(path: Path) -> str:
+    """Why SQLite calls the database file at ``path`` damaged; "" when it reads as sound (or is absent).
+
+    Opens it read-only and runs ``PRAGMA quick_check``: "file is not a database" (random bytes),
+    "database disk image is malformed" (truncated, overwritten pages) and a failed check count as
+    damage; a busy or locked database does not.
+    """
+    import sqlite3
+
+    if not path.is_file():
+        return ""
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = con.execute("PRAGMA quick_check").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        code = getattr(e, "sqlite_errorcode", None)
+        damaged = (code & 0xFF) in (11, 26) if code is not None else any(w in str(e) for w in ("malformed", "not a database"))
+        return str(e) if damaged else ""  # 11 SQLITE_CORRUPT, 26 SQLITE_NOTADB
+    bad = [str(r[0]) for r in rows if r and r[0] != "ok"]
+    return f"integrity check failed: {bad[0]}" if bad else ""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -326,7 +358,8 @@ class IndexStore:
         if not d.exists():
             return
         if not self.manifest_path.exists():
-            foreign = [p.name for p in d.iterdir() if not self._owned(p.name) and p.name not in KEPT and not p.name.startswith(".")]
+            foreign = [p.name for p in d.iterdir() if not self._owned(p.name) and p.name not in KEPT
+                       and not p.name.startswith((".", DAMAGED_PREFIX))]
             if foreign:
                 raise IndexError_(
                     f"{d} is not empty and holds no qa manifest ({', '.join(sorted(foreign)[:5])}); "
@@ -545,20 +578,14 @@ class IndexStore:
                     # unreadable manifest on a shared server: only collections whose metadata says so
                     mine += [n for n in existing if self._stamped_for_this_folder(n)]
                 self._drop(sorted(set(mine)))
-            except IndexError_:
+            except IndexError_ as e:
                 if self.chroma_url:
                     raise
-                log.warning("removing unreadable Chroma store in %s", self.index_dir / "chroma")
-                self._client = None
-                _forget_chroma_clients()
-                shutil.rmtree(self.index_dir / "chroma", ignore_errors=True)
-            except Exception as e:  # a damaged embedded store cannot be listed: remove its files
+                self._move_store_aside(str(e.__cause__ or e))
+            except Exception as e:  # a damaged embedded store cannot be listed: move it aside
                 if self.chroma_url:
                     raise IndexError_(f"cannot clear this index's collections on {self.where} ({e})") from e
-                log.warning("removing unreadable Chroma store (%s)", e)
-                self._client = None
-                _forget_chroma_clients()
-                shutil.rmtree(self.index_dir / "chroma", ignore_errors=True)
+                self._move_store_aside(f"{type(e).__name__}: {e}")
             self._retired = []
             if not self.index_dir.is_dir():
                 return
@@ -569,6 +596,47 @@ class IndexStore:
                     shutil.rmtree(p)
                 else:
                     p.unlink()
+
+    def _move_store_aside(self, why: str) -> Path:
+        """Move the embedded Chroma store (``chroma/``) into a new ``damaged-<time>/`` folder inside
+        index_dir, so that a fresh one can be built; nothing is deleted. Returns the new folder."""
+        store = self.index_dir / "chroma"
+        self._client = self._chunks = self._sentences = None
+        self._bm25 = None
+        _forget_chroma_clients()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = self.index_dir / f"{DAMAGED_PREFIX}{stamp}"
+        n = 1
+        while dest.exists() or dest.is_symlink():
+            n += 1
+            dest = self.index_dir / f"{DAMAGED_PREFIX}{stamp}-{n}"
+        try:
+            dest.mkdir()
+            os.replace(store, dest / "chroma")
+        except OSError as e:
+            raise IndexError_(
+                f"the Chroma store in {store} is damaged ({why}) and could not be moved aside to {dest} "
+                f"({e.strerror or e}); move or remove {store} yourself, then run `qa index --rebuild`"
+            ) from e
+        _fsync_dir(self.index_dir)
+        log.warning("the Chroma store in %s cannot be used (%s); moved it to %s", store, why, dest)
+        return dest
+
+    def _set_aside_damaged_store(self) -> str:
+        """Before a rebuild: move an embedded store that SQLite calls damaged, or that Chroma cannot
+        open, out of the way (see :meth:`_move_store_aside`). Returns where it went ("" if it is sound)."""
+        store = self.index_dir / "chroma"
+        if self.chroma_url or not (store.exists() or store.is_symlink()):
+            return ""
+        why = sqlite_damage(store / "chroma.sqlite3")
+        if not why:
+            try:
+                _collection_names(self.client)
+                return ""
+            except Exception as e:
+                cause = e.__cause__ if isinstance(e, IndexError_) and e.__cause__ is not None else e
+                why = f"{type(cause).__name__}: {cause}"
+        return str(self._move_store_aside(why))
 
     def _stamped_for_this_folder(self, name: str) -> bool:
         try:
@@ -600,13 +668,18 @@ class IndexStore:
         with self._lock, self._writer_lock():
             old: Manifest | None = None
             reason = ""
+            set_aside = ""
             if rebuild:
                 reason = "requested"
+                set_aside = self._set_aside_damaged_store()  # a store Chroma cannot open is moved, never deleted
                 try:
                     old = self.load_manifest()
                 except IndexError_ as e:
                     log.warning("clearing unreadable index before rebuilding (%s)", e)
                     self.wipe()
+                else:
+                    if old is None and self.index_dir.is_dir():
+                        self.wipe()  # manifest lost: what the store holds is unreachable; drop only qa's own
             else:
                 old = self.load_manifest()
                 if old is not None:
@@ -662,7 +735,8 @@ class IndexStore:
             if not reason and old is not None and not old.generation:
                 reason = "moved to crash-safe generations (vectors copied, nothing re-embedded)"
                 return _dc_replace(report, reason=reason, committed=True, seconds=time.perf_counter() - t0)
-            return _dc_replace(report, rebuilt=bool(reason), reason=reason, committed=True, seconds=time.perf_counter() - t0)
+            return _dc_replace(report, rebuilt=bool(reason), reason=reason, committed=True, seconds=time.perf_counter() - t0,
+                               set_aside=set_aside)
 
     def _mismatch(self, m: Manifest) -> str:
         """Why an existing index cannot be updated in place ("" if it can)."""

@@ -499,18 +499,20 @@ def messy_folder(tmp_path):
 
 def _lock(path: Path, monkeypatch) -> str:
     """Make ``path`` unreadable: chmod 000 for an ordinary user; root reads anything, so for root
-    Path.read_bytes is made to fail for it as the kernel would. Returns how."""
+    opening it (qa.ingest._open_document) is made to fail as the kernel would. Returns how."""
     path.chmod(0)
     if not ROOT_USER:
         return "chmod"
-    real = Path.read_bytes
+    import qa.ingest
 
-    def read_bytes(self):
-        if self.name == path.name:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    real = qa.ingest._open_document
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    def open_document(p):
+        if os.path.basename(p) == path.name:
+            raise PermissionError(13, "Permission denied", str(p))
+        return real(p)
+
+    monkeypatch.setattr(qa.ingest, "_open_document", open_document)
     return "simulated"
 
 
@@ -525,10 +527,11 @@ def test_messy_folder_indexes_the_good_and_names_the_bad(messy_folder, tmp_path,
         warnings = "\n".join(engine.last_load.warnings)
     finally:
         (messy_folder / "locked.txt").chmod(0o644)
-    assert ids == ["copy-of-good.txt", "good.txt", "legacy.txt", "link-inside.txt", "link-outside.txt"]
+    assert ids == ["copy-of-good.txt", "good.txt", "legacy.txt", "link-inside.txt"]
     assert sorted(report.added) == ids
     for name, why in [("empty.txt", "empty"), ("blank.md", "empty"), ("binary.txt", "binary"), ("legacy.txt", "decoded as cp1252"),
                       ("huge.txt", "larger than"), ("dangling.txt", "unreadable"), ("loop-a.txt", "unreadable"),
+                      ("link-outside.txt", "outside the documents folder"),
                       ("locked.txt", "unreadable (Permission denied)")]:
         assert re.search(rf"^{re.escape(name)}: .*{re.escape(why)}", warnings, re.M), (name, warnings)
 
@@ -537,7 +540,8 @@ def test_messy_folder_indexes_the_good_and_names_the_bad(messy_folder, tmp_path,
     assert {c.doc_id for c in a.citations} <= {"good.txt", "copy-of-good.txt", "link-inside.txt"}
     baker = engine.ask("What does the baker Zoë Lefèvre sell?")
     assert "The baker Zoë Lefèvre sells croissants for 2 €." in [c.quote for c in baker.citations]  # cp1252 decoded
-    assert engine.ask("Who is the lighthouse keeper?").short_answer == "Odo Brant"  # a link out is read (documented)
+    keeper = engine.ask("Who is the lighthouse keeper?")  # a link out of the folder is never read (documented)
+    assert keeper.short_answer != "Odo Brant" and all(c.doc_id != "link-outside.txt" for c in keeper.citations)
     assert all(c.doc_id != "locked.txt" for c in engine.ask("What is the secret text nobody may read?").citations)
 
 
@@ -549,8 +553,8 @@ def test_cli_index_of_messy_folder_warns_and_succeeds(messy_folder, tmp_path, mo
         (messy_folder / "locked.txt").chmod(0o644)
     assert r.exit_code == 0, r.output
     assert "Traceback" not in r.output
-    assert "added 5" in r.stdout
-    for name in ("empty.txt", "binary.txt", "legacy.txt", "huge.txt", "dangling.txt", "locked.txt"):
+    assert "added 4" in r.stdout
+    for name in ("empty.txt", "binary.txt", "legacy.txt", "huge.txt", "dangling.txt", "locked.txt", "link-outside.txt"):
         assert f"warning: {name}:" in r.stderr, (how, r.stderr)
 
 
