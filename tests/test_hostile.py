@@ -254,16 +254,17 @@ def test_api_add_document_identical_seed_again_changes_nothing(battery):
 
 def test_api_add_document_unreadable_after_writing_is_undone(battery, monkeypatch):
     """The upload is written, then cannot be read back (simulated: root reads anything)."""
+    import qa.ingest
     from qa.uploads import InvalidDocument
 
-    real = Path.read_bytes
+    real = qa.ingest._open_document
 
-    def read_bytes(self):
-        if self.name == "locked-notes.txt":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def open_document(p):
+        if os.path.basename(p) == "locked-notes.txt":
+            raise PermissionError(13, "Permission denied", str(p))
+        return real(p)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(qa.ingest, "_open_document", open_document)
     with pytest.raises(InvalidDocument, match="locked-notes.txt: skipped, unreadable"):
         battery["engine"].add_document("locked-notes.txt", b"Locked notes\nThe vault code is 1234.\n")
     monkeypatch.undo()
