@@ -9,6 +9,8 @@ Layout of ``index_dir``::
     chroma/                chromadb PersistentClient (not used when ``chroma_url`` names a server)
     bm25/                  the llama-index BM25 retriever, saved for the corpus recorded in the manifest
                            (built by every committing sync, so opening an index never rebuilds it)
+    damaged-<time>/        a Chroma store that could not be opened, moved here by ``qa index --rebuild``
+                           (kept for the user; never read, never deleted)
 
 Collections are named ``<collection>_<index_id>_<generation>_chunks`` and ``..._sentences``: the
 index id is random per index folder, so several indexes can share one Chroma server; the generation
@@ -614,6 +616,8 @@ class IndexStore:
             dest.mkdir()
             os.replace(store, dest / "chroma")
         except OSError as e:
+            with contextlib.suppress(OSError):
+                dest.rmdir()
             raise IndexError_(
                 f"the Chroma store in {store} is damaged ({why}) and could not be moved aside to {dest} "
                 f"({e.strerror or e}); move or remove {store} yourself, then run `qa index --rebuild`"
