@@ -634,7 +634,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
         question_vector: np.ndarray | None,
         sentence_vectors: Mapping[tuple[str, int], np.ndarray],
     ) -> list[Candidate]:
-        from qa.answer_types import ALIASES, CHECKED, looks_like, question_word
+        from qa.answer_types import ALIASES, CHECKED, question_word
+        from qa.answer_types import plausible as looks_like
 
         cands = super().rank(question, qtype, hits, question_vector, sentence_vectors)
         if not cands or self.reader is None:

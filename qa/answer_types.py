@@ -168,3 +168,22 @@ def looks_like(qtype: str, text: str) -> bool:
     if not rest or not rest[0].isupper():
         return False
     return not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+
+
+def plausible(qtype: str, text: str) -> bool:
+    """The answerer's looser test: can ``text`` answer a ``qtype`` question at all?
+
+    As :func:`looks_like` for ``when`` and ``how many``; for ``who`` only a bare number or date is
+    ruled out, since SQuAD's gold answers to "who" are often lower-case ("teachers", "the city
+    council") and a reader span of that kind is fine.
+
+    >>> plausible("who", "teachers"), plausible("who", "1832"), plausible("who", "May 4")
+    (True, False, False)
+    >>> plausible("when", "interim president")
+    False
+    """
+    kind = ALIASES.get(qtype, qtype)
+    if kind != "who":
+        return looks_like(kind, text)
+    t = " ".join(text.split())
+    return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
