@@ -12,13 +12,15 @@ are re-embedded). Pass other folders, a :class:`~qa.config.Config`, or set ``QA_
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import operator
 import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from qa.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer
 from qa.config import Config
 from qa.embed import CachedEmbedder, Embedder, SentenceTransformerEmbedder, as_llama_embedding
 from qa.ingest import LoadReport, load_documents
-from qa.store import IndexStore, Progress, SyncReport
+from qa.store import IndexError_, IndexStore, Progress, SyncReport
 from qa.types import Answer, Document, Hit
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,97 @@ class NoDocuments(RuntimeError):
     """The documents folder is missing or holds no readable document."""
 
 
+class StoreUnavailable(IndexError_):
+    """The Chroma server holding the vectors cannot be reached (down, restarting, wrong address).
+
+    ``url`` is the server; the message says how to start it. Transient: the engine reconnects by
+    itself on the next question once the server answers again (the web server answers 503).
+    """
+
+    def __init__(self, url: str, cause: BaseException | None = None):
+        from qa.config import parse_chroma_url
+
+        self.url = url
+        try:
+            host, port, _ = parse_chroma_url(url)
+        except ValueError:  # pragma: no cover - validated when the config was built
+            host, port = "HOST", "PORT"
+        why = f" ({type(cause).__name__}: {_first_line(cause)})" if cause is not None else ""
+        super().__init__(
+            f"the vector store, the Chroma server at {url}, is unreachable{why}; start it with "
+            f"`chroma run --path DIR --host {host} --port {port}` (DIR: the folder it was started with before), "
+            f"or unset QA_CHROMA_URL to use the embedded store; answers resume by themselves once it is back"
+        )
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = e
+    while cur is not None and all(cur is not x for x in out):
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def unreachable_cause(e: BaseException) -> BaseException | None:
+    """The exception in ``e``'s chain (``e``, what it was raised from or during) that says a Chroma
+    server could not be reached: a transport error (refused, reset, timed out) first, else
+    chromadb's "Could not connect to tenant" or qa.store's "cannot reach the Chroma server"; None
+    when nothing does."""
+    try:
+        import httpx
+
+        transport: tuple[type[BaseException], ...] = (httpx.TransportError, ConnectionError, TimeoutError)
+    except ImportError:  # pragma: no cover - chromadb depends on httpx
+        transport = (ConnectionError, TimeoutError)
+    chain = _chain(e)
+    for x in chain:
+        if isinstance(x, transport):
+            return x
+    for x in chain:
+        text = str(x)
+        if "Could not connect to tenant" in text or text.startswith("cannot reach the Chroma server"):
+            return x
+    return None
+
+
+class StoreOutage:
+    """Logs one warning when the vector store becomes unreachable and one line when it is back,
+    however many requests fail in between (thread-safe)."""
+
+    def __init__(self, logger: logging.Logger | None = None):
+        self.log = logger or log
+        self.down_since: float | None = None
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def failed(self, e: StoreUnavailable) -> None:
+        with self._lock:
+            self.failures += 1
+            if self.down_since is not None:
+                return
+            self.down_since = time.monotonic()
+        self.log.warning("%s (logged once per outage)", e)
+
+    def ok(self, started: float | None = None) -> None:
+        """A request that reached the store succeeded; ``started`` (``time.monotonic()``) is when it
+        began: one already under way when the outage was noticed proves nothing and is ignored."""
+        if self.down_since is None:  # the common case: no lock
+            return
+        with self._lock:
+            if self.down_since is None or (started is not None and started <= self.down_since):
+                return
+            seconds, failures = time.monotonic() - self.down_since, self.failures
+            self.down_since, self.failures = None, 0
+        self.log.warning("the vector store is reachable again after %.0f s (%d request%s failed meanwhile)",
+                         seconds, failures, "" if failures == 1 else "s")
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -47,6 +140,57 @@ def scrub_text(text: str) -> str:
     """``text`` with lone surrogates (which no UTF-8 encoder accepts, e.g. from a JSON ``"\\ud800"``
     escape or an undecodable command-line byte) replaced by U+FFFD, so it can be echoed back."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+def clean_question(question: Any, limit: int) -> tuple[str, list[str]]:
+    """``question`` made askable: cut to ``limit`` characters FIRST (so cleaning a 5 MB question
+    costs what cleaning ``limit`` characters does), then control and invisible characters become
+    spaces and runs of whitespace one space. A cut drops the word it split and adds a notice.
+
+    Raises :class:`InvalidQuestion` for a question that is not text or is empty once cleaned.
+
+    >>> clean_question("Who\\x00 was   sworn in?", 2000)
+    ('Who was sworn in?', [])
+    >>> q, notes = clean_question("why " * 1000, 20); q, notes[0][:26]
+    ('why why why why why', 'The question was 4,000 cha')
+    """
+    if not isinstance(question, str):
+        raise InvalidQuestion(f"a question must be text, not {type(question).__name__}")
+    stripped = question.lstrip()  # C speed: leading blanks do not use up the window
+    raw, rest = stripped[:limit], stripped[limit:limit + 1]
+    cut = len(stripped) > limit and not stripped[limit:].isspace()
+    split_word = cut and not raw[-1:].isspace() and not rest.isspace()
+    q = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in raw)
+    words = q.split()
+    if split_word and len(words) > 1:
+        words = words[:-1]  # the word the cut went through
+    q = " ".join(words)
+    if not q and cut:
+        raise InvalidQuestion(f"the question is empty in its first {limit:,} characters (only blanks, control or "
+                              f"invisible characters; the rest is not read): type a question about the documents")
+    if not q:
+        raise InvalidQuestion("the question is empty: type a question about the documents")
+    notices = [f"The question was {len(question):,} characters long; only its first {len(q):,} were used."] if cut else []
+    return q, notices
+
+
+def check_top_k(top_k: Any, default: int) -> int:
+    """``top_k`` as a number of passages: None means ``default``; otherwise a whole number >= 1.
+
+    >>> check_top_k(None, 5), check_top_k(3, 5)
+    (5, 3)
+    """
+    if top_k is None:
+        return default
+    if isinstance(top_k, bool) or isinstance(top_k, (str, bytes, float)):
+        raise ValueError(f"top_k must be an integer of at least 1 (passages to read), not {top_k!r}")
+    try:
+        k = operator.index(top_k)  # int, numpy integers
+    except TypeError:
+        raise ValueError(f"top_k must be an integer of at least 1 (passages to read), not {type(top_k).__name__}") from None
+    if k < 1:
+        raise ValueError(f"top_k must be at least 1 (passages to read), not {k}")
+    return k
 
 
 def require_writable_index(index_dir: Path) -> None:
@@ -67,16 +211,12 @@ def require_writable_index(index_dir: Path) -> None:
             )
 
 
-def make_answerer(config: Config) -> Answerer:
-    """The answerer ``config`` asks for: the trained span reader (default) or the rules-based cutter."""
-    from qa.reader.model import load_reader
+def make_answerer(config: Config, embedder: Embedder | None = None) -> Answerer:
+    """The answerer ``config.answerer`` names (:mod:`qa.answerers`): by default the extractive one
+    with the trained span reader (or the rules-based cutter); ``llm`` checks an LLM's sentences."""
+    from qa.answerers import build_answerer
 
-    reader = load_reader(config.reader, quantize=config.reader_int8)
-    if reader is None:
-        return ExtractiveAnswerer(refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin)
-    return ReaderAnswerer(
-        reader=reader, refusal_threshold=config.reader_refusal_threshold, corroboration_margin=config.corroboration_margin
-    )
+    return build_answerer(config, embedder)
 
 
 def check_document(d: Any) -> Document:
@@ -121,7 +261,7 @@ class QA:
             embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
         )
         self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url)
-        self.answerer: Answerer = answerer or make_answerer(config)
+        self.answerer: Answerer = answerer or make_answerer(config, self.embedder)
         self.auto_index = auto_index
         self.last_load: LoadReport | None = None
         self._retriever: Any = None
@@ -235,35 +375,44 @@ class QA:
     # --- asking --------------------------------------------------------------------------------
 
     def _clean_question(self, question: Any) -> tuple[str, list[str]]:
-        if not isinstance(question, str):
-            raise InvalidQuestion(f"a question must be text, not {type(question).__name__}")
-        notices: list[str] = []
-        q = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question)
-        q = " ".join(q.split())
-        if not q:
-            raise InvalidQuestion("the question is empty: type a question about the documents")
-        limit = self.config.max_question_chars
-        if len(q) > limit:
-            q = q[:limit].rsplit(" ", 1)[0] or q[:limit]
-            notices.append(f"The question was {len(question):,} characters long; only its first {len(q):,} were used.")
-        return q, notices
+        return clean_question(question, self.config.max_question_chars)
+
+    def _top_k(self, top_k: Any) -> int:
+        return check_top_k(top_k, self.config.top_k)
+
+    @contextlib.contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        """Turn "the Chroma server cannot be reached", whatever chromadb raised, into :class:`StoreUnavailable`."""
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except Exception as e:
+            cause = unreachable_cause(e) if self.config.chroma_url else None
+            if cause is None:
+                raise
+            raise StoreUnavailable(self.config.chroma_url, cause) from e
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
         """The best passages for ``question`` (hybrid dense + BM25, fused by reciprocal rank)."""
         q, _ = self._clean_question(question)
-        return self._ensure_ready().search(q, top_k or self.config.top_k)
+        k = self._top_k(top_k)
+        with self._store_errors():
+            return self._ensure_ready().search(q, k)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the documents, with verbatim citations (or a refusal)."""
         t0 = time.perf_counter()
         q, notices = self._clean_question(question)
-        retriever = self._ensure_ready()
-        t1 = time.perf_counter()
-        qvec = self.embedder.embed_query(q)
-        t2 = time.perf_counter()
-        hits = retriever.search(q, top_k or self.config.top_k)
-        t3 = time.perf_counter()
-        vectors = self.store.sentence_vectors([h.chunk for h in hits])
+        k = self._top_k(top_k)
+        with self._store_errors():
+            retriever = self._ensure_ready()
+            t1 = time.perf_counter()
+            qvec = self.embedder.embed_query(q)
+            t2 = time.perf_counter()
+            hits = retriever.search(q, k)
+            t3 = time.perf_counter()
+            vectors = self.store.sentence_vectors([h.chunk for h in hits])
         answer = self.answerer.answer(q, hits, qvec, vectors)
         t4 = time.perf_counter()
         timings = {
@@ -297,7 +446,9 @@ class QA:
     # --- inspection ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        self._ensure_ready()
+        with self._store_errors():
+            self._ensure_ready()
+            chunks = self.store.count()
         m = self.store.manifest
         docs = m.documents if m else {}
         return {
@@ -305,7 +456,7 @@ class QA:
             "seeds_dir": str(self.config.seeds_dir),
             "model": self.embedder.name,
             "documents": len(docs),
-            "chunks": self.store.count(),
+            "chunks": chunks,
             "titles": {k: v.get("title", "") for k, v in docs.items()},
         }
 
