@@ -265,14 +265,20 @@ def eval_command(
 @click.option("--auth", default=None, metavar="USER:PASSWORD", help="Require HTTP basic auth [QA_AUTH; default off].")
 @click.option("--max-upload", type=click.IntRange(1, None), default=None, metavar="BYTES",
               help="Size limit per uploaded document [QA_MAX_UPLOAD_BYTES; default 2 MB].")
+@click.option("--max-body", type=click.IntRange(1, None), default=None, metavar="BYTES",
+              help="Request body limit of the REST and OpenAI routes, 413 above it [QA_MAX_BODY_BYTES; default 1 MB].")
+@click.option("--keep-alive", type=click.FloatRange(0, None, min_open=True), default=None, metavar="SECONDS",
+              help="Idle keep-alive connection timeout [QA_KEEP_ALIVE; default 30].")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, max_upload: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, max_upload: int | None,
+          max_body: int | None, keep_alive: float | None) -> None:
     """Start the web chat, REST and OpenAI-compatible APIs on one port (same as `python app.py`)."""
     from qa.server import main as serve_main
 
     opts = ctx.obj or {}
     argv: list[str] = []
     for flag, value in (("--host", host), ("--port", port), ("--auth", auth), ("--max-upload", max_upload),
+                        ("--max-body", max_body), ("--keep-alive", keep_alive),
                         ("--seeds", opts.get("seeds_dir")), ("--index", opts.get("index_dir"))):
         if value is not None:
             argv += [flag, str(value)]

@@ -13,10 +13,17 @@ Routes (beside the Gradio app mounted at ``/``):
 * Gradio's named endpoints ``/chat`` (the chat reply) and ``/ask`` (``Answer.to_dict()``) for
   ``gradio_client``, and ``/upload``.
 
-Defaults bind 127.0.0.1:7860. Host, port, basic auth (``user:password``) and the upload size limit
-come from flags or ``QA_HOST``, ``QA_PORT``, ``QA_AUTH``, ``QA_MAX_UPLOAD_BYTES``. With auth on,
-every route (the page, Gradio's API, REST, OpenAI) needs HTTP basic credentials; OpenAI clients
-may send ``Authorization: Bearer user:password`` (their ``api_key``) instead.
+Defaults bind 127.0.0.1:7860. Host, port, basic auth (``user:password``), the upload size limit,
+the request body limit of the REST and OpenAI routes and the keep-alive timeout come from flags or
+``QA_HOST``, ``QA_PORT``, ``QA_AUTH``, ``QA_MAX_UPLOAD_BYTES``, ``QA_MAX_BODY_BYTES``,
+``QA_KEEP_ALIVE``. With auth on, every route (the page, Gradio's API, REST, OpenAI) needs HTTP
+basic credentials; OpenAI clients may send ``Authorization: Bearer user:password`` (their
+``api_key``) instead.
+
+A body over the limit gets 413 with a JSON error before anything parses it (Content-Length is
+checked first; a chunked body is counted as it arrives). When the vector store (a Chroma server,
+``QA_CHROMA_URL``) cannot be reached, the routes answer 503 with a JSON error naming it and saying
+how to start it; one warning is logged per outage, and answers resume by themselves once it is back.
 
 >>> from qa import QA
 >>> server = ServerThread(create_app(QA()), port=0).start()   # doctest: +SKIP
@@ -44,6 +51,11 @@ log = logging.getLogger(__name__)
 MODEL_ID = "qa"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+#: request body limit of the REST and OpenAI routes (a question is cut to 2000 characters anyway)
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+#: seconds an idle keep-alive connection stays open; well above an HTTP client's own pool expiry
+#: (httpx: 5 s), so a pooled connection is never closed by the server just as the client reuses it
+DEFAULT_KEEP_ALIVE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +66,15 @@ class ServeSettings:
     port: int = DEFAULT_PORT
     auth: tuple[str, str] | None = None
     max_upload_bytes: int | None = None
+    #: request body limit of /api/* and /v1/* (413 above it); Gradio's upload route has its own
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: uvicorn's timeout_keep_alive: seconds an idle keep-alive connection is kept open
+    keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
 
     @classmethod
     def resolve(cls, host: str | None = None, port: int | None = None, auth: str | None = None,
-                max_upload_bytes: int | None = None) -> "ServeSettings":
+                max_upload_bytes: int | None = None, max_body_bytes: int | None = None,
+                keep_alive_s: float | None = None) -> "ServeSettings":
         from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
 
         env = os.environ
@@ -65,13 +82,23 @@ class ServeSettings:
         try:
             port = int(port if port is not None else env.get("QA_PORT") or DEFAULT_PORT)
             limit = int(max_upload_bytes if max_upload_bytes is not None else env.get("QA_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES)
+            body = int(max_body_bytes if max_body_bytes is not None else env.get("QA_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
         except ValueError as e:
-            raise ValueError(f"port and upload limit must be whole numbers ({e})") from None
+            raise ValueError(f"port, upload limit and body limit must be whole numbers ({e})") from None
+        try:
+            keep_alive = float(keep_alive_s if keep_alive_s is not None else env.get("QA_KEEP_ALIVE") or DEFAULT_KEEP_ALIVE_S)
+        except ValueError as e:
+            raise ValueError(f"the keep-alive timeout must be a number of seconds ({e})") from None
         if not 0 <= port <= 65535:
             raise ValueError(f"port {port} is out of range")
         if limit < 1:
             raise ValueError("the upload limit must be at least 1 byte")
-        return cls(host=host, port=port, auth=parse_auth(auth if auth is not None else env.get("QA_AUTH")), max_upload_bytes=limit)
+        if body < 1:
+            raise ValueError("the request body limit must be at least 1 byte")
+        if not keep_alive > 0:
+            raise ValueError("the keep-alive timeout must be more than 0 seconds")
+        return cls(host=host, port=port, auth=parse_auth(auth if auth is not None else env.get("QA_AUTH")), max_upload_bytes=limit,
+                   max_body_bytes=body, keep_alive_s=keep_alive)
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -135,6 +162,83 @@ class BasicAuthMiddleware:
             headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
         )
         await response(scope, receive, send)
+
+
+# =================================================================================================
+# Request body limit (pure ASGI: the body is counted before any route reads or parses it)
+# =================================================================================================
+
+
+def _error_body(path: str, message: str, kind: str, code: str) -> dict[str, Any]:
+    """The JSON error of a route: OpenAI's shape on /v1, ``{"error": message}`` elsewhere."""
+    if path.startswith("/v1/"):
+        return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return {"error": message}
+
+
+class BodyLimitMiddleware:
+    """Answer 413 with a JSON error when a request body to ``prefixes`` is over ``max_bytes``.
+
+    A Content-Length over the limit is refused before a byte of the body is read; otherwise the
+    body (chunked, or with a Content-Length) is read and counted as it arrives, refused as soon as
+    the count passes the limit, and else handed to the route unchanged. The rest of a refused body
+    is discarded by the server as it arrives (the connection stays usable). Other paths, e.g.
+    Gradio's upload route (which has its own limit), pass through untouched.
+    """
+
+    def __init__(self, app: Any, max_bytes: int, prefixes: tuple[str, ...] = ("/api/", "/v1/")):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefixes = prefixes
+
+    async def _refuse(self, scope: dict, send: Any, size: int | None) -> None:
+        path = scope.get("path", "")
+        told = f"the request body ({size:,} bytes)" if size is not None else "the request body"
+        message = f"{told} is over the {self.max_bytes:,}-byte limit of this server (QA_MAX_BODY_BYTES): send a shorter question"
+        log.warning("refused %s %s: %s", scope.get("method", ""), path, message)
+        body = json.dumps(_error_body(path, message, "invalid_request_error", "request_too_large")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers") or []:
+            if name == b"content-length":
+                try:
+                    size = int(value)
+                except ValueError:
+                    size = None
+                if size is not None and size > self.max_bytes:
+                    await self._refuse(scope, send, size)
+                    return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: nobody to answer
+                return
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_bytes:
+                await self._refuse(scope, send, None)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # then the real stream (a disconnect, for streamed answers)
+
+        await self.app(scope, replay, send)
 
 
 # =================================================================================================
@@ -269,13 +373,25 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
 
     from qa import web
     from qa.followup import previous_turn
-    from qa.pipeline import InvalidQuestion
+    from qa.pipeline import InvalidQuestion, StoreUnavailable
 
     settings = settings or ServeSettings.resolve()
     demo = demo or web.build_app(engine, max_upload_bytes=settings.max_upload_bytes)
     backend: web.ChatBackend = demo.qa_backend
 
     app = FastAPI(title="qa", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+
+    def rejected(request: Request, e: Exception) -> None:  # the client's mistake: one line, no traceback
+        log.warning("rejected %s %s: %s", request.method, request.url.path, str(e)[:300])
+
+    def unavailable(request: Request, e: StoreUnavailable) -> Any:
+        """503 naming the store and what to do (the outage is logged once, by ``backend.outage``)."""
+        body = _error_body(request.url.path, str(e), "server_error", "store_unavailable")
+        if isinstance(body["error"], dict):
+            body["error"]["store"] = e.url
+        else:
+            body["store"] = e.url
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
     async def _json(request: Request) -> dict[str, Any]:
         try:
@@ -302,13 +418,23 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
             turns = [(m.get("role", ""), _content_text(m.get("content"))) for m in history if isinstance(m, dict)]
             answer = await run_in_threadpool(backend.ask, question, (), previous_turn(turns))
         except (RequestError, InvalidQuestion) as e:
+            rejected(request, e)
             return JSONResponse({"error": str(e)}, status_code=400)
+        except StoreUnavailable as e:
+            return unavailable(request, e)
         return answer.to_dict()
 
     @app.get("/api/stats")
-    async def api_stats() -> Any:
+    async def api_stats(request: Request) -> Any:
         """What the collection holds: documents, chunks, titles, index folder."""
-        return await run_in_threadpool(engine.stats)
+        started = time.monotonic()
+        try:
+            stats = await run_in_threadpool(engine.stats)
+        except StoreUnavailable as e:
+            backend.outage.failed(e)
+            return unavailable(request, e)
+        backend.outage.ok(started)
+        return stats
 
     @app.get("/v1/models")
     async def models() -> Any:
@@ -322,11 +448,14 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
             question, turns = parse_chat_messages(body.get("messages"))
             answer = await run_in_threadpool(backend.ask, question, (), previous_turn(turns))
         except (RequestError, InvalidQuestion) as e:
+            rejected(request, e)
             return _openai_error(str(e))
+        except StoreUnavailable as e:
+            return unavailable(request, e)
         if body.get("stream"):
-            return StreamingResponse(completion_chunks(answer, question), media_type="text/event-stream",
+            return StreamingResponse(completion_chunks(answer, answer.question), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        return completion_body(answer, question)
+        return completion_body(answer, answer.question)
 
     mb = (settings.max_upload_bytes or 0) * 4 or None  # Gradio's hard cap; the friendly check is ours
     gr.mount_gradio_app(
@@ -338,10 +467,12 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
     # Blocks "has launched", which mount_gradio_app never marks: without this, any client could name
     # a server file ({"path": "/root/secret.txt"}) and Gradio would copy it in for the upload event
     demo.has_launched = True
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.auth:
         app.add_middleware(BasicAuthMiddleware, username=settings.auth[0], password=settings.auth[1])
     app.state.qa_backend = backend
     app.state.qa_demo = demo
+    app.state.qa_settings = settings
     return app
 
 
@@ -358,14 +489,18 @@ class ServerThread:
     ...     httpx.post(server.url + "api/ask", json={"question": "..."})
     """
 
-    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = 0, log_level: str = "warning"):
+    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = 0, log_level: str = "warning",
+                 keep_alive_s: float | None = None):
         import uvicorn
 
         self.host = host
         self.port = port or free_port(host)
+        if keep_alive_s is None:  # the app's own setting (create_app keeps it), else the default
+            settings = getattr(getattr(app, "state", None), "qa_settings", None)
+            keep_alive_s = getattr(settings, "keep_alive_s", DEFAULT_KEEP_ALIVE_S)
         # open event streams (a browser tab, a gradio_client heartbeat) must not hold up stop()
         self.config = uvicorn.Config(app, host=host, port=self.port, log_level=log_level, lifespan="on",
-                                     timeout_graceful_shutdown=2)
+                                     timeout_graceful_shutdown=2, timeout_keep_alive=keep_alive_s)
         self.server = uvicorn.Server(self.config)
         self.thread: threading.Thread | None = None
 
@@ -442,7 +577,8 @@ def serve(engine: Any, settings: ServeSettings | None = None) -> None:
     shown = "[::1]" if settings.host == "::1" else settings.host
     log.info("chat on http://%s:%d/  (REST: POST /api/ask; OpenAI: POST /v1/chat/completions; auth: %s)",
              shown, settings.port, "basic" if settings.auth else "off")
-    uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")).run()
+    uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+                                  timeout_keep_alive=settings.keep_alive_s)).run()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -451,13 +587,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help=f"port [QA_PORT; default {DEFAULT_PORT}]")
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require HTTP basic auth [QA_AUTH; default off]")
     p.add_argument("--max-upload", type=int, metavar="BYTES", help="size limit per uploaded document [QA_MAX_UPLOAD_BYTES; default 2 MB]")
+    p.add_argument("--max-body", type=int, metavar="BYTES",
+                   help="request body limit of the REST and OpenAI routes, 413 above it [QA_MAX_BODY_BYTES; default 1 MB]")
+    p.add_argument("--keep-alive", type=float, metavar="SECONDS",
+                   help=f"idle keep-alive connection timeout [QA_KEEP_ALIVE; default {DEFAULT_KEEP_ALIVE_S:g}]")
     p.add_argument("--seeds", help="documents folder [QA_SEEDS_DIR; default seeds/]")
     p.add_argument("--index", help="index folder [QA_INDEX_DIR; default index/]")
     return p
 
 
 def main(argv: Sequence[str] | None = None, **engine_options: Any) -> None:
-    """``python app.py [--host H] [--port P] [--auth U:P] [--max-upload N] [--seeds D] [--index D]``."""
+    """``python app.py [--host H] [--port P] [--auth U:P] [--max-upload N] [--max-body N] [--keep-alive S] [--seeds D] [--index D]``."""
     from qa.pipeline import QA
 
     args = build_parser().parse_args(argv)
@@ -466,7 +606,7 @@ def main(argv: Sequence[str] | None = None, **engine_options: Any) -> None:
     for noisy in ("httpx", "chromadb", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        settings = ServeSettings.resolve(args.host, args.port, args.auth, args.max_upload)
+        settings = ServeSettings.resolve(args.host, args.port, args.auth, args.max_upload, args.max_body, args.keep_alive)
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     options = {k: v for k, v in {"seeds_dir": args.seeds, "index_dir": args.index, **engine_options}.items() if v}

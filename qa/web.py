@@ -19,6 +19,7 @@ import html
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -321,6 +322,12 @@ def exchanges(history: Sequence[Any]) -> list[tuple[int, str, int, str]]:
 # =================================================================================================
 
 
+def _store_outage() -> Any:
+    from qa.pipeline import StoreOutage
+
+    return StoreOutage(log)
+
+
 @dataclasses.dataclass
 class ChatBackend:
     """What the UI calls: follow-up rewriting, asking, feedback, uploads (no Gradio in here)."""
@@ -328,6 +335,8 @@ class ChatBackend:
     engine: Any
     max_upload_bytes: int | None = None
     answers: AnswerLog = dataclasses.field(default_factory=AnswerLog)
+    #: logs one warning per vector-store outage (not one per failed question) and one when it is back
+    outage: Any = dataclasses.field(default_factory=lambda: _store_outage())
     #: uploads are read only from inside this folder (Gradio's upload cache): a client can name any
     #: path in the FileData it sends, and the server must never read a file it did not receive
     upload_root: str | None = None
@@ -350,23 +359,36 @@ class ChatBackend:
         :class:`qa.followup.Turn`): follow-ups are rewritten. The Answer's ``question`` is what was
         typed, ``searched_question`` what was searched for."""
         from qa.followup import rewrite
+        from qa.pipeline import StoreUnavailable, clean_question, scrub_text
 
+        # cut to the length limit, then cleaned, before anything else reads it: a 1 MB question
+        # costs what a 2000-character one does, and only the cut text is ever echoed back
+        limit = getattr(getattr(self.engine, "config", None), "max_question_chars", 2000)
+        q, notices = clean_question(question, limit)
         if previous is None and history:
             previous = self.previous_turn(history)
-        searched = rewrite(question, previous) if previous is not None else question
-        answer = self.engine.ask(searched)
-        from qa.pipeline import scrub_text
-
-        return dataclasses.replace(answer, question=scrub_text(question))
+        searched = rewrite(q, previous) if previous is not None else q
+        started = time.monotonic()
+        try:
+            answer = self.engine.ask(searched)
+        except StoreUnavailable as e:
+            self.outage.failed(e)
+            raise
+        self.outage.ok(started)
+        echo = scrub_text(question) if len(question) <= len(q) + 64 else q
+        return dataclasses.replace(answer, question=echo, notices=tuple(notices) + answer.notices)
 
     def reply(self, question: str, history: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        from qa.pipeline import InvalidQuestion
+        from qa.pipeline import InvalidQuestion, StoreUnavailable
 
         try:
             answer = self.ask(question, history)
         except InvalidQuestion as e:
+            log.warning("rejected a chat question: %s", e)
             return [{"role": "assistant", "content": f"*{_md_escape(str(e))}*"}]
-        messages = render_messages(answer, asked=question)
+        except StoreUnavailable as e:  # logged once per outage by ask
+            return [{"role": "assistant", "content": f"*{_md_escape(str(e))}*"}]
+        messages = render_messages(answer, asked=answer.question)
         self.answers.put(messages[0]["content"], answer)
         return messages
 
@@ -468,16 +490,22 @@ def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBac
     def respond(message: str, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Answer a question from the documents (follow-ups use the history); returns the answer
         message and the sources message."""
-        return backend.reply(message, history)
+        if not isinstance(message, str):  # e.g. null over the API: Gradio itself cannot record it
+            log.warning("rejected a chat question: a question must be text, not %s", type(message).__name__)
+            raise gr.Error(f"a question must be text, not {type(message).__name__}", print_exception=False)
+        return backend.reply(message, history if isinstance(history, list) else [])
 
     def ask(question: str) -> dict:
         """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
-        from qa.pipeline import InvalidQuestion
+        from qa.pipeline import InvalidQuestion, StoreUnavailable
 
         try:
             return backend.ask(question).to_dict()
-        except InvalidQuestion as e:
-            raise gr.Error(str(e)) from None
+        except InvalidQuestion as e:  # the client's mistake: one warning line, no traceback
+            log.warning("rejected a question on /ask: %s", e)
+            raise gr.Error(str(e), print_exception=False) from None
+        except StoreUnavailable as e:  # logged once per outage by backend.ask
+            raise gr.Error(str(e), print_exception=False) from None
 
     def on_like(history: list[dict[str, Any]], data: gr.LikeData) -> None:
         if data.liked not in (True, False):
