@@ -17,6 +17,12 @@ seconds, throughput (completed requests per second over the whole run), latency 
 and max in milliseconds (client side: request sent to body read), and answer consistency: the same
 question must get the same answer text every time it is asked.
 
+Connections are pooled (one per client) and kept alive for at most 5 s idle, well under the
+server's keep-alive timeout (``QA_KEEP_ALIVE``, 30 s), so the server never closes a connection just
+as a client reuses it. Should a pooled connection still drop before any response (the server
+restarted, a proxy closed it), the question is sent once more on a fresh connection: asking is
+read-only, so that is safe; it is counted under ``retries`` and its latency includes both tries.
+
 :func:`run_load` is what ``tests/test_load.py`` calls.
 """
 
@@ -69,6 +75,7 @@ class LoadReport:
     inconsistent_questions: list[str] = field(default_factory=list)
     refused: int = 0
     stopped_by: str = ""
+    retries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +93,7 @@ class LoadReport:
             ("latency mean / max", f"{lat.get('mean', 0):.0f} / {lat.get('max', 0):.0f} ms"),
             ("answers consistent", "yes" if not self.inconsistent_questions else f"NO: {len(self.inconsistent_questions)} questions"),
             ("answers that were refusals", str(self.refused)),
+            ("retried after a dropped connection", str(self.retries)),
         ]
         w = max(len(k) for k, _ in rows)
         lines = [f"| {'figure'.ljust(w)} | value |", f"|{'-' * (w + 2)}|-------|"]
@@ -111,6 +119,7 @@ def run_load(url: str, questions: list[str], clients: int = 32, requests: int = 
     statuses: dict[str, int] = {}
     errors: list[str] = []
     refused = [0]
+    retried = [0]
     start_gate = threading.Barrier(clients + 1)
     deadline = [0.0]
 
@@ -122,8 +131,18 @@ def run_load(url: str, questions: list[str], clients: int = 32, requests: int = 
             next_index[0] += 1
             return i
 
+    def post(http: Any, q: str) -> Any:
+        """One question; once more on a fresh connection if the pooled one dropped before any response."""
+        try:
+            return http.post(url + route, json={"question": q})
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError):
+            with lock:
+                retried[0] += 1
+            return http.post(url + route, json={"question": q})
+
     def client() -> None:
-        with httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=1)) as http:
+        # keepalive_expiry (5 s) well under the server's keep-alive timeout (QA_KEEP_ALIVE, 30 s)
+        with httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=1, keepalive_expiry=5.0)) as http:
             start_gate.wait()
             while (i := take()) is not None:
                 q = questions[i % len(questions)]
@@ -131,7 +150,7 @@ def run_load(url: str, questions: list[str], clients: int = 32, requests: int = 
                 problem = None
                 status = "exception"
                 try:
-                    r = http.post(url + route, json={"question": q})
+                    r = post(http, q)
                     status = str(r.status_code)
                     body = r.json() if r.status_code == 200 else None
                     if r.status_code != 200:
@@ -171,6 +190,7 @@ def run_load(url: str, questions: list[str], clients: int = 32, requests: int = 
     }
     report.inconsistent_questions = sorted(q for q, texts in answers.items() if len(texts) > 1)
     report.refused = refused[0]
+    report.retries = retried[0]
     report.stopped_by = "request count" if next_index[0] >= requests else "duration"
     return report
 
