@@ -11,7 +11,7 @@ frozen dataclass: nothing changes it after the engine starts.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,26 @@ class Config:
     reader_refusal_threshold: float = 0.42
     #: int8 dynamic quantisation of the reader's linear layers (faster on CPU; see benchmarks)
     reader_int8: bool = True
+    #: the answerer, by name (qa.answerers): "extractive" (default: sentence ranking with the reader
+    #: above) or "llm" (an OpenAI-compatible LLM whose every sentence is checked; see README)
+    answerer: str = "extractive"
+    #: QA_ANSWERER=llm: the endpoint's OpenAI-compatible base, e.g. http://127.0.0.1:11434/v1 (Ollama)
+    llm_base_url: str = ""
+    #: the model name the endpoint serves (e.g. "llama3.1:8b")
+    llm_model: str = ""
+    #: the endpoint's API key ("" sends a placeholder: local servers need none)
+    llm_api_key: str = field(default="", repr=False)
+    #: seconds the whole reply may take; past it the extractive answer stands (or the sentences
+    #: already checked and shown are kept)
+    llm_timeout: float = 30.0
+    llm_max_tokens: int = 400
+    #: generated sentences the passages do not support: "drop" them or "mark" them as unsupported
+    llm_unsupported: str = "drop"
+    #: support score a generated sentence needs (calibrated by benchmarks/calibrate_support.py)
+    llm_support_threshold: float = 0.76
+    #: ask the LLM even when the extractive answerer refuses (the refusal threshold is calibrated;
+    #: the support check verifies what a sentence says, not that it answers the question)
+    llm_when_refused: bool = False
 
     @classmethod
     def resolve(cls, **overrides: Any) -> "Config":
@@ -147,6 +167,10 @@ class Config:
             raise ValueError("max_question_chars must be at least 10")
         if self.chroma_url:
             parse_chroma_url(self.chroma_url)
+        if self.llm_unsupported not in ("drop", "mark"):
+            raise ValueError(f"llm_unsupported must be 'drop' or 'mark', not {self.llm_unsupported!r}")
+        if not self.llm_timeout > 0 or self.llm_max_tokens < 1:
+            raise ValueError("llm_timeout must be more than 0 seconds and llm_max_tokens at least 1")
 
     def chunking(self) -> dict[str, Any]:
         """The settings that change chunk boundaries; a change means a full rebuild."""

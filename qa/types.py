@@ -122,6 +122,62 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class GeneratedSentence:
+    """One sentence an LLM wrote, and what the support check made of it (see :mod:`qa.support`).
+
+    ``cited`` are the passage numbers the model gave; ``citations`` the answer's citation numbers
+    it was resolved to (the supporting sentences, quoted verbatim). ``reason`` is "supported" for a
+    kept sentence, otherwise why it was not kept.
+    """
+
+    text: str
+    cited: tuple[int, ...] = ()
+    kept: bool = False
+    reason: str = ""
+    support: float = 0.0
+    citations: tuple[int, ...] = ()
+    #: shown to the user: kept, or (``QA_LLM_UNSUPPORTED=mark``) shown marked as unsupported
+    shown: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cited"], d["citations"], d["support"] = list(self.cited), list(self.citations), round(self.support, 6)
+        return d
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How an LLM answer came about: the model, each sentence it wrote, which were kept.
+
+    ``used`` is True when the answer is the model's checked sentences; False when the extractive
+    answer (or the refusal) stood, ``fallback_reason`` saying why.
+    """
+
+    model: str
+    used: bool = False
+    sentences: tuple[GeneratedSentence, ...] = ()
+    fallback_reason: str = ""
+    threshold: float = 0.0
+    unsupported: str = "drop"
+
+    @property
+    def generated(self) -> int:
+        return len(self.sentences)
+
+    @property
+    def dropped(self) -> int:
+        """Sentences not kept (dropped, or shown marked as unsupported)."""
+        return sum(1 for s in self.sentences if not s.kept)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "used": self.used, "generated": self.generated, "dropped": self.dropped,
+            "fallback_reason": self.fallback_reason, "threshold": self.threshold, "unsupported": self.unsupported,
+            "sentences": [s.to_dict() for s in self.sentences],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """The engine's reply to one question.
 
@@ -148,8 +204,16 @@ class Answer:
     searched_question: str = ""
     notices: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    #: set by the LLM answerer (qa.llm_answer): the sentences generated, kept and dropped, and why
+    generation: Generation | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        d = self._base_dict()
+        if self.generation is not None:
+            d["generation"] = self.generation.to_dict()
+        return d
+
+    def _base_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "searched_question": self.searched_question or self.question,

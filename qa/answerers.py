@@ -1,0 +1,66 @@
+"""Answerers by name: ``QA_ANSWERER`` (config ``answerer``) picks one from this registry.
+
+* ``extractive`` (default): sentence ranking with the trained span reader, or the rules-based
+  cutter with ``QA_READER=rules`` (:mod:`qa.answer`); every word shown is from the documents.
+* ``llm``: an OpenAI-compatible LLM whose every sentence is checked against the passage it cites,
+  the extractive answerer as its fallback (:mod:`qa.llm_answer`).
+
+A factory takes the config and the engine's embedder (None when built without an engine) and is
+called only when its name is chosen: nothing here imports a model client or opens a connection.
+
+>>> register_answerer("mine", lambda config, embedder: MyAnswerer())   # doctest: +SKIP
+>>> QA(config=Config.resolve(answerer="mine"))                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from qa.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer
+from qa.config import Config
+
+AnswererFactory = Callable[[Config, Any], Answerer]
+
+_REGISTRY: dict[str, AnswererFactory] = {}
+
+
+def register_answerer(name: str, factory: AnswererFactory) -> None:
+    """Make ``factory(config, embedder)`` available as ``QA_ANSWERER=name``."""
+    _REGISTRY[name.strip().lower()] = factory
+
+
+def answerer_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_answerer(config: Config, embedder: Any = None) -> Answerer:
+    """The answerer ``config.answerer`` names (a clear error for an unknown name)."""
+    name = (config.answerer or "extractive").strip().lower()
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        raise ValueError(f"unknown answerer {config.answerer!r} (QA_ANSWERER): choose one of {', '.join(answerer_names())}")
+    return factory(config, embedder)
+
+
+def extractive_answerer(config: Config, embedder: Any = None) -> Answerer:
+    """The trained span reader (default) or, with ``QA_READER=rules``, the rules-based cutter."""
+    from qa.reader.model import load_reader
+
+    reader = load_reader(config.reader, quantize=config.reader_int8)
+    if reader is None:
+        return ExtractiveAnswerer(refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin)
+    return ReaderAnswerer(
+        reader=reader, refusal_threshold=config.reader_refusal_threshold, corroboration_margin=config.corroboration_margin
+    )
+
+
+def llm_answerer(config: Config, embedder: Any = None) -> Answerer:
+    """An OpenAI-compatible LLM, checked sentence by sentence; the extractive answerer as fallback."""
+    from qa.llm_answer import build_llm_answerer
+
+    return build_llm_answerer(config, embedder, fallback=extractive_answerer(config, embedder))
+
+
+register_answerer("extractive", extractive_answerer)
+register_answerer("llm", llm_answerer)
