@@ -596,6 +596,11 @@ class QuestionResult:
     #: when/who/how many, answered (not refused): does the prediction *not* look like the asked type?
     #: None when not checked
     wrong_type: bool | None = None
+    #: LLM answerer only: sentences the model wrote, and how many the support check did not keep
+    generated: int | None = None
+    dropped: int | None = None
+    #: the answer is the model's checked sentences (False: the extractive answer or refusal stood)
+    llm_used: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -683,6 +688,9 @@ def score_answer(
         type=gold.type, extra=dict(gold.extra), qword=question_word(gold.question),
         answer_type=engine_answer_type(gold.question),
         wrong_type=None if answer is None else wrong_type(question_word(gold.question), ans.refused, pred),
+        generated=ans.generation.generated if ans.generation is not None else None,
+        dropped=ans.generation.dropped if ans.generation is not None else None,
+        llm_used=ans.generation.used if ans.generation is not None else None,
     )
 
 
@@ -719,6 +727,9 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("paragraph_recall@5", "paragraph recall@5", "rate"),
     ("paragraph_recall@10", "paragraph recall@10", "rate"),
     ("paragraph_mrr", "paragraph MRR", "mrr"),
+    ("generated_sentences", "LLM sentences generated", "count"),
+    ("dropped_sentences", "LLM sentences dropped (not kept)", "count"),
+    ("llm_answers", "answers from the LLM (not the fallback)", "count"),
     ("latency_p50_ms", "latency p50 (ms)", "ms"),
     ("latency_p95_ms", "latency p95 (ms)", "ms"),
 )
@@ -789,6 +800,11 @@ def summarize(
             for k in (1, 3, 5, 10):
                 out[f"paragraph_recall@{k}"] = at(doc_ranks, k)
             out["paragraph_mrr"] = mean_reciprocal_rank(doc_ranks)
+    generated = [r for r in results if r.generated is not None]
+    if generated:  # the LLM answerer ran: what it wrote and what the support check dropped
+        out["generated_sentences"] = sum(r.generated for r in generated)
+        out["dropped_sentences"] = sum(r.dropped or 0 for r in generated)
+        out["llm_answers"] = sum(1 for r in generated if r.llm_used)
     latencies = [r.latency_ms for r in results if r.latency_ms is not None]
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)
@@ -965,6 +981,8 @@ def describe_answerer(answerer: Any) -> dict[str, Any]:
             out["reader_int8"] = bool(reader.quantize)
     threshold = getattr(answerer, "refusal_threshold", None)
     out["refusal_threshold"] = float(threshold) if isinstance(threshold, (int, float)) else threshold
+    if callable(getattr(answerer, "describe", None)):  # e.g. the LLM answerer: model, endpoint, support threshold
+        out.update(answerer.describe())
     return out
 
 
@@ -1250,6 +1268,9 @@ def describe_run(meta: Mapping[str, Any]) -> list[str]:
         lines.append(f"answerer: {meta['answerer']}, reader {reader}{extra}")
     if "refusal_threshold" in meta:
         lines.append(f"refusal threshold: {meta['refusal_threshold']}")
+    if meta.get("llm_model"):
+        lines.append(f"LLM: {meta['llm_model']} at {meta.get('llm_base_url')}, support threshold {meta.get('support_threshold')}, "
+                     f"unsupported sentences {meta.get('unsupported')}, fallback {meta.get('fallback')}")
     if "git_commit" in meta:
         lines.append(f"commit: {meta['git_commit']}{' (with uncommitted changes)' if meta.get('git_dirty') else ''}")
     if "excluded_reader_training_questions" in meta:

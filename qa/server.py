@@ -371,7 +371,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
     from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.concurrency import run_in_threadpool
 
-    from qa import web
+    from qa import streaming, web
     from qa.followup import previous_turn
     from qa.pipeline import InvalidQuestion, StoreUnavailable
 
@@ -446,6 +446,8 @@ def create_app(engine: Any, settings: ServeSettings | None = None, demo: Any = N
         try:
             body = await _json(request)
             question, turns = parse_chat_messages(body.get("messages"))
+            if body.get("stream") and streaming.can_stream(engine):  # each sentence checked before it is sent
+                return await streaming.openai_stream_response(backend, question, previous_turn(turns))
             answer = await run_in_threadpool(backend.ask, question, (), previous_turn(turns))
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)

@@ -245,12 +245,12 @@ def english_share(text: str) -> float:
 
 
 def other_language(reply: str, passages: str) -> bool:
-    """Does ``reply`` look written in another language than ``passages``? (script, or the share of
-    English function words when the passages are English; only for replies of 8 words or more)"""
+    """Does ``reply`` look written in another language than ``passages``? (its script, or the share
+    of English function words when the passages are English, for replies of 8 words or more)"""
+    if foreign_script_share(passages) < 0.05 and foreign_script_share(reply) > 0.3 and sum(ch.isalpha() for ch in reply) >= 10:
+        return True  # counted in letters: Chinese or Japanese has no spaces between words
     if len(re.findall(r"[^\W\d_]+", reply)) < 8:
         return False
-    if foreign_script_share(passages) < 0.05 and foreign_script_share(reply) > 0.3:
-        return True
     return english_share(passages) >= 0.2 and english_share(reply) < 0.08
 
 

@@ -155,8 +155,12 @@ def render_main(answer: Any, asked: str | None = None) -> str:
     else:
         if answer.short_answer:
             lines += [f"**{_md_escape(_flat(answer.short_answer))}**", ""]
-        for c in answer.citations:
-            lines += [f"> “{_md_escape(_flat(c.quote))}” [{c.n}]", ""]
+        generation = getattr(answer, "generation", None)
+        if generation is not None and generation.used:  # an LLM's checked sentences; quotes are in the sources
+            lines += [_md_escape(answer.text), ""]
+        else:
+            for c in answer.citations:
+                lines += [f"> “{_md_escape(_flat(c.quote))}” [{c.n}]", ""]
     searched = getattr(answer, "searched_question", "") or ""
     if asked is not None and searched and _flat(searched) != _flat(asked):
         lines += ["", f"*Searched for: {_md_escape(searched)}*"]
@@ -495,6 +499,19 @@ def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBac
             raise gr.Error(f"a question must be text, not {type(message).__name__}", print_exception=False)
         return backend.reply(message, history if isinstance(history, list) else [])
 
+    def respond_streaming(message: str, history: list[dict[str, Any]]) -> Any:
+        """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
+        from qa.streaming import chat_messages
+
+        if not isinstance(message, str):
+            log.warning("rejected a chat question: a question must be text, not %s", type(message).__name__)
+            raise gr.Error(f"a question must be text, not {type(message).__name__}", print_exception=False)
+        yield from chat_messages(backend, message, history if isinstance(history, list) else [])
+
+    from qa.streaming import can_stream
+
+    chat_fn = respond_streaming if can_stream(engine) else respond
+
     def ask(question: str) -> dict:
         """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
         from qa.pipeline import InvalidQuestion, StoreUnavailable
@@ -536,7 +553,7 @@ def build_app(engine: Any, max_upload_bytes: int | None = None, backend: ChatBac
                     placeholder="Ask a question about the documents, or pick an example.",
                 )
                 gr.ChatInterface(
-                    respond, chatbot=chatbot, examples=EXAMPLES, api_name="chat",
+                    chat_fn, chatbot=chatbot, examples=EXAMPLES, api_name="chat",
                     api_description="Answer a question from the documents: the answer message and its sources.",
                     textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question",
                                        show_label=False, submit_btn=True, stop_btn=False),

@@ -36,3 +36,36 @@ class HashEmbedder:
     def embed_query(self, text):
         self.calls += 1
         return self._vec(text)
+
+
+class FakeLLM:
+    """A llama-index-style chat LLM with scripted replies (no HTTP): ``chat`` returns the next reply,
+    ``stream_chat`` yields it in pieces of ``piece_words`` words. A reply that is an exception is raised."""
+
+    def __init__(self, *replies, piece_words: int = 2):
+        self.replies = list(replies)
+        self.piece_words = piece_words
+        self.calls: list = []
+
+    def _next(self, messages):
+        self.calls.append(messages)
+        reply = self.replies.pop(0) if self.replies else "The answer is not in the passages."
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    def chat(self, messages, **kw):
+        from llama_index.core.llms import ChatMessage, ChatResponse
+
+        return ChatResponse(message=ChatMessage(role="assistant", content=self._next(messages)))
+
+    def stream_chat(self, messages, **kw):
+        from llama_index.core.llms import ChatMessage, ChatResponse
+
+        text = self._next(messages)
+        words = re.findall(r"\S+\s*", text)
+        sent = ""
+        for i in range(0, len(words), self.piece_words):
+            delta = "".join(words[i:i + self.piece_words])
+            sent += delta
+            yield ChatResponse(message=ChatMessage(role="assistant", content=sent), delta=delta)
