@@ -91,6 +91,10 @@ class Config:
     reader_refusal_threshold: float = 0.42
     #: int8 dynamic quantisation of the reader's linear layers (faster on CPU; see benchmarks)
     reader_int8: bool = True
+    #: answer on ONNX Runtime (embedder and reader exported once, cached in <index_dir>/.onnx; no
+    #: torch on the query path); False: sentence-transformers and torch as before (then reader_int8
+    #: applies; the ONNX reader is always fp32)
+    onnx: bool = True
     #: the answerer, by name (qa.answerers): "extractive" (default: sentence ranking with the reader
     #: above) or "llm" (an OpenAI-compatible LLM whose every sentence is checked; see README)
     answerer: str = "extractive"

@@ -257,11 +257,12 @@ class QA:
         elif seeds_dir or index_dir or overrides:
             raise TypeError("pass either config or individual settings, not both")
         self.config = config
-        self.embedder: Embedder = CachedEmbedder(
-            embedder or SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
-        )
+        from qa.runtime import bind_reader, make_embedder
+
+        self.embedder: Embedder = CachedEmbedder(embedder or make_embedder(config))
         self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url)
         self.answerer: Answerer = answerer or make_answerer(config, self.embedder)
+        bind_reader(self.answerer, config)  # its ONNX export lives beside this index
         self.auto_index = auto_index
         self.last_load: LoadReport | None = None
         self._retriever: Any = None

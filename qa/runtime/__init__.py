@@ -1,0 +1,65 @@
+"""The query path on ONNX Runtime: embedder and span reader without torch or transformers.
+
+With the packaged models (and any local sentence-transformers folder of the same shape, and any
+reader artifact folder over a local BERT base), answering imports onnxruntime, tokenizers and numpy
+only. Exports are built once per model content (:mod:`qa.runtime.export`, which imports torch) and
+cached in ``<index_dir>/.onnx/`` (:mod:`qa.runtime.cache`). Other models (a sentence-transformers
+or transformers model by hub name, another architecture) take the torch path, which is also the
+path of ``QA_ONNX=0`` (config ``onnx``) and of training.
+
+>>> emb = make_embedder(Config.resolve())          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from qa.config import PACKAGED_MODEL, Config
+from qa.runtime.cache import cache_dir_for
+
+log = logging.getLogger(__name__)
+
+
+def onnx_enabled(config: Config | None = None) -> bool:
+    """The ``onnx`` setting of ``config``, else of ``QA_ONNX`` (default on)."""
+    if config is not None and hasattr(config, "onnx"):
+        return bool(config.onnx)
+    return os.environ.get("QA_ONNX", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def cache_dirs(config: Config) -> list[Path]:
+    """Where exports are looked up: the index folder's own ``.onnx/``, then the default index's
+    (so an evaluation index under ``index/eval/`` reuses the project's exports instead of exporting
+    again); new exports go to the first."""
+    dirs = [cache_dir_for(config.index_dir)]
+    default = cache_dir_for(Config.resolve(index_dir=None).index_dir) if config.index_dir else None
+    if default is not None and default.resolve() != dirs[0].resolve():
+        dirs.append(default)
+    return dirs
+
+
+def make_embedder(config: Config) -> Any:
+    """The embedder ``config.model`` names: on ONNX Runtime when it can be, else sentence-transformers."""
+    from qa.embed import SentenceTransformerEmbedder, resolve_model
+
+    if onnx_enabled(config) and config.device == "cpu":
+        name, folder = resolve_model(config.model) if config.model == PACKAGED_MODEL else (config.model, config.model)
+        from qa.runtime.embedder import OnnxEmbedder, exportable
+
+        why = exportable(folder)
+        if not why:
+            return OnnxEmbedder(name, folder, cache_dirs(config), batch_size=config.embed_batch_size)
+        log.info("embedding model %s takes the torch path (sentence-transformers): %s", config.model, why)
+    return SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)
+
+
+def bind_reader(answerer: Any, config: Config) -> None:
+    """Point an answerer's ONNX reader (if it has one) at this engine's export cache and runtime."""
+    reader = getattr(answerer, "reader", None)
+    if reader is None or not hasattr(reader, "use_cache_dirs"):
+        return
+    reader.use_cache_dirs(cache_dirs(config))
+    reader.onnx = onnx_enabled(config)

@@ -1,0 +1,146 @@
+"""Where exported ONNX models live, and how they are keyed: no torch, no transformers here.
+
+An export is a folder ``<cache>/<kind>-<key>/`` holding ``model.onnx``, the ``tokenizer.json`` it
+was exported with and ``export.json`` (what it was made from, when, with which exporter, and the
+check against torch made right after export). ``<cache>`` is ``<index_dir>/.onnx`` (hidden, so a
+fresh index folder holding only exports is still an empty qa index, and ``qa index --rebuild`` never
+deletes it). ``key`` is the SHA-256 of the source model's *contents* (every weight and tokenizer
+file, plus the export recipe's version), so a replaced reader artifact or model gets a new export
+and a stale one is never used.
+
+Hashing 90 MB on every start would cost a fifth of the cold-start budget, so a file's hash is
+remembered in ``<cache>/hashes.json`` under its path, size, mtime and inode: a file replaced in any
+way (a new artifact copied over, ``os.replace``) is hashed again.
+
+A folder appears whole or not at all: it is written under a temporary name and renamed; two
+processes exporting at once each write their own and the second rename loses harmlessly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+#: bump when the exported graph changes (inputs, outputs, pooling), so old exports are rebuilt
+RECIPE_VERSION = 1
+CACHE_DIRNAME = ".onnx"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+EXPORT_META = "export.json"
+_HASHES = "hashes.json"
+_lock = threading.Lock()
+
+
+def cache_dir_for(index_dir: str | Path) -> Path:
+    return Path(index_dir) / CACHE_DIRNAME
+
+
+def _stat_key(p: Path) -> str:
+    st = p.stat()
+    return f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+
+
+def _load_hashes(cache: Path) -> dict[str, str]:
+    try:
+        data = json.loads((cache / _HASHES).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def file_sha256(p: Path, cache: Path | None = None) -> str:
+    """SHA-256 of ``p``'s bytes, remembered in ``cache`` by path, size, mtime and inode."""
+    key = _stat_key(p)
+    memo = _load_hashes(cache) if cache is not None else {}
+    if key in memo:
+        return memo[key]
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    digest = h.hexdigest()
+    if cache is not None:
+        with _lock:
+            memo = _load_hashes(cache)
+            memo = {k: v for k, v in memo.items() if not k.startswith(key.split("|", 1)[0] + "|")}
+            memo[key] = digest
+            _write_json(cache / _HASHES, memo)
+    return digest
+
+
+def content_key(files: Iterable[Path], extra: str = "", cache: Path | None = None) -> str:
+    """One key for a set of files (their names and contents) plus ``extra`` (the recipe)."""
+    h = hashlib.sha256(f"recipe {RECIPE_VERSION}|{extra}".encode())
+    for p in sorted(Path(f) for f in files):
+        h.update(f"|{p.name}:{file_sha256(p, cache)}".encode())
+    return h.hexdigest()[:20]
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def is_complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in (MODEL_FILE, TOKENIZER_FILE, EXPORT_META))
+
+
+def find_export(kind: str, key: str, caches: Iterable[Path]) -> Path | None:
+    """The first complete ``<kind>-<key>`` folder among ``caches``; one found outside the first
+    cache is copied into it (hard links where the file system allows), so each index keeps its own."""
+    caches = [Path(c) for c in caches]
+    name = f"{kind}-{key}"
+    for i, cache in enumerate(caches):
+        folder = cache / name
+        if is_complete(folder):
+            if i == 0 or not caches:
+                return folder
+            try:
+                return publish(caches[0], name, lambda tmp: _link_tree(folder, tmp))
+            except OSError:
+                return folder
+    return None
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    for p in src.iterdir():
+        try:
+            os.link(p, dst / p.name)
+        except OSError:
+            shutil.copy2(p, dst / p.name)
+
+
+def publish(cache: Path, name: str, write) -> Path:
+    """Run ``write(tmp_folder)`` and rename the folder to ``cache/name``; returns the final folder.
+
+    If another process published the same name meanwhile, its folder stands and ours is dropped."""
+    cache.mkdir(parents=True, exist_ok=True)
+    final = cache / name
+    tmp = cache / f".tmp-{name}-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not is_complete(final):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def read_meta(folder: Path) -> dict:
+    return json.loads((folder / EXPORT_META).read_text(encoding="utf-8"))
+
+
+def write_meta(folder: Path, meta: dict) -> None:
+    _write_json(folder / EXPORT_META, meta)

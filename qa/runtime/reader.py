@@ -1,0 +1,199 @@
+"""The span reader on ONNX Runtime: onnxruntime + tokenizers + numpy, no torch.
+
+:class:`OnnxReader` is a :class:`qa.reader.model.TransformersReader` (same spec, artifact folder,
+metadata, settings, :class:`~qa.reader.model.ReadSpan` output) whose forward pass runs on an ONNX
+export of the fp32 reader: the base encoder with the artifact merged, start and end logits for every
+position ([CLS] included, so the "no answer" score is there). The export is built once per content
+of the artifact and base model (:mod:`qa.runtime.export`, with torch) and cached in
+``<index_dir>/.onnx/``; a replaced artifact has another hash and gets a new export.
+
+Windows are cut by the ``tokenizers`` library from the same ``tokenizer.json`` with the settings
+transformers' fast tokenizer applies for :func:`qa.reader.features.make_windows` (``only_second``
+truncation with stride, overflowing windows in order), so windows, offsets and logits are the torch
+reader's. ``quantize`` is not applied here: int8 changed the chosen span on about a third of reads,
+and ONNX Runtime fp32 is faster than torch int8 on this CPU. With ``onnx=False`` every call goes to
+the torch reader instead (``QA_ONNX=0``).
+
+Questions from concurrent threads share forward passes (:class:`qa.runtime.batching.Batcher`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.reader.features import MAX_QUESTION_TOKENS, Windows, best_spans
+from qa.reader.model import ReaderError, ReadSpan, TransformersReader
+from qa.runtime import cache as c
+
+log = logging.getLogger(__name__)
+
+_BASE_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin")
+
+
+def reader_exportable(reader: TransformersReader) -> str:
+    """"" when ``reader`` (an artifact over a local BERT folder) can run here, else why not."""
+    from qa.reader.files import ARTIFACT_FILE, META_FILE, base_model_path
+
+    art = reader.artifact_dir()
+    if art is None:
+        return "not a reader artifact folder (a transformers model name or folder)"
+    try:
+        meta = json.loads((art / META_FILE).read_text(encoding="utf-8"))
+        base = Path(base_model_path(meta.get("hyperparameters", {}).get("base_model") or ""))
+        model_type = json.loads((base / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, TypeError, AttributeError):
+        return "artifact or base model folder unreadable"
+    if not (art / ARTIFACT_FILE).is_file() or not (base / "tokenizer.json").is_file():
+        return "no artifact tensors or no tokenizer.json in the base model"
+    if model_type != "bert":
+        return f"base model type {model_type!r}"
+    return ""
+
+
+class OnnxReader(TransformersReader):
+    """A trained reader artifact, run on ONNX Runtime (or on torch with ``onnx=False``)."""
+
+    def __init__(self, spec: str, *, cache_dirs: Sequence[Path] = (), onnx: bool = True, batch_wait_ms: float = 2.0, **kw: Any):
+        super().__init__(spec, **kw)
+        self.onnx = onnx
+        self.cache_dirs = [Path(p) for p in cache_dirs]
+        self._session: Any = None
+        self._qtok: Any = None
+        self._wtok: Any = None
+        from qa.runtime.batching import Batcher
+
+        self._batcher = Batcher(self._read_many, max_items=48, wait_ms=batch_wait_ms, size=lambda item: len(item[1]))
+        self.export_dir: Path | None = None
+
+    def use_cache_dirs(self, dirs: Sequence[Path]) -> None:
+        """Where exports are looked up (the first is where a new one is written)."""
+        if self._session is None:
+            self.cache_dirs = [Path(p) for p in dirs]
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def _key(self) -> str:
+        from qa.reader.files import base_model_path
+
+        art = self.artifact_dir()
+        assert art is not None
+        meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
+        base = Path(base_model_path(meta.get("hyperparameters", {}).get("base_model") or ""))
+        files = [p for p in art.iterdir() if p.suffix in (".json", ".safetensors") and p.is_file()]
+        files += [base / f for f in _BASE_FILES if (base / f).is_file()]
+        return c.content_key(files, extra="reader", cache=self._cache())
+
+    def _cache(self) -> Path:
+        if not self.cache_dirs:
+            from qa.config import Config
+
+            self.cache_dirs = [c.cache_dir_for(Config.resolve().index_dir)]
+        return self.cache_dirs[0]
+
+    def ensure_export(self) -> Path:
+        """The cached export for this reader's contents; exported (with torch) when missing."""
+        key = self._key()
+        found = c.find_export("reader", key, self.cache_dirs)
+        if found is not None:
+            return found
+        log.warning("exporting the span reader %s to ONNX (once per artifact; imports torch)", self.spec)
+        from qa.runtime.export import export_reader
+
+        fp32 = TransformersReader(self.spec, **{k: v for k, v in self._overrides.items() if v is not None})
+        return export_reader(fp32, key, self._cache())
+
+    def load(self) -> None:
+        if not self.onnx:
+            return super().load()
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            from qa.runtime.embedder import session_options
+
+            art = self.artifact_dir()
+            if art is None or not (art / "reader.json").is_file():
+                raise ReaderError(f"reader artifact missing in {art}; train one with `qa train-reader`, or set QA_READER=rules")
+            self.meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
+            for key in ("max_length", "stride", "max_answer_tokens"):
+                if self._overrides[key] is None and key in self.meta:
+                    setattr(self, key, int(self.meta[key]))
+            folder = self.ensure_export()
+            qtok = Tokenizer.from_file(str(folder / c.TOKENIZER_FILE))
+            qtok.no_padding()
+            qtok.no_truncation()
+            wtok = Tokenizer.from_file(str(folder / c.TOKENIZER_FILE))
+            wtok.no_padding()
+            wtok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
+            session = ort.InferenceSession(str(folder / c.MODEL_FILE), session_options(), providers=["CPUExecutionProvider"])
+            self._qtok, self._wtok, self.export_dir = qtok, wtok, folder
+            self._session = session
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def windows(self, questions: Sequence[str], contexts: Sequence[str]) -> Windows:
+        """What :func:`qa.reader.features.make_windows` gives, cut by ``tokenizers`` alone."""
+        self.load()
+        limit = min(MAX_QUESTION_TOKENS, self.max_length // 4)
+        clipped = []
+        for q in questions:
+            offsets = self._qtok.encode(q, add_special_tokens=False).offsets
+            clipped.append(q if len(offsets) <= limit else q[: offsets[limit - 1][1]])
+        ids, types, masks, pairs, offs = [], [], [], [], []
+        for i, enc in enumerate(self._wtok.encode_batch(list(zip(clipped, contexts)))):
+            for e in [enc, *enc.overflowing]:
+                ids.append(e.ids)
+                types.append(e.type_ids)
+                masks.append(e.attention_mask)
+                pairs.append(i)
+                offs.append([tuple(o) if s == 1 else None for o, s in zip(e.offsets, e.sequence_ids)])
+        return Windows(input_ids=ids, token_type_ids=types, attention_mask=masks, pair_index=pairs, offsets=offs)
+
+    def logits(self, win: Windows) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits of every window (rows padded to the longest), in one forward pass."""
+        from qa.reader.features import pad_batch
+
+        feeds = {"input_ids": pad_batch(win.input_ids), "token_type_ids": pad_batch(win.token_type_ids),
+                 "attention_mask": pad_batch(win.attention_mask)}
+        s, e = self._session.run(None, feeds)
+        return s, e
+
+    def read(self, question: str, passages: Sequence[str], top: int = 3) -> list[list[ReadSpan]]:
+        if not self.onnx:
+            return super().read(question, passages, top)
+        if not passages:
+            return []
+        self.load()
+        return self._batcher((question, list(passages), top))
+
+    def _read_many(self, items: list[tuple[str, list[str], int]]) -> list[list[list[ReadSpan]]]:
+        questions = [q for q, ps, _ in items for _ in ps]
+        contexts = [p for _, ps, _ in items for p in ps]
+        win = self.windows(questions, contexts)
+        s, e = self.logits(win)
+        found: list[list[ReadSpan]] = [[] for _ in contexts]
+        owner = [k for k, (_, ps, _) in enumerate(items) for _ in ps]
+        for k, p in enumerate(win.pair_index):
+            n = len(win.input_ids[k])
+            null = float(s[k, 0] + e[k, 0])
+            for score, a, b in best_spans(s[k, :n], e[k, :n], win.offsets[k], self.max_answer_tokens, top=items[owner[p]][2]):
+                found[p].append(ReadSpan(a, b, score, null))
+        out: list[list[list[ReadSpan]]] = [[] for _ in items]
+        for p, spans in enumerate(found):
+            seen, keep = set(), []
+            for sp in sorted(spans, key=lambda x: -x.score):
+                if (sp.start, sp.end) not in seen:
+                    seen.add((sp.start, sp.end))
+                    keep.append(sp)
+            out[owner[p]].append(keep[: items[owner[p]][2]])
+        return out
