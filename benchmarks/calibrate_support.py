@@ -180,6 +180,28 @@ def pick(claims, grid_scores, idx=None, slack: int = 2):
     return max(near, key=lambda r: (r[1][0][0], -r[0], r[2]))
 
 
+def print_kinds(claims, scored, t) -> None:
+    for k in sorted({c.kind for c in claims}):
+        idx = [i for i, c in enumerate(claims) if c.kind == k]
+        ok = sum(1 for i in idx if scored[i][1] and scored[i][0] >= t)
+        by_rules = sum(1 for i in idx if not scored[i][1])
+        print(f"  {k:<14} {len(idx):>4} claims, {'kept' if claims[idx[0]].supported else 'accepted'} {ok} ({100 * ok / len(idx):.1f}%), "
+              f"failed the numbers/names rules {by_rules}")
+
+
+def cross_validate(claims, grid_scores) -> list[dict]:
+    """Two folds by question id parity: pick on one half, count errors on the other."""
+    folds = []
+    for fold in (0, 1):
+        train = [i for i, c in enumerate(claims) if int(re.sub(r"\D", "", c.qid) or 0) % 2 != fold]
+        test = [i for i, c in enumerate(claims) if int(re.sub(r"\D", "", c.qid) or 0) % 2 == fold]
+        _, fw, ft = pick(claims, grid_scores, train)
+        e = errors(claims, grid_scores[fw], ft, test)
+        folds.append({"weights": fw, "threshold": ft, "missed_supported": e[0], "supported": e[1], "accepted_unsupported": e[2], "unsupported": e[3]})
+        print(f"  held-out fold {fold}: picked {fw} @ {ft:.2f} on the other half; missed supported {e[0]}/{e[1]}, accepted unsupported {e[2]}/{e[3]}")
+    return folds
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--gold", default=str(ROOT / "gold" / "seeds.jsonl"))
@@ -220,20 +242,8 @@ def main(argv=None) -> int:
     print(f"pick: (weights (meaning, sentence words, passage words), names rule) = {w}, threshold {t:.2f}: "
           f"supported kept {npos - fn}/{npos} ({100 * (npos - fn) / npos:.1f}%), unsupported accepted {fp}/{nneg} ({100 * fp / nneg:.1f}%)")
     scored = grid_scores[w]
-    for k in kinds:
-        idx = [i for i, c in enumerate(claims) if c.kind == k]
-        ok = sum(1 for i in idx if scored[i][1] and scored[i][0] >= t)
-        by_numbers = sum(1 for i in idx if not scored[i][1])
-        print(f"  {k:<14} {len(idx):>4} claims, {'kept' if claims[idx[0]].supported else 'accepted'} {ok} ({100 * ok / len(idx):.1f}%), "
-              f"failed the numbers/names rules {by_numbers}")
-    folds = []
-    for fold in (0, 1):
-        train = [i for i, c in enumerate(claims) if int(re.sub(r"\D", "", c.qid) or 0) % 2 != fold]
-        test = [i for i, c in enumerate(claims) if int(re.sub(r"\D", "", c.qid) or 0) % 2 == fold]
-        _, fw, ft = pick(claims, grid_scores, train)
-        e = errors(claims, grid_scores[fw], ft, test)
-        folds.append({"weights": fw, "threshold": ft, "missed_supported": e[0], "supported": e[1], "accepted_unsupported": e[2], "unsupported": e[3]})
-        print(f"  held-out fold {fold}: picked {fw} @ {ft:.2f} on the other half; missed supported {e[0]}/{e[1]}, accepted unsupported {e[2]}/{e[3]}")
+    print_kinds(claims, scored, t)
+    folds = cross_validate(claims, grid_scores)
     near = [(x / 100, errors(claims, scored, x / 100)) for x in range(30, 81, 5)]
     print("  threshold sweep at the picked weights (missed supported, accepted unsupported): "
           + ", ".join(f"{x:.2f}: {e[0]}/{e[2]}" for x, e in near))

@@ -62,7 +62,9 @@ def ask_stream(engine: Any, question: str, top_k: int | None = None) -> Iterator
         t4 = time.perf_counter()
         timings = {"prepare_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000, "retrieve_ms": (t3 - t2) * 1000,
                    "answer_ms": (t4 - t3) * 1000, "total_ms": (t4 - t0) * 1000}
-        echo = question if len(question) <= len(q) + 64 else q
+        from qa.pipeline import scrub_text
+
+        echo = scrub_text(question) if len(question) <= len(q) + 64 else q
         yield dataclasses.replace(event, answer=dataclasses.replace(
             event.answer, question=echo, searched_question=q, notices=tuple(notices) + event.answer.notices, timings=timings))
 

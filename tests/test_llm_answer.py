@@ -315,7 +315,7 @@ def test_web_chat_streams_checked_sentences_then_the_full_reply(engine):
     assert render_messages(backend.answers.get(final[0]["content"]), asked=Q) == final
 
 
-def test_openai_route_streams_checked_sentences(engine):
+def test_openai_route_and_gradio_chat_stream_checked_sentences(engine):
     from qa.server import ServerThread, ServeSettings, create_app, free_port
 
     port = free_port()
@@ -328,6 +328,11 @@ def test_openai_route_streams_checked_sentences(engine):
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
         bad = httpx.post(url, json={"model": "qa", "messages": [{"role": "user", "content": "   \x00"}], "stream": True}, timeout=60)
+        from gradio_client import Client
+
+        job = Client(srv.url, verbose=False, analytics_enabled=False).submit(Q, api_name="/chat")
+        job.result(timeout=60)
+        chat_outputs = job.outputs()  # every reply the chat streamed
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     contents = [c["choices"][0]["delta"].get("content", "") for c in chunks]
@@ -338,6 +343,8 @@ def test_openai_route_streams_checked_sentences(engine):
     assert last["choices"][0]["finish_reason"] == "stop" and last["answer"]["generation"]["dropped"] == 1
     assert last["citations"] == plain["citations"] and last["citations"][0]["quote"] in seed_text(last["citations"][0]["doc_id"])
     assert bad.status_code == 400 and "empty" in bad.json()["error"]["message"]
+    assert "arrested" not in json.dumps(chat_outputs, ensure_ascii=False)
+    assert chat_outputs[-1][0]["content"].startswith("**Delcy Rodríguez**") and chat_outputs[-1][1]["metadata"]["title"].startswith("Sources")
 
 
 # --- with the real embedding model ---------------------------------------------------------------
