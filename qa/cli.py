@@ -104,6 +104,7 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
         else:
             report = engine.index(progress=bar, rebuild=rebuild)
         engine.store.drop_retired()
+        engine.store.wait_bm25()  # an append rebuilds BM25 in the background: leave a complete one
     except (NoDocuments, IndexError_, ValueError, OSError) as e:
         bar.close()
         _fail(e)

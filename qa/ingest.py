@@ -278,27 +278,51 @@ def load_documents(folder: str | Path) -> LoadReport:
     docs: list[Document] = []
     warnings: list[str] = []
     for p in iter_document_files(folder, errors=warnings):
-        doc_id = p.relative_to(folder).as_posix()
-        try:
-            data = read_document_bytes(p, root=root)
-        except SkippedFile as e:
-            warnings.append(f"{doc_id}: {e}")
-            continue
-        except OSError as e:
-            warnings.append(f"{doc_id}: skipped, unreadable ({e.strerror or e})")
-            continue
-        text, warning = decode_bytes(data, doc_id)
-        if warning:
-            warnings.append(warning)
-        if text is None:
-            continue
-        if not text.strip():
-            warnings.append(f"{doc_id}: skipped, empty")
-            continue
-        docs.append(parse_document(doc_id, text, path=str(p)))
+        d = _read_document(folder, root, p, warnings)
+        if d is not None:
+            docs.append(d)
     for w in warnings:
         log.warning(w)
     return LoadReport(tuple(docs), tuple(warnings))
+
+
+def load_document(folder: str | Path, name: str) -> LoadReport:
+    """The one document ``folder/name``, read exactly as :func:`load_documents` would read it (same
+    checks, same warnings), without reading the rest of the folder. Hidden names and other suffixes
+    are skipped with a warning."""
+    folder = Path(folder)
+    p = folder / name
+    doc_id = p.relative_to(folder).as_posix()
+    warnings: list[str] = []
+    d = None
+    if any(part.startswith(".") for part in Path(doc_id).parts) or p.suffix.lower() not in TEXT_SUFFIXES:
+        warnings.append(f"{doc_id}: skipped, not a .txt or .md document the folder reader would read")
+    else:
+        d = _read_document(folder, folder.resolve(), p, warnings)
+    for w in warnings:
+        log.warning(w)
+    return LoadReport(tuple([d] if d is not None else []), tuple(warnings))
+
+
+def _read_document(folder: Path, root: Path, p: Path, warnings: list[str]) -> Document | None:
+    doc_id = p.relative_to(folder).as_posix()
+    try:
+        data = read_document_bytes(p, root=root)
+    except SkippedFile as e:
+        warnings.append(f"{doc_id}: {e}")
+        return None
+    except OSError as e:
+        warnings.append(f"{doc_id}: skipped, unreadable ({e.strerror or e})")
+        return None
+    text, warning = decode_bytes(data, doc_id)
+    if warning:
+        warnings.append(warning)
+    if text is None:
+        return None
+    if not text.strip():
+        warnings.append(f"{doc_id}: skipped, empty")
+        return None
+    return parse_document(doc_id, text, path=str(p))
 
 
 def load_jsonl(path: str | Path) -> Iterator[Document]:

@@ -362,16 +362,23 @@ class QA:
     def _build_retriever(self) -> Any:
         from llama_index.core import VectorStoreIndex
 
-        from qa.retrieve import HybridRetriever, SentenceDenseRetriever
+        from qa.retrieve import FilteredRetriever, HybridRetriever, SentenceDenseRetriever
 
         n = max(self.config.fusion_candidates, self.config.top_k)
         vindex = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=as_llama_embedding(self.embedder))
-        dense = vindex.as_retriever(similarity_top_k=n)
-        sparse = self.store.bm25()
-        if sparse is not None:
-            sparse.similarity_top_k = min(n, int(sparse.bm25.scores.get("num_docs", n)))
-        sentences = SentenceDenseRetriever(self.store.sentences_collection, self.store.vector_store(), self.embedder.embed_query, top_k=n)
-        return HybridRetriever(dense, sparse, top_k=self.config.top_k, sentences=sentences, mode=self.config.fusion, rrf_k=self.config.rrf_k)
+        # only chunks of the documents this manifest lists: an append under way (or one a crash
+        # interrupted) has vectors in the live collections that are not committed
+        docs = self.store.manifest.documents if self.store.manifest is not None else None
+
+        def keep(node: Any) -> bool:
+            return docs is None or node.metadata.get("doc_id") in docs
+
+        dense = FilteredRetriever(lambda k: vindex.as_retriever(similarity_top_k=k), n, keep)
+        sparse = self.store.bm25_retriever(n)  # follows the background rebuild after an append
+        sentences = SentenceDenseRetriever(self.store.sentences_collection, self.store.vector_store(), self.embedder.embed_query, top_k=n,
+                                           keep_doc=None if docs is None else docs.__contains__)
+        return HybridRetriever(dense, sparse, top_k=self.config.top_k, sentences=sentences, mode=self.config.fusion, rrf_k=self.config.rrf_k,
+                               allowed=keep)
 
     # --- asking --------------------------------------------------------------------------------
 
@@ -474,8 +481,18 @@ class QA:
         On any problem :class:`qa.uploads.InvalidDocument` says why and nothing changes (a file
         whose indexing fails is removed again). Returns :class:`qa.uploads.AddedDocument`; the
         document is citable as soon as this returns and stays in the collection across restarts.
+
+        Costs what the document's own chunks cost: only the new file is read, and its chunks and
+        sentences are embedded without holding any lock (``progress`` gets passages embedded, of
+        how many), then added to the live collections in place (:meth:`IndexStore.commit_append`);
+        nothing else is re-read, copied or re-embedded, and BM25 is rebuilt in the background (the
+        dense retrievers find the new document meanwhile). Other changes in the documents folder are
+        left to the next :meth:`index`. An index that cannot take an append (none yet, another
+        source, an old format) is synced as a whole instead.
         """
         from qa import uploads
+        from qa.ingest import load_document
+        from qa.store import AppendRefused
 
         checked = uploads.check_upload(name, data, uploads.DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes)
         folder = self.config.seeds_dir
@@ -483,22 +500,50 @@ class QA:
             if not folder.is_dir():
                 raise NoDocuments(f"documents folder not found: {folder}")
             created = uploads.write_new_file(folder, checked.name, checked.data)
-            try:
-                report = self.index(progress=progress)
-                loaded = {d.doc_id: d for d in (self.last_load.documents if self.last_load else ())}
-                if checked.name not in loaded:
-                    why = [w for w in (self.last_load.warnings if self.last_load else ()) if w.startswith(checked.name)]
-                    raise uploads.InvalidDocument(why[0] if why else f"{checked.name}: could not be read as a document")
-            except BaseException:
-                if created:
-                    (folder / checked.name).unlink(missing_ok=True)
-                    try:
-                        self.index()
-                    except Exception:  # pragma: no cover - the original error matters more
-                        log.exception("re-indexing after a failed upload")
-                raise
-            entry = (self.store.manifest.documents if self.store.manifest else {}).get(checked.name, {})
-            return uploads.AddedDocument(
-                doc_id=checked.name, title=loaded[checked.name].title, chunks=len(entry.get("chunks", ())),
-                created=created, report=report,
-            )
+            whole = not created or self._retriever is None  # nothing new, or the folder was never synced
+        report: Any = None
+        try:
+            loaded = load_document(folder, checked.name)
+            if not loaded.documents:
+                why = [w for w in loaded.warnings if w.startswith(checked.name)]
+                raise uploads.InvalidDocument(why[0] if why else f"{checked.name}: could not be read as a document")
+            doc = check_document(loaded.documents[0])
+            if not whole:
+                require_writable_index(self.config.index_dir)
+                try:
+                    prepared = self.store.prepare_append([doc], progress=progress)  # the slow part: no lock held
+                    with self._lock:
+                        report = self.store.commit_append(prepared)
+                        self._retriever = self._build_retriever()
+                        self._stamp = self._manifest_stamp()
+                except AppendRefused as e:
+                    log.info("upload %s: indexing the documents folder (%s)", checked.name, e)
+            if report is None:
+                with self._lock:
+                    report = self.index(progress=progress)
+        except BaseException:
+            if created:
+                (folder / checked.name).unlink(missing_ok=True)
+                self._forget_upload(checked.name)
+            raise
+        entry = (self.store.manifest.documents if self.store.manifest else {}).get(checked.name, {})
+        return uploads.AddedDocument(
+            doc_id=checked.name, title=doc.title, chunks=len(entry.get("chunks", ())), created=created, report=report,
+        )
+
+    def _forget_upload(self, doc_id: str) -> None:
+        """After a failed upload whose file was removed again: if the document got committed (by this
+        upload or by a sync that saw the file meanwhile), sync the folder so that it is dropped."""
+        from qa.store import Manifest
+
+        try:
+            live = Manifest.load(self.store.manifest_path)
+        except (ValueError, TypeError, KeyError, OSError):
+            return
+        if doc_id not in live.documents:
+            return
+        try:
+            with self._lock:
+                self.index()
+        except Exception:  # pragma: no cover - the original error matters more
+            log.exception("re-indexing after a failed upload")

@@ -14,7 +14,9 @@ and its constructor reaches for ``Settings.llm`` (OpenAI by default, which fails
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from llama_index.core.retrievers import BaseRetriever
@@ -43,17 +45,24 @@ class SentenceDenseRetriever(BaseRetriever):
     A 110-word chunk's vector blurs the one sentence that answers; searching sentences finds it,
     and the chunk gives the answerer its context. Ranked by each chunk's best sentence.
 
-    The collection's size is read once, on the first question, and kept: a committed generation's
-    collections never change (a sync writes a new one, and the engine then builds a new retriever),
-    and the embedded Chroma's ``count()`` grows with the collection (18 ms at 310k sentences).
+    The collection's size is read once, on the first question, and kept: a committed state never
+    changes under a retriever (a sync writes a new generation, an append a new manifest, and the
+    engine then builds a new retriever), and the embedded Chroma's ``count()`` grows with the
+    collection (18 ms at 310k sentences).
+
+    ``keep_doc`` (a document id -> bool) leaves out sentences of other documents (those of an append
+    not yet committed); when it drops some, more sentences are asked for until ``top_k`` chunks are
+    found or the collection runs out, so the result is what the committed collection alone gives.
     """
 
-    def __init__(self, sentences: Any, vector_store: Any, embed_query: Any, top_k: int = 20):
+    def __init__(self, sentences: Any, vector_store: Any, embed_query: Any, top_k: int = 20,
+                 keep_doc: Callable[[str], bool] | None = None):
         super().__init__()
         self.sentences = sentences
         self.vector_store = vector_store
         self.embed_query = embed_query
         self.top_k = top_k
+        self.keep_doc = keep_doc
         self._count: int | None = None
 
     def _size(self) -> int:
@@ -63,18 +72,94 @@ class SentenceDenseRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         n = min(self.top_k * 3, max(1, self._size()))
-        got = self.sentences.query(query_embeddings=[self.embed_query(query_bundle.query_str).tolist()], n_results=n, include=["metadatas", "distances"])
-        best: dict[str, float] = {}
-        for md, dist in zip(got["metadatas"][0], got["distances"][0]):
-            cid = md["chunk_id"]
-            if cid not in best:
-                best[cid] = 1.0 - float(dist)  # cosine space: distance = 1 - cosine
-            if len(best) >= self.top_k:
+        qvec = self.embed_query(query_bundle.query_str).tolist()
+        while True:
+            got = self.sentences.query(query_embeddings=[qvec], n_results=n, include=["metadatas", "distances"])
+            best: dict[str, float] = {}
+            dropped = 0
+            for md, dist in zip(got["metadatas"][0], got["distances"][0]):
+                if self.keep_doc is not None and not self.keep_doc(md.get("doc_id", "")):
+                    dropped += 1
+                    continue
+                cid = md["chunk_id"]
+                if cid not in best:
+                    best[cid] = 1.0 - float(dist)  # cosine space: distance = 1 - cosine
+                if len(best) >= self.top_k:
+                    break
+            if len(best) >= self.top_k or not dropped or len(got["ids"][0]) < n:
                 break
+            n *= 4  # uncommitted sentences took places: ask for more
         if not best:
             return []
         nodes = {nd.node_id: nd for nd in self.vector_store.get_nodes(node_ids=list(best))}
         return [NodeWithScore(node=nodes[cid], score=score) for cid, score in best.items() if cid in nodes]
+
+
+class FilteredRetriever(BaseRetriever):
+    """The results of ``make(k)`` (a retriever of the ``k`` best) that ``keep`` accepts.
+
+    When ``keep`` drops results (chunks of an append not yet committed), more are asked for (k × 4)
+    until ``top_k`` are kept or the store runs out: the result is what the committed chunks alone give.
+    """
+
+    def __init__(self, make: Callable[[int], Any], top_k: int, keep: Callable[[Any], bool]):
+        super().__init__()
+        self.make = make
+        self.top_k = top_k
+        self.keep = keep
+        self._by_k: dict[int, Any] = {top_k: make(top_k)}
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        k = self.top_k
+        while True:
+            inner = self._by_k.get(k)
+            if inner is None:
+                inner = self._by_k.setdefault(k, self.make(k))
+            got = inner.retrieve(query_bundle)
+            kept = [n for n in got if self.keep(n.node)]
+            if len(kept) >= self.top_k or len(kept) == len(got) or len(got) < k:
+                return kept[: self.top_k]
+            k *= 4
+
+
+class LatestBM25(BaseRetriever):
+    """BM25 that answers with the newest build the store holds for its generation.
+
+    ``latest()`` returns the store's (BM25 retriever, corpus key, generation); a build of another
+    generation is never used (``initial`` answers instead). After an append the store rebuilds BM25
+    in the background: the next question uses it, nothing else is rebuilt. Each build is used
+    through a shallow copy whose ``similarity_top_k`` is ``top_k`` (at most its number of chunks).
+    """
+
+    def __init__(self, latest: Callable[[], tuple[Any, str, str]], top_k: int, generation: str, initial: Any):
+        super().__init__()
+        self.latest = latest
+        self.top_k = top_k
+        self.generation = generation
+        self.initial = initial
+        self._sized: tuple[Any, Any] = (None, None)  # (build, its copy)
+
+    def current(self) -> Any:
+        bm, _, gen = self.latest()
+        if bm is None or gen != self.generation:
+            bm = self.initial
+        src, sized = self._sized
+        if src is not bm:
+            sized = copy.copy(bm)
+            sized.similarity_top_k = min(self.top_k, int(bm.bm25.scores.get("num_docs", self.top_k)) or 1)
+            self._sized = (bm, sized)
+        return sized
+
+    @property
+    def bm25(self) -> Any:
+        return self.current().bm25
+
+    @property
+    def corpus(self) -> Any:
+        return self.current().corpus
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return self.current().retrieve(query_bundle)
 
 
 class HybridRetriever(BaseRetriever):
@@ -100,6 +185,7 @@ class HybridRetriever(BaseRetriever):
         sentences: Any | None = None,
         mode: str = "rrf",
         rrf_k: float = RRF_K,
+        allowed: Callable[[Any], bool] | None = None,
     ):
         super().__init__()
         if mode not in ("relative", "rrf"):
@@ -111,6 +197,8 @@ class HybridRetriever(BaseRetriever):
         self.weights = weights or DEFAULT_WEIGHTS[mode]
         self.mode = mode
         self.rrf_k = rrf_k
+        #: a node -> bool: only chunks of the committed documents are ever returned (None: all)
+        self.allowed = allowed
 
     @staticmethod
     def _normalised(side: int, results: list[NodeWithScore]) -> list[float]:
@@ -128,6 +216,8 @@ class HybridRetriever(BaseRetriever):
         # BM25 gives zero-score hits when no term matches: they are not evidence
         ranked.append([n for n in self.sparse.retrieve(bundle) if (n.score or 0.0) > 0] if self.sparse is not None else [])
         ranked.append(self.sentences.retrieve(bundle) if self.sentences is not None else [])
+        if self.allowed is not None:
+            ranked = [[n for n in side if self.allowed(n.node)] for side in ranked]
         ranks: dict[str, list[int | None]] = {}
         nodes: dict[str, Any] = {}
         per_side: list[dict[str, float]] = []

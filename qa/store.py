@@ -5,10 +5,12 @@ Layout of ``index_dir``::
     manifest.json          model, dimension, chunking, one content hash per document, chunk ids, and
                            the *generation*: which Chroma collections hold this index right now
     manifest.staging.json  only while (or after a crash while) a new generation is being written
+    append.json            only while (or after a crash while) documents are added in place (see below)
     index.lock             held (flock) by the one process writing this index
     chroma/                chromadb PersistentClient (not used when ``chroma_url`` names a server)
     bm25/                  the llama-index BM25 retriever, saved for the corpus recorded in the manifest
-                           (built by every committing sync, so opening an index never rebuilds it)
+                           (built by every committing sync, so opening an index never rebuilds it; after
+                           an append, rebuilt in the background while the previous one answers)
     damaged-<time>/        a Chroma store that could not be opened, moved here by ``qa index --rebuild``
                            (kept for the user; never read, never deleted)
 
@@ -29,6 +31,21 @@ rebuilds, never a wrong one. A crash (even ``kill -9``)
 before the rename leaves the previous index untouched and answering; a crash after it leaves the new
 one. Whatever a crashed run left behind (staging collections, an uncommitted or retired generation)
 is dropped by the next writer, or by the next reader that finds no writer holding the lock.
+
+**Appends.** A sync whose only change is *added* documents (and :meth:`IndexStore.commit_append`,
+the upload path) does not write a generation: copying every vector of a large collection per upload
+is what made one upload cost minutes. Under the writer lock it writes ``append.json`` (the
+generation and the chunk ids about to be added, fsynced), adds the new chunks and sentence vectors
+to the live collections batch by batch, then commits by renaming a new manifest (same generation,
+the new documents listed) over ``manifest.json``, and removes the intent. Readers only ever return
+chunks of documents listed in the manifest they opened, so vectors added but not committed are
+never answered from, and the answers of a committed state do not change while an append is under
+way. Recovery (the next writer, or a reader that finds no writer holding the lock): an intent whose
+documents are not in the committed manifest has its chunks and sentences deleted from the live
+collections; one whose documents are is simply removed. BM25 is not rebuilt on the upload's time: a
+background thread rebuilds it after the commit (one builder per store; the corpus key is checked
+before installing; ``wait_bm25``/``close`` join it) while the previous BM25, a subset of the
+same generation, keeps answering; the new document is found by the dense sides meanwhile.
 
 :meth:`IndexStore.sync` brings the index in line with a set of documents (any iterable, streamed:
 memory stays flat for large corpora): it re-embeds only added and edited documents, drops removed
@@ -69,12 +86,14 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 STAGING = "manifest.staging.json"
+#: the intent of an in-place append (see the module docstring)
+APPEND = "append.json"
 LOCK = "index.lock"
 MANIFEST_FORMAT = 2
 #: manifests this code can read (1: one fixed pair of collections, migrated on the next sync)
 READABLE_FORMATS = (1, 2)
 #: what `qa index --rebuild` may delete inside index_dir; nothing else is ever touched
-OWNED = (MANIFEST, "chroma", "bm25", MANIFEST + ".tmp", STAGING, STAGING + ".tmp", LOCK)
+OWNED = (MANIFEST, "chroma", "bm25", MANIFEST + ".tmp", STAGING, STAGING + ".tmp", LOCK, APPEND, APPEND + ".tmp")
 #: owned scratch folders are named with this prefix plus a random token
 OWNED_PREFIXES = ("bm25.tmp-",)
 #: other things qa keeps inside index_dir (evaluation indexes, feedback), never wiped by a rebuild
@@ -84,6 +103,14 @@ KEPT = ("eval", "feedback.jsonl")
 DAMAGED_PREFIX = "damaged-"
 #: written into the BM25 folder: the corpus key it was built for
 BM25_KEY_FILE = "qa_corpus_key.txt"
+#: written into the BM25 folder: the generation it was built for (a BM25 of the live generation is a
+#: subset of it, since within a generation documents are only ever added)
+BM25_GENERATION_FILE = "qa_generation.txt"
+#: a reader in another process sees vectors that a writer added to collections it already has open
+#: only after its own Chroma has caught up with the store's log: a delete of this (never used) id does that
+CATCH_UP_ID = "qa-catch-up"
+#: the longest a background BM25 build waits for one that another live process is making
+FOREIGN_BM25_WAIT_S = 120.0
 
 #: chunks embedded per write (``QA_INDEX_BATCH_CHUNKS``): vectors go to Chroma as they are made,
 #: never all held at once; smaller batches mean less memory and less work lost to a crash
@@ -101,13 +128,38 @@ class IndexError_(RuntimeError):
     """The index folder cannot be used as it is; the message says what to do."""
 
 
+class AppendRefused(RuntimeError):
+    """Documents cannot be added in place (no live generation, another model, chunking or source, a
+    document already indexed with other content): a full :meth:`IndexStore.sync` is the way."""
+
+
+class _Stopped(Exception):
+    """A background BM25 build was asked to stop (the store is closing)."""
+
+
+@dataclass
+class PreparedAppend:
+    """Documents chunked and embedded by :meth:`IndexStore.prepare_append`, not yet written anywhere."""
+
+    documents: list[Document]
+    chunks: dict[str, list[Chunk]]
+    #: chunk id -> (chunk vector, one vector per sentence)
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]]
+    source: str = ""
+    #: documents already in the index with the same content (nothing to do for them)
+    present: tuple[str, ...] = ()
+
+
 def _test_pause(point: str) -> None:
     """Test hook: with ``QA_TEST_PAUSE_AT=<point>``, say so on stderr and wait to be killed.
 
     Used only by tests/test_crash.py to SIGKILL an indexing run at a known point. Points, in order:
     ``staging`` (staging manifest and empty collections exist), ``embed`` (first batch of new
     vectors written), ``switch`` (new manifest written, not yet renamed), ``committed`` (renamed,
-    old generation not yet dropped).
+    old generation not yet dropped). An append (added documents only) has its own:
+    ``append-intent`` (append.json written, nothing added), ``append-embed`` (first batch added to
+    the live collections), ``append-switch`` (new manifest written, not renamed), ``append-committed``
+    (renamed, append.json not yet removed).
     """
     if os.environ.get("QA_TEST_PAUSE_AT") == point:
         print(f"QA_TEST_PAUSED {point}", file=sys.stderr, flush=True)
@@ -132,6 +184,8 @@ class SyncReport:
     set_aside: str = ""
     #: a new generation was committed (also true for a format upgrade that embedded nothing)
     committed: bool = False
+    #: the added documents went into the live generation in place (no copy; BM25 rebuilt in the background)
+    appended: bool = False
 
     @property
     def changed(self) -> bool:
@@ -322,7 +376,17 @@ class IndexStore:
         self._client: Any = None
         self._chunks: Any = None
         self._sentences: Any = None
-        self._bm25: Any = None
+        #: (BM25 retriever or None, corpus key it was built for, generation): replaced whole, read without a lock
+        self._bm25_state: tuple[Any, str, str] = (None, "", "")
+        self._bm25_cv = threading.Condition()
+        self._bm25_thread: threading.Thread | None = None
+        self._bm25_wanted = False
+        self._bm25_stop = threading.Event()
+        #: a scratch folder an append reserved before its commit, so that readers in other processes
+        #: see a live builder and wait for it instead of building the same BM25 themselves
+        self._bm25_scratch: Path | None = None
+        #: this process's Chroma must catch up with vectors another process appended
+        self._catch_up = False
         self._lock = threading.RLock()
         self._flock_depth = 0
         self._flock_fd: int | None = None
@@ -331,7 +395,18 @@ class IndexStore:
         self._retired: list[str] = []
         self.manifest: Manifest | None = None
         ref = weakref.ref(self)
-        atexit.register(lambda: (s := ref()) is not None and s._drop_quietly())
+        atexit.register(lambda: (s := ref()) is not None and (s.close(timeout=30), s._drop_quietly()))
+
+    @property
+    def _bm25(self) -> Any:
+        """The BM25 retriever in memory (None when none is loaded)."""
+        return self._bm25_state[0]
+
+    @_bm25.setter
+    def _bm25(self, value: Any) -> None:
+        if value is not None:  # pragma: no cover - use _bm25_state with its key
+            raise ValueError("set _bm25_state (retriever, corpus key, generation) instead")
+        self._bm25_state = (None, "", "")
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -342,6 +417,10 @@ class IndexStore:
     @property
     def staging_path(self) -> Path:
         return self.index_dir / STAGING
+
+    @property
+    def append_path(self) -> Path:
+        return self.index_dir / APPEND
 
     @property
     def where(self) -> str:
@@ -546,12 +625,45 @@ class IndexStore:
                 log.warning("dropping %d collection(s) left by an interrupted or replaced indexing run: %s",
                             len(doomed), ", ".join(sorted(doomed)))
                 self._drop(sorted(doomed))
-            for p in (self.staging_path, self.staging_path.with_name(STAGING + ".tmp"), self.manifest_path.with_name(MANIFEST + ".tmp")):
+            self._recover_append(live)
+            for p in (self.staging_path, self.staging_path.with_name(STAGING + ".tmp"), self.manifest_path.with_name(MANIFEST + ".tmp"),
+                      self.append_path.with_name(APPEND + ".tmp")):
                 if p.exists():
                     p.unlink()
             self._clear_dead_scratch()
             self._retired = [n for n in self._retired if n not in doomed]
             return sorted(doomed)
+
+    def _recover_append(self, live: Manifest | None) -> list[str]:
+        """Finish or undo an append that a dead process left (``append.json``); the writer lock is held.
+
+        Documents of the intent that the committed manifest lists were committed: kept. The chunks and
+        sentences of the others were never committed: deleted from the live collections. Returns the
+        deleted chunk ids.
+        """
+        path = self.append_path
+        if not path.exists():
+            return []
+        try:
+            intent = json.loads(path.read_text(encoding="utf-8"))
+            docs, chunks = list(intent["documents"]), [(str(c), int(n)) for c, n in intent["chunks"]]
+        except (ValueError, TypeError, KeyError, OSError) as e:  # written by rename: only outside damage does this
+            log.warning("ignoring unreadable append intent %s (%s)", path, e)
+            path.unlink(missing_ok=True)
+            return []
+        orphans: list[tuple[str, int]] = []
+        if live is not None and live.generation and (intent.get("index_id"), intent.get("generation")) == (live.index_id, live.generation):
+            committed = {cid for d in docs if d in live.documents for cid in live.documents[d]["chunks"]}
+            orphans = [(cid, n) for cid, n in chunks if cid not in committed]
+        if orphans:
+            log.warning("removing %d chunk(s) of an interrupted append (%s) from the live collections",
+                        len(orphans), ", ".join(d for d in docs if live is None or d not in live.documents)[:200])
+            ch_name, se_name = live.names()  # type: ignore[union-attr]
+            ch, se = self.client.get_collection(ch_name), self.client.get_collection(se_name)
+            _delete_vectors(ch, se, orphans)
+        path.unlink(missing_ok=True)
+        _fsync_dir(self.index_dir)
+        return [cid for cid, _ in orphans]
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -699,6 +811,12 @@ class IndexStore:
             if reason:
                 log.warning("rebuilding index: %s", reason)
             base = {} if (reason or old is None) else old.documents
+            if not rebuild and not reason and old is not None and old.generation and isinstance(documents, Sequence):
+                added = self._only_added(documents, base)
+                if added:  # nothing removed or edited: add in place, no new generation
+                    words, overlap = int(self.chunking["chunk_words"]), int(self.chunking.get("chunk_overlap", 0))
+                    items = [(d, chunk_document(d, words, overlap)) for d in added]
+                    return self._append(old, items, progress, None, t0)
             new = self._fresh(old.index_id if old else "", source)
             writer = _GenerationWriter(self, new, old if (old and not reason) else None, progress)
             bm25: Any = None
@@ -719,7 +837,7 @@ class IndexStore:
                 self._open_collections(old)
                 if self._bm25_folder_key() != old.corpus_key():
                     self._bm25 = None
-                    self.bm25()  # an index from before BM25 was built at index time, or a stale one
+                    self._bm25_sync(old)  # an index from before BM25 was built at index time, or a stale one
                 return _dc_replace(report, seconds=time.perf_counter() - t0)
             # --- the switch: the rename is the commit point -------------------------------------
             tmp = new.write_tmp(self.manifest_path)
@@ -734,13 +852,216 @@ class IndexStore:
             if old is not None:
                 self._retired += [n for n in old.names() if n not in new.names()]
             self.manifest = new
-            self._bm25 = bm25
+            self._bm25_state = (bm25, new.corpus_key(), new.generation)
             self._sentences, self._chunks = writer.sentences, writer.chunks
             if not reason and old is not None and not old.generation:
                 reason = "moved to crash-safe generations (vectors copied, nothing re-embedded)"
                 return _dc_replace(report, reason=reason, committed=True, seconds=time.perf_counter() - t0)
             return _dc_replace(report, rebuilt=bool(reason), reason=reason, committed=True, seconds=time.perf_counter() - t0,
                                set_aside=set_aside)
+
+    # --- appending in place --------------------------------------------------------------------
+
+    @staticmethod
+    def _only_added(documents: Sequence[Document], base: dict[str, dict[str, Any]]) -> list[Document]:
+        """The added documents when nothing was removed or edited (else [], and [] when nothing was added)."""
+        seen: set[str] = set()
+        added: list[Document] = []
+        for d in documents:
+            if d.doc_id in seen:
+                raise ValueError(f"duplicate document id: {d.doc_id!r}")
+            seen.add(d.doc_id)
+            was = base.get(d.doc_id)
+            if was is None:
+                added.append(d)
+            elif was["sha256"] != d.sha256:
+                return []
+        if len(seen) - len(added) != len(base):  # some indexed document is gone
+            return []
+        return added
+
+    def _append_refusal(self, m: Manifest | None, source: str) -> str:
+        """Why documents cannot be added in place to the index ``m`` ("" when they can)."""
+        if m is None:
+            return f"no index at {self.index_dir} yet"
+        if not m.generation:
+            return "an index written by an earlier version (the next full sync moves it to generations)"
+        why = self._mismatch(m)
+        if why:
+            return why
+        if m.source != source:
+            return "the index holds documents of another source"
+        return ""
+
+    def _embed_chunks(self, chunks: Sequence[Chunk], progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk vectors, sentence vectors in chunk order) of ``chunks``; ``progress`` gets the share done (0..1)."""
+        texts = [embedding_text(c) for c in chunks] + [s.text for c in chunks for s in c.sentences]
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None and texts:
+                progress(min(1.0, done / len(texts)))
+
+        vecs = self.embedder.embed_texts(texts, step) if progress is not None else self.embedder.embed_texts(texts)
+        return vecs[: len(chunks)], vecs[len(chunks) :]
+
+    def prepare_append(self, documents: Sequence[Document], progress: Progress | None = None, source: str = "") -> PreparedAppend:
+        """Chunk and embed ``documents`` for :meth:`commit_append`, holding no lock and writing nothing.
+
+        This is where an upload spends its time (embedding its own chunks and sentences), so other
+        uploads, questions and syncs go on meanwhile. ``progress`` gets (passages embedded, passages).
+        Raises :class:`AppendRefused` when the documents cannot be added in place (use :meth:`sync`),
+        ``ValueError`` for a duplicate id.
+        """
+        live = self.load_manifest()
+        why = self._append_refusal(live, source)
+        if why:
+            raise AppendRefused(why)
+        assert live is not None
+        words, overlap = int(self.chunking["chunk_words"]), int(self.chunking.get("chunk_overlap", 0))
+        seen: set[str] = set()
+        todo: list[Document] = []
+        present: list[str] = []
+        for d in documents:
+            if d.doc_id in seen:
+                raise ValueError(f"duplicate document id: {d.doc_id!r}")
+            seen.add(d.doc_id)
+            was = live.documents.get(d.doc_id)
+            if was is None:
+                todo.append(d)
+            elif was["sha256"] == d.sha256:
+                present.append(d.doc_id)
+            else:
+                raise AppendRefused(f"{d.doc_id} is already indexed with other content")
+        chunks = {d.doc_id: chunk_document(d, words, overlap) for d in todo}
+        flat = [c for cs in chunks.values() for c in cs]
+        total = len(flat)
+        if progress:
+            progress(0, total)
+        step = max(1, int(os.environ.get("QA_INDEX_BATCH_CHUNKS") or WRITE_BATCH_CHUNKS))
+        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for i in range(0, total, step):
+            batch = flat[i : i + step]
+
+            def share(x: float, _i: int = i, _n: int = len(batch)) -> None:
+                if progress:
+                    progress(min(total, _i + int(_n * x)), total)
+
+            chunk_vecs, sent_vecs = self._embed_chunks(batch, share if progress else None)
+            k = 0
+            for c, v in zip(batch, chunk_vecs):
+                vectors[c.chunk_id] = (v, sent_vecs[k : k + len(c.sentences)])
+                k += len(c.sentences)
+            if progress:
+                progress(i + len(batch), total)
+        return PreparedAppend(documents=todo, chunks=chunks, vectors=vectors, source=source, present=tuple(present))
+
+    def commit_append(self, prepared: PreparedAppend, progress: Progress | None = None) -> SyncReport:
+        """Add what :meth:`prepare_append` embedded to the live generation and commit it (crash-safe).
+
+        Takes the writer lock for the writes only. Documents that another writer committed meanwhile
+        with the same content are skipped. Raises :class:`AppendRefused` when the index changed
+        meanwhile so that the documents cannot be added in place (another model, a document indexed
+        with other content).
+        """
+        t0 = time.perf_counter()
+        self._check_folder()
+        with self._lock, self._writer_lock():
+            live = self.load_manifest()
+            why = self._append_refusal(live, prepared.source)
+            if why:
+                raise AppendRefused(why)
+            assert live is not None
+            self.cleanup(live)
+            items = []
+            for d in prepared.documents:
+                was = live.documents.get(d.doc_id)
+                if was is None:
+                    items.append((d, prepared.chunks[d.doc_id]))
+                elif was["sha256"] != d.sha256:
+                    raise AppendRefused(f"{d.doc_id} was indexed meanwhile with other content")
+            if not items:
+                self._open_collections(live)
+                self.manifest = live
+                return SyncReport(unchanged=tuple(live.documents), seconds=time.perf_counter() - t0)
+            return self._append(live, items, progress, prepared.vectors, t0)
+
+    def _append(
+        self, live: Manifest, items: list[tuple[Document, list[Chunk]]], progress: Progress | None,
+        vectors: dict[str, tuple[np.ndarray, np.ndarray]] | None, t0: float,
+    ) -> SyncReport:
+        """Add ``items`` to ``live``'s collections and commit (the store lock and the writer lock are held).
+
+        ``vectors`` (chunk id -> (chunk vector, sentence vectors)) were embedded beforehand; without
+        them each batch is embedded here. See the module docstring for the protocol.
+        """
+        flat = [c for _, cs in items for c in cs]
+        total = len(flat)
+        intent = {
+            "format": 1, "index_id": live.index_id, "generation": live.generation, "pid": os.getpid(),
+            "documents": [d.doc_id for d, _ in items], "chunks": [[c.chunk_id, len(c.sentences)] for c in flat],
+        }
+        self._open_collections(live)
+        chunks_col, sents_col = self._chunks, self._sentences
+        _write_json_durably(self.append_path, intent)  # first: from here on a crash is undone by name
+        committed = False
+        scratch: Path | None = None
+        try:
+            _test_pause("append-intent")
+            if progress:
+                progress(0, total)
+            step = max(1, int(os.environ.get("QA_INDEX_BATCH_CHUNKS") or WRITE_BATCH_CHUNKS))
+            for i in range(0, total, step):
+                batch = flat[i : i + step]
+                if vectors is not None:
+                    chunk_vecs = np.stack([vectors[c.chunk_id][0] for c in batch])
+                    parts = [vectors[c.chunk_id][1] for c in batch]
+                    sent_vecs = np.concatenate(parts) if parts else np.zeros((0, chunk_vecs.shape[1]), np.float32)
+                else:
+                    def share(x: float, _i: int = i, _n: int = len(batch)) -> None:
+                        if progress:
+                            progress(min(total, _i + int(_n * x)), total)
+
+                    chunk_vecs, sent_vecs = self._embed_chunks(batch, share if progress else None)
+                _add_vectors(chunks_col, sents_col, batch, chunk_vecs, sent_vecs)
+                if progress:
+                    progress(i + len(batch), total)
+                _test_pause("append-embed")
+            documents = dict(live.documents)
+            for d, cs in items:
+                documents[d.doc_id] = {"sha256": d.sha256, "title": d.title, "path": d.path, "chunks": [c.chunk_id for c in cs]}
+            new = _dc_replace(live, documents=documents, format=MANIFEST_FORMAT)
+            scratch = self._reserve_bm25_scratch()  # before the commit: other processes see a builder at once
+            tmp = new.write_tmp(self.manifest_path)
+            _test_pause("append-switch")
+            os.replace(tmp, self.manifest_path)  # the commit point
+            committed = True
+            _fsync_dir(self.index_dir)
+            _test_pause("append-committed")
+        except Exception:
+            if not committed:  # an ordinary error: take the uncommitted vectors out again now
+                with contextlib.suppress(Exception):
+                    _delete_vectors(chunks_col, sents_col, [(c.chunk_id, len(c.sentences)) for c in flat])
+                    self.append_path.unlink(missing_ok=True)
+                    self.manifest_path.with_name(MANIFEST + ".tmp").unlink(missing_ok=True)
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        self.append_path.unlink(missing_ok=True)
+        _fsync_dir(self.index_dir)
+        self.manifest = new
+        if scratch is not None:
+            if self._bm25_scratch is not None:
+                shutil.rmtree(self._bm25_scratch, ignore_errors=True)
+            self._bm25_scratch = scratch
+        self._schedule_bm25()  # the BM25 in memory (a subset) answers until the new one is installed
+        added = tuple(d.doc_id for d, _ in items)
+        return SyncReport(
+            added=added, unchanged=tuple(k for k in live.documents), chunks_added=total, appended=True,
+            seconds=time.perf_counter() - t0,
+        )
 
     def _mismatch(self, m: Manifest) -> str:
         """Why an existing index cannot be updated in place ("" if it can)."""
@@ -765,10 +1086,17 @@ class IndexStore:
                 raise IndexError_(f"no index at {self.index_dir}; run `qa index` first")
             if m.model != self.embedder.name:
                 raise IndexError_(f"index at {self.index_dir} was built with {m.model}, not {self.embedder.name}; run `qa index`")
-            if self.staging_path.exists():
+            if self.staging_path.exists() or self.append_path.exists():
                 self.cleanup(m)  # a crashed run's leftovers (skipped while a writer is busy)
+            prev = self.manifest
             self._open_collections(m)
             self.manifest = m
+            if (prev is not None and m.generation and prev.generation == m.generation and prev.index_id == m.index_id
+                    and prev.updated_at != m.updated_at and not self.chroma_url):
+                # another process appended to the collections this process has open
+                self._catch_up = True
+                if not self._try_catch_up():
+                    self._schedule_bm25()  # the background thread retries once the writer is done
             return m
 
     def external_source(self) -> str:
@@ -797,55 +1125,114 @@ class IndexStore:
         except OSError:
             return ""
 
+    def _bm25_folder_generation(self) -> str:
+        try:
+            return (self.index_dir / "bm25" / BM25_GENERATION_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def _load_bm25_folder(self) -> Any:
+        """The BM25 retriever saved in ``bm25/`` (None when it cannot be read)."""
+        try:
+            import bm25s
+            from llama_index.retrievers.bm25 import BM25Retriever
+
+            folder = self.index_dir / "bm25"
+            # BM25Retriever.from_persist_dir, minus bm25s's progress bar on every start
+            args = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
+            return BM25Retriever(existing_bm25=bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), **args)
+        except Exception as e:  # a damaged cache (or one being swapped by another process) is rebuilt, never fatal
+            log.warning("BM25 cache unreadable (%s); rebuilding", e)
+            return None
+
     def bm25(self) -> Any:
         """The BM25 retriever over every chunk: loaded from disk when it matches, else rebuilt.
 
         A committing :meth:`sync` builds and saves it, so this rebuilds only for an index written
         before that, or whose ``bm25/`` is missing or stale (e.g. a crash right after the commit).
+        After an append (same generation, documents added) the BM25 at hand, in memory or on disk,
+        is a subset of the live chunks: it is returned as is and brought up to date in the
+        background (:meth:`wait_bm25` waits for that).
         """
         with self._lock:
-            if self._bm25 is not None:
-                return self._bm25
-            from llama_index.retrievers.bm25 import BM25Retriever
-
             manifest = self.manifest or self.open()
-            key = manifest.corpus_key()
-            folder = self.index_dir / "bm25"
-            if self._bm25_folder_key() == key:
-                try:
-                    import bm25s
+            key, gen = manifest.corpus_key(), manifest.generation
+            bm, bm_key, bm_gen = self._bm25_state
+            if bm is not None and bm_key == key:
+                return bm
+            if bm is not None and gen and bm_gen == gen:
+                self._schedule_bm25()
+                return bm
+            folder_key, folder_gen = self._bm25_folder_key(), self._bm25_folder_generation()
+            if folder_key and (folder_key == key or (gen and folder_gen == gen)):
+                loaded = self._load_bm25_folder()
+                if loaded is not None:
+                    self._bm25_state = (loaded, folder_key, folder_gen or gen)
+                    if folder_key != key:
+                        self._schedule_bm25()
+                    return loaded
+            return self._bm25_sync(manifest)
 
-                    # BM25Retriever.from_persist_dir, minus bm25s's progress bar on every start
-                    args = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
-                    self._bm25 = BM25Retriever(existing_bm25=bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), **args)
-                    return self._bm25
-                except Exception as e:  # a damaged cache is rebuilt, never fatal
-                    log.warning("BM25 cache unreadable (%s); rebuilding", e)
-            bm, tmp = self._build_bm25(manifest, self.chunks_collection)
-            if bm is None:
-                return None
-            if tmp is not None:
-                self._install_bm25(tmp)
-            self._bm25 = bm
-            return bm
+    def _bm25_sync(self, manifest: Manifest) -> Any:
+        """Build BM25 for ``manifest`` now, save it and keep it in memory (the lock is held)."""
+        bm, tmp = self._build_bm25(manifest, self.chunks_collection)
+        if bm is None:
+            return None
+        if tmp is not None:
+            self._install_bm25(tmp)
+        self._bm25_state = (bm, manifest.corpus_key(), manifest.generation)
+        return bm
 
-    def _build_bm25(self, manifest: Manifest, collection: Any) -> tuple[Any, Path | None]:
+    def bm25_retriever(self, top_k: int) -> Any:
+        """A retriever over the newest BM25 of the open generation (``None`` without chunks).
+
+        It always answers with the latest BM25 this store holds for its generation, so a background
+        rebuild after an append is picked up by the next question without rebuilding anything else.
+        """
+        bm = self.bm25()
+        if bm is None:
+            return None
+        from qa.retrieve import LatestBM25
+
+        gen = self.manifest.generation if self.manifest else ""
+        return LatestBM25(lambda: self._bm25_state, top_k=top_k, generation=gen, initial=bm)
+
+    def _build_bm25(
+        self, manifest: Manifest, collection: Any, tmp: Path | None = None, stop: threading.Event | None = None,
+    ) -> tuple[Any, Path | None]:
         """Build BM25 over ``manifest``'s chunks in ``collection``, saved aside into a scratch folder.
 
         Returns (retriever or None when there are no chunks, scratch folder or None when it could
-        not be saved). The scratch folder is named ``bm25.tmp-<pid>-<token>``: a dead process's
-        leftovers are removed by :meth:`cleanup`.
+        not be saved). The scratch folder is named ``bm25.tmp-<pid>-<token>`` (``tmp``, when one was
+        reserved): a dead process's leftovers are removed by :meth:`cleanup`. ``stop`` is checked
+        between reads (raising :class:`_Stopped`).
         """
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        nodes = read_nodes(collection, manifest.chunk_ids())
-        if not nodes:
-            return None, None
-        bm = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
-        tmp = self.index_dir / f"{OWNED_PREFIXES[0]}{os.getpid()}-{secrets.token_hex(4)}"
         try:
-            tmp.mkdir(parents=True)
+            ids = manifest.chunk_ids()
+            if stop is None:
+                nodes = read_nodes(collection, ids)
+            else:
+                nodes = []
+                for i in range(0, len(ids), READ_BATCH):
+                    if stop.is_set():
+                        raise _Stopped()
+                    nodes += read_nodes(collection, ids[i : i + READ_BATCH])
+            if not nodes:
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                return None, None
+            bm = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
+        except BaseException:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        tmp = tmp or self.index_dir / f"{OWNED_PREFIXES[0]}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            tmp.mkdir(parents=True, exist_ok=True)
             bm.persist(str(tmp), show_progress=False)
+            (tmp / BM25_GENERATION_FILE).write_text(manifest.generation, encoding="utf-8")
             (tmp / BM25_KEY_FILE).write_text(manifest.corpus_key(), encoding="utf-8")
         except OSError as e:  # read-only index: keep it in memory
             log.warning("could not save BM25 index (%s)", e)
@@ -854,15 +1241,167 @@ class IndexStore:
         return bm, tmp
 
     def _install_bm25(self, tmp: Path) -> None:
-        """Swap a scratch BM25 folder in as ``bm25/``: a crash leaves the old folder or none, never half of one."""
+        """Swap a scratch BM25 folder in as ``bm25/``: a crash leaves the old folder or none, never half of one.
+
+        Only while holding the writer lock (taken here if it is free): two processes never swap at once.
+        """
         folder = self.index_dir / "bm25"
+        with self._writer_lock(blocking=False) as held:
+            if not held:  # a writer is busy; it saves its own, and this one stays in memory
+                shutil.rmtree(tmp, ignore_errors=True)
+                return
+            try:
+                if folder.exists():
+                    shutil.rmtree(folder)
+                os.replace(tmp, folder)
+            except OSError as e:
+                log.warning("could not save BM25 index (%s)", e)
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _reserve_bm25_scratch(self) -> Path | None:
+        """A scratch folder for the background build an append is about to start (see ``_bm25_scratch``)."""
+        tmp = self.index_dir / f"{OWNED_PREFIXES[0]}{os.getpid()}-{secrets.token_hex(4)}"
         try:
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except OSError as e:  # another process swapped first: keep it in memory
-            log.warning("could not save BM25 index (%s)", e)
-            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+        except OSError:
+            return None
+        return tmp
+
+    def _foreign_bm25_builder(self) -> bool:
+        """Another live process is building a BM25 for this index (it has a scratch folder here)."""
+        try:
+            entries = list(self.index_dir.iterdir())
+        except OSError:
+            return False
+        for p in entries:
+            if p.name.startswith(OWNED_PREFIXES[0]):
+                pid = p.name[len(OWNED_PREFIXES[0]):].partition("-")[0]
+                if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+                    return True
+        return False
+
+    # --- the background thread: BM25 after an append, catching up with other writers --------------
+
+    def _schedule_bm25(self) -> None:
+        """Bring BM25 (and this process's view of the collections) up to the open manifest, in a
+        background thread: one per store; what is in memory answers meanwhile."""
+        with self._bm25_cv:
+            if self._bm25_stop.is_set():
+                return
+            self._bm25_wanted = True
+            if self._bm25_thread is None:
+                self._bm25_thread = threading.Thread(target=self._bm25_worker, name="qa-bm25", daemon=True)
+                self._bm25_thread.start()
+            self._bm25_cv.notify_all()
+
+    def _bm25_worker(self) -> None:
+        while True:
+            with self._bm25_cv:  # the decision to end and the end are one step: no request is lost
+                if self._bm25_stop.is_set() or not (self._bm25_wanted or self._catch_up):
+                    self._bm25_thread = None
+                    self._bm25_cv.notify_all()
+                    return
+                self._bm25_wanted = False
+            try:
+                if self._catch_up and not self._try_catch_up():
+                    self._bm25_stop.wait(0.5)  # a writer holds the lock: try again shortly
+                    continue
+                self._refresh_bm25()
+            except _Stopped:
+                continue  # the loop ends at its next check
+            except Exception as e:
+                log.warning("background BM25 build failed (%s: %s); the previous BM25 keeps answering",
+                            type(e).__name__, e)
+
+    def _refresh_bm25(self) -> None:
+        """One round of the background thread: make the BM25 in memory (and on disk) match the manifest."""
+        waited_since: float | None = None
+        while not self._bm25_stop.is_set():
+            m = self.manifest
+            if m is None:
+                return
+            key, gen = m.corpus_key(), m.generation
+            if self._bm25_state[1] == key:
+                with self._lock:  # no append is under way: a folder reserved by an earlier one is not needed
+                    if self._bm25_scratch is not None and self.manifest is not None and self.manifest.corpus_key() == key:
+                        shutil.rmtree(self._bm25_scratch, ignore_errors=True)
+                        self._bm25_scratch = None
+                return
+            if self._bm25_folder_key() == key:  # another process (or an earlier round) saved it
+                loaded = self._load_bm25_folder()
+                if loaded is not None:
+                    with self._lock:
+                        if self.manifest is not None and self.manifest.corpus_key() == key:
+                            self._bm25_state = (loaded, key, gen)
+                    continue
+            if self._bm25_scratch is None and self._foreign_bm25_builder():
+                waited_since = waited_since or time.monotonic()
+                if time.monotonic() - waited_since < FOREIGN_BM25_WAIT_S:
+                    self._bm25_stop.wait(0.5)
+                    continue
+            scratch, self._bm25_scratch = self._bm25_scratch, None
+            bm, tmp = self._build_bm25(m, self.chunks_collection, tmp=scratch, stop=self._bm25_stop)
+            with self._lock:
+                current = self.manifest is not None and self.manifest.corpus_key() == key
+                if current and bm is not None:
+                    self._bm25_state = (bm, key, gen)
+                if tmp is not None:
+                    if current and self._disk_corpus_key() == key:
+                        self._install_bm25(tmp)
+                    else:
+                        shutil.rmtree(tmp, ignore_errors=True)
+            if current:
+                return
+
+    def _disk_corpus_key(self) -> str:
+        try:
+            return Manifest.load(self.manifest_path).corpus_key()
+        except (ValueError, TypeError, KeyError, OSError):
+            return ""
+
+    def _try_catch_up(self) -> bool:
+        """Let this process's Chroma apply vectors another process appended (True when done or not needed).
+
+        A write does that, so it happens only while holding the writer lock (never beside a writer).
+        """
+        if not self._catch_up:
+            return True
+        with self._lock, self._writer_lock(blocking=False) as held:
+            if not held:
+                return False
+            try:
+                for col in (self._chunks, self._sentences):
+                    if col is not None:
+                        col.delete(ids=[CATCH_UP_ID])
+            except Exception as e:  # a dropped collection: the next open sees the new generation
+                log.debug("catch-up: %s", e)
+            self._catch_up = False
+            return True
+
+    def wait_bm25(self, timeout: float | None = None) -> bool:
+        """Wait for the background BM25 build (if any); True when BM25 matches the open manifest."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._bm25_cv:
+            while self._bm25_thread is not None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._bm25_cv.wait(left)
+        m = self.manifest
+        return m is None or self._bm25_state[1] == m.corpus_key()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the background thread (a build under way is abandoned between reads) and join it."""
+        self._bm25_stop.set()
+        with self._bm25_cv:
+            self._bm25_cv.notify_all()
+            t = self._bm25_thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+        if t is None or not t.is_alive():
+            scratch, self._bm25_scratch = self._bm25_scratch, None
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
     def _clear_dead_scratch(self) -> None:
         """Remove ``bm25.tmp-<pid>-*`` folders of processes that are gone (a crashed build)."""
@@ -894,6 +1433,48 @@ def _dc_replace(obj: Any, **kw: Any) -> Any:
     import dataclasses
 
     return dataclasses.replace(obj, **kw)
+
+
+def _write_json_durably(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` by tmp + fsync + rename: a crash leaves the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(data, ensure_ascii=False))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _add_vectors(chunks_col: Any, sents_col: Any, chunks: Sequence[Chunk], chunk_vecs: np.ndarray, sent_vecs: np.ndarray) -> None:
+    """Add ``chunks`` (as llama-index nodes) and the vector of each of their sentences."""
+    sents = [(c, i, s) for c in chunks for i, s in enumerate(c.sentences)]
+    if chunks:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        nodes = []
+        for c, v in zip(chunks, chunk_vecs):
+            node = chunk_to_node(c)
+            node.embedding = v.tolist()
+            nodes.append(node)
+        ChromaVectorStore(chroma_collection=chunks_col).add(nodes)
+    for i in range(0, len(sents), 4096):
+        part = sents[i : i + 4096]
+        sents_col.add(
+            ids=[f"{c.chunk_id}:{j}" for c, j, _ in part],
+            embeddings=sent_vecs[i : i + len(part)].tolist(),
+            metadatas=[{"doc_id": c.doc_id, "chunk_id": c.chunk_id, "start": s.start, "end": s.end} for c, _, s in part],
+        )
+
+
+def _delete_vectors(chunks_col: Any, sents_col: Any, chunks: Sequence[tuple[str, int]]) -> None:
+    """Delete chunks ``(chunk id, number of sentences)`` and their sentence vectors (ids that are absent are fine)."""
+    for i in range(0, len(chunks), COPY_BATCH):
+        part = chunks[i : i + COPY_BATCH]
+        chunks_col.delete(ids=[cid for cid, _ in part])
+        sent_ids = [f"{cid}:{j}" for cid, n in part for j in range(n)]
+        for k in range(0, len(sent_ids), COPY_BATCH * 4):
+            sents_col.delete(ids=sent_ids[k : k + COPY_BATCH * 4])
 
 
 def _fsync_dir(path: Path) -> None:
@@ -1001,25 +1582,8 @@ class _GenerationWriter:
     def _write_batch(self, batch: list[tuple[Document, list[Chunk]]]) -> int:
         self.stage()
         chunks = [c for _, cs in batch for c in cs]
-        sents = [(c, i, s) for c in chunks for i, s in enumerate(c.sentences)]
-        vecs = self.store.embedder.embed_texts([embedding_text(c) for c in chunks] + [s.text for _, _, s in sents])
-        chunk_vecs, sent_vecs = vecs[: len(chunks)], vecs[len(chunks) :]
-        if chunks:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            nodes = []
-            for c, v in zip(chunks, chunk_vecs):
-                node = chunk_to_node(c)
-                node.embedding = v.tolist()
-                nodes.append(node)
-            ChromaVectorStore(chroma_collection=self.chunks).add(nodes)
-        for i in range(0, len(sents), 4096):
-            part = sents[i : i + 4096]
-            self.sentences.add(
-                ids=[f"{c.chunk_id}:{j}" for c, j, _ in part],
-                embeddings=sent_vecs[i : i + len(part)].tolist(),
-                metadatas=[{"doc_id": c.doc_id, "chunk_id": c.chunk_id, "start": s.start, "end": s.end} for c, _, s in part],
-            )
+        chunk_vecs, sent_vecs = self.store._embed_chunks(chunks)
+        _add_vectors(self.chunks, self.sentences, chunks, chunk_vecs, sent_vecs)
         for d, cs in batch:
             self.new.documents[d.doc_id] = {"sha256": d.sha256, "title": d.title, "path": d.path, "chunks": [c.chunk_id for c in cs]}
         self.done += len(chunks)

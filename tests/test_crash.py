@@ -9,6 +9,11 @@ the commit, holds the new documents), and rerunning `qa index` completes the wor
 staging collections behind. The kill points are reached through the test-only ``QA_TEST_PAUSE_AT``
 hook (qa/store.py ``_test_pause``), which prints a marker on stderr and sleeps.
 
+Two folders of new documents: ``grown`` also edits one seed, so the run writes a new generation;
+``appended`` only adds documents, so the run adds them to the live generation in place (its own
+kill points ``append-embed``, ``append-switch``, ``append-committed``): killed before its commit, the
+live collections hold uncommitted vectors, which a reader never answers from and removes on open.
+
 Answers are read with the rules-based ``ExtractiveAnswerer`` (deterministic and cheap): the store is
 what is under test, not the answerer. Every check opens a private *copy* of the index, so this process never holds a Chroma client on a
 folder that a subprocess writes.
@@ -32,7 +37,7 @@ import pytest
 from qa import QA
 from qa.answer import ExtractiveAnswerer
 from qa.config import Config
-from qa.store import MANIFEST, STAGING, Manifest, open_chroma
+from qa.store import APPEND, MANIFEST, STAGING, Manifest, open_chroma
 
 from tests.conftest import ROOT, SEEDS
 
@@ -60,13 +65,18 @@ def base(tmp_path_factory, seed_engine):
     engine.index()
     before = comparable(engine.ask(QUESTION))
     assert before["short_answer"] == "Delcy Rodríguez"
-    grown = root / "grown"
-    shutil.copytree(SEEDS, grown)
-    (grown / "harbour.md").write_text(NEW_DOC, encoding="utf-8")
-    for p in sorted(SEEDS.iterdir()):  # enough new text that embedding takes several batches
-        (grown / f"variant-{p.name}").write_text(f"Variant of {p.name}\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
-    return {"root": root, "index": index, "grown": grown, "before": before, "embedder": seed_engine.embedder.inner,
-            "docs": sorted(Manifest.load(index / MANIFEST).documents)}
+    folders = {}
+    for name in ("grown", "appended"):
+        folder = folders[name] = root / name
+        shutil.copytree(SEEDS, folder)
+        (folder / "harbour.md").write_text(NEW_DOC, encoding="utf-8")
+        for p in sorted(SEEDS.iterdir()):  # enough new text that embedding takes several batches
+            (folder / f"variant-{p.name}").write_text(f"Variant of {p.name}\n" + p.read_text(encoding="utf-8"), encoding="utf-8")
+    edited = folders["grown"] / "004_3184abc0dc7d57db.txt"  # an edit: `grown` writes a new generation
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nEditor's note: this article was updated.\n", encoding="utf-8")
+    m = Manifest.load(index / MANIFEST)
+    return {"root": root, "index": index, "before": before, "embedder": seed_engine.embedder.inner,
+            "docs": sorted(m.documents), "chunks": len(m.chunk_ids()), **folders}
 
 
 def start_index(seeds: Path, index: Path, pause: str | None = None) -> tuple[subprocess.Popen, queue.Queue]:
@@ -116,18 +126,26 @@ def inspect(index: Path, embedder, tmp: Path) -> dict:
     copy = tmp / f"check-{time.monotonic_ns()}"
     shutil.copytree(index, copy)
     leftover_staging = (copy / STAGING).exists()
+    intent = (copy / APPEND).exists()
     m = Manifest.load(copy / MANIFEST)
-    collections = {c.name for c in open_chroma(copy / "chroma").list_collections()}
+    client = open_chroma(copy / "chroma")
+    collections = {c.name for c in client.list_collections()}
+    rows = client.get_collection(m.names()[0]).count()  # before a reader's cleanup
     engine = QA(config=Config.resolve(seeds_dir=tmp / "no-seeds", index_dir=copy), embedder=embedder,
                 answerer=ExtractiveAnswerer(), auto_index=False)
-    return {
+    out = {
         "docs": sorted(m.documents), "live": set(m.names()), "collections": collections, "staging": leftover_staging,
         "answer": comparable(engine.ask(QUESTION)), "new": engine.ask(NEW_QUESTION),
+        "intent": intent, "rows": rows, "chunks": len(m.chunk_ids()),
     }
+    out["intent_after"] = (copy / APPEND).exists()
+    out["rows_after"] = engine.store.count()
+    engine.store.close(timeout=60)
+    return out
 
 
-def rerun_completes(base: dict, index: Path, tmp: Path) -> None:
-    proc, lines = start_index(base["grown"], index)
+def rerun_completes(base: dict, index: Path, tmp: Path, folder: str = "grown") -> None:
+    proc, lines = start_index(base[folder], index)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, "".join(list(lines.queue))[-3000:]
     assert "chunks/s" in out
@@ -136,7 +154,9 @@ def rerun_completes(base: dict, index: Path, tmp: Path) -> None:
     assert done["new"].short_answer == "Ignacio Valdés" and done["new"].citations[0].doc_id == "harbour.md"
     assert done["answer"]["short_answer"] == "Delcy Rodríguez"
     # the rerun finished and cleared everything the killed run left behind
-    assert not done["staging"] and done["collections"] == done["live"]
+    assert not done["staging"] and not done["intent"] and done["collections"] == done["live"]
+    assert done["rows"] == done["chunks"]
+    assert (index / "bm25" / "qa_corpus_key.txt").read_text() == Manifest.load(index / MANIFEST).corpus_key()
 
 
 @pytest.mark.parametrize("point", ["embed", "switch"])
@@ -187,3 +207,60 @@ def test_killed_after_a_random_delay_while_writing(base, tmp_path):
     else:
         assert after["docs"] == base["docs"] and after["answer"] == base["before"], note
     rerun_completes(base, index, tmp_path)
+
+
+# --- appends: added documents only, written into the live generation in place ----------------------
+
+
+@pytest.mark.parametrize("point", ["append-embed", "append-switch"])
+def test_killed_during_an_append_the_previous_index_answers_as_before(base, tmp_path, point):
+    index = tmp_path / "index"
+    shutil.copytree(base["index"], index)
+    proc, lines = start_index(base["appended"], index, pause=point)
+    wait_for_marker(proc, lines, f"QA_TEST_PAUSED {point}")
+    kill(proc)
+    assert (index / APPEND).exists() and not (index / STAGING).exists()  # an append, not a generation
+    after = inspect(index, base["embedder"], tmp_path)
+    assert after["rows"] > base["chunks"]  # the dead run's uncommitted vectors, in the live collections
+    assert after["docs"] == base["docs"]
+    assert after["answer"] == base["before"]  # identical answer, citations, passages and scores
+    assert after["new"].refused or "harbour.md" not in {c.doc_id for c in after["new"].citations}
+    assert not after["intent_after"] and after["rows_after"] == base["chunks"]  # the reader took them out
+    assert after["collections"] == after["live"]
+    rerun_completes(base, index, tmp_path, "appended")
+
+
+def test_killed_after_an_append_commit_the_new_documents_are_live(base, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(base["index"], index)
+    proc, lines = start_index(base["appended"], index, pause="append-committed")
+    wait_for_marker(proc, lines, "QA_TEST_PAUSED append-committed")
+    kill(proc)
+    after = inspect(index, base["embedder"], tmp_path)
+    assert after["intent"] and not after["intent_after"] and after["rows_after"] == after["chunks"] == after["rows"]
+    assert "harbour.md" in after["docs"] and after["new"].short_answer == "Ignacio Valdés"
+    assert after["answer"]["short_answer"] == "Delcy Rodríguez"
+    rerun_completes(base, index, tmp_path, "appended")
+
+
+def test_killed_after_a_random_delay_while_appending(base, tmp_path):
+    seed = int(os.environ.get("QA_CRASH_SEED", random.randrange(1 << 30)))
+    delay = random.Random(seed).uniform(0.0, 4.0)
+    index = tmp_path / "index"
+    shutil.copytree(base["index"], index)
+    proc, _ = start_index(base["appended"], index)
+    deadline = time.monotonic() + 300
+    while not (index / APPEND).exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(delay)
+    finished = proc.poll() is not None
+    if not finished:
+        kill(proc)
+    after = inspect(index, base["embedder"], tmp_path)
+    note = f"(QA_CRASH_SEED={seed}, killed {delay:.2f}s after the append began, finished first: {finished})"
+    assert not after["intent_after"] and after["rows_after"] == after["chunks"], note
+    if "harbour.md" in after["docs"]:  # the kill came after the commit
+        assert after["new"].short_answer == "Ignacio Valdés", note
+    else:
+        assert after["docs"] == base["docs"] and after["answer"] == base["before"], note
+    rerun_completes(base, index, tmp_path, "appended")

@@ -25,6 +25,14 @@ def make_store(index_dir: Path, embedder: HashEmbedder | None = None, chunking=C
     return IndexStore(index_dir, embedder or HashEmbedder(), chunking)
 
 
+def edit_one(seeds: Path, name: str = "002_67f5309dadd8483c.txt") -> str:
+    """Edit one document, so that the next sync writes a new generation (documents that are only
+    added are appended to the live generation in place)."""
+    p = seeds / name
+    p.write_text(p.read_text(encoding="utf-8") + "\nA closing sentence added by an editor.\n", encoding="utf-8")
+    return name
+
+
 def chunk_ids_by_doc(store: IndexStore) -> dict[str, set[str]]:
     got = store.chunks_collection.get(include=["metadatas"])
     out: dict[str, set[str]] = {}
@@ -216,9 +224,11 @@ def test_manifest_names_the_live_generation_and_old_ones_are_dropped(tmp_path, s
     assert collection_names(store) == set(m1.names())
     assert all(n.startswith(f"qa_{m1.index_id}_{m1.generation}_") for n in m1.names())
     (seeds_copy / "new.md").write_text("# Extra\n\nA new document about oil reserves.\n", encoding="utf-8")
+    edited = edit_one(seeds_copy)
     report = store.sync(load_documents(seeds_copy).documents)
     m2 = Manifest.load(index / MANIFEST)
-    assert report.added == ("new.md",) and report.chunks_copied == len(m1.chunk_ids())
+    assert report.added == ("new.md",) and report.updated == (edited,) and not report.appended
+    assert report.chunks_copied == len(m1.chunk_ids()) - len(m1.documents[edited]["chunks"])
     assert m2.index_id == m1.index_id and m2.generation != m1.generation
     # the replaced generation stays readable for questions under way until drop_retired()
     assert collection_names(store) == set(m1.names()) | set(m2.names())
@@ -277,6 +287,7 @@ def test_reader_cleans_up_after_a_crashed_writer(tmp_path, seeds_copy, monkeypat
     index = tmp_path / "index"
     make_store(index).sync(load_documents(seeds_copy).documents)
     (seeds_copy / "new.md").write_text("# Extra\n\nA new document.\n", encoding="utf-8")
+    edit_one(seeds_copy)
     monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "embed" else None)
     with pytest.raises(_Killed):
         make_store(index).sync(load_documents(seeds_copy).documents)
@@ -459,6 +470,7 @@ def test_a_running_engine_follows_an_index_replaced_by_another_writer(tmp_path, 
         "Lighthouse keepers in Port Ellen reported that the harbour pilot Ignacio Valdés guided the ferry in.\n",
         encoding="utf-8",
     )
+    edit_one(seeds_copy)  # an edit: a new generation replaces the one the server has open
     writer = QA(config=cfg, embedder=HashEmbedder(), answerer=ExtractiveAnswerer())
     report = writer.index()
     writer.store.drop_retired()  # what `qa index` does at exit: the server's generation is gone now
@@ -509,7 +521,8 @@ def test_bm25_reads_the_collection_in_batches_and_matches_a_one_shot_build(tmp_p
     store = make_store(index)
     store.sync(load_documents(seeds_copy).documents)
     (seeds_copy / "new.md").write_text("# Extra\n\nThe harbour master resigned on Tuesday.\n", encoding="utf-8")
-    store.sync(load_documents(seeds_copy).documents)  # copies the unchanged vectors, rebuilds BM25
+    store.sync(load_documents(seeds_copy).documents)  # appended in place; BM25 rebuilt in the background
+    assert store.wait_bm25(60)
     shutil.rmtree(index / "bm25")
     fresh = make_store(index)
     fresh.open()
@@ -548,6 +561,7 @@ def test_sync_builds_bm25_and_opening_never_rebuilds_it(tmp_path, seeds_copy, mo
 
     # an edit: the new generation's BM25 is committed with it
     (seeds_copy / "new.md").write_text("# Extra\n\nThe harbour master resigned on Tuesday.\n", encoding="utf-8")
+    edit_one(seeds_copy)
     store.sync(load_documents(seeds_copy).documents)
     m2 = Manifest.load(index / MANIFEST)
     assert (index / "bm25" / BM25_KEY_FILE).read_text() == m2.corpus_key() != m.corpus_key()
@@ -564,6 +578,7 @@ def test_a_crash_while_building_bm25_leaves_no_scratch_for_long(tmp_path, seeds_
     make_store(index).sync(load_documents(seeds_copy).documents)
     before = (index / "bm25" / BM25_KEY_FILE).read_text()
     (seeds_copy / "new.md").write_text("# Extra\n\nA new document.\n", encoding="utf-8")
+    edit_one(seeds_copy)
     monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
     with pytest.raises(_Killed):
         make_store(index).sync(load_documents(seeds_copy).documents)
