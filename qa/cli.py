@@ -105,6 +105,9 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
             report = engine.index(progress=bar, rebuild=rebuild)
         engine.store.drop_retired()
         engine.store.wait_bm25()  # an append rebuilds BM25 in the background: leave a complete one
+        from qa.runtime import prepare_exports
+
+        prepare_exports(engine)  # ONNX exports of the embedder and reader: `qa ask` then needs no torch
     except (NoDocuments, IndexError_, ValueError, OSError) as e:
         bar.close()
         _fail(e)

@@ -31,14 +31,13 @@ def onnx_enabled(config: Config | None = None) -> bool:
 
 
 def cache_dirs(config: Config) -> list[Path]:
-    """Where exports are looked up: the index folder's own ``.onnx/``, then the default index's
-    (so an evaluation index under ``index/eval/`` reuses the project's exports instead of exporting
-    again); new exports go to the first."""
-    dirs = [cache_dir_for(config.index_dir)]
-    default = cache_dir_for(Config.resolve(index_dir=None).index_dir) if config.index_dir else None
-    if default is not None and default.resolve() != dirs[0].resolve():
-        dirs.append(default)
-    return dirs
+    """Where exports are looked up: the index folder's own ``.onnx/``, then the per-user shared
+    cache (so an evaluation index under ``index/eval/``, or a test's temporary index, reuses the
+    exports instead of running torch again); new exports are written to the first and copied to
+    the second."""
+    from qa.runtime.cache import shared_cache
+
+    return [cache_dir_for(config.index_dir), shared_cache()]
 
 
 def make_embedder(config: Config) -> Any:
@@ -63,3 +62,14 @@ def bind_reader(answerer: Any, config: Config) -> None:
         return
     reader.use_cache_dirs(cache_dirs(config))
     reader.onnx = onnx_enabled(config)
+
+
+def prepare_exports(engine: Any) -> list[Path]:
+    """Build the ONNX exports an engine answers with, if missing (``qa index`` calls this, so the
+    first ``qa ask`` after it needs no torch). Returns the export folders; [] on the torch path."""
+    out = []
+    for obj in (getattr(engine.embedder, "inner", engine.embedder), getattr(engine.answerer, "reader", None)):
+        ensure = getattr(obj, "ensure_export", None)
+        if ensure is not None and getattr(obj, "onnx", True):
+            out.append(ensure())
+    return out

@@ -4,12 +4,13 @@ An export is a folder ``<cache>/<kind>-<key>/`` holding ``model.onnx``, the ``to
 was exported with and ``export.json`` (what it was made from, when, with which exporter, and the
 check against torch made right after export). ``<cache>`` is ``<index_dir>/.onnx`` (hidden, so a
 fresh index folder holding only exports is still an empty qa index, and ``qa index --rebuild`` never
-deletes it). ``key`` is the SHA-256 of the source model's *contents* (every weight and tokenizer
+deletes it); a copy goes to a per-user cache (:func:`shared_cache`, hard links where possible) where
+other indexes look before exporting again. ``key`` is the SHA-256 of the source model's *contents* (every weight and tokenizer
 file, plus the export recipe's version), so a replaced reader artifact or model gets a new export
 and a stale one is never used.
 
 Hashing 90 MB on every start would cost a fifth of the cold-start budget, so a file's hash is
-remembered in ``<cache>/hashes.json`` under its path, size, mtime and inode: a file replaced in any
+remembered in the shared cache's ``hashes.json`` under its path, size, mtime and inode: a file replaced in any
 way (a new artifact copied over, ``os.replace``) is hashed again.
 
 A folder appears whole or not at all: it is written under a temporary name and renamed; two
@@ -53,10 +54,12 @@ def _load_hashes(cache: Path) -> dict[str, str]:
         return {}
 
 
-def file_sha256(p: Path, cache: Path | None = None) -> str:
-    """SHA-256 of ``p``'s bytes, remembered in ``cache`` by path, size, mtime and inode."""
+def file_sha256(p: Path, memo_dir: Path | None = None) -> str:
+    """SHA-256 of ``p``'s bytes, remembered in ``memo_dir`` (default: the shared cache) by path,
+    size, mtime and inode."""
+    memo_dir = memo_dir or shared_cache()
     key = _stat_key(p)
-    memo = _load_hashes(cache) if cache is not None else {}
+    memo = _load_hashes(memo_dir)
     if key in memo:
         return memo[key]
     h = hashlib.sha256()
@@ -64,20 +67,22 @@ def file_sha256(p: Path, cache: Path | None = None) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     digest = h.hexdigest()
-    if cache is not None:
-        with _lock:
-            memo = _load_hashes(cache)
-            memo = {k: v for k, v in memo.items() if not k.startswith(key.split("|", 1)[0] + "|")}
-            memo[key] = digest
-            _write_json(cache / _HASHES, memo)
+    with _lock:
+        prefix = key.split("|", 1)[0] + "|"
+        memo = {k: v for k, v in _load_hashes(memo_dir).items() if not k.startswith(prefix)}
+        memo[key] = digest
+        try:
+            _write_json(memo_dir / _HASHES, memo)
+        except OSError:  # a read-only cache: hash again next time
+            pass
     return digest
 
 
-def content_key(files: Iterable[Path], extra: str = "", cache: Path | None = None) -> str:
+def content_key(files: Iterable[Path], extra: str = "", memo_dir: Path | None = None) -> str:
     """One key for a set of files (their names and contents) plus ``extra`` (the recipe)."""
     h = hashlib.sha256(f"recipe {RECIPE_VERSION}|{extra}".encode())
     for p in sorted(Path(f) for f in files):
-        h.update(f"|{p.name}:{file_sha256(p, cache)}".encode())
+        h.update(f"|{p.name}:{file_sha256(p, memo_dir)}".encode())
     return h.hexdigest()[:20]
 
 
@@ -92,21 +97,32 @@ def is_complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in (MODEL_FILE, TOKENIZER_FILE, EXPORT_META))
 
 
+def shared_cache() -> Path:
+    """A cache shared by every index of this user (``QA_ONNX_CACHE``, default ``~/.cache/qa/onnx``):
+    a new index, an evaluation index or a test's temporary one finds the exports there instead of
+    exporting again."""
+    env = os.environ.get("QA_ONNX_CACHE", "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "qa" / "onnx"
+
+
 def find_export(kind: str, key: str, caches: Iterable[Path]) -> Path | None:
-    """The first complete ``<kind>-<key>`` folder among ``caches``; one found outside the first
-    cache is copied into it (hard links where the file system allows), so each index keeps its own."""
-    caches = [Path(c) for c in caches]
-    name = f"{kind}-{key}"
-    for i, cache in enumerate(caches):
-        folder = cache / name
+    """The first complete ``<kind>-<key>`` folder among ``caches``, used where it is."""
+    for cache in caches:
+        folder = Path(cache) / f"{kind}-{key}"
         if is_complete(folder):
-            if i == 0 or not caches:
-                return folder
-            try:
-                return publish(caches[0], name, lambda tmp: _link_tree(folder, tmp))
-            except OSError:
-                return folder
+            return folder
     return None
+
+
+def share(folder: Path, cache: Path) -> Path | None:
+    """Put a copy of the export ``folder`` into ``cache`` (hard links where the file system allows);
+    best effort: None when it cannot be written."""
+    if folder.parent.resolve() == cache.resolve() or is_complete(cache / folder.name):
+        return cache / folder.name
+    try:
+        return publish(cache, folder.name, lambda tmp: _link_tree(folder, tmp))
+    except OSError:
+        return None
 
 
 def _link_tree(src: Path, dst: Path) -> None:

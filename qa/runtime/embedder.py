@@ -57,10 +57,10 @@ def exportable(model_dir: str | Path) -> str:
     return ""
 
 
-def embedder_key(model_dir: Path, cache: Path) -> tuple[str, int]:
+def embedder_key(model_dir: Path) -> tuple[str, int]:
     seq = int(json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"])
     files = [model_dir / f for f in _SOURCE_FILES + _WEIGHTS if (model_dir / f).is_file()]
-    return c.content_key(files, extra=f"embedder|seq={seq}", cache=cache), seq
+    return c.content_key(files, extra=f"embedder|seq={seq}"), seq
 
 
 def session_options(threads: int | None = None) -> Any:
@@ -70,8 +70,11 @@ def session_options(threads: int | None = None) -> Any:
 
     so = ort.SessionOptions()
     n = threads or int(os.environ.get("QA_ONNX_THREADS", "0") or 0)
-    if n:
+    if n:  # default: one thread per physical core
         so.intra_op_num_threads = n
+    # idle pool threads would spin for a while after each pass, taking the CPU from the request
+    # threads (tokenising, retrieving) that have work to do on a 2-core machine
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     return so
 
@@ -127,14 +130,14 @@ class OnnxEmbedder:
 
     def ensure_export(self) -> Path:
         """The cached export for this model's contents; exported (with torch) when missing."""
-        key, seq = embedder_key(self.model_dir, self.cache_dirs[0])
+        key, seq = embedder_key(self.model_dir)
         found = c.find_export("embedder", key, self.cache_dirs)
         if found is not None:
             return found
         log.warning("exporting the embedding model %s to ONNX (once per model; imports torch)", self.name)
         from qa.runtime.export import export_embedder
 
-        return export_embedder(self.model_dir, seq, key, self.cache_dirs[0])
+        return export_embedder(self.model_dir, seq, key, self.cache_dirs)
 
     @property
     def dimension(self) -> int:

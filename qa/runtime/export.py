@@ -108,7 +108,7 @@ def _finish(folder: Path, module: Any, pairs: bool, meta: dict[str, Any]) -> Non
                               created=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
 
 
-def export_embedder(model_dir: Path, max_seq_length: int, key: str, cache: Path) -> Path:
+def export_embedder(model_dir: Path, max_seq_length: int, key: str, caches: list[Path]) -> Path:
     """Export a BERT-style sentence-transformers folder as one graph: encoder, mean pooling over
     the attention mask, L2 normalisation (what its Pooling and Normalize modules do)."""
     import torch
@@ -137,14 +137,10 @@ def export_embedder(model_dir: Path, max_seq_length: int, key: str, cache: Path)
         _finish(tmp, module, False, {"kind": "embedder", "source": str(model_dir), "key": key,
                                      "dimension": dim, "max_seq_length": max_seq_length})
 
-    t0 = time.perf_counter()
-    folder = c.publish(cache, f"embedder-{key}", write)
-    log.info("exported the embedding model to %s in %.1fs", folder, time.perf_counter() - t0)
-    prune(cache, "embedder", str(model_dir), keep=folder)
-    return folder
+    return _publish("embedder", key, caches, write, str(model_dir))
 
 
-def export_reader(reader: Any, key: str, cache: Path) -> Path:
+def export_reader(reader: Any, key: str, caches: list[Path]) -> Path:
     """Export a span reader (a :class:`qa.reader.model.TransformersReader`, loaded fp32 with its
     artifact merged) to a graph with start and end logits for every position, [CLS] included."""
     import torch
@@ -178,10 +174,19 @@ def export_reader(reader: Any, key: str, cache: Path) -> Path:
         (tmp / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
         _finish(tmp, module, True, {"kind": "reader", "source": str(art or reader.spec), "key": key, **settings})
 
+    return _publish("reader", key, caches, write, str(art or reader.spec))
+
+
+def _publish(kind: str, key: str, caches: list[Path], write: Any, source: str) -> Path:
+    """Export into the first cache, copy into the others (best effort), drop older exports of ``source``."""
     t0 = time.perf_counter()
-    folder = c.publish(cache, f"reader-{key}", write)
-    log.info("exported the span reader to %s in %.1fs", folder, time.perf_counter() - t0)
-    prune(cache, "reader", str(art or reader.spec), keep=folder)
+    folder = c.publish(caches[0], f"{kind}-{key}", write)
+    log.info("exported the %s to %s in %.1fs", kind, folder, time.perf_counter() - t0)
+    prune(caches[0], kind, source, keep=folder)
+    for other in caches[1:]:
+        shared = c.share(folder, other)
+        if shared is not None:
+            prune(other, kind, source, keep=shared)
     return folder
 
 

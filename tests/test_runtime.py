@@ -1,0 +1,255 @@
+"""qa.runtime without models: micro-batching, the export cache and its keys, which path a model takes.
+
+The real models (equivalence with sentence-transformers and the torch reader, the torch-free
+query path) are in tests/test_runtime_models.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.runtime import cache as c
+from qa.runtime.batching import Batcher
+from qa.runtime.reader import length_groups
+
+
+# --- micro-batching -----------------------------------------------------------------------------
+
+
+def test_a_lone_caller_runs_at_once_with_its_own_item():
+    seen = []
+    b = Batcher(lambda xs: seen.append(list(xs)) or [x + 1 for x in xs], wait_ms=50)
+    t = time.perf_counter()
+    assert b(1) == 2 and b(2) == 3
+    assert seen == [[1], [2]] and time.perf_counter() - t < 0.05  # no waiting for company
+
+
+def test_concurrent_callers_share_passes_and_each_gets_its_own_result():
+    gate = threading.Event()
+    sizes = []
+
+    def run(xs):
+        if not sizes:
+            gate.wait(2)  # the first pass is slow: everyone else queues behind it
+        sizes.append(len(xs))
+        return [x * 10 for x in xs]
+
+    b = Batcher(run, max_items=32, wait_ms=5)
+    results = {}
+
+    def call(i):
+        results[i] = b(i)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    threads[0].start()
+    time.sleep(0.05)
+    for t in threads[1:]:
+        t.start()
+    time.sleep(0.1)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert results == {i: i * 10 for i in range(12)}
+    assert sum(sizes) == 12 and len(sizes) < 12 and max(sizes) > 1
+    assert b.passes == len(sizes) and b.served == 12
+
+
+def test_a_pass_never_exceeds_max_items_by_size():
+    sizes = []
+    gate = threading.Event()
+
+    def run(items):
+        gate.wait(2)
+        sizes.append(sum(len(i) for i in items))
+        return [len(i) for i in items]
+
+    b = Batcher(run, max_items=5, wait_ms=0, size=len)
+    threads = [threading.Thread(target=b, args=("abc",)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert sum(sizes) == 18 and max(sizes) <= 5  # one 3-item caller per pass (two would be 6 > 5)
+
+
+def test_a_failed_pass_raises_in_every_caller_and_the_next_pass_works():
+    calls = []
+
+    def run(xs):
+        calls.append(xs)
+        if len(calls) == 1:
+            raise ValueError("boom")
+        return xs
+
+    b = Batcher(run)
+    with pytest.raises(ValueError, match="boom"):
+        b(1)
+    assert b(2) == 2
+
+
+def test_length_groups_cover_every_window_once_with_little_padding():
+    lengths = [60, 121, 80, 79, 118, 61, 200, 30]
+    groups = length_groups(lengths)
+    assert sorted(k for g in groups for k in g) == list(range(len(lengths)))
+    for g in groups:
+        real = sum(lengths[k] for k in g)
+        assert max(lengths[k] for k in g) * len(g) <= real * 1.1
+    assert length_groups([]) == [] and length_groups([5]) == [[0]]
+
+
+# --- the export cache ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def memo(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_ONNX_CACHE", str(tmp_path / "shared"))
+    return tmp_path / "shared"
+
+
+def test_the_key_follows_contents_not_timestamps(tmp_path, memo):
+    a = tmp_path / "adapter.safetensors"
+    a.write_bytes(b"weights v1")
+    k1 = c.content_key([a], extra="reader")
+    os.utime(a, ns=(1, 1))  # touched, same bytes
+    assert c.content_key([a], extra="reader") == k1
+    a.write_bytes(b"weights v2")  # a replaced artifact
+    k2 = c.content_key([a], extra="reader")
+    assert k2 != k1
+    assert c.content_key([a], extra="embedder") != k2  # the recipe is part of the key
+    assert (memo / "hashes.json").is_file()
+
+
+def test_a_remembered_hash_is_used_until_the_file_changes(tmp_path, memo, monkeypatch):
+    a = tmp_path / "model.safetensors"
+    a.write_bytes(b"x" * 1000)
+    first = c.file_sha256(a)
+    opened = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda p, *args, **kw: opened.append(p) or real_open(p, *args, **kw))
+    assert c.file_sha256(a) == first and a not in opened  # remembered: not read again
+    a.write_bytes(b"y" * 1000)
+    assert c.file_sha256(a) != first
+
+
+def _fake_export(folder: Path, **meta) -> None:
+    folder.mkdir(parents=True)
+    (folder / c.MODEL_FILE).write_bytes(b"onnx")
+    (folder / c.TOKENIZER_FILE).write_text("{}")
+    c.write_meta(folder, meta)
+
+
+def test_find_export_skips_incomplete_folders_and_looks_in_order(tmp_path):
+    own, shared = tmp_path / "own", tmp_path / "shared"
+    (own / "reader-k").mkdir(parents=True)  # a crashed copy without its files
+    assert c.find_export("reader", "k", [own, shared]) is None
+    _fake_export(shared / "reader-k", source="s")
+    assert c.find_export("reader", "k", [own, shared]) == shared / "reader-k"
+    _fake_export(own / "reader-k2", source="s")
+    assert c.find_export("reader", "k2", [own, shared]) == own / "reader-k2"
+
+
+def test_publish_is_all_or_nothing_and_a_second_writer_loses_harmlessly(tmp_path):
+    def failing(tmp):
+        (tmp / c.MODEL_FILE).write_bytes(b"half")
+        raise RuntimeError("export failed")
+
+    with pytest.raises(RuntimeError):
+        c.publish(tmp_path, "embedder-k", failing)
+    assert not (tmp_path / "embedder-k").exists() and not list(tmp_path.glob(".tmp-*"))
+
+    def good(tmp):
+        (tmp / c.MODEL_FILE).write_bytes(b"onnx")
+        (tmp / c.TOKENIZER_FILE).write_text("{}")
+        c.write_meta(tmp, {"n": 1})
+
+    first = c.publish(tmp_path, "embedder-k", good)
+    second = c.publish(tmp_path, "embedder-k", good)  # someone else got there first
+    assert first == second and c.read_meta(first) == {"n": 1}
+
+
+def test_share_links_an_export_into_another_cache(tmp_path):
+    _fake_export(tmp_path / "own" / "embedder-k", source="s")
+    shared = c.share(tmp_path / "own" / "embedder-k", tmp_path / "shared")
+    assert shared == tmp_path / "shared" / "embedder-k" and c.is_complete(shared)
+
+
+def test_a_new_export_prunes_older_exports_of_the_same_source(tmp_path):
+    from qa.runtime.export import prune
+
+    _fake_export(tmp_path / "reader-old", source="/art")
+    _fake_export(tmp_path / "reader-other", source="/another")
+    _fake_export(tmp_path / "reader-new", source="/art")
+    prune(tmp_path, "reader", "/art", keep=tmp_path / "reader-new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reader-new", "reader-other"]
+
+
+def test_an_index_folder_holding_only_exports_is_still_a_fresh_index(tmp_path, hash_embedder):
+    from qa.store import IndexStore
+
+    _fake_export(c.cache_dir_for(tmp_path / "idx") / "embedder-k", source="s")
+    IndexStore(tmp_path / "idx", hash_embedder, {"chunk_words": 110}).load_manifest()  # no "not a qa index" error
+
+
+# --- which path a model takes -------------------------------------------------------------------
+
+
+def _st_folder(d: Path, pooling: str = "pooling_mode_mean_tokens", model_type: str = "bert") -> Path:
+    (d / "1_Pooling").mkdir(parents=True)
+    (d / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"},
+                                                {"type": "sentence_transformers.models.Pooling"},
+                                                {"type": "sentence_transformers.models.Normalize"}]))
+    (d / "1_Pooling" / "config.json").write_text(json.dumps({pooling: True}))
+    (d / "config.json").write_text(json.dumps({"model_type": model_type}))
+    (d / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 256}))
+    (d / "tokenizer.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"w")
+    return d
+
+
+def test_exportable_sentence_transformers_folders(tmp_path):
+    from qa.embed import resolve_model
+    from qa.config import PACKAGED_MODEL
+    from qa.runtime.embedder import exportable
+
+    assert exportable(resolve_model(PACKAGED_MODEL)[1]) == ""
+    assert exportable(_st_folder(tmp_path / "mean")) == ""
+    assert "pooling" in exportable(_st_folder(tmp_path / "cls", pooling="pooling_mode_cls_token"))
+    assert "model type" in exportable(_st_folder(tmp_path / "xlm", model_type="xlm-roberta"))
+    assert exportable("sentence-transformers/all-mpnet-base-v2")  # a hub name: the torch path
+
+
+def test_the_packaged_models_take_the_onnx_path_unless_turned_off(tmp_path, monkeypatch):
+    from qa.config import Config
+    from qa.embed import SentenceTransformerEmbedder
+    from qa.reader.model import TransformersReader, load_reader
+    from qa.runtime import make_embedder
+    from qa.runtime.embedder import OnnxEmbedder
+    from qa.runtime.reader import OnnxReader
+
+    cfg = Config.resolve(index_dir=tmp_path / "idx")
+    emb = make_embedder(cfg)
+    assert isinstance(emb, OnnxEmbedder) and emb.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert emb.cache_dirs[0] == tmp_path / "idx" / ".onnx"
+    assert isinstance(load_reader("packaged"), OnnxReader)
+    assert isinstance(make_embedder(Config.resolve(index_dir=tmp_path, onnx=False)), SentenceTransformerEmbedder)
+    assert isinstance(make_embedder(Config.resolve(index_dir=tmp_path, model="some/hub-model")), SentenceTransformerEmbedder)
+    assert type(load_reader("distilbert-base-cased-distilled-squad")) is TransformersReader
+    monkeypatch.setenv("QA_ONNX", "0")
+    assert type(load_reader("packaged")) is TransformersReader
+    assert isinstance(make_embedder(Config.resolve(index_dir=tmp_path)), SentenceTransformerEmbedder)
+
+
+def test_an_engine_points_its_reader_at_its_own_index(tmp_path, hash_embedder):
+    from qa import QA
+
+    engine = QA(seeds_dir=tmp_path, index_dir=tmp_path / "idx", embedder=hash_embedder)
+    assert engine.answerer.reader.cache_dirs[0] == tmp_path / "idx" / ".onnx"
+    assert QA(seeds_dir=tmp_path, index_dir=tmp_path / "i2", embedder=hash_embedder, onnx=False).answerer.reader.onnx is False
