@@ -365,7 +365,10 @@ class QA:
         from qa.retrieve import FilteredRetriever, HybridRetriever, SentenceDenseRetriever
 
         n = max(self.config.fusion_candidates, self.config.top_k)
-        vindex = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=as_llama_embedding(self.embedder))
+        embed_model = as_llama_embedding(self.embedder)
+        # transformations given: llama-index's default (a SentenceSplitter) would load tiktoken's
+        # 100k-token BPE table on every start (~0.4 s CPU) for an index that is only queried here
+        vindex = VectorStoreIndex.from_vector_store(self.store.vector_store(), embed_model=embed_model, transformations=[embed_model])
         # only chunks of the documents this manifest lists: an append under way (or one a crash
         # interrupted) has vectors in the live collections that are not committed
         docs = self.store.manifest.documents if self.store.manifest is not None else None

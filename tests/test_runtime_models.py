@@ -26,7 +26,8 @@ import pytest
 from tests.conftest import GOLD, ROOT, SEEDS
 
 pytestmark = pytest.mark.integration
-HEAVY = ("torch", "transformers", "sentence_transformers")
+#: never needed to answer: the models' torch stack, and tiktoken (llama-index's default splitter's BPE)
+HEAVY = ("torch", "transformers", "sentence_transformers", "tiktoken")
 
 
 def _seed_texts() -> list[str]:
