@@ -34,11 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 PATHS = {"torch": {"QA_ONNX": "0", "QA_READER_INT8": "1"}, "onnx": {"QA_ONNX": "1"}}
+#: only for the load test: what micro-batching brings
+VARIANTS = {"onnx_unbatched": {"QA_ONNX": "1", "QA_ONNX_BATCH": "0"}}
 PARAGRAPHS = ROOT.parent / "shared" / "benchmarks" / "squad-v1.1" / "paragraphs-all.jsonl"
 
 
 def _env(path: str) -> dict[str, str]:
-    return {**os.environ, "ANONYMIZED_TELEMETRY": "False", **PATHS[path]}
+    return {**os.environ, "ANONYMIZED_TELEMETRY": "False", **{**PATHS, **VARIANTS}[path]}
 
 
 def timed_run(cmd: list[str], path: str) -> tuple[float, float, str]:
@@ -104,8 +106,9 @@ def warm(rounds: int) -> dict[str, Any]:
 
 
 def load(clients: int, requests: int) -> dict[str, Any]:
+    """One run per path, plus the ONNX path with micro-batching off (``QA_ONNX_BATCH=0``)."""
     out = {}
-    for path in PATHS:
+    for path in (*PATHS, "onnx_unbatched"):
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             target = Path(f.name)
         cmd = [sys.executable, str(ROOT / "benchmarks" / "load.py"), "--clients", str(clients), "--requests", str(requests),
@@ -155,6 +158,8 @@ def table(res: dict[str, Any]) -> str:
         rows.append(("load: latency p50 (ms)", ld["torch"]["latency_ms"]["p50"], ld["onnx"]["latency_ms"]["p50"]))
         rows.append(("load: latency p95 (ms)", ld["torch"]["latency_ms"]["p95"], ld["onnx"]["latency_ms"]["p95"]))
         rows.append(("load: errors", ld["torch"]["errors"], ld["onnx"]["errors"]))
+        if ld.get("onnx_unbatched", {}).get("throughput_rps"):
+            rows.append(("load: ONNX path without micro-batching, throughput (req/s)", ld["torch"]["throughput_rps"], ld["onnx_unbatched"]["throughput_rps"]))
     if ing and "torch" in ing:
         rows.append((f"ingest, {ing['torch']['paragraphs']} SQuAD paragraphs ({ing['torch']['chunks']} chunks), wall (s)", ing["torch"]["wall_s"], ing["onnx"]["wall_s"]))
         rows.append(("ingest, chunks/s", ing["torch"]["chunks_per_s"], ing["onnx"]["chunks_per_s"]))

@@ -152,6 +152,9 @@ def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int
 
     text = " ".join(question)
     engine = _engine(ctx)
+    from qa.runtime import preload
+
+    preload(engine)  # the ONNX sessions load while the index is opened
     try:
         answer = engine.ask(text, top_k=top_k)
     except (InvalidQuestion, NoDocuments, IndexError_, ValueError, OSError) as e:  # one line, no traceback

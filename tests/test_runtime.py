@@ -253,3 +253,12 @@ def test_an_engine_points_its_reader_at_its_own_index(tmp_path, hash_embedder):
     engine = QA(seeds_dir=tmp_path, index_dir=tmp_path / "idx", embedder=hash_embedder)
     assert engine.answerer.reader.cache_dirs[0] == tmp_path / "idx" / ".onnx"
     assert QA(seeds_dir=tmp_path, index_dir=tmp_path / "i2", embedder=hash_embedder, onnx=False).answerer.reader.onnx is False
+
+
+def test_preload_never_exports_in_the_background(tmp_path, memo, monkeypatch):
+    from qa.runtime.embedder import OnnxEmbedder
+
+    emb = OnnxEmbedder("m", _st_folder(tmp_path / "model"), [tmp_path / "cache"])
+    monkeypatch.setattr(emb, "load", lambda: pytest.fail("no export cached: nothing may load"))
+    emb.preload()  # no export cached: no thread, no torch
+    assert threading.active_count() == 1 or not any(t.name == "qa-onnx-preload" for t in threading.enumerate())

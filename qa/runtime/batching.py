@@ -14,6 +14,7 @@ make a few large passes rather than many small ones.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,13 +30,18 @@ class _Slot:
         self.error: BaseException | None = None
 
 
+def batching_on() -> bool:
+    """``QA_ONNX_BATCH=0`` makes every caller run alone (for measuring what batching brings)."""
+    return os.environ.get("QA_ONNX_BATCH", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 class Batcher:
     """Runs ``run`` over the items of concurrent callers together (thread-safe)."""
 
     def __init__(self, run: Callable[[list[Any]], Sequence[Any]], max_items: int = 32, wait_ms: float = 2.0,
                  size: Callable[[Any], int] | None = None):
         self.run = run
-        self.max_items = max_items
+        self.max_items = max_items if batching_on() else 1
         self.wait_s = wait_ms / 1000.0
         #: how much of ``max_items`` one caller's item uses (a question's reader windows: several)
         self.size = size or (lambda item: 1)

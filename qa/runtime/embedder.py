@@ -91,6 +91,14 @@ def pad(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
+def _quietly(fn: Callable[[], None]) -> None:
+    """Run ``fn``, dropping any error: the caller's own load will raise it where it can be seen."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001
+        log.debug("background load failed", exc_info=True)
+
+
 class OnnxEmbedder:
     """A sentence-transformers folder, run on ONNX Runtime (the export is built on first use)."""
 
@@ -127,6 +135,11 @@ class OnnxEmbedder:
             session = ort.InferenceSession(str(folder / c.MODEL_FILE), session_options(), providers=["CPUExecutionProvider"])
             self._dimension = int(meta["dimension"])
             self._tokenizer, self._session, self.export_dir = tok, session, folder
+
+    def preload(self) -> None:
+        """Load in a background thread if the export is cached (see :func:`qa.runtime.preload`)."""
+        if self._session is None and c.find_export("embedder", embedder_key(self.model_dir)[0], self.cache_dirs):
+            threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=True).start()
 
     def ensure_export(self) -> Path:
         """The cached export for this model's contents; exported (with torch) when missing."""

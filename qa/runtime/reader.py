@@ -116,6 +116,17 @@ class OnnxReader(TransformersReader):
 
             self.cache_dirs = cache_dirs(Config.resolve())
 
+    def preload(self) -> None:
+        """Load in a background thread if the export is cached (see :func:`qa.runtime.preload`)."""
+        import threading
+
+        from qa.runtime.embedder import _quietly
+
+        if self._session is None and self.onnx:
+            self._ensure_cache_dirs()
+            if c.find_export("reader", self._key(), self.cache_dirs):
+                threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=True).start()
+
     def ensure_export(self) -> Path:
         """The cached export for this reader's contents; exported (with torch) when missing."""
         self._ensure_cache_dirs()
