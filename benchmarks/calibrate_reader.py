@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     memoise_engine(engine)
     squad, s_ans, s_una = squad_sample(args.squad, args.unanswerable, args.sample, args.seed)
     rows = []
-    grid = itertools.product((0.2, 0.4, 0.8), (-2.0, 0.0, 2.0, 4.0), (2.0, 4.0), (0.3,))
+    grid = itertools.product((0.4, 0.8, 1.6), (-2.0, 0.0, 2.0, 4.0), (2.0, 4.0), (0.3,))
     for w, mid, temp, penalty in grid:
         engine.answerer = dataclasses.replace(base, reader=memo, w_reader=w, reader_mid=mid, reader_temp=temp,
                                               type_penalty=penalty, refusal_threshold=-1e9)

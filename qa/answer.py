@@ -545,6 +545,19 @@ def speaker_of(question: str) -> str | None:
     return words[-1] if words else None
 
 
+def restates(q_terms: set[str], span: str) -> bool:
+    """Is ``span`` mostly the question's own words (at least two, and half of them)? Such a span
+    answers nothing: "just hours after Delcy Rodríguez was sworn in" for "When was Delcy Rodríguez
+    sworn in?".
+
+    >>> q = set(content_terms("When was Delcy Rodríguez sworn in?"))
+    >>> restates(q, "just hours after Delcy Rodríguez was formally sworn in"), restates(q, "on Monday")
+    (True, False)
+    """
+    hits = len(q_terms & set(content_terms(span)))
+    return hits >= 2 and hits * 2 >= len(q_terms)
+
+
 _CONTINUES = re.compile(r"^\W*(?:he|she|they|the president|[“\"])", re.I)
 
 
@@ -588,10 +601,12 @@ class ReaderAnswerer(ExtractiveAnswerer):
     reader: Any = None
     read_top: int = 4
     context_sentences: int = 1
-    w_reader: float = 0.2
-    reader_mid: float = 5.0
-    reader_temp: float = 3.0
-    # w_reader, reader_mid, reader_temp, type_penalty: calibrated by benchmarks/calibrate_reader.py
+    w_reader: float = 0.4
+    reader_mid: float = 2.0
+    reader_temp: float = 4.0
+    # w_reader, reader_mid, reader_temp, type_penalty and the refusal threshold (config
+    # reader_refusal_threshold 0.61): calibrated for the packaged reader's no-answer margin by
+    # benchmarks/calibrate_reader.py (benchmarks/calibration-reader.json)
     #: keep the rules' typed span (a person for "who", a date for "when", ...) where it found one:
     #: on typed questions the rules are precise, and the reader then only scores the sentence
     prefer_typed_rules: bool = True
@@ -646,6 +661,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         typed = qtype in _TYPE_ACCEPTS
         kind = ALIASES.get(qtype) or (question_word(question) if question_word(question) in CHECKED else None)
         margin = self._uses_margin()
+        q_terms = set(content_terms(question))
         read = self.reader.read(question, [w[3] for w in windows], top=self.read_spans)
         for (c, lo, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
@@ -658,7 +674,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     continue
                 sent = ch.sentences[idx]
                 rs, re_ = _trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
-                if re_ <= rs or (kind and not looks_like(kind, sent.text[rs:re_])):
+                if re_ <= rs or (kind and not looks_like(kind, sent.text[rs:re_])) or restates(q_terms, sent.text[rs:re_]):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
                 if owner.reader_score is None or evidence > owner.reader_score:
