@@ -304,7 +304,7 @@ def test_binary_source_leaves_the_index_exactly_as_it_was(built, tmp_path, seed_
         src.write_bytes(gzip.compress(("\n".join(records) + "\n").encode("utf-8")))
         line, fragment = 1, "gzip-compressed"
     else:
-        src.write_bytes(("\n".join(records[:2]) + "\n").encode("utf-8") + os.urandom(64).replace(b"\n", b"") + b"\xff\n")
+        src.write_bytes(("\n".join(records[:2]) + "\n").encode("utf-8") + os.urandom(64).replace(b"\n", b"").replace(b"\x00", b"") + b"\xff\n")  # NUL is another message
         line, fragment = 3, "not UTF-8 text"
     manifest_before = (index / "manifest.json").read_bytes()
     collections_before = collection_names(index)
