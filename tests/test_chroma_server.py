@@ -187,6 +187,7 @@ def test_a_crashed_run_on_the_server_is_cleaned_up_and_other_indexes_are_untouch
     store("mine").sync(docs)
     before = Manifest.load(tmp_path / "mine" / MANIFEST)
     (seeds_copy / "new.md").write_text("# New\n\nA new document about the harbour.\n", encoding="utf-8")
+    (seeds_copy / "000_9b8c8bf65a001266.txt").unlink()  # a removal: the run writes a new generation
     monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
     with pytest.raises(_Killed):
         store("mine").sync(load_documents(seeds_copy).documents)
@@ -201,3 +202,29 @@ def test_a_crashed_run_on_the_server_is_cleaned_up_and_other_indexes_are_untouch
     assert {n for n in server_collections(chroma_server) if n.startswith(before.prefix())} == set(before.names())
     assert set(neighbour.names()) <= server_collections(chroma_server)
     assert store("mine").sync(load_documents(seeds_copy).documents).added == ("new.md",)
+
+
+def test_an_append_on_the_server_killed_before_its_commit_is_undone(chroma_server, tmp_path, seeds_copy, monkeypatch):
+    """Added documents go into the live collections on the server in place; killed before the
+    commit, a reader removes them again and the next run adds them."""
+    chunking = {"chunk_words": 110, "chunk_overlap": 0, "version": 1}
+
+    def store() -> IndexStore:
+        return IndexStore(tmp_path / "index", HashEmbedder(), chunking, chroma_url=chroma_server)
+
+    store().sync(load_documents(seeds_copy).documents)
+    before = Manifest.load(tmp_path / "index" / MANIFEST)
+    (seeds_copy / "new.md").write_text("# New\n\nA new document about the harbour.\n", encoding="utf-8")
+    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "append-switch" else None)
+    with pytest.raises(_Killed):
+        store().sync(load_documents(seeds_copy).documents)
+    monkeypatch.undo()
+    live = {n for n in server_collections(chroma_server) if n.startswith(before.prefix())}
+    assert live == set(before.names())  # no generation: the same collections, with uncommitted rows
+    reader = store()
+    reader.open()
+    assert reader.count() == len(before.chunk_ids()) and not (tmp_path / "index" / "append.json").exists()
+    report = store().sync(load_documents(seeds_copy).documents)
+    assert report.appended and report.added == ("new.md",)
+    after = Manifest.load(tmp_path / "index" / MANIFEST)
+    assert after.generation == before.generation and store().open() and reader.count() == len(after.chunk_ids())
