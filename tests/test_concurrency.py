@@ -3,7 +3,7 @@
 ``QA.ask`` is documented as safe to call from several threads. Here 16 threads ask the same 20
 gold questions (each several times, in different orders) and every answer must be identical to the
 serial one: text, short answer, refusal, citations with their offsets. Then a document is added
-(``add_document``: written, chunked, embedded, a new index generation committed) while 8 threads
+(``add_document``: written, chunked, embedded, appended to the live index in place) while 8 threads
 keep asking: no question may fail or change its answer, and the new document is citable afterwards.
 Real model, real Chroma, on a private copy of the seed index.
 """
@@ -87,6 +87,7 @@ def test_upload_while_questions_are_answered_loses_nothing(engine):
     stop = threading.Event()
     errors: list[BaseException] = []
     answered: list[tuple[str, tuple]] = []
+    spans: list[tuple[float, float]] = []  # (start, end) of every question
     new_answers: list[object] = []
     lock = threading.Lock()
 
@@ -94,6 +95,7 @@ def test_upload_while_questions_are_answered_loses_nothing(engine):
         rng = random.Random(seed)
         while not stop.is_set():
             q = rng.choice(questions + [NEW_Q])
+            t = time.monotonic()
             try:
                 a = engine.ask(q)
             except BaseException as e:  # noqa: BLE001 - any failure is the finding
@@ -101,6 +103,7 @@ def test_upload_while_questions_are_answered_loses_nothing(engine):
                     errors.append(e)
                 return
             with lock:
+                spans.append((t, time.monotonic()))
                 if q == NEW_Q:
                     new_answers.append(a)
                 else:
@@ -110,9 +113,9 @@ def test_upload_while_questions_are_answered_loses_nothing(engine):
     for t in threads:
         t.start()
     time.sleep(0.5)  # questions are in flight before the upload starts
-    before = len(answered)
+    t0 = time.monotonic()
     added = engine.add_document(NEW_DOC_NAME, NEW_DOC)
-    during = len(answered) - before
+    t1 = time.monotonic()
     time.sleep(1.0)  # and go on after it
     stop.set()
     for t in threads:
@@ -121,7 +124,10 @@ def test_upload_while_questions_are_answered_loses_nothing(engine):
 
     assert not errors, f"{len(errors)} questions failed during the upload: {errors[0]!r}"
     assert added.created and added.chunks >= 1 and added.report.added == (NEW_DOC_NAME,)
-    assert during > 0 and len(answered) > 20  # questions really were answered while it indexed
+    # questions really were under way while it indexed (an upload of three lines takes well under a
+    # second now, less than one answer on a busy machine: count the questions in flight, not finished)
+    during = [s for s in spans if s[0] < t1 and s[1] > t0]
+    assert during and len(answered) > 20
     wrong = [q for q, fp in answered if fp != serial[q]]
     assert not wrong, f"{len(wrong)} answers changed during the upload, e.g. {wrong[0]!r}"
     # the new question was answered either before its document existed or from it, never wrongly
