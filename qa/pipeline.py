@@ -303,6 +303,8 @@ class QA:
             result = self.store.sync(documents, progress=progress, rebuild=rebuild)
             if result.changed or self._retriever is None:
                 self._retriever = self._build_retriever()
+            if result.appended:  # a sync returns with BM25 complete (evaluations, `qa index`); only uploads do not wait
+                self.store.wait_bm25()
             self._stamp = self._manifest_stamp()
             return result
 

@@ -447,3 +447,17 @@ def test_a_running_engine_in_another_process_follows_an_append(tmp_path, seeds_c
     assert server.store.wait_bm25(60)  # the writer installed its BM25; this process loads it
     hits = server.retrieve("Zorblax Quendry")
     assert hits[0].chunk.doc_id == NEW_NAME and hits[0].sparse_rank == 1
+
+
+def test_a_sync_that_appends_returns_with_bm25_complete(tmp_path, seeds_copy):
+    """Only an upload returns before its BM25 is rebuilt: `qa index`, QA.index() and evaluations
+    (index_documents) leave a complete one."""
+    engine = QA(config=Config.resolve(seeds_dir=seeds_copy, index_dir=tmp_path / "index"), embedder=HashEmbedder(),
+                answerer=ExtractiveAnswerer())
+    engine.index()
+    (seeds_copy / NEW_NAME).write_text(NEW_TEXT, encoding="utf-8")
+    report = engine.index()
+    assert report.appended
+    key = Manifest.load(tmp_path / "index" / MANIFEST).corpus_key()
+    assert engine.store._bm25_state[1] == key and (tmp_path / "index" / "bm25" / BM25_KEY_FILE).read_text() == key
+    assert engine.retrieve("Zorblax Quendry")[0].sparse_rank == 1
