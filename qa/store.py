@@ -1339,7 +1339,8 @@ class IndexStore:
                 if time.monotonic() - waited_since < FOREIGN_BM25_WAIT_S:
                     self._bm25_stop.wait(0.5)
                     continue
-            scratch, self._bm25_scratch = self._bm25_scratch, None
+            with self._lock:  # an append sets it under this lock
+                scratch, self._bm25_scratch = self._bm25_scratch, None
             bm, tmp = self._build_bm25(m, self.chunks_collection, tmp=scratch, stop=self._bm25_stop)
             with self._lock:
                 current = self.manifest is not None and self.manifest.corpus_key() == key
