@@ -3,8 +3,9 @@
     python benchmarks/onnx_path.py                       # everything, defaults below
     python benchmarks/onnx_path.py --cold 5 --warm-rounds 10 --requests 192 --ingest 300 --json /tmp/onnx.json
 
-"torch" is ``QA_ONNX=0``: sentence-transformers embedder, int8 torch reader (``QA_READER_INT8=1``, the
-default before the ONNX path). "onnx" is the default now: embedder and fp32 reader on ONNX Runtime.
+"torch" is ``QA_ONNX=0``: sentence-transformers embedder, torch reader (fp32 by default; ``QA_READER_INT8=1``
+in the environment makes it int8, as the default was before reader v2). "onnx" is the default now:
+embedder and fp32 reader on ONNX Runtime.
 Every figure is measured for both paths in the same run, alternating, so the ratio holds however
 busy the machine is; CPU seconds (all threads of the process) are given beside wall time because
 they move much less when other jobs compete for the cores.
@@ -33,7 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-PATHS = {"torch": {"QA_ONNX": "0", "QA_READER_INT8": "1"}, "onnx": {"QA_ONNX": "1"}}
+PATHS = {"torch": {"QA_ONNX": "0"}, "onnx": {"QA_ONNX": "1"}}
 #: only for the load test: what micro-batching brings
 VARIANTS = {"onnx_unbatched": {"QA_ONNX": "1", "QA_ONNX_BATCH": "0"}}
 PARAGRAPHS = ROOT.parent / "shared" / "benchmarks" / "squad-v1.1" / "paragraphs-all.jsonl"
@@ -86,7 +87,7 @@ def warm(rounds: int) -> dict[str, Any]:
 
     engines = {}
     for path, env in PATHS.items():
-        overrides = {"onnx": env["QA_ONNX"] == "1", "reader_int8": env.get("QA_READER_INT8", "0") == "1"}
+        overrides = {"onnx": env["QA_ONNX"] == "1"}
         engines[path] = QA(config=Config.resolve(**overrides))
         for q in QUESTIONS:  # warm-up: models loaded, caches of the store filled
             engines[path].ask(q)

@@ -262,3 +262,39 @@ def test_preload_never_exports_in_the_background(tmp_path, memo, monkeypatch):
     monkeypatch.setattr(emb, "load", lambda: pytest.fail("no export cached: nothing may load"))
     emb.preload()  # no export cached: no thread, no torch
     assert threading.active_count() == 1 or not any(t.name == "qa-onnx-preload" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("parallel", [1, 2, 3])
+def test_many_callers_all_served_with_at_most_parallel_passes_at_once(parallel):
+    import random
+
+    lock = threading.Lock()
+    now, peak = [0], [0]
+
+    def run(xs):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        time.sleep(random.random() * 0.003)
+        with lock:
+            now[0] -= 1
+        return [x * 2 for x in xs]
+
+    b = Batcher(run, max_items=4, wait_ms=1, parallel=parallel)
+    results, errors = {}, []
+
+    def call(i):
+        try:
+            time.sleep(random.random() * 0.01)
+            results[i] = b(i)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors and results == {i: i * 2 for i in range(200)}
+    assert 1 <= peak[0] <= parallel and b._running == 0 and not b._queue
+    assert b.served == 200

@@ -22,13 +22,15 @@ from typing import Any
 
 
 class _Slot:
-    __slots__ = ("item", "done", "lead", "result", "error", "event")
+    __slots__ = ("item", "done", "lead", "active", "result", "error", "event")
 
     def __init__(self, item: Any):
         self.item = item
         self.done = False
-        #: made the runner of the next pass by the previous one
+        #: holds a pass token: runs the next pass (set under the lock)
         self.lead = False
+        #: running a pass now
+        self.active = False
         self.result: Any = None
         self.error: BaseException | None = None
         self.event = threading.Event()
@@ -48,15 +50,17 @@ class Batcher:
     GIL, which 32 waiting request threads turn into most of the time)."""
 
     def __init__(self, run: Callable[[list[Any]], Sequence[Any]], max_items: int = 32, wait_ms: float = 2.0,
-                 size: Callable[[Any], int] | None = None):
+                 size: Callable[[Any], int] | None = None, parallel: int = 1):
         self.run = run
         self.max_items = max_items if batching_on() else 1
+        #: passes that may run at once (one per core when each pass runs on one thread)
+        self.parallel = max(1, parallel)
         self.wait_s = wait_ms / 1000.0
         #: how much of ``max_items`` one caller's item uses (a question's reader windows: several)
         self.size = size or (lambda item: 1)
         self._lock = threading.Lock()
         self._queue: list[_Slot] = []
-        self._busy = False
+        self._running = 0
         self._last_batch = 0
         #: passes run and callers served, for benchmarks and tests
         self.passes = 0
@@ -66,32 +70,58 @@ class Batcher:
         slot = _Slot(item)
         with self._lock:
             self._queue.append(slot)
-            slot.lead = not self._busy
-            self._busy = True
-        if not slot.lead:
-            slot.event.wait()  # set when served, or when handed the next pass
-        if not slot.done:
-            self._lead()
+            if self._running < self.parallel:
+                self._running += 1
+                slot.lead = True
+        while True:
+            with self._lock:
+                if slot.done:
+                    if slot.lead:  # handed a pass after another runner had taken this item: pass it on
+                        slot.lead = False
+                        nxt = self._hand_over()
+                        if nxt is not None:
+                            nxt.event.set()
+                    break
+                run = slot.lead
+                slot.lead = False
+                slot.active = run
+                if not run:
+                    slot.event.clear()
+            if run:
+                # one pass over the oldest callers (this one's item, unless another runner took it:
+                # that runner wakes this caller when its pass is done)
+                self._lead()
+                slot.active = False
+            else:
+                slot.event.wait()  # set when served, or when handed the next pass
         if slot.error is not None:
             raise slot.error
         return slot.result
 
+    def _hand_over(self) -> _Slot | None:
+        """(Lock held.) Give the pass token to the oldest caller waiting, or give it back."""
+        nxt = next((q for q in self._queue if not q.lead and not q.active), None)
+        if nxt is None:
+            self._running -= 1
+        else:
+            nxt.lead = True
+        return nxt
+
     def _lead(self) -> None:
-        """Run one pass (this caller's slot is the oldest, so it is in it), then hand over."""
+        """Run one pass over the oldest callers waiting, then hand the next to the oldest left."""
         if self._last_batch > 1 and self.wait_s > 0 and len(self._queue) < self.max_items:
             time.sleep(self.wait_s)  # under load: let the others catch up
         with self._lock:
             batch = self._take()
+            if not batch:
+                self._running -= 1
+                return
         try:
             self._run(batch)
         finally:
             with self._lock:
                 self._last_batch = len(batch)
-                nxt = self._queue[0] if self._queue else None
-                if nxt is None:
-                    self._busy = False
-                else:
-                    nxt.lead = True
+                nxt = self._hand_over()
             for s in batch:
                 s.event.set()
             if nxt is not None:

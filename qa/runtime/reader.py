@@ -88,7 +88,10 @@ class OnnxReader(TransformersReader):
         self._wtok: Any = None
         from qa.runtime.batching import Batcher
 
-        self._batcher = Batcher(self._read_many, max_items=48, wait_ms=batch_wait_ms, size=lambda item: len(item[1]))
+        from qa.runtime.embedder import parallel_passes
+
+        self._batcher = Batcher(self._read_many, max_items=48, wait_ms=batch_wait_ms, size=lambda item: len(item[1]),
+                                parallel=parallel_passes())
         self.export_dir: Path | None = None
 
     def use_cache_dirs(self, dirs: Sequence[Path]) -> None:
