@@ -127,6 +127,10 @@ class Batcher:
             if nxt is not None:
                 nxt.event.set()
 
+    def running(self) -> int:
+        """Passes running now (this one included, when asked from inside ``run``)."""
+        return self._running
+
     def _take(self) -> list[_Slot]:
         batch, used = [], 0
         while self._queue:

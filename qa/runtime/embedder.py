@@ -167,8 +167,8 @@ class OnnxEmbedder:
 
     @property
     def dimension(self) -> int:
-        self.load()
-        assert self._dimension is not None
+        if self._dimension is None:  # from the export's record: opening the index needs no session
+            self._dimension = int(c.read_meta(self.ensure_export())["dimension"])
         return self._dimension
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:

@@ -76,6 +76,22 @@ def length_groups(lengths: Sequence[int], waste: float = 0.1, max_rows: int = 16
     return groups
 
 
+def split_groups(groups: list[list[int]], parts: int) -> list[list[int]]:
+    """``groups`` with the largest split in halves until there are ``parts`` (to use idle cores).
+
+    >>> split_groups([[0, 1, 2, 3]], 2)
+    [[0, 1], [2, 3]]
+    """
+    groups = [list(g) for g in groups]
+    while len(groups) < parts:
+        big = max(range(len(groups)), key=lambda i: len(groups[i]), default=None)
+        if big is None or len(groups[big]) < 2:
+            break
+        g = groups.pop(big)
+        groups[big:big] = [g[: len(g) // 2], g[len(g) // 2 :]]
+    return groups
+
+
 class OnnxReader(TransformersReader):
     """A trained reader artifact, run on ONNX Runtime (or on torch with ``onnx=False``)."""
 
@@ -194,24 +210,40 @@ class OnnxReader(TransformersReader):
                 offs.append([tuple(o) if s == 1 else None for o, s in zip(e.offsets, e.sequence_ids)])
         return Windows(input_ids=ids, token_type_ids=types, attention_mask=masks, pair_index=pairs, offsets=offs)
 
-    def logits(self, win: Windows) -> tuple[np.ndarray, np.ndarray]:
+    def logits(self, win: Windows, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Start and end logits of every window (rows padded to the longest; padding is -inf).
 
         Windows run in groups of similar length (:func:`length_groups`): padding four windows of
-        60-120 tokens to 120 would cost a third more work for nothing."""
+        60-120 tokens to 120 would cost a third more work for nothing. With ``workers`` > 1 (a lone
+        question: the other cores are idle) the groups are split to run side by side."""
         from qa.reader.features import pad_batch
 
         width = max(len(r) for r in win.input_ids)
         s_all = np.full((len(win.input_ids), width), -np.inf, dtype=np.float32)
         e_all = s_all.copy()
-        for group in length_groups([len(r) for r in win.input_ids]):
+
+        def run(group: list[int]) -> None:
             feeds = {name: pad_batch([getattr(win, name)[k] for k in group])
                      for name in ("input_ids", "token_type_ids", "attention_mask")}
             s, e = self._session.run(None, feeds)
             for row, k in enumerate(group):
                 n = len(win.input_ids[k])
                 s_all[k, :n], e_all[k, :n] = s[row, :n], e[row, :n]
+
+        groups = split_groups(length_groups([len(r) for r in win.input_ids]), workers)
+        if len(groups) > 1 and workers > 1:
+            list(self._pool(workers).map(run, groups))
+        else:
+            for g in groups:
+                run(g)
         return s_all, e_all
+
+    def _pool(self, workers: int) -> Any:
+        if getattr(self, "_executor", None) is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="qa-reader")
+        return self._executor
 
     def read(self, question: str, passages: Sequence[str], top: int = 3) -> list[list[ReadSpan]]:
         if not self.onnx:
@@ -225,7 +257,10 @@ class OnnxReader(TransformersReader):
         questions = [q for q, ps, _ in items for _ in ps]
         contexts = [p for _, ps, _ in items for p in ps]
         win = self.windows(questions, contexts)
-        s, e = self.logits(win)
+        from qa.runtime.embedder import parallel_passes
+
+        # alone (no other pass running), this pass may use every core
+        s, e = self.logits(win, workers=parallel_passes() if self._batcher.running() <= 1 else 1)
         found: list[list[ReadSpan]] = [[] for _ in contexts]
         owner = [k for k, (_, ps, _) in enumerate(items) for _ in ps]
         for k, p in enumerate(win.pair_index):
