@@ -124,7 +124,7 @@ def load(clients: int, requests: int) -> dict[str, Any]:
 
 def ingest(paragraphs: int, rounds: int = 2) -> dict[str, Any]:
     """``qa index --source`` of the first paragraphs into fresh indexes; ``rounds`` per path, the
-    order flipped every round; the median round is reported."""
+    order flipped every round; the median round is reported (the faster of two)."""
     if not PARAGRAPHS.is_file():
         return {"skipped": f"{PARAGRAPHS} not found"}
     runs: dict[str, list[dict[str, float]]] = {p: [] for p in PATHS}
