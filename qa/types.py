@@ -30,10 +30,13 @@ class Document:
     # Character ranges (start, end) of page furniture ("Back to top button", ...) that are kept in
     # ``text`` so offsets stay true, but never chunked, quoted or answered from.
     masked: tuple[tuple[int, int], ...] = ()
+    # Where each page starts in ``text`` (page n at ``pages[n - 1]``), for paged formats (PDF); empty otherwise.
+    pages: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["masked"] = [list(r) for r in self.masked]
+        d["pages"] = list(self.pages)
         return d
 
 
@@ -65,10 +68,14 @@ class Chunk:
     end: int
     text: str
     sentences: tuple[Sentence, ...] = ()
+    # (page number, start offset) of each page the chunk lies on, first page first (PDF); empty when
+    # the document has no pages. See qa.ingest.page_at.
+    pages: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sentences"] = [s.to_dict() for s in self.sentences]
+        d["pages"] = [list(p) for p in self.pages]
         return d
 
 
@@ -114,6 +121,8 @@ class Citation:
     chunk_id: str = ""
     answer_start: int | None = None
     answer_end: int | None = None
+    # The PDF page the quote starts on (1-based); None for documents without pages.
+    page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
