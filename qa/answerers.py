@@ -1,7 +1,7 @@
 """Answerers by name: ``QA_ANSWERER`` (config ``answerer``) picks one from this registry.
 
 * ``extractive`` (default): sentence ranking with the trained span reader, or the rules-based
-  cutter with ``QA_READER=rules`` (:mod:`qa.answer`); every word shown is from the documents.
+  cutter with ``QA_READER=rules`` (:mod:`qa.answer.reader`, :mod:`qa.answer.extractive`); every word shown is from the documents.
 * ``llm``: an OpenAI-compatible LLM whose every sentence is checked against the passage it cites,
   the extractive answerer as its fallback (:mod:`qa.llm_answer`).
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qa.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer
+from qa.answer.extractive import Answerer, ExtractiveAnswerer
+from qa.answer.reader import ReaderAnswerer
 from qa.config import Config
 
 AnswererFactory = Callable[[Config, Any], Answerer]

@@ -13,6 +13,9 @@ the model says the passages do not hold the answer, and on every failure (endpoi
 429, 5xx, malformed, empty or foreign-language reply, a retrieved passage addressing the model),
 with a notice. When it refuses, the refusal stands and the model is not asked (``QA_LLM_WHEN_REFUSED``).
 
+Citations are made, and the extractive short answer carried over to a kept quote that holds it,
+by :mod:`qa.answer.compose`, as for every answerer.
+
 :meth:`LLMAnswerer.stream` yields each checked sentence as soon as the next one begins, then the
 final :class:`~qa.types.Answer`; the streamed pieces, joined, are exactly ``answer.text``.
 """
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.compose import carry_short_answer, cite
 from qa.llm_client import ABSENT, LLMFailure, build_messages, injected_passages, reply_deltas
 from qa.streaming import StreamEvent
 from qa.support import GenSentence, SupportChecker, complete_sentences, foreign_script_share, other_language, split_generated
@@ -62,12 +66,10 @@ class _Session:
         self.passage_text = " ".join(h.chunk.text for h in hits)
 
     def _cite(self, hit: Hit, index: int, score: float) -> int:
-        ch = hit.chunk
-        s = ch.sentences[index]
-        key = (ch.doc_id, s.start)
+        s = hit.chunk.sentences[index]
+        key = (hit.chunk.doc_id, s.start)
         if key not in self.citations:
-            self.citations[key] = Citation(n=len(self.citations) + 1, doc_id=ch.doc_id, title=ch.title, start=s.start,
-                                           end=s.end, quote=s.text, score=score, chunk_id=ch.chunk_id)
+            self.citations[key] = cite(len(self.citations) + 1, hit, s, score)
         return self.citations[key].n
 
     def _verdict(self, gs: GenSentence) -> tuple[str, float, tuple[int, ...]]:
@@ -241,13 +243,7 @@ class LLMAnswerer:
                            "not supported by the passage cited (see the answer's generation record).")
         if error is not None:
             notices.append(f"The language model's reply was cut short ({error.notice}); the sentences shown were checked.")
-        short = a_doc = a_start = a_end = None
-        if not fallback.refused and fallback.short_answer and fallback.answer_start is not None:
-            for i, c in enumerate(citations):  # the extractive short answer, where a kept citation holds it
-                if c.doc_id == fallback.answer_doc_id and c.start <= fallback.answer_start and fallback.answer_end <= c.end:
-                    citations[i] = dataclasses.replace(c, answer_start=fallback.answer_start, answer_end=fallback.answer_end)
-                    short, a_doc, a_start, a_end = fallback.short_answer, c.doc_id, fallback.answer_start, fallback.answer_end
-                    break
+        short, a_doc, a_start, a_end = carry_short_answer(citations, fallback)
         return Answer(
             question=fallback.question, text="".join(session.shown), short_answer=short, refused=False,
             citations=tuple(citations), passages=tuple(hits), answer_doc_id=a_doc, answer_start=a_start, answer_end=a_end,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.answer import content_terms
+from qa.answer.question import content_terms
 from qa.ingest import split_sentences
 from qa.types import Chunk, Document
 
@@ -173,7 +173,7 @@ def names_in(text: str) -> set[str]:
     >>> sorted(names_in("Delcy Rodríguez met President Trump in Caracas."))
     ['caracas', 'rodriguez', 'trump']
     """
-    from qa.answer import STOPWORDS
+    from qa.answer.question import STOPWORDS
 
     out = set()
     for m in _CAPITALISED.finditer(text):

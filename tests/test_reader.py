@@ -234,7 +234,7 @@ def test_shipped_reader_answers_offline_in_the_engine(seed_engine):
     assert text[a.citations[0].start : a.citations[0].end] == a.citations[0].quote
     assert a.citations[0].start <= a.answer_start < a.answer_end <= a.citations[0].end
     # a "when" question gets a time expression or a refusal, never "interim president"
-    from qa.answer_types import looks_like
+    from qa.answer.question import looks_like
 
     when = seed_engine.ask("When was Delcy Rodríguez sworn in?")
     assert when.refused or looks_like("when", when.short_answer or ""), when.short_answer

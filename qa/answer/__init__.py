@@ -1,0 +1,56 @@
+"""Answering: from retrieved passages to a cited :class:`~qa.types.Answer`.
+
+* :mod:`qa.answer.question` — what a question asks for (answer type, wh-word class, answer shapes);
+  pure Python, no numpy;
+* :mod:`qa.answer.spans` — typed candidate spans in a sentence (regular expressions);
+* :mod:`qa.answer.scoring` — every retrieved sentence scored, best first;
+* :mod:`qa.answer.compose` — ranked candidates to a cited answer (or :data:`REFUSAL`), shared by
+  every answerer;
+* :mod:`qa.answer.extractive` — :class:`ExtractiveAnswerer` (rules, no model) and the
+  :class:`Answerer` protocol;
+* :mod:`qa.answer.reader` — :class:`ReaderAnswerer` (short answers from the trained span reader).
+
+The LLM answerer (:mod:`qa.llm_answer`) and the registry that picks one by name
+(:mod:`qa.answerers`) sit beside this package. Names are loaded on first use, so importing
+:mod:`qa.answer.question` alone stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.answer.compose import REFUSAL
+    from qa.answer.extractive import Answerer, ExtractiveAnswerer
+    from qa.answer.question import (
+        DATE, ENTITY, NUMBER, ORG, OTHER, PERSON, PLACE, QUOTE, REASON, STOPWORDS, content_terms, head_noun,
+        question_type, stem,
+    )
+    from qa.answer.reader import ReaderAnswerer, quotes_speaker, restates, speaker_of
+    from qa.answer.scoring import Candidate
+    from qa.answer.spans import Span, is_title_case, spans_of
+
+# public name -> the submodule defining it
+_HOME = {
+    "REFUSAL": "compose",
+    "Answerer": "extractive", "ExtractiveAnswerer": "extractive",
+    "ReaderAnswerer": "reader", "quotes_speaker": "reader", "restates": "reader", "speaker_of": "reader",
+    "Candidate": "scoring",
+    "Span": "spans", "is_title_case": "spans", "spans_of": "spans",
+    **{name: "question" for name in (
+        "DATE", "ENTITY", "NUMBER", "ORG", "OTHER", "PERSON", "PLACE", "QUOTE", "REASON", "STOPWORDS",
+        "content_terms", "head_noun", "question_type", "stem",
+    )},
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'qa.answer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"qa.answer.{home}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

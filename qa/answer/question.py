@@ -1,0 +1,280 @@
+"""What a question asks for, and whether a text has the shape of an answer to it. Pure Python.
+
+Two typings live here, both read from the question's first wh-phrase:
+
+* :func:`question_type` — the engine's answer type (``person``, ``date``, ``number``, ``place``,
+  ``organisation``, ``quote``, ``reason``, ``entity``, ``other``); the scoring and span cutting use it;
+* :func:`question_word` — the question's wh-word class (``when``, ``who``, ``how many``, …, ``other``),
+  which the evaluation reports by; :func:`looks_like` says whether an answer text has the shape of
+  an answer to that class (a time for "when", a name for "who", a number for "how many").
+
+The small text helpers every answerer shares (:data:`STOPWORDS`, :func:`stem`,
+:func:`content_terms`) are here too. This module imports only :mod:`re`, so light tools (the
+evaluation, the support check) can use it without numpy or a model.
+
+>>> question_type("Who was sworn in as interim president?"), question_word("How many people live in Warsaw?")
+('person', 'how many')
+>>> looks_like("when", "in the spring of 1832"), looks_like("who", "1832"), looks_like("how many", "several")
+(True, False, False)
+"""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom whose why will with would you
+    your yours according said say says did does name named called happen happened kind sort whats""".split()
+)
+TOKEN = re.compile(r"[\w’'\-]+", re.UNICODE)
+
+PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
+    "person", "date", "number", "place", "organisation", "quote", "reason", "entity", "other",
+)
+
+# "which U.S. official", "what kind of weapons": up to two words between the wh-word and its noun
+_WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+(?!(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b)[\w.’'-]+){0,3}?\s+"
+_QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
+    (re.compile(rf"\b(when|{_WH}(year|date|day|month|time|decade|century)s?\b|since when|how long ago)", re.I), DATE),
+    (re.compile(r"\bwhat (did|does|do|had|has)\b.*\b(say|said|warn|claim|declare|state|call|describe|tell|announce|write|tweet|assert|argue)\w*\b"
+                r"|\bhow (did|does|do|has|have|had|was|were|is)\b.*\b(describe|characteri[sz]e|call|refer|label|dub|term)\w*\b"
+                rf"|\b{_WH}(phrase|words?|term|slogan|expression)\b", re.I), QUOTE),
+    (re.compile(rf"\b(where|{_WH}(city|country|countries|town|place|region|state|states|neighbou?rhood|location|district|island|continent|border|area|capital|cities|nation|nations)\b)", re.I), PLACE),
+    (re.compile(rf"\b{_WH}(organi[sz]ation|agency|group|company|channel|account|network|party|department|body|bodies|institution|court|council|cartel|outlet|university|newspaper|team|unit|administration|tv|television|station|force|forces)s?\b", re.I), ORG),
+    (re.compile(rf"\b(who|whom|whose|{_WH}(person|people|man|woman|leader|official|minister|president|figure|scholar|analyst|general|officer|politician|journalist|spokesman|spokeswoman)s?\b|name of the (person|man|woman|leader|official|minister|president))", re.I), PERSON),
+    (re.compile(r"\b(why|how come|for what reason|what (caused|led to|prompted|motivated))\b", re.I), REASON),
+    (re.compile(r"^\s*how\b", re.I), REASON),
+    (re.compile(r"\b(what|which) (is|was|are|were) the name\b|\bwhat \w+ (is|was) named\b", re.I), ENTITY),
+]
+
+_STEM_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: 'invaded'/'invades'/'invading' -> 'invad'. Good enough for overlap."""
+    w = word.lower().replace("’", "'").strip("'-")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suf in _STEM_SUFFIXES:
+        if len(w) > len(suf) + 2 and w.endswith(suf):
+            return w[: -len(suf)]
+    return w
+
+
+def content_terms(text: str) -> list[str]:
+    return [stem(t) for t in TOKEN.findall(text) if t.lower() not in STOPWORDS and len(t) > 1]
+
+
+_AUX = frozenset("is was are were did does do has had have can could will would should may might".split())
+_HEAD = re.compile(r"\b(?:what|which|name of the|name of)(?:\s+(?:kind|type|sort)\s+of)?((?:\s+[\w.’'-]+){1,3})", re.I)
+
+
+def head_noun(question: str) -> str | None:
+    """The noun a which/what question asks for: "Which Telegram channel ..." -> "channel"."""
+    named = re.search(r"\bname of (?:the |a |an )?([\w’'-]+)", question, re.I)
+    if named:
+        return stem(named.group(1))
+    m = _HEAD.search(question)
+    if not m:
+        return None
+    words = m.group(1).split()
+    picked = None
+    for w in words:
+        # the noun phrase ends at the verb: an auxiliary, or a past form ("which channel cited")
+        if w.lower() in _AUX or (picked is not None and w.lower().endswith("ed")):
+            break
+        picked = w
+    if picked is None or picked.lower() in STOPWORDS:
+        return None
+    return stem(picked)
+
+
+_FIRST_WH = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how|name of)\b", re.I)
+
+
+def question_type(question: str) -> str:
+    """The kind of answer asked for, read from the question's first wh-phrase.
+
+    Only the first wh-word counts: in "What were they doing when the raid began?" the "when" is
+    part of a clause, not the question.
+    """
+    first = _FIRST_WH.search(question)
+    text = question[first.start() :] if first else question
+    for pattern, qtype in _QTYPE_RULES:
+        m = pattern.search(text)
+        if m and (first is None or m.start() == 0 or pattern.pattern.startswith("^")):
+            return qtype
+    return OTHER
+
+
+# --- answer shapes (formerly qa.answer_types) ----------------------------------------------------
+
+#: the question-word classes, in report order
+QUESTION_WORDS: tuple[str, ...] = ("when", "who", "how many", "how much", "where", "what", "which", "why", "how", "other")
+
+#: classes whose answers have a checkable shape
+CHECKED: tuple[str, ...] = ("when", "who", "how many")
+
+#: the engine's answer types (PERSON, DATE, NUMBER above) and the class each one is checked as
+ALIASES: dict[str, str] = {"date": "when", "person": "who", "number": "how many"}
+
+# The first wh-word decides, as in question_type: in "What were they doing when the raid
+# began?" the "when" belongs to a clause. "whom"/"whose" ask for a person too.
+_WH_CLASS = re.compile(r"\b(how\s+many|how\s+much|when|whom|whose|who|where|what|which|why|how)\b", re.I)
+
+
+_AFTER_CLAUSE = re.compile(r",\s*" + _WH_CLASS.pattern, re.I)
+_SUBORDINATE = re.compile(r"\W*(?:if|since|although|though|because|while|after|before|once|unless|as|given)\b", re.I)
+
+
+def question_word(question: str) -> str:
+    """The wh-word class of ``question`` (its first wh-word), one of :data:`QUESTION_WORDS`.
+
+    >>> question_word("How many people live in Warsaw?")
+    'how many'
+    >>> question_word("In what year did the war end?")
+    'what'
+    >>> question_word("What were they doing when the raid began?")
+    'what'
+    >>> question_word("When John Fox left the Broncos, who replaced him?")
+    'who'
+    >>> question_word("Prior to Super Bowl 50, when were the Broncos last there?")
+    'when'
+    >>> question_word("Since NASA didn't know how many tests it needed, what did it use?")
+    'what'
+    >>> question_word("To whom did he write?")
+    'who'
+    >>> question_word("The treaty was signed in 1763?")
+    'other'
+    """
+    m = _WH_CLASS.search(question)
+    if not m:
+        return "other"
+    if m.group(1).lower() in ("when", "where") or _SUBORDINATE.match(question):
+        # "When John Fox left, who replaced him?", "Since NASA didn't know how many attempts …, what
+        # did they use?": a leading clause, then the question after a comma
+        later = _AFTER_CLAUSE.search(question, m.end())
+        if later:
+            m = later
+    word = " ".join(m.group(1).lower().split())
+    return "who" if word in ("whom", "whose") else word
+
+
+# "May" only capitalised: "may" is mostly the verb
+_MONTH = (r"(?:(?i:january|february|march|april|june|july|august|september|october|november|december"
+          r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?|May|MAY)")
+_WEEKDAY = r"(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_TIME_EXPR = re.compile(
+    rf"\b{_MONTH}(?!\w)|\b{_WEEKDAY}(?!\w)"                        # month names, weekdays
+    r"|(?i:"
+    r"\b1\d{3}s?\b|\b20\d{2}s?\b"                                 # a year (1000-2099), or its decade: 1970s
+    r"|'\d0s\b|\b\d0s\b"                                          # '60s, 60s
+    r"|\b\d{1,4}\s*(?:bc|bce|ad|ce|b\.c\.|a\.d\.)(?!\w)|\b(?:ad|a\.d\.)\s*\d{1,4}\b"  # 476 AD, AD 476
+    r"|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"                       # 3/4/2010, 2010-01-03
+    r"|\b\d{1,2}(?::\d{2})+\s*(?:[ap]\.?m\.?)?(?!\w)|\b\d{1,2}\s*[ap]\.?m\.?(?!\w)"  # 10:30, 3 pm
+    r"|\b(?:today|yesterday|tomorrow|tonight|overnight|noon|midnight|dawn|dusk|morning|afternoon|evening|night)\b"
+    r"|\b(?:o'clock|century|centuries|decade|decades|millennium|era|season|spring|summer|autumn|fall|winter)\b"
+    r"|\b(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?)\b"
+    r"|^\W*(?:during|after|before|until|till|since|while|whenever|once)\b"  # a temporal clause or phrase
+    r")"
+)
+_NUMBER_WORDS = (
+    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
+    r"thousands?|millions?|billions?|trillions?|dozens?|half|once|twice|single|pair|couple)"
+)
+_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.I)
+# the whole text is a number or a date: "Three", "1832", "May 4", "the 19th century"
+_ONLY_NUMBER = re.compile(rf"^(?:(?:about|around|over|nearly|some|the|a|an)\s+)?(?:[\d.,%$]+|{_NUMBER_WORDS})(?:[\s-]+(?:[\d.,%$]+|{_NUMBER_WORDS}|and))*$", re.I)
+_DATE_WORD = re.compile(
+    rf"^(?:(?:the|in|on|of|early|late|mid|by|since|until|\d+(?:st|nd|rd|th)?|[\d,]+|{_MONTH}|{_WEEKDAY}"
+    r"|century|centuries|bc|bce|ad|ce|b\.c\.|a\.d\.|1\d{3}s?|20\d{2}s?)[\s,.-]*)+$",
+    re.I,
+)
+_LEADING = re.compile(r"^[\s\"“‘'(\[]*(?:(?:the|a|an)\s+)?", re.I)
+
+
+def looks_like(qtype: str, text: str) -> bool:
+    """Does ``text`` have the shape of an answer to a ``qtype`` question?
+
+    * ``when`` (or ``date``): it holds a time expression — a year, a decade, a month name, a weekday,
+      a date, a time of day, "today"/"yesterday", a century or season.
+    * ``who`` (or ``person``): it starts with a capital letter (after an article or an opening
+      quote) and is not only a date or a number.
+    * ``how many`` (or ``number``): it holds a number, in digits or words.
+
+    Any other ``qtype`` is not checked (True). An empty text is not an answer (False).
+
+    >>> looks_like("when", "1832")
+    True
+    >>> looks_like("when", "Tuesday night")
+    True
+    >>> looks_like("when", "the 19th century")
+    True
+    >>> looks_like("when", "after the war"), looks_like("when", "the war")
+    (True, False)
+    >>> looks_like("when", "May"), looks_like("when", "it may rain")
+    (True, False)
+    >>> looks_like("when", "3:30 p.m."), looks_like("when", "476 AD"), looks_like("when", "the 1970s")
+    (True, True, True)
+    >>> looks_like("who", "Margaret Doyle")
+    True
+    >>> looks_like("who", "the Denver Broncos")
+    True
+    >>> looks_like("who", "May 1832")
+    False
+    >>> looks_like("who", "Three")
+    False
+    >>> looks_like("who", "an engineer")
+    False
+    >>> looks_like("how many", "34 metres")
+    True
+    >>> looks_like("how many", "twenty-one")
+    True
+    >>> looks_like("how many", "a small museum")
+    False
+    >>> looks_like("what", "anything at all")
+    True
+    >>> looks_like("person", "Ann")
+    True
+    """
+    kind = ALIASES.get(qtype, qtype)
+    if kind not in CHECKED:
+        return True
+    t = " ".join(text.split())
+    if not t:
+        return False
+    if kind == "when":
+        return _TIME_EXPR.search(t) is not None
+    if kind == "how many":
+        return _NUMBER.search(t) is not None
+    # who: a name-like span
+    rest = t[_LEADING.match(t).end():]
+    if not rest or not rest[0].isupper():
+        return False
+    return not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+
+
+def plausible(qtype: str, text: str) -> bool:
+    """The answerer's looser test: can ``text`` answer a ``qtype`` question at all?
+
+    As :func:`looks_like` for ``when`` and ``how many``; for ``who`` only a bare number or date is
+    ruled out, since SQuAD's gold answers to "who" are often lower-case ("teachers", "the city
+    council") and a reader span of that kind is fine.
+
+    >>> plausible("who", "teachers"), plausible("who", "1832"), plausible("who", "May 4")
+    (True, False, False)
+    >>> plausible("when", "interim president")
+    False
+    """
+    kind = ALIASES.get(qtype, qtype)
+    if kind != "who":
+        return looks_like(kind, text)
+    t = " ".join(text.split())
+    return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))

@@ -1,0 +1,229 @@
+"""The trained span reader's answerer: sentence ranking as in the extractive answerer, short
+answers cut (and refusals decided) by a trained extractive reader (:mod:`qa.reader`).
+
+The reader itself is loaded lazily by :func:`qa.reader.model.load_reader` (ONNX Runtime, or torch
+when it cannot run there); nothing here imports a model library.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.question import ALIASES, CHECKED, REASON, content_terms, plausible, question_word
+from qa.answer.scoring import Candidate
+from qa.answer.spans import TYPE_ACCEPTS, Span, trim
+from qa.types import Hit
+
+_WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+_SAID_BY = re.compile(
+    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|said|tell|told|claim|write|wrote|post|announce|declare|warn|add)\b",
+    re.I,
+)
+_SPEECH = re.compile(r"[“\"”]|\b(?:said|says|told|tells|stated|wrote|writes|posted|announced|declared|warned|added|claimed|according to)\b", re.I)
+
+
+def speaker_of(question: str) -> str | None:
+    """The X of "What did X say ...?" (its last word, which a quote names), or None.
+
+    >>> speaker_of("What did Trump say about the operation?")
+    'Trump'
+    >>> speaker_of("What did the foreign minister of Venezuela say?") is None
+    False
+    >>> speaker_of("Who was sworn in?") is None
+    True
+    """
+    m = _SAID_BY.search(question)
+    if not m:
+        return None
+    words = [w for w in re.findall(r"[\w.'’-]+", m.group(1)) if w.lower() not in ("the", "a", "an", "of", "u.s.")]
+    return words[-1] if words else None
+
+
+def restates(q_terms: set[str], span: str) -> bool:
+    """Is ``span`` mostly the question's own words (at least two, and half of them)? Such a span
+    answers nothing: "just hours after Delcy Rodríguez was sworn in" for "When was Delcy Rodríguez
+    sworn in?".
+
+    >>> q = set(content_terms("When was Delcy Rodríguez sworn in?"))
+    >>> restates(q, "just hours after Delcy Rodríguez was formally sworn in"), restates(q, "on Monday")
+    (True, False)
+    """
+    hits = len(q_terms & set(content_terms(span)))
+    return hits >= 2 and hits * 2 >= len(q_terms)
+
+
+_CONTINUES = re.compile(r"^\W*(?:he|she|they|the president|[“\"])", re.I)
+
+
+def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
+    """Does ``sentence`` report speech by ``speaker``: named in it, or named in the ``previous``
+    sentence that this one continues ("He added ...", an opening quote)?
+
+    >>> quotes_speaker("Trump", "Trump said the operation was a success.")
+    True
+    >>> quotes_speaker("Trump", "The foreign minister said it was an act of aggression.")
+    False
+    >>> quotes_speaker("Trump", "He added that oil would flow.", "Trump spoke on Saturday.")
+    True
+    """
+    if not _SPEECH.search(sentence):
+        return False
+    pat = re.compile(rf"\b{re.escape(speaker)}\b", re.I)
+    return bool(pat.search(sentence) or (previous and pat.search(previous) and _CONTINUES.search(sentence)))
+
+
+
+@dataclass
+class ReaderAnswerer(ExtractiveAnswerer):
+    """Sentence ranking as in :class:`ExtractiveAnswerer`, short answers cut by a trained span reader.
+
+    The best ``read_top`` sentences are read with ``context_sentences`` neighbours on each side (a
+    window, not the whole passage, to stay fast). A reader trained with "no answer" windows
+    (``reader.knows_no_answer()``) scores each span by its *margin* over the window's no-answer
+    score, so a passage on the topic that does not hold the answer scores low:
+    ``score = sentence score + w_reader * sigmoid((evidence - reader_mid) / reader_temp)``, where
+    evidence is the margin (or the span logit for an older reader), and the refusal threshold
+    applies to that sum. Answers keep the asked type: for "when", "who" and "how many" only spans
+    that look like a time, a name or a number count (:func:`qa.answer.question.plausible`); a sentence
+    without one loses ``type_penalty``. "What did X say?" is answered only by a sentence that
+    reports X's words. The citation is the sentence holding the span; the span's offsets are the
+    answer's offsets.
+
+    >>> from qa.reader.model import load_reader
+    >>> answerer = ReaderAnswerer(reader=load_reader("packaged"))            # doctest: +SKIP
+    """
+
+    reader: Any = None
+    read_top: int = 4
+    context_sentences: int = 1
+    w_reader: float = 0.4
+    reader_mid: float = 2.0
+    reader_temp: float = 4.0
+    # w_reader, reader_mid, reader_temp, type_penalty and the refusal threshold (config
+    # reader_refusal_threshold 0.61): calibrated for the packaged reader's no-answer margin by
+    # benchmarks/calibrate_reader.py (benchmarks/calibration-reader.json)
+    #: keep the rules' typed span (a person for "who", a date for "when", ...) where it found one:
+    #: on typed questions the rules are precise, and the reader then only scores the sentence
+    prefer_typed_rules: bool = True
+    #: under this span score the reader is unsure of its cut: quote the sentence, give no short answer
+    span_min: float = -1e9
+    #: "why" questions are answered by the sentence: a reason is a clause, and the reader (trained on
+    #: SQuAD, where few answers are reasons) cuts a noun phrase out of it
+    quote_reasons: bool = True
+    #: spans read per window: enough that one of the asked type is usually among them
+    read_spans: int = 8
+    #: what a sentence loses when it holds no span of the asked type (or is not the asked speaker's)
+    type_penalty: float = 0.3
+
+    def reader_confidence(self, logit: float) -> float:
+        return _sigmoid((logit - self.reader_mid) / self.reader_temp)
+
+    def _uses_margin(self) -> bool:
+        knows = getattr(self.reader, "knows_no_answer", None)
+        return bool(knows()) if callable(knows) else False
+
+    def _windows(self, cands: Sequence[Candidate]) -> list[tuple[Candidate, int, int, str]]:
+        windows: list[tuple[Candidate, int, int, str]] = []
+        seen = set()
+        for c in cands[: self.read_top]:
+            ch = c.hit.chunk
+            lo = max(0, c.index - self.context_sentences)
+            hi = min(len(ch.sentences) - 1, c.index + self.context_sentences)
+            if (ch.chunk_id, lo, hi) in seen:
+                continue
+            seen.add((ch.chunk_id, lo, hi))
+            start, end = ch.sentences[lo].start, ch.sentences[hi].end
+            windows.append((c, lo, start, ch.text[start - ch.start : end - ch.start]))
+        return windows
+
+    def rank(
+        self,
+        question: str,
+        qtype: str,
+        hits: Sequence[Hit],
+        question_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[str, int], np.ndarray],
+    ) -> list[Candidate]:
+        """The extractive ranking, then the best sentences read: re-scored by the reader's evidence
+        and the asked type, best first (only the sentences read, when the reader found anything)."""
+        cands = super().rank(question, qtype, hits, question_vector, sentence_vectors)
+        if not cands or self.reader is None:
+            return cands
+        windows = self._windows(cands)
+        rules_span = {id(c): c.span for c in cands}
+        kind = ALIASES.get(qtype) or (question_word(question) if question_word(question) in CHECKED else None)
+        self._read(question, cands, windows, kind)
+        read_keys = {(w[0].hit.chunk.chunk_id, i) for w in windows
+                     for i in range(w[1], min(len(w[0].hit.chunk.sentences), w[1] + 1 + 2 * self.context_sentences))}
+        read_cands = [c for c in cands if (c.hit.chunk.chunk_id, c.index) in read_keys]
+        if not any(c.reader_score is not None for c in read_cands):
+            if not kind:
+                return cands
+        self._rescore(question, qtype, read_cands, rules_span, kind)
+        read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
+        return read_cands
+
+    def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[tuple[Candidate, int, int, str]],
+              kind: str | None) -> None:
+        """Read ``windows``; each sentence holding a span keeps its best one (of the asked ``kind``,
+        not restating the question) as ``span`` and its evidence as ``reader_score``."""
+        by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
+        margin = self._uses_margin()
+        q_terms = set(content_terms(question))
+        read = self.reader.read(question, [w[3] for w in windows], top=self.read_spans)
+        for (c, lo, w_start, _), spans in zip(windows, read):
+            ch = c.hit.chunk
+            for sp in spans:
+                a, b = w_start + sp.start, w_start + sp.end
+                # the sentence holding the span's start; a span running past its end is cut there
+                idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
+                owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None
+                if owner is None:
+                    continue
+                sent = ch.sentences[idx]
+                rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
+                if re_ <= rs or (kind and not plausible(kind, sent.text[rs:re_])) or restates(q_terms, sent.text[rs:re_]):
+                    continue
+                evidence = sp.margin if margin and sp.margin is not None else sp.score
+                if owner.reader_score is None or evidence > owner.reader_score:
+                    owner.reader_score = evidence
+                    owner.span = Span(rs, re_, "reader")
+
+    def _rescore(self, question: str, qtype: str, read_cands: Sequence[Candidate], rules_span: dict[int, Span | None],
+                 kind: str | None) -> None:
+        """Add the reader's confidence to each read sentence's score and pick its span: the rules'
+        typed span where it fits, the reader's otherwise, none for reasons or an unsure cut. A
+        sentence with nothing of the asked type, or not the asked speaker's, loses ``type_penalty``."""
+        typed = qtype in TYPE_ACCEPTS
+        speaker = speaker_of(question)
+        for c in read_cands:
+            rules = rules_span[id(c)]
+            if c.reader_score is None:
+                # nothing of the asked type here (or the reader found nothing): keep a typed rules span
+                # if there is one, and score the sentence as no reader evidence
+                c.span = rules if (typed and rules is not None and (not kind or plausible(kind, rules.text(c.sentence.text)))) else None
+                c.score -= self.type_penalty if kind and c.span is None else 0.0
+                continue
+            c.score = c.score + self.w_reader * self.reader_confidence(c.reader_score)
+            if self.prefer_typed_rules and typed and rules is not None and (not kind or plausible(kind, rules.text(c.sentence.text))):
+                c.span = rules
+            elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
+                c.span = None
+        if speaker:
+            for c in read_cands:
+                prev = c.hit.chunk.sentences[c.index - 1].text if c.index > 0 else ""
+                if not quotes_speaker(speaker, c.sentence.text, prev):
+                    c.score -= self.type_penalty
