@@ -1,10 +1,10 @@
-"""The web chat: `python app.py [--host H] [--port P] [--auth USER:PASSWORD]` (same as `qa serve`).
+"""The web chat: `python app.py [--host H] [--port P] [--auth USER:PASSWORD] [--seeds D] [--documents D] [--index D]`.
 
-UI wiring only: the chat lives in qa.web, the server (chat + REST + OpenAI routes on one port) in
-qa.server, answers in qa.pipeline.
+Same as `qa serve`: the chat (qa.web), REST and OpenAI-compatible routes (qa.server, qa.openai_api)
+on one port, over one engine; options and their QA_* variables in `python app.py --help`.
 """
 
-from qa.server import main
+from qa.cli import app_main
 
 if __name__ == "__main__":
-    main()
+    app_main(prog_name="app.py")

@@ -198,7 +198,11 @@ def run_load(url: str, questions: list[str], clients: int = 32, requests: int = 
 def start_server(seeds: str | None, index: str | None) -> tuple[Any, str]:
     """The real server over ``seeds``/``index`` (project defaults), in this process, on a free port."""
     from qa import QA
-    from qa.server import ServerThread, ServeSettings, create_app, free_port, prepare_engine
+    from qa.config import ServeSettings
+    from qa.server import create_app, prepare_engine
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test scaffolding's server thread
+    from tests.webserver import ServerThread, free_port
 
     options = {k: v for k, v in {"seeds_dir": seeds, "index_dir": index}.items() if v}
     engine = QA(**options)

@@ -40,7 +40,9 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from qa import QA
-    from qa.server import ServerThread, ServeSettings, create_app, free_port, prepare_engine
+    from qa.config import ServeSettings
+    from qa.server import create_app, prepare_engine
+    from tests.webserver import ServerThread, free_port
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", help="index folder to (re)use (default: a temporary one)")

@@ -1,8 +1,14 @@
-"""The ``qa`` command line: thin wrappers over :class:`qa.QA`.
+"""The ``qa`` command line: thin wrappers over :class:`qa.QA`, one click group.
 
     qa index [--rebuild] [--source FILE.jsonl]   build or refresh the index (only changed documents are embedded)
     qa ask "QUESTION" [--json]     answer with quoted sources
+    qa chat                        ask, then ask follow-ups ("When was she sworn in?")
     qa eval --gold FILE | --squad FILE [--squad FILE ...]   measure answers, citations, refusals and retrieval
+    qa serve [--host H] [--port P] [--auth U:P]   the web chat, REST and OpenAI-compatible APIs (= python app.py)
+    qa train-reader --squad FILE --out DIR         train the span reader
+
+Every setting is resolved by :mod:`qa.config`: a flag wins over its ``QA_*`` variable (named in
+each option's help), which wins over the default. Answers are rendered by :mod:`qa.render`.
 """
 
 from __future__ import annotations
@@ -17,15 +23,17 @@ import click
 from qa.config import Config
 
 
-def _engine(ctx: click.Context, **extra: Any) -> Any:
-    from qa.pipeline import QA
-
-    opts = ctx.obj or {}
+def _config(ctx: click.Context, **extra: Any) -> Config:
     try:
-        cfg = Config.resolve(**opts, **extra)
+        return Config.resolve(**(ctx.obj or {}), **extra)
     except (TypeError, ValueError) as e:
         raise click.UsageError(str(e)) from None
-    return QA(config=cfg)
+
+
+def _engine(ctx: click.Context, **extra: Any) -> Any:
+    from qa import QA
+
+    return QA(config=_config(ctx, **extra))
 
 
 def _fail(e: Exception) -> None:
@@ -33,17 +41,32 @@ def _fail(e: Exception) -> None:
     sys.exit(2)
 
 
+ENGINE_OPTIONS = ("seeds_dir", "documents_dir", "index_dir", "model")
+
+
+def engine_options(f: Any) -> Any:
+    """The folders and model of the engine (the ``qa`` group's options, and ``python app.py``'s)."""
+    for option in reversed((
+        click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False),
+                     help="The shipped documents, read only [QA_SEEDS_DIR; default: seeds/]."),
+        click.option("--documents", "documents_dir", type=click.Path(file_okay=False),
+                     help="Your documents: uploads are written here and indexed with the seeds [QA_DOCUMENTS_DIR; default: documents/, git-ignored]."),
+        click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder [QA_INDEX_DIR; default: index/]."),
+        click.option("--model", help="sentence-transformers model name or folder [QA_MODEL; default: packaged all-MiniLM-L6-v2]."),
+    )):
+        f = option(f)
+    return f
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False), help="Documents folder [QA_SEEDS_DIR; default: seeds/].")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder [QA_INDEX_DIR; default: index/].")
-@click.option("--model", help="sentence-transformers model name or folder [QA_MODEL; default: packaged all-MiniLM-L6-v2].")
+@engine_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 @click.version_option(package_name="qa")
 @click.pass_context
-def main(ctx: click.Context, seeds_dir: str | None, index_dir: str | None, model: str | None, verbose: bool) -> None:
+def main(ctx: click.Context, verbose: bool, **folders: str | None) -> None:
     """Answer questions from a document collection, quoting the sources."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = {k: v for k, v in {"seeds_dir": seeds_dir, "index_dir": index_dir, "model": model}.items() if v}
+    ctx.obj = {k: v for k, v in folders.items() if v}
 
 
 class _Bar:
@@ -89,7 +112,7 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
     import time
     from pathlib import Path
 
-    from qa.pipeline import NoDocuments
+    from qa import NoDocuments
     from qa.store import IndexError_
 
     engine = _engine(ctx)
@@ -122,24 +145,6 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
                + (f" (vectors on {engine.config.chroma_url})" if engine.config.chroma_url else ""))
 
 
-def format_answer(answer: Any) -> str:
-    """A readable answer: the reply, then one line per source."""
-    lines = [answer.text]
-    if answer.refused and answer.passages:
-        lines += ["", "Nearest passages:"]
-        for h in answer.passages[:3]:
-            snippet = " ".join(h.chunk.text.split())
-            lines.append(f"  - {h.chunk.doc_id} [{h.chunk.start}:{h.chunk.end}] {snippet[:160]}{'…' if len(snippet) > 160 else ''}")
-    if answer.citations:
-        lines += ["", "Sources:"]
-        for c in answer.citations:
-            lines.append(f"  [{c.n}] {c.title}")
-            lines.append(f"      {c.doc_id}, characters {c.start}-{c.end}")
-    for n in answer.notices:
-        lines += ["", f"note: {n}"]
-    return "\n".join(lines)
-
-
 @main.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print Answer.to_dict() as JSON.")
@@ -147,7 +152,7 @@ def format_answer(answer: Any) -> str:
 @click.pass_context
 def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int | None) -> None:
     """Answer QUESTION from the documents."""
-    from qa.pipeline import InvalidQuestion, NoDocuments
+    from qa import InvalidQuestion, NoDocuments
     from qa.store import IndexError_
 
     text = " ".join(question)
@@ -159,10 +164,37 @@ def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int
         answer = engine.ask(text, top_k=top_k)
     except (InvalidQuestion, NoDocuments, IndexError_, ValueError, OSError) as e:  # one line, no traceback
         _fail(e)
-    if as_json:
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(format_answer(answer))
+    from qa import render
+
+    click.echo(render.json_text(answer) if as_json else render.plain_text(answer))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print each Answer.to_dict() as JSON.")
+@click.pass_context
+def chat(ctx: click.Context, as_json: bool) -> None:
+    """Ask questions one per line (standard input); follow-ups refer back to the previous answer.
+    An empty line or end of input stops."""
+    from qa import InvalidQuestion, NoDocuments, render
+    from qa.chat import ChatBackend
+    from qa.store import IndexError_
+
+    backend = ChatBackend(_engine(ctx))
+    history: list[Any] = []
+    prompt = sys.stdin.isatty()
+    while True:
+        line = click.prompt("question", default="", show_default=False) if prompt else sys.stdin.readline()
+        if not line.strip():
+            return
+        try:
+            answer = backend.ask(line.strip(), history)
+        except InvalidQuestion as e:
+            click.echo(f"error: {e}", err=True)
+            continue
+        except (NoDocuments, IndexError_, ValueError, OSError) as e:
+            _fail(e)
+        history.append(answer)
+        click.echo(render.json_text(answer, indent=None) if as_json else render.plain_text(answer) + "\n")
 
 
 
@@ -216,8 +248,8 @@ def eval_command(
     """
     from pathlib import Path
 
+    from qa import NoDocuments
     from qa import evaluate as ev
-    from qa.pipeline import NoDocuments
     from qa.store import IndexError_
 
     if (gold_path is None) == (not squad_paths):
@@ -239,10 +271,7 @@ def eval_command(
             index_bar.close()
             report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar, sample=sample, seed=seed)
         else:
-            try:
-                cfg = Config.resolve(**(ctx.obj or {}))
-            except (TypeError, ValueError) as e:
-                raise click.UsageError(str(e)) from None
+            cfg = _config(ctx)
             report = ev.evaluate_squad(
                 list(squad_paths), corpus_path=corpus_path, limit=limit, gold_paragraph=gold_paragraph,
                 top_k=top_k or 10, config=cfg, progress=q_bar, index_progress=index_bar,
@@ -266,39 +295,68 @@ def eval_command(
         click.echo(f"wrote {md} and {png}", err=True)
 
 
+def serve_options(f: Any) -> Any:
+    """Where and how the server listens (``qa serve`` and ``python app.py``); resolved by ServeSettings."""
+    for option in reversed((
+        click.option("--host", default=None, help="Interface to bind [QA_HOST; default 127.0.0.1]."),
+        click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [QA_PORT; default 7860]."),
+        click.option("--auth", default=None, metavar="USER:PASSWORD", help="Require HTTP basic auth [QA_AUTH; default off]."),
+        click.option("--max-upload", "max_upload_bytes", type=click.IntRange(1, None), default=None, metavar="BYTES",
+                     help="Size limit per uploaded document [QA_MAX_UPLOAD_BYTES; default 2 MB]."),
+        click.option("--max-body", "max_body_bytes", type=click.IntRange(1, None), default=None, metavar="BYTES",
+                     help="Request body limit of the REST and OpenAI routes, 413 above it [QA_MAX_BODY_BYTES; default 1 MB]."),
+        click.option("--keep-alive", "keep_alive_s", type=click.FloatRange(0, None, min_open=True), default=None, metavar="SECONDS",
+                     help="Idle keep-alive connection timeout [QA_KEEP_ALIVE; default 30]."),
+    )):
+        f = option(f)
+    return f
+
+
+def run_server(engine_opts: dict[str, Any], **flags: Any) -> None:
+    """Resolve the settings, build the engine and serve until interrupted; a bad setting, folder or
+    index is one line and exit status 1, never a traceback."""
+    from qa import QA, NoDocuments
+    from qa.config import ServeSettings
+    from qa.server import serve as serve_app
+    from qa.store import IndexError_
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("qa").setLevel(logging.INFO)  # also when `qa` configured logging first (WARNING)
+    for noisy in ("httpx", "chromadb", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = ServeSettings.resolve(**flags)
+        engine = QA(config=Config.resolve(**{k: v for k, v in engine_opts.items() if v}))
+        serve_app(engine, settings)
+    except (NoDocuments, IndexError_, ValueError, TypeError) as e:  # a bad folder or index: one line, no traceback
+        raise SystemExit(f"error: {e}") from None
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+
+
 @main.command()
-@click.option("--host", default=None, help="Interface to bind [QA_HOST; default 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [QA_PORT; default 7860].")
-@click.option("--auth", default=None, metavar="USER:PASSWORD", help="Require HTTP basic auth [QA_AUTH; default off].")
-@click.option("--max-upload", type=click.IntRange(1, None), default=None, metavar="BYTES",
-              help="Size limit per uploaded document [QA_MAX_UPLOAD_BYTES; default 2 MB].")
-@click.option("--max-body", type=click.IntRange(1, None), default=None, metavar="BYTES",
-              help="Request body limit of the REST and OpenAI routes, 413 above it [QA_MAX_BODY_BYTES; default 1 MB].")
-@click.option("--keep-alive", type=click.FloatRange(0, None, min_open=True), default=None, metavar="SECONDS",
-              help="Idle keep-alive connection timeout [QA_KEEP_ALIVE; default 30].")
+@serve_options
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, max_upload: int | None,
-          max_body: int | None, keep_alive: float | None) -> None:
+def serve(ctx: click.Context, **flags: Any) -> None:
     """Start the web chat, REST and OpenAI-compatible APIs on one port (same as `python app.py`)."""
-    from qa.server import main as serve_main
-
-    opts = ctx.obj or {}
-    argv: list[str] = []
-    for flag, value in (("--host", host), ("--port", port), ("--auth", auth), ("--max-upload", max_upload),
-                        ("--max-body", max_body), ("--keep-alive", keep_alive),
-                        ("--seeds", opts.get("seeds_dir")), ("--index", opts.get("index_dir"))):
-        if value is not None:
-            argv += [flag, str(value)]
-    serve_main(argv, **({"model": opts["model"]} if opts.get("model") else {}))
+    run_server(ctx.obj or {}, **flags)
 
 
-@main.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@engine_options
+@serve_options
+def app_main(**options: Any) -> None:
+    """Serve the qa web chat, REST and OpenAI-compatible APIs (`python app.py`, same as `qa serve`)."""
+    run_server({k: options.pop(k) for k in ENGINE_OPTIONS}, **options)
+
+
+@main.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []}, add_help_option=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def train_reader(args: tuple[str, ...]) -> None:
-    """Train the span reader (see `qa train-reader --help`); options pass through to qa.reader.train."""
-    from qa.reader.train import main as train_main
+    """Train the span reader (see `qa train-reader --help`: its options are qa.reader.train's click command's)."""
+    from qa.reader.train import command  # loaded only when asked for: it pulls in the training code
 
-    raise SystemExit(train_main(list(args)))
+    command().main(list(args), prog_name="qa train-reader")
 
 
 if __name__ == "__main__":  # pragma: no cover

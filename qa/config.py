@@ -1,7 +1,9 @@
 """Configuration, resolved in one place.
 
-Precedence: explicit keyword arguments > ``QA_*`` environment variables > defaults. The result is a
-frozen dataclass: nothing changes it after the engine starts.
+Precedence: explicit keyword arguments (command-line flags) > ``QA_*`` environment variables >
+defaults. :func:`env` is the one reader of the environment: :class:`Config` (the engine) and
+:class:`ServeSettings` (the server) both go through it. The results are frozen dataclasses: nothing
+changes them after the engine starts.
 
 >>> cfg = Config.resolve(top_k=3)
 >>> cfg.top_k
@@ -43,6 +45,16 @@ def parse_chroma_url(url: str) -> tuple[str, int, bool]:
     return u.hostname, port, ssl
 
 
+def env(name: str) -> str | None:
+    """The ``QA_<NAME>`` environment variable, ``None`` when unset or empty.
+
+    >>> env("surely_not_set_anywhere") is None
+    True
+    """
+    value = os.environ.get("QA_" + name.upper())
+    return value if value else None
+
+
 def project_root() -> Path:
     """The checkout the package lives in (where seeds/ and index/ sit), else the working directory."""
     here = Path(__file__).resolve().parent.parent
@@ -55,7 +67,11 @@ def project_root() -> Path:
 class Config:
     """Every setting the engine reads. Build it with :meth:`resolve`."""
 
+    #: the shipped documents: read, never written (uploads go to documents_dir)
     seeds_dir: Path = Path("seeds")
+    #: the user's documents: uploads are written here, and the index covers them beside the seeds
+    #: (default: documents/ in the checkout, which git ignores; created on the first upload)
+    documents_dir: Path = Path("documents")
     index_dir: Path = Path("index")
     #: any sentence-transformers model name or folder; PACKAGED_MODEL uses the offline wheel copy
     model: str = PACKAGED_MODEL
@@ -121,11 +137,11 @@ class Config:
     def resolve(cls, **overrides: Any) -> "Config":
         """Defaults, then QA_* environment variables, then ``overrides`` (None means "not given")."""
         root = project_root()
-        values: dict[str, Any] = {"seeds_dir": root / "seeds", "index_dir": root / "index"}
+        values: dict[str, Any] = {"seeds_dir": root / "seeds", "documents_dir": root / "documents", "index_dir": root / "index"}
         for f in fields(cls):
-            env = os.environ.get("QA_" + f.name.upper())
-            if env is not None and env != "":
-                values[f.name] = env
+            value = env(f.name)
+            if value is not None:
+                values[f.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
@@ -182,3 +198,74 @@ class Config:
         from qa.ingest import CHUNKER_VERSION
 
         return {"chunk_words": self.chunk_words, "chunk_overlap": self.chunk_overlap, "version": CHUNKER_VERSION}
+
+
+# =================================================================================================
+# The server's settings (`qa serve`, `python app.py`)
+# =================================================================================================
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+#: size limit of one uploaded document
+DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: request body limit of the REST and OpenAI routes (a question is cut to 2000 characters anyway)
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+#: seconds an idle keep-alive connection stays open; well above an HTTP client's own pool expiry
+#: (httpx: 5 s), so a pooled connection is never closed by the server just as the client reuses it
+DEFAULT_KEEP_ALIVE_S = 30.0
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``"user:password"`` → ``("user", "password")``; empty → no auth.
+
+    >>> parse_auth("ann:s3:cret")
+    ('ann', 's3:cret')
+    """
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("auth must look like user:password (both non-empty)")
+    return user, password
+
+
+def _number(given: Any, name: str, default: float, kind: type, what: str) -> Any:
+    value = given if given is not None else env(name)
+    try:
+        return kind(value) if value is not None else kind(default)
+    except ValueError as e:
+        raise ValueError(f"{what} ({e})") from None
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Where and how the server listens. Build it with :meth:`resolve` (flags > QA_* env > defaults)."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    auth: tuple[str, str] | None = None
+    max_upload_bytes: int | None = None
+    #: request body limit of /api/* and /v1/* (413 above it); Gradio's upload route has its own
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: uvicorn's timeout_keep_alive: seconds an idle keep-alive connection is kept open
+    keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
+
+    @classmethod
+    def resolve(cls, host: str | None = None, port: int | None = None, auth: str | None = None,
+                max_upload_bytes: int | None = None, max_body_bytes: int | None = None,
+                keep_alive_s: float | None = None) -> "ServeSettings":
+        whole = "port, upload limit and body limit must be whole numbers"
+        port = _number(port, "port", DEFAULT_PORT, int, whole)
+        limit = _number(max_upload_bytes, "max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES, int, whole)
+        body = _number(max_body_bytes, "max_body_bytes", DEFAULT_MAX_BODY_BYTES, int, whole)
+        keep_alive = _number(keep_alive_s, "keep_alive", DEFAULT_KEEP_ALIVE_S, float, "the keep-alive timeout must be a number of seconds")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range")
+        if limit < 1:
+            raise ValueError("the upload limit must be at least 1 byte")
+        if body < 1:
+            raise ValueError("the request body limit must be at least 1 byte")
+        if not keep_alive > 0:
+            raise ValueError("the keep-alive timeout must be more than 0 seconds")
+        return cls(host=host or env("host") or DEFAULT_HOST, port=port, auth=parse_auth(auth if auth is not None else env("auth")),
+                   max_upload_bytes=limit, max_body_bytes=body, keep_alive_s=keep_alive)

@@ -18,10 +18,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Default size limit for one uploaded file (QA_MAX_UPLOAD_BYTES or ``qa serve --max-upload``)
+from qa.config import DEFAULT_MAX_UPLOAD_BYTES
+
 #: Extensions an upload may have (the documents folder reads more, but uploads stay simple).
 UPLOAD_SUFFIXES = (".txt", ".md")
-#: Default size limit for one uploaded file (QA_MAX_UPLOAD_BYTES or ``qa serve --max-upload``).
-DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 #: Longest file name kept (extension included).
 MAX_NAME_CHARS = 100
 
@@ -138,3 +139,31 @@ class AddedDocument:
         if not self.created:
             return f"{self.doc_id} is already in the collection ({self.chunks} passages)"
         return f"added {self.doc_id} ({self.chunks} passages)"
+
+
+def read_received_file(path: Path, root: str | None, limit: int) -> bytes:
+    """The bytes of an uploaded file, read only if it lies inside ``root`` once links are resolved,
+    is a regular file, and holds at most ``limit`` bytes (counted while reading, not from ``st_size``).
+
+    Raises :class:`InvalidDocument` otherwise, naming the file but never its server path.
+    """
+    import stat
+
+    name = path.name
+    if root is not None:
+        real, base = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, base]) != base or real == base:
+            raise InvalidDocument(f"{name}: not a file received by this server's upload; upload it through the app")
+    # O_NONBLOCK: a FIFO must never hang the server; O_NOFOLLOW: the checked path is the opened one
+    flags = os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if root is not None else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise InvalidDocument(f"{name}: cannot be read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise InvalidDocument(f"{name}: not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidDocument(f"{name}: over the {limit:,}-byte limit for one document")
+    return data

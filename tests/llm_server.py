@@ -134,7 +134,7 @@ class ScriptedLLM:
     def start(self) -> "ScriptedLLM":
         import uvicorn
 
-        from qa.server import free_port
+        from tests.webserver import free_port
 
         self.port = free_port()
         config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="critical", lifespan="off",

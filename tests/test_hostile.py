@@ -93,7 +93,9 @@ def assert_sensible(answer: dict, texts: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def battery(seed_engine, tmp_path_factory):
     """The engine every hostile input is thrown at, its state before, and a server over it."""
-    from qa.server import ServerThread, ServeSettings, create_app, free_port
+    from qa.config import ServeSettings
+    from qa.server import create_app
+    from tests.webserver import ServerThread, free_port
 
     engine = copy_seed_engine(seed_engine, tmp_path_factory.mktemp("battery"))
     before = index_state(engine)
@@ -317,7 +319,7 @@ def test_cli_ask_odd_questions(battery, question, expected):
 
 def test_cli_ask_plain_output_with_a_long_question_notes_the_cut(battery):
     r = run_cli(_ask_args(battery["engine"], LONG, as_json=False))
-    assert r.exit_code == 0 and "note: The question was 100,000 characters long" in r.output
+    assert r.exit_code == 0 and "Note: The question was 100,000 characters long" in r.output
 
 
 # ------------------------------------------------------------------------------------------------
@@ -741,9 +743,9 @@ def test_http_upload_of_bad_files(battery, tmp_path, name, data, message):
         status, _ = client.predict([handle_file(str(path))], api_name="/upload")
     finally:
         client.close()
-    from qa.web import _md_unescape
+    from qa.render import md_unescape
 
-    status = _md_unescape(status)
+    status = md_unescape(status)
     assert status.startswith(f"**Not added:** {name}:") and message in status, status
     assert index_state(battery["engine"]) == battery["before"]
 

@@ -44,7 +44,9 @@ QUICK_S = 10.0  # a refused body must not be read, parsed or answered: well unde
 @pytest.fixture(scope="module")
 def site(seed_engine, tmp_path_factory):
     """A server with the default settings (1 MB body limit) over a private copy of the seed index."""
-    from qa.server import ServerThread, ServeSettings, create_app, free_port
+    from qa.config import ServeSettings
+    from qa.server import create_app
+    from tests.webserver import ServerThread, free_port
 
     engine = copy_seed_engine(seed_engine, tmp_path_factory.mktemp("hostile-http"))
     port = free_port()
@@ -223,7 +225,10 @@ def test_the_engine_cuts_before_it_cleans(site):
 
 
 def test_body_limit_and_keep_alive_settings(monkeypatch):
-    from qa.server import ServeSettings, build_parser
+    from click.testing import CliRunner
+
+    from qa import cli
+    from qa.config import ServeSettings
 
     monkeypatch.setenv("QA_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("QA_KEEP_ALIVE", "12.5")
@@ -239,14 +244,19 @@ def test_body_limit_and_keep_alive_settings(monkeypatch):
     monkeypatch.delenv("QA_MAX_BODY_BYTES")
     monkeypatch.delenv("QA_KEEP_ALIVE")
     assert (ServeSettings.resolve().max_body_bytes, ServeSettings.resolve().keep_alive_s) == (MB, 30)
-    args = build_parser().parse_args(["--max-body", "4096", "--keep-alive", "60"])
-    assert (args.max_body, args.keep_alive) == (4096, 60)
+    seen = {}
+    monkeypatch.setattr(cli, "run_server", lambda engine_opts, **flags: seen.update(flags))
+    assert CliRunner().invoke(cli.main, ["serve", "--max-body", "4096", "--keep-alive", "60"]).exit_code == 0
+    assert (seen["max_body_bytes"], seen["keep_alive_s"]) == (4096, 60)
+    assert ServeSettings.resolve(**seen).max_body_bytes == 4096  # the flags are ServeSettings' own names
 
 
 def test_a_small_limit_from_settings_applies(site, seed_engine):
     import httpx
 
-    from qa.server import ServerThread, ServeSettings, create_app, free_port
+    from qa.config import ServeSettings
+    from qa.server import create_app
+    from tests.webserver import ServerThread, free_port
 
     port = free_port()
     app = create_app(site["engine"], ServeSettings(host="127.0.0.1", port=port, max_body_bytes=100))
@@ -448,7 +458,9 @@ def test_chroma_server_killed_under_traffic_503_one_warning_then_recovers(tmp_pa
     from qa import QA
     from qa.answer import ExtractiveAnswerer
     from qa.config import Config
-    from qa.server import ServerThread, ServeSettings, create_app, free_port
+    from qa.config import ServeSettings
+    from qa.server import create_app
+    from tests.webserver import ServerThread, free_port
     from tests.fakes import HashEmbedder
 
     caplog.set_level(logging.WARNING)

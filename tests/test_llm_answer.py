@@ -220,7 +220,7 @@ def test_a_reply_that_stalls_midway_keeps_the_sentences_already_shown(llm):
 
 
 def test_an_endpoint_that_is_down_falls_back(llm):
-    from qa.server import free_port
+    from tests.webserver import free_port
 
     started = time.monotonic()
     a = ask(f"http://127.0.0.1:{free_port()}/v1")
@@ -301,22 +301,26 @@ def test_engine_ask_and_stream_keep_only_checked_sentences(engine):
 
 
 def test_web_chat_streams_checked_sentences_then_the_full_reply(engine):
-    from qa.streaming import chat_messages
-    from qa.web import ChatBackend, render_messages
+    from qa.chat import ChatBackend
+    from qa.render import render_messages
 
     backend = ChatBackend(engine)
-    replies = list(chat_messages(backend, Q, []))
+    outputs = list(backend.reply_stream(Q, []))
+    replies = [messages for messages, _ in outputs]
     assert replies[0] == [{"role": "assistant", "content": "Delcy Rodríguez was formally sworn in as interim president \\[1\\]."}]
     final = replies[-1]
     assert "arrested" not in json.dumps(replies, ensure_ascii=False)
     assert final[0]["content"].startswith("**Delcy Rodríguez**") and "sworn in as interim president \\[1\\]" in final[0]["content"]
     assert "left out" in final[0]["content"] and final[1]["metadata"]["title"].startswith("Sources: 1 quote")
-    assert backend.answers.get(final[0]["content"]) is not None  # likes and follow-ups find it
-    assert render_messages(backend.answers.get(final[0]["content"]), asked=Q) == final
+    answer = outputs[-1][1]
+    assert answer is not None and all(a is None for _, a in outputs[:-1])  # the typed answer comes with the full reply
+    assert render_messages(answer, asked=Q) == final
 
 
 def test_openai_route_and_gradio_chat_stream_checked_sentences(engine):
-    from qa.server import ServerThread, ServeSettings, create_app, free_port
+    from qa.config import ServeSettings
+    from qa.server import create_app
+    from tests.webserver import ServerThread, free_port
 
     port = free_port()
     app = create_app(engine, ServeSettings(host="127.0.0.1", port=port))

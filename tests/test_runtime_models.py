@@ -186,7 +186,7 @@ def test_answering_imports_no_torch(seed_engine):
            f"try:\n    runpy.run_module('qa.cli', run_name='__main__')\nexcept SystemExit as e:\n    assert not e.code, e.code\n{check}")
     out = _run(cli)
     assert '"citations"' in out and _heavy(out) == []
-    serve = (f"import httpx\nfrom qa import QA\nfrom qa.server import ServerThread, ServeSettings, create_app, free_port, prepare_engine\n"
+    serve = (f"import httpx\nfrom qa import QA\nfrom qa.config import ServeSettings\nfrom qa.server import create_app, prepare_engine\nfrom tests.webserver import ServerThread, free_port\n"
              f"e = QA(seeds_dir={str(SEEDS)!r}, index_dir={index!r}); prepare_engine(e); port = free_port()\n"
              f"s = ServerThread(create_app(e, ServeSettings(host='127.0.0.1', port=port)), host='127.0.0.1', port=port).start()\n"
              f"r = httpx.post(s.url + 'api/ask', json={{'question': 'Who was sworn in?'}}, timeout=120)\n"

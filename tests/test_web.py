@@ -16,12 +16,12 @@ import pytest
 
 from qa.followup import Turn, names_in, previous_turn, rewrite
 from qa.types import Answer, Chunk, Citation, Hit
-from qa.web import (
-    _md_escape,
+from qa.chat import aligned, exchanges, previous_turn as answers_turn
+from qa.render import (
     collection_note,
-    exchanges,
     highlight_in_passage,
-    read_main_reply,
+    md_escape,
+    plain_text,
     render_main,
     render_messages,
 )
@@ -69,7 +69,7 @@ def test_rendered_document_text_cannot_inject_html():
         out = "".join(md.render(m["content"]) for m in render_messages(answer, asked=EVIL))
         assert "<script" not in out and "<img" not in out
         assert "&lt;script&gt;" in out and "onerror" in out  # shown as text
-    assert _md_escape("<b>") == "&lt;b&gt;"
+    assert md_escape("<b>") == "&lt;b&gt;"
 
 
 def test_reply_has_answer_quote_marker_and_collapsible_sources_with_highlight():
@@ -103,12 +103,32 @@ def test_refusal_says_so_and_shows_nearest_passages_open():
     assert "Nearby text about \\*x\\*." in near["content"] and "`z.txt`" in near["content"]
 
 
-def test_searched_for_is_shown_only_when_the_question_was_rewritten_and_reads_back():
+def test_searched_for_is_shown_only_when_the_question_was_rewritten():
     a = _answer(question="When was she elected?", searched_question="When was Ann Lee elected?")
     main = render_main(a, asked="When was she elected?")
     assert "*Searched for: When was Ann Lee elected?*" in main
-    assert read_main_reply(main) == ("Ann Lee", "When was Ann Lee elected?")
-    assert read_main_reply(render_main(_answer(short_answer="A_b <c>"), asked="Who won?")) == ("A_b <c>", None)
+    assert "Searched for" not in render_main(_answer(), asked="Who won?")
+    assert "(Searched for: When was Ann Lee elected?)" in plain_text(a)
+    assert "Searched for" not in plain_text(_answer())
+
+
+def test_plain_text_is_the_same_reply_without_markdown():
+    """The CLI, OpenAI clients and copying get plain text: no **, no <mark>, no backslash escapes."""
+    a = _answer(notices=("The question was cut.",))
+    text = plain_text(a)
+    assert text.startswith("Ann Lee\n\nSources:\n[1] Vote <b>news</b> — a_b.txt, characters 112-143")
+    assert text.endswith("Note: The question was cut.")
+    chunk = Chunk("c9", "z_y.txt", "Zed *title*", 0, 20, "Nearby text about *x*.   " + "word " * 200)
+    refusal = plain_text(Answer(question="q", text="Not found in the documents.", refused=True, passages=(Hit(chunk, 0.1),) * 4))
+    assert refusal.count("z_y.txt, characters 0-20") == 3  # the nearest three, as in the chat
+    assert "1. Zed *title* — z_y.txt" in refusal and "   Nearby text about *x*. word" in refusal and refusal.endswith(" …")
+    for out in (text, refusal):
+        assert "**" not in out and "<mark>" not in out and "\\" not in out
+    # the chat's sources message cuts a nearest passage at the same length
+    from qa.render import snippet
+
+    near = render_messages(Answer(question="q", text="", refused=True, passages=(Hit(chunk, 0.1),)))[1]["content"]
+    assert snippet(chunk.text).endswith(" …") and snippet(chunk.text) in refusal and md_escape(snippet(chunk.text)) in near
 
 
 def test_collection_note_counts_and_escapes_titles():
@@ -126,6 +146,17 @@ def test_exchanges_pair_questions_with_their_answer_not_the_sources():
         {"role": "assistant", "content": "A2"},
     ]
     assert [(q, a) for _, q, _, a in exchanges(history)] == [("Q1", "A1"), ("Q2", "A2")]
+
+
+def test_the_session_answers_follow_the_chat_history():
+    """The answers kept beside the chat (gr.State) are cut to the exchanges still shown (undo,
+    retry) and the last one is what a follow-up refers back to: typed, never parsed from text."""
+    first, second = _answer(), _answer(question="When?", searched_question="When did Ann Lee win?", short_answer="Monday")
+    history = [{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": "whatever was shown"}]
+    assert aligned([first, second], history) == [first]  # the second exchange was undone
+    assert aligned([], history + history) == [None, None]  # answers from before a restart are unknown
+    assert answers_turn([first, second]) == Turn("When did Ann Lee win?", "Monday")
+    assert answers_turn([first, None]) is None and answers_turn([]) is None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -218,7 +249,7 @@ def test_bad_upload_gets_a_clear_message_and_changes_nothing(small_engine, name,
 
 
 def test_upload_backend_reports_per_file(small_engine, tmp_path):
-    from qa.web import ChatBackend
+    from qa.chat import ChatBackend
 
     good, bad = tmp_path / "up" / "notes.md", tmp_path / "up" / "photo.png"
     good.parent.mkdir()
@@ -261,7 +292,10 @@ def test_feedback_lines_are_gold_lines(tmp_path):
 
 
 def test_serve_settings_defaults_flags_and_env(monkeypatch):
-    from qa.server import ServeSettings, build_parser
+    from click.testing import CliRunner
+
+    from qa import cli
+    from qa.config import ServeSettings
 
     for k in ("QA_HOST", "QA_PORT", "QA_AUTH", "QA_MAX_UPLOAD_BYTES"):
         monkeypatch.delenv(k, raising=False)
@@ -274,12 +308,18 @@ def test_serve_settings_defaults_flags_and_env(monkeypatch):
     assert ServeSettings.resolve(port=9000, auth="").port == 9000
     with pytest.raises(ValueError, match="user:password"):
         ServeSettings.resolve(auth="nopassword")
-    args = build_parser().parse_args(["--port", "7000", "--auth", "a:b", "--seeds", "docs"])
-    assert (args.port, args.auth, args.seeds, args.host) == (7000, "a:b", "docs", None)
+    seen = {}
+    monkeypatch.setattr(cli, "run_server", lambda engine_opts, **flags: seen.update(engine_opts, **flags))
+    r = CliRunner().invoke(cli.app_main, ["--port", "7000", "--auth", "a:b", "--seeds", "docs", "--documents", "mine"])
+    assert r.exit_code == 0, r.output
+    assert (seen["port"], seen["auth"], seen["seeds_dir"], seen["documents_dir"], seen["host"]) == (7000, "a:b", "docs", "mine", None)
+    seen.clear()
+    r = CliRunner().invoke(cli.main, ["--seeds", "docs", "serve", "--port", "7001"])
+    assert r.exit_code == 0 and (seen["port"], seen["seeds_dir"]) == (7001, "docs")
 
 
 def test_openai_message_parsing():
-    from qa.server import RequestError, parse_chat_messages
+    from qa.openai_api import RequestError, parse_chat_messages
 
     q, turns = parse_chat_messages([
         {"role": "system", "content": "be brief"},
@@ -431,7 +471,9 @@ def test_upload_then_ask_cites_the_new_file_and_survives_restart(live, tmp_path)
 def test_basic_auth_guards_every_route(live):
     import httpx
 
-    from qa.server import ServerThread, ServeSettings, create_app, free_port
+    from qa.config import ServeSettings
+    from qa.server import create_app
+    from tests.webserver import ServerThread, free_port
 
     port = free_port()
     app = create_app(live.engine, ServeSettings(host="127.0.0.1", port=port, auth=("ann", "s3cret")))

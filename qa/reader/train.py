@@ -15,7 +15,6 @@ Seeded (Python, NumPy, torch); every hyperparameter lands in the artifact's ``re
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -444,27 +443,49 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return meta
 
 
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
+#: TrainConfig fields given as ``--name`` options, with the type of their default
+_TUNABLE = (
+    "base_model", "context_sentences", "finetune", "neg_same", "neg_other", "checkpoint_every", "checkpoint_dir", "init_from",
+    "train_articles", "val_squad", "epochs", "max_steps", "batch_size", "lr", "weight_decay", "warmup", "rank", "alpha",
+    "lora_dropout", "max_length", "stride", "max_answer_tokens", "seed", "threads", "limit_train", "limit_val", "log_every",
+    "eval_every",
+)
+
+
+def command() -> Any:
+    """``qa train-reader`` as a click command (its options are TrainConfig's fields); running it
+    trains and prints a JSON summary."""
+    import click
+
     d = TrainConfig(squad="", out="")
-    ap = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--squad", required=True, help="SQuAD v1.1 JSON (e.g. ../shared/benchmarks/squad-v1.1/dev-half.json)")
-    ap.add_argument("--out", required=True, help="artifact folder to write (adapter.safetensors, reader.json, train.log)")
-    for name in (
-        "base_model", "context_sentences", "finetune", "neg_same", "neg_other", "checkpoint_every", "checkpoint_dir", "init_from", "train_articles", "val_squad", "epochs", "max_steps", "batch_size", "lr", "weight_decay",
-        "warmup", "rank", "alpha", "lora_dropout", "max_length", "stride", "max_answer_tokens", "seed", "threads",
-        "limit_train", "limit_val", "log_every", "eval_every",
-    ):
-        default = getattr(d, name)
-        ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
-    ap.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir (default OUT/checkpoint)")
-    ns = ap.parse_args(argv)
-    return TrainConfig(**vars(ns))
+    params = [
+        click.Option(["--squad"], required=True, help="SQuAD v1.1 JSON (e.g. ../shared/benchmarks/squad-v1.1/dev-half.json)"),
+        click.Option(["--out"], required=True, help="artifact folder to write (adapter.safetensors, reader.json, train.log)"),
+        *[click.Option(["--" + name.replace("_", "-"), name], type=type(getattr(d, name)), default=getattr(d, name), show_default=True)
+          for name in _TUNABLE],
+        click.Option(["--resume"], is_flag=True, help="continue from the checkpoint in --checkpoint-dir (default OUT/checkpoint)"),
+    ]
+
+    def run(**values: Any) -> int:
+        cfg = TrainConfig(**values)
+        meta = train(cfg)
+        click.echo(json.dumps({"out": cfg.out, "steps": meta.get("steps"), "validation": meta.get("validation")}))
+        return 0
+
+    return click.Command("train-reader", callback=run, params=params, help=__doc__.split("\n\n")[0],
+                         context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """The TrainConfig that ``qa train-reader ARGV`` would train with (nothing is run)."""
+    cmd = command()
+    ctx = cmd.make_context("qa train-reader", list(argv if argv is not None else sys.argv[1:]))
+    return TrainConfig(**ctx.params)
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_args(argv)
-    meta = train(cfg)
-    print(json.dumps({"out": cfg.out, "steps": meta.get("steps"), "validation": meta.get("validation")}))
+    """``python -m qa.reader.train ...`` (same as ``qa train-reader ...``); exits with click's status."""
+    command().main(argv, prog_name="qa train-reader")
     return 0
 
 

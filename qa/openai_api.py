@@ -1,0 +1,194 @@
+"""The OpenAI-compatible routes: ``POST /v1/chat/completions`` (plain or streamed) and ``GET /v1/models``.
+
+The reply's content is :func:`qa.render.plain_text` of the answer (answer, sources, notices);
+``citations`` and the full ``answer`` (``Answer.to_dict()``) travel beside ``choices``, and in the
+last streamed chunk. Earlier user and assistant messages make follow-ups work as in the chat: the
+last exchange is the turn a follow-up refers back to.
+
+>>> parse_chat_messages([{"role": "user", "content": "Who?"}])
+('Who?', [])
+"""
+
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from qa.chat import ChatBackend
+from qa.followup import Turn, previous_turn
+from qa.render import plain_text
+from qa.types import Answer
+
+MODEL_ID = "qa"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class RequestError(ValueError):
+    """A request body that cannot be used; the message says why (sent back with status 400)."""
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's ``content``: a string, or the text parts of a list."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for p in content:
+            if isinstance(p, str):
+                parts.append(p)
+            elif isinstance(p, dict) and p.get("type") in ("text", "input_text") and isinstance(p.get("text"), str):
+                parts.append(p["text"])
+        return "\n".join(parts)
+    raise RequestError("message content must be a string or a list of text parts")
+
+
+def parse_chat_messages(messages: Any) -> tuple[str, list[tuple[str, str]]]:
+    """The question (the last user message) and the earlier (role, text) turns of an OpenAI
+    ``messages`` list; system and tool messages are ignored."""
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("'messages' must be a non-empty list of {role, content} objects")
+    turns: list[tuple[str, str]] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or "role" not in m:
+            raise RequestError(f"messages[{i}] must be an object with 'role' and 'content'")
+        if m["role"] in ("user", "assistant"):
+            turns.append((m["role"], content_text(m.get("content"))))
+    last_user = max((i for i, (r, _) in enumerate(turns) if r == "user"), default=None)
+    if last_user is None:
+        raise RequestError("'messages' holds no user message to answer")
+    question = turns[last_user][1]
+    if not question.strip():
+        raise RequestError("the last user message is empty: ask a question about the documents")
+    return question, turns[:last_user]
+
+
+def _citations(answer: Answer) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in answer.citations]
+
+
+def _usage(question: str, content: str) -> dict[str, int]:
+    p, c = len(question.split()), len(content.split())
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def completion_body(answer: Answer) -> dict[str, Any]:
+    content = plain_text(answer)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_ID,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": None}],
+        "usage": _usage(answer.question, content),
+        "citations": _citations(answer),
+        "answer": answer.to_dict(),
+    }
+
+
+def _chunker() -> Callable[..., str]:
+    """One streamed completion's chunk writer (same id and time on every chunk)."""
+    cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+
+    def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    return event
+
+
+def completion_chunks(answer: Answer, words_per_chunk: int = 6) -> Iterator[str]:
+    """Server-sent events of a streamed completion: role, content pieces, then a final chunk with
+    ``finish_reason``, ``citations`` and the full ``answer``, then ``[DONE]``."""
+    event = _chunker()
+    content = plain_text(answer)
+    yield event({"role": "assistant", "content": ""})
+    pieces = content.split(" ")
+    for i in range(0, len(pieces), words_per_chunk):
+        text = " ".join(pieces[i:i + words_per_chunk])
+        if i + words_per_chunk < len(pieces):
+            text += " "
+        yield event({"content": text})
+    yield event({}, "stop", citations=_citations(answer), answer=answer.to_dict(), usage=_usage(answer.question, content))
+    yield "data: [DONE]\n\n"
+
+
+def checked_chunks(events: Iterator[Any]) -> Iterator[str]:
+    """Server-sent events of a completion whose answerer streams (:meth:`ChatBackend.stream`): the
+    role, each checked sentence as it completes, the rest of the reply (sources, notices; the whole
+    reply when the extractive answer stood), a final chunk with ``citations`` and the full
+    ``answer``, then ``[DONE]`` — the same content as the plain reply."""
+    event = _chunker()
+    yield event({"role": "assistant", "content": ""})
+    shown = ""
+    for ev in events:
+        if ev.kind == "sentence":
+            shown += ev.text
+            yield event({"content": ev.text})
+        elif ev.kind == "answer" and ev.answer is not None:
+            content = plain_text(ev.answer)
+            rest = content[len(shown):] if content.startswith(shown) else ("\n\n" if shown else "") + content
+            if rest:
+                yield event({"content": rest})
+            yield event({}, "stop", citations=_citations(ev.answer), answer=ev.answer.to_dict(),
+                        usage=_usage(ev.answer.question, shown + rest))
+    yield "data: [DONE]\n\n"
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def openai_error(message: str, status: int = 400) -> Any:
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}, status_code=status)
+
+
+async def _complete(backend: ChatBackend, question: str, previous: Turn | None, stream: bool) -> Any:
+    """The completion for ``question``: a StreamingResponse or the body. Retrieval runs before a
+    stream is returned, so a bad question (400) or an unreachable store (503) raises here."""
+    from fastapi.responses import StreamingResponse
+    from starlette.concurrency import run_in_threadpool
+
+    from qa.streaming import can_stream
+
+    if stream and can_stream(backend.engine):  # each sentence checked before it is sent
+        events = backend.stream(question, previous=previous)
+        first = await run_in_threadpool(next, events)
+        return StreamingResponse(checked_chunks(_chain(first, events)), media_type="text/event-stream", headers=SSE_HEADERS)
+    answer = await run_in_threadpool(backend.ask, question, (), previous)
+    if stream:
+        return StreamingResponse(completion_chunks(answer), media_type="text/event-stream", headers=SSE_HEADERS)
+    return completion_body(answer)
+
+
+def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any], Awaitable[dict[str, Any]]],
+                      rejected: Callable[[Any, Exception], None], unavailable: Callable[[Any, Exception], Any]) -> None:
+    """Add ``/v1/models`` and ``/v1/chat/completions`` to ``app``; ``read_json``, ``rejected`` and
+    ``unavailable`` are the server's shared body reader and error answers."""
+    from fastapi import Request
+
+    from qa.pipeline import InvalidQuestion, StoreUnavailable
+
+    @app.get("/v1/models")
+    async def models() -> Any:
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Any:
+        """OpenAI-compatible chat completions over the documents (plain or streamed)."""
+        try:
+            body = await read_json(request)
+            question, turns = parse_chat_messages(body.get("messages"))
+            return await _complete(backend, question, previous_turn(turns), bool(body.get("stream")))
+        except (RequestError, InvalidQuestion) as e:
+            rejected(request, e)
+            return openai_error(str(e))
+        except StoreUnavailable as e:
+            return unavailable(request, e)

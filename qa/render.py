@@ -1,0 +1,276 @@
+"""The one renderer of an :class:`~qa.types.Answer`: Markdown for the chat, plain text for the CLI,
+chat clients and copying, JSON from ``Answer.to_dict()``.
+
+Every surface (``qa ask``, the Gradio chat, ``/v1/chat/completions``, ``/api/ask``) shows the same
+things cut the same way: the answer, the question searched for when a follow-up was rewritten, the
+sources (title, file, character range) or, for a refusal, the nearest passages (at most
+:data:`NEAREST` of them, each cut to :data:`SNIPPET_CHARS`), then the notices.
+
+In Markdown all document text is escaped (:func:`md_escape`), so a document can never inject HTML
+or formatting. Plain text holds no Markdown at all: no ``**``, no ``<mark>``, no backslash escapes.
+
+>>> from qa.types import Answer
+>>> print(plain_text(Answer(question="q", text="Not found in the documents.", refused=True)))
+Not found in the documents.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from qa.types import Answer, Chunk, Citation
+
+REFUSAL = "Not found in the documents."
+#: longest title shown (cut at a word)
+TITLE_CHARS = 90
+#: longest passage text shown for a nearest passage, and context kept on each side of a quote
+SNIPPET_CHARS = 400
+#: nearest passages shown with a refusal
+NEAREST = 3
+
+
+# =================================================================================================
+# Shared text helpers
+# =================================================================================================
+
+
+def flat(text: str) -> str:
+    """Whitespace runs (newlines included) turned into one space, ends trimmed."""
+    return " ".join(text.split())
+
+
+def _ws(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def short_title(title: str, limit: int = TITLE_CHARS) -> str:
+    title = flat(title)
+    return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """``text`` on one line, cut at a word before ``limit`` characters (then ending in " …")."""
+    text = flat(text)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def searched_line(answer: Answer, asked: str | None) -> str | None:
+    """The question searched for, when it differs from what was asked (a rewritten follow-up)."""
+    searched = answer.searched_question or ""
+    if asked is None or not searched or flat(searched) == flat(asked):
+        return None
+    return searched
+
+
+def nearest(answer: Answer) -> list[Chunk]:
+    return [h.chunk for h in answer.passages[:NEAREST]] if answer.refused else []
+
+
+# =================================================================================================
+# Plain text (CLI, OpenAI clients, copying)
+# =================================================================================================
+
+
+def plain_text(answer: Answer, asked: str | None = None) -> str:
+    """The answer as plain text: the answer, the question searched for, the nearest passages (a
+    refusal) or the sources, then the notices. ``asked`` defaults to the Answer's own question."""
+    lines = [answer.text]
+    searched = searched_line(answer, answer.question if asked is None else asked)
+    if searched:
+        lines += ["", f"(Searched for: {searched})"]
+    chunks = nearest(answer)
+    if chunks:
+        lines += ["", "Nearest passages:"]
+        for i, c in enumerate(chunks, 1):
+            lines += [f"{i}. {short_title(c.title)} — {c.doc_id}, characters {c.start}-{c.end}", f"   {snippet(c.text)}"]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        lines += [f"[{c.n}] {short_title(c.title)} — {c.doc_id}, characters {c.start}-{c.end}" for c in answer.citations]
+    for n in answer.notices:
+        lines += ["", f"Note: {n}"]
+    return "\n".join(lines)
+
+
+def json_text(answer: Answer, indent: int | None = 2) -> str:
+    """``Answer.to_dict()`` as JSON (non-ASCII kept)."""
+    return json.dumps(answer.to_dict(), ensure_ascii=False, indent=indent)
+
+
+# =================================================================================================
+# Markdown (the chat)
+# =================================================================================================
+
+
+def md_escape(text: str) -> str:
+    """Document text shown as literal text: no HTML, no Markdown formatting.
+
+    >>> md_escape("<b>*x*</b>")
+    '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
+    """
+    escaped = html.escape(text, quote=False)
+    for ch in "\\`*_{}[]()#+!|~>$":
+        escaped = escaped.replace(ch, "\\" + ch)
+    # a line that starts like a list item or heading underline stays text
+    escaped = re.sub(r"(?m)^(\s*)([-=])", r"\1\\\2", escaped)
+    escaped = re.sub(r"(?m)^(\s*\d+)\.", r"\1\\.", escaped)
+    return escaped
+
+
+def md_unescape(text: str) -> str:
+    """Undo :func:`md_escape` (tests read back what a reply showed)."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", text))
+
+
+def md_code(text: str) -> str:
+    """``text`` as a Markdown code span (file names: shown literally, never formatted).
+
+    >>> md_code("a_b.txt"), md_code("x`y")
+    ('`a_b.txt`', '``x`y``')
+    """
+    text = flat(text)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _passage_for(answer: Answer, citation: Citation) -> Chunk | None:
+    """The retrieved chunk a citation was taken from (or one that contains it)."""
+    for h in answer.passages:
+        if citation.chunk_id and h.chunk.chunk_id == citation.chunk_id:
+            return h.chunk
+    for h in answer.passages:
+        c = h.chunk
+        if c.doc_id == citation.doc_id and c.start <= citation.start and citation.end <= c.end:
+            return c
+    return None
+
+
+def highlight_in_passage(chunk_text: str, chunk_start: int, start: int, end: int,
+                         answer_span: tuple[int, int] | None = None, context: int = SNIPPET_CHARS) -> str:
+    """The passage as escaped Markdown with ``[start, end)`` (absolute offsets) in ``<mark>`` and
+    the short answer inside it in bold; at most ``context`` characters of the passage on each side.
+
+    >>> highlight_in_passage("A b.\\nAnn won. C d.", 100, 105, 113, (105, 108))
+    'A b. <mark>**Ann** won.</mark> C d.'
+    """
+    s, e = start - chunk_start, end - chunk_start
+    if not (0 <= s <= e <= len(chunk_text)):
+        return f"<mark>{md_escape(flat(chunk_text))}</mark>"
+    quote = chunk_text[s:e]
+    if answer_span and start <= answer_span[0] < answer_span[1] <= end:
+        a0, a1 = answer_span[0] - start, answer_span[1] - start
+        inner = md_escape(_ws(quote[:a0])) + f"**{md_escape(flat(quote[a0:a1]))}**" + md_escape(_ws(quote[a1:]))
+    else:
+        inner = md_escape(_ws(quote))
+    before, after = _ws(chunk_text[:s]).lstrip(), _ws(chunk_text[e:]).rstrip()
+    if len(before) > context:
+        before = "… " + before[-context:].split(" ", 1)[-1]
+    if len(after) > context:
+        after = after[:context].rsplit(" ", 1)[0] + " …"
+    return md_escape(before) + f"<mark>{inner}</mark>" + md_escape(after)
+
+
+def render_main(answer: Answer, asked: str | None = None) -> str:
+    """The answer message: short answer, quotes with [n], "Searched for" and notices."""
+    lines: list[str] = []
+    if answer.refused:
+        lines += [f"**{REFUSAL}**", "",
+                  "The documents do not hold the answer to this question."
+                  + (" The nearest passages are listed below." if answer.passages else "")]
+    else:
+        if answer.short_answer:
+            lines += [f"**{md_escape(flat(answer.short_answer))}**", ""]
+        if answer.generation is not None and answer.generation.used:  # an LLM's checked sentences; quotes are in the sources
+            lines += [md_escape(answer.text), ""]
+        else:
+            for c in answer.citations:
+                lines += [f"> “{md_escape(flat(c.quote))}” [{c.n}]", ""]
+    searched = searched_line(answer, asked)
+    if searched:
+        lines += ["", f"*Searched for: {md_escape(searched)}*"]
+    for n in answer.notices:
+        lines += ["", f"*{md_escape(n)}*"]
+    return "\n".join(lines).strip()
+
+
+def _source_head(label: str, title: str, doc_id: str, start: int, end: int) -> str:
+    return f"**{label} {md_escape(short_title(title))}**  \n{md_code(doc_id)}, characters {start}–{end}"
+
+
+def render_sources(answer: Answer) -> str:
+    """The sources message: for each citation the headline, file, characters and the passage
+    with the quoted sentence highlighted; for a refusal the nearest passages."""
+    if answer.refused:
+        return "\n\n".join(f"{_source_head(f'{i}.', c.title, c.doc_id, c.start, c.end)}\n\n{md_escape(snippet(c.text))}"
+                           for i, c in enumerate(nearest(answer), 1))
+    blocks: list[str] = []
+    for c in answer.citations:
+        chunk = _passage_for(answer, c)
+        span = (c.answer_start, c.answer_end) if c.answer_start is not None and c.answer_end is not None else None
+        if chunk is not None:
+            body = highlight_in_passage(chunk.text, chunk.start, c.start, c.end, span)
+        else:
+            body = f"<mark>{md_escape(flat(c.quote))}</mark>"
+        blocks.append(f"{_source_head(f'[{c.n}]', c.title, c.doc_id, c.start, c.end)}\n\n{body}")
+    return "\n\n".join(blocks)
+
+
+def sources_title(answer: Answer) -> str:
+    if answer.refused:
+        return f"Nearest passages ({len(nearest(answer))})"
+    n = len(answer.citations)
+    docs = len({c.doc_id for c in answer.citations})
+    return f"Sources: {n} quote{'s' if n != 1 else ''} from {docs} document{'s' if docs != 1 else ''}"
+
+
+def render_messages(answer: Answer, asked: str | None = None) -> list[dict[str, Any]]:
+    """The reply as chat messages: the answer, then the collapsible sources (open for a refusal)."""
+    out: list[dict[str, Any]] = [{"role": "assistant", "content": render_main(answer, asked)}]
+    sources = render_sources(answer)
+    if sources:
+        meta: dict[str, Any] = {"title": sources_title(answer)}
+        if not answer.refused:
+            meta["status"] = "done"  # collapsed until opened
+        out.append({"role": "assistant", "content": sources, "metadata": meta})
+    return out
+
+
+def render_answer(answer: Answer, asked: str | None = None) -> str:
+    """The whole reply as one Markdown string (answer, then sources)."""
+    parts = [render_main(answer, asked)]
+    sources = render_sources(answer)
+    if sources:
+        parts.append(f"**{sources_title(answer)}**\n\n{sources}")
+    return "\n\n".join(parts)
+
+
+def render_error(message: str) -> list[dict[str, Any]]:
+    """A question the chat could not answer (invalid, store down): one italic, escaped message."""
+    return [{"role": "assistant", "content": f"*{md_escape(message)}*"}]
+
+
+def collection_note(stats: dict[str, Any], limit: int = 12) -> str:
+    """What the collection holds: counts and titles (escaped)."""
+    titles = stats.get("titles", {})
+    n, chunks = stats.get("documents", len(titles)), stats.get("chunks", 0)
+    lines = [f"**The collection holds {n} document{'s' if n != 1 else ''}** ({chunks} passages):", ""]
+    for doc_id, title in list(sorted(titles.items()))[:limit]:
+        lines.append(f"- {md_escape(short_title(title or doc_id, 80))} — {md_code(doc_id)}")
+    if len(titles) > limit:
+        lines.append(f"- … and {len(titles) - limit} more")
+    return "\n".join(lines)
+
+
+def upload_line(name: str, added: Any = None, error: str | None = None) -> str:
+    """One Markdown status line of an upload: added, already there, or not added and why."""
+    if error is not None:
+        return f"**Not added:** {md_escape(error)}"
+    if not added.created:
+        return f"**Already there:** {md_code(added.doc_id)} is in the collection."
+    plural = "s" if added.chunks != 1 else ""
+    return (f"**Added** {md_code(added.doc_id)} ({added.chunks} passage{plural}): "
+            f"“{md_escape(short_title(added.title, 80))}”. You can ask about it now.")
