@@ -3,7 +3,9 @@
 Unit tests use :class:`HashEmbedder` (deterministic, no model, no torch). Tests marked
 ``integration`` use the real packaged all-MiniLM-L6-v2 model and a real Chroma store; the engine
 over the seeds is built once per session in a temporary index folder (the project's own index/ is
-never touched by tests).
+never touched by tests). Every test gets its own empty user documents folder (``QA_DOCUMENTS_DIR``):
+uploads never land in the checkout's documents/, and a developer's own uploads there never reach
+a test's index.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 GOLD = ROOT / "gold" / "seeds.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def private_documents_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's user documents folder (not created: the first upload creates it)."""
+    folder = tmp_path_factory.mktemp("user") / "documents"
+    monkeypatch.setenv("QA_DOCUMENTS_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
