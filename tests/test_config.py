@@ -29,6 +29,8 @@ def test_project_root_is_the_checkout():
 def test_defaults_point_at_repo_seeds_and_index():
     cfg = Config.resolve()
     assert cfg.seeds_dir == ROOT / "seeds"
+    assert cfg.documents_dir == ROOT / "documents"  # uploads: git-ignored, never the shipped seeds
+    assert "/documents/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert cfg.index_dir == ROOT / "index"
     assert cfg.seeds_dir.is_absolute() and cfg.index_dir.is_absolute()
     assert cfg.model == PACKAGED_MODEL
@@ -149,3 +151,26 @@ def test_chunking_settings():
     assert Config.resolve().chunking() != ch
     # settings that do not change chunk boundaries are not part of it
     assert Config.resolve(top_k=9).chunking() == Config.resolve().chunking()
+
+
+def test_documents_dir_comes_from_env_or_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_DOCUMENTS_DIR", str(tmp_path / "mine"))
+    assert Config.resolve().documents_dir == tmp_path / "mine"
+    assert Config.resolve(documents_dir=tmp_path / "other").documents_dir == tmp_path / "other"
+
+
+def test_server_settings_read_the_environment_the_same_way(monkeypatch):
+    """One reader of QA_* variables: an empty one is unset, for the engine and the server alike."""
+    from qa.config import ServeSettings, env
+
+    for name in ("QA_HOST", "QA_PORT", "QA_AUTH", "QA_MAX_UPLOAD_BYTES", "QA_MAX_BODY_BYTES", "QA_KEEP_ALIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QA_PORT", "")
+    assert env("port") is None and ServeSettings.resolve().port == 7860
+    monkeypatch.setenv("QA_PORT", "8123")
+    monkeypatch.setenv("QA_HOST", "0.0.0.0")
+    s = ServeSettings.resolve(port=9000)
+    assert (s.host, s.port) == ("0.0.0.0", 9000)  # a flag beats its variable
+    monkeypatch.setenv("QA_PORT", "99999")
+    with pytest.raises(ValueError, match="out of range"):
+        ServeSettings.resolve()
