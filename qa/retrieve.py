@@ -1,4 +1,7 @@
-"""Retrieval: dense (Chroma, over chunks and over sentences) and BM25, fused by normalised score.
+"""Retrieval: dense (over chunks and over sentences) and BM25, fused by rank or normalised score.
+
+Dense sides read a :class:`~qa.store.backend.VectorCollection`, whose scores are cosine similarity
+whatever the vector store (higher is better): no store's own convention reaches this module.
 
 :class:`HybridRetriever` is a llama-index ``BaseRetriever``, so llama-index apps can use it as is;
 its own :meth:`HybridRetriever.search` returns typed :class:`~qa.types.Hit` objects that keep the rank
@@ -15,7 +18,6 @@ and its constructor reaches for ``Settings.llm`` (OpenAI by default, which fails
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +25,8 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from qa.ingest import node_to_chunk
+from qa.store.backend import VectorCollection
+from qa.store.records import row_node
 from qa.types import Hit
 
 #: the constant of reciprocal rank fusion (Cormack et al., 2009)
@@ -39,27 +43,43 @@ class Retriever(Protocol):
         """Best hits first."""
 
 
+class DenseRetriever(BaseRetriever):
+    """Dense search over the stored *chunk* vectors; a node's score is its cosine similarity."""
+
+    def __init__(self, chunks: VectorCollection, embed_query: Callable[[str], Any], top_k: int = 20):
+        super().__init__()
+        self.chunks = chunks
+        self.embed_query = embed_query
+        self.top_k = top_k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        found = self.chunks.query(self.embed_query(query_bundle.query_str), self.top_k)
+        return [NodeWithScore(node=row_node(m.id, m.metadata, m.document), score=m.score) for m in found]
+
+
 class SentenceDenseRetriever(BaseRetriever):
     """Dense search over the stored *sentence* vectors, returning the chunks they belong to.
 
     A 110-word chunk's vector blurs the one sentence that answers; searching sentences finds it,
-    and the chunk gives the answerer its context. Ranked by each chunk's best sentence.
+    and the chunk gives the answerer its context. Ranked by each chunk's best sentence (its cosine
+    similarity is the chunk's score).
 
     The collection's size is read once, on the first question, and kept: a committed state never
     changes under a retriever (a sync writes a new generation, an append a new manifest, and the
     engine then builds a new retriever), and the embedded Chroma's ``count()`` grows with the
     collection (18 ms at 310k sentences).
 
-    ``keep_doc`` (a document id -> bool) leaves out sentences of other documents (those of an append
-    not yet committed); when it drops some, more sentences are asked for until ``top_k`` chunks are
-    found or the collection runs out, so the result is what the committed collection alone gives.
+    ``nodes`` reads the chunks' nodes by id. ``keep_doc`` (a document id -> bool) leaves out
+    sentences of other documents (those of an append not yet committed); when it drops some, more
+    sentences are asked for until ``top_k`` chunks are found or the collection runs out, so the
+    result is what the committed collection alone gives.
     """
 
-    def __init__(self, sentences: Any, vector_store: Any, embed_query: Any, top_k: int = 20,
-                 keep_doc: Callable[[str], bool] | None = None):
+    def __init__(self, sentences: VectorCollection, nodes: Callable[[list[str]], list[Any]], embed_query: Any,
+                 top_k: int = 20, keep_doc: Callable[[str], bool] | None = None):
         super().__init__()
         self.sentences = sentences
-        self.vector_store = vector_store
+        self.nodes = nodes
         self.embed_query = embed_query
         self.top_k = top_k
         self.keep_doc = keep_doc
@@ -72,26 +92,24 @@ class SentenceDenseRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         n = min(self.top_k * 3, max(1, self._size()))
-        qvec = self.embed_query(query_bundle.query_str).tolist()
+        qvec = self.embed_query(query_bundle.query_str)
         while True:
-            got = self.sentences.query(query_embeddings=[qvec], n_results=n, include=["metadatas", "distances"])
+            got = self.sentences.query(qvec, n)
             best: dict[str, float] = {}
             dropped = 0
-            for md, dist in zip(got["metadatas"][0], got["distances"][0]):
-                if self.keep_doc is not None and not self.keep_doc(md.get("doc_id", "")):
+            for m in got:
+                if self.keep_doc is not None and not self.keep_doc(m.metadata.get("doc_id", "")):
                     dropped += 1
                     continue
-                cid = md["chunk_id"]
-                if cid not in best:
-                    best[cid] = 1.0 - float(dist)  # cosine space: distance = 1 - cosine
+                best.setdefault(m.metadata["chunk_id"], m.score)
                 if len(best) >= self.top_k:
                     break
-            if len(best) >= self.top_k or not dropped or len(got["ids"][0]) < n:
+            if len(best) >= self.top_k or not dropped or len(got) < n:
                 break
             n *= 4  # uncommitted sentences took places: ask for more
         if not best:
             return []
-        nodes = {nd.node_id: nd for nd in self.vector_store.get_nodes(node_ids=list(best))}
+        nodes = {nd.node_id: nd for nd in self.nodes(list(best))}
         return [NodeWithScore(node=nodes[cid], score=score) for cid, score in best.items() if cid in nodes]
 
 
@@ -166,7 +184,8 @@ class HybridRetriever(BaseRetriever):
     """Fusion of dense (chunk), sparse (BM25) and sentence-level dense retrievers.
 
     ``mode="rrf"`` (default) is reciprocal rank fusion: each side adds ``weight / (k + rank)``.
-    ``mode="relative"`` adds each side's *normalised score* instead: chunk cosine, BM25 divided by
+    ``mode="relative"`` adds each side's *normalised score* instead: chunk cosine (as the dense sides
+    report it), BM25 divided by
     the query's best BM25 score, best-sentence cosine (a chunk a side did not return gets that
     side's lowest returned score). Measured on a 600-question sample of the SQuAD dev half over all
     2067 paragraphs (paragraph recall@1): BM25 alone 0.74, chunk-dense 0.62, sentence-dense 0.70;
@@ -203,9 +222,7 @@ class HybridRetriever(BaseRetriever):
     @staticmethod
     def _normalised(side: int, results: list[NodeWithScore]) -> list[float]:
         scores = [float(n.score or 0.0) for n in results]
-        if side == 0:  # ChromaVectorStore reports exp(-distance); cosine space: distance = 1 - cos
-            return [1.0 + math.log(max(x, 1e-12)) for x in scores]
-        if side == 1:
+        if side == 1:  # the dense sides are cosine similarities already; BM25 is scaled by its best
             top = max(scores, default=0.0)
             return [x / top if top > 0 else 0.0 for x in scores]
         return scores
@@ -251,3 +268,25 @@ class HybridRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [n for n, _ in self._fuse(query_bundle.query_str, self.top_k)]
+
+
+def build_retriever(store: Any, embed_query: Callable[[str], Any], top_k: int, candidates: int, mode: str = "rrf",
+                    rrf_k: float = RRF_K) -> HybridRetriever:
+    """The engine's retriever over an open :class:`~qa.store.IndexStore`: chunk-dense, BM25 and
+    sentence-dense, each giving ``max(candidates, top_k)``, fused into ``top_k`` hits.
+
+    Only chunks of the documents the store's manifest lists are returned: an append under way (or one
+    a crash interrupted) has rows in the live collections that are not committed.
+    """
+    n = max(candidates, top_k)
+    docs = store.manifest.documents if store.manifest is not None else None
+
+    def keep(node: Any) -> bool:
+        return docs is None or node.metadata.get("doc_id") in docs
+
+    chunks = store.chunks_collection
+    dense = FilteredRetriever(lambda k: DenseRetriever(chunks, embed_query, top_k=k), n, keep)
+    sparse = store.bm25_retriever(n)  # follows the background rebuild after an append
+    sentences = SentenceDenseRetriever(store.sentences_collection, store.get_nodes, embed_query, top_k=n,
+                                       keep_doc=None if docs is None else docs.__contains__)
+    return HybridRetriever(dense, sparse, top_k=top_k, sentences=sentences, mode=mode, rrf_k=rrf_k, allowed=keep)

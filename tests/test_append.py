@@ -80,10 +80,10 @@ def snapshot(index: Path) -> dict:
     """What a fresh reader sees: documents, chunk ids, stored rows, and the best chunks for a query."""
     store = make_store(index)
     m = store.open()
-    q = HashEmbedder()._vec("harbour master lighthouse interim president sworn").tolist()
-    hits = store.chunks_collection.query(query_embeddings=[q], n_results=5)
+    q = HashEmbedder()._vec("harbour master lighthouse interim president sworn")
+    hits = store.chunks_collection.query(q, 5)
     return {"docs": sorted(m.documents), "chunks": sorted(m.chunk_ids()), "count": store.count(),
-            "sentences": store.sentences_collection.count(), "top": hits["ids"][0], "generation": m.generation}
+            "sentences": store.sentences_collection.count(), "top": [h.id for h in hits], "generation": m.generation}
 
 
 def stored_count(index: Path) -> tuple[int, int]:
@@ -105,7 +105,7 @@ def test_an_added_document_is_appended_in_place_embedding_only_its_own_text(tmp_
     store = make_store(index, emb)
     store.sync(load_documents(seeds_copy).documents)
     m1 = Manifest.load(index / MANIFEST)
-    before = store.chunks_collection.get(ids=m1.chunk_ids(), include=["embeddings", "documents"])
+    before = store.chunks_collection.get(ids=m1.chunk_ids(), vectors=True)
     sentences_before = store.sentences_collection.count()
     (seeds_copy / NEW_NAME).write_text(NEW_TEXT, encoding="utf-8")
     docs = load_documents(seeds_copy).documents
@@ -125,13 +125,14 @@ def test_an_added_document_is_appended_in_place_embedding_only_its_own_text(tmp_
     assert sum(n for name, n in adds if name == m1.names()[0]) == len(new_chunks)
     assert not [c for c in calls if c[0] == "get" and c[2] == -1]
     # the other documents' vectors are untouched, the new ones are there
-    after = store.chunks_collection.get(ids=m1.chunk_ids(), include=["embeddings", "documents"])
-    assert after["ids"] == before["ids"] and after["documents"] == before["documents"]
-    assert all((a == b).all() for a, b in zip(after["embeddings"], before["embeddings"]))
+    after = store.chunks_collection.get(ids=m1.chunk_ids(), vectors=True)
+    assert after.ids == before.ids and after.documents == before.documents
+    assert all((a == b).all() for a, b in zip(after.vectors, before.vectors))
     assert store.count() == len(m2.chunk_ids())
     assert store.sentences_collection.count() == sentences_before + texts_of(new_doc) - len(new_chunks)
-    assert set(store.sentences_collection.get(where={"doc_id": NEW_NAME})["ids"]) == {
-        f"{cid}:{j}" for cid, md in zip(*[store.chunks_collection.get(ids=new_chunks, include=["metadatas"])[k] for k in ("ids", "metadatas")])
+    new_rows = store.chunks_collection.get(ids=new_chunks)
+    assert set(store.sentences_collection.get(where={"doc_id": NEW_NAME}).ids) == {
+        f"{cid}:{j}" for cid, md in zip(new_rows.ids, new_rows.metadatas)
         for j in range(len(json.loads(md["sentences"])))
     }
     assert not (index / APPEND).exists()
@@ -207,7 +208,7 @@ def test_a_crash_at_any_point_of_an_append_keeps_the_committed_index(tmp_path, s
         if at == point:
             raise _Killed(at)
 
-    monkeypatch.setattr("qa.store._test_pause", pause)
+    monkeypatch.setattr("qa.store.generations.checkpoint", pause)
     with pytest.raises(_Killed):
         make_store(index, emb).sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()
@@ -229,7 +230,7 @@ def test_a_crash_at_any_point_of_an_append_keeps_the_committed_index(tmp_path, s
     m = Manifest.load(index / MANIFEST)
     assert sorted(m.documents) == sorted(d.doc_id for d in load_documents(seeds_copy).documents)
     assert store.count() == len(m.chunk_ids()) and m.generation == before["generation"]
-    assert {c.name for c in store.client.list_collections()} == set(m.names())
+    assert set(store.backend.names()) == set(m.names())
 
 
 def test_the_next_writer_clears_the_orphans_of_a_crashed_append(tmp_path, seeds_copy, monkeypatch):
@@ -237,7 +238,7 @@ def test_the_next_writer_clears_the_orphans_of_a_crashed_append(tmp_path, seeds_
     make_store(index).sync(load_documents(seeds_copy).documents)
     before = snapshot(index)
     (seeds_copy / NEW_NAME).write_text(NEW_TEXT, encoding="utf-8")
-    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "append-switch" else None)
+    monkeypatch.setattr("qa.store.generations.checkpoint", lambda at: (_ for _ in ()).throw(_Killed()) if at == "append-switch" else None)
     with pytest.raises(_Killed):
         make_store(index).sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()
@@ -285,13 +286,13 @@ def test_uncommitted_vectors_are_never_answered_from_and_change_no_answer(tmp_pa
     before = {q: [(h.chunk.chunk_id, h.dense_rank, h.sparse_rank, round(h.score, 9)) for h in engine.retrieve(q)] for q in questions}
     answers = {q: engine.ask(q).to_dict() for q in questions}
     # 60 chunks that repeat the questions' words, added straight into the live collections
-    from qa.store import _add_vectors
+    from qa.store.records import add_vectors
 
     store = engine.store
     ghosts = [c for i in range(20) for q in questions
               for c in chunk_document(parse_document(f"ghost-{i}-{len(q)}.txt", f"{q} {q} ghost note {i} ledger{i * 7}"), 110)]
     vecs = store._embed_chunks(ghosts)
-    _add_vectors(store.chunks_collection, store.sentences_collection, ghosts, *vecs)
+    add_vectors(store.chunks_collection, store.sentences_collection, ghosts, *vecs)
     assert store.count() == len(store.manifest.chunk_ids()) + len(ghosts)
     for q in questions:
         hits = engine.retrieve(q)

@@ -188,7 +188,7 @@ def test_a_crashed_run_on_the_server_is_cleaned_up_and_other_indexes_are_untouch
     before = Manifest.load(tmp_path / "mine" / MANIFEST)
     (seeds_copy / "new.md").write_text("# New\n\nA new document about the harbour.\n", encoding="utf-8")
     (seeds_copy / "000_9b8c8bf65a001266.txt").unlink()  # a removal: the run writes a new generation
-    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
+    monkeypatch.setattr("qa.store.generations.checkpoint", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
     with pytest.raises(_Killed):
         store("mine").sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()
@@ -215,7 +215,7 @@ def test_an_append_on_the_server_killed_before_its_commit_is_undone(chroma_serve
     store().sync(load_documents(seeds_copy).documents)
     before = Manifest.load(tmp_path / "index" / MANIFEST)
     (seeds_copy / "new.md").write_text("# New\n\nA new document about the harbour.\n", encoding="utf-8")
-    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "append-switch" else None)
+    monkeypatch.setattr("qa.store.generations.checkpoint", lambda at: (_ for _ in ()).throw(_Killed()) if at == "append-switch" else None)
     with pytest.raises(_Killed):
         store().sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()

@@ -14,7 +14,7 @@ import pytest
 from qa import QA
 from qa.config import Config, parse_chroma_url
 from qa.ingest import load_documents, parse_document
-from qa.store import BM25_KEY_FILE, MANIFEST, IndexError_, IndexStore, Manifest
+from qa.store import BM25_KEY_FILE, MANIFEST, IndexStore, IndexUnusable, Manifest
 
 from tests.fakes import HashEmbedder
 
@@ -34,9 +34,9 @@ def edit_one(seeds: Path, name: str = "002_67f5309dadd8483c.txt") -> str:
 
 
 def chunk_ids_by_doc(store: IndexStore) -> dict[str, set[str]]:
-    got = store.chunks_collection.get(include=["metadatas"])
+    got = store.chunks_collection.get()
     out: dict[str, set[str]] = {}
-    for cid, md in zip(got["ids"], got["metadatas"]):
+    for cid, md in zip(got.ids, got.metadatas):
         out.setdefault(md["doc_id"], set()).add(cid)
     return out
 
@@ -53,7 +53,7 @@ def test_first_sync_indexes_everything_and_writes_manifest(tmp_path, seeds_copy)
     for d in docs:
         assert m["documents"][d.doc_id]["sha256"] == d.sha256
     # every sentence of every chunk has a stored vector
-    n_sent = sum(len(json.loads(md["sentences"])) for md in store.chunks_collection.get(include=["metadatas"])["metadatas"])
+    n_sent = sum(len(json.loads(md["sentences"])) for md in store.chunks_collection.get().metadatas)
     assert store.sentences_collection.count() == n_sent
 
 
@@ -108,7 +108,7 @@ def test_added_and_removed_documents(tmp_path, seeds_copy):
     assert report.added == ("new.md",) and report.removed == ("000_9b8c8bf65a001266.txt",)
     ids = chunk_ids_by_doc(store)
     assert "000_9b8c8bf65a001266.txt" not in ids and "new.md" in ids
-    assert store.sentences_collection.get(where={"doc_id": "000_9b8c8bf65a001266.txt"})["ids"] == []
+    assert store.sentences_collection.get(where={"doc_id": "000_9b8c8bf65a001266.txt"}).ids == []
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_unreadable_manifest_gives_a_clear_error_and_rebuild_fixes_it(tmp_path, 
     docs = load_documents(seeds_copy).documents
     make_store(tmp_path / "index").sync(docs)
     (tmp_path / "index" / MANIFEST).write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexError_, match="qa index --rebuild"):
+    with pytest.raises(IndexUnusable, match="qa index --rebuild"):
         make_store(tmp_path / "index").sync(docs)
     report = make_store(tmp_path / "index").sync(docs, rebuild=True)
     assert report.rebuilt and len(report.added) == 5
@@ -144,7 +144,7 @@ def test_foreign_folder_is_refused_and_left_alone(tmp_path, seeds_copy):
     folder = tmp_path / "not-an-index"
     folder.mkdir()
     (folder / "thesis.docx").write_bytes(b"precious")
-    with pytest.raises(IndexError_, match="holds no qa manifest"):
+    with pytest.raises(IndexUnusable, match="holds no qa manifest"):
         make_store(folder).sync(load_documents(seeds_copy).documents)
     assert (folder / "thesis.docx").read_bytes() == b"precious"
 
@@ -192,7 +192,7 @@ def test_engine_with_fake_embedder_answers_with_verbatim_quotes(tmp_path, seeds_
 
 def test_open_without_index_says_how_to_build_one(tmp_path, hash_embedder):
     engine = QA(config=Config.resolve(seeds_dir=tmp_path / "missing", index_dir=tmp_path / "index"), embedder=hash_embedder)
-    with pytest.raises(IndexError_, match="qa index"):
+    with pytest.raises(IndexUnusable, match="qa index"):
         engine.ask("anything?")
 
 
@@ -204,15 +204,15 @@ class _Killed(BaseException):
 
 
 def collection_names(store: IndexStore) -> set[str]:
-    return {c.name for c in store.client.list_collections()}
+    return set(store.backend.names())
 
 
 def snapshot(index: Path) -> dict:
     """What a fresh reader sees: documents, chunk ids, and the best chunk for a query."""
     store = make_store(index)
     m = store.open()
-    hits = store.chunks_collection.query(query_embeddings=[HashEmbedder()._vec("interim president sworn").tolist()], n_results=3)
-    return {"docs": sorted(m.documents), "chunks": sorted(m.chunk_ids()), "count": store.count(), "top": hits["ids"][0]}
+    hits = store.chunks_collection.query(HashEmbedder()._vec("interim president sworn"), 3)
+    return {"docs": sorted(m.documents), "chunks": sorted(m.chunk_ids()), "count": store.count(), "top": [h.id for h in hits]}
 
 
 def test_manifest_names_the_live_generation_and_old_ones_are_dropped(tmp_path, seeds_copy):
@@ -262,7 +262,7 @@ def test_crash_at_any_point_keeps_an_answering_index_and_the_next_run_finishes(t
         if at == point:
             raise _Killed(at)
 
-    monkeypatch.setattr("qa.store._test_pause", pause)
+    monkeypatch.setattr("qa.store.generations.checkpoint", pause)
     with pytest.raises(_Killed):
         make_store(index, emb).sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()
@@ -288,7 +288,7 @@ def test_reader_cleans_up_after_a_crashed_writer(tmp_path, seeds_copy, monkeypat
     make_store(index).sync(load_documents(seeds_copy).documents)
     (seeds_copy / "new.md").write_text("# Extra\n\nA new document.\n", encoding="utf-8")
     edit_one(seeds_copy)
-    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "embed" else None)
+    monkeypatch.setattr("qa.store.generations.checkpoint", lambda at: (_ for _ in ()).throw(_Killed()) if at == "embed" else None)
     with pytest.raises(_Killed):
         make_store(index).sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()
@@ -328,7 +328,7 @@ def test_a_format_1_index_is_migrated_without_re_embedding(tmp_path, seeds_copy)
     # turn it into what the previous release wrote: fixed collection names, format 1
     m = Manifest.load(index / MANIFEST)
     for name, legacy in zip(m.names(), ("qa_chunks", "qa_sentences")):
-        store.client.get_collection(name).modify(name=legacy)
+        store.backend.client.get_collection(name).modify(name=legacy)
     data = json.loads((index / MANIFEST).read_text())
     for k in ("index_id", "generation", "source"):
         del data[k]
@@ -354,7 +354,7 @@ def test_an_index_from_another_source_is_not_silently_replaced(tmp_path, seeds_c
     store = make_store(index)
     store.sync(load_documents(seeds_copy).documents, source="jsonl:/data/corpus.jsonl")
     assert store.external_source() == "jsonl:/data/corpus.jsonl"
-    with pytest.raises(IndexError_, match="corpus.jsonl.*--rebuild"):
+    with pytest.raises(IndexUnusable, match="corpus.jsonl.*--rebuild"):
         make_store(index).sync(load_documents(seeds_copy).documents)
     assert make_store(index).sync(load_documents(seeds_copy).documents, rebuild=True).rebuilt
     assert make_store(index).external_source() == ""
@@ -376,7 +376,7 @@ def test_unreachable_chroma_server_gives_a_clear_error(tmp_path, seeds_copy):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     store = IndexStore(tmp_path / "index", HashEmbedder(), CHUNKING, chroma_url=f"http://127.0.0.1:{port}")
-    with pytest.raises(IndexError_, match=rf"cannot reach the Chroma server at http://127.0.0.1:{port}.*chroma run"):
+    with pytest.raises(IndexUnusable, match=rf"cannot reach the Chroma server at http://127.0.0.1:{port}.*chroma run"):
         store.sync(load_documents(seeds_copy).documents)
     assert not (tmp_path / "index" / MANIFEST).exists()
 
@@ -453,7 +453,7 @@ def test_a_foreign_folder_gets_no_lock_file_either(tmp_path, seeds_copy):
     folder = tmp_path / "photos"
     folder.mkdir()
     (folder / "cat.jpg").write_bytes(b"\xff\xd8\xff")
-    with pytest.raises(IndexError_, match="holds no qa manifest"):
+    with pytest.raises(IndexUnusable, match="holds no qa manifest"):
         make_store(folder).sync(load_documents(seeds_copy).documents)
     assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]
 
@@ -515,7 +515,7 @@ def test_bm25_reads_the_collection_in_batches_and_matches_a_one_shot_build(tmp_p
     from llama_index.retrievers.bm25 import BM25Retriever
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    monkeypatch.setattr("qa.store.READ_BATCH", 3)
+    monkeypatch.setattr("qa.store.records.READ_BATCH", 3)
     calls = _record_gets(monkeypatch)
     index = tmp_path / "index"
     store = make_store(index)
@@ -533,7 +533,7 @@ def test_bm25_reads_the_collection_in_batches_and_matches_a_one_shot_build(tmp_p
     assert None not in [k for _, k in calls]  # never the whole collection in one get
     assert len(chunk_reads) >= 2 * -(-n // 3) and max(chunk_reads) <= 3  # the sync's build and this one, 3 ids each
     monkeypatch.undo()
-    once = BM25Retriever.from_defaults(nodes=ChromaVectorStore(chroma_collection=fresh.chunks_collection).get_nodes(node_ids=None))
+    once = BM25Retriever.from_defaults(nodes=ChromaVectorStore(chroma_collection=fresh.chunks_collection.raw).get_nodes(node_ids=None))
     for q in ("Who was sworn in as interim president?", "harbour master", "oil reserves"):
         assert _ranking(batched, q) == _ranking(once, q)
 
@@ -579,7 +579,7 @@ def test_a_crash_while_building_bm25_leaves_no_scratch_for_long(tmp_path, seeds_
     before = (index / "bm25" / BM25_KEY_FILE).read_text()
     (seeds_copy / "new.md").write_text("# Extra\n\nA new document.\n", encoding="utf-8")
     edit_one(seeds_copy)
-    monkeypatch.setattr("qa.store._test_pause", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
+    monkeypatch.setattr("qa.store.generations.checkpoint", lambda at: (_ for _ in ()).throw(_Killed()) if at == "switch" else None)
     with pytest.raises(_Killed):
         make_store(index).sync(load_documents(seeds_copy).documents)
     monkeypatch.undo()
