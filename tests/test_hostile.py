@@ -61,8 +61,8 @@ def index_state(engine) -> dict:
     return {
         "files": sorted(p.name for p in engine.config.seeds_dir.iterdir()),
         "documents": manifest["documents"],
-        "chunk_ids": sorted(engine.store.chunks_collection.get(include=[])["ids"]),
-        "sentence_ids": sorted(engine.store.sentences_collection.get(include=[])["ids"]),
+        "chunk_ids": sorted(engine.store.chunks_collection.get().ids),
+        "sentence_ids": sorted(engine.store.sentences_collection.get().ids),
         "stats": {k: v for k, v in engine.stats().items()},
     }
 

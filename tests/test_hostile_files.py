@@ -87,7 +87,7 @@ def tree_state(folder: Path) -> dict[str, str]:
 
 def collection_names(index: Path) -> list[str]:
     """The collections in an index's embedded Chroma store (opened after every writer has exited)."""
-    from qa.store import _collection_names, _forget_chroma_clients, open_chroma
+    from qa.store.chroma import collection_names as _collection_names, forget_chroma_clients as _forget_chroma_clients, open_chroma
 
     try:
         return sorted(_collection_names(open_chroma(index / "chroma")))
@@ -334,7 +334,8 @@ def damage(db: Path, how: str) -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("how, message", [("random-bytes", "file is not a database"), ("truncated", "malformed")])
 def test_rebuild_moves_a_damaged_store_aside_and_answers_again(built, tmp_path, seed_engine, how, message):
-    from qa.store import IndexError_, _forget_chroma_clients
+    from qa.store import IndexError_
+    from qa.store.chroma import forget_chroma_clients as _forget_chroma_clients
 
     seeds, index = private_copy(built, tmp_path)
     (index / "feedback.jsonl").write_text('{"keep": true}\n', encoding="utf-8")
@@ -403,7 +404,8 @@ CHUNKING = {"chunk_words": 110, "chunk_overlap": 0, "version": 1}
 
 @pytest.mark.parametrize("how", ["random-bytes", "truncated"])
 def test_store_rebuild_and_wipe_move_a_damaged_store_aside(tmp_path, seeds_copy, how):
-    from qa.store import IndexError_, IndexStore, _forget_chroma_clients
+    from qa.store import IndexError_, IndexStore
+    from qa.store.chroma import forget_chroma_clients as _forget_chroma_clients
 
     docs = load_documents(seeds_copy).documents
     index = tmp_path / "index"
