@@ -504,7 +504,7 @@ def test_load_documents_reads_txt_and_md_nested_and_skips_others(tmp_path):
     write(tmp_path / "b.md", "# B title\nB body.\n")
     write(tmp_path / "sub" / "a.txt", "Nested title\nNested body.\n")
     write(tmp_path / "sub" / "deeper" / "c.TXT", "Upper suffix\nBody.\n")
-    write(tmp_path / "notes.pdf", "not text\n")
+    write(tmp_path / "notes.odt", "not a format the folder reader reads\n")
     write(tmp_path / "data.json", '{"a": 1}\n')
     write(tmp_path / "README", "no suffix\n")
     write(tmp_path / ".hidden.txt", "Hidden\n")
@@ -563,7 +563,7 @@ def test_load_documents_skips_empty_with_warning(tmp_path, content):
 
 
 def test_load_documents_skips_oversized_with_warning(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_DOCUMENT_BYTES", 20)
+    monkeypatch.setattr(ingest.files, "MAX_DOCUMENT_BYTES", 20)  # where the folder reader reads it
     write(tmp_path / "big.txt", "Title\n" + "word " * 20)
     write(tmp_path / "small.txt", "Small\nBody.")
     report = load_documents(tmp_path)
@@ -765,7 +765,7 @@ def test_load_jsonl_accepts_a_byte_order_mark_and_crlf(tmp_path):
 
 
 def test_load_jsonl_overlong_line_is_refused_without_reading_it_all(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_JSONL_LINE_BYTES", 100)
+    monkeypatch.setattr(ingest.documents, "MAX_JSONL_LINE_BYTES", 100)  # where load_jsonl reads it
     p = tmp_path / "docs.jsonl"
     p.write_bytes(b"x" * 1000)
     with pytest.raises(ValueError, match=r":1: line longer than 100 bytes"):

@@ -1,0 +1,115 @@
+"""Chunking: consecutive sentences packed into retrievable passages, and the pages they lie on.
+
+A chunk is always an exact slice ``doc.text[start:end]`` and never spans masked furniture. For a
+paged document (PDF) each chunk records the pages it lies on, so that a citation of any of its
+sentences can name its page (:func:`page_at`) without the whole document at hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+from qa.ingest.sentences import split_sentences
+from qa.types import Chunk, Document, Sentence
+
+#: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
+CHUNKER_VERSION = 1
+
+
+def _split_long(sent: Sentence, max_words: int) -> list[Sentence]:
+    """Cut a sentence longer than ``max_words`` at word boundaries (keeps offsets exact)."""
+    words = list(re.finditer(r"\S+", sent.text))
+    if len(words) <= max_words:
+        return [sent]
+    pieces = []
+    for i in range(0, len(words), max_words):
+        a = sent.start + words[i].start()
+        b = sent.start + words[min(i + max_words, len(words)) - 1].end()
+        pieces.append(Sentence(a, b, sent.text[a - sent.start : b - sent.start]))
+    return pieces
+
+
+def _n_words(s: Sentence) -> int:
+    return len(s.text.split())
+
+
+def chunk_id_for(doc_id: str, start: int, text: str) -> str:
+    return hashlib.sha256(f"{doc_id}\x00{start}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def pages_between(page_starts: Sequence[int], start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """``(page number, page start)`` of each page that ``text[start:end]`` lies on, given where each
+    page starts (``Document.pages``); ``()`` for a document without pages.
+
+    >>> pages_between((0, 40, 90), 45, 100)
+    ((2, 40), (3, 90))
+    """
+    out = []
+    for number, page_start in enumerate(page_starts, 1):
+        if page_start >= end and out:
+            break
+        if page_start <= start and out:
+            out.clear()  # a later page also starts at or before ``start``: only the last one counts
+        out.append((number, page_start))
+    return tuple(out)
+
+
+def page_at(pages: Sequence[tuple[int, int]], offset: int) -> int | None:
+    """The page (1-based) that ``offset`` lies on, from a chunk's ``pages``; None without pages.
+
+    This is what a citation's ``page`` is: ``page_at(chunk.pages, sentence.start)``.
+
+    >>> page_at(((2, 40), (3, 90)), 95)
+    3
+    >>> page_at((), 95) is None
+    True
+    """
+    found = None
+    for number, start in pages:
+        if start > offset and found is not None:
+            break
+        found = number
+    return found
+
+
+def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> list[Chunk]:
+    """Pack consecutive sentences into chunks of at most ``max_words`` words.
+
+    A chunk never spans masked furniture, so ``chunk.text == doc.text[chunk.start:chunk.end]`` is
+    always content. ``overlap`` sentences are repeated at the start of the following chunk.
+    """
+    sents: list[Sentence] = []
+    for s in split_sentences(doc):
+        sents.extend(_split_long(s, max_words))
+    chunks: list[Chunk] = []
+    group: list[Sentence] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        start, end = group[0].start, group[-1].end
+        body = doc.text[start:end]
+        chunks.append(Chunk(chunk_id_for(doc.doc_id, start, body), doc.doc_id, doc.title, start, end, body, tuple(group),
+                            pages=pages_between(doc.pages, start, end)))
+
+    def crosses_mask(a: int, b: int) -> bool:
+        return any(ms < b and me > a for ms, me in doc.masked)
+
+    for s in sents:
+        if group and (sum(_n_words(x) for x in group) + _n_words(s) > max_words or crosses_mask(group[-1].end, s.start)):
+            flush()
+            keep = group[-overlap:] if overlap and not crosses_mask(group[-1].end, s.start) else []
+            # never carry the whole previous chunk over, nor more than fits beside the new sentence
+            if len(keep) >= len(group) or sum(_n_words(x) for x in keep) + _n_words(s) > max_words:
+                keep = []
+            group = list(keep)
+        group.append(s)
+    flush()
+    return chunks
+
+
+def chunk_documents(docs: Iterable[Document], max_words: int = 110, overlap: int = 0) -> Iterator[Chunk]:
+    for d in docs:
+        yield from chunk_document(d, max_words, overlap)

@@ -1,0 +1,74 @@
+"""DOCX: the body's paragraphs and tables, in document order, one paragraph (or table row) per line.
+
+python-docx is the maintained reader of the format (lxml underneath, which the HTML converter uses
+too). Headers, footers, comments and footnotes are left out: they are page furniture or asides, not
+the document's text. A table row is one line, its cells joined by " | " (a merged cell once).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from qa.ingest.documents import MAX_DOCUMENT_BYTES
+from qa.ingest.extracted import Extracted, SkippedFile, check_size, clean_line, no_text
+
+#: the most a DOCX may hold uncompressed (all its parts): a zip bomb is refused before it is unpacked
+MAX_UNPACKED_BYTES = 8 * MAX_DOCUMENT_BYTES
+MAX_PARTS = 10_000
+
+
+def check_zip(data: bytes) -> None:
+    """Refuse a DOCX that is not a zip, or whose parts would unpack to more than the limit."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise SkippedFile(f"skipped, not a readable DOCX (not a zip file: {e})") from None
+    if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise SkippedFile(f"skipped, the DOCX unpacks to more than {MAX_UNPACKED_BYTES:,} bytes")
+
+
+def _row_line(row: Any) -> str:
+    cells, seen = [], set()
+    for cell in row.cells:
+        if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
+            continue
+        seen.add(id(cell._tc))
+        text = " ".join(clean_line(p.text) for p in cell.paragraphs if p.text.strip())
+        if text:
+            cells.append(text)
+    return " | ".join(cells)
+
+
+def _lines(document: Any) -> Iterator[str]:
+    """The body's lines in order: paragraphs (a manual line break makes a new line), table rows."""
+    from docx.table import Table
+
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            yield from (_row_line(row) for row in block.rows)
+        else:
+            yield from (clean_line(x) for x in block.text.splitlines())
+
+
+@dataclass(frozen=True)
+class DocxConverter:
+    kind: str = "DOCX"
+
+    def convert(self, data: bytes, name: str) -> Extracted:
+        check_zip(data)
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+
+        try:
+            lines = [line for line in _lines(docx.Document(io.BytesIO(data))) if line]
+        except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as e:
+            raise SkippedFile(f"skipped, not a readable DOCX ({type(e).__name__}: {e})") from None
+        text = "\n".join(lines)
+        if not text.strip():
+            raise no_text("DOCX")
+        return Extracted(text=check_size(text, "DOCX"))

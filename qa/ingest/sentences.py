@@ -1,0 +1,76 @@
+"""Sentence splitting: every sentence is an exact ``(start, end)`` slice of the document's text.
+
+Line breaks always end a sentence (news text is one paragraph per line; the PDF, DOCX and HTML
+converters write one paragraph per line for the same reason).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.ingest.furniture import unmasked_lines
+from qa.types import Document, Sentence
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "sgt", "capt", "gov", "sen",
+    "rep", "rev", "inc", "ltd", "co", "corp", "vs", "etc", "no", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx", "est", "dept", "univ", "mt", "ft",
+}
+# Sentence end: terminal punctuation plus closing quotes/brackets.
+_END = re.compile(r"[.!?…]+[\"”’'»)\]]*")
+
+
+def _is_boundary(text: str, end: int, seg_end: int) -> bool:
+    """Is the terminal punctuation that ends at ``end`` a sentence boundary?"""
+    if end >= seg_end:
+        return True
+    nxt = text[end]
+    # the token the punctuation closes, e.g. "U.S" in "U.S." or "Dr" in "Dr."
+    j = end
+    while j > 0 and text[j - 1] in ".!?…\"”’'»)]":
+        j -= 1
+    k = j
+    while k > 0 and not text[k - 1].isspace() and text[k - 1] not in "(\"“‘'":
+        k -= 1
+    token = text[k:j]
+    if nxt.isspace():
+        m = end
+        while m < seg_end and text[m].isspace():
+            m += 1
+        if m >= seg_end:
+            return True
+        first = text[m]
+        if not (first.isupper() or first.isdigit() or first in "\"“‘'(¡¿[—–-•*"):
+            return False
+        if token.lower() == "no" and not first.isdigit():  # "said no. Then" ends; "No. 5" does not
+            return True
+        if text[end - 1] == "." and (
+            token.lower() in _ABBREVIATIONS
+            or re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", token)  # initials, U.S, a.m
+        ):
+            return False
+        return True
+    # Glued sentences in scraped text ("Bolivarianism.”URGENT", "story.News"): a lowercase word,
+    # terminal punctuation, then an uppercase letter. "U.S.-led", "Disclose.tv" do not match.
+    return nxt.isupper() and len(token) > 1 and token[-1].islower() and token.isalpha()
+
+
+def split_sentences(doc: Document) -> list[Sentence]:
+    """Sentences of the unmasked text, each an exact slice ``doc.text[start:end]``.
+
+    Line breaks always end a sentence (news text is one paragraph per line).
+    """
+    text = doc.text
+    out: list[Sentence] = []
+    for seg_start, seg_end in unmasked_lines(text, doc.masked):
+        s = seg_start
+        for m in _END.finditer(text, seg_start, seg_end):
+            if m.end() <= s or not _is_boundary(text, m.end(), seg_end):
+                continue
+            out.append(Sentence(s, m.end(), text[s : m.end()]))
+            s = m.end()
+            while s < seg_end and text[s].isspace():
+                s += 1
+        if s < seg_end:
+            out.append(Sentence(s, seg_end, text[s:seg_end]))
+    return [x for x in out if x.text.strip()]
