@@ -17,6 +17,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Default size limit for one uploaded file (QA_MAX_UPLOAD_BYTES or ``qa serve --max-upload``)
 from qa.config import DEFAULT_MAX_UPLOAD_BYTES
@@ -167,3 +168,48 @@ def read_received_file(path: Path, root: str | None, limit: int) -> bytes:
     if len(data) > limit:
         raise InvalidDocument(f"{name}: over the {limit:,}-byte limit for one document")
     return data
+
+
+# =================================================================================================
+# The collection's two folders: the shipped seeds (read only) and the user's documents (uploads)
+# =================================================================================================
+
+
+def load_collection(seeds_dir: Path, documents_dir: Path) -> Any:
+    """Every document of the seeds folder and of the user's documents folder (when it exists), read
+    by the same rules (:func:`qa.ingest.load_documents`). Ids are paths relative to each folder; a
+    user document whose id a seed already has is skipped with a warning (the seed wins)."""
+    from qa.ingest import LoadReport, load_documents
+
+    seeds = load_documents(seeds_dir)
+    if not Path(documents_dir).is_dir() or _same_folder(seeds_dir, documents_dir):
+        return seeds
+    mine = load_documents(documents_dir)
+    taken = {d.doc_id for d in seeds.documents}
+    clashes = [d.doc_id for d in mine.documents if d.doc_id in taken]
+    warnings = [f"{i}: skipped in {documents_dir}, a seed document has this name" for i in clashes]
+    documents = seeds.documents + tuple(d for d in mine.documents if d.doc_id not in taken)
+    return LoadReport(documents, seeds.warnings + mine.warnings + tuple(warnings))
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def store_upload(seeds_dir: Path, documents_dir: Path, checked: CheckedUpload) -> tuple[Path, bool]:
+    """Write an upload into the user's documents folder (created if need be), never into the seeds.
+
+    Returns the folder that holds the document and ``True`` when the file was written, ``False``
+    when the identical file is already in the collection (in either folder). A different file under
+    a seed's name is refused: ids are names.
+    """
+    seed = Path(seeds_dir) / checked.name
+    if not _same_folder(seeds_dir, documents_dir) and (seed.exists() or seed.is_symlink()):
+        if seed.is_file() and not seed.is_symlink() and seed.read_bytes() == checked.data:
+            return Path(seeds_dir), False
+        raise InvalidDocument(f"{checked.name}: a different document with this name is already in the collection; rename the file")
+    try:
+        Path(documents_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidDocument(f"{checked.name}: the documents folder cannot be created ({e.strerror or e})") from None
+    return Path(documents_dir), write_new_file(Path(documents_dir), checked.name, checked.data)
