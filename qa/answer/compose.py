@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from qa.answer.scoring import Candidate
+from qa.ingest.chunking import page_at
 from qa.types import Answer, Citation, Hit, Sentence
 
 #: the fixed refusal every answerer and every front end shows (the one place it is written)
@@ -42,7 +43,8 @@ def cite(n: int, hit: Hit, sentence: Sentence, score: float, answer: tuple[int, 
     ch = hit.chunk
     a_start, a_end = answer if answer is not None else (None, None)
     return Citation(n=n, doc_id=ch.doc_id, title=ch.title, start=sentence.start, end=sentence.end, quote=sentence.text,
-                    score=score, chunk_id=ch.chunk_id, answer_start=a_start, answer_end=a_end)
+                    score=score, chunk_id=ch.chunk_id, answer_start=a_start, answer_end=a_end,
+                    page=page_at(ch.pages, sentence.start))  # a PDF's page, from the pages the chunk carries
 
 
 def corroborating(cands: Sequence[Candidate], margin: float, max_citations: int) -> list[Candidate]:
