@@ -72,7 +72,7 @@ def memoise_engine(engine) -> None:
 
 
 def squad_sample(answerable: str, unanswerable: str, n: int, seed: int):
-    from qa.evaluate import load_squads
+    from qa.eval.datasets import load_squads
 
     files = [answerable] + ([unanswerable] if unanswerable else [])
     squad = load_squads(files)
@@ -84,7 +84,8 @@ def squad_sample(answerable: str, unanswerable: str, n: int, seed: int):
 
 def points(engine, gold_path, squad, s_ans, s_una) -> dict:
     """Per question: (confidence, correct?) for the gold set and both SQuAD samples."""
-    from qa.evaluate import answer_from_paragraph, evaluate_gold, f1, prediction_of
+    from qa.eval.metrics import f1, prediction_of
+    from qa.eval.runner import answer_from_paragraph, evaluate_gold
 
     rep = evaluate_gold(engine, gold_path)
     out = {

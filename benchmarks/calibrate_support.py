@@ -78,7 +78,7 @@ def clause_of(sentence: str, answer: str) -> str | None:
 
 def build_claims(gold_path: Path, chunks: list, seed: int = 0) -> list[Claim]:
     from qa.answer import content_terms, question_type
-    from qa.evaluate import load_gold
+    from qa.eval.datasets import load_gold
 
     rng = random.Random(seed)
     questions = load_gold(gold_path)

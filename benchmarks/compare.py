@@ -31,7 +31,7 @@ corpus, with its default settings (5 passages per question).
 
 **What is measured** (per system):
 
-* quality with the scoring functions of :mod:`qa.evaluate` (EM, F1, containment, correct-with-
+* quality with the scoring functions of :mod:`qa.eval` (EM, F1, containment, correct-with-
   citation, citation precision, document/paragraph hits, refusal accuracy) on every question of
   ``gold/seeds.jsonl`` and on a seeded random sample of ``--sample`` questions of the SQuAD file,
   with open retrieval over every paragraph of ``--corpus``;
@@ -133,7 +133,7 @@ def sample_squad(squad_path: Path, n: int, seed: int, warmup: int) -> tuple[list
     The warm-up questions are the first ``warmup`` questions of the file that are not in the sample,
     so warming up never pre-computes anything a scored question uses.
     """
-    from qa.evaluate import load_squad
+    from qa.eval.datasets import load_squad
 
     questions = list(load_squad(squad_path).questions)
     if n > len(questions):
@@ -213,7 +213,7 @@ class NaivePipeline:
         return cls(index.as_retriever(similarity_top_k=NAIVE_TOP_K), embed_model)
 
     def ask(self, question: str) -> Any:
-        """The best retrieved sentence, as a :class:`qa.types.Answer` so qa.evaluate can score it."""
+        """The best retrieved sentence, as a :class:`qa.types.Answer` so qa.eval can score it."""
         import numpy as np
 
         from qa.types import Answer, Chunk, Citation, Hit
@@ -314,7 +314,7 @@ def _ask_all(
     threads of this process) is kept too: when other jobs share the machine, wall time grows with
     the wait for a core while CPU time stays near what the work itself costs.
     """
-    from qa.evaluate import score_answer
+    from qa.eval.results import score_answer
 
     results, cpu_ms = [], []
     for q in questions:
@@ -332,7 +332,8 @@ def _ask_all(
 
 
 def _summary(results: Sequence[Any], depth: int, paragraphs: bool) -> dict[str, Any]:
-    from qa.evaluate import hit_at_k, summarize
+    from qa.eval.metrics import hit_at_k
+    from qa.eval.registry import summarize
 
     out = summarize(results, retrieval_depth=depth, paragraphs=paragraphs)
     # @1 and @2 are the depths both systems reach (the naive one reads 2 passages)
@@ -362,7 +363,8 @@ def worker_main(argv: Sequence[str]) -> None:
     _quiet_chroma()
 
     from qa.embed import SentenceTransformerEmbedder, as_llama_embedding
-    from qa.evaluate import load_gold, percentile
+    from qa.eval.datasets import load_gold
+    from qa.eval.metrics import percentile
 
     gold = load_gold(a.gold)
     squad_qs, warm_qs = sample_squad(a.squad, a.sample, a.seed, a.warmup)
@@ -502,7 +504,7 @@ def sentence_ceiling(squad_path: Path, questions: Sequence[Any]) -> dict[str, fl
 
     This is the best any "answer = a sentence" system can score; sentences are split by qa.ingest.
     """
-    from qa.evaluate import exact_match, f1
+    from qa.eval.metrics import exact_match, f1
     from qa.ingest import parse_document, split_sentences
 
     data = json.loads(squad_path.read_text(encoding="utf-8"))
@@ -524,7 +526,7 @@ def sentence_ceiling(squad_path: Path, questions: Sequence[Any]) -> dict[str, fl
 
 def lr_on_sample(pred_path: Path, questions: Sequence[Any]) -> dict[str, float] | None:
     """The SQuAD paper's logistic-regression predictions (gold paragraph given) scored on the sample."""
-    from qa.evaluate import exact_match, f1
+    from qa.eval.metrics import exact_match, f1
 
     if not pred_path.is_file():
         return None
@@ -726,7 +728,7 @@ def build_markdown(res: dict[str, Any], cold: dict[str, dict[str, list[float]]],
         "- **Ratios matter more than absolutes**: this is a small shared machine (2 cores) where another engineer "
         "may be running CPU-heavy jobs (see the load averages above); absolute times move from run to run, the "
         "qa ÷ naive column much less, since both systems ran back to back in the same command.",
-        "- **Definitions** of every quality figure: the docstring of `qa/evaluate.py` (SQuAD v1.1 official "
+        "- **Definitions** of every quality figure: the docstring of `qa/eval/__init__.py` (SQuAD v1.1 official "
         "normalisation for EM/F1).",
     ]
     return "\n".join(lines) + "\n"

@@ -82,7 +82,7 @@ def _log(msg: str) -> None:
 
 
 def _pct(values: Sequence[float], p: float) -> float | None:
-    from qa.evaluate import percentile
+    from qa.eval.metrics import percentile
 
     return percentile(list(values), p) if values else None
 

@@ -249,7 +249,7 @@ def eval_command(
     from pathlib import Path
 
     from qa import NoDocuments
-    from qa import evaluate as ev
+    from qa import eval as ev
     from qa.store import IndexError_
 
     if (gold_path is None) == (not squad_paths):
@@ -266,6 +266,7 @@ def eval_command(
     index_bar, q_bar = _Bar(), _CountBar("eval", "q")
     try:
         if gold_path:
+            ev.load_gold(gold_path)  # every line checked before any model loads (a bad file fails at once)
             engine = _engine(ctx)
             engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
             index_bar.close()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from qa import evaluate as ev
+from qa import eval as ev
 from qa.types import Answer, Chunk, Citation, Hit
 from tests.fakes import HashEmbedder
 
@@ -628,7 +628,7 @@ def test_refusal_precision_recall_on_a_hand_made_set() -> None:
     ],
 )
 def test_looks_like(qtype: str, text: str, ok: bool) -> None:
-    from qa.answer_types import looks_like
+    from qa.answer.question import looks_like
 
     assert looks_like(qtype, text) is ok
 
@@ -644,14 +644,16 @@ def test_looks_like(qtype: str, text: str, ok: bool) -> None:
     ],
 )
 def test_question_word(question: str, word: str) -> None:
-    from qa.answer_types import QUESTION_WORDS, question_word
+    from qa.answer.question import QUESTION_WORDS, question_word
 
     assert question_word(question) == word and word in QUESTION_WORDS
 
 
-def test_answer_types_is_pure_python() -> None:
-    """qa.answer_types imports nothing heavy: the answer code and light tools can use it."""
-    code = "import sys, qa.answer_types; bad = {'numpy', 'torch', 'chromadb', 'qa.answer'} & set(sys.modules); print(sorted(bad))"
+def test_question_typing_is_pure_python() -> None:
+    """qa.answer.question (question words, answer-type checks) imports nothing heavy: the evaluation
+    and light tools can use it without the answerers."""
+    code = ("import sys, qa.answer.question; bad = {'numpy', 'torch', 'chromadb', 'qa.answer.extractive', 'qa.answer.reader'}"
+            " & set(sys.modules); print(sorted(bad))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
 

@@ -267,7 +267,7 @@ def test_upload_backend_reports_per_file(small_engine, tmp_path):
 
 
 def test_feedback_lines_are_gold_lines(tmp_path):
-    from qa.evaluate import load_gold
+    from qa.eval.datasets import load_gold
     from qa.feedback import append_feedback, feedback_record, gold_lines, read_feedback
 
     liked = feedback_record(_answer(question="When was she elected?", searched_question="When was Ann Lee elected?").to_dict(), True)

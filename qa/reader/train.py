@@ -138,7 +138,7 @@ def predict(tokenizer, model, examples: list[Example], max_length: int, stride: 
 
 
 def score(examples: list[Example], preds: dict[str, str]) -> dict[str, float]:
-    from qa.evaluate import exact_match, f1
+    from qa.eval.metrics import exact_match, f1
 
     if not examples:
         return {"em": 0.0, "f1": 0.0, "n": 0}

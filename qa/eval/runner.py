@@ -1,0 +1,218 @@
+"""Running a question set through the engine and scoring every answer.
+
+Questions go through the engine's public :meth:`qa.QA.ask` (open retrieval, the gold set); in
+gold-paragraph mode through :func:`answer_from_paragraph`, which gives the engine's answerer one
+paragraph instead of retrieved passages. Question sets are read (and checked) before the engine
+is built, so a bad file fails before any model loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa.eval.datasets import GoldQuestion, SquadSet, leave_out_trained, load_gold, load_squads, sample_questions
+from qa.eval.provenance import engine_meta
+from qa.eval.results import EvalReport, QuestionResult, score_answer
+from qa.types import Answer, Document, Hit
+
+if TYPE_CHECKING:
+    from qa.config import Config
+    from qa.embed import Embedder
+
+#: (questions done so far, total) — the same shape as the store's progress callback
+Progress = Callable[[int, int], None]
+
+
+def _invalid_question_type() -> type[Exception]:
+    try:
+        from qa import InvalidQuestion
+
+        return InvalidQuestion
+    except ImportError:  # pragma: no cover - only without the engine's dependencies
+        return ValueError
+
+
+def ask_and_score(engine: Any, q: GoldQuestion, top_k: int | None) -> QuestionResult:
+    """``engine.ask`` one question and score the answer; a question the engine rejects scores as failed."""
+    t0 = time.perf_counter()
+    try:
+        answer = engine.ask(q.question, top_k=top_k)
+    except _invalid_question_type() as e:
+        return score_answer(q, None, latency_ms=(time.perf_counter() - t0) * 1000, error=f"invalid question: {e}")
+    # engines that do not time themselves (test doubles) get the wall time
+    wall = None if "total_ms" in answer.timings else (time.perf_counter() - t0) * 1000
+    return score_answer(q, answer, latency_ms=wall)
+
+
+def run_questions(questions: Sequence[GoldQuestion], one: Callable[[GoldQuestion], QuestionResult],
+                  progress: Progress | None = None) -> list[QuestionResult]:
+    """``one(question)`` for every question in order, reporting progress after each."""
+    results: list[QuestionResult] = []
+    if progress:
+        progress(0, len(questions))
+    for i, q in enumerate(questions, 1):
+        results.append(one(q))
+        if progress:
+            progress(i, len(questions))
+    return results
+
+
+def evaluate_gold(
+    engine: Any, gold_path: str | Path, *, top_k: int | None = None, limit: int | None = None,
+    progress: Progress | None = None, sample: int | None = None, seed: int = 0,
+    questions: Sequence[GoldQuestion] | None = None,
+) -> EvalReport:
+    """Ask every question of a gold set (:func:`qa.eval.datasets.load_gold`) and score the answers.
+
+    ``engine`` is a :class:`qa.QA` (anything with ``ask(question, top_k=)`` returning an Answer).
+    ``sample`` draws a seeded sample of N questions (:func:`sample_questions`); ``limit`` then keeps
+    the first N questions in file order. ``questions``: the file already loaded (the CLI checks it
+    before it builds the engine).
+    """
+    loaded = list(questions) if questions is not None else load_gold(gold_path)
+    chosen = sample_questions(loaded, sample, seed)[:limit]
+    results = run_questions(chosen, lambda q: ask_and_score(engine, q, top_k), progress)
+    cfg = getattr(engine, "config", None)
+    depth = top_k or (cfg.top_k if cfg is not None else max((r.passages for r in results), default=0))
+    meta = {"mode": "gold", "gold": str(gold_path), "top_k": depth, "limit": limit, **engine_meta(engine)}
+    if sample is not None:
+        meta.update(sample=sample, seed=seed)
+    return EvalReport.build(results, meta=meta, retrieval_depth=depth)
+
+
+def default_squad_index_dir(corpus_file: str | Path | Sequence[str | Path], config: Config | None = None) -> Path:
+    """``<index_dir>/eval/squad-<first 10 hex of the corpus file's SHA-256>``: one index per corpus.
+
+    Several files (SQuAD files whose paragraphs are the corpus): the SHA-256 of their SHA-256s.
+    """
+    from qa.config import Config
+
+    cfg = config or Config.resolve()
+    files = [corpus_file] if isinstance(corpus_file, (str, Path)) else list(corpus_file)
+    if len(files) == 1:
+        digest = hashlib.sha256(Path(files[0]).read_bytes()).hexdigest()[:10]
+    else:
+        digest = hashlib.sha256(b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in files)).hexdigest()[:10]
+    return cfg.index_dir / "eval" / f"squad-{digest}"
+
+
+def answer_from_paragraph(engine: Any, question: str, paragraph: Document) -> Answer:
+    """Answer ``question`` reading only ``paragraph`` (no retrieval): its chunks are the passages.
+
+    The engine's own parts do the work: the chunker with the engine's settings, its embedder for
+    the question, its store for the sentence vectors (those missing, when the paragraph was not
+    indexed or its text differs, embedded on the spot) and its answerer.
+    """
+    from qa.ingest import chunk_document
+
+    t0 = time.perf_counter()
+    q = " ".join(question.split())
+    cfg = engine.config
+    chunks = chunk_document(paragraph, cfg.chunk_words, cfg.chunk_overlap)
+    qvec = engine.embedder.embed_query(q)
+    vectors = dict(engine.store.sentence_vectors(chunks))
+    missing = [(c.chunk_id, i, s.text) for c in chunks for i, s in enumerate(c.sentences) if (c.chunk_id, i) not in vectors]
+    if missing:
+        for (cid, i, _), vec in zip(missing, engine.embedder.embed_texts([t for _, _, t in missing])):
+            vectors[(cid, i)] = vec
+    hits = [Hit(chunk=c, score=1.0) for c in chunks]
+    answer = engine.answerer.answer(q, hits, qvec, vectors)
+    total = (time.perf_counter() - t0) * 1000
+    return dataclasses.replace(answer, question=question, searched_question=q, timings={"total_ms": total})
+
+
+def _squad_questions(paths: Sequence[Path], corpus_path: str | Path | None,
+                     articles: Sequence[str] | None) -> tuple[SquadSet, list[GoldQuestion], list[Document]]:
+    """The SQuAD set, its questions (only ``articles``' when given) and the documents to index."""
+    from qa.ingest import load_jsonl
+
+    corpus_docs = list(load_jsonl(corpus_path)) if corpus_path else []
+    squad = load_squads(paths, corpus=corpus_docs)
+    questions = list(squad.questions)
+    if articles:
+        wanted = set(articles)
+        unknown = wanted - {q.extra.get("title") for q in questions}
+        if unknown:
+            raise ValueError(f"no such article in {', '.join(p.name for p in paths)}: {', '.join(sorted(unknown))}")
+        questions = [q for q in questions if q.extra.get("title") in wanted]
+    return squad, questions, (corpus_docs if corpus_path else list(squad.paragraphs.values()))
+
+
+def _squad_meta(squad: SquadSet, paths: Sequence[Path], corpus_path: str | Path | None, docs: Sequence[Document],
+                opts: dict[str, Any], trained_on: Sequence[str], left_out: dict[str, int]) -> dict[str, Any]:
+    """How a SQuAD run was made: files, corpus, options, and the reader-training questions left out."""
+    gold_paragraph = opts["gold_paragraph"]
+    meta: dict[str, Any] = {
+        "mode": "squad-gold-paragraph" if gold_paragraph else "squad-open",
+        "squad": ", ".join(str(p) for p in paths), "squad_version": squad.version,
+        "corpus": str(corpus_path) if corpus_path else ", ".join(str(p) for p in paths),
+        "corpus_documents": len(docs), "limit": opts["limit"], "top_k": None if gold_paragraph else opts["top_k"],
+    }
+    if len(paths) > 1:
+        meta["squad_files"] = {p.name: sum(1 for q in squad.questions if q.extra.get("file") == p.name) for p in paths}
+    if opts["sample"] is not None:
+        meta.update(sample=opts["sample"], seed=opts["seed"])
+    meta["index"] = opts["sync"].summary()
+    meta.update(engine_meta(opts["engine"]))
+    if opts["articles"]:
+        meta["articles"] = sorted(set(opts["articles"]))
+    # the left-out rule, always stated: how many titles the reader's metadata names, which of them
+    # were in the evaluated files, and how many questions that removed
+    meta["reader_training_articles"] = len(set(trained_on))
+    meta["left_out_articles"] = sorted(left_out)
+    meta["excluded_reader_training_questions"] = sum(left_out.values())
+    if opts["gold_missing"]:
+        # these questions cannot reach paragraph recall: say so instead of a silently low figure
+        meta["gold_paragraphs_not_in_corpus"] = opts["gold_missing"]
+    return meta
+
+
+def evaluate_squad(
+    squad_path: str | Path | Sequence[str | Path], corpus_path: str | Path | None = None, limit: int | None = None,
+    gold_paragraph: bool = False, index_dir: str | Path | None = None, *, top_k: int = 10, config: Config | None = None,
+    embedder: Embedder | None = None, answerer: Any = None, progress: Progress | None = None,
+    index_progress: Progress | None = None, articles: Sequence[str] | None = None, sample: int | None = None, seed: int = 0,
+) -> EvalReport:
+    """Evaluate on SQuAD v1.1/v2.0 files (:func:`load_squads`): answerable questions score EM/F1,
+    unanswerable ones should be refused.
+
+    Open retrieval (default): each question is asked of an index of ``corpus_path`` (JSONL
+    paragraphs whose ids are :func:`qa.eval.datasets.paragraph_id`) or of the files' own
+    paragraphs, ``top_k`` passages. ``gold_paragraph=True``: read against its own paragraph only
+    (:func:`answer_from_paragraph`), no retrieval figures. Questions: ``articles`` only; never those
+    of the reader's training articles (stated in the report); then a seeded ``sample``, then the
+    first ``limit`` in file order. The index lives in ``index_dir`` (:func:`default_squad_index_dir`),
+    collection ``squad``; ``config`` gives model and answerer settings, ``answerer`` replaces its answerer.
+    """
+    from qa import QA
+    from qa.config import Config
+
+    paths = [Path(squad_path)] if isinstance(squad_path, (str, Path)) else [Path(p) for p in squad_path]
+    if not paths:
+        raise ValueError("no SQuAD file given")
+    squad, questions, docs = _squad_questions(paths, corpus_path, articles)  # read and checked before any model loads
+    base = config or Config.resolve()
+    idx = Path(index_dir) if index_dir else default_squad_index_dir(corpus_path or paths, base)
+    cfg = dataclasses.replace(base, index_dir=idx, collection="squad", top_k=max(1, top_k))
+    engine = QA(config=cfg, embedder=embedder, answerer=answerer, auto_index=False)
+    trained_on = tuple(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
+    questions, left_out = leave_out_trained(questions, trained_on)
+    questions = sample_questions(questions, sample, seed)[:limit]
+    sync = engine.index_documents(docs, progress=index_progress)
+    gold_missing = sorted({q.sources[0] for q in questions} - {d.doc_id for d in docs})
+
+    def one(q: GoldQuestion) -> QuestionResult:
+        if gold_paragraph:
+            return score_answer(q, answer_from_paragraph(engine, q.question, squad.paragraphs[q.sources[0]]), retrieval=False)
+        return ask_and_score(engine, q, top_k)
+
+    results = run_questions(questions, one, progress)
+    opts = {"gold_paragraph": gold_paragraph, "limit": limit, "top_k": top_k, "sample": sample, "seed": seed, "sync": sync,
+            "engine": engine, "articles": articles, "gold_missing": len(gold_missing)}
+    meta = _squad_meta(squad, paths, corpus_path, docs, opts, trained_on, left_out)
+    return EvalReport.build(results, meta=meta, retrieval_depth=None if gold_paragraph else top_k, paragraphs=True)
