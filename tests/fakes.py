@@ -69,3 +69,138 @@ class FakeLLM:
             delta = "".join(words[i:i + self.piece_words])
             sent += delta
             yield ChatResponse(message=ChatMessage(role="assistant", content=sent), delta=delta)
+
+
+# --- an in-memory vector backend, and the crash-test hook -------------------------------------------
+
+
+class MemoryStorage:
+    """What an :class:`InMemoryBackend` holds: kept apart from the backend, so that a new store over
+    the same storage is a "reopen" (as a new process over the same folder would be)."""
+
+    def __init__(self):
+        #: collection name -> (metadata, rows: id -> (vector, metadata, document)), in insertion order
+        self.collections: dict[str, tuple[dict, dict]] = {}
+
+
+class InMemoryCollection:
+    """A collection of :class:`InMemoryBackend`: exact cosine similarity by numpy, insertion order on ties."""
+
+    def __init__(self, name: str, rows: dict):
+        self._name = name
+        self.rows = rows
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def add(self, ids, vectors, metadatas, documents=None) -> None:
+        docs = list(documents) if documents is not None else [None] * len(ids)
+        for i, v, md, doc in zip(ids, vectors, metadatas, docs):
+            self.rows.setdefault(str(i), (np.asarray(v, dtype=np.float32).copy(), dict(md), doc))  # an existing id is kept, as Chroma does
+
+    def get(self, ids=None, where=None, vectors=False):
+        from qa.store.backend import Records
+
+        keys = [i for i in ids if i in self.rows] if ids is not None else list(self.rows)
+        if where:
+            keys = [k for k in keys if all(self.rows[k][1].get(f) == v for f, v in where.items())]
+        return Records(ids=keys, metadatas=[dict(self.rows[k][1]) for k in keys], documents=[self.rows[k][2] for k in keys],
+                       vectors=[self.rows[k][0].copy() for k in keys] if vectors else [])
+
+    def delete(self, ids) -> None:
+        for i in ids:
+            self.rows.pop(i, None)
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def query(self, vector, n: int):
+        from qa.store.backend import Match
+
+        keys = list(self.rows)
+        if not keys:
+            return []
+        m = np.stack([self.rows[k][0] for k in keys])
+        q = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(q) or 1.0)
+        scores = (m @ q) / np.where(norms == 0, 1.0, norms)
+        order = sorted(range(len(keys)), key=lambda j: -scores[j])[: max(1, int(n))]
+        return [Match(id=keys[j], score=float(scores[j]), metadata=dict(self.rows[keys[j]][1]), document=self.rows[keys[j]][2])
+                for j in order]
+
+    def refresh(self) -> None:
+        pass
+
+
+class InMemoryBackend:
+    """A :class:`qa.store.backend.VectorBackend` in this process's memory (tests: the store's contract
+    runs against it and against Chroma). ``fail`` (a callable of the operation name) can raise to
+    stand in for a store that breaks mid-write."""
+
+    def __init__(self, storage: MemoryStorage | None = None, shared: bool = False):
+        self.storage = storage if storage is not None else MemoryStorage()
+        self._shared = shared
+
+    where = "memory"
+    local_folder = None
+
+    @property
+    def shared(self) -> bool:
+        return self._shared
+
+    def names(self) -> list[str]:
+        return list(self.storage.collections)
+
+    def create(self, name: str, metadata) -> InMemoryCollection:
+        meta, rows = self.storage.collections.setdefault(name, (dict(metadata), {}))
+        return InMemoryCollection(name, rows)
+
+    def open(self, name: str) -> InMemoryCollection:
+        if name not in self.storage.collections:
+            raise KeyError(f"collection {name} does not exist")
+        return InMemoryCollection(name, self.storage.collections[name][1])
+
+    def drop(self, name: str) -> None:
+        self.storage.collections.pop(name, None)
+
+    def metadata(self, name: str) -> dict:
+        return dict(self.storage.collections[name][0])
+
+    def damage(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+#: storage per index folder for the registered "memory" backend (``QA_VECTOR_BACKEND=memory``)
+MEMORY_STORAGE: dict[str, MemoryStorage] = {}
+
+
+def register_memory_backend() -> None:
+    """Register ``"memory"``: one :class:`MemoryStorage` per index folder, so a new store over the same
+    folder (an engine, a CLI run in this process) sees what an earlier one wrote."""
+    from qa.store import register_backend
+
+    def factory(index_dir, url=""):
+        return InMemoryBackend(MEMORY_STORAGE.setdefault(str(index_dir.resolve()), MemoryStorage()))
+
+    register_backend("memory", factory)
+
+
+def install_pause_hook() -> None:
+    """In a process the crash tests start: with ``QA_TEST_PAUSE_AT=<point>`` (see
+    :func:`qa.store.generations.checkpoint`), say so on stderr at that point and wait to be killed."""
+    import os
+    import sys
+    import time
+
+    from qa.store import generations
+
+    def pause(point: str) -> None:
+        if os.environ.get("QA_TEST_PAUSE_AT") == point:
+            print(f"QA_TEST_PAUSED {point}", file=sys.stderr, flush=True)
+            time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
+
+    generations.checkpoint = pause

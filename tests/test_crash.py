@@ -7,7 +7,8 @@ it (renamed, old generation not yet dropped), and after a random delay once the 
 writing. Then: the index still opens and answers the question exactly as before (or, killed after
 the commit, holds the new documents), and rerunning `qa index` completes the work, leaving no
 staging collections behind. The kill points are reached through the test-only ``QA_TEST_PAUSE_AT``
-hook (qa/store.py ``_test_pause``), which prints a marker on stderr and sleeps.
+hook that tests/fakes.py ``install_pause_hook`` puts in place of ``qa.store.generations.checkpoint`` in
+the subprocess; it prints a marker on stderr and sleeps.
 
 Two folders of new documents: ``grown`` also edits one seed, so the run writes a new generation;
 ``appended`` only adds documents, so the run adds them to the live generation in place (its own
@@ -37,7 +38,8 @@ import pytest
 from qa import QA
 from qa.answer import ExtractiveAnswerer
 from qa.config import Config
-from qa.store import APPEND, MANIFEST, STAGING, Manifest, open_chroma
+from qa.store import APPEND, MANIFEST, STAGING, Manifest
+from qa.store.chroma import open_chroma
 
 from tests.conftest import ROOT, SEEDS
 
@@ -79,13 +81,17 @@ def base(tmp_path_factory, seed_engine):
             "docs": sorted(m.documents), "chunks": len(m.chunk_ids()), **folders}
 
 
+#: `python -m qa.cli`, with the test-only pause hook installed first
+PAUSING_CLI = "import runpy; from tests.fakes import install_pause_hook; install_pause_hook(); runpy.run_module('qa.cli', run_name='__main__')"
+
+
 def start_index(seeds: Path, index: Path, pause: str | None = None) -> tuple[subprocess.Popen, queue.Queue]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(PYTHONPATH=str(ROOT), QA_INDEX_BATCH_CHUNKS="8", ANONYMIZED_TELEMETRY="False")
     if pause:
         env["QA_TEST_PAUSE_AT"] = pause
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "--seeds", str(seeds), "--index", str(index), "index", "--quiet"],
+        [sys.executable, "-c", PAUSING_CLI, "--seeds", str(seeds), "--index", str(index), "index", "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )
     lines: queue.Queue = queue.Queue()
