@@ -120,8 +120,8 @@ def render_bar_chart_png(
     c = Canvas(width, height)
     ink, grid = (60, 60, 60), (225, 225, 225)
     top = (8 + 10 * scale) if title else 8
-    label_w = min(max((c.text_width(s, scale) for s in names), default=0), width * 2 // 5)
-    x0, x1 = 14 * scale + label_w + 6, width - 34 * scale  # plot area; x0 is the 0 line
+    label_w = min(max((c.text_width(s, scale) for s in names), default=0), width * 47 // 100)
+    x0, x1 = 14 * scale + label_w + 6, width - c.text_width("100.0", scale) - 10  # plot area; x0 is the 0 line
     y0, y1 = top + 4, height - 22 * scale  # the bars' rows; below: tick labels and the value axis title
     if title:
         c.text((width - c.text_width(fit(title, width - 8, scale), scale)) // 2, 4, fit(title, width - 8, scale), ink, scale)
