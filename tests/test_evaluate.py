@@ -1,4 +1,4 @@
-"""Tests of qa.evaluate: every metric on hand-made cases, gold/SQuAD loading, reports, the CLI.
+"""Tests of qa.eval: every metric on hand-made cases, gold/SQuAD loading, reports, the CLI.
 
 Fast and model-free, except the tests marked ``integration``. The SQuAD baseline test reads the
 shared benchmark copy (``../shared/benchmarks/squad-v1.1`` next to the checkout, or ``QA_SQUAD_DIR``)
