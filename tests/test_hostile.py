@@ -55,11 +55,17 @@ def copy_seed_engine(seed_engine, dest: Path):
     return engine
 
 
+def folder_files(engine) -> list[str]:
+    """The files of the seeds and of the user's documents folder (uploads), hidden ones included."""
+    mine = engine.config.documents_dir
+    return sorted(p.name for p in engine.config.seeds_dir.iterdir()) + (sorted("documents/" + p.name for p in mine.iterdir()) if mine.is_dir() else [])
+
+
 def index_state(engine) -> dict:
-    """Everything a hostile input must not change: documents folder, manifest, collection ids."""
+    """Everything a hostile input must not change: both folders, manifest, collection ids."""
     manifest = json.loads((engine.config.index_dir / "manifest.json").read_text(encoding="utf-8"))
     return {
-        "files": sorted(p.name for p in engine.config.seeds_dir.iterdir()),
+        "files": folder_files(engine),
         "documents": manifest["documents"],
         "chunk_ids": sorted(engine.store.chunks_collection.get().ids),
         "sentence_ids": sorted(engine.store.sentences_collection.get().ids),
@@ -243,7 +249,7 @@ def test_api_add_document_refuses_bad_files_untouched(battery, name, data, messa
     with pytest.raises(InvalidDocument, match=message):
         battery["engine"].add_document(name, data, max_bytes=64 * 1024)
     assert index_state(battery["engine"]) == battery["before"]
-    assert not any(p.name.startswith(".upload-") for p in battery["engine"].config.seeds_dir.iterdir())
+    assert not any(name.rpartition("/")[2].startswith(".upload-") for name in folder_files(battery["engine"]))
 
 
 def test_api_add_document_identical_seed_again_changes_nothing(battery):
@@ -546,6 +552,29 @@ def test_messy_folder_indexes_the_good_and_names_the_bad(messy_folder, tmp_path,
     keeper = engine.ask("Who is the lighthouse keeper?")  # a link out of the folder is never read (documented)
     assert keeper.short_answer != "Odo Brant" and all(c.doc_id != "link-outside.txt" for c in keeper.citations)
     assert all(c.doc_id != "locked.txt" for c in engine.ask("What is the secret text nobody may read?").citations)
+
+
+def test_the_user_documents_folder_is_read_by_the_same_rules(messy_folder, tmp_path, monkeypatch):
+    """Uploads live in the user's documents folder, indexed beside the seeds: a hostile file there is
+    skipped and named exactly as in the seeds folder, and a seed's name cannot be taken over."""
+    from qa.uploads import load_collection
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "good.txt").write_text("Seed news\nThe seed article keeps its name.\n", encoding="utf-8")
+    _lock(messy_folder / "locked.txt", monkeypatch)
+    try:
+        report = load_collection(seeds, messy_folder)
+    finally:
+        (messy_folder / "locked.txt").chmod(0o644)
+    docs = {d.doc_id: d for d in report.documents}
+    assert sorted(docs) == ["copy-of-good.txt", "good.txt", "legacy.txt", "link-inside.txt"]
+    assert docs["good.txt"].text.startswith("Seed news")  # the seed wins the name
+    warnings = "\n".join(report.warnings)
+    for name, why in [("binary.txt", "binary"), ("huge.txt", "larger than"), ("link-outside.txt", "outside the documents folder"),
+                      ("locked.txt", "unreadable (Permission denied)"), ("good.txt", "a seed document has this name")]:
+        assert re.search(rf"^{re.escape(name)}: .*{re.escape(why)}", warnings, re.M), (name, warnings)
+    assert load_collection(seeds, tmp_path / "not-yet").documents == load_collection(seeds, seeds).documents  # no folder yet: the seeds
 
 
 def test_cli_index_of_messy_folder_warns_and_succeeds(messy_folder, tmp_path, monkeypatch):
