@@ -329,6 +329,10 @@ class Metric:
     depth: int | None = None
     needs: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        """What the figure is (its functions are code, not data)."""
+        return {"key": self.key, "label": self.label, "kind": self.kind, "depth": self.depth, "needs": self.needs}
+
     def applies(self, results: Sequence[Any], *, retrieval_depth: int | None, paragraphs: bool) -> bool:
         """Is this figure part of a report on ``results`` run this way?"""
         if self.needs == "retrieval":

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from qa.eval.metrics import Metric, count_true, mean, percentile, refusal_correct, total
+from qa.eval.metrics import Metric, count_true, percentile, refusal_correct, total
 
 
 def _answerable(r: Any) -> bool:
@@ -120,4 +120,4 @@ def summarize(results: Sequence[Any], *, retrieval_depth: int | None = None, par
     }
 
 
-__all__ = ["METRICS", "BY_KEY", "kind_of", "label_of", "summarize", "mean"]
+__all__ = ["METRICS", "BY_KEY", "kind_of", "label_of", "summarize"]
