@@ -1,12 +1,14 @@
 """The chat backend: what the Gradio chat and the HTTP routes call (no web framework in here).
 
-A conversation is typed data: the earlier :class:`~qa.types.Answer`s of the session (the web keeps
-them in a ``gr.State``; REST and OpenAI clients send their earlier turns). The last one makes a
-follow-up ("When was she sworn in?") searchable; nothing is ever read back from rendered text.
+A conversation is typed data: the earlier turns of the session (:class:`qa.conversation.Turn`,
+each closing an :class:`~qa.types.Answer`). The web keeps them in a ``gr.State``, REST clients send
+back earlier answers, the OpenAI route turns the client's messages into turns; :meth:`qa.QA.ask`
+resolves a follow-up ("When was she sworn in?") against them. Nothing is read back from rendered
+text.
 
 >>> backend = ChatBackend(QA())                                   # doctest: +SKIP
 >>> first = backend.ask("Who was sworn in as interim president?")   # doctest: +SKIP
->>> backend.ask("What office was she sworn in to?", [first]).searched_question   # doctest: +SKIP
+>>> backend.ask("What office was she sworn in to?", [Turn.of(first)]).searched_question   # doctest: +SKIP
 'What office was Delcy Rodríguez sworn in to?'
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qa import render
-from qa.followup import Turn, rewrite
+from qa.conversation import Turn
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
@@ -72,19 +74,17 @@ def exchanges(history: Sequence[Any]) -> list[tuple[int, str, int, str]]:
     return out
 
 
-def aligned(turns: Sequence[Answer | None], history: Sequence[Any]) -> list[Answer | None]:
-    """The session's answers, one per exchange still in ``history`` (the chat's undo and retry drop
-    exchanges from the history; the answers kept beside it are cut to match)."""
+def aligned(turns: Sequence[Turn | None], history: Sequence[Any]) -> list[Turn | None]:
+    """The session's turns, one per exchange still in ``history`` (the chat's undo and retry drop
+    exchanges from the history; the turns kept beside it are cut to match; None: no answer, e.g. an
+    invalid question, or an exchange from before a restart)."""
     n = len(exchanges(history))
     return list(turns[:n]) + [None] * (n - len(turns))
 
 
-def previous_turn(answers: Sequence[Answer | None]) -> Turn | None:
-    """What a follow-up refers back to: the last answer's searched question and short answer."""
-    last = answers[-1] if answers else None
-    if last is None:
-        return None
-    return Turn(question=last.searched_question or last.question, answer=last.short_answer)
+def answered(turns: Sequence[Turn | None]) -> list[Turn]:
+    """The turns that hold an answer: what a follow-up can refer back to."""
+    return [t for t in turns if t is not None]
 
 
 # =================================================================================================
@@ -93,24 +93,15 @@ def previous_turn(answers: Sequence[Answer | None]) -> Turn | None:
 
 
 def _store_outage() -> Any:
-    from qa.pipeline import StoreOutage
+    from qa.guards import StoreOutage
 
     return StoreOutage(log)
 
 
-@dataclasses.dataclass(frozen=True)
-class Prepared:
-    """A question ready to search: what to echo back, what to search for, the notices so far."""
-
-    echo: str
-    searched: str
-    notices: tuple[str, ...]
-
-
 @dataclasses.dataclass
 class ChatBackend:
-    """What the UI and the routes call: follow-ups, asking, feedback, uploads. Mutable on purpose:
-    the web wiring sets ``upload_root`` (Gradio's upload folder) once it is known."""
+    """What the UI and the routes call: asking (follow-ups included), feedback, uploads. Mutable on
+    purpose: the web wiring sets ``upload_root`` (Gradio's upload folder) once it is known."""
 
     engine: Any
     max_upload_bytes: int | None = None
@@ -120,43 +111,26 @@ class ChatBackend:
     #: path in the FileData it sends, and the server must never read a file it did not receive
     upload_root: str | None = None
 
-    def prepare(self, question: str, previous: Turn | None) -> Prepared:
-        """Cut and clean ``question``, then rewrite it as a follow-up of ``previous``."""
-        from qa.pipeline import clean_question, scrub_text
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """:meth:`qa.QA.ask` after the earlier turns ``history``, with store outages logged once."""
+        from qa.guards import StoreUnavailable
 
-        # cut to the length limit, then cleaned, before anything else reads it: a 1 MB question
-        # costs what a 2000-character one does, and only the cut text is ever echoed back
-        limit = getattr(getattr(self.engine, "config", None), "max_question_chars", 2000)
-        q, notices = clean_question(question, limit)
-        searched = rewrite(q, previous) if previous is not None else q
-        echo = scrub_text(question) if len(question) <= len(q) + 64 else q
-        return Prepared(echo=echo, searched=searched, notices=tuple(notices))
-
-    def ask(self, question: str, history: Sequence[Answer | None] = (), previous: Turn | None = None) -> Answer:
-        """Answer ``question`` after the earlier answers ``history`` (or an explicit ``previous``
-        turn): follow-ups are rewritten. The Answer's ``question`` is what was typed,
-        ``searched_question`` what was searched for."""
-        from qa.pipeline import StoreUnavailable
-
-        p = self.prepare(question, previous if previous is not None else previous_turn(history))
         started = time.monotonic()
         try:
-            answer = self.engine.ask(p.searched)
+            answer = self.engine.ask(question, history=list(history))
         except StoreUnavailable as e:
             self.outage.failed(e)
             raise
         self.outage.ok(started)
-        return dataclasses.replace(answer, question=p.echo, notices=p.notices + answer.notices)
+        return answer
 
-    def stream(self, question: str, history: Sequence[Answer | None] = (), previous: Turn | None = None) -> Iterator[Any]:
-        """:meth:`ask`, streamed (:func:`qa.streaming.ask_stream`): "ready", checked "sentence"
-        pieces, then the "answer". Raises before the first event for a bad question or a store outage."""
-        from qa.pipeline import StoreUnavailable
-        from qa.streaming import ask_stream
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Any]:
+        """:meth:`qa.QA.ask_stream`: "ready", checked "sentence" pieces, then the "answer". A bad
+        question or a store outage raises before the first event."""
+        from qa.guards import StoreUnavailable
 
-        p = self.prepare(question, previous if previous is not None else previous_turn(history))
         started = time.monotonic()
-        events = ask_stream(self.engine, p.searched)
+        events = self.engine.ask_stream(question, history=list(history))
         try:
             first = next(events)
         except StoreUnavailable as e:
@@ -164,15 +138,12 @@ class ChatBackend:
             raise
         self.outage.ok(started)
         yield first
-        for event in events:
-            if event.kind == "answer" and event.answer is not None:
-                event = dataclasses.replace(event, answer=dataclasses.replace(
-                    event.answer, question=p.echo, notices=p.notices + event.answer.notices))
-            yield event
+        yield from events
 
-    def reply(self, question: str, history: Sequence[Answer | None] = ()) -> tuple[Messages, Answer | None]:
-        """The chat reply (answer and sources messages) and the Answer (None when refused as invalid)."""
-        from qa.pipeline import InvalidQuestion, StoreUnavailable
+    def reply(self, question: str, history: Sequence[Turn] = ()) -> tuple[Messages, Turn | None]:
+        """The chat reply (answer and sources messages) and its turn (None when the question could
+        not be answered: invalid, or the store is down)."""
+        from qa.guards import InvalidQuestion, StoreUnavailable
 
         try:
             answer = self.ask(question, history)
@@ -181,11 +152,11 @@ class ChatBackend:
             return render.render_error(str(e)), None
         except StoreUnavailable as e:  # logged once per outage by ask
             return render.render_error(str(e)), None
-        return render.render_messages(answer, asked=answer.question), answer
+        return render.render_messages(answer, asked=answer.question), Turn.of(answer)
 
-    def reply_stream(self, question: str, history: Sequence[Answer | None] = ()) -> Iterator[tuple[Messages, Answer | None]]:
-        """:meth:`reply`, growing: the checked sentences so far, then the full reply."""
-        from qa.pipeline import InvalidQuestion, StoreUnavailable
+    def reply_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[tuple[Messages, Turn | None]]:
+        """:meth:`reply`, growing: the checked sentences so far, then the full reply and its turn."""
+        from qa.guards import InvalidQuestion, StoreUnavailable
 
         shown = ""
         try:
@@ -194,19 +165,19 @@ class ChatBackend:
                     shown += event.text
                     yield [{"role": "assistant", "content": render.md_escape(shown)}], None
                 elif event.kind == "answer" and event.answer is not None:
-                    yield render.render_messages(event.answer, asked=event.answer.question), event.answer
+                    yield render.render_messages(event.answer, asked=event.answer.question), Turn.of(event.answer)
         except InvalidQuestion as e:
             log.warning("rejected a chat question: %s", e)
             yield render.render_error(str(e)), None
         except StoreUnavailable as e:  # logged once per outage by stream
             yield render.render_error(str(e)), None
 
-    def feedback(self, question: str, answer: Answer | None, liked: bool) -> str:
-        """Record a like/dislike on ``answer`` (asked as ``question``); returns a status line."""
+    def feedback(self, question: str, turn: Turn | None, liked: bool) -> str:
+        """Record a like/dislike on the answer of ``turn`` (asked as ``question``); returns a status line."""
         from qa.feedback import append_feedback, feedback_record
 
-        if answer is None:  # e.g. after a restart: ask again (answers are deterministic)
-            answer = self.ask(question)
+        # no turn kept (e.g. the page outlived a restart): ask again, answers are deterministic
+        answer = turn.answer if turn is not None else self.ask(question)
         path = append_feedback(self.engine.config.index_dir, feedback_record(answer.to_dict(), liked, asked=question))
         return f"Thanks: your {'like' if liked else 'dislike'} was saved to {path.name}."
 

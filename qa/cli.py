@@ -176,24 +176,24 @@ def chat(ctx: click.Context, as_json: bool) -> None:
     """Ask questions one per line (standard input); follow-ups refer back to the previous answer.
     An empty line or end of input stops."""
     from qa import InvalidQuestion, NoDocuments, render
-    from qa.chat import ChatBackend
+    from qa.conversation import Turn
     from qa.store import IndexError_
 
-    backend = ChatBackend(_engine(ctx))
-    history: list[Any] = []
+    engine = _engine(ctx)
+    history: list[Turn] = []
     prompt = sys.stdin.isatty()
     while True:
         line = click.prompt("question", default="", show_default=False) if prompt else sys.stdin.readline()
         if not line.strip():
             return
         try:
-            answer = backend.ask(line.strip(), history)
+            answer = engine.ask(line.strip(), history=history)
         except InvalidQuestion as e:
             click.echo(f"error: {e}", err=True)
             continue
         except (NoDocuments, IndexError_, ValueError, OSError) as e:
             _fail(e)
-        history.append(answer)
+        history.append(Turn.of(answer))
         click.echo(render.json_text(answer, indent=None) if as_json else render.plain_text(answer) + "\n")
 
 

@@ -2,8 +2,8 @@
 
 The reply's content is :func:`qa.render.plain_text` of the answer (answer, sources, notices);
 ``citations`` and the full ``answer`` (``Answer.to_dict()``) travel beside ``choices``, and in the
-last streamed chunk. Earlier user and assistant messages make follow-ups work as in the chat: the
-last exchange is the turn a follow-up refers back to.
+last streamed chunk. Earlier user and assistant messages make follow-ups work as in the chat: they
+become typed turns (:func:`turns_from_messages`) for :meth:`qa.QA.ask`.
 
 >>> parse_chat_messages([{"role": "user", "content": "Who?"}])
 ('Who?', [])
@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from qa.chat import ChatBackend
-from qa.followup import Turn, previous_turn
-from qa.render import plain_text
+from qa.conversation import Turn, resolve
+from qa.render import REFUSAL, plain_text
 from qa.types import Answer
 
 MODEL_ID = "qa"
@@ -64,6 +64,29 @@ def parse_chat_messages(messages: Any) -> tuple[str, list[tuple[str, str]]]:
     if not question.strip():
         raise RequestError("the last user message is empty: ask a question about the documents")
     return question, turns[:last_user]
+
+
+def turns_from_messages(messages: list[tuple[str, str]]) -> list[Turn]:
+    """The turns of an OpenAI conversation: each user message and the assistant reply after it.
+
+    A client sends its history as text only; the reply it got from this route is
+    :func:`qa.render.plain_text`, whose first line is the answer's text (a name, a sentence; a quote
+    or the refusal when there was no short answer), so that line stands for the short answer. What
+    each turn searched for is computed again from the turns before it, never read from the reply.
+    """
+    turns: list[Turn] = []
+    question: str | None = None
+    for role, text in messages:
+        if role == "user":
+            question = text
+        elif role == "assistant" and question is not None:
+            first = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
+            refused = first.startswith(REFUSAL)
+            short = None if refused or first.startswith(("“", '"')) else first
+            answer = Answer(question=question, text=text, short_answer=short, refused=refused)
+            turns.append(Turn(question=question, searched_for=resolve(question, turns), answer=answer))
+            question = None
+    return turns
 
 
 def _citations(answer: Answer) -> list[dict[str, Any]]:
@@ -150,7 +173,7 @@ def openai_error(message: str, status: int = 400) -> Any:
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}, status_code=status)
 
 
-async def _complete(backend: ChatBackend, question: str, previous: Turn | None, stream: bool) -> Any:
+async def _complete(backend: ChatBackend, question: str, history: list[Turn], stream: bool) -> Any:
     """The completion for ``question``: a StreamingResponse or the body. Retrieval runs before a
     stream is returned, so a bad question (400) or an unreachable store (503) raises here."""
     from fastapi.responses import StreamingResponse
@@ -159,10 +182,10 @@ async def _complete(backend: ChatBackend, question: str, previous: Turn | None, 
     from qa.streaming import can_stream
 
     if stream and can_stream(backend.engine):  # each sentence checked before it is sent
-        events = backend.stream(question, previous=previous)
+        events = backend.stream(question, history)
         first = await run_in_threadpool(next, events)
         return StreamingResponse(checked_chunks(_chain(first, events)), media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = await run_in_threadpool(backend.ask, question, (), previous)
+    answer = await run_in_threadpool(backend.ask, question, history)
     if stream:
         return StreamingResponse(completion_chunks(answer), media_type="text/event-stream", headers=SSE_HEADERS)
     return completion_body(answer)
@@ -174,7 +197,7 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
     ``unavailable`` are the server's shared body reader and error answers."""
     from fastapi import Request
 
-    from qa.pipeline import InvalidQuestion, StoreUnavailable
+    from qa.guards import InvalidQuestion, StoreUnavailable
 
     @app.get("/v1/models")
     async def models() -> Any:
@@ -186,7 +209,7 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
         try:
             body = await read_json(request)
             question, turns = parse_chat_messages(body.get("messages"))
-            return await _complete(backend, question, previous_turn(turns), bool(body.get("stream")))
+            return await _complete(backend, question, turns_from_messages(turns), bool(body.get("stream")))
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)
             return openai_error(str(e))

@@ -5,7 +5,8 @@ Routes (beside the Gradio app mounted at ``/``):
 * ``POST /api/ask`` — ``{"question": "...", "history": [...]?}`` → ``Answer.to_dict()`` (400 with
   ``{"error": ...}`` for an empty question). ``history`` holds the earlier turns, oldest first: each
   an earlier reply of this route as it came (``Answer.to_dict()``: its ``question``,
-  ``searched_question`` and ``short_answer`` are read), or ``{"role", "content"}`` chat messages.
+  ``searched_question``, ``short_answer``, ``refused`` and ``text`` are read), or ``{"role",
+  "content"}`` chat messages (as on the OpenAI route).
 * ``GET /api/stats`` — what the collection holds.
 * ``POST /v1/chat/completions`` and ``GET /v1/models`` — OpenAI-compatible (:mod:`qa.openai_api`).
 * Gradio's named endpoints ``/chat`` (the chat reply) and ``/ask`` (``Answer.to_dict()``) for
@@ -35,8 +36,9 @@ from typing import Any
 
 from qa.chat import ChatBackend
 from qa.config import ServeSettings
-from qa.followup import Turn
-from qa.openai_api import RequestError, add_openai_routes, content_text
+from qa.conversation import Turn
+from qa.openai_api import RequestError, add_openai_routes, content_text, turns_from_messages
+from qa.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -185,21 +187,24 @@ async def read_json(request: Any) -> dict[str, Any]:
     return body
 
 
-def rest_previous(history: Any) -> Turn | None:
-    """The turn a follow-up on ``/api/ask`` refers back to: the last entry of ``history``, an
-    earlier ``Answer.to_dict()`` (typed: no text is parsed) or the last exchange of chat messages."""
-    from qa.followup import previous_turn
+def _earlier_answer(item: dict[str, Any]) -> Answer:
+    """An earlier reply of ``/api/ask`` sent back in ``history``, as the Answer it was (the fields a
+    follow-up needs; typed, checked, nothing parsed)."""
+    question, searched, short, text = (item.get(k) for k in ("question", "searched_question", "short_answer", "text"))
+    if not isinstance(question, str) or not all(isinstance(v or "", str) for v in (searched, short, text)):
+        raise RequestError("an earlier answer in 'history' needs 'question' (and 'searched_question', 'short_answer', 'text') as text")
+    return Answer(question=question, text=text or "", short_answer=short or None, refused=bool(item.get("refused")),
+                  searched_question=searched or question)
 
-    if not isinstance(history, list):
+
+def rest_history(history: Any) -> list[Turn]:
+    """The turns of ``history`` on ``/api/ask``: earlier ``Answer.to_dict()`` replies, or
+    ``{role, content}`` chat messages (turned into turns as on the OpenAI route)."""
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise RequestError("'history' must be a list of earlier answers or {role, content} messages")
-    items = [h for h in history if isinstance(h, dict)]
-    if items and "role" not in items[-1]:
-        last = items[-1]
-        question, searched, short = last.get("question"), last.get("searched_question"), last.get("short_answer")
-        if not isinstance(question, str) or not isinstance(searched or "", str) or not isinstance(short or "", str):
-            raise RequestError("an earlier answer in 'history' needs 'question' (and 'searched_question', 'short_answer') as text")
-        return Turn(question=searched or question, answer=short or None)
-    return previous_turn((m.get("role", ""), content_text(m.get("content"))) for m in items if "role" in m)
+    if any("role" in h for h in history):
+        return turns_from_messages([(h.get("role", ""), content_text(h.get("content"))) for h in history])
+    return [Turn.of(_earlier_answer(h)) for h in history]
 
 
 def _handlers(backend: ChatBackend) -> tuple[Any, Any]:
@@ -227,7 +232,7 @@ def add_rest_routes(app: Any, backend: ChatBackend, rejected: Any, unavailable: 
     from fastapi.responses import JSONResponse
     from starlette.concurrency import run_in_threadpool
 
-    from qa.pipeline import InvalidQuestion, StoreUnavailable
+    from qa.guards import InvalidQuestion, StoreUnavailable
 
     @app.post("/api/ask")
     async def api_ask(request: Request) -> Any:
@@ -237,8 +242,8 @@ def add_rest_routes(app: Any, backend: ChatBackend, rejected: Any, unavailable: 
             question = body.get("question")
             if not isinstance(question, str):
                 raise RequestError("'question' must be a string")
-            previous = rest_previous(body.get("history") or [])
-            answer = await run_in_threadpool(backend.ask, question, (), previous)
+            history = rest_history(body.get("history") or [])
+            answer = await run_in_threadpool(backend.ask, question, history)
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)
             return JSONResponse({"error": str(e)}, status_code=400)

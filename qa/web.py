@@ -2,8 +2,9 @@
 
 Every reply is two chat messages, rendered by :mod:`qa.render`: the answer (short answer, the quotes
 with ``[n]`` markers, the question actually searched for when a follow-up was rewritten) and a
-collapsible "Sources" message. The session's answers are kept as typed data in a ``gr.State`` beside
-the chat (one per exchange): follow-ups and likes read them, never the rendered text.
+collapsible "Sources" message. The session's turns (:class:`qa.conversation.Turn`) are kept as
+typed data in a ``gr.State`` beside the chat (one per exchange): follow-ups and likes read them,
+never the rendered text.
 
 >>> demo = build_app(ChatBackend(QA()))            # doctest: +SKIP
 
@@ -11,16 +12,14 @@ Served by :func:`qa.server.create_app` (``python app.py`` / ``qa serve``): one s
 the chat, the REST route and the OpenAI-compatible API.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from qa import render
-from qa.chat import ChatBackend, aligned, exchanges
-from qa.types import Answer
+from qa.chat import ChatBackend, aligned, answered, exchanges
+from qa.conversation import Turn
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ CSS = """
 #qa-collection ul { margin-top: .3em; }
 """
 
-Turns = list[Answer | None]
+Turns = list[Turn | None]
 
 
 def theme() -> Any:
@@ -67,23 +66,23 @@ def chat_functions(backend: ChatBackend) -> dict[str, Any]:
     from qa.streaming import can_stream
 
     def respond(message: str, history: list[dict[str, Any]], turns: Turns | None) -> tuple[list[dict[str, Any]], Turns]:
-        """Answer a question from the documents (follow-ups use the earlier answers); returns the
+        """Answer a question from the documents (follow-ups use the earlier turns); returns the
         answer message and the sources message."""
         _text_only(message)
         kept = aligned(turns or [], history if isinstance(history, list) else [])
-        messages, answer = backend.reply(message, kept)
-        return messages, kept + [answer]
+        messages, turn = backend.reply(message, answered(kept))
+        return messages, kept + [turn]
 
     def respond_streaming(message: str, history: list[dict[str, Any]], turns: Turns | None) -> Iterator[tuple[list[dict[str, Any]], Turns]]:
         """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
         _text_only(message)
         kept = aligned(turns or [], history if isinstance(history, list) else [])
-        for messages, answer in backend.reply_stream(message, kept):
-            yield messages, kept + [answer]
+        for messages, turn in backend.reply_stream(message, answered(kept)):
+            yield messages, kept + [turn]
 
     def ask(question: str) -> dict:
         """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
-        from qa.pipeline import InvalidQuestion, StoreUnavailable
+        from qa.guards import InvalidQuestion, StoreUnavailable
 
         try:
             return backend.ask(question).to_dict()
@@ -134,7 +133,7 @@ def build_app(backend: ChatBackend) -> Any:
             "Every answer quotes the documents word for word, with [n] markers pointing to its sources. "
             "When the documents do not hold the answer, it says so and shows the nearest passages."
         )
-        turns = gr.State([])  # the session's Answers, one per exchange: follow-ups and likes read them
+        turns = gr.State([])  # the session's Turns, one per exchange: follow-ups and likes read them
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
@@ -144,7 +143,7 @@ def build_app(backend: ChatBackend) -> Any:
                     placeholder="Ask a question about the documents, or pick an example.",
                 )
                 gr.ChatInterface(
-                    fn["chat"], chatbot=chatbot, examples=EXAMPLES, api_name="chat",
+                    fn["chat"], chatbot=chatbot, examples=[[q, None] for q in EXAMPLES], api_name="chat",
                     api_description="Answer a question from the documents: the answer message and its sources.",
                     textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question",
                                        show_label=False, submit_btn=True, stop_btn=False),

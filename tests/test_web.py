@@ -16,7 +16,7 @@ import pytest
 
 from qa.followup import Turn, names_in, previous_turn, rewrite
 from qa.types import Answer, Chunk, Citation, Hit
-from qa.chat import aligned, exchanges, previous_turn as answers_turn
+from qa.chat import aligned, answered, exchanges
 from qa.render import (
     collection_note,
     highlight_in_passage,
@@ -148,15 +148,37 @@ def test_exchanges_pair_questions_with_their_answer_not_the_sources():
     assert [(q, a) for _, q, _, a in exchanges(history)] == [("Q1", "A1"), ("Q2", "A2")]
 
 
-def test_the_session_answers_follow_the_chat_history():
-    """The answers kept beside the chat (gr.State) are cut to the exchanges still shown (undo,
-    retry) and the last one is what a follow-up refers back to: typed, never parsed from text."""
-    first, second = _answer(), _answer(question="When?", searched_question="When did Ann Lee win?", short_answer="Monday")
+def test_the_session_turns_follow_the_chat_history():
+    """The turns kept beside the chat (gr.State) are cut to the exchanges still shown (undo, retry);
+    those with an answer are the history a follow-up is resolved against: typed, never parsed."""
+    from qa.conversation import Turn as Typed
+
+    first = Typed.of(_answer())
+    second = Typed.of(_answer(question="When?", searched_question="When did Ann Lee win?", short_answer="Monday"))
     history = [{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": "whatever was shown"}]
     assert aligned([first, second], history) == [first]  # the second exchange was undone
-    assert aligned([], history + history) == [None, None]  # answers from before a restart are unknown
-    assert answers_turn([first, second]) == Turn("When did Ann Lee win?", "Monday")
-    assert answers_turn([first, None]) is None and answers_turn([]) is None
+    assert aligned([], history + history) == [None, None]  # turns from before a restart are unknown
+    assert answered([first, None, second]) == [first, second]
+
+
+def test_openai_and_rest_histories_become_typed_turns():
+    from qa.openai_api import turns_from_messages
+    from qa.server import rest_history
+
+    messages = [("user", "Who was sworn in as interim president?"), ("assistant", "Delcy Rodríguez\n\nSources:\n[1] …"),
+                ("user", "What office was she sworn in to?"), ("assistant", "Not found in the documents.")]
+    turns = turns_from_messages(messages)
+    assert [t.short_answer for t in turns] == ["Delcy Rodríguez", None]
+    assert turns[1].searched_for == "What office was Delcy Rodríguez sworn in to?"  # computed, not read from the reply
+    earlier = _answer(question="When was she elected?", searched_question="When was Ann Lee elected?").to_dict()
+    (turn,) = rest_history([earlier])
+    assert (turn.question, turn.searched_for, turn.short_answer) == ("When was she elected?", "When was Ann Lee elected?", "Ann Lee")
+    assert [t.short_answer for t in rest_history([{"role": m[0], "content": m[1]} for m in messages])] == ["Delcy Rodríguez", None]
+    from qa.openai_api import RequestError
+
+    for bad in ("text", [3], [{"question": 5}]):
+        with pytest.raises(RequestError):
+            rest_history(bad)
 
 
 # ------------------------------------------------------------------------------------------------
