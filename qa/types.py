@@ -209,7 +209,8 @@ class Answer:
     answer_start: int | None = None
     answer_end: int | None = None
     confidence: float = 0.0
-    # The question actually searched for (after truncation; later, after follow-up rewriting).
+    # The question actually searched for: cut to the length limit, a follow-up resolved against the
+    # earlier turns (qa.conversation); what a chat shows as "Searched for".
     searched_question: str = ""
     notices: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)

@@ -117,6 +117,25 @@ def test_long_question_is_truncated_with_a_notice(seed_engine):
     assert any("only its first" in n for n in a.notices)
 
 
+def test_a_follow_up_is_resolved_from_typed_turns_in_ask_and_in_the_stream(seed_engine):
+    from qa import Turn
+
+    first = seed_engine.ask("Who was sworn in as interim president?")
+    follow = seed_engine.ask("When was she sworn in?", history=[Turn.of(first)])
+    assert follow.question == "When was she sworn in?"
+    assert follow.searched_question == "When was Delcy Rodríguez sworn in?"
+    assert follow.to_dict()["searched_question"] == "When was Delcy Rodríguez sworn in?"
+    # the same as asking the resolved question outright, apart from the question echoed
+    direct = seed_engine.ask("When was Delcy Rodríguez sworn in?")
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("timings", "question")}  # noqa: E731
+    assert strip(follow.to_dict()) == strip(direct.to_dict())
+    events = list(seed_engine.ask_stream("When was she sworn in?", history=[Turn.of(first)]))
+    assert [e.kind for e in events] == ["ready", "answer"]  # the extractive answerer gives one final answer
+    assert strip(events[-1].answer.to_dict()) == strip(follow.to_dict()) and events[-1].answer.question == follow.question
+    with pytest.raises(TypeError, match="Turn"):
+        seed_engine.ask("When was she sworn in?", history=[("user", "Who was sworn in?")])
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\x00\x01"])
 def test_empty_questions_get_a_clear_error(seed_engine, bad):
     from qa import InvalidQuestion

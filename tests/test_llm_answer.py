@@ -21,7 +21,7 @@ import pytest
 from qa.answer import ExtractiveAnswerer
 from qa.config import Config
 from qa.ingest import chunk_document, parse_document
-from qa.pipeline import make_answerer
+from qa.engine import make_answerer
 from qa.types import Hit
 from tests.conftest import GOLD, ROOT, SEEDS, seed_text
 from tests.fakes import HashEmbedder
@@ -242,7 +242,7 @@ def test_a_prompt_injection_passage_is_never_sent_to_the_model(llm):
 
 
 def test_nothing_is_imported_or_contacted_unless_the_llm_answerer_is_chosen(llm):
-    code = ("import sys; import qa, qa.pipeline, qa.answerers, qa.server, qa.web; from qa.config import Config; "
+    code = ("import sys; import qa, qa.engine, qa.answerers, qa.server, qa.web; from qa.config import Config; "
             "from qa.answerers import build_answerer; build_answerer(Config.resolve(reader='rules')); "
             "print(any(m.startswith(('openai', 'llama_index.llms')) for m in sys.modules))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}

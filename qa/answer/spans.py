@@ -5,8 +5,9 @@ its kind; :data:`TYPE_ACCEPTS` says how well each kind answers each question typ
 "who", an entity at 0.8), which the scoring (:mod:`qa.answer.scoring`) weighs against the distance
 to the question's words.
 
->>> [(s.text("Delcy Rodríguez was sworn in on Monday."), s.kind) for s in spans_of("Delcy Rodríguez was sworn in on Monday.")]
-[('Monday', 'date'), ('Delcy Rodríguez', 'entity')]
+>>> t = "The oath was taken by Delcy Rodríguez in Caracas on Monday, and 12 ministers attended."
+>>> [(s.text(t), s.kind) for s in spans_of(t)]
+[('Monday', 'date'), ('12', 'number'), ('Delcy Rodríguez', 'entity'), ('Caracas', 'place')]
 """
 
 from __future__ import annotations

@@ -1,0 +1,98 @@
+"""Follow-ups resolved from typed turns (qa.conversation): no engine, no model, no rendered text."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.conversation import Turn, names_in, needs_context, resolve, rewrite, rewrite_text
+from qa.types import Answer, Citation
+
+
+def answered(question: str, short: str | None, searched: str = "") -> Turn:
+    """The turn an engine answer closes: ``short`` is its short answer (None: a quote-only answer)."""
+    cite = Citation(n=1, doc_id="a.txt", title="A", start=0, end=10, quote="0123456789")
+    a = Answer(question=question, text="…", short_answer=short, citations=(cite,), searched_question=searched or question)
+    return Turn.of(a)
+
+
+def refused(question: str) -> Turn:
+    return Turn.of(Answer(question=question, text="Not found in the documents.", refused=True))
+
+
+SWORN_IN = answered("Who was sworn in as interim president?", "Delcy Rodríguez")
+ORDERED = answered("Who ordered the operation that captured Maduro?", "Donald Trump")
+
+
+def test_turn_of_an_answer_keeps_both_questions_and_the_answer():
+    a = Answer(question="When was she sworn in?", text="…", short_answer="Monday", searched_question="When was Delcy Rodríguez sworn in?")
+    t = Turn.of(a)
+    assert (t.question, t.searched_for, t.answer) == ("When was she sworn in?", "When was Delcy Rodríguez sworn in?", a)
+    assert t.short_answer == "Monday"
+    d = t.to_dict()
+    assert d["question"] == "When was she sworn in?" and d["searched_for"] == "When was Delcy Rodríguez sworn in?"
+    assert d["answer"]["short_answer"] == "Monday"
+    with pytest.raises(AttributeError):
+        t.question = "changed"  # frozen: turns are shared between threads and requests
+
+
+def test_an_answer_without_searched_question_counts_as_searched_for_itself():
+    t = Turn.of(Answer(question="Who won?", text="…"))
+    assert t.searched_for == "Who won?"
+
+
+@pytest.mark.parametrize(
+    "question, previous, expected",
+    [
+        ("When was she sworn in?", SWORN_IN, "When was Delcy Rodríguez sworn in?"),
+        ("What did he say about it?", ORDERED, "What did Donald Trump say about the operation that captured Maduro?"),
+        ("What was his reason?", ORDERED, "What was Donald Trump’s reason?"),
+        ("Who won the World Cup?", SWORN_IN, "Who won the World Cup?"),  # nothing refers back
+        # "it" without a noun phrase to stand for: the topic is added in brackets
+        ("When did it happen?", SWORN_IN, "When did it happen (sworn in as interim president)?"),
+    ],
+)
+def test_rewrite_resolves_pronouns_from_the_previous_turn(question, previous, expected):
+    assert rewrite(question, previous) == expected
+
+
+def test_a_refused_turn_offers_the_name_in_its_question():
+    # no short answer to stand for "he": the first name in the question searched for
+    assert rewrite("What did he say?", refused("Why was Nicolás Maduro captured?")) == "What did Nicolás Maduro say?"
+
+
+def test_a_short_answer_that_is_no_name_is_not_put_for_a_person():
+    prev = answered("How many troops were deployed by Maduro?", "15,000")
+    assert rewrite("Where did he go?", prev) == "Where did Maduro go?"
+
+
+def test_the_searched_question_is_what_a_follow_up_refers_to():
+    """A follow-up of a follow-up: the last turn was itself resolved, and its searched question counts."""
+    second = answered("When was she sworn in?", "Monday", searched="When was Delcy Rodríguez sworn in?")
+    assert resolve("Who swore her in?", [SWORN_IN, second]) == "Who swore Delcy Rodríguez in?"
+
+
+def test_resolve_uses_the_last_turn_and_no_history_changes_nothing():
+    assert resolve("When was she sworn in?", []) == "When was she sworn in?"
+    assert resolve("What did he say about it?", [SWORN_IN, ORDERED]).startswith("What did Donald Trump say")
+    assert rewrite("When was she sworn in?", None) == "When was she sworn in?"
+
+
+def test_rewrite_text_is_the_deterministic_core():
+    assert rewrite_text("When was she sworn in?", "Who was sworn in?", "Delcy Rodríguez") == "When was Delcy Rodríguez sworn in?"
+    assert rewrite_text("", "Who was sworn in?", "Delcy Rodríguez") == ""
+    assert rewrite_text("When was she sworn in?", "", None) == "When was she sworn in?"  # nothing to put for "she"
+
+
+def test_needs_context_and_names():
+    assert needs_context("When was she sworn in?") and needs_context("What caused that?")
+    assert not needs_context("Who was sworn in as interim president?")
+    assert not needs_context("Is that report true?")  # "that" as a determiner
+    assert names_in("Which U.S. president ordered the operation that captured Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]
+
+
+def test_the_old_followup_module_still_answers_for_unswitched_callers():
+    from qa.followup import Turn as OldTurn
+    from qa.followup import rewrite as old_rewrite
+
+    assert old_rewrite("When was she sworn in?", OldTurn("Who was sworn in as interim president?", "Delcy Rodríguez")) == (
+        "When was Delcy Rodríguez sworn in?")
