@@ -214,7 +214,7 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block(tmp_path, monkeypatch)
     def lying_stat(path, *a, **k):  # what the name held a moment before the swap
         return real_stat(regular if os.fspath(path) == os.path.realpath(fifo) else path, *a, **k)
 
-    monkeypatch.setattr(ingest.os, "stat", lying_stat)
+    monkeypatch.setattr(os, "stat", lying_stat)  # the os module qa.ingest.files reads through
     with pytest.raises(SkippedFile, match=r"not a regular file \(a FIFO\)"):
         read_document_bytes(fifo, root=docs)
 
