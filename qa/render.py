@@ -21,9 +21,9 @@ import json
 import re
 from typing import Any
 
+from qa.answer.compose import REFUSAL
 from qa.types import Answer, Chunk, Citation
 
-REFUSAL = "Not found in the documents."
 #: longest title shown (cut at a word)
 TITLE_CHARS = 90
 #: longest passage text shown for a nearest passage, and context kept on each side of a quote

@@ -17,10 +17,12 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from qa.answer.scoring import Candidate
-from qa.ingest.chunking import page_at
 from qa.types import Answer, Citation, Hit, Sentence
+
+if TYPE_CHECKING:  # annotations only: REFUSAL stays importable without numpy (qa.render uses it)
+    from qa.answer.scoring import Candidate
 
 #: the fixed refusal every answerer and every front end shows (the one place it is written)
 REFUSAL = "Not found in the documents."
@@ -40,6 +42,8 @@ def refusal(question: str, hits: Sequence[Hit], confidence: float = 0.0) -> Answ
 def cite(n: int, hit: Hit, sentence: Sentence, score: float, answer: tuple[int, int] | None = None) -> Citation:
     """Citation ``[n]``: ``sentence`` of ``hit`` quoted verbatim; ``answer`` the short answer's
     document offsets when the quote holds it."""
+    from qa.ingest.chunking import page_at  # lazily: the front ends import REFUSAL without the ingest code
+
     ch = hit.chunk
     a_start, a_end = answer if answer is not None else (None, None)
     return Citation(n=n, doc_id=ch.doc_id, title=ch.title, start=sentence.start, end=sentence.end, quote=sentence.text,
