@@ -149,7 +149,7 @@ def test_upload_from_the_page_then_ask(page, live, tmp_path):
     assert "Orchard_report.txt" in status and "You can ask about it now" in status
     page.wait_for_function(f"document.querySelector('#qa-collection').innerText.includes('{n_before + 1} documents')")
     assert "Orchard report" in page.locator("#qa-collection").inner_text()
-    assert (live.seeds_dir / "Orchard_report.txt").is_file()
+    assert (live.documents_dir / "Orchard_report.txt").is_file() and not (live.seeds_dir / "Orchard_report.txt").exists()
 
     ask(page, "How many crates of quinces did the Vellmar orchard harvest?", "Sources:")
     assert "3,200" in page.locator("#qa-chat [data-testid='bot']").first.inner_text()
@@ -172,7 +172,7 @@ def test_upload_from_the_page_then_ask(page, live, tmp_path):
     page.wait_for_function("document.querySelector('#qa-upload-status').innerText.includes('Not added')")
     assert "menu.txt: not UTF-8 text" in page.locator("#qa-upload-status").inner_text()
     assert live.engine.stats()["documents"] == n_before + 1
-    assert not (live.seeds_dir / "menu.txt").exists() and not (live.seeds_dir / "notes.pdf").exists()
+    assert not any((folder / name).exists() for folder in (live.seeds_dir, live.documents_dir) for name in ("menu.txt", "notes.pdf"))
 
 
 def test_document_markup_is_shown_escaped_and_never_runs(page, live):

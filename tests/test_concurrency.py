@@ -137,7 +137,7 @@ def test_upload_while_questions_are_answered_loses_nothing(engine):
     after = engine.ask(NEW_Q)
     assert not after.refused and NEW_A in after.text and after.citations[0].doc_id == NEW_DOC_NAME
     quote = after.citations[0]
-    text = (engine.config.seeds_dir / NEW_DOC_NAME).read_text(encoding="utf-8")
+    text = (engine.config.documents_dir / NEW_DOC_NAME).read_text(encoding="utf-8")  # uploads: the user's folder
     assert text[quote.start:quote.end] == quote.quote
     # the seed answers are what they were
     assert {q: fingerprint(engine.ask(q))[:3] for q in questions} == {q: fp[:3] for q, fp in serial.items()}

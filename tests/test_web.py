@@ -230,15 +230,21 @@ def small_engine(tmp_path, seeds_copy):
     return engine
 
 
-def _state(engine) -> tuple[list[str], int, str]:
+def _listing(folder) -> list[str]:
+    return sorted(os.listdir(folder)) if folder.is_dir() else []
+
+
+def _state(engine) -> tuple[list[str], list[str], int, str]:
     manifest = (engine.config.index_dir / "manifest.json").read_text(encoding="utf-8")
-    return sorted(os.listdir(engine.config.seeds_dir)), engine.store.count(), json.dumps(json.loads(manifest)["documents"], sort_keys=True)
+    return (_listing(engine.config.seeds_dir), _listing(engine.config.documents_dir), engine.store.count(),
+            json.dumps(json.loads(manifest)["documents"], sort_keys=True))
 
 
 def test_upload_is_indexed_incrementally_and_citable_at_once(small_engine):
     added = small_engine.add_document("../../Harbor Festival (2026).TXT", NEW_DOC)
     assert added.doc_id == "Harbor_Festival_2026.txt" and added.created and added.chunks >= 1
-    assert (small_engine.config.seeds_dir / added.doc_id).read_bytes() == NEW_DOC
+    assert (small_engine.config.documents_dir / added.doc_id).read_bytes() == NEW_DOC  # the user's folder
+    assert not (small_engine.config.seeds_dir / added.doc_id).exists()  # the seeds stay as shipped
     assert added.report.added == (added.doc_id,) and not added.report.updated  # only the new file embedded
     a = small_engine.ask("When does the Harbor Festival lantern parade start?")
     assert any(c.doc_id == added.doc_id for c in a.citations)
@@ -465,19 +471,24 @@ def test_upload_then_ask_cites_the_new_file_and_survives_restart(live, tmp_path)
     doc = tmp_path / "lighthouse-notes.md"
     doc.write_text("# Keeper's log\nThe Penmarch lighthouse keeper Odile Marchetti repainted the lamp room in 1987.\n", encoding="utf-8")
     client = _client(live.url)
+    seeds_before, repo_seeds = _listing(live.seeds_dir), _listing(webserver.SEEDS)
     status, note = client.predict([handle_file(str(doc))], api_name="/upload")
     assert "**Added** `lighthouse-notes.md` (1 passage)" in status and "lighthouse-notes.md" in note
+    # uploaded over HTTP: into the server's user documents folder; no seeds folder (nor the checkout) changes
+    assert (live.documents_dir / "lighthouse-notes.md").read_bytes() == doc.read_bytes()
+    assert _listing(live.seeds_dir) == seeds_before and _listing(webserver.SEEDS) == repo_seeds
+    assert not (webserver.ROOT / "documents" / "lighthouse-notes.md").exists()
     answer = client.predict("Who repainted the lamp room of the Penmarch lighthouse?", api_name="/ask")
     assert answer["short_answer"] == "Odile Marchetti"
     assert answer["citations"][0]["doc_id"] == "lighthouse-notes.md"
 
     # a restart: a new engine over the same folders finds it indexed, embeds nothing, cites it
-    restarted = QA(seeds_dir=live.seeds_dir, index_dir=live.index_dir, embedder=live.engine.embedder)
+    restarted = QA(seeds_dir=live.seeds_dir, documents_dir=live.documents_dir, index_dir=live.index_dir, embedder=live.engine.embedder)
     assert restarted.index().changed is False
     assert restarted.ask("Who repainted the lamp room of the Penmarch lighthouse?").citations[0].doc_id == "lighthouse-notes.md"
 
     # a bad file: a clear message, and the collection is unchanged
-    listing, stats = sorted(os.listdir(live.seeds_dir)), live.engine.stats()
+    listing, stats = (_listing(live.seeds_dir), _listing(live.documents_dir)), live.engine.stats()
     bad = tmp_path / "scan.md"
     bad.write_bytes(b"\xff\xfe\x00s\x00c\x00a\x00n")
     status, _ = client.predict([handle_file(str(bad))], api_name="/upload")
@@ -486,7 +497,7 @@ def test_upload_then_ask_cites_the_new_file_and_survives_restart(live, tmp_path)
     big.write_bytes(b"word " * 20000)
     status, _ = client.predict([handle_file(str(big))], api_name="/upload")
     assert "over the 65,536-byte limit" in status
-    assert sorted(os.listdir(live.seeds_dir)) == listing and live.engine.stats() == stats
+    assert (_listing(live.seeds_dir), _listing(live.documents_dir)) == listing and live.engine.stats() == stats
 
 
 @pytest.mark.integration
