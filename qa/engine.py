@@ -36,10 +36,11 @@ from qa.guards import (
     InvalidQuestion, NoDocuments, StoreUnavailable, check_document, check_top_k, clean_question,
     require_writable_index, scrub_text, store_errors,
 )
-from qa.ingest import LoadReport, load_documents
+from qa.ingest import LoadReport
 from qa.store import IndexStore, Progress, SyncReport
 from qa.streaming import StreamEvent
 from qa.types import Answer, Document, Hit
+from qa.uploads import load_collection
 
 __all__ = ["QA", "InvalidQuestion", "NoDocuments", "Prepared", "StoreUnavailable", "make_answerer"]
 
@@ -127,7 +128,7 @@ class QA:
         folder = self.config.seeds_dir
         if not folder.is_dir():
             raise NoDocuments(f"documents folder not found: {folder} (set QA_SEEDS_DIR or pass seeds_dir)")
-        report = load_documents(folder)
+        report = load_collection(folder, self.config.documents_dir)  # the seeds and the user's documents, same rules
         if not report.documents:
             why = f" ({'; '.join(report.warnings[:3])})" if report.warnings else ""
             raise NoDocuments(f"no readable .txt or .md documents in {folder}{why}")
@@ -313,7 +314,8 @@ class QA:
             self._ensure_ready()
             chunks = self.store.count()
         docs = self.store.manifest.documents if self.store.manifest else {}
-        return {"index_dir": str(self.config.index_dir), "seeds_dir": str(self.config.seeds_dir), "model": self.embedder.name,
+        return {"index_dir": str(self.config.index_dir), "seeds_dir": str(self.config.seeds_dir),
+                "documents_dir": str(self.config.documents_dir), "model": self.embedder.name,
                 "documents": len(docs), "chunks": chunks, "titles": {k: v.get("title", "") for k, v in docs.items()}}
 
     # --- uploads -------------------------------------------------------------------------------
@@ -343,11 +345,11 @@ class QA:
         from qa.store import AppendRefused
 
         checked = uploads.check_upload(name, data, uploads.DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes)
-        folder = self.config.seeds_dir
         with self._lock:
-            if not folder.is_dir():
-                raise NoDocuments(f"documents folder not found: {folder}")
-            created = uploads.write_new_file(folder, checked.name, checked.data)
+            if not self.config.seeds_dir.is_dir():
+                raise NoDocuments(f"documents folder not found: {self.config.seeds_dir}")
+            # into the user's documents folder, never the shipped seeds (folder: where the file now is)
+            folder, created = uploads.store_upload(self.config.seeds_dir, self.config.documents_dir, checked)
             whole = not created or self._retriever is None  # nothing new, or the folder was never synced
         report: Any = None
         try:
