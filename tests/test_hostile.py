@@ -217,9 +217,9 @@ BAD_DOCUMENT_SETS = {  # id: (documents factory, exception, message)
 
 @pytest.mark.parametrize("factory, exc, message", list(BAD_DOCUMENT_SETS.values()), ids=list(BAD_DOCUMENT_SETS))
 def test_api_index_documents_rejects_bad_sets_untouched(battery, factory, exc, message):
-    import qa.pipeline
+    import qa.guards
 
-    expected = getattr(qa.pipeline, exc, None) or {"ValueError": ValueError, "TypeError": TypeError}[exc]
+    expected = getattr(qa.guards, exc, None) or {"ValueError": ValueError, "TypeError": TypeError}[exc]
     with pytest.raises(expected, match=message):
         battery["engine"].index_documents(factory())
     assert index_state(battery["engine"]) == battery["before"]
@@ -443,7 +443,7 @@ def test_read_only_index_is_a_clear_error_real_permissions(spare):
 
 
 def _simulated_read_only(base: Path, args: list[str]) -> None:
-    import qa.pipeline
+    import qa.guards
 
     real = os.access
 
@@ -453,7 +453,7 @@ def _simulated_read_only(base: Path, args: list[str]) -> None:
         return real(path, mode, *a, **k)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(qa.pipeline.os, "access", access)
+    mp.setattr(qa.guards.os, "access", access)
     try:
         assert_one_line_error(run_cli(args), "read-only")
     finally:
@@ -462,13 +462,13 @@ def _simulated_read_only(base: Path, args: list[str]) -> None:
 
 def test_read_only_index_api_message(spare, monkeypatch):
     """The Python API says the same (simulated with os.access so it holds for root too)."""
-    import qa.pipeline
+    import qa.guards
     from qa import QA
     from qa.store import IndexError_
 
     index_dir = spare.config.index_dir
     real = os.access
-    monkeypatch.setattr(qa.pipeline.os, "access",
+    monkeypatch.setattr(qa.guards.os, "access",
                         lambda p, m, *a, **k: False if (m & os.W_OK and str(p).startswith(str(index_dir))) else real(p, m, *a, **k))
     for auto_index in (True, False):
         fresh = QA(seeds_dir=spare.config.seeds_dir, index_dir=index_dir, embedder=spare.embedder.inner, auto_index=auto_index)
