@@ -79,12 +79,7 @@ def _block_lines(root: Any) -> Iterator[str]:
 def _text(html: str) -> str:
     import lxml.html
 
-    root = lxml.html.fromstring(html)
-    lines: list[str] = []
-    for line in _block_lines(root):
-        if line and not (lines and lines[-1] == line):
-            lines.append(line)
-    return "\n".join(lines)
+    return "\n".join(line for line in _block_lines(lxml.html.fromstring(html)) if line)
 
 
 @dataclass(frozen=True)
