@@ -244,6 +244,19 @@ def test_a_pdf_link_out_of_the_folder_is_not_read(tmp_path):
     assert report.documents == () and "outside the documents folder" in report.warnings[0]
 
 
+@pytest.mark.timeout(30)
+def test_a_fifo_with_a_document_suffix_is_never_opened(tmp_path):
+    import os
+
+    for name in ("pipe.pdf", "pipe.docx", "pipe.html"):
+        os.mkfifo(tmp_path / name)  # opening one for reading would block until a writer came
+    write_docx(tmp_path / "review.docx")
+    report = load_documents(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["review.docx"]
+    assert sorted(w.partition(":")[0] for w in report.warnings) == ["pipe.docx", "pipe.html", "pipe.pdf"]
+    assert all("not a regular file (a FIFO)" in w for w in report.warnings)
+
+
 # ------------------------------------------------------------------------------------------------
 # DOCX and HTML
 # ------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ nothing to extract: it is skipped with a message that says so (OCR is out of sco
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 
@@ -88,6 +89,9 @@ class PdfConverter:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
 
+        quiet = logging.getLogger("pypdf")
+        if quiet.level == logging.NOTSET:  # unless someone set it: pypdf logs each oddity of a damaged
+            quiet.setLevel(logging.ERROR)  # file as a warning; the skip message (or nothing) is what matters
         try:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
