@@ -209,6 +209,21 @@ def test_scanned_pdf_is_skipped_with_a_clear_message_and_others_are_read(tmp_pat
     assert "scanned" in warning and "OCR" in warning
 
 
+def test_a_password_protected_pdf_is_named_and_an_owner_only_lock_is_read(tmp_path):
+    from fpdf import FPDF
+
+    for name, user_password in (("locked.pdf", "secret"), ("owner-only.pdf", "")):
+        pdf = FPDF()
+        pdf.set_font("Helvetica", size=12)
+        pdf.add_page()
+        pdf.multi_cell(0, 8, f"The text of {name}.")
+        pdf.set_encryption(owner_password="owner", user_password=user_password)
+        (tmp_path / name).write_bytes(bytes(pdf.output()))
+    report = load_documents(tmp_path)
+    assert [d.text for d in report.documents] == ["The text of owner-only.pdf."]
+    assert report.warnings == ("locked.pdf: skipped, the PDF is encrypted (password-protected)",)
+
+
 @pytest.mark.parametrize("name,data,why", [
     ("broken.pdf", b"%PDF-1.4\nnot really a pdf", "not a readable PDF"),
     ("empty.pdf", b"", "not a readable PDF"),
