@@ -74,7 +74,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Everything heavy (torch, llama-index, chromadb, qa.pipeline) is imported inside functions: the cold
+# Everything heavy (torch, llama-index, chromadb, qa.engine) is imported inside functions: the cold
 # start subprocesses run this file, and they must pay only for what each system itself imports.
 
 ROOT = Path(__file__).resolve().parents[1]

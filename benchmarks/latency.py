@@ -44,7 +44,7 @@ def main() -> None:
     subprocess.run([py, "-m", "qa.cli", "index"], check=True, capture_output=True, cwd=ROOT)
 
     imports = {}
-    for mod in ("torch", "sentence_transformers", "chromadb", "llama_index.core", "qa.pipeline"):
+    for mod in ("torch", "sentence_transformers", "chromadb", "llama_index.core", "qa.engine"):
         imports[mod] = min(timed([py, "-c", f"import {mod}"]) for _ in range(2))
     baseline = min(timed([py, "-c", "pass"]) for _ in range(2))
     cold = [timed([py, "-m", "qa.cli", "ask", QUESTIONS[0], "--json"]) for _ in range(3)]

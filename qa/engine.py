@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,7 +30,7 @@ from typing import Any
 from qa.answer.extractive import Answerer
 from qa.config import Config
 from qa.conversation import Turn, resolve
-from qa.embed import CachedEmbedder, Embedder, as_llama_embedding
+from qa.embed import CachedEmbedder, Embedder
 from qa.guards import (
     InvalidQuestion, NoDocuments, StoreUnavailable, check_document, check_top_k, clean_question,
     require_writable_index, scrub_text, store_errors,

@@ -161,7 +161,7 @@ def test_append_cost_does_not_grow_with_the_collection(tmp_path, seeds_copy, mon
         def no_folder_read(*a, **k):
             raise AssertionError("an upload read the whole documents folder")
 
-        monkeypatch.setattr("qa.pipeline.load_documents", no_folder_read)
+        monkeypatch.setattr("qa.engine.load_collection", no_folder_read)
         calls = record_writes(monkeypatch)
         embedded = emb.texts_embedded
         started = threading.Event()
