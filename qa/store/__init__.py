@@ -78,7 +78,6 @@ from qa.store.backend import (
 )
 from qa.store.bm25 import BM25_GENERATION_FILE, BM25_KEY_FILE
 from qa.store.chroma import CATCH_UP_ID, ChromaBackend, open_chroma, sqlite_damage
-from qa.store.generations import checkpoint
 from qa.store.index import IndexStore
 from qa.store.manifest import (
     APPEND,
@@ -108,6 +107,6 @@ __all__ = [
     "DEFAULT_BACKEND", "KEPT", "LOCK", "MANIFEST", "MANIFEST_FORMAT", "OWNED", "OWNED_PREFIXES", "READABLE_FORMATS",
     "READ_BATCH", "STAGING", "WRITE_BATCH_CHUNKS", "AppendRefused", "ChromaBackend", "IndexError_",
     "IndexStore", "IndexUnusable", "Manifest", "Match", "PreparedAppend", "Progress", "Records", "SyncReport",
-    "VectorBackend", "VectorCollection", "backend_name", "checkpoint", "make_backend", "open_chroma", "read_nodes",
+    "VectorBackend", "VectorCollection", "backend_name", "make_backend", "open_chroma", "read_nodes",
     "register_backend", "sqlite_damage",
 ]
