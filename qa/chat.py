@@ -1,7 +1,8 @@
 """The chat backend: what the Gradio chat and the HTTP routes call (no web framework in here).
 
 A conversation is typed data: the earlier turns of the session (:class:`qa.conversation.Turn`,
-each closing an :class:`~qa.types.Answer`). The web keeps them in a ``gr.State``, REST clients send
+each closing an :class:`~qa.types.Answer`). The web keeps them per session (:class:`SessionTurns`),
+REST clients send
 back earlier answers, the OpenAI route turns the client's messages into turns; :meth:`qa.QA.ask`
 resolves a follow-up ("When was she sworn in?") against them. Nothing is read back from rendered
 text.
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,6 +88,33 @@ def aligned(turns: Sequence[Turn | None], history: Sequence[Any]) -> list[Turn |
 def answered(turns: Sequence[Turn | None]) -> list[Turn]:
     """The turns that hold an answer: what a follow-up can refer back to."""
     return [t for t in turns if t is not None]
+
+
+class SessionTurns:
+    """The typed turns of each open chat session, by session id (Gradio's session hash), beside the
+    chat history the page holds. Kept here rather than in a ``gr.State`` input so that the chat's
+    API keeps its two inputs (message, history); the oldest sessions are dropped past ``size``, and
+    the web drops a session when its page closes. Thread-safe."""
+
+    def __init__(self, size: int = 1000):
+        self.size = size
+        self._sessions: OrderedDict[str, list[Turn | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: str | None) -> list[Turn | None]:
+        with self._lock:
+            return list(self._sessions.get(session or "", ()))
+
+    def put(self, session: str | None, turns: list[Turn | None]) -> None:
+        with self._lock:
+            self._sessions[session or ""] = list(turns)
+            self._sessions.move_to_end(session or "")
+            while len(self._sessions) > self.size:
+                self._sessions.popitem(last=False)
+
+    def drop(self, session: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(session or "", None)
 
 
 # =================================================================================================

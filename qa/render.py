@@ -239,15 +239,6 @@ def render_messages(answer: Answer, asked: str | None = None) -> list[dict[str, 
     return out
 
 
-def render_answer(answer: Answer, asked: str | None = None) -> str:
-    """The whole reply as one Markdown string (answer, then sources)."""
-    parts = [render_main(answer, asked)]
-    sources = render_sources(answer)
-    if sources:
-        parts.append(f"**{sources_title(answer)}**\n\n{sources}")
-    return "\n\n".join(parts)
-
-
 def render_error(message: str) -> list[dict[str, Any]]:
     """A question the chat could not answer (invalid, store down): one italic, escaped message."""
     return [{"role": "assistant", "content": f"*{md_escape(message)}*"}]

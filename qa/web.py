@@ -3,8 +3,8 @@
 Every reply is two chat messages, rendered by :mod:`qa.render`: the answer (short answer, the quotes
 with ``[n]`` markers, the question actually searched for when a follow-up was rewritten) and a
 collapsible "Sources" message. The session's turns (:class:`qa.conversation.Turn`) are kept as
-typed data in a ``gr.State`` beside the chat (one per exchange): follow-ups and likes read them,
-never the rendered text.
+typed data beside the chat (:class:`qa.chat.SessionTurns`, one per exchange, by Gradio's session):
+follow-ups and likes read them, never the rendered text.
 
 >>> demo = build_app(ChatBackend(QA()))            # doctest: +SKIP
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa import render
-from qa.chat import ChatBackend, aligned, answered, exchanges
+from qa.chat import ChatBackend, SessionTurns, aligned, answered, exchanges
 from qa.conversation import Turn
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ CSS = """
 #qa-collection ul { margin-top: .3em; }
 """
 
-Turns = list[Turn | None]
+Turns = list[Turn | None]  # one per exchange of the chat history (None: no answer)
 
 
 def theme() -> Any:
@@ -59,26 +59,9 @@ def _text_only(message: Any) -> None:
         raise gr.Error(f"a question must be text, not {type(message).__name__}", print_exception=False)
 
 
-def chat_functions(backend: ChatBackend) -> dict[str, Any]:
-    """The event handlers of the chat: reply (plain or streamed), structured ask, like, upload."""
+def api_functions(backend: ChatBackend) -> dict[str, Any]:
+    """The handlers of the structured ask (``/ask``) and of uploads (``/upload``)."""
     import gradio as gr
-
-    from qa.streaming import can_stream
-
-    def respond(message: str, history: list[dict[str, Any]], turns: Turns | None) -> tuple[list[dict[str, Any]], Turns]:
-        """Answer a question from the documents (follow-ups use the earlier turns); returns the
-        answer message and the sources message."""
-        _text_only(message)
-        kept = aligned(turns or [], history if isinstance(history, list) else [])
-        messages, turn = backend.reply(message, answered(kept))
-        return messages, kept + [turn]
-
-    def respond_streaming(message: str, history: list[dict[str, Any]], turns: Turns | None) -> Iterator[tuple[list[dict[str, Any]], Turns]]:
-        """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
-        _text_only(message)
-        kept = aligned(turns or [], history if isinstance(history, list) else [])
-        for messages, turn in backend.reply_stream(message, answered(kept)):
-            yield messages, kept + [turn]
 
     def ask(question: str) -> dict:
         """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
@@ -92,7 +75,43 @@ def chat_functions(backend: ChatBackend) -> dict[str, Any]:
         except StoreUnavailable as e:  # logged once per outage by backend.ask
             raise gr.Error(str(e), print_exception=False) from None
 
-    def on_like(history: list[dict[str, Any]], turns: Turns | None, data: gr.LikeData) -> None:
+    def on_upload(files: list[str] | str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+        paths = [files] if isinstance(files, str) else list(files or [])
+        status = backend.upload(paths, progress=progress)
+        return status, render.collection_note(backend.engine.stats())
+
+    return {"ask": ask, "upload": on_upload}
+
+
+def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, Any]:
+    """The event handlers of the chat: reply (plain or streamed), like, page closed; and
+    :func:`api_functions`."""
+    import gradio as gr
+
+    from qa.streaming import can_stream
+
+    def kept(history: Any, request: gr.Request | None) -> Turns:
+        session = getattr(request, "session_hash", None)
+        return aligned(sessions.get(session), history if isinstance(history, list) else [])
+
+    def respond(message: str, history: list[dict[str, Any]], request: gr.Request) -> list[dict[str, Any]]:
+        """Answer a question from the documents (follow-ups use the earlier turns); returns the
+        answer message and the sources message."""
+        _text_only(message)
+        turns = kept(history, request)
+        messages, turn = backend.reply(message, answered(turns))
+        sessions.put(getattr(request, "session_hash", None), turns + [turn])
+        return messages
+
+    def respond_streaming(message: str, history: list[dict[str, Any]], request: gr.Request) -> Iterator[list[dict[str, Any]]]:
+        """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
+        _text_only(message)
+        turns = kept(history, request)
+        for messages, turn in backend.reply_stream(message, answered(turns)):
+            sessions.put(getattr(request, "session_hash", None), turns + [turn])  # the full reply's turn comes last
+            yield messages
+
+    def on_like(history: list[dict[str, Any]], data: gr.LikeData, request: gr.Request) -> None:
         if data.liked not in (True, False):
             return
         i = data.index[0] if isinstance(data.index, (list, tuple)) else int(data.index)
@@ -101,15 +120,14 @@ def chat_functions(backend: ChatBackend) -> dict[str, Any]:
             gr.Info("Nothing to record: that message is not an answer.")
             return
         k, (_, question, _, _) = found[-1]
-        gr.Info(backend.feedback(question, aligned(turns or [], history)[k], bool(data.liked)))
+        gr.Info(backend.feedback(question, kept(history, request)[k], bool(data.liked)))
 
-    def on_upload(files: list[str] | str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
-        paths = [files] if isinstance(files, str) else list(files or [])
-        status = backend.upload(paths, progress=progress)
-        return status, render.collection_note(backend.engine.stats())
+    def forget(request: gr.Request) -> None:
+        """The page closed: its session's turns go."""
+        sessions.drop(getattr(request, "session_hash", None))
 
-    return {"chat": respond_streaming if can_stream(backend.engine) else respond, "ask": ask,
-            "like": on_like, "upload": on_upload}
+    return {"chat": respond_streaming if can_stream(backend.engine) else respond, "like": on_like, "forget": forget,
+            **api_functions(backend)}
 
 
 def build_app(backend: ChatBackend) -> Any:
@@ -123,7 +141,8 @@ def build_app(backend: ChatBackend) -> Any:
 
     if backend.upload_root is None:
         backend.upload_root = get_upload_folder()
-    fn = chat_functions(backend)
+    sessions = SessionTurns()
+    fn = chat_functions(backend, sessions)
     engine = backend.engine
     limit = backend.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
     shown_limit = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
@@ -133,7 +152,6 @@ def build_app(backend: ChatBackend) -> Any:
             "Every answer quotes the documents word for word, with [n] markers pointing to its sources. "
             "When the documents do not hold the answer, it says so and shows the nearest passages."
         )
-        turns = gr.State([])  # the session's Turns, one per exchange: follow-ups and likes read them
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
@@ -143,11 +161,10 @@ def build_app(backend: ChatBackend) -> Any:
                     placeholder="Ask a question about the documents, or pick an example.",
                 )
                 gr.ChatInterface(
-                    fn["chat"], chatbot=chatbot, examples=[[q, None] for q in EXAMPLES], api_name="chat",
+                    fn["chat"], chatbot=chatbot, examples=EXAMPLES, api_name="chat",
                     api_description="Answer a question from the documents: the answer message and its sources.",
                     textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question",
                                        show_label=False, submit_btn=True, stop_btn=False),
-                    additional_inputs=[turns], additional_outputs=[turns],
                     concurrency_limit=4, fill_height=False,
                 )
             with gr.Column(scale=1, min_width=260):
@@ -159,7 +176,7 @@ def build_app(backend: ChatBackend) -> Any:
                 gr.Markdown(f"UTF-8 text, up to {shown_limit} each. Added documents are kept and can be cited at once.",
                             elem_classes=["qa-hint"])
                 upload_status = gr.Markdown(elem_id="qa-upload-status")
-        chatbot.like(fn["like"], inputs=[chatbot, turns], outputs=None, api_visibility="undocumented")
+        chatbot.like(fn["like"], inputs=[chatbot], outputs=None, api_visibility="undocumented")
         upload.upload(fn["upload"], inputs=[upload], outputs=[upload_status, collection], api_name="upload",
                       concurrency_limit=1)
         gr.api(fn["ask"], api_name="ask")
@@ -167,4 +184,5 @@ def build_app(backend: ChatBackend) -> Any:
         # note is refreshed on every page load
         demo.load(lambda: render.collection_note(engine.stats()), inputs=None, outputs=[collection],
                   api_visibility="private", queue=False, show_progress="hidden")
+        demo.unload(fn["forget"])
     return demo

@@ -161,6 +161,23 @@ def test_the_session_turns_follow_the_chat_history():
     assert answered([first, None, second]) == [first, second]
 
 
+def test_session_turns_are_kept_per_session_and_bounded():
+    from qa.chat import SessionTurns
+    from qa.conversation import Turn as Typed
+
+    turn = Typed.of(_answer())
+    sessions = SessionTurns(size=2)
+    sessions.put("a", [turn])
+    sessions.put("b", [None])
+    assert sessions.get("a") == [turn] and sessions.get("unknown") == []
+    sessions.get("a").append(None)  # a copy: the caller cannot change what is kept
+    assert sessions.get("a") == [turn]
+    sessions.put("c", [])  # over the size: the least recently written session goes
+    assert sessions.get("a") == [] and sessions.get("b") == [None]
+    sessions.drop("b")
+    assert sessions.get("b") == []
+
+
 def test_openai_and_rest_histories_become_typed_turns():
     from qa.openai_api import turns_from_messages
     from qa.server import rest_history
