@@ -28,25 +28,25 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 
-def _invalid_question_type() -> type[Exception]:
-    try:
-        from qa import InvalidQuestion
+def score_asked(q: GoldQuestion, ask: Callable[[], Answer], *, retrieval: bool = True) -> QuestionResult:
+    """``ask()`` the engine for ``q`` and score the answer; a question the engine rejects
+    (:class:`qa.guards.InvalidQuestion`) scores as failed, with the reason."""
+    from qa.guards import InvalidQuestion
 
-        return InvalidQuestion
-    except ImportError:  # pragma: no cover - only without the engine's dependencies
-        return ValueError
+    t0 = time.perf_counter()
+    try:
+        answer = ask()
+    except InvalidQuestion as e:
+        return score_answer(q, None, latency_ms=(time.perf_counter() - t0) * 1000, retrieval=retrieval,
+                            error=f"invalid question: {e}")
+    # engines that do not time themselves (test doubles) get the wall time
+    wall = None if "total_ms" in answer.timings else (time.perf_counter() - t0) * 1000
+    return score_answer(q, answer, latency_ms=wall, retrieval=retrieval)
 
 
 def ask_and_score(engine: Any, q: GoldQuestion, top_k: int | None) -> QuestionResult:
-    """``engine.ask`` one question and score the answer; a question the engine rejects scores as failed."""
-    t0 = time.perf_counter()
-    try:
-        answer = engine.ask(q.question, top_k=top_k)
-    except _invalid_question_type() as e:
-        return score_answer(q, None, latency_ms=(time.perf_counter() - t0) * 1000, error=f"invalid question: {e}")
-    # engines that do not time themselves (test doubles) get the wall time
-    wall = None if "total_ms" in answer.timings else (time.perf_counter() - t0) * 1000
-    return score_answer(q, answer, latency_ms=wall)
+    """``engine.ask`` one question (retrieval, then the answerer) and score the answer."""
+    return score_asked(q, lambda: engine.ask(q.question, top_k=top_k))
 
 
 def run_questions(questions: Sequence[GoldQuestion], one: Callable[[GoldQuestion], QuestionResult],
@@ -104,18 +104,20 @@ def default_squad_index_dir(corpus_file: str | Path | Sequence[str | Path], conf
 def answer_from_paragraph(engine: Any, question: str, paragraph: Document) -> Answer:
     """Answer ``question`` reading only ``paragraph`` (no retrieval): its chunks are the passages.
 
-    The engine's own parts do the work: the chunker with the engine's settings, its embedder for
-    the question, its store for the sentence vectors (those missing, when the paragraph was not
-    indexed or its text differs, embedded on the spot) and its answerer.
+    Retrieval is what this leaves out, so everything else is the engine's own: its question guard
+    (:func:`qa.guards.clean_question`), its index's chunker (:meth:`qa.store.IndexStore.chunk`, so
+    the indexed sentence vectors are found), its embedder and store, its answerer. Sentence vectors
+    the index lacks (a paragraph not in the corpus, or whose text differs) are embedded on the spot.
     """
-    from qa.ingest import chunk_document
+    from qa.guards import clean_question, store_errors
 
     t0 = time.perf_counter()
-    q = " ".join(question.split())
     cfg = engine.config
-    chunks = chunk_document(paragraph, cfg.chunk_words, cfg.chunk_overlap)
+    q, _ = clean_question(question, cfg.max_question_chars)
+    chunks = engine.store.chunk(paragraph)
     qvec = engine.embedder.embed_query(q)
-    vectors = dict(engine.store.sentence_vectors(chunks))
+    with store_errors(cfg.chroma_url):
+        vectors = dict(engine.store.sentence_vectors(chunks))
     missing = [(c.chunk_id, i, s.text) for c in chunks for i, s in enumerate(c.sentences) if (c.chunk_id, i) not in vectors]
     if missing:
         for (cid, i, _), vec in zip(missing, engine.embedder.embed_texts([t for _, _, t in missing])):
@@ -208,7 +210,8 @@ def evaluate_squad(
 
     def one(q: GoldQuestion) -> QuestionResult:
         if gold_paragraph:
-            return score_answer(q, answer_from_paragraph(engine, q.question, squad.paragraphs[q.sources[0]]), retrieval=False)
+            paragraph = squad.paragraphs[q.sources[0]]
+            return score_asked(q, lambda: answer_from_paragraph(engine, q.question, paragraph), retrieval=False)
         return ask_and_score(engine, q, top_k)
 
     results = run_questions(questions, one, progress)
