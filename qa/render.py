@@ -119,11 +119,6 @@ def md_escape(text: str) -> str:
     return escaped
 
 
-def md_unescape(text: str) -> str:
-    """Undo :func:`md_escape` (tests read back what a reply showed)."""
-    return html.unescape(re.sub(r"\\(.)", r"\1", text))
-
-
 def md_code(text: str) -> str:
     """``text`` as a Markdown code span (file names: shown literally, never formatted).
 

@@ -363,6 +363,32 @@ def test_serve_settings_defaults_flags_and_env(monkeypatch):
     assert r.exit_code == 0 and (seen["port"], seen["seeds_dir"]) == (7001, "docs")
 
 
+def test_cli_ask_and_chat_print_the_plain_reply_and_chat_passes_typed_turns(monkeypatch):
+    from click.testing import CliRunner
+
+    from qa import cli
+
+    class Engine:
+        def __init__(self):
+            self.histories = []
+
+        def ask(self, question, top_k=None, *, history=()):
+            self.histories.append(list(history))
+            return _answer(question=question, searched_question=question if not history else "When did Ann Lee win?")
+
+    engine = Engine()
+    monkeypatch.setattr(cli, "_engine", lambda ctx, **extra: engine)
+    monkeypatch.setattr("qa.runtime.preload", lambda e: None)
+    r = CliRunner().invoke(cli.main, ["ask", "Who won?"])
+    assert r.exit_code == 0 and r.output == plain_text(_answer()) + "\n"
+    engine.histories.clear()
+    r = CliRunner().invoke(cli.main, ["chat"], input="Who won?\nWhen did she win?\n\n")
+    assert r.exit_code == 0, r.output
+    first, second = engine.histories
+    assert first == [] and [t.question for t in second] == ["Who won?"] and second[0].short_answer == "Ann Lee"
+    assert "(Searched for: When did Ann Lee win?)" in r.output and "**" not in r.output
+
+
 def test_openai_message_parsing():
     from qa.openai_api import RequestError, parse_chat_messages
 
