@@ -61,6 +61,16 @@ def test_package_names_load_lazily() -> None:
         ev.no_such_name  # noqa: B018
 
 
+def test_package_exports_every_public_name() -> None:
+    """A function or class added to a submodule is reachable as ``qa.eval.NAME`` (listed in _EXPORTS)."""
+    from qa.eval import _EXPORTS
+
+    for module, names in _EXPORTS.items():
+        tree = ast.parse((ROOT / "qa" / "eval" / f"{module}.py").read_text(encoding="utf-8"))
+        public = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
+        assert public <= set(names), (module, sorted(public - set(names)))
+
+
 # --- metrics as units ------------------------------------------------------------------------------
 
 

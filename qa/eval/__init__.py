@@ -100,7 +100,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "runner": (
         "Progress", "answer_from_paragraph", "ask_and_score", "default_squad_index_dir", "evaluate_gold",
-        "evaluate_squad", "run_questions",
+        "evaluate_squad", "run_questions", "score_asked",
     ),
     "report": (
         "CHART_KEYS", "chart_items", "chart_title", "console_symbols", "describe_run", "format_overall",
