@@ -46,7 +46,7 @@ def build_answerer(config: Config, embedder: Any = None) -> Answerer:
 
 def extractive_answerer(config: Config, embedder: Any = None) -> Answerer:
     """The trained span reader (default) or, with ``QA_READER=rules``, the rules-based cutter."""
-    from qa.reader.model import load_reader
+    from qa.reader.loader import load_reader
 
     reader = load_reader(config.reader, quantize=config.reader_int8)
     if reader is None:

@@ -19,7 +19,8 @@ import pytest
 from qa.answer import REFUSAL, ExtractiveAnswerer, ReaderAnswerer
 from qa.ingest import chunk_document, parse_document
 from qa.reader.features import best_spans
-from qa.reader.model import ARTIFACT_DIR, ReadSpan, is_rules, load_reader
+from qa.reader.loader import load_reader
+from qa.reader.model import ARTIFACT_DIR, ReadSpan, is_rules
 from qa.types import Hit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -229,7 +229,8 @@ def test_exportable_sentence_transformers_folders(tmp_path):
 def test_the_packaged_models_take_the_onnx_path_unless_turned_off(tmp_path, monkeypatch):
     from qa.config import Config
     from qa.embed import SentenceTransformerEmbedder
-    from qa.reader.model import TransformersReader, load_reader
+    from qa.reader.loader import load_reader
+    from qa.reader.model import TransformersReader
     from qa.runtime import make_embedder
     from qa.runtime.embedder import OnnxEmbedder
     from qa.runtime.reader import OnnxReader

@@ -1,7 +1,7 @@
 """The trained span reader's answerer: sentence ranking as in the extractive answerer, short
 answers cut (and refusals decided) by a trained extractive reader (:mod:`qa.reader`).
 
-The reader itself is loaded lazily by :func:`qa.reader.model.load_reader` (ONNX Runtime, or torch
+The reader itself is loaded lazily by :func:`qa.reader.loader.load_reader` (ONNX Runtime, or torch
 when it cannot run there); nothing here imports a model library.
 """
 
@@ -102,7 +102,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
     reports X's words. The citation is the sentence holding the span; the span's offsets are the
     answer's offsets.
 
-    >>> from qa.reader.model import load_reader
+    >>> from qa.reader.loader import load_reader
     >>> answerer = ReaderAnswerer(reader=load_reader("packaged"))            # doctest: +SKIP
     """
 

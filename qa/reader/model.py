@@ -17,7 +17,6 @@ ReadSpan(start=0, end=15, score=14.2)
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -205,26 +204,3 @@ def int8_layers(model: Any) -> set[str]:
     import torch
 
     return {name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and ".encoder." in f".{name}."}
-
-
-def load_reader(spec: str | None, quantize: bool = False) -> SpanReader | None:
-    """The reader ``spec`` names, or None for the rules-based cutter. Loading itself is lazy.
-
-    A reader artifact over a local BERT base (the packaged one included) runs on ONNX Runtime
-    (:class:`qa.runtime.reader.OnnxReader`, fp32: ``quantize`` is for the torch path only) unless
-    ``QA_ONNX=0``; other readers (a transformers model by name) run on torch."""
-    if is_rules(spec):
-        return None
-    # offline mode for the packaged base is set where its folder is resolved (qa.embed.resolve_model)
-    reader = TransformersReader(spec or PACKAGED_READER, quantize=quantize)
-    from qa.runtime import onnx_enabled
-
-    if onnx_enabled():
-        from qa.runtime.reader import OnnxReader, reader_exportable
-
-        why = reader_exportable(reader)
-        if not why:
-            return OnnxReader(spec or PACKAGED_READER, quantize=quantize)
-        logging.getLogger(__name__).warning("reader %s takes the slow torch path (transformers, ~4 s to import): %s; "
-                                            "reader artifact folders over a local BERT base run on ONNX Runtime", reader.spec, why)
-    return reader
