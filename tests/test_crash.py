@@ -63,7 +63,7 @@ def base(tmp_path_factory, seed_engine):
     seeds = root / "seeds"
     shutil.copytree(SEEDS, seeds)
     index = root / "index"
-    engine = QA(config=Config.resolve(seeds_dir=seeds, index_dir=index), embedder=seed_engine.embedder.inner, answerer=ExtractiveAnswerer())
+    engine = QA(config=Config.resolve(seeds_dir=seeds, index_dir=index, documents_dir=root / "no-documents"), embedder=seed_engine.embedder.inner, answerer=ExtractiveAnswerer())
     engine.index()
     before = comparable(engine.ask(QUESTION))
     assert before["short_answer"] == "Delcy Rodríguez"
@@ -87,7 +87,9 @@ PAUSING_CLI = "import runpy; from tests.fakes import install_pause_hook; install
 
 def start_index(seeds: Path, index: Path, pause: str | None = None) -> tuple[subprocess.Popen, queue.Queue]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env.update(PYTHONPATH=str(ROOT), QA_INDEX_BATCH_CHUNKS="8", ANONYMIZED_TELEMETRY="False")
+    no_documents = seeds.parent / "no-documents"  # an empty user documents folder: only `seeds` is indexed
+    no_documents.mkdir(exist_ok=True)
+    env.update(PYTHONPATH=str(ROOT), QA_INDEX_BATCH_CHUNKS="8", ANONYMIZED_TELEMETRY="False", QA_DOCUMENTS_DIR=str(no_documents))
     if pause:
         env["QA_TEST_PAUSE_AT"] = pause
     proc = subprocess.Popen(
