@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer.extractive import Answerer
+from qa.answerers import build_answerer
 from qa.config import Config
 from qa.conversation import Turn, resolve
 from qa.embed import CachedEmbedder, Embedder
@@ -41,17 +42,9 @@ from qa.streaming import StreamEvent
 from qa.types import Answer, Document, Hit
 from qa.uploads import load_collection
 
-__all__ = ["QA", "InvalidQuestion", "NoDocuments", "Prepared", "StoreUnavailable", "make_answerer"]
+__all__ = ["QA", "InvalidQuestion", "NoDocuments", "Prepared", "StoreUnavailable"]
 
 log = logging.getLogger(__name__)
-
-
-def make_answerer(config: Config, embedder: Embedder | None = None) -> Answerer:
-    """The answerer ``config.answerer`` names (:mod:`qa.answerers`): by default the extractive one
-    with the trained span reader (or the rules-based cutter); ``llm`` checks an LLM's sentences."""
-    from qa.answerers import build_answerer
-
-    return build_answerer(config, embedder)
 
 
 @dataclass(frozen=True)
@@ -111,7 +104,8 @@ class QA:
 
         self.embedder: Embedder = CachedEmbedder(embedder or make_embedder(config))
         self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url)
-        self.answerer: Answerer = answerer or make_answerer(config, self.embedder)
+        # by name (qa.answerers): the extractive answerer with the span reader by default, or "llm"
+        self.answerer: Answerer = answerer or build_answerer(config, self.embedder)
         bind_reader(self.answerer, config)  # its ONNX export lives beside this index
         self.auto_index = auto_index
         self.last_load: LoadReport | None = None

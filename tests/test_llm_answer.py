@@ -21,7 +21,7 @@ import pytest
 from qa.answer import ExtractiveAnswerer
 from qa.config import Config
 from qa.ingest import chunk_document, parse_document
-from qa.engine import make_answerer
+from qa.answerers import build_answerer as make_answerer
 from qa.types import Hit
 from tests.conftest import GOLD, ROOT, SEEDS, seed_text
 from tests.fakes import HashEmbedder
