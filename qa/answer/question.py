@@ -31,6 +31,7 @@ STOPWORDS = frozenset(
     under until up very was we were what when where which while who whom whose why will with would you
     your yours according said say says did does name named called happen happened kind sort whats""".split()
 )
+#: a word, with its apostrophes and hyphens ("Rodríguez’s", "cold-blooded")
 TOKEN = re.compile(r"[\w’'\-]+", re.UNICODE)
 
 PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
@@ -68,6 +69,11 @@ def stem(word: str) -> str:
 
 
 def content_terms(text: str) -> list[str]:
+    """The stemmed words of ``text`` that carry meaning (no stopwords, no single letters).
+
+    >>> content_terms("Who was sworn in as interim president?")
+    ['sworn', 'interim', 'president']
+    """
     return [stem(t) for t in TOKEN.findall(text) if t.lower() not in STOPWORDS and len(t) > 1]
 
 
