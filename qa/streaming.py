@@ -6,10 +6,10 @@ cites, then one ``"answer"`` with the final :class:`~qa.types.Answer` (whose ``t
 pieces joined). Other answerers are served as before: one final answer.
 
 :meth:`qa.QA.ask_stream` (and :func:`ask_stream`) is :meth:`qa.QA.ask` that streams, from the same
-preparation (a ``"ready"`` event comes right after retrieval, so a bad question or an unreachable
-store raises before anything is sent);
-:meth:`qa.chat.ChatBackend.stream` adds follow-ups, and the chat (:mod:`qa.web`) and the OpenAI
-route (:mod:`qa.openai_api`) render the stream with :mod:`qa.render`.
+preparation, follow-ups included (a ``"ready"`` event comes right after retrieval, so a bad question
+or an unreachable store raises before anything is sent); :meth:`qa.chat.ChatBackend.stream` logs
+store outages once, and the chat (:mod:`qa.web`) and the OpenAI route (:mod:`qa.openai_api`) render
+the stream with :mod:`qa.render`.
 """
 
 from __future__ import annotations
