@@ -131,7 +131,7 @@ class TransformersReader:
                 from safetensors.torch import load_file
 
                 from qa.reader.lora import merge_into
-                from qa.reader.files import ARTIFACT_FILE, META_FILE, base_model_path
+                from qa.reader.artifacts import ARTIFACT_FILE, META_FILE, base_model_path
 
                 if not (art / META_FILE).is_file() or not (art / ARTIFACT_FILE).is_file():
                     raise ReaderError(

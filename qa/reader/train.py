@@ -29,7 +29,9 @@ import numpy as np
 
 from qa.reader.data import Example, examples_of, read_squad, split_articles, train_features, training_examples
 
-from qa.reader.files import ARTIFACT_FILE, META_FILE, base_model_path  # noqa: F401 - re-exported
+from qa.reader.artifacts import ARTIFACT_FILE, META_FILE, base_model_path, save_artifact  # noqa: F401 - re-exported
+from qa.reader.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint, trained_state  # noqa: F401
+from qa.reader.validate import predict, score
 LICENCE = "Trained on SQuAD v1.1 (Rajpurkar et al. 2016), CC BY-SA 4.0; base model all-MiniLM-L6-v2, Apache-2.0."
 
 
@@ -111,42 +113,6 @@ def build_model(cfg: TrainConfig):
     return tokenizer, model, path
 
 
-def trained_state(model) -> dict[str, Any]:
-    """The tensors the artifact ships: whatever training changed (adapters, or whole encoder layers)."""
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-# --- evaluation ---------------------------------------------------------------------------------
-
-
-def predict(tokenizer, model, examples: list[Example], max_length: int, stride: int, batch_size: int = 32, max_answer_tokens: int = 30) -> dict[str, str]:
-    from qa.reader.features import best_spans, make_windows, window_logits
-
-    win = make_windows(tokenizer, [e.question for e in examples], [e.context for e in examples], max_length, stride)
-    best: dict[int, tuple[float, int, int]] = {}
-    order = sorted(range(len(win.input_ids)), key=lambda k: len(win.input_ids[k]))
-    model.eval()
-    for b in range(0, len(order), batch_size):
-        ks = order[b : b + batch_size]
-        s, e = window_logits(model, win, ks)
-        for row, k in enumerate(ks):
-            n = len(win.input_ids[k])
-            spans = best_spans(s[row, :n], e[row, :n], win.offsets[k], max_answer_tokens)
-            if spans and (win.pair_index[k] not in best or spans[0][0] > best[win.pair_index[k]][0]):
-                best[win.pair_index[k]] = spans[0]
-    return {ex.qid: (ex.context[best[i][1] : best[i][2]] if i in best else "") for i, ex in enumerate(examples)}
-
-
-def score(examples: list[Example], preds: dict[str, str]) -> dict[str, float]:
-    from qa.eval.metrics import exact_match, f1
-
-    if not examples:
-        return {"em": 0.0, "f1": 0.0, "n": 0}
-    em = sum(exact_match(preds[e.qid], e.answers) for e in examples) / len(examples)
-    f = sum(f1(preds[e.qid], e.answers) for e in examples) / len(examples)
-    return {"em": round(100 * em, 2), "f1": round(100 * f, 2), "n": len(examples)}
-
-
 # --- training -----------------------------------------------------------------------------------
 
 
@@ -171,45 +137,6 @@ def batches(feats: list, batch_size: int, rng: random.Random) -> list[list[int]]
     return out
 
 
-def save_artifact(model, cfg: TrainConfig, out: Path, meta: dict[str, Any]) -> Path:
-    import torch
-    from safetensors.torch import save_file
-
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.to(torch.float16).contiguous() for k, v in trained_state(model).items()}
-    tmp = out / (ARTIFACT_FILE + ".tmp")
-    save_file(state, str(tmp), metadata={"format": "qa-reader-lora"})
-    os.replace(tmp, out / ARTIFACT_FILE)
-    meta = dict(meta, tensors=len(state), params=int(sum(v.numel() for v in state.values())))
-    (out / "README.md").write_text(model_card(meta), encoding="utf-8")
-    tmpm = out / (META_FILE + ".tmp")
-    tmpm.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmpm, out / META_FILE)
-    return out
-
-
-def model_card(meta: dict[str, Any]) -> str:
-    """A human-readable README for the artifact folder, from its metadata."""
-    td = meta.get("training_data", {})
-    val = meta.get("validation", {})
-    hp = meta.get("hyperparameters", {})
-    return "\n".join([
-        "# qa span reader (LoRA adapter + span head over all-MiniLM-L6-v2)",
-        "",
-        f"- **Base model**: {meta.get('base_model')}; the adapter (rank {meta.get('rank')}, alpha {meta.get('alpha')}) is merged "
-        "into it at load time, so nothing is downloaded.",
-        f"- **Training data**: {td.get('file')}: {td.get('train_questions')} questions of "
-        f"{len(td.get('train_articles', []))} articles ({', '.join(td.get('train_articles', []))}).",
-        f"- **Held out** (validation, and the only SQuAD questions `qa eval` scores this reader on): "
-        f"{td.get('validation_questions')} questions of {', '.join(td.get('validation_articles', []))}.",
-        f"- **Validation** (gold paragraph, {val.get('n')} questions): EM {val.get('em')} / F1 {val.get('f1')} after {meta.get('steps')} steps "
-        f"({meta.get('trained_seconds')} s on CPU).",
-        f"- **Licence**: {meta.get('licence')}",
-        f"- **Reproduce**: `{meta.get('command')}` (seed {hp.get('seed')}; every hyperparameter is in reader.json).",
-        "",
-    ])
-
-
 def load_data(cfg: TrainConfig) -> tuple[list[dict], list[dict], list[Example], list[Example]]:
     data = read_squad(cfg.squad)
     if cfg.val_squad:
@@ -232,46 +159,6 @@ def load_data(cfg: TrainConfig) -> tuple[list[dict], list[dict], list[Example], 
     if cfg.limit_val and len(val_ex) > cfg.limit_val:
         val_ex = random.Random(cfg.seed + 1).sample(val_ex, cfg.limit_val)
     return train_arts, val_arts, train_ex, val_ex
-
-
-def checkpoint_dir(cfg: TrainConfig) -> Path:
-    return Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else Path(cfg.out) / "checkpoint"
-
-
-def save_checkpoint(cfg: TrainConfig, model, opt, sched, state: dict[str, Any]) -> None:
-    """Everything ``--resume`` needs, written atomically (a kill mid-save keeps the previous one)."""
-    import torch
-
-    d = checkpoint_dir(cfg)
-    d.mkdir(parents=True, exist_ok=True)
-    blob = {
-        "model": trained_state(model),
-        "opt": opt.state_dict(),
-        "sched": sched.state_dict(),
-        "torch_rng": torch.get_rng_state(),
-        "state": state,
-        "config": asdict(cfg),
-    }
-    tmp = d / "checkpoint.pt.tmp"
-    torch.save(blob, tmp)
-    os.replace(tmp, d / "checkpoint.pt")
-
-
-def load_checkpoint(cfg: TrainConfig, model, opt, sched) -> dict[str, Any]:
-    import torch
-
-    path = checkpoint_dir(cfg) / "checkpoint.pt"
-    if not path.is_file():
-        raise SystemExit(f"--resume: no checkpoint at {path}; start without --resume")
-    blob = torch.load(path, weights_only=False)
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for k, v in blob["model"].items():
-            params[k].copy_(v)
-    opt.load_state_dict(blob["opt"])
-    sched.load_state_dict(blob["sched"])
-    torch.set_rng_state(blob["torch_rng"])
-    return blob["state"]
 
 
 def make_optimiser(cfg: TrainConfig, model, total: int):

@@ -38,7 +38,7 @@ _BASE_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_mo
 
 def reader_exportable(reader: TransformersReader) -> str:
     """"" when ``reader`` (an artifact over a local BERT folder) can run here, else why not."""
-    from qa.reader.files import ARTIFACT_FILE, META_FILE, base_model_path
+    from qa.reader.artifacts import ARTIFACT_FILE, META_FILE, base_model_path
 
     art = reader.artifact_dir()
     if art is None:
@@ -118,7 +118,7 @@ class OnnxReader(TransformersReader):
     # --- loading --------------------------------------------------------------------------------
 
     def _key(self) -> str:
-        from qa.reader.files import base_model_path
+        from qa.reader.artifacts import base_model_path
 
         art = self.artifact_dir()
         assert art is not None
