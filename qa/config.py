@@ -80,6 +80,8 @@ class Config:
     #: "" keeps the vectors in an embedded store inside index_dir. The manifest and BM25 stay in
     #: index_dir either way (the manifest describes what the server's collections hold)
     chroma_url: str = ""
+    #: the vector store holding the collections: a name registered with qa.store.register_backend
+    vector_backend: str = "chroma"
     device: str = "cpu"
     #: passages returned by retrieval and read by the answerer
     top_k: int = 5

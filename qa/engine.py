@@ -103,7 +103,8 @@ class QA:
         from qa.runtime import bind_reader, make_embedder
 
         self.embedder: Embedder = CachedEmbedder(embedder or make_embedder(config))
-        self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url)
+        self.store = IndexStore(config.index_dir, self.embedder, config.chunking(), collection=config.collection, chroma_url=config.chroma_url,
+                                backend=config.vector_backend)
         # by name (qa.answerers): the extractive answerer with the span reader by default, or "llm"
         self.answerer: Answerer = answerer or build_answerer(config, self.embedder)
         bind_reader(self.answerer, config)  # its ONNX export lives beside this index
