@@ -3,15 +3,18 @@
 Unit tests use :class:`HashEmbedder` (deterministic, no model, no torch). Tests marked
 ``integration`` use the real packaged all-MiniLM-L6-v2 model and a real Chroma store; the engine
 over the seeds is built once per session in a temporary index folder (the project's own index/ is
-never touched by tests). Every test gets its own empty user documents folder (``QA_DOCUMENTS_DIR``):
-uploads never land in the checkout's documents/, and a developer's own uploads there never reach
-a test's index.
+never touched by tests). Every test gets its own empty user documents folder (``QA_DOCUMENTS_DIR``;
+engines of session and module fixtures, built before it is set, get one for the session, and the
+shared ones pass a folder of their own): uploads never land in the checkout's documents/, a
+developer's own uploads there never reach a test's index, and a run that changes it fails.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,10 @@ import pytest
 from tests.fakes import HashEmbedder
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# uploads of engines built before any test's own folder is set (session and module fixtures run
+# before function ones) land here, never in the checkout's documents/; removed at the end
+_SESSION_DOCUMENTS = Path(tempfile.mkdtemp(prefix="qa-tests-")) / "documents"
+os.environ["QA_DOCUMENTS_DIR"] = str(_SESSION_DOCUMENTS)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -26,11 +33,36 @@ GOLD = ROOT / "gold" / "seeds.jsonl"
 
 
 @pytest.fixture(autouse=True)
-def private_documents_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's user documents folder (not created: the first upload creates it)."""
+def private_documents_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This test's user documents folder (not created: the first upload creates it).
+
+    Set with a MonkeyPatch of its own: a test calling ``monkeypatch.undo()`` on the shared fixture
+    must not send its next upload into the checkout's documents/.
+    """
     folder = tmp_path_factory.mktemp("user") / "documents"
-    monkeypatch.setenv("QA_DOCUMENTS_DIR", str(folder))
-    return folder
+    patch = pytest.MonkeyPatch()
+    patch.setenv("QA_DOCUMENTS_DIR", str(folder))
+    yield folder
+    patch.undo()
+
+
+def _listing(folder: Path) -> list[str] | None:
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.qa_documents_before = _listing(ROOT / "documents")  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test wrote into the checkout's documents/ (a test that started an engine
+    without the private folder, e.g. in a subprocess with a cleaned environment)."""
+    before = getattr(session.config, "qa_documents_before", None)
+    shutil.rmtree(_SESSION_DOCUMENTS.parent, ignore_errors=True)
+    after = _listing(ROOT / "documents")
+    if after != before:
+        print(f"\nerror: the tests changed {ROOT / 'documents'}: {before} -> {after}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
@@ -52,7 +84,7 @@ def seed_engine(tmp_path_factory: pytest.TempPathFactory):
     from qa import QA
 
     index_dir = tmp_path_factory.mktemp("seed-index")
-    engine = QA(seeds_dir=SEEDS, index_dir=index_dir)
+    engine = QA(seeds_dir=SEEDS, documents_dir=index_dir.parent / "seed-documents", index_dir=index_dir)  # no uploads: none
     engine.index()
     return engine
 

@@ -152,8 +152,8 @@ def test_append_cost_does_not_grow_with_the_collection(tmp_path, seeds_copy, mon
         shutil.copytree(seeds_copy, seeds)
         filler(seeds, extra)
         emb = HashEmbedder()
-        engine = QA(config=Config.resolve(seeds_dir=seeds, index_dir=tmp_path / label / "index"), embedder=emb,
-                    answerer=ExtractiveAnswerer())
+        engine = QA(config=Config.resolve(seeds_dir=seeds, documents_dir=tmp_path / label / "documents",  # an upload folder each
+                                          index_dir=tmp_path / label / "index"), embedder=emb, answerer=ExtractiveAnswerer())
         engine.index()
         assert engine.store.wait_bm25(60)
         size = engine.store.count()

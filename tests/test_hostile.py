@@ -50,7 +50,8 @@ def copy_seed_engine(seed_engine, dest: Path):
     seeds, index = dest / "seeds", dest / "index"
     shutil.copytree(SEEDS, seeds)
     shutil.copytree(seed_engine.config.index_dir, index)
-    engine = QA(seeds_dir=seeds, index_dir=index, embedder=seed_engine.embedder.inner)
+    # uploads into its own folder: copies made for different tests never see each other's uploads
+    engine = QA(seeds_dir=seeds, documents_dir=dest / "documents", index_dir=index, embedder=seed_engine.embedder.inner)
     report = engine.index()
     assert not report.changed, report.summary()  # the copy is complete: nothing to embed
     return engine
