@@ -90,6 +90,18 @@ def answered(turns: Sequence[Turn | None]) -> list[Turn]:
     return [t for t in turns if t is not None]
 
 
+def copy_text(turns: Sequence[Turn | None], copied: Any) -> str:
+    """What the chat's copy button should put on the clipboard: the plain text
+    (:func:`qa.render.plain_text`) of the turn whose answer or sources message was copied, found by
+    rendering the session's turns again (no text is parsed); "" for any other message."""
+    text = message_text({"content": copied})
+    for turn in reversed([t for t in turns if t is not None]):
+        main, *sources = render.render_messages(turn.answer, asked=turn.answer.question)
+        if text.strip() in {main["content"].strip(), *(m["content"].strip() for m in sources)}:
+            return render.plain_text(turn.answer)
+    return ""
+
+
 class SessionTurns:
     """The typed turns of each open chat session, by session id (Gradio's session hash), beside the
     chat history the page holds. Kept here rather than in a ``gr.State`` input so that the chat's

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa import render
-from qa.chat import ChatBackend, SessionTurns, aligned, answered, exchanges
+from qa.chat import ChatBackend, SessionTurns, aligned, answered, copy_text, exchanges
 from qa.conversation import Turn
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ EXAMPLES = [
     "How many Venezuelan security personnel were killed?",
     "What did Trump say about the operation?",
 ]
+
+INTRO = ("# Ask the documents\n"
+         "Every answer quotes the documents word for word, with [n] markers pointing to its sources. "
+         "When the documents do not hold the answer, it says so and shows the nearest passages.")
 
 CSS = """
 #qa-chat mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
@@ -122,11 +126,15 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, An
         k, (_, question, _, _) = found[-1]
         gr.Info(backend.feedback(question, kept(history, request)[k], bool(data.liked)))
 
+    def on_copy(history: list[dict[str, Any]], data: gr.CopyData, request: gr.Request) -> str:
+        """An answer copied with the message's copy button: its plain text, for the clipboard."""
+        return copy_text(kept(history, request), data.value)
+
     def forget(request: gr.Request) -> None:
         """The page closed: its session's turns go."""
         sessions.drop(getattr(request, "session_hash", None))
 
-    return {"chat": respond_streaming if can_stream(backend.engine) else respond, "like": on_like, "forget": forget,
+    return {"chat": respond_streaming if can_stream(backend.engine) else respond, "like": on_like, "copy": on_copy, "forget": forget,
             **api_functions(backend)}
 
 
@@ -147,11 +155,7 @@ def build_app(backend: ChatBackend) -> Any:
     limit = backend.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
     shown_limit = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
     with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
-        gr.Markdown(
-            "# Ask the documents\n"
-            "Every answer quotes the documents word for word, with [n] markers pointing to its sources. "
-            "When the documents do not hold the answer, it says so and shows the nearest passages."
-        )
+        gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
@@ -177,6 +181,11 @@ def build_app(backend: ChatBackend) -> Any:
                             elem_classes=["qa-hint"])
                 upload_status = gr.Markdown(elem_id="qa-upload-status")
         chatbot.like(fn["like"], inputs=[chatbot], outputs=None, api_visibility="undocumented")
+        # the copy button copies a message's Markdown; an answer is then replaced on the clipboard by
+        # its plain text (no **, <mark> or backslash escapes), as `qa ask` prints it
+        copied = gr.Textbox(visible=False, elem_id="qa-copied")
+        chatbot.copy(fn["copy"], inputs=[chatbot], outputs=[copied], api_visibility="private", queue=False).then(
+            None, inputs=[copied], outputs=None, js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
         upload.upload(fn["upload"], inputs=[upload], outputs=[upload_status, collection], api_name="upload",
                       concurrency_limit=1)
         gr.api(fn["ask"], api_name="ask")

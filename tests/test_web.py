@@ -161,6 +161,18 @@ def test_the_session_turns_follow_the_chat_history():
     assert answered([first, None, second]) == [first, second]
 
 
+def test_copying_an_answer_gives_its_plain_text():
+    from qa.chat import copy_text
+    from qa.conversation import Turn as Typed
+
+    a = _answer()
+    turns = [None, Typed.of(a)]
+    main, sources = render_messages(a, asked=a.question)
+    assert copy_text(turns, main["content"]) == plain_text(a) == copy_text(turns, [{"type": "text", "text": sources["content"]}])
+    assert "**" not in copy_text(turns, main["content"]) and "<mark>" not in copy_text(turns, sources["content"])
+    assert copy_text(turns, "Who won?") == "" and copy_text([], main["content"]) == ""  # a question, or an unknown reply
+
+
 def test_session_turns_are_kept_per_session_and_bounded():
     from qa.chat import SessionTurns
     from qa.conversation import Turn as Typed
