@@ -312,9 +312,10 @@ def test_web_chat_streams_checked_sentences_then_the_full_reply(engine):
     assert "arrested" not in json.dumps(replies, ensure_ascii=False)
     assert final[0]["content"].startswith("**Delcy Rodríguez**") and "sworn in as interim president \\[1\\]" in final[0]["content"]
     assert "left out" in final[0]["content"] and final[1]["metadata"]["title"].startswith("Sources: 1 quote")
-    answer = outputs[-1][1]
-    assert answer is not None and all(a is None for _, a in outputs[:-1])  # the typed answer comes with the full reply
-    assert render_messages(answer, asked=Q) == final
+    turn = outputs[-1][1]
+    assert turn is not None and all(t is None for _, t in outputs[:-1])  # the typed turn comes with the full reply
+    assert turn.question == Q and turn.searched_for == Q  # a follow-up would be resolved against it
+    assert render_messages(turn.answer, asked=Q) == final
 
 
 def test_openai_route_and_gradio_chat_stream_checked_sentences(engine):
