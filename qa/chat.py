@@ -92,12 +92,13 @@ def answered(turns: Sequence[Turn | None]) -> list[Turn]:
 
 def copy_text(turns: Sequence[Turn | None], copied: Any) -> str:
     """What the chat's copy button should put on the clipboard: the plain text
-    (:func:`qa.render.plain_text`) of the turn whose answer or sources message was copied, found by
-    rendering the session's turns again (no text is parsed); "" for any other message."""
-    text = message_text({"content": copied})
+    (:func:`qa.render.plain_text`) of the turn whose reply was copied (the answer message, its
+    sources, or both: the chat copies a reply's messages together), found by rendering the session's
+    turns again (no text is parsed); "" for anything else, e.g. a question."""
+    text = message_text({"content": copied}).strip()
     for turn in reversed([t for t in turns if t is not None]):
-        main, *sources = render.render_messages(turn.answer, asked=turn.answer.question)
-        if text.strip() in {main["content"].strip(), *(m["content"].strip() for m in sources)}:
+        messages = render.render_messages(turn.answer, asked=turn.answer.question)
+        if text and any(m["content"].strip() and m["content"].strip() in text for m in messages):
             return render.plain_text(turn.answer)
     return ""
 

@@ -57,7 +57,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, live):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     dialogs: list[str] = []
@@ -173,6 +173,23 @@ def test_upload_from_the_page_then_ask(page, live, tmp_path):
     assert "menu.txt: not UTF-8 text" in page.locator("#qa-upload-status").inner_text()
     assert live.engine.stats()["documents"] == n_before + 1
     assert not any((folder / name).exists() for folder in (live.seeds_dir, live.documents_dir) for name in ("menu.txt", "notes.pdf"))
+
+
+def test_copying_an_answer_gives_plain_text(page, live):
+    """The message's copy button puts the reply as `qa ask` prints it on the clipboard: no Markdown."""
+    from qa.render import plain_text
+
+    ask(page, INTERIM_Q, "Sources:")
+    page.locator("#qa-chat .bot-row").last.hover()
+    # the reply's buttons (copy, retry, undo, like) follow its row; the question's row has a copy button too
+    page.locator("#qa-chat .message-buttons-left button[aria-label='Copy message']").last.click()
+    expected = plain_text(live.engine.ask(INTERIM_Q))
+    deadline, text = time.monotonic() + 20, ""
+    while time.monotonic() < deadline and text != expected:
+        page.wait_for_timeout(200)
+        text = page.evaluate("navigator.clipboard.readText()")
+    assert text == expected, text
+    assert text.startswith("Delcy Rodríguez") and "**" not in text and "<mark>" not in text and "\\" not in text
 
 
 def test_document_markup_is_shown_escaped_and_never_runs(page, live):

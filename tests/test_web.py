@@ -170,6 +170,7 @@ def test_copying_an_answer_gives_its_plain_text():
     main, sources = render_messages(a, asked=a.question)
     assert copy_text(turns, main["content"]) == plain_text(a) == copy_text(turns, [{"type": "text", "text": sources["content"]}])
     assert "**" not in copy_text(turns, main["content"]) and "<mark>" not in copy_text(turns, sources["content"])
+    assert copy_text(turns, main["content"] + "\n\n" + sources["content"]) == plain_text(a)  # the reply's messages together
     assert copy_text(turns, "Who won?") == "" and copy_text([], main["content"]) == ""  # a question, or an unknown reply
 
 
