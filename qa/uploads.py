@@ -182,7 +182,11 @@ def load_collection(seeds_dir: Path, documents_dir: Path) -> Any:
     from qa.ingest import LoadReport, load_documents
 
     seeds = load_documents(seeds_dir)
-    if not Path(documents_dir).is_dir() or _same_folder(seeds_dir, documents_dir):
+    try:
+        present = Path(documents_dir).is_dir()
+    except OSError as e:  # e.g. under a folder this user may not enter: the seeds still answer
+        return LoadReport(seeds.documents, seeds.warnings + (f"{documents_dir}/: skipped, folder unreadable ({e.strerror or e})",))
+    if not present or _same_folder(seeds_dir, documents_dir):
         return seeds
     mine = load_documents(documents_dir)
     taken = {d.doc_id for d in seeds.documents}
