@@ -46,7 +46,12 @@ def test_an_answer_without_searched_question_counts_as_searched_for_itself():
         ("When was she sworn in?", SWORN_IN, "When was Delcy Rodríguez sworn in?"),
         ("What did he say about it?", ORDERED, "What did Donald Trump say about the operation that captured Maduro?"),
         ("What was his reason?", ORDERED, "What was Donald Trump’s reason?"),
+        ("Who swore her in?", SWORN_IN, "Who swore Delcy Rodríguez in?"),
+        ("What did her government decide?", SWORN_IN, "What did Delcy Rodríguez’s government decide?"),
+        ("What did he do?", answered("What did Diosdado Cabello do?", None), "What did Diosdado Cabello do?"),
+        ("What happened after that?", SWORN_IN, "What happened after that (sworn in as interim president)?"),
         ("Who won the World Cup?", SWORN_IN, "Who won the World Cup?"),  # nothing refers back
+        ("Is it true that Maduro fled?", None, "Is it true that Maduro fled?"),  # no previous turn
         # "it" without a noun phrase to stand for: the topic is added in brackets
         ("When did it happen?", SWORN_IN, "When did it happen (sworn in as interim president)?"),
     ],
@@ -88,11 +93,4 @@ def test_needs_context_and_names():
     assert not needs_context("Who was sworn in as interim president?")
     assert not needs_context("Is that report true?")  # "that" as a determiner
     assert names_in("Which U.S. president ordered the operation that captured Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]
-
-
-def test_the_old_followup_module_still_answers_for_unswitched_callers():
-    from qa.followup import Turn as OldTurn
-    from qa.followup import rewrite as old_rewrite
-
-    assert old_rewrite("When was she sworn in?", OldTurn("Who was sworn in as interim president?", "Delcy Rodríguez")) == (
-        "When was Delcy Rodríguez sworn in?")
+    assert names_in("Which U.S. president ordered the raid on Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]

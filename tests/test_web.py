@@ -14,7 +14,6 @@ import os
 
 import pytest
 
-from qa.followup import Turn, names_in, previous_turn, rewrite
 from qa.types import Answer, Chunk, Citation, Hit
 from qa.chat import aligned, answered, exchanges
 from qa.render import (
@@ -206,42 +205,9 @@ def test_openai_and_rest_histories_become_typed_turns():
     assert [t.short_answer for t in rest_history([{"role": m[0], "content": m[1]} for m in messages])] == ["Delcy Rodríguez", None]
     from qa.openai_api import RequestError
 
-    for bad in ("text", [3], [{"question": 5}]):
-        with pytest.raises(RequestError):
-            rest_history(bad)
-
-
-# ------------------------------------------------------------------------------------------------
-# Follow-ups
-# ------------------------------------------------------------------------------------------------
-
-PREV = Turn(question="Who was sworn in as interim president?", answer="Delcy Rodríguez")
-
-
-@pytest.mark.parametrize(
-    "question, previous, expected",
-    [
-        ("When was she sworn in?", PREV, "When was Delcy Rodríguez sworn in?"),
-        ("Who swore her in?", PREV, "Who swore Delcy Rodríguez in?"),
-        ("What did her government decide?", PREV, "What did Delcy Rodríguez’s government decide?"),
-        ("What did he say about it?", Turn("Who ordered the operation that captured Maduro?", "Donald Trump"),
-         "What did Donald Trump say about the operation that captured Maduro?"),
-        ("What did he do?", Turn("What did Diosdado Cabello do?", None), "What did Diosdado Cabello do?"),
-        ("What happened after that?", PREV, "What happened after that (sworn in as interim president)?"),
-        ("Who won the World Cup?", PREV, "Who won the World Cup?"),  # no pronoun
-        ("Is it true that Maduro fled?", None, "Is it true that Maduro fled?"),  # no previous turn
-    ],
-)
-def test_followup_rewriting(question, previous, expected):
-    assert rewrite(question, previous) == expected
-
-
-def test_followup_helpers():
-    assert names_in("Which U.S. president ordered the raid on Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]
-    turns = [("user", "Who?"), ("assistant", "Delcy Rodríguez\n\n“…” [1]"), ("user", "Where?"), ("assistant", "“Quote.” [1]")]
-    assert previous_turn(turns) == Turn("Where?", None)
-    assert previous_turn(turns[:2]) == Turn("Who?", "Delcy Rodríguez")
-    assert previous_turn([]) is None
+    assert rest_history([3, None, {"question": 5}, earlier]) == [turn]  # junk entries are ignored, as before
+    with pytest.raises(RequestError):
+        rest_history("text")
 
 
 # ------------------------------------------------------------------------------------------------
