@@ -187,24 +187,26 @@ async def read_json(request: Any) -> dict[str, Any]:
     return body
 
 
-def _earlier_answer(item: dict[str, Any]) -> Answer:
+def _earlier_answer(item: dict[str, Any]) -> Answer | None:
     """An earlier reply of ``/api/ask`` sent back in ``history``, as the Answer it was (the fields a
-    follow-up needs; typed, checked, nothing parsed)."""
+    follow-up needs; typed, checked, nothing parsed); None for an entry that is not one."""
     question, searched, short, text = (item.get(k) for k in ("question", "searched_question", "short_answer", "text"))
     if not isinstance(question, str) or not all(isinstance(v or "", str) for v in (searched, short, text)):
-        raise RequestError("an earlier answer in 'history' needs 'question' (and 'searched_question', 'short_answer', 'text') as text")
+        return None
     return Answer(question=question, text=text or "", short_answer=short or None, refused=bool(item.get("refused")),
                   searched_question=searched or question)
 
 
 def rest_history(history: Any) -> list[Turn]:
     """The turns of ``history`` on ``/api/ask``: earlier ``Answer.to_dict()`` replies, or
-    ``{role, content}`` chat messages (turned into turns as on the OpenAI route)."""
-    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+    ``{role, content}`` chat messages (turned into turns as on the OpenAI route). Entries that are
+    neither are ignored, as they always were."""
+    if not isinstance(history, list):
         raise RequestError("'history' must be a list of earlier answers or {role, content} messages")
-    if any("role" in h for h in history):
-        return turns_from_messages([(h.get("role", ""), content_text(h.get("content"))) for h in history])
-    return [Turn.of(_earlier_answer(h)) for h in history]
+    items = [h for h in history if isinstance(h, dict)]
+    if any("role" in h for h in items):
+        return turns_from_messages([(h["role"], content_text(h.get("content"))) for h in items if isinstance(h.get("role"), str)])
+    return [Turn.of(a) for a in map(_earlier_answer, items) if a is not None]
 
 
 def _handlers(backend: ChatBackend) -> tuple[Any, Any]:
