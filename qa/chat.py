@@ -2,10 +2,9 @@
 
 A conversation is typed data: the earlier turns of the session (:class:`qa.conversation.Turn`,
 each closing an :class:`~qa.types.Answer`). The web keeps them per session (:class:`SessionTurns`),
-REST clients send
-back earlier answers, the OpenAI route turns the client's messages into turns; :meth:`qa.QA.ask`
-resolves a follow-up ("When was she sworn in?") against them. Nothing is read back from rendered
-text.
+REST clients send back earlier answers, the OpenAI route turns the client's messages into turns;
+:meth:`qa.QA.ask` resolves a follow-up ("When was she sworn in?") against them. Nothing is read
+back from rendered text.
 
 >>> backend = ChatBackend(QA())                                   # doctest: +SKIP
 >>> first = backend.ask("Who was sworn in as interim president?")   # doctest: +SKIP
@@ -141,10 +140,9 @@ def _store_outage() -> Any:
     return StoreOutage(log)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ChatBackend:
-    """What the UI and the routes call: asking (follow-ups included), feedback, uploads. Mutable on
-    purpose: the web wiring sets ``upload_root`` (Gradio's upload folder) once it is known."""
+    """What the UI and the routes call: asking (follow-ups included), feedback, uploads."""
 
     engine: Any
     max_upload_bytes: int | None = None

@@ -275,8 +275,10 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
 
     from qa import web
 
+    from gradio.utils import get_upload_folder
+
     settings = settings or ServeSettings.resolve()
-    backend = backend or ChatBackend(engine, max_upload_bytes=settings.max_upload_bytes)
+    backend = backend or ChatBackend(engine, max_upload_bytes=settings.max_upload_bytes, upload_root=get_upload_folder())
     demo = web.build_app(backend)
     app = FastAPI(title="qa", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     rejected, unavailable = _handlers(backend)

@@ -12,6 +12,7 @@ Served by :func:`qa.server.create_app` (``python app.py`` / ``qa serve``): one s
 the chat, the REST route and the OpenAI-compatible API.
 """
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -147,8 +148,8 @@ def build_app(backend: ChatBackend) -> Any:
 
     from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
 
-    if backend.upload_root is None:
-        backend.upload_root = get_upload_folder()
+    if backend.upload_root is None:  # the same engine and outage log, reading uploads only from Gradio's folder
+        backend = dataclasses.replace(backend, upload_root=get_upload_folder())
     sessions = SessionTurns()
     fn = chat_functions(backend, sessions)
     engine = backend.engine
