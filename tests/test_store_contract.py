@@ -241,3 +241,17 @@ def test_the_engine_answers_alike_on_both_backends(tmp_path, seeds_copy, monkeyp
         assert type(engine.store.backend).__name__ == {"chroma": "ChromaBackend", "memory": "InMemoryBackend"}[kind]
         got[kind] = {q: [(h.chunk.chunk_id, h.dense_rank, h.sparse_rank, round(h.score, 6)) for h in engine.retrieve(q)] for q in questions}
     assert got["memory"] == got["chroma"]
+
+
+def test_backends_are_chosen_by_name_and_an_unknown_one_is_refused(tmp_path, monkeypatch):
+    from qa.store import IndexStore, backend_name, make_backend
+
+    from tests.fakes import register_memory_backend
+
+    register_memory_backend()
+    assert backend_name() == "chroma"
+    monkeypatch.setenv("QA_VECTOR_BACKEND", "memory")
+    assert type(IndexStore(tmp_path / "a", HashEmbedder(), CHUNKING).backend).__name__ == "InMemoryBackend"
+    assert type(IndexStore(tmp_path / "a", HashEmbedder(), CHUNKING, backend="chroma").backend).__name__ == "ChromaBackend"
+    with pytest.raises(ValueError, match="unknown vector backend 'nope'.*chroma"):
+        make_backend("nope", tmp_path)
