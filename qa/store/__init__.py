@@ -2,7 +2,7 @@
 
 The vectors live in a :class:`~qa.store.backend.VectorBackend` (Chroma by default, see
 :mod:`qa.store.chroma`; ``QA_VECTOR_BACKEND`` picks another registered one). Modules:
-``backend`` (the Protocol, scores, registry), ``chroma``, ``manifest``, ``records`` (how chunks are
+``backend`` (the Protocol and its scores), ``registry`` (backends by name), ``chroma``, ``manifest``, ``records`` (how chunks are
 stored as rows), ``lock``, ``generations`` (sync, commit, crash cleanup), ``append`` (the append
 intent and its recovery), ``bm25``, ``index`` (:class:`IndexStore`, tying them together).
 
@@ -64,18 +64,7 @@ are computed here, at index time, so answering a question needs exactly one mode
 
 from __future__ import annotations
 
-from qa.store.backend import (
-    BACKEND_ENV,
-    DEFAULT_BACKEND,
-    IndexUnusable,
-    Match,
-    Records,
-    VectorBackend,
-    VectorCollection,
-    backend_name,
-    make_backend,
-    register_backend,
-)
+from qa.store.backend import IndexUnusable, Match, Records, VectorBackend, VectorCollection
 from qa.store.bm25 import BM25_GENERATION_FILE, BM25_KEY_FILE
 from qa.store.chroma import CATCH_UP_ID, ChromaBackend, open_chroma, sqlite_damage
 from qa.store.index import IndexStore
@@ -98,6 +87,7 @@ from qa.store.manifest import (
     SyncReport,
 )
 from qa.store.records import COPY_BATCH, READ_BATCH, read_nodes
+from qa.store.registry import BACKEND_ENV, DEFAULT_BACKEND, backend_name, make_backend, register_backend
 
 #: the name this exception had before the store became a package (cli, server and tests still catch it by it)
 IndexError_ = IndexUnusable

@@ -1,8 +1,8 @@
-"""What a vector store must offer the index: the :class:`VectorBackend` Protocol, and backends by name.
+"""What a vector store must offer the index: the :class:`VectorBackend` Protocol and its neutral scores.
 
 The generation protocol (:mod:`qa.store.generations`, :mod:`qa.store.append`) and retrieval
 (:mod:`qa.retrieve`) are written against these few operations only, so another vector store is one
-class that implements them plus a :func:`register_backend` call. Scores are backend-neutral:
+class that implements them plus a :func:`qa.store.registry.register_backend` call. Scores are backend-neutral:
 :meth:`VectorCollection.query` returns *cosine similarity* (higher is better, in [-1, 1]; 1 for the
 same direction), whatever the store computes internally; a backend converts its own convention
 (Chroma's cosine *distance*, for instance) in one place, its own module.
@@ -17,18 +17,12 @@ bool (what every store can filter on); the document is the row's text, or None.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
-#: the backend used when none is named (``QA_VECTOR_BACKEND`` names another)
-DEFAULT_BACKEND = "chroma"
-BACKEND_ENV = "QA_VECTOR_BACKEND"
-
 
 class IndexUnusable(RuntimeError):
     """The index (its folder, manifest or vector store) cannot be used as it is; the message says what to do.
@@ -118,34 +112,3 @@ class VectorBackend(Protocol):
 
     def close(self) -> None:
         """Forget open clients (before the local folder is moved aside)."""
-
-
-#: name -> factory(index_dir, url) -> backend
-_FACTORIES: dict[str, Callable[[Path, str], VectorBackend]] = {}
-
-
-def register_backend(name: str, factory: Callable[[Path, str], VectorBackend]) -> None:
-    """Make ``factory(index_dir, url)`` available as ``QA_VECTOR_BACKEND=name``."""
-    _FACTORIES[name] = factory
-
-
-def _chroma(index_dir: Path, url: str) -> VectorBackend:
-    from qa.store.chroma import ChromaBackend  # lazy: chromadb costs ~1 s to import
-
-    return ChromaBackend(index_dir / "chroma", url)
-
-
-register_backend("chroma", _chroma)
-
-
-def backend_name(name: str = "") -> str:
-    """``name``, else ``QA_VECTOR_BACKEND``, else the default; refuses a name nobody registered."""
-    chosen = (name or os.environ.get(BACKEND_ENV, "") or DEFAULT_BACKEND).strip().lower()
-    if chosen not in _FACTORIES:
-        raise ValueError(f"unknown vector backend {chosen!r} ({BACKEND_ENV}); known: {', '.join(sorted(_FACTORIES))}")
-    return chosen
-
-
-def make_backend(name: str, index_dir: Path, url: str = "") -> VectorBackend:
-    """The backend registered as ``name`` (see :func:`backend_name`) for ``index_dir`` (and server ``url``)."""
-    return _FACTORIES[backend_name(name)](Path(index_dir), url)

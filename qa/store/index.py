@@ -26,11 +26,12 @@ from qa.embed import Embedder
 from qa.ingest import Chunk, chunk_document
 from qa.store import records
 from qa.store.append import AppendMixin
-from qa.store.backend import IndexUnusable, VectorBackend, VectorCollection, make_backend
+from qa.store.backend import IndexUnusable, VectorBackend, VectorCollection
 from qa.store.bm25 import Bm25Mixin
 from qa.store.generations import GenerationsMixin
 from qa.store.lock import WriterLock
 from qa.store.manifest import APPEND, DAMAGED_PREFIX, KEPT, LOCK, MANIFEST, OWNED, OWNED_PREFIXES, STAGING, Manifest, fsync_dir
+from qa.store.registry import make_backend
 from qa.types import Document
 
 log = logging.getLogger("qa.store")
