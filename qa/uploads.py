@@ -136,11 +136,6 @@ class AddedDocument:
     created: bool
     report: object = None
 
-    def summary(self) -> str:
-        if not self.created:
-            return f"{self.doc_id} is already in the collection ({self.chunks} passages)"
-        return f"added {self.doc_id} ({self.chunks} passages)"
-
 
 def read_received_file(path: Path, root: str | None, limit: int) -> bytes:
     """The bytes of an uploaded file, read only if it lies inside ``root`` once links are resolved,
