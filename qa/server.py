@@ -272,10 +272,9 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
     from fastapi import FastAPI
+    from gradio.utils import get_upload_folder
 
     from qa import web
-
-    from gradio.utils import get_upload_folder
 
     settings = settings or ServeSettings.resolve()
     backend = backend or ChatBackend(engine, max_upload_bytes=settings.max_upload_bytes, upload_root=get_upload_folder())
