@@ -280,9 +280,11 @@ def build_retriever(store: Any, embed_query: Callable[[str], Any], top_k: int, c
     """
     n = max(candidates, top_k)
     docs = store.manifest.documents if store.manifest is not None else None
+    # by chunk id, not only document: after a replace the BM25 being rebuilt still holds the old chunks
+    ids = None if store.manifest is None else set(store.manifest.chunk_ids())
 
     def keep(node: Any) -> bool:
-        return docs is None or node.metadata.get("doc_id") in docs
+        return docs is None or (node.metadata.get("doc_id") in docs and (ids is None or node.node_id in ids))
 
     chunks = store.chunks_collection
     dense = FilteredRetriever(lambda k: DenseRetriever(chunks, embed_query, top_k=k), n, keep)

@@ -28,6 +28,7 @@ from qa.store import records
 from qa.store.append import AppendMixin
 from qa.store.backend import IndexUnusable, VectorBackend, VectorCollection
 from qa.store.bm25 import Bm25Mixin
+from qa.store.change import ChangeMixin
 from qa.store.generations import GenerationsMixin
 from qa.store.lock import WriterLock
 from qa.store.manifest import APPEND, DAMAGED_PREFIX, KEPT, LOCK, MANIFEST, OWNED, OWNED_PREFIXES, STAGING, Manifest, fsync_dir
@@ -37,7 +38,7 @@ from qa.types import Document
 log = logging.getLogger("qa.store")
 
 
-class IndexStore(GenerationsMixin, AppendMixin, Bm25Mixin):
+class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
     """Chunk and sentence vectors in a :class:`~qa.store.backend.VectorBackend` plus BM25, kept in step by a manifest.
 
     ``backend`` is a registered name (default: ``QA_VECTOR_BACKEND``, else Chroma) or a backend

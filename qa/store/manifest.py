@@ -31,8 +31,9 @@ READABLE_FORMATS = (1, 2)
 OWNED = (MANIFEST, "chroma", "bm25", MANIFEST + ".tmp", STAGING, STAGING + ".tmp", LOCK, APPEND, APPEND + ".tmp")
 #: owned scratch folders are named with this prefix plus a random token
 OWNED_PREFIXES = ("bm25.tmp-",)
-#: other things qa keeps inside index_dir (evaluation indexes, feedback), never wiped by a rebuild
-KEPT = ("eval", "feedback.jsonl")
+#: other things qa keeps inside index_dir (evaluation indexes, feedback, the indexes of named
+#: collections: qa.collections), never wiped by a rebuild
+KEPT = ("eval", "feedback.jsonl", "collections")
 #: an embedded store that cannot be opened is moved by `qa index --rebuild` into
 #: ``damaged-<time>/`` inside index_dir (kept, never deleted, never wiped)
 DAMAGED_PREFIX = "damaged-"
