@@ -314,6 +314,11 @@ class QA:
 
     # --- uploads -------------------------------------------------------------------------------
 
+    @property
+    def documents(self) -> Any:  # list, add, replace, delete (a qa.documents.DocumentLibrary; not imported here)
+        from qa.documents import DocumentLibrary
+        return DocumentLibrary(self)
+
     def add_document(
         self, name: str, data: bytes, progress: Progress | None = None, max_bytes: int | None = None,
     ) -> Any:

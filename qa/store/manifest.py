@@ -178,7 +178,8 @@ class Manifest:
 
 def document_entry(d: Document, chunks: list[Chunk]) -> dict[str, Any]:
     """A document as the manifest lists it."""
-    return {"sha256": d.sha256, "title": d.title, "path": d.path, "chunks": [c.chunk_id for c in chunks]}
+    entry = {"sha256": d.sha256, "title": d.title, "path": d.path, "chunks": [c.chunk_id for c in chunks]}
+    return entry | ({"pages": len(d.pages)} if d.pages else {})  # for listings (qa.documents); absent: no pages
 
 
 def write_json_durably(path: Path, data: Any) -> None:

@@ -1,0 +1,356 @@
+"""The documents of one collection as a user manages them: list, add, replace, delete.
+
+:class:`DocumentLibrary` works on one :class:`qa.QA` engine (``engine.documents``): its seeds folder
+(shipped, read only: a seed is never deleted or replaced), its user documents folder (where files
+are written and removed) and its index. A document's id is the one the index uses: its path
+relative to its folder (the file name for uploads).
+
+Crash safety: the file is the truth the index follows (every start syncs the index with the
+folders), so the file changes first and the index after, in one in-place change of the index
+(:mod:`qa.store.change`):
+
+* delete: the file is renamed to a hidden name (the folder reader skips hidden names), the index
+  change is committed, then the hidden file is removed. A crash in between leaves a document the
+  next sync drops; an ordinary error renames the file back.
+* replace: the new bytes are written and read in a hidden staging folder and embedded (no lock),
+  then the old file is linked to a hidden backup, the new one renamed over it and the index change
+  (old chunks out, new ones in) committed at once. A crash in between leaves the new file (re-indexed
+  by the next sync); an ordinary error puts the backup back. Never both versions lost.
+
+>>> engine.documents.add("notes.md", b"# Notes\\nThe harbour master is Ignacio.")   # doctest: +SKIP
+>>> [d.doc_id for d in engine.documents.list()]                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from qa import uploads
+from qa.config import DEFAULT_MAX_UPLOAD_BYTES
+from qa.guards import NoDocuments, check_document, require_writable_index
+from qa.ingest import TEXT_SUFFIXES, document_suffixes, load_document
+from qa.store import AppendRefused, SyncReport
+from qa.store.change import UnknownDocument
+from qa.types import Document
+from qa.uploads import InvalidDocument
+
+__all__ = ["DocumentChange", "DocumentInfo", "DocumentLibrary", "InvalidDocument", "SeedDocument", "TooLarge",
+           "UnknownDocument", "UnsupportedType", "check_document_upload"]
+
+log = logging.getLogger(__name__)
+
+#: hidden (skipped by the folder reader) names of what a change holds aside
+_ASIDE = ".qa-aside-"
+
+
+class SeedDocument(PermissionError):
+    """A shipped seed document: read only, never deleted or replaced."""
+
+
+class UnsupportedType(InvalidDocument):
+    """A file of a type the folder reader does not read."""
+
+
+class TooLarge(InvalidDocument):
+    """A file over the size limit for one document."""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One document of a collection, as listed."""
+
+    doc_id: str
+    title: str
+    file_name: str
+    source: Literal["seeds", "documents"]
+    size: int | None
+    chunks: int
+    pages: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    """What :meth:`DocumentLibrary.add`, ``replace`` or ``delete`` did."""
+
+    doc_id: str
+    title: str = ""
+    chunks: int = 0
+    #: a new document (False: the same bytes were already there, or a replace or delete)
+    created: bool = False
+    replaced: bool = False
+    deleted: bool = False
+    report: SyncReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "title": self.title, "chunks": self.chunks, "created": self.created,
+                "replaced": self.replaced, "deleted": self.deleted}
+
+    def summary(self) -> str:
+        if self.deleted:
+            return f"deleted {self.doc_id}"
+        if self.replaced:
+            return f"replaced {self.doc_id} ({self.chunks} passages)"
+        return f"added {self.doc_id} ({self.chunks} passages)" if self.created else f"{self.doc_id} is already in the collection"
+
+
+def check_document_upload(name: str, data: bytes, max_bytes: int | None = None) -> uploads.CheckedUpload:
+    """Check a file for the collection: a usable name, a type the folder reader reads (.txt, .md,
+    .pdf, .docx, .html, ...), not empty, at most ``max_bytes``; text types must be UTF-8 text.
+    Raises :class:`UnsupportedType`, :class:`TooLarge` or :class:`InvalidDocument` (a message a user can act on)."""
+    limit = DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    shown = str(name).replace("\\", "/").rsplit("/", 1)[-1] or str(name)
+    if not isinstance(data, (bytes, bytearray)):
+        raise InvalidDocument(f"{shown}: expected the file's bytes, got {type(data).__name__}")
+    safe = uploads.safe_filename(name)
+    suffix = Path(safe or shown).suffix.lower()
+    if suffix not in document_suffixes():
+        raise UnsupportedType(f"{shown}: only {', '.join(document_suffixes())} files can be added"
+                              + (f" (this one is {suffix})" if suffix else " (this one has no extension)"))
+    if not safe or not Path(safe).stem:
+        raise InvalidDocument(f"{shown}: the file name has no usable characters (use letters, digits, '.', '_' or '-')")
+    if len(data) > limit:
+        raise TooLarge(f"{shown}: {len(data):,} bytes is over the {limit:,}-byte limit for one document")
+    if not data:
+        raise InvalidDocument(f"{shown}: the file is empty")
+    text = ""
+    if suffix in TEXT_SUFFIXES:
+        if b"\x00" in data:
+            raise InvalidDocument(f"{shown}: looks like a binary file (it contains NUL bytes), not text")
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidDocument(f"{shown}: not UTF-8 text (invalid byte at position {e.start}); save it as UTF-8") from None
+        if not text.strip():
+            raise InvalidDocument(f"{shown}: the file holds only whitespace")
+    return uploads.CheckedUpload(name=safe, data=bytes(data), text=text)
+
+
+class DocumentLibrary:
+    """List, add, replace and delete the documents of ``engine``'s collection (see the module doc).
+
+    Works with the engine's lock, store and retriever (a friend of :class:`qa.QA`, which stays
+    under its size limit by keeping this here).
+    """
+
+    def __init__(self, engine: Any, max_bytes: int | None = None):
+        self.engine = engine
+        self.max_bytes = max_bytes
+
+    @property
+    def seeds_dir(self) -> Path:
+        return Path(self.engine.config.seeds_dir)
+
+    @property
+    def documents_dir(self) -> Path:
+        return Path(self.engine.config.documents_dir)
+
+    def _has_seeds(self) -> bool:
+        return os.path.realpath(self.seeds_dir) != os.path.realpath(self.documents_dir)
+
+    def _is_seed(self, doc_id: str) -> bool:
+        p = self.seeds_dir / doc_id
+        return self._has_seeds() and (p.exists() or p.is_symlink())
+
+    def _ready(self) -> bool:
+        """Open (or first build) the index; False for a collection without any document yet."""
+        try:
+            with self.engine._store_errors():
+                self.engine._ensure_ready()
+        except NoDocuments:
+            return False
+        return True
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def list(self) -> list[DocumentInfo]:
+        """Every indexed document, ordered by id."""
+        if not self._ready():
+            return []
+        m = self.engine.store.manifest
+        return [self._info(doc_id, entry) for doc_id, entry in sorted((m.documents if m else {}).items())]
+
+    def get(self, doc_id: str) -> DocumentInfo:
+        """One document (raises :class:`UnknownDocument`)."""
+        for info in self.list():
+            if info.doc_id == doc_id:
+                return info
+        raise UnknownDocument(f"no document {doc_id!r} in this collection")
+
+    def _info(self, doc_id: str, entry: dict[str, Any]) -> DocumentInfo:
+        seed = self._is_seed(doc_id)
+        try:
+            size: int | None = ((self.seeds_dir if seed else self.documents_dir) / doc_id).stat().st_size
+        except OSError:
+            size = None
+        pages = entry.get("pages")
+        return DocumentInfo(doc_id=doc_id, title=str(entry.get("title", "")), file_name=doc_id.rsplit("/", 1)[-1],
+                            source="seeds" if seed else "documents", size=size, chunks=len(entry.get("chunks", ())),
+                            pages=int(pages) if pages else None)
+
+    def _indexed(self) -> dict[str, Any]:
+        m = self.engine.store.manifest
+        return m.documents if m is not None else {}
+
+    def _user_path(self, doc_id: str) -> Path:
+        """``doc_id``'s file in the user documents folder (an id that would leave it is unknown)."""
+        base = os.path.realpath(self.documents_dir)
+        p = self.documents_dir / doc_id
+        if not doc_id or Path(doc_id).is_absolute() or ".." in Path(doc_id).parts or \
+                os.path.commonpath([os.path.realpath(p), base]) != base:
+            raise UnknownDocument(f"no document {doc_id!r} in this collection")
+        return p
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def add(self, name: str, data: bytes, progress: Any = None) -> DocumentChange:
+        """Add a file to the user documents folder and index it; a file of the same name is replaced
+        (``replaced=True``), the same bytes again are a no-op. A seed's name is refused (:class:`SeedDocument`)."""
+        checked = check_document_upload(name, data, self.max_bytes)
+        if self._is_seed(checked.name):
+            seed = self.seeds_dir / checked.name
+            if seed.is_file() and seed.read_bytes() == checked.data:
+                return DocumentChange(checked.name, chunks=len(self._indexed().get(checked.name, {}).get("chunks", ())))
+            raise SeedDocument(f"{checked.name} is a shipped seed document: it cannot be replaced (rename your file)")
+        target = self._user_path(checked.name)
+        if target.exists() or target.is_symlink():
+            return self._replace(checked, progress)
+        return self._add_new(checked, progress)
+
+    def replace(self, doc_id: str, name: str, data: bytes, progress: Any = None) -> DocumentChange:
+        """Put the contents of file ``name`` (same type as ``doc_id``) under ``doc_id``; crash-safe."""
+        checked = check_document_upload(name, data, self.max_bytes)
+        if self._is_seed(doc_id):
+            raise SeedDocument(f"{doc_id} is a shipped seed document: it cannot be replaced")
+        target = self._user_path(doc_id)
+        if not target.is_file():
+            raise UnknownDocument(f"no document {doc_id!r} in the user documents folder")
+        if Path(checked.name).suffix != Path(doc_id).suffix.lower():
+            raise UnsupportedType(f"{checked.name}: a {Path(doc_id).suffix} document is replaced by a file of the same type")
+        return self._replace(dataclasses.replace(checked, name=doc_id), progress)
+
+    def delete(self, doc_id: str) -> DocumentChange:
+        """Remove ``doc_id``'s file and its chunks, sentence vectors and BM25 entries; crash-safe.
+        Raises :class:`SeedDocument` for a seed, :class:`UnknownDocument` for an id that is nowhere."""
+        if self._is_seed(doc_id):
+            raise SeedDocument(f"{doc_id} is a shipped seed document: it cannot be deleted")
+        ready = self._ready()
+        path = self._user_path(doc_id)
+        indexed = doc_id in self._indexed()
+        if not indexed and not path.is_file():
+            raise UnknownDocument(f"no document {doc_id!r} in this collection")
+        require_writable_index(self.engine.config.index_dir)
+        with self.engine._lock, self._aside(path, restore=True) as aside:
+            report = None
+            if indexed and ready:
+                report = self._commit(lambda store: store.remove_documents([doc_id]))
+            if aside is not None:
+                aside.unlink()  # done: nothing to restore
+        return DocumentChange(doc_id, deleted=True, report=report)
+
+    # --- the parts -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _aside(self, path: Path, restore: bool) -> Iterator[Path | None]:
+        """``path`` renamed (or, with ``restore=False``, hard-linked) to a hidden name beside it;
+        renamed back when the block fails with an ordinary error; removed at the end if still there."""
+        if not (path.exists() or path.is_symlink()):
+            yield None
+            return
+        aside = path.with_name(f"{_ASIDE}{secrets.token_hex(4)}-{path.name}")
+        if restore:
+            os.replace(path, aside)
+        else:
+            try:
+                os.link(path, aside)
+            except OSError:  # a file system without hard links
+                shutil.copy2(path, aside)
+        try:
+            yield aside
+        except Exception:
+            if aside.exists():
+                os.replace(aside, path)
+            raise
+        aside.unlink(missing_ok=True)
+
+    def _commit(self, change: Any) -> SyncReport:
+        """Run ``change(store)`` (the engine lock is held), falling back to a full sync of the folders
+        when the index cannot be changed in place; then answer from the new state."""
+        engine = self.engine
+        try:
+            with engine._store_errors():
+                report = change(engine.store)
+        except AppendRefused as e:
+            log.info("indexing the documents folder (%s)", e)
+            return engine.index()
+        engine._retriever = engine._build_retriever()
+        engine._stamp = engine._manifest_stamp()
+        return report
+
+    def _read(self, folder: Path, checked: uploads.CheckedUpload, final: Path) -> Document:
+        """The document in ``folder/checked.name`` as the folder reader reads it (with ``final`` as its path)."""
+        loaded = load_document(folder, checked.name)
+        if not loaded.documents:
+            why = [w for w in loaded.warnings if w.startswith(checked.name)]
+            raise InvalidDocument(why[0] if why else f"{checked.name}: could not be read as a document")
+        return dataclasses.replace(check_document(loaded.documents[0]), path=str(final))
+
+    def _add_new(self, checked: uploads.CheckedUpload, progress: Any) -> DocumentChange:
+        ready = self._ready()
+        require_writable_index(self.engine.config.index_dir)
+        try:
+            self.documents_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidDocument(f"{checked.name}: the documents folder cannot be created ({e.strerror or e})") from None
+        created = uploads.write_new_file(self.documents_dir, checked.name, checked.data)
+        try:
+            doc = self._read(self.documents_dir, checked, self.documents_dir / checked.name)
+            if not ready:
+                with self.engine._lock:
+                    report = self.engine.index(progress=progress)
+            else:
+                prepared = self.engine.store.prepare_change([doc], progress=progress)  # the slow part: no lock
+                with self.engine._lock:
+                    report = self._commit(lambda store: store.commit_change(prepared))
+        except BaseException:
+            if created:
+                (self.documents_dir / checked.name).unlink(missing_ok=True)
+                self.engine._forget_upload(checked.name)
+            raise
+        entry = self._indexed().get(checked.name, {})
+        return DocumentChange(checked.name, title=doc.title, chunks=len(entry.get("chunks", ())), created=created, report=report)
+
+    def _replace(self, checked: uploads.CheckedUpload, progress: Any) -> DocumentChange:
+        target = self._user_path(checked.name)
+        if target.is_file() and target.read_bytes() == checked.data:
+            return DocumentChange(checked.name, chunks=len(self._indexed().get(checked.name, {}).get("chunks", ())))
+        ready = self._ready()
+        require_writable_index(self.engine.config.index_dir)
+        staging = self.documents_dir / f"{_ASIDE}{secrets.token_hex(4)}"
+        staging.mkdir()
+        try:
+            uploads.write_new_file(staging, checked.name, checked.data)
+            doc = self._read(staging, checked, target)
+            prepared = self.engine.store.prepare_change([doc], progress=progress) if ready else None
+            with self.engine._lock, self._aside(target, restore=False):
+                os.replace(staging / checked.name, target)  # the file first: the index follows it
+                try:
+                    report = self._commit(lambda store: store.commit_change(prepared)) if prepared else self.engine.index()
+                except Exception:
+                    target.unlink(missing_ok=True)  # _aside puts the old file back
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        entry = self._indexed().get(checked.name, {})
+        return DocumentChange(checked.name, title=doc.title, chunks=len(entry.get("chunks", ())), replaced=True, report=report)
