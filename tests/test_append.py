@@ -99,6 +99,7 @@ def stored_count(index: Path) -> tuple[int, int]:
 # --- the store --------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_an_added_document_is_appended_in_place_embedding_only_its_own_text(tmp_path, seeds_copy, monkeypatch):
     index = tmp_path / "index"
     emb = HashEmbedder()
@@ -140,6 +141,7 @@ def test_an_added_document_is_appended_in_place_embedding_only_its_own_text(tmp_
     assert (index / "bm25" / BM25_KEY_FILE).read_text() == m2.corpus_key()
 
 
+@pytest.mark.integration
 def test_append_cost_does_not_grow_with_the_collection(tmp_path, seeds_copy, monkeypatch):
     """The same upload into the seeds and into a collection 40x larger: the same texts embedded,
     the same rows written, nothing read from the collection on the upload's time."""
@@ -431,6 +433,7 @@ print("appended", added.chunks)
 """
 
 
+@pytest.mark.integration
 def test_a_running_engine_in_another_process_follows_an_append(tmp_path, seeds_copy):
     """The embedded Chroma of a reader process sees vectors another process appended to collections
     it already has open only once it caught up with the store's log: the engine does that."""

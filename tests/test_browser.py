@@ -18,7 +18,7 @@ import pytest
 from tests import webserver
 from tests.webserver import ARTIFACTS, INTERIM_DOC, INTERIM_Q
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [

@@ -204,6 +204,7 @@ def test_a_crashed_run_on_the_server_is_cleaned_up_and_other_indexes_are_untouch
     assert store("mine").sync(load_documents(seeds_copy).documents).added == ("new.md",)
 
 
+@pytest.mark.crash
 def test_an_append_on_the_server_killed_before_its_commit_is_undone(chroma_server, tmp_path, seeds_copy, monkeypatch):
     """Added documents go into the live collections on the server in place; killed before the
     commit, a reader removes them again and the next run adds them."""

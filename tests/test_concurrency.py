@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import GOLD
 from tests.test_hostile import copy_seed_engine
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.load]
 
 THREADS = 16
 NEW_DOC_NAME = "harbor-festival.md"

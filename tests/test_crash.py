@@ -43,7 +43,7 @@ from qa.store.chroma import open_chroma
 
 from tests.conftest import ROOT, SEEDS
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.crash]
 
 QUESTION = "Who was sworn in as interim president?"
 NEW_QUESTION = "Who is the harbour master of Puerto Cabello?"

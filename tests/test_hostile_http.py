@@ -449,6 +449,7 @@ def _check_503(route: str, r, url: str, port: int) -> None:
     assert url in err and f"chroma run --path" in err and f"--port {port}" in err
 
 
+@pytest.mark.crash
 def test_chroma_server_killed_under_traffic_503_one_warning_then_recovers(tmp_path, caplog, capfd):
     """The vectors live in a real `chroma run`; it is SIGKILLed while clients ask, then restarted on
     the same port and folder. The rules answerer and a hashing embedder keep it fast: the store is

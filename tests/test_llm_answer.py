@@ -318,6 +318,7 @@ def test_web_chat_streams_checked_sentences_then_the_full_reply(engine):
     assert render_messages(turn.answer, asked=Q) == final
 
 
+@pytest.mark.integration
 def test_openai_route_and_gradio_chat_stream_checked_sentences(engine):
     from qa.config import ServeSettings
     from qa.server import create_app

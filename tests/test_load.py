@@ -18,7 +18,7 @@ from tests import webserver
 from tests.conftest import ROOT
 from tests.webserver import INTERIM_DOC, INTERIM_Q
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.load]
 
 CLIENTS = 32
 REQUESTS = 160

@@ -68,6 +68,7 @@ def _tiny_bert():
     return BertForQuestionAnswering(cfg).eval()
 
 
+@pytest.mark.integration
 def test_adapter_merge_equals_the_adapted_model():
     """Training runs the wrapped model; loading merges B@A into plain weights: both must agree."""
     import copy
@@ -179,6 +180,7 @@ def _train(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "qa.cli", "train-reader", *args], capture_output=True, text=True, env=env, timeout=600)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("finetune", ["lora", "full"])
 def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, finetune):
     out = tmp_path / "reader"
