@@ -159,8 +159,16 @@ class DocumentLibrary:
     def _has_seeds(self) -> bool:
         return os.path.realpath(self.seeds_dir) != os.path.realpath(self.documents_dir)
 
+    @staticmethod
+    def _check_id(doc_id: str) -> str:
+        """``doc_id`` if it can name a document (a relative path inside a folder), else :class:`UnknownDocument`."""
+        if not isinstance(doc_id, str) or not doc_id or Path(doc_id).is_absolute() or ".." in Path(doc_id).parts \
+                or "\\" in doc_id or "\x00" in doc_id:
+            raise UnknownDocument(f"no document {doc_id!r} in this collection")
+        return doc_id
+
     def _is_seed(self, doc_id: str) -> bool:
-        p = self.seeds_dir / doc_id
+        p = self.seeds_dir / self._check_id(doc_id)
         return self._has_seeds() and (p.exists() or p.is_symlink())
 
     def _ready(self) -> bool:
@@ -206,9 +214,8 @@ class DocumentLibrary:
     def _user_path(self, doc_id: str) -> Path:
         """``doc_id``'s file in the user documents folder (an id that would leave it is unknown)."""
         base = os.path.realpath(self.documents_dir)
-        p = self.documents_dir / doc_id
-        if not doc_id or Path(doc_id).is_absolute() or ".." in Path(doc_id).parts or \
-                os.path.commonpath([os.path.realpath(p), base]) != base:
+        p = self.documents_dir / self._check_id(doc_id)
+        if os.path.commonpath([os.path.realpath(p), base]) != base:  # a link out of the folder
             raise UnknownDocument(f"no document {doc_id!r} in this collection")
         return p
 

@@ -1,0 +1,173 @@
+"""Documents a user owns (issue 14): list, add, replace, delete, through the Python API
+(``QA.documents``), with real Chroma, in temporary folders (the seeds folder is a copy, checked
+unchanged). REST and CLI: tests/test_documents_http.py.
+
+The hashing embedder and the extractive answerer without the trained reader keep these fast; the
+questions repeat the new document's words, so its sentence is the best match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from qa import QA
+from qa.answer import ExtractiveAnswerer
+from qa.config import Config
+from qa.documents import DocumentInfo, SeedDocument, TooLarge, UnknownDocument, UnsupportedType
+from qa.store.change import sentence_counts
+
+from tests.fakes import HashEmbedder
+from tests.test_store_contract import _Killed, kill_at
+
+SEED = "001_08e073e419b132d4.txt"
+NAME = "harbour-notes.md"
+TEXT = (b"# Harbour notes\n\nThe harbour master Zorblax Quendry opened the new lighthouse on Tuesday. "
+        b"Fishermen said the beacon could be seen from the far side of the bay.\n")
+QUESTION = "Who opened the new lighthouse on Tuesday?"
+NEWER = TEXT.replace(b"Zorblax Quendry", b"Mirta Olavide")
+
+
+def make_engine(seeds: Path, tmp: Path) -> QA:
+    cfg = Config.resolve(seeds_dir=seeds, documents_dir=tmp / "documents", index_dir=tmp / "index")
+    return QA(config=cfg, embedder=HashEmbedder(), answerer=ExtractiveAnswerer())
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def engine(seeds_copy, tmp_path):
+    before = tree_digest(seeds_copy)
+    engine = make_engine(seeds_copy, tmp_path)
+    yield engine
+    engine.store.close(timeout=30)
+    assert tree_digest(seeds_copy) == before  # nothing ever written to or removed from the seeds
+
+
+def cited(engine: QA, question: str = QUESTION) -> set[str]:
+    a = engine.ask(question)
+    return {c.doc_id for c in a.citations}
+
+
+def rows_of(engine: QA, doc_id: str, chunk_ids: list[str]) -> tuple[int, int, set[str]]:
+    """(chunk rows, sentence rows, BM25 hits) of ``doc_id`` left in the store."""
+    store = engine.store
+    assert store.wait_bm25(60)
+    bm25 = {n.node.metadata.get("doc_id") for n in store.bm25().retrieve("harbour master Zorblax Quendry lighthouse")}
+    return len(store.chunks_collection.get(ids=chunk_ids).ids), sum(sentence_counts(store.sentences_collection, doc_id).values()), bm25
+
+
+def test_list_shows_the_seeds_with_their_source_size_and_chunks(engine, seeds_copy):
+    docs = engine.documents.list()
+    assert [d.doc_id for d in docs] == sorted(p.name for p in seeds_copy.iterdir())
+    d = next(d for d in docs if d.doc_id == SEED)
+    assert isinstance(d, DocumentInfo) and d.source == "seeds" and d.file_name == SEED
+    assert d.size == (seeds_copy / SEED).stat().st_size and d.chunks > 0 and d.title
+    assert d.to_dict()["source"] == "seeds"
+
+
+def test_add_then_the_answer_cites_it_then_delete_removes_every_trace(engine, tmp_path):
+    added = engine.documents.add(NAME, TEXT)
+    assert added.created and added.chunks >= 1 and (tmp_path / "documents" / NAME).read_bytes() == TEXT
+    assert NAME in cited(engine)
+    info = engine.documents.get(NAME)
+    assert info.source == "documents" and info.size == len(TEXT)
+    chunk_ids = engine.store.manifest.documents[NAME]["chunks"]
+    assert rows_of(engine, NAME, chunk_ids)[:2] != (0, 0)
+
+    gone = engine.documents.delete(NAME)
+    assert gone.deleted and gone.report.removed == (NAME,)
+    assert NAME not in cited(engine) and NAME not in [d.doc_id for d in engine.documents.list()]
+    chunks, sentences, bm25 = rows_of(engine, NAME, chunk_ids)
+    assert (chunks, sentences) == (0, 0) and NAME not in bm25
+    assert list((tmp_path / "documents").iterdir()) == []  # no file, no hidden leftover
+    # a new engine over the same folders (a restart) agrees
+    again = make_engine(engine.config.seeds_dir, tmp_path)
+    assert NAME not in cited(again)
+
+
+def test_the_same_name_again_replaces_the_contents(engine, tmp_path):
+    engine.documents.add(NAME, TEXT)
+    old_chunks = engine.store.manifest.documents[NAME]["chunks"]
+    assert engine.documents.add(NAME, TEXT).created is False  # the same bytes: nothing to do
+    swapped = engine.documents.add(NAME, NEWER)
+    assert swapped.replaced and swapped.report.updated == (NAME,)
+    assert (tmp_path / "documents" / NAME).read_bytes() == NEWER
+    assert engine.ask(QUESTION).short_answer == "Mirta Olavide"
+    assert engine.store.chunks_collection.get(ids=old_chunks).ids == []
+    again = engine.documents.replace(NAME, "whatever.md", TEXT)
+    assert again.replaced and engine.ask(QUESTION).short_answer == "Zorblax Quendry"
+    assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == [NAME]
+
+
+def test_seeds_are_never_deleted_or_replaced(engine, seeds_copy):
+    with pytest.raises(SeedDocument, match="seed"):
+        engine.documents.delete(SEED)
+    with pytest.raises(SeedDocument, match="seed"):
+        engine.documents.add(SEED, b"Another text under the seed's name.\n")
+    with pytest.raises(SeedDocument):
+        engine.documents.replace(SEED, SEED, b"Another text.\n")
+    assert SEED in [d.doc_id for d in engine.documents.list()]
+
+
+@pytest.mark.parametrize("doc_id", ["nope.md", "../seeds/" + SEED, "/etc/passwd", ""])
+def test_unknown_ids_change_nothing(engine, doc_id):
+    before = [d.to_dict() for d in engine.documents.list()]
+    with pytest.raises(UnknownDocument):
+        engine.documents.delete(doc_id)
+    assert [d.to_dict() for d in engine.documents.list()] == before
+
+
+def test_bad_files_are_refused_by_kind(engine, tmp_path):
+    with pytest.raises(UnsupportedType, match=r"\.exe"):
+        engine.documents.add("tool.exe", b"MZ...")
+    with pytest.raises(TooLarge, match="limit"):
+        engine.documents.add("big.md", b"x" * (2 * 1024 * 1024 + 1))
+    assert not (tmp_path / "documents").exists() or list((tmp_path / "documents").iterdir()) == []
+
+
+def test_an_error_while_deleting_puts_the_file_back(engine, tmp_path, monkeypatch):
+    engine.documents.add(NAME, TEXT)
+
+    def broken(*a, **k):
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(engine.store, "remove_documents", broken)
+    with pytest.raises(RuntimeError):
+        engine.documents.delete(NAME)
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == [NAME]
+    assert NAME in cited(engine)
+
+
+@pytest.mark.parametrize("point", ["change-intent", "change-switch", "change-committed"])
+def test_a_crash_mid_delete_never_leaves_an_answer_from_a_half_deleted_document(engine, tmp_path, monkeypatch, point):
+    engine.documents.add(NAME, TEXT)
+    kill_at(monkeypatch, point)
+    with pytest.raises(_Killed):
+        engine.documents.delete(NAME)
+    monkeypatch.undo()
+    engine.store.close(timeout=30)
+    # the next start syncs the folders: the file is gone (renamed to a hidden name), so is the document
+    again = make_engine(engine.config.seeds_dir, tmp_path)
+    assert NAME not in cited(again) and NAME not in [d.doc_id for d in again.documents.list()]
+    m = again.store.manifest
+    assert again.store.count() == len(m.chunk_ids())
+
+
+@pytest.mark.parametrize("point,new", [("change-intent", True), ("change-switch", True), ("change-committed", True)])
+def test_a_crash_mid_replace_keeps_one_version(engine, tmp_path, monkeypatch, point, new):
+    engine.documents.add(NAME, TEXT)
+    kill_at(monkeypatch, point)
+    with pytest.raises(_Killed):
+        engine.documents.add(NAME, NEWER)
+    monkeypatch.undo()
+    engine.store.close(timeout=30)
+    again = make_engine(engine.config.seeds_dir, tmp_path)
+    # the file was changed first: the next start indexes the new version (never neither)
+    assert again.ask(QUESTION).short_answer == ("Mirta Olavide" if new else "Zorblax Quendry")
+    assert again.store.count() == len(again.store.manifest.chunk_ids())
