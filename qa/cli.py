@@ -360,5 +360,10 @@ def train_reader(args: tuple[str, ...]) -> None:
     command().main(list(args), prog_name="qa train-reader")
 
 
+from qa.documents_cli import COMMANDS as _DOCUMENT_COMMANDS  # noqa: E402  (qa documents, qa collections)
+for _command in _DOCUMENT_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -275,6 +275,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     from gradio.utils import get_upload_folder
 
     from qa import web
+    from qa.documents_api import add_document_routes
 
     settings = settings or ServeSettings.resolve()
     backend = backend or ChatBackend(engine, max_upload_bytes=settings.max_upload_bytes, upload_root=get_upload_folder())
@@ -283,6 +284,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     rejected, unavailable = _handlers(backend)
     add_rest_routes(app, backend, rejected, unavailable)
     add_openai_routes(app, backend, read_json, rejected, unavailable)
+    add_document_routes(app, backend.engine, settings.max_upload_bytes)  # /api/documents, /api/collections (qa/documents_api.py)
     mb = (settings.max_upload_bytes or 0) * 4 or None  # Gradio's hard cap; the friendly check is ours
     gr.mount_gradio_app(
         app, demo, path="/", server_name=settings.host, server_port=settings.port,

@@ -1,0 +1,150 @@
+"""``qa documents`` and ``qa collections``: the documents and collections a user owns, from the shell.
+
+    qa documents list [--json] [--collection NAME]
+    qa documents add FILE [--collection NAME]        a file of the same name is replaced
+    qa documents delete DOC_ID [--collection NAME]   shipped seeds are refused
+    qa collections list | create NAME | delete NAME
+
+``--collection`` defaults to ``QA_COLLECTION``, else the default collection (seeds + documents
+folder). The folders and model are the ``qa`` group's options (``qa --documents D documents list``).
+Registered into the ``qa`` group by :mod:`qa.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.config import Config
+
+COLLECTION_ENV = "QA_COLLECTION"
+
+
+def engine_for(config: Config) -> Any:
+    """The engine of one collection (tests replace this with a lighter one)."""
+    from qa.engine import QA
+
+    return QA(config=config)
+
+
+def _collections(ctx: click.Context) -> Any:
+    from qa.collections import Collections
+
+    try:
+        config = Config.resolve(**(ctx.find_root().obj or {}))
+    except (TypeError, ValueError) as e:
+        raise click.UsageError(str(e)) from None
+    return Collections(config, factory=lambda cfg: engine_for(cfg))
+
+
+def _fail(e: BaseException) -> None:
+    click.echo(f"error: {e}", err=True)
+    sys.exit(2)
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    """What a command reports in one line (no traceback): refusals, unknown names, an unusable index."""
+    from qa.collections import InvalidCollection, UnknownCollection
+    from qa.documents import SeedDocument, UnknownDocument
+    from qa.guards import NoDocuments, StoreUnavailable
+    from qa.store import IndexUnusable
+    from qa.uploads import InvalidDocument
+
+    return (InvalidCollection, UnknownCollection, SeedDocument, UnknownDocument, InvalidDocument, NoDocuments,
+            StoreUnavailable, IndexUnusable, OSError)
+
+
+def collection_option(f: Any) -> Any:
+    return click.option("--collection", envvar=COLLECTION_ENV, default=None, metavar="NAME",
+                        help=f"The collection [{COLLECTION_ENV}; default: the default collection].")(f)
+
+
+@click.group("documents")
+def documents() -> None:
+    """List, add and delete the documents of a collection."""
+
+
+@documents.command("list")
+@collection_option
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_context
+def list_command(ctx: click.Context, collection: str | None, as_json: bool) -> None:
+    """The documents: id, source (seeds or documents), chunks, size, title."""
+    try:
+        docs = _collections(ctx).get(collection).documents.list()
+    except _errors() as e:
+        _fail(e)
+    if as_json:
+        click.echo(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=1))
+        return
+    for d in docs:
+        size = f"{d.size:,} B" if d.size is not None else "-"
+        click.echo(f"{d.doc_id}\t{d.source}\t{d.chunks} chunks\t{size}\t{d.title}")
+    click.echo(f"{len(docs)} document(s)", err=True)
+
+
+@documents.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@collection_option
+@click.pass_context
+def add_command(ctx: click.Context, file: Path, collection: str | None) -> None:
+    """Add FILE (.txt, .md, .pdf, .docx, .html) to the collection; one of the same name is replaced."""
+    try:
+        change = _collections(ctx).get(collection).documents.add(file.name, file.read_bytes())
+    except _errors() as e:
+        _fail(e)
+    click.echo(change.summary())
+
+
+@documents.command("delete")
+@click.argument("doc_id")
+@collection_option
+@click.pass_context
+def delete_command(ctx: click.Context, doc_id: str, collection: str | None) -> None:
+    """Delete DOC_ID (its file in the documents folder and everything indexed of it)."""
+    try:
+        change = _collections(ctx).get(collection).documents.delete(doc_id)
+    except _errors() as e:
+        _fail(e)
+    click.echo(change.summary())
+
+
+@click.group("collections")
+def collections() -> None:
+    """List, create and delete collections (each its own documents folder and index)."""
+
+
+@collections.command("list")
+@click.pass_context
+def collections_list(ctx: click.Context) -> None:
+    for c in _collections(ctx).list():
+        click.echo(f"{c.name}\t{c.documents_dir}\t{c.index_dir}")
+
+
+@collections.command("create")
+@click.argument("name")
+@click.pass_context
+def collections_create(ctx: click.Context, name: str) -> None:
+    try:
+        c = _collections(ctx).create(name)
+    except _errors() as e:
+        _fail(e)
+    click.echo(f"created {c.name} (documents in {c.documents_dir})")
+
+
+@collections.command("delete")
+@click.argument("name")
+@click.pass_context
+def collections_delete(ctx: click.Context, name: str) -> None:
+    try:
+        _collections(ctx).delete(name)
+    except _errors() as e:
+        _fail(e)
+    click.echo(f"deleted {name}")
+
+
+COMMANDS = (documents, collections)

@@ -1,0 +1,158 @@
+"""Documents and collections over real HTTP (qa.server.create_app under uvicorn, real Chroma) and
+through the ``qa`` command line (click's CliRunner). Temporary folders; the seeds copy stays unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from qa.config import ServeSettings
+
+from tests.test_documents import NAME, NEWER, QUESTION, SEED, TEXT, make_engine, tree_digest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    import shutil
+
+    from qa.server import create_app
+    from tests.webserver import SEEDS, ServerThread, free_port
+
+    tmp = tmp_path_factory.mktemp("documents-http")
+    seeds = tmp / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    before = tree_digest(seeds)
+    engine = make_engine(seeds, tmp)
+    port = free_port()
+    app = create_app(engine, ServeSettings(host="127.0.0.1", port=port, max_upload_bytes=64 * 1024))
+    with ServerThread(app, host="127.0.0.1", port=port) as server:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            yield {"client": client, "tmp": tmp, "engine": engine, "seeds": seeds}
+    assert tree_digest(seeds) == before
+
+
+def ask(client: httpx.Client, question: str = QUESTION, **extra) -> dict:
+    r = client.post("/api/ask", json={"question": question, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def cited(answer: dict) -> set[str]:
+    return {c["doc_id"] for c in answer["citations"]}
+
+
+def test_list_add_replace_delete_over_http(site):
+    client, tmp = site["client"], site["tmp"]
+    listed = client.get("/api/documents").json()
+    assert listed["collection"] == "default" and {d["source"] for d in listed["documents"]} == {"seeds"}
+    r = client.post("/api/documents", files={"file": (NAME, TEXT, "text/markdown")})
+    assert r.status_code == 201, r.text
+    assert r.json()["created"] and r.json()["document"]["source"] == "documents"
+    assert NAME in cited(ask(client))
+    r = client.post("/api/documents", files={"file": (NAME, NEWER, "text/markdown")})
+    assert r.status_code == 200 and r.json()["replaced"] is True
+    assert ask(client)["short_answer"] == "Mirta Olavide"
+    chunk_ids = site["engine"].store.manifest.documents[NAME]["chunks"]
+    r = client.delete(f"/api/documents/{NAME}")
+    assert r.status_code == 200 and r.json()["deleted"] == NAME
+    assert NAME not in cited(ask(client))
+    assert NAME not in [d["doc_id"] for d in client.get("/api/documents").json()["documents"]]
+    store = site["engine"].store
+    assert store.chunks_collection.get(ids=chunk_ids).ids == [] and store.wait_bm25(60)
+    assert not (tmp / "documents" / NAME).exists()
+
+
+@pytest.mark.parametrize("method,path,kw,status,words", [
+    ("delete", f"/api/documents/{SEED}", {}, 403, "seed"),
+    ("delete", "/api/documents/nope.md", {}, 404, "nope.md"),
+    ("delete", "/api/documents/..%2Fseeds%2F" + SEED, {}, 404, "no document"),
+    ("post", "/api/documents", {"files": {"file": ("tool.exe", b"MZ", "application/octet-stream")}}, 415, ".exe"),
+    ("post", "/api/documents", {"files": {"file": ("big.md", b"x" * (64 * 1024 + 1), "text/markdown")}}, 413, "limit"),
+    ("post", "/api/documents", {"files": {"file": (SEED, b"Other text.\n", "text/plain")}}, 403, "seed"),
+    ("post", "/api/documents", {"data": {"collection": "default"}}, 400, "file"),
+    ("get", "/api/documents?collection=nope", {}, 404, "nope"),
+    ("get", "/api/documents?collection=..", {}, 400, "collection name"),
+])
+def test_refusals_are_clean_json(site, method, path, kw, status, words):
+    r = getattr(site["client"], method)(path, **kw)
+    assert r.status_code == status, r.text
+    assert words in r.json()["error"]
+
+
+def test_collections_over_http(site):
+    client = site["client"]
+    r = client.post("/api/collections", json={"name": "harbour"})
+    assert r.status_code == 201, r.text
+    assert client.post("/api/collections", json={"name": "harbour"}).status_code == 409
+    assert "harbour" in [c["name"] for c in client.get("/api/collections").json()["collections"]]
+    r = client.post("/api/documents", files={"file": (NAME, TEXT, "text/markdown")}, data={"collection": "harbour"})
+    assert r.status_code == 201, r.text
+    assert [d["doc_id"] for d in client.get("/api/documents", params={"collection": "harbour"}).json()["documents"]] == [NAME]
+    assert NAME not in [d["doc_id"] for d in client.get("/api/documents").json()["documents"]]
+    r = client.delete(f"/api/documents/{NAME}", params={"collection": "harbour"})
+    assert r.status_code == 200
+    assert client.get("/api/documents", params={"collection": "harbour"}).json()["documents"] == []
+    assert client.delete("/api/collections/harbour").status_code == 200
+    assert client.get("/api/documents", params={"collection": "harbour"}).status_code == 404
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(seeds_copy, tmp_path, monkeypatch):
+    from qa import documents_cli
+    from qa.answer import ExtractiveAnswerer
+    from qa.cli import main
+    from qa.engine import QA
+    from tests.fakes import HashEmbedder
+
+    monkeypatch.setattr(documents_cli, "engine_for", lambda cfg: QA(config=cfg, embedder=HashEmbedder(), answerer=ExtractiveAnswerer()))
+    monkeypatch.delenv("QA_COLLECTION", raising=False)
+    folders = ["--seeds", str(seeds_copy), "--documents", str(tmp_path / "documents"), "--index", str(tmp_path / "index")]
+    before = tree_digest(seeds_copy)
+
+    def run(*args: str, code: int = 0, env: dict | None = None) -> str:
+        result = CliRunner().invoke(main, folders + list(args), env=env)
+        assert result.exit_code == code, (result.output, result.exception)
+        return result.output
+
+    yield run
+    assert tree_digest(seeds_copy) == before
+
+
+def test_cli_documents_list_add_delete(cli, tmp_path):
+    out = json.loads(cli("documents", "list", "--json"))
+    assert {d["source"] for d in out} == {"seeds"}
+    note = tmp_path / NAME
+    note.write_bytes(TEXT)
+    assert "added harbour-notes.md" in cli("documents", "add", str(note))
+    assert NAME in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
+    note.write_bytes(NEWER)
+    assert "replaced" in cli("documents", "add", str(note))
+    assert "seed" in cli("documents", "delete", SEED, code=2)
+    assert "no document" in cli("documents", "delete", "nope.md", code=2)
+    assert "deleted" in cli("documents", "delete", NAME)
+    assert NAME not in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
+
+
+def test_cli_collections_and_the_collection_variable(cli, tmp_path):
+    assert "created notes" in cli("collections", "create", "notes")
+    assert "notes" in cli("collections", "list")
+    note = tmp_path / NAME
+    note.write_bytes(TEXT)
+    cli("documents", "add", str(note), "--collection", "notes")
+    assert [d["doc_id"] for d in json.loads(cli("documents", "list", "--json", env={"QA_COLLECTION": "notes"}))] == [NAME]
+    assert NAME not in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
+    assert "no collection" in cli("documents", "list", "--collection", "nope", code=2)
+    assert "not a collection name" in cli("collections", "create", "Bad/Name", code=2)
+    assert "deleted notes" in cli("collections", "delete", "notes")
+    assert not (tmp_path / "documents" / ".collections" / "notes").exists()
+    assert Path(tmp_path / "index").is_dir()
