@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,7 +276,8 @@ class DocumentLibrary:
         if not (path.exists() or path.is_symlink()):
             yield None
             return
-        aside = path.with_name(f"{_ASIDE}{secrets.token_hex(4)}-{path.name}")
+        self._clear_leftovers()
+        aside = path.with_name(f"{_ASIDE}{int(time.time())}-{secrets.token_hex(4)}-{path.name}")
         if restore:
             os.replace(path, aside)
         else:
@@ -290,6 +292,18 @@ class DocumentLibrary:
                 os.replace(aside, path)
             raise
         aside.unlink(missing_ok=True)
+
+    def _clear_leftovers(self, older_than_s: float = 3600) -> None:
+        """Remove what a crashed change held aside (hidden, never read) once it is an hour old: the
+        time is in the name, so a change under way in another process is never disturbed."""
+        try:
+            entries = [p for p in self.documents_dir.iterdir() if p.name.startswith(_ASIDE)]
+        except OSError:
+            return
+        for p in entries:
+            stamp = p.name[len(_ASIDE):].split("-", 1)[0]
+            if stamp.isdigit() and time.time() - int(stamp) > older_than_s:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
 
     def _commit(self, change: Any) -> SyncReport:
         """Run ``change(store)`` (the engine lock is held), falling back to a full sync of the folders
@@ -344,7 +358,7 @@ class DocumentLibrary:
             return DocumentChange(checked.name, chunks=len(self._indexed().get(checked.name, {}).get("chunks", ())))
         ready = self._ready()
         require_writable_index(self.engine.config.index_dir)
-        staging = self.documents_dir / f"{_ASIDE}{secrets.token_hex(4)}"
+        staging = self.documents_dir / f"{_ASIDE}{int(time.time())}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
             uploads.write_new_file(staging, checked.name, checked.data)

@@ -5,8 +5,9 @@
     qa documents delete DOC_ID [--collection NAME]   shipped seeds are refused
     qa collections list | create NAME | delete NAME
 
-``--collection`` defaults to ``QA_COLLECTION``, else the default collection (seeds + documents
-folder). The folders and model are the ``qa`` group's options (``qa --documents D documents list``).
+``--collection`` defaults to ``QA_DOCUMENT_COLLECTION``, else the default collection (seeds +
+documents folder). Not ``QA_COLLECTION``: that one is the Chroma collection-name prefix of every
+index (:class:`qa.config.Config` ``collection``); changing it under an existing index rebuilds it. The folders and model are the ``qa`` group's options (``qa --documents D documents list``).
 Registered into the ``qa`` group by :mod:`qa.cli`.
 """
 
@@ -21,7 +22,7 @@ import click
 
 from qa.config import Config
 
-COLLECTION_ENV = "QA_COLLECTION"
+COLLECTION_ENV = "QA_DOCUMENT_COLLECTION"
 
 
 def engine_for(config: Config) -> Any:

@@ -115,7 +115,7 @@ def cli(seeds_copy, tmp_path, monkeypatch):
     from tests.fakes import HashEmbedder
 
     monkeypatch.setattr(documents_cli, "engine_for", lambda cfg: QA(config=cfg, embedder=HashEmbedder(), answerer=ExtractiveAnswerer()))
-    monkeypatch.delenv("QA_COLLECTION", raising=False)
+    monkeypatch.delenv("QA_DOCUMENT_COLLECTION", raising=False)
     folders = ["--seeds", str(seeds_copy), "--documents", str(tmp_path / "documents"), "--index", str(tmp_path / "index")]
     before = tree_digest(seeds_copy)
 
@@ -149,7 +149,7 @@ def test_cli_collections_and_the_collection_variable(cli, tmp_path):
     note = tmp_path / NAME
     note.write_bytes(TEXT)
     cli("documents", "add", str(note), "--collection", "notes")
-    assert [d["doc_id"] for d in json.loads(cli("documents", "list", "--json", env={"QA_COLLECTION": "notes"}))] == [NAME]
+    assert [d["doc_id"] for d in json.loads(cli("documents", "list", "--json", env={"QA_DOCUMENT_COLLECTION": "notes"}))] == [NAME]
     assert NAME not in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
     assert "no collection" in cli("documents", "list", "--collection", "nope", code=2)
     assert "not a collection name" in cli("collections", "create", "Bad/Name", code=2)
