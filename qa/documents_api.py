@@ -28,7 +28,7 @@ from qa.documents import DocumentLibrary, SeedDocument, TooLarge, UnknownDocumen
 from qa.guards import NoDocuments, StoreUnavailable
 from qa.uploads import InvalidDocument
 
-__all__ = ["add_document_routes", "documents_router", "error_status"]
+__all__ = ["add_document_routes", "ask_in_collection", "documents_router", "error_status"]
 
 log = logging.getLogger("qa.server")
 
@@ -144,3 +144,8 @@ def add_document_routes(app: Any, engine: Any, max_upload_bytes: int | None = No
     app.state.qa_collections = collections
     app.include_router(documents_router(collections, max_upload_bytes))
     return collections
+
+
+def ask_in_collection(collections: Collections, name: Any, question: str, history: Any) -> Any:
+    """``/api/ask`` with a ``collection``: that collection's engine answers (its errors: :func:`error_status`)."""
+    return collections.get(name).ask(question, history=list(history))
