@@ -148,4 +148,7 @@ def add_document_routes(app: Any, engine: Any, max_upload_bytes: int | None = No
 
 def ask_in_collection(collections: Collections, name: Any, question: str, history: Any) -> Any:
     """``/api/ask`` with a ``collection``: that collection's engine answers (its errors: :func:`error_status`)."""
-    return collections.get(name).ask(question, history=list(history))
+    try:
+        return collections.get(name).ask(question, history=list(history))
+    except NoDocuments:  # its message names a server folder
+        raise NoDocuments(f"collection {name!r} has no documents yet: add one first") from None
