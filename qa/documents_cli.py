@@ -42,6 +42,14 @@ def _collections(ctx: click.Context) -> Any:
     return Collections(config, factory=lambda cfg: engine_for(cfg))
 
 
+def collection_engine(ctx: click.Context, name: str) -> Any:
+    """The engine of collection ``name`` (``qa ask --collection``); an unknown or bad name is a one-line error."""
+    try:
+        return _collections(ctx).get(name)
+    except _errors() as e:
+        _fail(e)
+
+
 def _fail(e: BaseException) -> None:
     click.echo(f"error: {e}", err=True)
     sys.exit(2)
