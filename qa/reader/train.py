@@ -31,7 +31,7 @@ from qa.reader.data import Example, examples_of, read_squad, split_articles, tra
 
 from qa.reader.artifacts import ARTIFACT_FILE, META_FILE, base_model_path, save_artifact  # noqa: F401 - re-exported
 from qa.reader.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint, trained_state  # noqa: F401
-from qa.reader.validate import predict, score
+from qa.reader.validate import predict, score, validation_mode
 LICENCE = "Trained on SQuAD v1.1 (Rajpurkar et al. 2016), CC BY-SA 4.0; base model all-MiniLM-L6-v2, Apache-2.0."
 
 
@@ -263,10 +263,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt, sched = make_optimiser(cfg, model, total)
     meta = artifact_meta(cfg, train_arts, val_arts, train_ex, val_ex)
-    st: dict[str, Any] = {"step": 0, "epoch": 1, "pos": 0, "best_f1": -1.0, "history": [], "seconds": 0.0}
+    mode = meta["validation_mode"] = validation_mode(cfg.context_sentences)
+    st: dict[str, Any] = {"step": 0, "epoch": 1, "pos": 0, "best_f1": -1.0, "history": [], "seconds": 0.0, "val_mode": mode}
     if cfg.resume:
         st = load_checkpoint(cfg, model, opt, sched)
-        if (out / META_FILE).is_file():  # the best artifact so far: its step and scores stand until beaten
+        if st.get("val_mode") != mode:  # scores read another way do not compare: the next validation sets the best
+            log(f"validation now reads {mode!r}; the checkpoint's best F1 {st['best_f1']} was read otherwise and is reset", logf)
+            st.update(best_f1=-1.0, val_mode=mode)
+        elif (out / META_FILE).is_file():  # the best artifact so far: its step and scores stand until beaten
             saved = json.loads((out / META_FILE).read_text(encoding="utf-8"))
             meta.update({k: saved[k] for k in ("steps", "validation", "trained_seconds", "trained_at") if k in saved})
         log(f"resumed from {checkpoint_dir(cfg)} at step {st['step']} (epoch {st['epoch']}, batch {st['pos']})", logf)
@@ -282,7 +286,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     def validate(tag: str) -> None:
         t = time.time()
-        metrics = score(val_ex, predict(tokenizer, model, val_ex, cfg.max_length, cfg.stride, max_answer_tokens=cfg.max_answer_tokens))
+        metrics = score(val_ex, predict(tokenizer, model, val_ex, cfg.max_length, cfg.stride,
+                                          max_answer_tokens=cfg.max_answer_tokens, neighbours=cfg.context_sentences))
         st["history"].append({"step": st["step"], **metrics})
         log(f"validate {tag} step {st['step']}: EM {metrics['em']} F1 {metrics['f1']} on {metrics['n']} questions ({time.time() - t:.0f}s)", logf)
         meta["history"] = st["history"]
