@@ -222,6 +222,22 @@ class ChatBackend:
         path = append_feedback(self.engine.config.index_dir, feedback_record(answer.to_dict(), liked, asked=question))
         return f"Thanks: your {'like' if liked else 'dislike'} was saved to {path.name}."
 
+    def document(self, doc_id: str) -> tuple[str, list[Any]] | None:
+        """(title, chunks in order) of an indexed document: the extracted text the index stores,
+        which citations offset into; None for an id the index does not hold (no file is ever read)."""
+        from qa.ingest.nodes import node_to_chunk
+
+        store = getattr(self.engine, "store", None)
+        if store is None:
+            return None
+        if store.manifest is None:
+            self.engine.stats()  # opens the index
+        entry = (store.manifest.documents if store.manifest else {}).get(doc_id) if isinstance(doc_id, str) else None
+        if not entry:
+            return None
+        chunks = [node_to_chunk(n) for n in store.get_nodes(list(entry.get("chunks", ())))]
+        return str(entry.get("title", "")), sorted((c for c in chunks if c.doc_id == doc_id), key=lambda c: c.start)
+
     def upload(self, paths: Sequence[str], progress: Callable[..., Any] | None = None) -> str:
         """Add uploaded files; returns a Markdown status line per file."""
         from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES, InvalidDocument, read_received_file

@@ -16,10 +16,12 @@ Not found in the documents.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from qa.answer.compose import REFUSAL
 from qa.types import Answer, Chunk, Citation
@@ -180,10 +182,10 @@ def render_main(answer: Answer, asked: str | None = None) -> str:
         if answer.short_answer:
             lines += [f"**{md_escape(flat(answer.short_answer))}**", ""]
         if answer.generation is not None and answer.generation.used:  # an LLM's checked sentences; quotes are in the sources
-            lines += [md_escape(answer.text), ""]
+            lines += [link_markers(answer, md_escape(answer.text)), ""]
         else:
             for c in answer.citations:
-                lines += [f"> “{md_escape(flat(c.quote))}” [{c.n}]", ""]
+                lines += [f"> “{md_escape(flat(c.quote))}” {cite_link(answer, c.n)}", ""]
     searched = searched_line(answer, asked)
     if searched:
         lines += ["", f"*Searched for: {md_escape(searched)}*"]
@@ -192,15 +194,64 @@ def render_main(answer: Answer, asked: str | None = None) -> str:
     return "\n".join(lines).strip()
 
 
-def _source_head(label: str, title: str, doc_id: str, start: int, end: int) -> str:
-    return f"**{label} {md_escape(short_title(title))}**  \n{md_code(doc_id)}, characters {start}–{end}"
+def reply_id(answer: Answer) -> str:
+    """A short id of one reply, the same each time it is rendered: its [n] links point to its own sources."""
+    key = json.dumps([answer.question, answer.searched_question, answer.text,
+                      [(c.doc_id, c.start, c.end) for c in answer.citations]], ensure_ascii=False)
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def cite_link(answer: Answer, n: int) -> str:
+    """The ``[n]`` marker as a link to source n of this reply (the web chat opens and scrolls to it)."""
+    return f"[\\[{n}\\]](#qa-src-{reply_id(answer)}-{n})"
+
+
+def link_markers(answer: Answer, escaped: str) -> str:
+    """The escaped ``\\[n\\]`` markers of ``escaped`` (an LLM answer) made links to their sources."""
+    known = {c.n for c in answer.citations}
+    return re.sub(r"\\\[(\d+)\\\]", lambda m: cite_link(answer, int(m[1])) if int(m[1]) in known else m[0], escaped)
+
+
+#: what the relevance shown per source is, as its tooltip says
+RELEVANCE_TIP = ("Answer score of the quoted sentence, as scored when the answer was chosen (higher: it "
+                 "answers the question better); the bar compares it with the best source of this answer")
+
+
+def relevance(score: float, best: float) -> str:
+    """A citation's answer score, as a number and a bar relative to the best one (HTML, with a
+    tooltip saying what it is).
+
+    >>> relevance(0.5, 1.0)[-28:]
+    '>relevance ██▒░░ 0.50</span>'
+    """
+    share = max(0.0, min(1.0, score / best)) if best > 0 else 0.0
+    halves = round(share * 10)
+    bar = ("█" * (halves // 2) + "▒" * (halves % 2)).ljust(5, "░")
+    return f'<span class="qa-rel" title="{html.escape(RELEVANCE_TIP)}">relevance {bar} {score:.2f}</span>'
+
+
+def doc_link(doc_id: str, start: int, end: int) -> str:
+    """A link that opens the document view of ``doc_id`` at ``[start, end)`` (handled by the web chat)."""
+    return f"[Open document](#qa-doc={url_quote(doc_id, safe='')}:{int(start)}:{int(end)})"
+
+
+def _source_head(label: str, title: str, doc_id: str, start: int, end: int, page: int | None = None) -> str:
+    where = f"page {page}, " if page else ""
+    return (f"**{label} {md_escape(short_title(title or doc_id))}**  \n"
+            f"<small>{md_code(doc_id)}, {where}characters {start}–{end}</small>")
+
+
+def _cited_head(answer: Answer, c: Citation) -> str:
+    return (f'<a id="qa-src-{reply_id(answer)}-{c.n}"></a>{_source_head(f"[{c.n}]", c.title, c.doc_id, c.start, c.end, c.page)}'
+            f"  \n{relevance(c.score, max(x.score for x in answer.citations))} · {doc_link(c.doc_id, c.start, c.end)}")
 
 
 def render_sources(answer: Answer) -> str:
     """The sources message: for each citation the headline, file, characters and the passage
     with the quoted sentence highlighted; for a refusal the nearest passages."""
     if answer.refused:
-        return "\n\n".join(f"{_source_head(f'{i}.', c.title, c.doc_id, c.start, c.end)}\n\n{md_escape(snippet(c.text))}"
+        return "\n\n".join(f"{_source_head(f'{i}.', c.title, c.doc_id, c.start, c.end)} · {doc_link(c.doc_id, c.start, c.end)}"
+                           f"\n\n{md_escape(snippet(c.text))}"
                            for i, c in enumerate(nearest(answer), 1))
     blocks: list[str] = []
     for c in answer.citations:
@@ -210,7 +261,7 @@ def render_sources(answer: Answer) -> str:
             body = highlight_in_passage(chunk.text, chunk.start, c.start, c.end, span)
         else:
             body = f"<mark>{md_escape(flat(c.quote))}</mark>"
-        blocks.append(f"{_source_head(f'[{c.n}]', c.title, c.doc_id, c.start, c.end)}\n\n{body}")
+        blocks.append(f"{_cited_head(answer, c)}\n\n{body}")
     return "\n\n".join(blocks)
 
 
@@ -237,6 +288,31 @@ def render_messages(answer: Answer, asked: str | None = None) -> list[dict[str, 
 def render_error(message: str) -> list[dict[str, Any]]:
     """A question the chat could not answer (invalid, store down): one italic, escaped message."""
     return [{"role": "assistant", "content": f"*{md_escape(message)}*"}]
+
+
+def render_document(doc_id: str, title: str, chunks: list[Chunk], start: int, end: int) -> str:
+    """The document view (HTML, every character of the document escaped): the text the index holds
+    for ``doc_id`` (its chunks in order; text kept out of the index, such as page furniture, shown
+    as "…"), with ``[start, end)`` in ``<mark id="qa-doc-cited">``."""
+    parts = [f'<div class="qa-doc-head"><strong>{html.escape(short_title(title or doc_id))}</strong> '
+             f'<small><code>{html.escape(doc_id)}</code></small></div><div class="qa-doc-text">']
+    at = None
+    for c in sorted(chunks, key=lambda c: c.start):
+        if at is not None and c.start > at:
+            parts.append('<span class="qa-doc-gap"> … </span>\n')
+        s = max(c.start, at or 0)
+        if s >= c.end:
+            continue
+        cut = sorted({s, c.end, *(x for x in (start, end) if s < x < c.end)})
+        for a, b in zip(cut, cut[1:]):
+            piece = html.escape(c.text[a - c.start:b - c.start])
+            parts.append(f'<mark id="qa-doc-cited">{piece}</mark>' if start <= a and b <= end and start < end else piece)
+        at = c.end
+    parts.append("</div>")
+    out = "".join(parts)
+    # a quote across pieces gets one id only (the first piece): the rest are plain marks
+    first = out.find('id="qa-doc-cited"')
+    return out[:first + 1] + out[first + 1:].replace('<mark id="qa-doc-cited">', "<mark>") if first >= 0 else out
 
 
 def collection_note(stats: dict[str, Any], limit: int = 12) -> str:

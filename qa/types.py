@@ -239,3 +239,38 @@ class Answer:
             "notices": list(self.notices),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
+
+
+# =================================================================================================
+# Back from to_dict() (e.g. a conversation kept in the browser): the inverse of each to_dict()
+# =================================================================================================
+
+
+def _fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    names = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return {k: v for k, v in d.items() if k in names}
+
+
+def citation_from_dict(d: dict[str, Any]) -> Citation:
+    return Citation(**_fields(Citation, d))
+
+
+def hit_from_dict(d: dict[str, Any]) -> Hit:
+    chunk = Chunk(chunk_id=d["chunk_id"], doc_id=d["doc_id"], title=d.get("title", ""), start=d["start"],
+                  end=d["end"], text=d.get("text", ""))
+    return Hit(chunk, float(d.get("score", 0.0)), d.get("dense_rank"), d.get("sparse_rank"))
+
+
+def generation_from_dict(d: dict[str, Any]) -> Generation:
+    sentences = tuple(GeneratedSentence(**{**_fields(GeneratedSentence, s), "cited": tuple(s.get("cited", ())),
+                                           "citations": tuple(s.get("citations", ()))}) for s in d.get("sentences", ()))
+    return Generation(**{**_fields(Generation, d), "sentences": sentences})
+
+
+def answer_from_dict(d: dict[str, Any]) -> Answer:
+    """An :class:`Answer` from ``Answer.to_dict()`` (passages keep their text, not their sentences)."""
+    gen = d.get("generation")
+    return Answer(**{**_fields(Answer, d), "citations": tuple(citation_from_dict(c) for c in d.get("citations", ())),
+                     "passages": tuple(hit_from_dict(h) for h in d.get("passages", ())),
+                     "notices": tuple(d.get("notices", ())), "timings": dict(d.get("timings", {})),
+                     "generation": generation_from_dict(gen) if gen else None})

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from qa import render
+from qa import render, web_state
 from qa.chat import ChatBackend, SessionTurns, aligned, answered, copy_text, exchanges
 from qa.conversation import Turn
 
@@ -38,6 +38,15 @@ INTRO = ("# Ask the documents\n"
 CSS = """
 #qa-chat mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
 .dark #qa-chat mark { background: #a16207; }
+#qa-chat small { opacity: .8; }
+#qa-chat .qa-rel { font-size: .85em; opacity: .85; cursor: help; white-space: nowrap; }
+#qa-chat .qa-flash { outline: 2px solid #f59e0b; border-radius: 3px; }
+#qa-docview { max-height: 520px; overflow-y: auto; font-size: .92em; }
+#qa-docview .qa-doc-text { white-space: pre-wrap; line-height: 1.5; }
+#qa-docview .qa-doc-gap { opacity: .6; }
+#qa-docview mark { background: #fde68a; color: inherit; }
+.dark #qa-docview mark { background: #a16207; }
+#qa-chats { max-height: 220px; overflow-y: auto; }
 #qa-collection { font-size: .92em; }
 #qa-collection ul { margin-top: .3em; }
 """
@@ -139,22 +148,67 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, An
             **api_functions(backend)}
 
 
+def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
+    """The column beside the chat: conversations, the document view, the collection and uploads."""
+    import gradio as gr
+
+    from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
+    from qa.web_panels import doc_placeholder
+
+    limit = backend.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
+    shown_limit = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
+    c: dict[str, Any] = {}
+    with gr.Accordion("Conversations", open=True, elem_id="qa-conversations"):
+        c["new"] = gr.Button("New chat", elem_id="qa-new-chat", size="sm")
+        c["chats"] = gr.Radio(choices=[], show_label=False, elem_id="qa-chats", container=False)
+    with gr.Accordion("Document", open=False, elem_id="qa-docview-box") as c["docbox"]:
+        c["docview"] = gr.HTML(doc_placeholder(), elem_id="qa-docview")
+        c["doc_open"] = gr.Button("Open document", elem_id="qa-doc-open", visible="hidden")
+    c["collection"] = gr.Markdown(render.collection_note(backend.engine.stats()), elem_id="qa-collection")
+    c["upload"] = gr.UploadButton(
+        "Add .txt or .md documents", file_types=[".txt", ".md"], file_count="multiple", elem_id="qa-upload", size="md",
+    )
+    gr.Markdown(f"UTF-8 text, up to {shown_limit} each. Added documents are kept and can be cited at once.",
+                elem_classes=["qa-hint"])
+    c["upload_status"] = gr.Markdown(elem_id="qa-upload-status")
+    return c
+
+
+def _wire_panels(demo: Any, chatbot: Any, side: dict[str, Any], rewrite: dict[str, Any], fn: dict[str, Any]) -> None:
+    """Conversations kept in the browser, the editable rewrite, the document view (UI-only events)."""
+    import gradio as gr
+
+    from qa import web_js
+
+    secret = os.environ.get("QA_WEB_SECRET") or None  # set it to keep conversations across server restarts
+    store = gr.BrowserState(web_state.new_store(), storage_key="qa-conversations", secret=secret)
+    panels = [store, side["chats"], rewrite["row"], rewrite["text"]]
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    demo.load(fn["restore"], inputs=[store], outputs=[chatbot, *panels], **private).then(
+        None, js=web_js.INSTALL, **private)
+    side["chats"].input(fn["switch"], inputs=[side["chats"], store], outputs=[chatbot, *panels], **private)
+    side["new"].click(fn["new"], inputs=[store], outputs=[chatbot, *panels], **private)
+    chatbot.change(fn["kept"], inputs=[chatbot, store], outputs=panels, trigger_mode="always_last", **private)
+    rewrite["ask"].click(fn["ask_instead"], inputs=[rewrite["text"], chatbot], outputs=[chatbot], api_visibility="private")
+    side["doc_open"].click(fn["open_document"], inputs=[side["docview"]], outputs=[side["docview"], side["docbox"]],
+                           js=web_js.DOC_REQUEST, **private).then(None, js=web_js.SHOW_CITED, **private)
+
+
 def build_app(backend: ChatBackend) -> Any:
     """The Gradio Blocks: chat (api_name "chat"), structured answers (api_name "ask"), uploads
-    (api_name "upload"), like/dislike feedback, and a note of what the collection holds."""
+    (api_name "upload"), like/dislike feedback, a note of what the collection holds, and the
+    UI-only panels (:mod:`qa.web_panels`: conversations, editable rewrite, document view)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
     from gradio.utils import get_upload_folder
 
-    from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
+    from qa.web_panels import conversation_functions
 
     if backend.upload_root is None:  # the same engine and outage log, reading uploads only from Gradio's folder
         backend = dataclasses.replace(backend, upload_root=get_upload_folder())
     sessions = SessionTurns()
-    fn = chat_functions(backend, sessions)
+    fn = chat_functions(backend, sessions) | conversation_functions(backend, sessions)
     engine = backend.engine
-    limit = backend.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
-    shown_limit = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
     with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
@@ -172,27 +226,31 @@ def build_app(backend: ChatBackend) -> Any:
                                        show_label=False, submit_btn=True, stop_btn=False),
                     concurrency_limit=4, fill_height=False,
                 )
+                with gr.Row(visible=False, elem_id="qa-rewrite-row") as row:
+                    text = gr.Textbox(label="Searched for (edit it and ask again)", elem_id="qa-rewrite", scale=4)
+                    ask = gr.Button("Ask this instead", elem_id="qa-ask-rewrite", scale=1)
             with gr.Column(scale=1, min_width=260):
-                collection = gr.Markdown(render.collection_note(engine.stats()), elem_id="qa-collection")
-                upload = gr.UploadButton(
-                    "Add .txt or .md documents", file_types=[".txt", ".md"], file_count="multiple",
-                    elem_id="qa-upload", size="md",
-                )
-                gr.Markdown(f"UTF-8 text, up to {shown_limit} each. Added documents are kept and can be cited at once.",
-                            elem_classes=["qa-hint"])
-                upload_status = gr.Markdown(elem_id="qa-upload-status")
-        chatbot.like(fn["like"], inputs=[chatbot], outputs=None, api_visibility="undocumented")
-        # the copy button copies a message's Markdown; an answer is then replaced on the clipboard by
-        # its plain text (no **, <mark> or backslash escapes), as `qa ask` prints it
-        copied = gr.Textbox(visible=False, elem_id="qa-copied")
-        chatbot.copy(fn["copy"], inputs=[chatbot], outputs=[copied], api_visibility="private", queue=False).then(
-            None, inputs=[copied], outputs=None, js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
-        upload.upload(fn["upload"], inputs=[upload], outputs=[upload_status, collection], api_name="upload",
-                      concurrency_limit=1)
-        gr.api(fn["ask"], api_name="ask")
-        # documents may have been added since the app was built (uploads, another process): the
-        # note is refreshed on every page load
-        demo.load(lambda: render.collection_note(engine.stats()), inputs=None, outputs=[collection],
-                  api_visibility="private", queue=False, show_progress="hidden")
-        demo.unload(fn["forget"])
+                side = _side_column(backend, fn)
+        _wire_chat(demo, chatbot, side, fn, engine)
+        _wire_panels(demo, chatbot, side, {"row": row, "text": text, "ask": ask}, fn)
     return demo
+
+
+def _wire_chat(demo: Any, chatbot: Any, side: dict[str, Any], fn: dict[str, Any], engine: Any) -> None:
+    """Likes, copying as plain text, uploads, the structured ``/ask`` and the collection note."""
+    import gradio as gr
+
+    chatbot.like(fn["like"], inputs=[chatbot], outputs=None, api_visibility="undocumented")
+    # the copy button copies a message's Markdown; an answer is then replaced on the clipboard by
+    # its plain text (no **, <mark> or backslash escapes), as `qa ask` prints it
+    copied = gr.Textbox(visible=False, elem_id="qa-copied")
+    chatbot.copy(fn["copy"], inputs=[chatbot], outputs=[copied], api_visibility="private", queue=False).then(
+        None, inputs=[copied], outputs=None, js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
+    side["upload"].upload(fn["upload"], inputs=[side["upload"]], outputs=[side["upload_status"], side["collection"]],
+                          api_name="upload", concurrency_limit=1)
+    gr.api(fn["ask"], api_name="ask")
+    # documents may have been added since the app was built (uploads, another process): the
+    # note is refreshed on every page load
+    demo.load(lambda: render.collection_note(engine.stats()), inputs=None, outputs=[side["collection"]],
+              api_visibility="private", queue=False, show_progress="hidden")
+    demo.unload(fn["forget"])

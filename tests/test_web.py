@@ -23,6 +23,7 @@ from qa.render import (
     plain_text,
     render_main,
     render_messages,
+    reply_id,
 )
 from tests import webserver
 from tests.fakes import HashEmbedder
@@ -56,6 +57,79 @@ def _answer(**kw) -> Answer:
 # ------------------------------------------------------------------------------------------------
 
 
+def test_sources_name_title_page_and_relevance_and_llm_markers_link():
+    import dataclasses
+
+    from qa.render import link_markers, relevance
+
+    a = _answer()
+    c = dataclasses.replace(a.citations[0], page=3, score=0.9)
+    two = dataclasses.replace(a, citations=(c, dataclasses.replace(c, n=2, score=0.45)))
+    body = render_messages(two, asked="Who won?")[1]["content"]
+    assert "<small>`a_b.txt`, page 3, characters 112–143</small>" in body
+    assert "relevance █████ 0.90" in body and "relevance ██▒░░ 0.45" in body  # bar relative to the best source
+    assert relevance(0.2, 0.0).endswith("relevance ░░░░░ 0.20</span>")
+    rid = reply_id(two)
+    assert link_markers(two, md_escape("Ann won [1], [2] and [7].")) == (
+        f"Ann won [\\[1\\]](#qa-src-{rid}-1), [\\[2\\]](#qa-src-{rid}-2) and \\[7\\]."  # 7 is no source
+    )
+    assert reply_id(two) == reply_id(dataclasses.replace(two)) != reply_id(a)
+
+
+def test_document_view_is_escaped_stored_text_with_the_quote_marked():
+    from qa.render import render_document
+
+    t1, t2 = "Intro <b>x</b>. Ann won.", "Later text."
+    chunks = [Chunk("c2", "d.txt", "T", 40, 40 + len(t2), t2), Chunk("c1", "d.txt", "T", 0, len(t1), t1)]
+    out = render_document("d.txt", "T <i>", chunks, t1.index("Ann"), len(t1))
+    assert "T &lt;i&gt;" in out and "&lt;b&gt;x&lt;/b&gt;" in out and "<b>" not in out
+    assert '<mark id="qa-doc-cited">Ann won.</mark>' in out
+    assert out.index("Ann won.") < out.index("qa-doc-gap") < out.index("Later text.")  # in order, the gap shown
+    across = render_document("d.txt", "T", [Chunk("c1", "d.txt", "T", 0, 4, "abcd"), Chunk("c3", "d.txt", "T", 4, 8, "efgh")], 2, 6)
+    assert across.count('id="qa-doc-cited"') == 1 and across.count("<mark") == 2
+
+
+def test_document_view_shows_only_indexed_documents():
+    from qa.chat import ChatBackend
+    from qa.web_panels import parse_doc_request
+
+    class Store:
+        manifest = type("M", (), {"documents": {"a.txt": {"title": "A", "chunks": ["c1"]}}})()
+
+        def get_nodes(self, ids):
+            from qa.ingest.nodes import chunk_to_node
+
+            return [chunk_to_node(Chunk("c1", "a.txt", "A", 0, 5, "Hello"))] if ids == ["c1"] else []
+
+    backend = ChatBackend(type("E", (), {"store": Store()})())
+    title, chunks = backend.document("a.txt")
+    assert title == "A" and [c.text for c in chunks] == ["Hello"]
+    assert backend.document("/etc/passwd") is None and backend.document("../a.txt") is None
+    assert backend.document(None) is None
+    assert parse_doc_request("a.txt:0:5") == ("a.txt", 0, 5) and parse_doc_request("a.txt:x:5") is None
+
+
+def test_conversations_keep_typed_turns_and_stay_apart():
+    from qa import web_state
+    from qa.conversation import Turn
+
+    a = _answer()
+    store, first = web_state.new_chat(None)
+    msgs = [{"role": "user", "content": "Who won?"}, *render_messages(a, asked="Who won?")]
+    store = web_state.save(store, msgs, [Turn.of(a)])
+    store, second = web_state.new_chat(store)
+    assert second != first and web_state.current(store)[1]["messages"] == []
+    store = web_state.save(store, [{"role": "user", "content": "Other?"}], [None])
+    assert [t for t, _ in web_state.choices(store)] == ["Other?", "Who won?"]
+    kept = web_state.turns_of(web_state.current(web_state.switch(store, first))[1])
+    assert kept[0].answer.to_dict() == a.to_dict() and kept[0].searched_for == "Who won?"
+    assert web_state.valid({"chats": "x"}) == web_state.new_store()  # what the browser sends back is checked
+    assert web_state.turns_of({"turns": [{"question": "q"}]}) == [None]
+    rewritten = Turn("When was she sworn in?", "When was Delcy Rodríguez sworn in?", a)
+    assert web_state.rewrite_of([rewritten]) == "When was Delcy Rodríguez sworn in?"
+    assert web_state.rewrite_of([Turn.of(a)]) == "" and web_state.rewrite_of([]) == ""
+
+
 def test_rendered_document_text_cannot_inject_html():
     from markdown_it import MarkdownIt
 
@@ -74,12 +148,15 @@ def test_rendered_document_text_cannot_inject_html():
 def test_reply_has_answer_quote_marker_and_collapsible_sources_with_highlight():
     main, sources = render_messages(_answer(), asked="Who won?")
     assert main["content"].startswith("**Ann Lee**")
-    assert "> “Ann Lee won the vote on Monday.” [1]" in main["content"]
+    rid = reply_id(_answer())
+    assert f"> “Ann Lee won the vote on Monday.” [\\[1\\]](#qa-src-{rid}-1)" in main["content"]  # a link to source 1
     assert "Searched for" not in main["content"]
     assert sources["metadata"] == {"title": "Sources: 1 quote from 1 document", "status": "done"}
     body = sources["content"]
-    assert "**[1] Vote &lt;b&gt;news&lt;/b&gt;**" in body  # headline, escaped
-    assert "`a_b.txt`, characters 112–143" in body  # file name and offsets
+    assert f'<a id="qa-src-{rid}-1"></a>**[1] Vote &lt;b&gt;news&lt;/b&gt;**' in body  # headline, escaped, the link's target
+    assert "<small>`a_b.txt`, characters 112–143</small>" in body  # file name (smaller) and offsets
+    assert "relevance █████ 0.00" not in body and 'title="Answer score of the quoted sentence' in body
+    assert "[Open document](#qa-doc=a_b.txt:112:143)" in body
     assert "Intro line. <mark>**Ann Lee** won the vote on Monday.</mark> Then more text." in body
 
 

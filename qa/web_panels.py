@@ -1,0 +1,93 @@
+"""The web chat's panels beside the chat: the kept conversations (:mod:`qa.web_state`, in the
+browser), the editable "Searched for" of a rewritten follow-up, and the document view.
+
+All of them are UI-only events (``api_visibility="private"``): the ``/chat`` endpoint API clients
+call keeps its two inputs (message, history).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+from urllib.parse import unquote
+
+from qa import render, web_state
+from qa.chat import ChatBackend, SessionTurns, aligned
+
+log = logging.getLogger(__name__)
+
+NO_DOCUMENT = "<p class='qa-doc-none'>That document is not in the collection.</p>"
+
+
+def parse_doc_request(request: Any) -> tuple[str, int, int] | None:
+    """``"<doc id, URL-quoted>:<start>:<end>"`` (what an "Open document" link carries), or None.
+
+    >>> parse_doc_request("a%20b.txt:3:9"), parse_doc_request("../x"), parse_doc_request(None)
+    (('a b.txt', 3, 9), None, None)
+    """
+    if not isinstance(request, str) or request.count(":") < 2:
+        return None
+    doc, start, end = request.rsplit(":", 2)
+    try:
+        return unquote(doc), int(start), int(end)
+    except ValueError:
+        return None
+
+
+def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, Any]:
+    """Handlers: restore (page load), switch, new chat, kept (after each chat change), ask the
+    edited rewrite instead, open a document."""
+    import gradio as gr
+
+    def sid(request: Any) -> str | None:
+        return getattr(request, "session_hash", None)
+
+    def panels(store: dict[str, Any], turns: list[Any]) -> tuple[Any, Any, Any, Any]:
+        rewrite = web_state.rewrite_of(turns)
+        chats = gr.Radio(choices=web_state.choices(store), value=store["current"])
+        return store, chats, gr.Row(visible=bool(rewrite)), gr.Textbox(value=rewrite)
+
+    def shown(store: Any, request: gr.Request) -> tuple[Any, ...]:
+        store, chat = web_state.current(store)
+        turns = web_state.turns_of(chat)
+        sessions.put(sid(request), turns)
+        return (chat["messages"], *panels(store, aligned(turns, chat["messages"])))
+
+    def switch(cid: Any, store: Any, request: gr.Request) -> tuple[Any, ...]:
+        return shown(web_state.switch(store, cid), request)
+
+    def new(store: Any, request: gr.Request) -> tuple[Any, ...]:
+        return shown(web_state.new_chat(store)[0], request)
+
+    def kept(history: Any, store: Any, request: gr.Request) -> tuple[Any, ...]:
+        history = history if isinstance(history, list) else []
+        turns = aligned(sessions.get(sid(request)), history)
+        return panels(web_state.save(store, history, turns), turns)
+
+    def ask_instead(text: Any, history: Any, request: gr.Request) -> list[Any]:
+        """The edited "Searched for", asked as a standalone question (no earlier turns)."""
+        history = list(history) if isinstance(history, list) else []
+        if not isinstance(text, str) or not text.strip():
+            raise gr.Error("Type the question to ask.", print_exception=False)
+        turns = aligned(sessions.get(sid(request)), history)
+        messages, turn = backend.reply(text.strip())
+        sessions.put(sid(request), turns + [turn])
+        return history + [{"role": "user", "content": text.strip()}] + messages
+
+    def open_document(req: Any) -> tuple[str, Any]:
+        """The document view of a cited document: only documents the index holds, from its text."""
+        parsed = parse_doc_request(req)
+        found = backend.document(parsed[0]) if parsed else None
+        if parsed is None or found is None:
+            log.warning("document view: no document for %r", str(req)[:200])
+            return NO_DOCUMENT, gr.Accordion(open=True)
+        doc_id, start, end = parsed
+        return render.render_document(doc_id, found[0], found[1], start, end), gr.Accordion(open=True, label=f"Document: {found[0] or doc_id}"[:80])
+
+    return {"restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
+            "open_document": open_document}
+
+
+def doc_placeholder() -> str:
+    return f"<p class='qa-doc-none'>{html.escape('Click “Open document” under a source to read the whole document here.')}</p>"

@@ -1,0 +1,116 @@
+"""The web chat's conversations, as kept in the browser (``gr.BrowserState``): plain JSON data.
+
+The store is ``{"current": id, "order": [ids, newest first], "chats": {id: chat}}`` where a chat is
+``{"title": first question, "messages": the chat messages, "turns": [Turn.to_dict() or None, ...]}``:
+the typed turns travel with the messages, so a follow-up after a reload (or after switching back to
+a conversation) is resolved against the same turns, never against rendered text.
+
+>>> store = new_store()
+>>> store, first = new_chat(store)
+>>> [title for title, _ in choices(save(store, [{"role": "user", "content": "Who won?"}], [None]))]
+['Who won?']
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from qa.conversation import Turn
+from qa.types import answer_from_dict
+
+#: conversations kept; the oldest go first
+MAX_CHATS = 20
+#: longest conversation title shown
+TITLE_CHARS = 48
+UNTITLED = "New chat"
+
+
+def new_store() -> dict[str, Any]:
+    return {"current": "", "order": [], "chats": {}}
+
+
+def valid(store: Any) -> dict[str, Any]:
+    """``store`` if it has the store's shape (what the browser sends back), else a new one."""
+    if (isinstance(store, dict) and isinstance(store.get("chats"), dict) and isinstance(store.get("order"), list)
+            and all(isinstance(c, dict) for c in store["chats"].values())):
+        out = copy.deepcopy(store)
+        out["order"] = [i for i in out["order"] if i in out["chats"]]
+        return out
+    return new_store()
+
+
+def new_chat(store: Any) -> tuple[dict[str, Any], str]:
+    """A new, empty conversation, made current (an empty current one is reused)."""
+    store = valid(store)
+    cur = store["chats"].get(store.get("current", ""))
+    if cur is not None and not cur.get("messages"):
+        return store, store["current"]
+    cid = uuid.uuid4().hex[:12]
+    store["chats"][cid] = {"title": UNTITLED, "messages": [], "turns": []}
+    store["order"].insert(0, cid)
+    store["current"] = cid
+    for old in store["order"][MAX_CHATS:]:
+        store["chats"].pop(old, None)
+    store["order"] = store["order"][:MAX_CHATS]
+    return store, cid
+
+
+def current(store: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The store and its current conversation (one is made if there is none)."""
+    store = valid(store)
+    if store.get("current") not in store["chats"]:
+        store, _ = new_chat(store)
+    return store, store["chats"][store["current"]]
+
+
+def switch(store: Any, cid: Any) -> dict[str, Any]:
+    store = valid(store)
+    if isinstance(cid, str) and cid in store["chats"]:
+        store["current"] = cid
+    return store
+
+
+def _title(messages: Sequence[Any]) -> str:
+    for m in messages:
+        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
+            t = " ".join(m["content"].split())
+            return t if len(t) <= TITLE_CHARS else t[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    return UNTITLED
+
+
+def save(store: Any, messages: Any, turns: Sequence[Turn | None]) -> dict[str, Any]:
+    """The current conversation's messages and turns, kept (as JSON data)."""
+    store, chat = current(store)
+    chat["messages"] = list(messages) if isinstance(messages, list) else []
+    chat["turns"] = [t.to_dict() if t is not None else None for t in turns]
+    chat["title"] = _title(chat["messages"])
+    return store
+
+
+def turns_of(chat: dict[str, Any]) -> list[Turn | None]:
+    """The typed turns of a kept conversation (one that cannot be read back counts as no answer)."""
+    out: list[Turn | None] = []
+    for d in chat.get("turns") or []:
+        try:
+            out.append(Turn(question=str(d["question"]), searched_for=str(d["searched_for"]),
+                            answer=answer_from_dict(d["answer"])))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            out.append(None)
+    return out
+
+
+def choices(store: Any) -> list[tuple[str, str]]:
+    """(title, id) of each conversation, newest first (titles repeat: the id tells them apart)."""
+    store = valid(store)
+    return [(str(store["chats"][i].get("title") or UNTITLED), i) for i in store["order"]]
+
+
+def rewrite_of(turns: Sequence[Turn | None]) -> str:
+    """What the last exchange searched for, when its follow-up was rewritten; "" otherwise."""
+    last = turns[-1] if turns else None
+    if last is None or " ".join(last.searched_for.split()) == " ".join(last.question.split()):
+        return ""
+    return last.searched_for
