@@ -21,6 +21,8 @@ from typing import Any
 import click
 
 from qa.config import Config
+from qa.progress import Bar as _Bar
+from qa.progress import CountBar as _CountBar
 
 
 def _config(ctx: click.Context, **extra: Any) -> Config:
@@ -30,15 +32,28 @@ def _config(ctx: click.Context, **extra: Any) -> Config:
         raise click.UsageError(str(e)) from None
 
 
-def _engine(ctx: click.Context, **extra: Any) -> Any:
+def _engine(ctx: click.Context, check_documents: bool = True, **extra: Any) -> Any:
+    """The engine, once its folders are checked (a named documents folder that is not there, an
+    index folder that cannot be written: one line, before any model loads)."""
     from qa import QA
+    from qa.startup import StartupError, check_folders, explicit_folders
 
-    return QA(config=_config(ctx, **extra))
+    config = _config(ctx, **extra)
+    try:
+        check_folders(config, explicit_folders(ctx.obj or {}), documents=check_documents)
+    except StartupError as e:
+        _fail(e)
+    return QA(config=config)
 
 
-def _fail(e: Exception) -> None:
+def _fail(e: BaseException, status: int = 2) -> None:
+    """A user error: one ``error:`` line and exit ``status``; its traceback with --debug / QA_DEBUG=1."""
+    from qa.startup import debug
+
+    if debug():
+        raise e
     click.echo(f"error: {e}", err=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 ENGINE_OPTIONS = ("seeds_dir", "documents_dir", "index_dir", "model")
@@ -58,43 +73,29 @@ def engine_options(f: Any) -> Any:
     return f
 
 
+def logging_options(f: Any) -> Any:
+    """``--log-level`` and ``--debug`` (the ``qa`` group's options, and ``python app.py``'s)."""
+    f = click.option("--debug", is_flag=True, help="Show the traceback of an error, and DEBUG logs [QA_DEBUG=1].")(f)
+    return click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default=None,
+                        help="Log level [QA_LOG_LEVEL; default WARNING, the server INFO for qa's own lines; "
+                             "libraries stay at WARNING unless DEBUG].")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @engine_options
-@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does (= --log-level INFO).")
+@logging_options
 @click.version_option(package_name="qa")
 @click.pass_context
-def main(ctx: click.Context, verbose: bool, **folders: str | None) -> None:
+def main(ctx: click.Context, verbose: bool, log_level: str | None, debug: bool, **folders: str | None) -> None:
     """Answer questions from a document collection, quoting the sources."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from qa.startup import StartupError, configure_logging
+
+    try:
+        configure_logging(log_level or ("INFO" if verbose else None), debug)
+    except StartupError as e:  # a bad QA_LOG_LEVEL
+        _fail(e)
     ctx.obj = {k: v for k, v in folders.items() if v}
-
-
-class _Bar:
-    """tqdm progress for IndexStore.sync (chunks embedded, with chunks/s) on stderr.
-
-    Off with ``enabled=False`` (``qa index --quiet``) and when stderr is not a terminal; a total of
-    0 means "not known" (a streamed JSONL corpus): the bar then counts and shows the rate only.
-    """
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.bar: Any = None
-        self.enabled = enabled
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total or None, unit="chunk", desc="embedding", file=sys.stderr, dynamic_ncols=True)
-        elif total and self.bar.total != total:
-            self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 @main.command()
@@ -115,7 +116,7 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
     from qa import NoDocuments
     from qa.store import IndexError_
 
-    engine = _engine(ctx)
+    engine = _engine(ctx, check_documents=not source)  # a JSONL corpus needs no documents folder
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
     t0 = time.perf_counter()
     try:
@@ -195,27 +196,6 @@ def chat(ctx: click.Context, as_json: bool) -> None:
             _fail(e)
         history.append(Turn.of(answer))
         click.echo(render.json_text(answer, indent=None) if as_json else render.plain_text(answer) + "\n")
-
-
-
-class _CountBar:
-    """tqdm progress on stderr for a (done, total) callback, e.g. questions answered."""
-
-    def __init__(self, desc: str, unit: str) -> None:
-        self.desc, self.unit = desc, unit
-        self.bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, file=sys.stderr, dynamic_ncols=True)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 @main.command("eval")
@@ -314,23 +294,29 @@ def serve_options(f: Any) -> Any:
 
 
 def run_server(engine_opts: dict[str, Any], **flags: Any) -> None:
-    """Resolve the settings, build the engine and serve until interrupted; a bad setting, folder or
-    index is one line and exit status 1, never a traceback."""
-    from qa import QA, NoDocuments
+    """Check the settings, the folders and the port (in well under a second), then build the engine
+    and serve until interrupted; a bad setting, folder, port or index is one line and exit status 2."""
+    from qa import NoDocuments
     from qa.config import ServeSettings
-    from qa.server import serve as serve_app
+    from qa.startup import StartupError, check_folders, explicit_folders, level_given, reserve_port
     from qa.store import IndexError_
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("qa").setLevel(logging.INFO)  # also when `qa` configured logging first (WARNING)
-    for noisy in ("httpx", "chromadb", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not level_given():  # the server says where it listens and what it loaded (qa's INFO lines)
+        logging.getLogger("qa").setLevel(logging.INFO)
     try:
         settings = ServeSettings.resolve(**flags)
-        engine = QA(config=Config.resolve(**{k: v for k, v in engine_opts.items() if v}))
-        serve_app(engine, settings)
-    except (NoDocuments, IndexError_, ValueError, TypeError) as e:  # a bad folder or index: one line, no traceback
-        raise SystemExit(f"error: {e}") from None
+        config = Config.resolve(**{k: v for k, v in engine_opts.items() if v})
+        check_folders(config, explicit_folders(engine_opts))
+        sock = reserve_port(settings.host, settings.port)  # held from here on: no model loads for a port in use
+    except (StartupError, ValueError, TypeError) as e:
+        _fail(e)
+    from qa import QA
+    from qa.server import serve as serve_app
+
+    try:
+        serve_app(QA(config=config), settings, sock=sock)
+    except (NoDocuments, IndexError_, StartupError, ValueError) as e:  # a bad folder or index: one line, no traceback
+        _fail(e)
     except KeyboardInterrupt:  # pragma: no cover
         pass
 
@@ -346,8 +332,15 @@ def serve(ctx: click.Context, **flags: Any) -> None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @engine_options
 @serve_options
-def app_main(**options: Any) -> None:
+@logging_options
+def app_main(log_level: str | None, debug: bool, **options: Any) -> None:
     """Serve the qa web chat, REST and OpenAI-compatible APIs (`python app.py`, same as `qa serve`)."""
+    from qa.startup import StartupError, configure_logging
+
+    try:
+        configure_logging(log_level, debug, default="INFO", fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    except StartupError as e:  # a bad QA_LOG_LEVEL
+        _fail(e)
     run_server({k: options.pop(k) for k in ENGINE_OPTIONS}, **options)
 
 

@@ -335,19 +335,32 @@ def prepare_engine(engine: Any) -> dict[str, Any]:
     return stats
 
 
-def serve(engine: Any, settings: ServeSettings | None = None) -> None:
-    """Prepare the engine, then serve chat, REST and OpenAI routes on one port until interrupted."""
+def serve(engine: Any, settings: ServeSettings | None = None, sock: Any = None) -> None:
+    """Prepare the engine, then serve chat, REST and OpenAI routes on one port until interrupted.
+
+    ``sock``: the socket bound by :func:`qa.startup.reserve_port`; without one the port is bound
+    here, before the index and the model load, so a port in use fails at once (StartupError).
+    """
+    import dataclasses
+
     import uvicorn
 
+    from qa.startup import reserve_port
+
     settings = settings or ServeSettings.resolve()
-    prepare_engine(engine)
-    app = create_app(engine, settings)
-    loopback = settings.host in ("127.0.0.1", "localhost", "::1")
-    if not loopback and not settings.auth:
-        log.warning("listening on %s without auth: anyone who can reach this machine can read and add documents "
-                    "(set --auth user:password or QA_AUTH)", settings.host)
-    shown = "[::1]" if settings.host == "::1" else settings.host
-    log.info("chat on http://%s:%d/  (REST: POST /api/ask; OpenAI: POST /v1/chat/completions; auth: %s)",
-             shown, settings.port, "basic" if settings.auth else "off")
-    uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
-                                  timeout_keep_alive=settings.keep_alive_s)).run()
+    sock = sock or reserve_port(settings.host, settings.port)
+    try:
+        settings = dataclasses.replace(settings, port=sock.getsockname()[1])  # --port 0: the port chosen
+        prepare_engine(engine)
+        app = create_app(engine, settings)
+        loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+        if not loopback and not settings.auth:
+            log.warning("listening on %s without auth: anyone who can reach this machine can read and add documents "
+                        "(set --auth user:password or QA_AUTH)", settings.host)
+        shown = "[::1]" if settings.host == "::1" else settings.host
+        log.info("chat on http://%s:%d/  (REST: POST /api/ask; OpenAI: POST /v1/chat/completions; auth: %s)",
+                 shown, settings.port, "basic" if settings.auth else "off")
+        uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+                                      timeout_keep_alive=settings.keep_alive_s)).run(sockets=[sock])
+    finally:
+        sock.close()

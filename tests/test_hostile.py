@@ -365,8 +365,9 @@ def test_missing_index_folder(tmp_path, seed_engine):
     gone = QA(seeds_dir=tmp_path / "no-docs", index_dir=tmp_path / "no-index", embedder=seed_engine.embedder.inner)
     with pytest.raises(IndexError_, match="no index at"):
         gone.ask(INTERIM_Q)
+    # a documents folder named on the command line that is not there: said first, whatever the index
     r = run_cli(["--seeds", str(tmp_path / "no-docs"), "--index", str(tmp_path / "no-index"), "ask", INTERIM_Q])
-    assert_one_line_error(r, "no index at", "qa index")
+    assert_one_line_error(r, "documents folder not found", "--seeds or QA_SEEDS_DIR")
     r = run_cli(["--seeds", str(tmp_path / "no-docs"), "--index", str(tmp_path / "no-index"), "index"])
     assert_one_line_error(r, "documents folder not found")
     assert not (tmp_path / "no-index").exists()

@@ -1,0 +1,272 @@
+"""Start-up and errors, through real subprocesses of ``python app.py`` and ``qa``.
+
+What can be wrong before a model loads is checked first and said in one ``error: ...`` line with a
+non-zero exit, in well under the seconds a model load or an indexing run takes: a port in use, a
+documents folder named on the command line (or in ``QA_SEEDS_DIR``) that is not there, an index
+folder that cannot be created or written, a malformed gold file, a bad log level. In each case the
+index folder named is left uncreated: nothing was loaded or built. Bad flags are click's usage
+errors (exit 2, no traceback); ``--debug`` / ``QA_DEBUG=1`` shows the traceback. By default the
+libraries' DEBUG and INFO chatter (bm25s, chromadb, httpx, ...) stays off stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.config import Config
+from qa.startup import StartupError, check_folders, configure_logging, explicit_folders, reserve_port
+from tests.conftest import ROOT, SEEDS
+from tests.webserver import free_port
+
+QA = str(Path(sys.executable).parent / "qa")
+APP = [sys.executable, str(ROOT / "app.py")]
+#: seconds a start-up error may take on a busy 2-core machine (it takes ~0.3 s on an idle one; a
+#: model load or an indexing run takes 10 s and more, so a check that loaded something would miss it)
+FAST = 5.0
+ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
+INTERIM_Q = "Who was sworn in as interim president?"
+
+
+def run(args: list[str], timeout: float = 120, **env: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``args`` with the caller's environment less its QA_* start-up settings, plus ``env``."""
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("QA_PORT", "QA_HOST", "QA_SEEDS_DIR", "QA_INDEX_DIR", "QA_LOG_LEVEL", "QA_DEBUG")}
+    started = time.monotonic()
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**clean, **env})
+    return r, time.monotonic() - started
+
+
+def assert_one_error_line(r: subprocess.CompletedProcess, seconds: float, *fragments: str) -> str:
+    """Exit status 2, nothing on stdout, and stderr one ``error: ...`` line naming ``fragments``."""
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and r.stdout == "", r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    assert seconds < FAST, f"{seconds:.1f}s: {lines[0]}"
+    return lines[0]
+
+
+@pytest.fixture
+def held_port():
+    """A loopback port another program listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+# --- the port ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["app.py --port", "qa serve --port", "app.py QA_PORT"])
+def test_a_port_in_use_fails_at_once_before_anything_loads(held_port, tmp_path, how):
+    index = tmp_path / "index"
+    if how == "app.py --port":
+        r, s = run([*APP, "--index", str(index), "--port", str(held_port)])
+    elif how == "qa serve --port":
+        r, s = run([QA, "--index", str(index), "serve", "--port", str(held_port)])
+    else:
+        r, s = run([*APP, "--index", str(index)], QA_PORT=str(held_port))
+    assert_one_error_line(r, s, f"port {held_port} is in use", "--port", "QA_PORT")
+    assert not index.exists()  # the index was not built, no model loaded
+
+
+def test_reserve_port_holds_the_port_and_names_bad_hosts():
+    sock = reserve_port("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        with pytest.raises(StartupError, match=f"port {port} is in use"):
+            reserve_port("127.0.0.1", port)  # taken from the start, before the server serves on it
+    finally:
+        sock.close()
+    reserve_port("127.0.0.1", port).close()  # free again once closed
+    with pytest.raises(StartupError, match="not an address of this machine.*QA_HOST"):
+        reserve_port("no-such-host.invalid", 0)
+
+
+@pytest.mark.integration
+def test_a_second_app_is_refused_while_the_first_loads_and_the_first_serves(tmp_path):
+    """The first app holds its port from the start (while it indexes and loads the models), serves
+    on that very socket, and logs no library chatter; a second one on the port fails at once."""
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("QA_PORT", "QA_HOST", "QA_SEEDS_DIR", "QA_INDEX_DIR", "QA_LOG_LEVEL", "QA_DEBUG")}
+    log = tmp_path / "first.log"
+    with log.open("w") as err:
+        first = subprocess.Popen([*APP, "--index", str(tmp_path / "index"), "--port", str(port)], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the port is taken as soon as the settings are read, long before the model loads
+            try:
+                reserve_port("127.0.0.1", port).close()
+            except StartupError:
+                break
+            assert first.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        assert "chat on" not in log.read_text()  # still loading
+        r, s = run([*APP, "--index", str(tmp_path / "other-index"), "--port", str(port)])
+        assert_one_error_line(r, s, f"port {port} is in use")
+        assert not (tmp_path / "other-index").exists()
+        deadline = time.monotonic() + 300
+        while f"chat on http://127.0.0.1:{port}/" not in log.read_text():
+            assert first.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        stats = httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=60).json()
+        assert stats["documents"] == 5 and stats["index_dir"] == str(tmp_path / "index")
+    finally:
+        first.terminate()
+        first.wait(timeout=60)
+    text = log.read_text()
+    assert "address already in use" not in text and "Traceback" not in text, text
+    assert not [line for line in text.splitlines() if " DEBUG " in line], text
+
+
+# --- the folders ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["qa --seeds ask", "qa --seeds index", "qa --seeds serve", "app.py --seeds",
+                                 "QA_SEEDS_DIR qa ask", "QA_SEEDS_DIR app.py", "qa --documents ask", "app.py --documents"])
+def test_a_named_documents_folder_that_is_missing_is_an_error(tmp_path, how):
+    missing, index = tmp_path / "no-such-folder", tmp_path / "index"
+    flag = "--documents" if "--documents" in how else "--seeds"
+    folders = [] if how.startswith("QA_") else [flag, str(missing)]
+    env = {"QA_SEEDS_DIR": str(missing)} if how.startswith("QA_") else {}
+    tail = {"ask": ["ask", INTERIM_Q], "index": ["index"], "serve": ["serve", "--port", "0"]}
+    if "app.py" in how:
+        args = [*APP, *folders, "--index", str(index), "--port", "0"]
+    else:
+        args = [QA, *folders, "--index", str(index), *tail[how.split()[-1]]]
+    r, s = run(args, **env)
+    line = assert_one_error_line(r, s, f"documents folder not found: {missing}")
+    assert ("--seeds or QA_SEEDS_DIR" if flag == "--seeds" else "--documents") in line
+    assert not index.exists()
+
+
+def test_the_default_user_documents_folder_may_be_missing(tmp_path, monkeypatch):
+    """Uploads create it; QA_DOCUMENTS_DIR names the default one (each test has its own, not created)."""
+    monkeypatch.setenv("QA_DOCUMENTS_DIR", str(tmp_path / "not-yet"))
+    check_folders(Config.resolve(index_dir=tmp_path / "index"), explicit_folders({}))
+    with pytest.raises(StartupError, match="--documents"):
+        check_folders(Config.resolve(index_dir=tmp_path / "index"), explicit_folders({"documents_dir": str(tmp_path / "not-yet")}))
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(StartupError, match="a file, not a folder"):
+        check_folders(Config.resolve(seeds_dir=tmp_path / "f", index_dir=tmp_path / "index"), {"seeds_dir"})
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-file"])
+def test_an_index_folder_that_cannot_be_created_is_an_error(tmp_path, where):
+    (tmp_path / "plain-file").write_text("not a folder")
+    index = tmp_path / "plain-file" / "index" if where == "under-a-file" else tmp_path / "plain-file"
+    r, s = run([QA, "ask", INTERIM_Q], QA_INDEX_DIR=str(index))
+    assert_one_error_line(r, s, f"the index folder {index}", "QA_INDEX_DIR",
+                          "cannot be created" if where == "under-a-file" else "a file, not a folder")
+    r, s = run([*APP, "--port", "0"], QA_INDEX_DIR=str(index))
+    assert_one_error_line(r, s, f"the index folder {index}")
+
+
+@pytest.mark.skipif(ROOT_USER, reason="root writes into a read-only folder (test_hostile.py covers it as nobody)")
+def test_an_index_folder_that_cannot_be_written_is_an_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        r, s = run([QA, "--index", str(locked / "index"), "ask", INTERIM_Q])
+        assert_one_error_line(r, s, "cannot be created", "cannot be written")
+        r, s = run([QA, "--index", str(locked), "ask", INTERIM_Q])
+        assert_one_error_line(r, s, "read-only")
+    finally:
+        locked.chmod(0o755)
+
+
+# --- the gold file, flags, log level, --debug ----------------------------------------------------
+
+
+def test_a_bad_gold_file_fails_before_anything_loads(tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    good = {"id": "g1", "question": "Who?", "answers": ["X"], "sources": ["a.txt"], "unanswerable": False}
+    gold.write_text(json.dumps(good) + "\n{oops\n", encoding="utf-8")
+    r, s = run([QA, "--index", str(tmp_path / "index"), "eval", "--gold", str(gold)])
+    assert r.returncode == 2 and "Traceback" not in r.stderr and s < FAST, r.stderr
+    assert r.stderr.startswith("error: ") and f"{gold}:2: not valid JSON" in r.stderr, r.stderr
+    assert not (tmp_path / "index").exists()
+    r, s = run([QA, "eval", "--gold", str(tmp_path / "missing.jsonl")])
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [[QA, "--no-such-flag", "ask", "x"], [*APP, "--port", "lots"], [QA, "ask", "--top-k", "0", "x"],
+                                  [QA, "--log-level", "LOUD", "ask", "x"]], ids=["unknown", "port", "top-k", "log-level"])
+def test_bad_flags_are_usage_errors_without_a_traceback(args):
+    r, s = run(args)
+    assert r.returncode == 2 and "Error: " in r.stderr and "Traceback" not in r.stderr and s < FAST, r.stderr
+
+
+def test_a_bad_log_level_variable_is_one_line(tmp_path):
+    r, s = run([QA, "--index", str(tmp_path / "index"), "ask", INTERIM_Q], QA_LOG_LEVEL="LOUD")
+    assert_one_error_line(r, s, "log level 'LOUD'", "QA_LOG_LEVEL")
+    r, s = run([*APP, "--port", "0"], QA_LOG_LEVEL="LOUD")
+    assert_one_error_line(r, s, "log level 'LOUD'")
+
+
+@pytest.mark.parametrize("how", ["--debug", "QA_DEBUG"])
+def test_debug_shows_the_traceback_of_a_user_error(tmp_path, how):
+    missing = str(tmp_path / "no-such-folder")
+    if how == "--debug":
+        r, _ = run([QA, "--debug", "--seeds", missing, "ask", INTERIM_Q])
+    else:
+        r, _ = run([*APP, "--seeds", missing, "--port", "0"], QA_DEBUG="1")
+    assert r.returncode == 1 and "Traceback" in r.stderr and "StartupError: documents folder not found" in r.stderr
+
+
+_CHATTER = """
+import logging, sys
+from qa.startup import configure_logging
+configure_logging(*sys.argv[1:2])
+import bm25s  # sets its own logger to DEBUG when imported
+for name in ("bm25s", "chromadb.config", "httpx", "gradio", "urllib3.connectionpool", "onnxruntime"):
+    logging.getLogger(name).debug("%s debug", name)
+    logging.getLogger(name).info("%s info", name)
+logging.getLogger("chromadb").warning("chromadb warning")
+logging.getLogger("qa.engine").warning("qa warning")
+"""
+
+
+def test_library_chatter_is_off_by_default_and_on_with_debug():
+    r, _ = run([sys.executable, "-c", _CHATTER])
+    assert r.returncode == 0 and r.stderr.splitlines() == ["WARNING chromadb: chromadb warning", "WARNING qa.engine: qa warning"], r.stderr
+    r, _ = run([sys.executable, "-c", _CHATTER], QA_LOG_LEVEL="debug")
+    assert "DEBUG bm25s: bm25s debug" in r.stderr and "INFO httpx: httpx info" in r.stderr, r.stderr
+    r, _ = run([sys.executable, "-c", _CHATTER, "INFO"])
+    assert "bm25s" not in r.stderr and "httpx" not in r.stderr and "qa warning" in r.stderr, r.stderr
+
+
+def test_configure_logging_levels(monkeypatch):
+    monkeypatch.delenv("QA_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("QA_DEBUG", raising=False)
+    assert configure_logging() == logging.WARNING and logging.getLogger("chromadb").level == logging.WARNING
+    monkeypatch.setenv("QA_LOG_LEVEL", "info")
+    assert configure_logging() == logging.INFO and logging.getLogger("bm25s").level == logging.WARNING
+    assert configure_logging("DEBUG") == logging.DEBUG and logging.getLogger("bm25s").level == logging.NOTSET
+    monkeypatch.delenv("QA_LOG_LEVEL")
+    assert configure_logging(debug_flag=True) == logging.DEBUG
+    configure_logging()  # leave the defaults for the next test
+
+
+@pytest.mark.integration
+def test_qa_ask_prints_no_library_chatter(tmp_path):
+    """A real `qa ask` that builds its index (chromadb, bm25s and the ONNX models all load): stderr stays empty."""
+    r, _ = run([QA, "--seeds", str(SEEDS), "--index", str(tmp_path / "index"), "ask", INTERIM_Q], timeout=600)
+    assert r.returncode == 0 and "Delcy Rodríguez" in r.stdout, r.stderr
+    assert r.stderr == "", r.stderr
