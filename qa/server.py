@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 from qa.chat import ChatBackend
-from qa.config import ServeSettings
+from qa.config import DEFAULT_MAX_UPLOAD_BYTES, ServeSettings
 from qa.conversation import Turn
 from qa.openai_api import RequestError, add_openai_routes, content_text, turns_from_messages
 from qa.types import Answer
@@ -114,15 +114,19 @@ class BodyLimitMiddleware:
     Gradio's upload route (which has its own limit), pass through untouched.
     """
 
-    def __init__(self, app: Any, max_bytes: int, prefixes: tuple[str, ...] = ("/api/", "/v1/")):
+    def __init__(self, app: Any, max_bytes: int, prefixes: tuple[str, ...] = ("/api/", "/v1/"), exempt: tuple[str, ...] = (),
+                 hint: str = "(QA_MAX_BODY_BYTES): send a shorter question"):
         self.app = app
         self.max_bytes = max_bytes
         self.prefixes = prefixes
+        #: paths under ``prefixes`` that another instance limits (uploads: /api/documents)
+        self.exempt = exempt
+        self.hint = hint
 
     async def _refuse(self, scope: dict, send: Any, size: int | None) -> None:
         path = scope.get("path", "")
         told = f"the request body ({size:,} bytes)" if size is not None else "the request body"
-        message = f"{told} is over the {self.max_bytes:,}-byte limit of this server (QA_MAX_BODY_BYTES): send a shorter question"
+        message = f"{told} is over the {self.max_bytes:,}-byte limit of this server {self.hint}"
         log.warning("refused %s %s: %s", scope.get("method", ""), path, message)
         body = json.dumps(_error_body(path, message, "invalid_request_error", "request_too_large")).encode()
         await send({"type": "http.response.start", "status": 413,
@@ -130,7 +134,8 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefixes):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.prefixes) or (self.exempt and path.startswith(self.exempt)):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers") or []:
@@ -234,7 +239,8 @@ def add_rest_routes(app: Any, backend: ChatBackend, rejected: Any, unavailable: 
     from fastapi.responses import JSONResponse
     from starlette.concurrency import run_in_threadpool
 
-    from qa.guards import InvalidQuestion, StoreUnavailable
+    from qa.documents_api import ask_in_collection, error_status
+    from qa.guards import InvalidQuestion, NoDocuments, StoreUnavailable
 
     @app.post("/api/ask")
     async def api_ask(request: Request) -> Any:
@@ -245,12 +251,21 @@ def add_rest_routes(app: Any, backend: ChatBackend, rejected: Any, unavailable: 
             if not isinstance(question, str):
                 raise RequestError("'question' must be a string")
             history = rest_history(body.get("history") or [])
-            answer = await run_in_threadpool(backend.ask, question, history)
+            collection = body.get("collection")  # a named collection (qa/collections.py); none: the default one
+            if collection not in (None, "", "default"):
+                answer = await run_in_threadpool(ask_in_collection, request.app.state.qa_collections, collection, question, history)
+            else:
+                answer = await run_in_threadpool(backend.ask, question, history)
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)
             return JSONResponse({"error": str(e)}, status_code=400)
         except StoreUnavailable as e:
             return unavailable(request, e)
+        except (LookupError, ValueError, NoDocuments) as e:  # an unknown or invalid collection, an empty one
+            if not error_status(e):
+                raise
+            rejected(request, e)
+            return JSONResponse({"error": str(e)}, status_code=error_status(e))
         return answer.to_dict()
 
     @app.get("/api/stats")
@@ -275,7 +290,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     from gradio.utils import get_upload_folder
 
     from qa import web
-    from qa.documents_api import add_document_routes
+    from qa.documents_api import MULTIPART_SLACK, add_document_routes
 
     settings = settings or ServeSettings.resolve()
     backend = backend or ChatBackend(engine, max_upload_bytes=settings.max_upload_bytes, upload_root=get_upload_folder())
@@ -295,7 +310,10 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     # Blocks "has launched", which mount_gradio_app never marks: without this, any client could name
     # a server file ({"path": "/root/secret.txt"}) and Gradio would copy it in for the upload event
     demo.has_launched = True
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/api/documents",))
+    # a document upload is multipart: the upload limit plus room for its framing
+    app.add_middleware(BodyLimitMiddleware, max_bytes=(settings.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES) + MULTIPART_SLACK,
+                       prefixes=("/api/documents",), hint="for one document (QA_MAX_UPLOAD_BYTES)")
     if settings.auth:
         app.add_middleware(BasicAuthMiddleware, username=settings.auth[0], password=settings.auth[1])
     app.state.qa_backend = backend
