@@ -150,14 +150,17 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print Answer.to_dict() as JSON.")
 @click.option("--top-k", type=click.IntRange(1, 100), default=None, help="Passages to read [QA_TOP_K; default 5].")
+@click.option("--collection", envvar="QA_DOCUMENT_COLLECTION", default=None, metavar="NAME",
+              help="Ask a named collection (qa collections list) [QA_DOCUMENT_COLLECTION; default: the default one].")
 @click.pass_context
-def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int | None) -> None:
+def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int | None, collection: str | None) -> None:
     """Answer QUESTION from the documents."""
     from qa import InvalidQuestion, NoDocuments
+    from qa.documents_cli import collection_engine
     from qa.store import IndexError_
 
     text = " ".join(question)
-    engine = _engine(ctx)
+    engine = collection_engine(ctx, collection) if collection else _engine(ctx)
     from qa.runtime import preload
 
     preload(engine)  # the ONNX sessions load while the index is opened

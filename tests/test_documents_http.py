@@ -31,7 +31,8 @@ def site(tmp_path_factory):
     before = tree_digest(seeds)
     engine = make_engine(seeds, tmp)
     port = free_port()
-    app = create_app(engine, ServeSettings(host="127.0.0.1", port=port, max_upload_bytes=64 * 1024))
+    # a body limit under the upload limit: uploads have their own (the upload limit plus multipart framing)
+    app = create_app(engine, ServeSettings(host="127.0.0.1", port=port, max_upload_bytes=64 * 1024, max_body_bytes=16 * 1024))
     with ServerThread(app, host="127.0.0.1", port=port) as server:
         with httpx.Client(base_url=server.url, timeout=120) as client:
             yield {"client": client, "tmp": tmp, "engine": engine, "seeds": seeds}
@@ -86,6 +87,18 @@ def test_refusals_are_clean_json(site, method, path, kw, status, words):
     assert words in r.json()["error"]
 
 
+def test_uploads_have_their_own_body_limit(site):
+    client = site["client"]
+    text = b"# Ledger\n\n" + b"The ledger of the harbour lists one more barrel of oil. " * 700  # 39 kB: over the body limit
+    r = client.post("/api/documents", files={"file": ("ledger.md", text, "text/markdown")})
+    assert r.status_code == 201, r.text
+    assert client.delete("/api/documents/ledger.md").status_code == 200
+    r = client.post("/api/documents", files={"file": ("huge.md", b"x" * 300_000, "text/markdown")})
+    assert r.status_code == 413 and "for one document" in r.json()["error"]
+    r = client.post("/api/ask", json={"question": "x" * 20_000})  # the questions' limit is unchanged
+    assert r.status_code == 413
+
+
 def test_collections_over_http(site):
     client = site["client"]
     r = client.post("/api/collections", json={"name": "harbour"})
@@ -96,6 +109,13 @@ def test_collections_over_http(site):
     assert r.status_code == 201, r.text
     assert [d["doc_id"] for d in client.get("/api/documents", params={"collection": "harbour"}).json()["documents"]] == [NAME]
     assert NAME not in [d["doc_id"] for d in client.get("/api/documents").json()["documents"]]
+    assert NAME in cited(ask(client, collection="harbour")) and NAME not in cited(ask(client))
+    for name, status in (("nope", 404), ("Bad/Name", 400), (7, 400)):
+        r = client.post("/api/ask", json={"question": QUESTION, "collection": name})
+        assert r.status_code == status and "error" in r.json(), r.text
+    client.post("/api/collections", json={"name": "empty"})
+    r = client.post("/api/ask", json={"question": QUESTION, "collection": "empty"})
+    assert r.status_code == 404 and "no documents yet" in r.json()["error"] and str(site["tmp"]) not in r.text
     r = client.delete(f"/api/documents/{NAME}", params={"collection": "harbour"})
     assert r.status_code == 200
     assert client.get("/api/documents", params={"collection": "harbour"}).json()["documents"] == []
@@ -150,6 +170,8 @@ def test_cli_collections_and_the_collection_variable(cli, tmp_path):
     note.write_bytes(TEXT)
     cli("documents", "add", str(note), "--collection", "notes")
     assert [d["doc_id"] for d in json.loads(cli("documents", "list", "--json", env={"QA_DOCUMENT_COLLECTION": "notes"}))] == [NAME]
+    answer = json.loads(cli("ask", "--collection", "notes", "--json", QUESTION))
+    assert {c["doc_id"] for c in answer["citations"]} == {NAME}
     assert NAME not in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
     assert "no collection" in cli("documents", "list", "--collection", "nope", code=2)
     assert "not a collection name" in cli("collections", "create", "Bad/Name", code=2)
