@@ -8,7 +8,9 @@
     qa train-reader --squad FILE --out DIR         train the span reader
 
 Every setting is resolved by :mod:`qa.config`: a flag wins over its ``QA_*`` variable (named in
-each option's help), which wins over the default. Answers are rendered by :mod:`qa.render`.
+each option's help), which wins over the default. Answers are rendered by :mod:`qa.render`. The
+port and the folders are checked by :mod:`qa.startup` before anything loads; a user error is one
+``error: ...`` line (its traceback with ``--debug`` / ``QA_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def logging_options(f: Any) -> Any:
     """``--log-level`` and ``--debug`` (the ``qa`` group's options, and ``python app.py``'s)."""
     f = click.option("--debug", is_flag=True, help="Show the traceback of an error, and DEBUG logs [QA_DEBUG=1].")(f)
     return click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default=None,
-                        help="Log level [QA_LOG_LEVEL; default WARNING, the server INFO for qa's own lines; "
+                        help="Log level [QA_LOG_LEVEL; default WARNING, and qa's own INFO lines when serving; "
                              "libraries stay at WARNING unless DEBUG].")(f)
 
 
@@ -341,7 +343,7 @@ def app_main(log_level: str | None, debug: bool, **options: Any) -> None:
     from qa.startup import StartupError, configure_logging
 
     try:
-        configure_logging(log_level, debug, default="INFO", fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(log_level, debug, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     except StartupError as e:  # a bad QA_LOG_LEVEL
         _fail(e)
     run_server({k: options.pop(k) for k in ENGINE_OPTIONS}, **options)

@@ -177,18 +177,38 @@ def test_an_index_folder_that_cannot_be_created_is_an_error(tmp_path, where):
     assert_one_error_line(r, s, f"the index folder {index}")
 
 
-@pytest.mark.skipif(ROOT_USER, reason="root writes into a read-only folder (test_hostile.py covers it as nobody)")
-def test_an_index_folder_that_cannot_be_written_is_an_error(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
+def test_an_index_folder_that_cannot_be_written_is_an_error():
+    """As a user that really cannot write (as root: ``nobody``, through setpriv)."""
+    import shutil
+    import tempfile
+
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if ROOT_USER else []
+    base = Path(tempfile.mkdtemp(prefix="qa-locked-"))
+    base.chmod(0o755)
+    (base / "locked").mkdir()
+    (base / "locked").chmod(0o555)
     try:
-        r, s = run([QA, "--index", str(locked / "index"), "ask", INTERIM_Q])
-        assert_one_error_line(r, s, "cannot be created", "cannot be written")
-        r, s = run([QA, "--index", str(locked), "ask", INTERIM_Q])
+        if prefix:
+            probe = subprocess.run([*prefix, sys.executable, "-c", "import qa.cli"], capture_output=True, cwd=base) if shutil.which("setpriv") else None
+            if probe is None or probe.returncode != 0:
+                pytest.skip("root writes anywhere, and setpriv cannot run this checkout's Python as nobody")
+        r, s = run([*prefix, QA, "--index", str(base / "locked" / "index"), "ask", INTERIM_Q], HOME=str(base))
+        assert_one_error_line(r, s, "cannot be created", "cannot be written", "QA_INDEX_DIR")
+        r, s = run([*prefix, QA, "--index", str(base / "locked"), "ask", INTERIM_Q], HOME=str(base))
         assert_one_error_line(r, s, "read-only")
     finally:
-        locked.chmod(0o755)
+        shutil.rmtree(base)
+
+
+def test_an_unreadable_index_is_one_line(tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "manifest.json").write_text("{not json", encoding="utf-8")
+    r, s = run([QA, "--index", str(index), "ask", INTERIM_Q])
+    assert_one_error_line(r, s, f"index manifest {index / 'manifest.json'} is unreadable", "qa index --rebuild")
+    r, s = run([*APP, "--index", str(index), "--port", "0"])
+    assert_one_error_line(r, s, "is unreadable", "qa index --rebuild")
+    assert (index / "manifest.json").read_text(encoding="utf-8") == "{not json"  # left for the user
 
 
 # --- the gold file, flags, log level, --debug ----------------------------------------------------
