@@ -4,7 +4,7 @@ The vectors live in a :class:`~qa.store.backend.VectorBackend` (Chroma by defaul
 :mod:`qa.store.chroma`; ``QA_VECTOR_BACKEND`` picks another registered one). Modules:
 ``backend`` (the Protocol and its scores), ``registry`` (backends by name), ``chroma``, ``manifest``, ``records`` (how chunks are
 stored as rows), ``lock``, ``generations`` (sync, commit, crash cleanup), ``append`` (the append
-intent and its recovery), ``bm25``, ``index`` (:class:`IndexStore`, tying them together).
+intent and its recovery), ``change`` (delete and replace in place, through the same intent), ``bm25``, ``index`` (:class:`IndexStore`, tying them together).
 
 Layout of ``index_dir``::
 

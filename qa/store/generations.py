@@ -41,7 +41,9 @@ def checkpoint(point: str) -> None:
     (renamed, old generation not yet dropped). An append (added documents only) has its own:
     ``append-intent`` (append.json written, nothing added), ``append-embed`` (first batch added to
     the live collections), ``append-switch`` (new manifest written, not renamed), ``append-committed``
-    (renamed, append.json not yet removed).
+    (renamed, append.json not yet removed). A delete or replace (:mod:`qa.store.change`): ``change-intent``,
+    ``append-embed`` (new content's rows), ``change-switch``, ``change-committed`` (old rows not yet
+    deleted), ``change-deleted`` (append.json not yet removed).
     """
 
 
