@@ -117,6 +117,10 @@ class SessionTurns:
         with self._lock:
             return list(self._sessions.get(session or "", ()))
 
+    def has(self, session: str | None) -> bool:
+        with self._lock:
+            return (session or "") in self._sessions
+
     def put(self, session: str | None, turns: list[Turn | None]) -> None:
         with self._lock:
             self._sessions[session or ""] = list(turns)

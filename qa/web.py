@@ -174,7 +174,7 @@ def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
     return c
 
 
-def _wire_panels(demo: Any, chatbot: Any, side: dict[str, Any], rewrite: dict[str, Any], fn: dict[str, Any]) -> None:
+def _wire_panels(demo: Any, chat: Any, side: dict[str, Any], rewrite: dict[str, Any], fn: dict[str, Any]) -> None:
     """Conversations kept in the browser, the editable rewrite, the document view (UI-only events)."""
     import gradio as gr
 
@@ -182,14 +182,15 @@ def _wire_panels(demo: Any, chatbot: Any, side: dict[str, Any], rewrite: dict[st
 
     secret = os.environ.get("QA_WEB_SECRET") or None  # set it to keep conversations across server restarts
     store = gr.BrowserState(web_state.new_store(), storage_key="qa-conversations", secret=secret)
+    chatbot, shown = chat.chatbot, [chat.chatbot, chat.chatbot_state]  # the chat, and the ChatInterface's copy of it
     panels = [store, side["chats"], rewrite["row"], rewrite["text"]]
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    demo.load(fn["restore"], inputs=[store], outputs=[chatbot, *panels], **private).then(
+    demo.load(fn["restore"], inputs=[store], outputs=[*shown, *panels], **private).then(
         None, js=web_js.INSTALL, **private)
-    side["chats"].input(fn["switch"], inputs=[side["chats"], store], outputs=[chatbot, *panels], **private)
-    side["new"].click(fn["new"], inputs=[store], outputs=[chatbot, *panels], **private)
+    side["chats"].input(fn["switch"], inputs=[side["chats"], store], outputs=[*shown, *panels], **private)
+    side["new"].click(fn["new"], inputs=[store], outputs=[*shown, *panels], **private)
     chatbot.change(fn["kept"], inputs=[chatbot, store], outputs=panels, trigger_mode="always_last", **private)
-    rewrite["ask"].click(fn["ask_instead"], inputs=[rewrite["text"], chatbot], outputs=[chatbot], api_visibility="private")
+    rewrite["ask"].click(fn["ask_instead"], inputs=[rewrite["text"], chatbot], outputs=shown, api_visibility="private")
     side["doc_open"].click(fn["open_document"], inputs=[side["docview"]], outputs=[side["docview"], side["docbox"]],
                            js=web_js.DOC_REQUEST, **private).then(None, js=web_js.SHOW_CITED, **private)
 
@@ -219,7 +220,7 @@ def build_app(backend: ChatBackend) -> Any:
                     feedback_options=("Like", "Dislike"), buttons=["copy"],
                     placeholder="Ask a question about the documents, or pick an example.",
                 )
-                gr.ChatInterface(
+                chat = gr.ChatInterface(
                     fn["chat"], chatbot=chatbot, examples=EXAMPLES, api_name="chat",
                     api_description="Answer a question from the documents: the answer message and its sources.",
                     textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question",
@@ -232,7 +233,7 @@ def build_app(backend: ChatBackend) -> Any:
             with gr.Column(scale=1, min_width=260):
                 side = _side_column(backend, fn)
         _wire_chat(demo, chatbot, side, fn, engine)
-        _wire_panels(demo, chatbot, side, {"row": row, "text": text, "ask": ask}, fn)
+        _wire_panels(demo, chat, side, {"row": row, "text": text, "ask": ask}, fn)
     return demo
 
 

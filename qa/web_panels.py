@@ -5,7 +5,6 @@ All of them are UI-only events (``api_visibility="private"``): the ``/chat`` end
 call keeps its two inputs (message, history).
 """
 
-from __future__ import annotations
 
 import html
 import logging
@@ -37,7 +36,9 @@ def parse_doc_request(request: Any) -> tuple[str, int, int] | None:
 
 def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, Any]:
     """Handlers: restore (page load), switch, new chat, kept (after each chat change), ask the
-    edited rewrite instead, open a document."""
+    edited rewrite instead, open a document. Those that set the chat return its messages twice:
+    for the chatbot and for the ChatInterface's own copy of the history, which its next question
+    reads."""
     import gradio as gr
 
     def sid(request: Any) -> str | None:
@@ -52,7 +53,7 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         store, chat = web_state.current(store)
         turns = web_state.turns_of(chat)
         sessions.put(sid(request), turns)
-        return (chat["messages"], *panels(store, aligned(turns, chat["messages"])))
+        return (chat["messages"], chat["messages"], *panels(store, aligned(turns, chat["messages"])))
 
     def switch(cid: Any, store: Any, request: gr.Request) -> tuple[Any, ...]:
         return shown(web_state.switch(store, cid), request)
@@ -61,11 +62,13 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         return shown(web_state.new_chat(store)[0], request)
 
     def kept(history: Any, store: Any, request: gr.Request) -> tuple[Any, ...]:
+        if not sessions.has(sid(request)):  # before the page's conversation was restored: nothing to keep yet
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         history = history if isinstance(history, list) else []
         turns = aligned(sessions.get(sid(request)), history)
         return panels(web_state.save(store, history, turns), turns)
 
-    def ask_instead(text: Any, history: Any, request: gr.Request) -> list[Any]:
+    def ask_instead(text: Any, history: Any, request: gr.Request) -> tuple[list[Any], list[Any]]:
         """The edited "Searched for", asked as a standalone question (no earlier turns)."""
         history = list(history) if isinstance(history, list) else []
         if not isinstance(text, str) or not text.strip():
@@ -73,7 +76,8 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         turns = aligned(sessions.get(sid(request)), history)
         messages, turn = backend.reply(text.strip())
         sessions.put(sid(request), turns + [turn])
-        return history + [{"role": "user", "content": text.strip()}] + messages
+        history = history + [{"role": "user", "content": text.strip()}] + messages
+        return history, history
 
     def open_document(req: Any) -> tuple[str, Any]:
         """The document view of a cited document: only documents the index holds, from its text."""

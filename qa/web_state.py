@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from qa.chat import message_text
 from qa.conversation import Turn
 from qa.types import answer_from_dict
 
@@ -75,8 +76,8 @@ def switch(store: Any, cid: Any) -> dict[str, Any]:
 
 def _title(messages: Sequence[Any]) -> str:
     for m in messages:
-        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
-            t = " ".join(m["content"].split())
+        if isinstance(m, dict) and m.get("role") == "user" and message_text(m).strip():
+            t = " ".join(message_text(m).split())
             return t if len(t) <= TITLE_CHARS else t[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
     return UNTITLED
 

@@ -229,3 +229,80 @@ def test_document_markup_is_shown_escaped_and_never_runs(page, live):
     assert dom == {"scripts": 0, "imgs": 0, "bold": 0}
     page.screenshot(path=str(ARTIFACTS / "browser-escaped.png"), full_page=True)
     assert page.dialogs == [] and not page.errors
+
+
+def test_citation_links_open_their_source_and_the_document_view(page, live):
+    ask(page, INTERIM_Q, "Sources:")
+    bot = page.locator("#qa-chat [data-testid='bot']").first
+    link = bot.locator("a[href^='#qa-src-']").first
+    assert link.inner_text() == "[1]"
+    target = link.get_attribute("href")[1:]
+    link.click()  # the collapsed sources open, and source [1] is scrolled to
+    page.wait_for_function("(id) => { const el = document.getElementById(id); if (!el) return false;"
+                           " const r = (el.nextElementSibling || el).getBoundingClientRect();"
+                           " return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }", arg=target)
+    group = page.locator("#qa-chat .thought-group").last
+    head = group.locator("strong").first.inner_text()
+    assert head.startswith("[1] BREAKING: COUP D’ÉTAT IN VENEZUELA?")  # named by title
+    sources = group.inner_text()
+    assert INTERIM_DOC in sources and "relevance" in sources
+    assert "answer score" in group.locator(".qa-rel").first.get_attribute("title").lower()
+    assert page.url.endswith("/")  # an in-page link: no navigation
+
+    group.locator("a", has_text="Open document").first.click()
+    cited = page.locator("#qa-docview #qa-doc-cited")
+    cited.wait_for()
+    assert cited.inner_text() == "The clashes occurred just hours after Delcy Rodríguez was formally sworn in as interim president."
+    page.wait_for_function("() => { const m = document.querySelector('#qa-docview #qa-doc-cited');"
+                           " const box = document.querySelector('#qa-docview').getBoundingClientRect();"
+                           " const r = m.getBoundingClientRect(); return r.top >= box.top && r.bottom <= box.bottom; }")
+    view = page.locator("#qa-docview").inner_text()
+    assert "Late Monday night, intense firefights broke out in Caracas" in view  # the whole text, in context
+    page.screenshot(path=str(ARTIFACTS / "browser-document-view.png"), full_page=True)
+    assert not page.errors and page.dialogs == []
+
+
+def test_conversation_survives_a_reload_and_conversations_stay_apart(page):
+    ask(page, INTERIM_Q, "Sources:")
+    page.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()
+    page.wait_for_timeout(1500)  # the conversation is kept after each change of the chat (an event of its own)
+    page.reload()
+    page.wait_for_selector("#qa-question textarea")
+    page.wait_for_function("(t) => document.querySelector('#qa-chat').innerText.includes(t)", arg="Delcy Rodríguez")
+    # the typed turns came back too: a follow-up is resolved against them
+    ask(page, "What office was she sworn in to?", "Searched for:")
+    assert "Searched for: What office was Delcy Rodríguez sworn in to?" in page.locator("#qa-chat").inner_text()
+
+    page.locator("#qa-new-chat").click()
+    page.wait_for_function("() => !document.querySelector('#qa-chat').innerText.includes('Delcy')")
+    ask(page, "How many Venezuelan security personnel were killed?", "Sources:")
+    assert "Delcy" not in page.locator("#qa-chat [data-testid='user']").first.inner_text()
+    page.locator("#qa-chats label", has_text=INTERIM_Q[:20]).click()  # back to the first conversation
+    page.wait_for_function("() => document.querySelector('#qa-chat').innerText.includes('What office was she sworn in to?')")
+    assert "security personnel" not in page.locator("#qa-chat").inner_text()
+    page.wait_for_timeout(1500)
+    page.reload()
+    page.wait_for_selector("#qa-question textarea")
+    page.locator("#qa-chats label", has_text="How many Venezuelan").wait_for()
+    assert page.locator("#qa-chats label").count() == 2
+    page.wait_for_function("() => document.querySelector('#qa-chat').innerText.includes('What office was she sworn in to?')")
+    assert not page.errors
+
+
+def test_editing_the_rewritten_followup_asks_the_edited_question(page):
+    ask(page, INTERIM_Q, "Sources:")
+    ask(page, "What office was she sworn in to?", "Searched for:")
+    box = page.locator("#qa-rewrite textarea")
+    box.wait_for()
+    assert box.input_value() == "What office was Delcy Rodríguez sworn in to?"
+    replies = page.locator("#qa-chat [data-testid='bot']").count()
+    box.fill(INTERIM_Q)
+    page.locator("#qa-ask-rewrite").click()
+    page.wait_for_function("(n) => document.querySelectorAll('#qa-chat [data-testid=\"bot\"]').length > n", arg=replies)
+    page.wait_for_function("(q) => [...document.querySelectorAll('#qa-chat [data-testid=\"user\"]')].pop().innerText.trim() === q",
+                           arg=INTERIM_Q)
+    last = page.locator("#qa-chat [data-testid='bot']").nth(replies).inner_text()
+    assert "Delcy Rodríguez" in last and "Searched for" not in last  # asked as typed, on its own
+    page.wait_for_function("() => { const s = document.querySelector('#qa-chat .bubble-wrap') ; return !s ||"
+                           " s.scrollTop + s.clientHeight >= s.scrollHeight - 5; }")  # the chat follows the new answer
+    assert not page.errors
