@@ -310,7 +310,7 @@ def test_web_chat_streams_checked_sentences_then_the_full_reply(engine):
     assert replies[0] == [{"role": "assistant", "content": "Delcy Rodríguez was formally sworn in as interim president \\[1\\]."}]
     final = replies[-1]
     assert "arrested" not in json.dumps(replies, ensure_ascii=False)
-    assert final[0]["content"].startswith("**Delcy Rodríguez**") and "sworn in as interim president \\[1\\]" in final[0]["content"]
+    assert final[0]["content"].startswith("**Delcy Rodríguez**") and "sworn in as interim president [\\[1\\]](#qa-src-" in final[0]["content"]  # [1] links to its source
     assert "left out" in final[0]["content"] and final[1]["metadata"]["title"].startswith("Sources: 1 quote")
     turn = outputs[-1][1]
     assert turn is not None and all(t is None for _, t in outputs[:-1])  # the typed turn comes with the full reply

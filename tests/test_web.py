@@ -482,7 +482,7 @@ def test_named_gradio_endpoints(live):
     assert {"/chat", "/ask", "/upload"} <= set(api)
     reply = client.predict(INTERIM_Q, api_name="/chat")
     text = _joined(reply)
-    assert "Delcy Rodríguez" in reply[0]["content"] and "[1]" in reply[0]["content"]
+    assert "Delcy Rodríguez" in reply[0]["content"] and "[\\[1\\]](#qa-src-" in reply[0]["content"]  # [1], a link to its source
     assert f"`{INTERIM_DOC}`" in text and "<mark>" in text
     assert reply[1]["metadata"]["title"].startswith("Sources")
     structured = client.predict(INTERIM_Q, api_name="/ask")
