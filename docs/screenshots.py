@@ -3,8 +3,10 @@
 Starts the real server over a temporary copy of seeds/ (the project's own index/ is not touched),
 opens it in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright) and writes
 
-* ``docs/chat-answer.png``  — a cited answer with its sources opened;
-* ``docs/chat-refusal.png`` — a refusal with the nearest passages.
+* ``docs/chat-answer.png``   — a cited answer, its source [1] opened by clicking the marker;
+* ``docs/chat-document.png`` — a follow-up with its editable "Searched for", and the cited document
+  opened beside the chat with the quoted sentence highlighted;
+* ``docs/chat-refusal.png``  — a refusal with the nearest passages, in a new conversation.
 
 Options: ``--index DIR`` reuses an index folder between runs; ``--chromium PATH``.
 """
@@ -65,18 +67,26 @@ def main() -> None:
             page.goto(server.url)
             page.wait_for_selector("#qa-question textarea")
             ask(page, "Who was sworn in as interim president?", "Sources:")
-            page.locator("#qa-chat .thought-group .title").last.click()
+            page.locator("#qa-chat a[href^='#qa-src-']").first.click()  # [1]: opens the sources at it
             page.locator("#qa-chat .thought-group .content").last.wait_for(state="visible")
-            page.wait_for_timeout(600)
+            page.wait_for_timeout(800)
             page.screenshot(path=str(out / "chat-answer.png"))
 
-            page.goto(server.url)
-            page.wait_for_selector("#qa-question textarea")
+            ask(page, "What office was she sworn in to?", "Searched for:")
+            page.locator("#qa-rewrite textarea").wait_for()
+            page.locator("#qa-chat a[href^='#qa-src-']").last.click()
+            page.locator("#qa-chat .thought-group a", has_text="Open document").last.click()
+            page.locator("#qa-docview #qa-doc-cited").wait_for()
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(out / "chat-document.png"), full_page=True)
+
+            page.locator("#qa-new-chat").click()
+            page.wait_for_timeout(500)
             ask(page, "Who won the 2018 FIFA World Cup?", "Not found in the documents.")
             page.wait_for_timeout(600)
             page.screenshot(path=str(out / "chat-refusal.png"))
             browser.close()
-        print(f"wrote {out / 'chat-answer.png'} and {out / 'chat-refusal.png'}")
+        print(f"wrote {out / 'chat-answer.png'}, {out / 'chat-document.png'} and {out / 'chat-refusal.png'}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
