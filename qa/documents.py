@@ -262,9 +262,10 @@ class DocumentLibrary:
         with self.engine._lock, self._aside(path, restore=True) as aside:
             report = None
             if indexed and ready:
-                report = self._commit(lambda store: store.remove_documents([doc_id]))
+                report = self._commit(lambda store: store.remove_documents([doc_id], purge=False))
             if aside is not None:
                 aside.unlink()  # done: nothing to restore
+        self._finish()
         return DocumentChange(doc_id, deleted=True, report=report)
 
     # --- the parts -----------------------------------------------------------------------------
@@ -319,6 +320,15 @@ class DocumentLibrary:
         engine._stamp = engine._manifest_stamp()
         return report
 
+    def _finish(self) -> None:
+        """Delete the old rows of the change just committed, once the questions that began before it
+        (still reading them) are done; the engine lock is not held (a question may need it)."""
+        try:
+            with self.engine._store_errors():
+                self.engine.store.finish_change()
+        except Exception:  # the change is committed; the next writer deletes the rows instead
+            log.exception("deleting the rows of a committed change")
+
     def _read(self, folder: Path, checked: uploads.CheckedUpload, final: Path) -> Document:
         """The document in ``folder/checked.name`` as the folder reader reads it (with ``final`` as its path)."""
         loaded = load_document(folder, checked.name)
@@ -343,7 +353,8 @@ class DocumentLibrary:
             else:
                 prepared = self.engine.store.prepare_change([doc], progress=progress)  # the slow part: no lock
                 with self.engine._lock:
-                    report = self._commit(lambda store: store.commit_change(prepared))
+                    report = self._commit(lambda store: store.commit_change(prepared, purge=False))
+                self._finish()
         except BaseException:
             if created:
                 (self.documents_dir / checked.name).unlink(missing_ok=True)
@@ -367,10 +378,11 @@ class DocumentLibrary:
             with self.engine._lock, self._aside(target, restore=False):
                 os.replace(staging / checked.name, target)  # the file first: the index follows it
                 try:
-                    report = self._commit(lambda store: store.commit_change(prepared)) if prepared else self.engine.index()
+                    report = self._commit(lambda store: store.commit_change(prepared, purge=False)) if prepared else self.engine.index()
                 except Exception:
                     target.unlink(missing_ok=True)  # _aside puts the old file back
                     raise
+            self._finish()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         entry = self._indexed().get(checked.name, {})

@@ -227,7 +227,7 @@ class QA:
         """The best passages for ``question`` (hybrid dense + BM25, fused by reciprocal rank)."""
         q, _ = self._clean_question(question)
         k = self._top_k(top_k)
-        with self._store_errors():
+        with self._store_errors(), self.store.reading():  # a delete waits for reads under way (qa.store.change)
             return self._ensure_ready().search(q, k)
 
     def _searched_for(self, q: str, history: Sequence[Turn]) -> tuple[str, list[str]]:
@@ -245,7 +245,7 @@ class QA:
         q, notices = self._clean_question(question)
         searched, more = self._searched_for(q, history)
         k = self._top_k(top_k)
-        with self._store_errors():
+        with self._store_errors(), self.store.reading():  # a delete waits for reads under way (qa.store.change)
             retriever = self._ensure_ready()
             t1 = time.perf_counter()
             qvec = self.embedder.embed_query(searched)

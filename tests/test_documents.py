@@ -180,3 +180,52 @@ def test_what_a_crashed_change_held_aside_is_removed_once_old(engine, tmp_path):
     old.write_bytes(b"x"), recent.write_bytes(b"y")
     engine.documents.delete(NAME)
     assert not old.exists() and recent.exists()  # a recent one may belong to a change under way elsewhere
+
+
+def test_another_engine_on_the_same_folders_follows_a_delete(engine, tmp_path):
+    """A second engine (another server worker) reopens when the manifest changes: it stops citing a
+    deleted document at once, without a restart."""
+    engine.documents.add(NAME, TEXT)
+    other = make_engine(engine.config.seeds_dir, tmp_path)
+    assert NAME in cited(other)
+    engine.documents.delete(NAME)
+    assert NAME not in cited(other)
+    other.store.close(timeout=30)
+
+
+def test_questions_during_adds_and_deletes_never_fail(engine):
+    """Questions asked while the document comes and goes (its rows deleted under a question already
+    reading them) always get an answer: a missing row is left out, never an error."""
+    import threading
+
+    SEEDS_LISTED = engine.documents.list()
+
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    asked = [0]
+
+    def ask_loop() -> None:
+        while not stop.is_set():
+            try:
+                a = engine.ask(QUESTION)
+                assert {c.doc_id for c in a.citations} <= {NAME} | {d.doc_id for d in SEEDS_LISTED}
+                asked[0] += 1
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+                return
+
+    engine.ask(QUESTION)  # the index opened and BM25 loaded before the race starts
+    t = threading.Thread(target=ask_loop)
+    t.start()
+    try:
+        rounds = 0
+        while rounds < 3 or (asked[0] < 5 and rounds < 30 and not errors):  # a busy machine: enough questions overlap
+            engine.documents.add(NAME, TEXT)
+            engine.documents.add(NAME, NEWER)
+            engine.documents.delete(NAME)
+            rounds += 1
+    finally:
+        stop.set()
+        t.join(60)
+    assert not errors, errors[0]
+    assert asked[0] > 0 and NAME not in cited(engine)

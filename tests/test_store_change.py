@@ -130,3 +130,37 @@ def test_a_crash_mid_replace_leaves_one_version_whole(open_store, tmp_path, seed
     assert m.documents[GONE]["sha256"] == (doc.sha256 if kept_new else old_sha)
     assert not (index / APPEND).exists()
     _rows_match_manifest(reader)
+
+
+def test_old_rows_wait_for_the_questions_that_began_before_the_change(open_store, tmp_path, seeds_copy):
+    """purge=False: the commit leaves the old rows (unlisted, never answered) until finish_change,
+    which waits for reads that started before it, not for later ones."""
+    import threading
+
+    index, store = _indexed(open_store, tmp_path, seeds_copy)
+    chunks = store.open().documents[GONE]["chunks"]
+    reading = store.reading()
+    reading.__enter__()  # a question under way
+    store.remove_documents([GONE], purge=False)
+    assert GONE not in Manifest.load(index / MANIFEST).documents and (index / APPEND).exists()
+    assert len(store.chunks_collection.get(ids=chunks).ids) == len(chunks)  # still readable by that question
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (store.finish_change(timeout=30), done.set()))
+    worker.start()
+    with store.reading():  # a later question does not hold the change up
+        pass
+    assert not done.wait(0.5)
+    reading.__exit__(None, None, None)
+    assert done.wait(30)
+    worker.join()
+    assert store.chunks_collection.get(ids=chunks).ids == [] and not (index / APPEND).exists()
+    _rows_match_manifest(open_store(index))
+
+
+def test_a_change_left_unfinished_is_finished_by_the_next_reader(open_store, tmp_path, seeds_copy):
+    index, store = _indexed(open_store, tmp_path, seeds_copy)
+    store.remove_documents([GONE], purge=False)
+    reader = open_store(index)
+    reader.open()
+    assert not (index / APPEND).exists() and sentence_counts(reader.sentences_collection, GONE) == {}
+    _rows_match_manifest(reader)

@@ -262,7 +262,7 @@ class AppendMixin:
             self._bm25_scratch = scratch
         self._schedule_bm25()  # the BM25 in memory (a subset) answers until the new one is installed
 
-    def _recover_append(self, live: Manifest | None) -> list[str]:
+    def _recover_append(self, live: Manifest | None, finishing: bool = False) -> list[str]:
         """Finish or undo an append that a dead process left (``append.json``); the writer lock is held.
 
         Documents of the intent that the committed manifest lists were committed: kept. The chunks and
@@ -285,8 +285,10 @@ class AppendMixin:
             orphans = [(cid, n) for cid, n in chunks if cid not in committed]
         if orphans:
             assert live is not None
-            log.warning("removing %d chunk(s) of an interrupted append (%s) from the live collections",
-                        len(orphans), ", ".join(d for d in docs if d not in live.documents)[:200])
+            # ``finishing``: a committed delete or replace deleting its old rows (qa.store.change), no accident
+            (log.info if finishing else log.warning)(
+                "removing %d chunk(s) of %s (%s) from the live collections", len(orphans),
+                "a committed change" if finishing else "an interrupted append", ", ".join(docs)[:200])
             ch_name, se_name = live.names()
             records.delete_vectors(self.backend.open(ch_name), self.backend.open(se_name), orphans)
         path.unlink(missing_ok=True)

@@ -23,11 +23,12 @@ unchanged: they are neither added nor deleted, so the intent never names them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,6 +41,8 @@ from qa.store.manifest import (
     fsync_dir, write_batch_chunks, write_json_durably,
 )
 from qa.types import Document
+
+log = logging.getLogger("qa.store")
 
 
 class UnknownDocument(KeyError):
@@ -57,6 +60,37 @@ def sentence_counts(sentences: VectorCollection, doc_id: str) -> dict[str, int]:
         cid, _, i = sid.rpartition(":")
         counts[cid] = max(counts.get(cid, 0), int(i) + 1)
     return counts
+
+
+class ReaderGate:
+    """Questions in flight, by the epoch they started in: a change waits for those that began before
+    it committed (never for later ones, so a busy server cannot starve it) before deleting old rows."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._epoch = 0
+        self._active: dict[int, int] = {}
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            epoch = self._epoch
+            self._active[epoch] = self._active.get(epoch, 0) + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active[epoch] -= 1
+                if not self._active[epoch]:
+                    del self._active[epoch]
+                self._cond.notify_all()
+
+    def wait_for_earlier(self, timeout: float = 30.0) -> bool:
+        """Wait until every reading that started before this call has ended (False: timed out)."""
+        with self._cond:
+            self._epoch += 1
+            mark = self._epoch
+            return self._cond.wait_for(lambda: not any(e < mark for e in self._active), timeout)
 
 
 class ChangeMixin:
@@ -93,18 +127,37 @@ class ChangeMixin:
                 k += len(c.sentences)
         return PreparedAppend(documents=todo, chunks=chunks, vectors=vectors, source=source, present=present)
 
-    def remove_documents(self, doc_ids: Sequence[str]) -> SyncReport:
+    def reading(self) -> contextlib.AbstractContextManager[None]:
+        """Wrap a question's reads (the engine's retrieval): :meth:`finish_change` waits for them."""
+        gate = self.__dict__.setdefault("_reader_gate", ReaderGate())
+        return gate.reading()
+
+    def finish_change(self, timeout: float = 30.0) -> list[str]:
+        """After ``commit_change(..., purge=False)`` and once this process answers from the new manifest:
+        wait for the questions that started before (at most ``timeout`` s), then delete the old rows
+        and remove the intent (what the next writer's recovery would do). Returns the deleted chunk ids."""
+        gate = self.__dict__.setdefault("_reader_gate", ReaderGate())
+        if not gate.wait_for_earlier(timeout):
+            log.warning("questions still under way after %.0fs; deleting the old rows anyway", timeout)
+        with self._lock, self._writer.hold():  # type: ignore[attr-defined]
+            return self._recover_append(self.load_manifest(), finishing=True)  # type: ignore[attr-defined]
+
+    def remove_documents(self, doc_ids: Sequence[str], purge: bool = True) -> SyncReport:
         """Delete ``doc_ids`` (their chunks, sentence vectors and, in the background, BM25 entries); crash-safe.
 
         Raises :class:`UnknownDocument` for an id the index does not list (nothing changes then).
+        ``purge``: see :meth:`commit_change`.
         """
-        return self.commit_change(None, doc_ids)
+        return self.commit_change(None, doc_ids, purge)
 
-    def commit_change(self, prepared: PreparedAppend | None, removed: Sequence[str] = ()) -> SyncReport:
+    def commit_change(self, prepared: PreparedAppend | None, removed: Sequence[str] = (), purge: bool = True) -> SyncReport:
         """Commit ``prepared`` (added or replaced documents) and the removal of ``removed`` as one change.
 
         Takes the writer lock for the writes only. Raises :class:`AppendRefused` when the index cannot
         be changed in place (none yet, another model, chunking or source): a full sync is the way.
+        With ``purge=False`` the old rows stay (never answered: the manifest no longer lists them) until
+        :meth:`finish_change`: a question already under way in this process may still be reading
+        them, and the embedded Chroma fails a query whose rows are deleted under it.
         """
         t0 = time.perf_counter()
         self._check_folder()  # type: ignore[attr-defined]
@@ -127,10 +180,10 @@ class ChangeMixin:
                 self._open_collections(live)  # type: ignore[attr-defined]
                 self.manifest = live
                 return SyncReport(unchanged=tuple(live.documents), seconds=time.perf_counter() - t0)
-            return self._change(live, items, list(removed), prepared.vectors if prepared else {}, t0)
+            return self._change(live, items, list(removed), prepared.vectors if prepared else {}, t0, purge)
 
     def _change(self, live: Manifest, items: list[tuple[Document, list[Chunk]]], removed: list[str],
-                vectors: Vectors, t0: float) -> SyncReport:
+                vectors: Vectors, t0: float, purge: bool = True) -> SyncReport:
         """Write the intent, add the new rows, commit the manifest, delete the old rows (both locks held)."""
         self._open_collections(live)  # type: ignore[attr-defined]
         cols = (self._chunks, self._sentences)
@@ -172,9 +225,17 @@ class ChangeMixin:
             raise
         fsync_dir(self.index_dir)
         generations.checkpoint("change-committed")
-        records.delete_vectors(cols[0], cols[1], old)  # readers of the new manifest never ask for these
-        generations.checkpoint("change-deleted")
-        self._after_append(new, scratch)  # type: ignore[attr-defined]  # intent removed, BM25 rebuilt in the background
+        if purge:
+            records.delete_vectors(cols[0], cols[1], old)  # readers of the new manifest never ask for these
+            generations.checkpoint("change-deleted")
+            self._after_append(new, scratch)  # type: ignore[attr-defined]  # intent removed, BM25 rebuilt in the background
+        else:  # the intent stays: finish_change (or the next writer's recovery) deletes the old rows
+            self.manifest = new
+            if scratch is not None:
+                if self._bm25_scratch is not None:  # type: ignore[has-type]
+                    shutil.rmtree(self._bm25_scratch, ignore_errors=True)  # type: ignore[has-type]
+                self._bm25_scratch = scratch
+            self._schedule_bm25()  # type: ignore[attr-defined]
         return SyncReport(
             added=tuple(d.doc_id for d, _ in items if d.doc_id not in live.documents), updated=tuple(replaced),
             removed=tuple(removed), unchanged=tuple(k for k in live.documents if k not in removed and k not in replaced),
