@@ -25,6 +25,7 @@ import click
 from qa.config import Config
 from qa.progress import Bar as _Bar
 from qa.progress import CountBar as _CountBar
+from qa.startup import OneLineCommand, OneLineGroup
 
 
 def _config(ctx: click.Context, **extra: Any) -> Config:
@@ -83,7 +84,7 @@ def logging_options(f: Any) -> Any:
                              "libraries stay at WARNING unless DEBUG].")(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @engine_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does (= --log-level INFO).")
 @logging_options
@@ -334,7 +335,7 @@ def serve(ctx: click.Context, **flags: Any) -> None:
     run_server(ctx.obj or {}, **flags)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @engine_options
 @serve_options
 @logging_options

@@ -9,6 +9,8 @@ checked first, in well under a second, and said in one ``error: ...`` line.
   qa's own INFO lines), with the libraries' chatter (bm25s, chromadb, httpx, gradio, urllib3,
   onnxruntime, ...) held at WARNING unless the level is DEBUG.
 * :func:`debug`: ``--debug`` / ``QA_DEBUG=1`` shows the traceback of a user error too.
+* :class:`OneLineGroup` and :class:`OneLineCommand`: click's usage errors (a bad flag, a missing
+  file) as one ``error: ...`` line naming the command's ``--help``, exit status 2.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import os
 import socket
 from pathlib import Path
 from typing import Any
+
+import click
 
 from qa.config import Config, env
 
@@ -162,3 +166,48 @@ def check_index_folder(index_dir: Path) -> None:
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         why = "is a file" if parent.exists() and not parent.is_dir() else "cannot be written"
         raise StartupError(f"the index folder {index_dir} cannot be created: {parent} {why}; {hint}")
+
+
+# --- click's errors in one line ------------------------------------------------------------------
+
+
+class _OneLine(click.ClickException):
+    """A click error shown as one ``error: ...`` line (instead of usage, hint and ``Error:``)."""
+
+    def __init__(self, e: click.ClickException) -> None:
+        super().__init__(e.format_message())
+        self.exit_code = e.exit_code
+        ctx = getattr(e, "ctx", None)
+        self.hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}{self.hint}", err=True)
+
+
+class _OneLineErrors:
+    """Turns click's errors in parsing and in the commands below into :class:`_OneLine`; ``qa``
+    alone still prints its help."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)  # type: ignore[misc]
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as e:
+            raise _OneLine(e) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except (click.exceptions.NoArgsIsHelpError, _OneLine):
+            raise
+        except click.ClickException as e:
+            raise _OneLine(e) from None
+
+
+class OneLineGroup(_OneLineErrors, click.Group):
+    """A click group whose (and whose commands') errors are one ``error: ...`` line."""
+
+
+class OneLineCommand(_OneLineErrors, click.Command):
+    """A click command whose errors are one ``error: ...`` line."""

@@ -4,9 +4,10 @@ What can be wrong before a model loads is checked first and said in one ``error:
 non-zero exit, in well under the seconds a model load or an indexing run takes: a port in use, a
 documents folder named on the command line (or in ``QA_SEEDS_DIR``) that is not there, an index
 folder that cannot be created or written, a malformed gold file, a bad log level. In each case the
-index folder named is left uncreated: nothing was loaded or built. Bad flags are click's usage
-errors (exit 2, no traceback); ``--debug`` / ``QA_DEBUG=1`` shows the traceback. By default the
-libraries' DEBUG and INFO chatter (bm25s, chromadb, httpx, ...) stays off stderr.
+index folder named is left uncreated: nothing was loaded or built. Bad flags and missing files are
+click's usage errors, one line too (exit 2, naming the command's ``--help``); ``--debug`` /
+``QA_DEBUG=1`` shows the traceback. By default the libraries' DEBUG and INFO chatter (bm25s,
+chromadb, httpx, ...) stays off stderr.
 """
 
 from __future__ import annotations
@@ -222,15 +223,27 @@ def test_a_bad_gold_file_fails_before_anything_loads(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and s < FAST, r.stderr
     assert r.stderr.startswith("error: ") and f"{gold}:2: not valid JSON" in r.stderr, r.stderr
     assert not (tmp_path / "index").exists()
-    r, s = run([QA, "eval", "--gold", str(tmp_path / "missing.jsonl")])
-    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("args", [[QA, "--no-such-flag", "ask", "x"], [*APP, "--port", "lots"], [QA, "ask", "--top-k", "0", "x"],
-                                  [QA, "--log-level", "LOUD", "ask", "x"]], ids=["unknown", "port", "top-k", "log-level"])
-def test_bad_flags_are_usage_errors_without_a_traceback(args):
+@pytest.mark.parametrize("args, fragments", [
+    ([QA, "--no-such-flag", "ask", "x"], ["No such option '--no-such-flag'", "(see qa --help)"]),
+    ([*APP, "--port", "lots"], ["Invalid value for '--port'", "(see app.py --help)"]),
+    ([QA, "ask", "--top-k", "0", "x"], ["Invalid value for '--top-k'", "(see qa ask --help)"]),
+    ([QA, "--log-level", "LOUD", "ask", "x"], ["Invalid value for '--log-level'"]),
+    ([QA, "ask"], ["Missing argument 'QUESTION...'"]),
+    ([QA, "no-such-command"], ["No such command 'no-such-command'"]),
+    ([QA, "eval", "--gold", "no-such-gold.jsonl"], ["'no-such-gold.jsonl' does not exist", "(see qa eval --help)"]),
+], ids=["unknown", "port", "top-k", "log-level", "no-question", "no-command", "missing-file"])
+def test_bad_flags_and_missing_files_are_one_line(args, fragments):
     r, s = run(args)
-    assert r.returncode == 2 and "Error: " in r.stderr and "Traceback" not in r.stderr and s < FAST, r.stderr
+    assert_one_error_line(r, s, *fragments)
+
+
+def test_qa_alone_and_help_still_print_usage():
+    r, _ = run([QA])  # click's help, on stderr with status 2
+    assert "Usage: qa [OPTIONS] COMMAND" in r.stderr and "error:" not in r.stderr and "Traceback" not in r.stderr
+    r, _ = run([QA, "ask", "--help"])
+    assert r.returncode == 0 and "Usage: qa ask [OPTIONS] QUESTION..." in r.stdout
 
 
 def test_a_bad_log_level_variable_is_one_line(tmp_path):
