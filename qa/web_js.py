@@ -68,5 +68,10 @@ INSTALL = r"""
 DOC_REQUEST = "(x) => window.qaDocRequest || ''"
 
 #: after the document view is filled: the cited sentence, scrolled into view
-SHOW_CITED = """() => { setTimeout(() => { const m = document.querySelector('#qa-docview #qa-doc-cited');
-  if (m) m.scrollIntoView({block: 'center'}); }, 50); return []; }"""
+SHOW_CITED = """() => { setTimeout(() => {
+  const box = document.querySelector('#qa-docview'); const m = box && box.querySelector('#qa-doc-cited');
+  if (!m) return;
+  box.scrollTop += m.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 3;
+  const r = box.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > window.innerHeight) window.scrollBy(0, r.top - 80);
+}, 50); return []; }"""

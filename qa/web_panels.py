@@ -87,7 +87,7 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
             log.warning("document view: no document for %r", str(req)[:200])
             return NO_DOCUMENT, gr.Accordion(open=True)
         doc_id, start, end = parsed
-        return render.render_document(doc_id, found[0], found[1], start, end), gr.Accordion(open=True, label=f"Document: {found[0] or doc_id}"[:80])
+        return render.render_document(doc_id, found[0], found[1], start, end), gr.Accordion(open=True, label=f"Document: {render.short_title(found[0] or doc_id, 60)}")
 
     return {"restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
             "open_document": open_document}

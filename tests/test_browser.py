@@ -297,12 +297,14 @@ def test_editing_the_rewritten_followup_asks_the_edited_question(page):
     assert box.input_value() == "What office was Delcy Rodríguez sworn in to?"
     replies = page.locator("#qa-chat [data-testid='bot']").count()
     box.fill(INTERIM_Q)
+    assert page.locator("#qa-chat .bubble-wrap").count() == 1  # the chat's scrolling box
+    page.evaluate("() => { document.querySelector('#qa-chat .bubble-wrap').scrollTop = 0; }")  # the user scrolls up to read
     page.locator("#qa-ask-rewrite").click()
     page.wait_for_function("(n) => document.querySelectorAll('#qa-chat [data-testid=\"bot\"]').length > n", arg=replies)
     page.wait_for_function("(q) => [...document.querySelectorAll('#qa-chat [data-testid=\"user\"]')].pop().innerText.trim() === q",
                            arg=INTERIM_Q)
     last = page.locator("#qa-chat [data-testid='bot']").nth(replies).inner_text()
     assert "Delcy Rodríguez" in last and "Searched for" not in last  # asked as typed, on its own
-    page.wait_for_function("() => { const s = document.querySelector('#qa-chat .bubble-wrap') ; return !s ||"
-                           " s.scrollTop + s.clientHeight >= s.scrollHeight - 5; }")  # the chat follows the new answer
+    page.wait_for_function("() => { const s = document.querySelector('#qa-chat .bubble-wrap');"
+                           " return s.scrollTop + s.clientHeight >= s.scrollHeight - 5; }")  # the chat follows the new answer
     assert not page.errors
