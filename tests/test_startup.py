@@ -299,7 +299,8 @@ def test_configure_logging_levels(monkeypatch):
 
 @pytest.mark.integration
 def test_qa_ask_prints_no_library_chatter(tmp_path):
-    """A real `qa ask` that builds its index (chromadb, bm25s and the ONNX models all load): stderr stays empty."""
+    """A real `qa ask` that builds its index (chromadb, bm25s and the ONNX models all load): nothing
+    on stderr but qa's own warnings (the one-time ONNX exports, where their cache is empty)."""
     r, _ = run([QA, "--seeds", str(SEEDS), "--index", str(tmp_path / "index"), "ask", INTERIM_Q], timeout=600)
     assert r.returncode == 0 and "Delcy Rodríguez" in r.stdout, r.stderr
-    assert r.stderr == "", r.stderr
+    assert all(line.startswith("WARNING qa.") for line in r.stderr.splitlines()), r.stderr
