@@ -19,6 +19,7 @@ import errno
 import logging
 import os
 import socket
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def explicit_folders(flags: dict[str, Any]) -> set[str]:
     return named
 
 
-def check_folders(config: Config, explicit: set[str] = frozenset(), documents: bool = True) -> None:  # type: ignore[assignment]
+def check_folders(config: Config, explicit: Collection[str] = (), documents: bool = True) -> None:
     """A StartupError when a named documents folder is missing (``documents``: the command reads
     them) or the index folder cannot be created or written. Nothing is created here."""
     if documents:
