@@ -83,6 +83,7 @@ def main() -> None:
             page.locator("#qa-new-chat").click()
             page.wait_for_timeout(500)
             ask(page, "Who won the 2018 FIFA World Cup?", "Not found in the documents.")
+            page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(600)
             page.screenshot(path=str(out / "chat-refusal.png"))
             browser.close()

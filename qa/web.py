@@ -187,8 +187,10 @@ def _wire_panels(demo: Any, chat: Any, side: dict[str, Any], rewrite: dict[str, 
     private = {"api_visibility": "private", "show_progress": "hidden"}
     demo.load(fn["restore"], inputs=[store], outputs=[*shown, *panels], **private).then(
         None, js=web_js.INSTALL, **private)
-    side["chats"].input(fn["switch"], inputs=[side["chats"], store], outputs=[*shown, *panels], **private)
-    side["new"].click(fn["new"], inputs=[store], outputs=[*shown, *panels], **private)
+    doc = [side["docview"], side["docbox"]]
+    side["chats"].input(fn["switch"], inputs=[side["chats"], store], outputs=[*shown, *panels], **private).then(
+        fn["doc_reset"], outputs=doc, **private)
+    side["new"].click(fn["new"], inputs=[store], outputs=[*shown, *panels], **private).then(fn["doc_reset"], outputs=doc, **private)
     chatbot.change(fn["kept"], inputs=[chatbot, store], outputs=panels, trigger_mode="always_last", **private)
     rewrite["ask"].click(fn["ask_instead"], inputs=[rewrite["text"], chatbot], outputs=shown, api_visibility="private")
     side["doc_open"].click(fn["open_document"], inputs=[side["docview"]], outputs=[side["docview"], side["docbox"]],

@@ -89,7 +89,11 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         doc_id, start, end = parsed
         return render.render_document(doc_id, found[0], found[1], start, end), gr.Accordion(open=True, label=f"Document: {render.short_title(found[0] or doc_id, 60)}")
 
-    return {"restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
+    def doc_reset() -> tuple[str, Any]:
+        """Another conversation: the document view starts empty again."""
+        return doc_placeholder(), gr.Accordion(open=False, label="Document")
+
+    return {"doc_reset": doc_reset, "restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
             "open_document": open_document}
 
 
