@@ -79,6 +79,14 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         history = history + [{"role": "user", "content": text.strip()}] + messages
         return history, history
 
+    return {"restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
+            **document_functions(backend)}
+
+
+def document_functions(backend: ChatBackend) -> dict[str, Any]:
+    """Handlers of the document view: open a cited document, empty the view."""
+    import gradio as gr
+
     def open_document(req: Any) -> tuple[str, Any]:
         """The document view of a cited document: only documents the index holds, from its text."""
         parsed = parse_doc_request(req)
@@ -93,8 +101,7 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         """Another conversation: the document view starts empty again."""
         return doc_placeholder(), gr.Accordion(open=False, label="Document")
 
-    return {"doc_reset": doc_reset, "restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
-            "open_document": open_document}
+    return {"open_document": open_document, "doc_reset": doc_reset}
 
 
 def doc_placeholder() -> str:
