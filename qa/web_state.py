@@ -86,9 +86,24 @@ def save(store: Any, messages: Any, turns: Sequence[Turn | None]) -> dict[str, A
     """The current conversation's messages and turns, kept (as JSON data)."""
     store, chat = current(store)
     chat["messages"] = list(messages) if isinstance(messages, list) else []
-    chat["turns"] = [t.to_dict() if t is not None else None for t in turns]
+    chat["turns"] = [_kept_turn(t) if t is not None else None for t in turns]
     chat["title"] = _title(chat["messages"])
     return store
+
+
+def _kept_turn(turn: Turn) -> dict[str, Any]:
+    """``turn.to_dict()`` with only the passages its reply shows (the nearest three of a refusal,
+    those a citation was quoted from): the browser's storage is small, and the reply renders the same."""
+    d = turn.to_dict()
+    cites = turn.answer.citations
+
+    def shown(i: int, h: Any) -> bool:
+        c = h.chunk
+        return (turn.answer.refused and i < 3) or any(
+            x.chunk_id == c.chunk_id or (x.doc_id == c.doc_id and c.start <= x.start and x.end <= c.end) for x in cites)
+
+    d["answer"]["passages"] = [h.to_dict() for i, h in enumerate(turn.answer.passages) if shown(i, h)]
+    return d
 
 
 def turns_of(chat: dict[str, Any]) -> list[Turn | None]:

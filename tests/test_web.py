@@ -123,6 +123,12 @@ def test_conversations_keep_typed_turns_and_stay_apart():
     assert [t for t, _ in web_state.choices(store)] == ["Other?", "Who won?"]
     kept = web_state.turns_of(web_state.current(web_state.switch(store, first))[1])
     assert kept[0].answer.to_dict() == a.to_dict() and kept[0].searched_for == "Who won?"
+    # only the passages the reply shows are kept: it renders (and copies) the same after a reload
+    other = Hit(Chunk("c9", "z.txt", "Z", 0, 5, "Other"), 0.1)
+    wide = Answer(**{**{f: getattr(a, f) for f in a.__dataclass_fields__}, "passages": a.passages + (other,)})
+    back = web_state.turns_of(web_state.save(store, msgs, [Turn.of(wide)])["chats"][store["current"]])[0].answer
+    assert [h.chunk.chunk_id for h in back.passages] == ["c1"]
+    assert render_messages(back, asked="Who won?") == render_messages(wide, asked="Who won?")
     assert web_state.valid({"chats": "x"}) == web_state.new_store()  # what the browser sends back is checked
     assert web_state.turns_of({"turns": [{"question": "q"}]}) == [None]
     rewritten = Turn("When was she sworn in?", "When was Delcy Rodríguez sworn in?", a)
