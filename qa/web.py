@@ -6,6 +6,11 @@ collapsible "Sources" message. The session's turns (:class:`qa.conversation.Turn
 typed data beside the chat (:class:`qa.chat.SessionTurns`, one per exchange, by Gradio's session):
 follow-ups and likes read them, never the rendered text.
 
+Beside the chat (:mod:`qa.web_panels`, UI-only events; ``/chat`` keeps its two inputs): the
+conversations kept in the browser (:mod:`qa.web_state`, messages and typed turns), the editable
+"Searched for" of a rewritten follow-up, and the document view a source's "Open document" fills;
+``[n]`` links and following new answers are a few lines of page script (:mod:`qa.web_js`).
+
 >>> demo = build_app(ChatBackend(QA()))            # doctest: +SKIP
 
 Served by :func:`qa.server.create_app` (``python app.py`` / ``qa serve``): one server, one port, for
