@@ -243,10 +243,14 @@ class ChatBackend:
         return str(entry.get("title", "")), sorted((c for c in chunks if c.doc_id == doc_id), key=lambda c: c.start)
 
     def upload(self, paths: Sequence[str], progress: Callable[..., Any] | None = None) -> str:
-        """Add uploaded files; returns a Markdown status line per file."""
+        """Add uploaded files (any type :mod:`qa.ingest` reads: .pdf, .docx, .html, .md, .txt) with
+        :meth:`qa.documents.DocumentLibrary.add`: a file of the same name as a user document replaces
+        it; returns a Markdown status line per file."""
+        from qa.documents import DocumentLibrary, SeedDocument
         from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES, InvalidDocument, read_received_file
 
         limit = self.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
+        library = DocumentLibrary(self.engine, max_bytes=limit)
         lines = []
         for p in paths or []:
             path = Path(str(p))
@@ -260,9 +264,25 @@ class ChatBackend:
 
                 if progress is not None:
                     progress(0, desc=f"Checking {name}")
-                lines.append(render.upload_line(name, self.engine.add_document(name, data, progress=step, max_bytes=limit)))
+                lines.append(upload_status(name, library.add(name, data, progress=step)))
+            except SeedDocument:
+                lines.append(render.upload_line(name, error=f"{name}: already in the collection as a shipped seed "
+                                                            "document, which is read only: rename your file"))
             except InvalidDocument as e:
                 lines.append(render.upload_line(name, error=str(e)))
             except OSError as e:
                 lines.append(render.upload_line(name, error=f"{name}: {e.strerror or e}"))
         return "\n\n".join(lines) or "No file received."
+
+    def for_engine(self, engine: Any) -> "ChatBackend":
+        """The same backend (outage log, upload folder, limit) over another collection's engine."""
+        return self if engine is self.engine else dataclasses.replace(self, engine=engine)
+
+
+def upload_status(name: str, change: Any) -> str:
+    """The status line of a :class:`qa.documents.DocumentChange` from an upload."""
+    if getattr(change, "replaced", False):
+        plural = "s" if change.chunks != 1 else ""
+        return (f"**Replaced** {render.md_code(change.doc_id)} with the uploaded file ({change.chunks} passage{plural}). "
+                f"You can ask about it now.")
+    return render.upload_line(name, change)

@@ -8,7 +8,8 @@ follow-ups and likes read them, never the rendered text.
 
 Beside the chat (:mod:`qa.web_panels`, UI-only events; ``/chat`` keeps its two inputs): the
 conversations kept in the browser (:mod:`qa.web_state`, messages and typed turns), the editable
-"Searched for" of a rewritten follow-up, and the document view a source's "Open document" fills;
+"Searched for" of a rewritten follow-up, the document view a source's "Open document" fills, and the
+"Documents" panel (:mod:`qa.web_documents`: the collection this page asks, uploads to and lists; deleting);
 ``[n]`` links and following new answers are a few lines of page script (:mod:`qa.web_js`).
 
 >>> demo = build_app(ChatBackend(QA()))            # doctest: +SKIP
@@ -54,7 +55,14 @@ CSS = """
 #qa-chats { max-height: 220px; overflow-y: auto; }
 #qa-collection { font-size: .92em; }
 #qa-collection ul { margin-top: .3em; }
+#qa-doc-list { font-size: .88em; }
+#qa-doc-list .qa-docs-wrap { max-height: 320px; overflow: auto; }
+#qa-doc-list table { width: 100%; border-collapse: collapse; }
+#qa-doc-list td, #qa-doc-list th { padding: .2em .3em; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
 """
+
+#: what the upload button accepts: the types qa.ingest reads
+UPLOAD_TYPES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt")
 
 Turns = list[Turn | None]  # one per exchange of the chat history (None: no answer)
 
@@ -78,9 +86,12 @@ def _text_only(message: Any) -> None:
         raise gr.Error(f"a question must be text, not {type(message).__name__}", print_exception=False)
 
 
-def api_functions(backend: ChatBackend) -> dict[str, Any]:
-    """The handlers of the structured ask (``/ask``) and of uploads (``/upload``)."""
+def api_functions(backend: ChatBackend, backend_of: Any = None) -> dict[str, Any]:
+    """The handlers of the structured ask (``/ask``, the default collection) and of uploads
+    (``/upload``: into the collection the page chose, ``backend_of(request)``)."""
     import gradio as gr
+
+    backend_of = backend_of or (lambda request: backend)
 
     def ask(question: str) -> dict:
         """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
@@ -94,18 +105,22 @@ def api_functions(backend: ChatBackend) -> dict[str, Any]:
         except StoreUnavailable as e:  # logged once per outage by backend.ask
             raise gr.Error(str(e), print_exception=False) from None
 
-    def on_upload(files: list[str] | str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+    def on_upload(files: list[str] | str | None, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
         paths = [files] if isinstance(files, str) else list(files or [])
-        status = backend.upload(paths, progress=progress)
-        return status, render.collection_note(backend.engine.stats())
+        chosen = backend_of(request)
+        status = chosen.upload(paths, progress=progress)
+        return status, render.collection_note(chosen.engine.stats())
 
     return {"ask": ask, "upload": on_upload}
 
 
-def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, Any]:
+def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any = None) -> dict[str, Any]:
     """The event handlers of the chat: reply (plain or streamed), like, page closed; and
-    :func:`api_functions`."""
+    :func:`api_functions`. ``backend_of(request)``: the backend of the collection the page chose
+    (:mod:`qa.web_documents`; default: ``backend``)."""
     import gradio as gr
+
+    backend_of = backend_of or (lambda request: backend)
 
     from qa.streaming import can_stream
 
@@ -118,7 +133,7 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, An
         answer message and the sources message."""
         _text_only(message)
         turns = kept(history, request)
-        messages, turn = backend.reply(message, answered(turns))
+        messages, turn = backend_of(request).reply(message, answered(turns))
         sessions.put(getattr(request, "session_hash", None), turns + [turn])
         return messages
 
@@ -126,7 +141,7 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, An
         """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
         _text_only(message)
         turns = kept(history, request)
-        for messages, turn in backend.reply_stream(message, answered(turns)):
+        for messages, turn in backend_of(request).reply_stream(message, answered(turns)):
             sessions.put(getattr(request, "session_hash", None), turns + [turn])  # the full reply's turn comes last
             yield messages
 
@@ -139,7 +154,7 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, An
             gr.Info("Nothing to record: that message is not an answer.")
             return
         k, (_, question, _, _) = found[-1]
-        gr.Info(backend.feedback(question, kept(history, request)[k], bool(data.liked)))
+        gr.Info(backend_of(request).feedback(question, kept(history, request)[k], bool(data.liked)))
 
     def on_copy(history: list[dict[str, Any]], data: gr.CopyData, request: gr.Request) -> str:
         """An answer copied with the message's copy button: its plain text, for the clipboard."""
@@ -150,7 +165,7 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, An
         sessions.drop(getattr(request, "session_hash", None))
 
     return {"chat": respond_streaming if can_stream(backend.engine) else respond, "like": on_like, "copy": on_copy, "forget": forget,
-            **api_functions(backend)}
+            **api_functions(backend, backend_of)}
 
 
 def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +173,7 @@ def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
     import gradio as gr
 
     from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
+    from qa.web_documents import documents_panel
     from qa.web_panels import doc_placeholder
 
     limit = backend.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
@@ -171,11 +187,13 @@ def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
         c["doc_open"] = gr.Button("Open document", elem_id="qa-doc-open", visible="hidden")
     c["collection"] = gr.Markdown(render.collection_note(backend.engine.stats()), elem_id="qa-collection")
     c["upload"] = gr.UploadButton(
-        "Add .txt or .md documents", file_types=[".txt", ".md"], file_count="multiple", elem_id="qa-upload", size="md",
+        "Add documents", file_types=list(UPLOAD_TYPES), file_count="multiple", elem_id="qa-upload", size="md",
     )
-    gr.Markdown(f"UTF-8 text, up to {shown_limit} each. Added documents are kept and can be cited at once.",
-                elem_classes=["qa-hint"])
+    gr.Markdown(f"PDF, Word (.docx), HTML, Markdown or UTF-8 text, up to {shown_limit} each, into the collection "
+                "chosen under Documents. Added documents are kept and can be cited at once; a file with the same "
+                "name as one of your documents replaces it.", elem_classes=["qa-hint"])
     c["upload_status"] = gr.Markdown(elem_id="qa-upload-status")
+    c["docs"] = documents_panel()
     return c
 
 
@@ -210,12 +228,15 @@ def build_app(backend: ChatBackend) -> Any:
     import gradio as gr
     from gradio.utils import get_upload_folder
 
+    from qa.collections import Collections
+    from qa.web_documents import SessionCollections, document_functions, wire_documents
     from qa.web_panels import conversation_functions
 
     if backend.upload_root is None:  # the same engine and outage log, reading uploads only from Gradio's folder
         backend = dataclasses.replace(backend, upload_root=get_upload_folder())
     sessions = SessionTurns()
-    fn = chat_functions(backend, sessions) | conversation_functions(backend, sessions)
+    docs = document_functions(backend, Collections.of(backend.engine), SessionCollections())
+    fn = chat_functions(backend, sessions, docs["backend_of"]) | conversation_functions(backend, sessions) | docs
     engine = backend.engine
     with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
         gr.Markdown(INTRO)
@@ -239,13 +260,15 @@ def build_app(backend: ChatBackend) -> Any:
                     ask = gr.Button("Ask this instead", elem_id="qa-ask-rewrite", scale=1)
             with gr.Column(scale=1, min_width=260):
                 side = _side_column(backend, fn)
-        _wire_chat(demo, chatbot, side, fn, engine)
+        uploaded = _wire_chat(demo, chatbot, side, fn, engine)
+        wire_documents(demo, side["docs"], side["collection"], uploaded, fn)
         _wire_panels(demo, chat, side, {"row": row, "text": text, "ask": ask}, fn)
     return demo
 
 
-def _wire_chat(demo: Any, chatbot: Any, side: dict[str, Any], fn: dict[str, Any], engine: Any) -> None:
-    """Likes, copying as plain text, uploads, the structured ``/ask`` and the collection note."""
+def _wire_chat(demo: Any, chatbot: Any, side: dict[str, Any], fn: dict[str, Any], engine: Any) -> Any:
+    """Likes, copying as plain text, uploads, the structured ``/ask`` and the collection note;
+    returns the upload's event (the documents panel follows it)."""
     import gradio as gr
 
     chatbot.like(fn["like"], inputs=[chatbot], outputs=None, api_visibility="undocumented")
@@ -254,11 +277,12 @@ def _wire_chat(demo: Any, chatbot: Any, side: dict[str, Any], fn: dict[str, Any]
     copied = gr.Textbox(visible=False, elem_id="qa-copied")
     chatbot.copy(fn["copy"], inputs=[chatbot], outputs=[copied], api_visibility="private", queue=False).then(
         None, inputs=[copied], outputs=None, js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
-    side["upload"].upload(fn["upload"], inputs=[side["upload"]], outputs=[side["upload_status"], side["collection"]],
-                          api_name="upload", concurrency_limit=1)
+    uploaded = side["upload"].upload(fn["upload"], inputs=[side["upload"]], outputs=[side["upload_status"], side["collection"]],
+                                     api_name="upload", concurrency_limit=1)
     gr.api(fn["ask"], api_name="ask")
     # documents may have been added since the app was built (uploads, another process): the
     # note is refreshed on every page load
     demo.load(lambda: render.collection_note(engine.stats()), inputs=None, outputs=[side["collection"]],
               api_visibility="private", queue=False, show_progress="hidden")
     demo.unload(fn["forget"])
+    return uploaded

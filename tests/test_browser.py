@@ -158,12 +158,12 @@ def test_upload_from_the_page_then_ask(page, live, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "browser-upload.png"), full_page=True)
 
     # bad files: a clear message each, nothing added
-    pdf = tmp_path / "notes.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
+    sheet = tmp_path / "notes.csv"
+    sheet.write_bytes(b"a,b\n1,2\n")
     with page.expect_file_chooser() as chooser:
         page.locator("#qa-upload").click()
-    chooser.value.set_files(str(pdf))  # refused in the page itself (file_types)
-    page.locator(".toast-body", has_text="Invalid file type: notes.pdf").wait_for()
+    chooser.value.set_files(str(sheet))  # refused in the page itself (file_types)
+    page.locator(".toast-body", has_text="Invalid file type: notes.csv").wait_for()
     latin = tmp_path / "menu.txt"
     latin.write_bytes("Caf\u00e9 cr\u00e8me".encode("latin-1"))
     with page.expect_file_chooser() as chooser:
@@ -172,7 +172,7 @@ def test_upload_from_the_page_then_ask(page, live, tmp_path):
     page.wait_for_function("document.querySelector('#qa-upload-status').innerText.includes('Not added')")
     assert "menu.txt: not UTF-8 text" in page.locator("#qa-upload-status").inner_text()
     assert live.engine.stats()["documents"] == n_before + 1
-    assert not any((folder / name).exists() for folder in (live.seeds_dir, live.documents_dir) for name in ("menu.txt", "notes.pdf"))
+    assert not any((folder / name).exists() for folder in (live.seeds_dir, live.documents_dir) for name in ("menu.txt", "notes.csv"))
 
 
 def test_copying_an_answer_gives_plain_text(page, live):
@@ -308,3 +308,121 @@ def test_editing_the_rewritten_followup_asks_the_edited_question(page):
     page.wait_for_function("() => { const s = document.querySelector('#qa-chat .bubble-wrap');"
                            " return s.scrollTop + s.clientHeight >= s.scrollHeight - 5; }")  # the chat follows the new answer
     assert not page.errors
+
+
+# ------------------------------------------------------------------------------------------------
+# Documents panel and collections (PDF and DOCX uploaded through the page)
+# ------------------------------------------------------------------------------------------------
+
+PDF_Q, PDF_FACT = "How many storms did the Kestrel Point lighthouse keeper log?", "47 storms"
+DOCX_Q = "How many electric ferries did the Dunmore ferry company order?"
+
+
+def write_pdf(path: Path) -> Path:
+    """Two pages; the fact is on page 2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in ("Kestrel Point station report\nThis report covers the lighthouse station on Kestrel Point and its staff.",
+                 "Winter log\nThe Kestrel Point lighthouse keeper Anouk Verbeek logged 47 storms during the winter."):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    path.write_bytes(bytes(pdf.output()))
+    return path
+
+
+def write_docx(path: Path) -> Path:
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Dunmore ferry order", level=1)
+    d.add_paragraph("The Dunmore ferry company ordered two electric ferries from the Solvik shipyard for its island route.")
+    d.save(str(path))
+    return path
+
+
+def upload_files(pg, *paths: Path, expect: str) -> str:
+    with pg.expect_file_chooser() as chooser:
+        pg.locator("#qa-upload").click()
+    chooser.value.set_files([str(p) for p in paths])
+    pg.wait_for_function("(t) => { const s = document.querySelector('#qa-upload-status').innerText;"
+                         " return s.includes(t) && !/Checking|Embedding/.test(s); }", arg=expect)
+    return pg.locator("#qa-upload-status").inner_text()
+
+
+def last_reply_text(pg, replies_before: int) -> str:
+    """The text of the bot messages after ``replies_before`` (sources opened first)."""
+    pg.wait_for_timeout(500)
+    open_last_sources(pg)
+    return pg.evaluate("(n) => [...document.querySelectorAll('#qa-chat [data-testid=\"bot\"]')].slice(n)"
+                       ".map(e => e.innerText).join('\\n')", replies_before)
+
+
+def pick_option(pg, dropdown: str, text: str) -> None:
+    pg.locator(f"{dropdown} input").click()
+    pg.get_by_role("option", name=text).first.click()
+
+
+def test_pdf_and_docx_uploaded_cited_opened_and_deleted_in_the_documents_panel(page, live, tmp_path):
+    pdf, docx_file = write_pdf(tmp_path / "kestrel-report.pdf"), write_docx(tmp_path / "dunmore-ferries.docx")
+    status = upload_files(page, pdf, docx_file, expect="dunmore-ferries.docx")
+    assert status.count("Added") == 2, status
+
+    n = page.locator("#qa-chat [data-testid='bot']").count()
+    ask(page, PDF_Q, "Sources:")
+    text = last_reply_text(page, n)
+    assert "47" in text and "kestrel-report.pdf" in text and "page 2" in text, text
+
+    n = page.locator("#qa-chat [data-testid='bot']").count()
+    ask(page, DOCX_Q, "Sources:")
+    text = last_reply_text(page, n)
+    assert "two" in text.lower() and "dunmore-ferries.docx" in text, text
+    page.locator("#qa-chat .thought-group").last.locator("a", has_text="Open document").first.click()
+    page.locator("#qa-docview #qa-doc-cited").wait_for()
+    assert "Solvik shipyard" in page.locator("#qa-docview").inner_text()
+
+    page.locator("#qa-documents").get_by_text("Documents", exact=True).first.click()
+    listing = page.locator("#qa-doc-list")
+    listing.get_by_text("dunmore-ferries.docx").wait_for()
+    assert "kestrel-report.pdf" in listing.inner_text() and "seed (read only)" in listing.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-documents-panel.png"), full_page=True)
+    pick_option(page, "#qa-doc-pick", "dunmore-ferries.docx")
+    page.locator("#qa-doc-delete").click()
+    page.wait_for_function("document.querySelector('#qa-doc-status').innerText.includes('Deleted')")
+    page.wait_for_function("!document.querySelector('#qa-doc-list').innerText.includes('dunmore-ferries.docx')")
+    assert not (live.documents_dir / "dunmore-ferries.docx").exists()
+
+    n = page.locator("#qa-chat [data-testid='bot']").count()
+    ask(page, DOCX_Q, "")
+    page.wait_for_function("(n) => document.querySelectorAll('#qa-chat [data-testid=\"bot\"]').length >= n + 2", arg=n)
+    assert "dunmore-ferries.docx" not in last_reply_text(page, n)
+    assert all(c.doc_id != "dunmore-ferries.docx" for c in live.engine.ask(DOCX_Q).citations)
+    assert not page.errors and page.dialogs == []
+
+
+def test_a_collection_made_in_the_page_is_asked_only_by_that_page(page, live, tmp_path):
+    question = "What colour are the trams of Lindqvist harbour town?"
+    doc = tmp_path / "lindqvist-trams.txt"
+    doc.write_text("Lindqvist trams\nThe trams of Lindqvist harbour town are painted saffron yellow, said the mayor.\n",
+                   encoding="utf-8")
+    page.locator("#qa-documents").get_by_text("Documents", exact=True).first.click()
+    page.locator("#qa-new-collection input, #qa-new-collection textarea").first.fill("trams-ui")
+    page.locator("#qa-create-collection").click()
+    page.wait_for_function("document.querySelector('#qa-doc-status').innerText.includes('Created')")
+    upload_files(page, doc, expect="Added")
+    page.locator("#qa-doc-list").get_by_text("lindqvist-trams.txt").wait_for()
+    assert not (live.documents_dir / "lindqvist-trams.txt").exists()  # not in the default collection's folder
+
+    n = page.locator("#qa-chat [data-testid='bot']").count()
+    ask(page, question, "Sources:")
+    assert "lindqvist-trams.txt" in last_reply_text(page, n)
+
+    pick_option(page, "#qa-collection-choice", "default")
+    page.wait_for_function("document.querySelector('#qa-doc-status').innerText.includes('default')")
+    n = page.locator("#qa-chat [data-testid='bot']").count()
+    ask(page, question, "")
+    page.wait_for_function("(n) => document.querySelectorAll('#qa-chat [data-testid=\"bot\"]').length >= n + 2", arg=n)
+    assert "lindqvist-trams.txt" not in last_reply_text(page, n)
+    assert "lindqvist-trams.txt" not in live.engine.stats()["titles"]
+    assert not page.errors and page.dialogs == []

@@ -364,8 +364,48 @@ def test_upload_backend_reports_per_file(small_engine, tmp_path):
     bad.write_bytes(b"\x89PNG")
     steps = []
     status = ChatBackend(small_engine).upload([str(good), str(bad)], progress=lambda *a, **k: steps.append((a, k)))
-    assert "**Added** `notes.md`" in status and "**Not added:** photo.png: only .txt and .md files" in status
+    assert "**Added** `notes.md`" in status and "**Not added:** photo.png: only .txt, .md" in status
     assert steps and "notes.md" in small_engine.stats()["titles"]
+    good.write_bytes(b"# Notes\nThe pier lights were repaired on Friday by the night crew.\n")
+    status = ChatBackend(small_engine).upload([str(good)])  # the same name again: replaced
+    assert status.startswith("**Replaced** `notes.md`")
+    assert "Friday" in small_engine.ask("When were the pier lights repaired?").citations[0].quote
+
+
+class _Request:
+    def __init__(self, session_hash: str):
+        self.session_hash = session_hash
+
+
+def test_documents_panel_lists_deletes_and_chooses_a_collection_per_session(small_engine, tmp_path):
+    from qa.chat import ChatBackend
+    from qa.collections import Collections
+    from qa.web_documents import SessionCollections, document_functions, document_table
+
+    backend = ChatBackend(small_engine)
+    fn = document_functions(backend, Collections.of(small_engine), SessionCollections())
+    a, b = _Request("page-a"), _Request("page-b")
+    up = tmp_path / "up" / "pier.md"
+    up.parent.mkdir()
+    up.write_bytes(b"# Pier <b>notes</b>\nThe pier lights were repaired on Tuesday by the harbour crew.\n")
+    assert "**Added**" in backend.upload([str(up)])
+    chooser, table, pick, note, status = fn["docs_refresh"](a)
+    assert chooser.value == "default" and "Pier &lt;b&gt;notes&lt;/b&gt;" in table and "<b>notes</b>" not in table
+    assert "seed (read only)" in table and [v for _, v in pick.choices] == ["pier.md"]  # seeds are never offered
+    assert "Not deleted" in fn["docs_delete"](INTERIM_DOC, a)[4]  # a seed: refused
+    assert INTERIM_DOC in small_engine.stats()["titles"]
+
+    chooser, table, pick, note, status = fn["docs_create"]("harbour", a)
+    assert chooser.value == "harbour" and "harbour" in chooser.choices[1] and "holds no documents" in table
+    assert "Not created" in fn["docs_create"]("../etc", a)[4]
+    assert fn["backend_of"](a).engine is not small_engine and fn["backend_of"](b) is backend  # per page
+    assert "**Added**" in fn["backend_of"](a).upload([str(up)])
+    assert [d.doc_id for d in fn["backend_of"](a).engine.documents.list()] == ["pier.md"]
+    assert "Deleted" in fn["docs_delete"]("pier.md", b)[4]  # page b deletes from the default collection
+    assert "pier.md" not in small_engine.stats()["titles"]
+    assert "pier.md" in fn["backend_of"](a).engine.stats()["titles"]  # the named collection keeps its copy
+    assert fn["docs_choose"]("default", a)[0].value == "default" and fn["backend_of"](a) is backend
+    assert "<script>" not in document_table([], "<script>")
 
 
 # ------------------------------------------------------------------------------------------------
