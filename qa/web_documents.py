@@ -158,6 +158,8 @@ def documents_panel() -> dict[str, Any]:
         c["pick"] = gr.Dropdown(choices=[], label="Delete one of your documents (seeds are read only)",
                                 elem_id="qa-doc-pick", interactive=True)
         c["delete"] = gr.Button("Delete document", elem_id="qa-doc-delete", variant="stop", size="sm")
+        gr.Markdown("To replace one of your documents, add a file with the same name (*Add documents*).",
+                    elem_classes=["qa-hint"])
         c["status"] = gr.Markdown(elem_id="qa-doc-status")
         c["table"] = gr.HTML(elem_id="qa-doc-list")
     return c
