@@ -220,10 +220,12 @@ def _wire_panels(demo: Any, chat: Any, side: dict[str, Any], rewrite: dict[str, 
                            js=web_js.DOC_REQUEST, **private).then(None, js=web_js.SHOW_CITED, **private)
 
 
-def build_app(backend: ChatBackend) -> Any:
+def build_app(backend: ChatBackend, collections: Any = None) -> Any:
     """The Gradio Blocks: chat (api_name "chat"), structured answers (api_name "ask"), uploads
     (api_name "upload"), like/dislike feedback, a note of what the collection holds, and the
-    UI-only panels (:mod:`qa.web_panels`: conversations, editable rewrite, document view)."""
+    UI-only panels (:mod:`qa.web_panels`: conversations, editable rewrite, document view;
+    :mod:`qa.web_documents`: documents and the page's collection, from ``collections``, a
+    :class:`qa.collections.Collections`; default: a new one beside ``backend.engine``)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
     from gradio.utils import get_upload_folder
@@ -235,7 +237,7 @@ def build_app(backend: ChatBackend) -> Any:
     if backend.upload_root is None:  # the same engine and outage log, reading uploads only from Gradio's folder
         backend = dataclasses.replace(backend, upload_root=get_upload_folder())
     sessions = SessionTurns()
-    docs = document_functions(backend, Collections.of(backend.engine), SessionCollections())
+    docs = document_functions(backend, collections or Collections.of(backend.engine), SessionCollections())
     fn = chat_functions(backend, sessions, docs["backend_of"]) | conversation_functions(backend, sessions) | docs
     engine = backend.engine
     with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
