@@ -138,9 +138,9 @@ def _collection_routes(router: Any, collections: Collections) -> None:
         return await run_in_threadpool(_reply, run)
 
 
-def add_document_routes(app: Any, engine: Any, max_upload_bytes: int | None = None) -> Collections:
-    """Register the routes on ``app`` over the collections beside ``engine`` (kept as ``app.state.qa_collections``)."""
-    collections = Collections.of(engine)
+def add_document_routes(app: Any, collections: Collections, max_upload_bytes: int | None = None) -> Collections:
+    """Register the routes on ``app`` over ``collections`` (kept as ``app.state.qa_collections``); the chat
+    is given the same object, so a named collection has one engine whichever way it is used."""
     app.state.qa_collections = collections
     app.include_router(documents_router(collections, max_upload_bytes))
     return collections

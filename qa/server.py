@@ -290,16 +290,18 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     from gradio.utils import get_upload_folder
 
     from qa import web
+    from qa.collections import Collections
     from qa.documents_api import MULTIPART_SLACK, add_document_routes
 
     settings = settings or ServeSettings.resolve()
     backend = backend or ChatBackend(engine, max_upload_bytes=settings.max_upload_bytes, upload_root=get_upload_folder())
-    demo = web.build_app(backend)
+    collections = Collections.of(backend.engine)  # one engine per collection, shared by the chat and REST
+    demo = web.build_app(backend, collections)
     app = FastAPI(title="qa", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     rejected, unavailable = _handlers(backend)
     add_rest_routes(app, backend, rejected, unavailable)
     add_openai_routes(app, backend, read_json, rejected, unavailable)
-    add_document_routes(app, backend.engine, settings.max_upload_bytes)  # /api/documents, /api/collections (qa/documents_api.py)
+    add_document_routes(app, collections, settings.max_upload_bytes)  # /api/documents, /api/collections (qa/documents_api.py)
     mb = (settings.max_upload_bytes or 0) * 4 or None  # Gradio's hard cap; the friendly check is ours
     gr.mount_gradio_app(
         app, demo, path="/", server_name=settings.host, server_port=settings.port,
