@@ -158,20 +158,86 @@ def needs_context(question: str) -> bool:
     return False
 
 
-def rewrite_text(question: str, previous_question: str, previous_answer: str | None) -> str:
-    """``question`` with its pronouns replaced from the previous turn (the question searched for,
-    and its short answer); unchanged when nothing applies.
+_SINGULAR_PERSON = {"she", "he", "her", "him", "his", "hers"}
+_PLURAL = {"they", "them", "their", "theirs"}
+#: head words of a group a "they"/"them" can stand for ("Venezuelan security personnel", "U.S. special forces")
+GROUP_WORDS = {
+    "forces", "troops", "personnel", "people", "officials", "police", "soldiers", "agents", "guards", "members",
+    "residents", "protesters", "militants", "rebels", "workers", "citizens", "civilians", "leaders", "authorities",
+    "military", "government", "army", "officers", "commandos", "operators", "marines", "crew", "team", "group",
+    "family", "supporters", "opposition", "ministers", "lawmakers", "countries", "nations", "allies", "victims",
+}
+_HOW_MANY = re.compile(r"\bhow many\s+(.+?)\s+(?:were|was|are|is|have|has|had|did|do|does|will|would|could|can|died)\b", re.I)
+_ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{0,3}|IX|X)$")
 
-    Person pronouns become the previous short answer when it is a name (else the first name in the
-    previous question); "it"/"this"/"that" become the previous question's topic when that is a noun
-    phrase ("the operation that captured Maduro"), and otherwise the topic is added in brackets.
+
+def _is_thing_name(name: str, context: str = "") -> bool:
+    """A capitalised name that is no person: an acronym ("U.S."), a numbered thing ("Tuy III"), or
+    one the text gives an article ("the Tuy III plant")."""
+    last = name.split()[-1]
+    if re.fullmatch(r"(?:[A-Z]\.)+|[A-Z]{2,5}", last) or _ROMAN.match(last) or any(ch.isdigit() for ch in name):
+        return True
+    at = context.find(name)
+    before = context[:at].split()[-1:] if at > 0 else []
+    return bool(before) and before[0].lower() in {"the", "a", "an"}
+
+
+def _group_in(text: str | None) -> str | None:
+    """A group named in ``text``: what "how many" counts, else a phrase ending in a group word."""
+    if not text:
+        return None
+    m = _HOW_MANY.search(text)
+    if m:
+        return m.group(1).strip(" ,")
+    words = _WORD.findall(text)
+    for i, w in enumerate(words):
+        if w.lower() in GROUP_WORDS:
+            j = i
+            while j > 0 and i - j < 3 and words[j - 1].lower() not in _NOT_NAMES | _DETERMINERS | _WH:
+                j -= 1
+            return " ".join(words[j : i + 1])
+    return None
+
+
+def _person_in(question: str, answer: str | None) -> str | None:
+    """Who "she"/"he" can be after a turn: its short answer when that is a person's name, else a
+    person's name in its question; a number, a group or a thing is never put for a person."""
+    if answer is not None and _looks_like_name(answer) and not _is_thing_name(answer) and not _group_in(answer):
+        return answer.strip()
+    return next((n for n in names_in(question) if not _is_thing_name(n, question)), None)
+
+
+def _plural_in(question: str, answer: str | None) -> str | None:
+    """Who "they"/"them" can be after a turn: a group in its short answer, else in its question."""
+    if answer is not None and not any(ch.isdigit() for ch in answer) and _group_in(answer):
+        return answer.strip()
+    return _group_in(question)
+
+
+def _referent(lw: str, turns: Sequence[tuple[str, str | None]]) -> str | None:
+    """The referent of pronoun ``lw`` in the latest turn that has one of its kind (turns newest first)."""
+    find = _person_in if lw in _SINGULAR_PERSON else _plural_in
+    return next((r for q, a in turns if (r := find(q, a))), None)
+
+
+def rewrite_text(question: str, previous_question: str, previous_answer: str | None,
+                 earlier: Sequence[tuple[str, str | None]] = ()) -> str:
+    """``question`` with its pronouns replaced from the previous turn (the question searched for,
+    and its short answer), or from ``earlier`` turns (newest first) when the previous one names no
+    referent of the pronoun's kind; unchanged when nothing applies.
+
+    "she"/"he" become a person's name (the short answer when it is one, else a name in the question,
+    never a number, a group or a thing such as "the Tuy III plant"); "they"/"them" a group ("how many
+    Venezuelan security personnel…" → "Venezuelan security personnel"); "it"/"this"/"that" the previous
+    question's topic when that is a noun phrase ("the operation that captured Maduro"), and otherwise
+    the topic is added in brackets. A pronoun with no referent of its kind stays as it is: a follow-up
+    is better searched as asked than with a wrong name put in.
+
+    Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
     if not question or not needs_context(question):
         return question
-    person = previous_answer.strip() if previous_answer is not None and _looks_like_name(previous_answer) else None
-    if person is None:
-        q_names = names_in(previous_question)
-        person = q_names[0] if q_names else None
+    turns = [(previous_question, previous_answer), *earlier]
     thing = _topic(previous_question) if previous_question else ""
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in _DETERMINERS
 
@@ -189,9 +255,10 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
         nxt = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
         repl = None
         if lw in PERSON_PRONOUNS:
-            if person:
+            who = _referent(lw, turns)
+            if who:
                 possessive = lw in _POSSESSIVE or (lw == "her" and nxt.isalpha() and nxt not in _AFTER_OBJECT)
-                repl = f"{person}’s" if possessive else person
+                repl = (f"{who}’" if who.endswith("s") else f"{who}’s") if possessive else who
         elif lw in {"it", "its"} or _is_demonstrative_pronoun(tokens, k):
             if thing_is_phrase:
                 repl = f"{thing}’s" if lw == "its" else thing
@@ -215,14 +282,19 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     return result if changed else question
 
 
-def rewrite(question: str, previous: Turn | None) -> str:
-    """``question`` resolved against the ``previous`` turn (unchanged without one)."""
+def rewrite(question: str, previous: Turn | None, earlier: Sequence[Turn] = ()) -> str:
+    """``question`` resolved against the ``previous`` turn (unchanged without one); ``earlier`` turns
+    (newest first) are looked at for a pronoun whose kind the previous turn does not name."""
     if previous is None:
         return question
-    return rewrite_text(question, previous.searched_for or previous.question, previous.short_answer)
+    back = [(t.searched_for or t.question, t.short_answer) for t in earlier]
+    return rewrite_text(question, previous.searched_for or previous.question, previous.short_answer, back)
 
 
 def resolve(question: str, history: Sequence[Turn]) -> str:
     """``question`` as it is searched for after ``history`` (oldest first): a follow-up refers to
-    the last turn, which was itself resolved against the turns before it."""
-    return rewrite(question, history[-1] if history else None)
+    the last turn (itself resolved against the turns before it), or for a person or group the last
+    one naming somebody of that kind among the last three turns."""
+    if not history:
+        return question
+    return rewrite(question, history[-1], list(reversed(history[-3:-1])))

@@ -94,3 +94,43 @@ def test_needs_context_and_names():
     assert not needs_context("Is that report true?")  # "that" as a determiner
     assert names_in("Which U.S. president ordered the operation that captured Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]
     assert names_in("Which U.S. president ordered the raid on Nicolás Maduro?") == ["Nicolás Maduro", "U.S."]
+
+
+# Follow-up chains a user of the seeds asks (issue 14): people, groups, things, places; a referent is
+# taken only when it is of the pronoun’s kind, and looked for among the last three turns.
+KILLED = answered("How many Venezuelan security personnel were killed?", "32")
+PLANT = answered("What damaged the Tuy III plant?", "a drone strike")
+CAPTURED = answered("Who captured Maduro?", "U.S. special forces")
+
+
+@pytest.mark.parametrize(
+    "question, history, expected",
+    [
+        # plurals: what "how many" counted, or a group in the short answer; never the number
+        ("Who killed them?", [KILLED], "Who killed Venezuelan security personnel?"),
+        ("When did they arrive?", [CAPTURED], "When did U.S. special forces arrive?"),
+        ("Where were their bases?", [CAPTURED], "Where were U.S. special forces’ bases?"),
+        # a person: not a thing with a name ("the Tuy III plant"), but the last person named before it
+        ("What did she say?", [SWORN_IN, PLANT], "What did Delcy Rodríguez say?"),
+        ("What did she say?", [PLANT], "What did she say?"),  # nobody to stand for "she": asked as it is
+        # "he" after a group answer: the person in the question, not the group
+        ("Where was he taken?", [CAPTURED], "Where was Maduro taken?"),
+        # things and places: the previous question's noun phrase
+        ("Where is it?", [PLANT], "Where is the Tuy III plant?"),
+        ("Who ordered it?", [ORDERED], "Who ordered the operation that captured Maduro?"),
+        # a refused turn gives no answer to inherit; the name in its question still counts
+        ("Where is he now?", [refused("Why was Nicolás Maduro captured?")], "Where is Nicolás Maduro now?"),
+        # a wrong-kind short answer (a number, an office) is never put for a person
+        ("Who appointed her?", [SWORN_IN, answered("What office did she take?", "interim president",
+                                                   searched="What office did Delcy Rodríguez take?")],
+         "Who appointed Delcy Rodríguez?"),
+    ],
+)
+def test_follow_up_chains_resolve_to_a_referent_of_the_right_kind(question, history, expected):
+    assert resolve(question, history) == expected
+
+
+def test_only_the_last_three_turns_are_looked_at():
+    filler = [PLANT, PLANT, PLANT]
+    assert resolve("What did she say?", [SWORN_IN, *filler]) == "What did she say?"
+    assert resolve("What did she say?", [SWORN_IN, *filler[:2]]) == "What did Delcy Rodríguez say?"
