@@ -36,7 +36,7 @@ def save_artifact(model, cfg, out: Path, meta: dict[str, Any]) -> Path:
     from qa.reader.checkpoint import trained_state
 
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.to(torch.float16).contiguous() for k, v in trained_state(model).items()}
+    state = {k: v.to(torch.float16).cpu().contiguous() for k, v in trained_state(model).items()}
     tmp = out / (ARTIFACT_FILE + ".tmp")
     save_file(state, str(tmp), metadata={"format": "qa-reader-lora"})
     os.replace(tmp, out / ARTIFACT_FILE)

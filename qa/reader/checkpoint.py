@@ -46,12 +46,12 @@ def load_checkpoint(cfg, model, opt, sched) -> dict[str, Any]:
     path = checkpoint_dir(cfg) / "checkpoint.pt"
     if not path.is_file():
         raise SystemExit(f"--resume: no checkpoint at {path}; start without --resume")
-    blob = torch.load(path, weights_only=False)
+    blob = torch.load(path, weights_only=False, map_location="cpu")  # a GPU run resumes on a CPU too
     params = dict(model.named_parameters())
     with torch.no_grad():
         for k, v in blob["model"].items():
             params[k].copy_(v)
     opt.load_state_dict(blob["opt"])
     sched.load_state_dict(blob["sched"])
-    torch.set_rng_state(blob["torch_rng"])
+    torch.set_rng_state(blob["torch_rng"])  # the optimiser state follows the parameters' device on load
     return blob["state"]

@@ -78,12 +78,14 @@ def window_logits(model, win: Windows, ks: Sequence[int]) -> tuple[np.ndarray, n
     """Start and end logits of windows ``ks`` (rows padded to the longest), in one forward pass."""
     import torch
 
+    device = next(model.parameters()).device  # cpu on the query path; a GPU while training
+
     def batch(rows: list[list[int]]) -> "torch.Tensor":
-        return torch.from_numpy(pad_batch([rows[k] for k in ks]))
+        return torch.from_numpy(pad_batch([rows[k] for k in ks])).to(device)
 
     with torch.inference_mode():
         out = model(input_ids=batch(win.input_ids), token_type_ids=batch(win.token_type_ids), attention_mask=batch(win.attention_mask))
-    return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+    return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
 
 def best_spans(

@@ -71,6 +71,8 @@ class TrainConfig:
     init_from: str = ""
     seed: int = 0
     threads: int = 0
+    #: "auto": a CUDA GPU when torch sees one (minutes for an epoch over train.json), else the CPU (hours)
+    device: str = "auto"
     limit_train: int = 0
     limit_val: int = 0
     log_every: int = 10
@@ -219,7 +221,20 @@ def artifact_meta(cfg: TrainConfig, train_arts, val_arts, train_ex, val_ex) -> d
     }
 
 
-def train_step(model, batch_feats, loss_fn):
+def resolve_device(name: str):
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise SystemExit(f"--device {name}: torch sees no CUDA GPU here; use --device cpu (or auto)")
+        torch.backends.cuda.matmul.allow_tf32 = True  # ~fp32 accuracy for a span head; the speed of tensor cores
+    return torch.device(name)
+
+
+def train_step(model, batch_feats, loss_fn, device):
+    """One forward/backward pass; returns the loss as a tensor (read back only when logged, so a GPU is not stalled)."""
     import torch
 
     from qa.reader.features import pad_batch
@@ -230,10 +245,11 @@ def train_step(model, batch_feats, loss_fn):
     am[:, 0] = 1
     starts = torch.tensor([f[2] for f in batch_feats])
     ends = torch.tensor([f[3] for f in batch_feats])
+    ids, tt, am, starts, ends = (t.to(device, non_blocking=True) for t in (ids, tt, am, starts, ends))
     out_ = model(input_ids=ids, token_type_ids=tt, attention_mask=am)
     loss = (loss_fn(out_.start_logits, starts) + loss_fn(out_.end_logits, ends)) / 2
     loss.backward()
-    return float(loss.detach())
+    return loss.detach()
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -257,6 +273,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     tokenizer, model, _ = build_model(cfg)
     if cfg.init_from:
         init_from(cfg, model, logf)
+    device = resolve_device(cfg.device)
+    model.to(device)
     feats = train_features(tokenizer, train_ex, cfg.max_length, cfg.stride)
     per_epoch = math.ceil(len(feats) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
@@ -278,7 +296,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         f"train: {len(train_arts)} articles, {meta['training_data']['train_questions']} questions + "
         f"{meta['training_data']['negative_windows']} no-answer windows = {len(feats)} windows "
         f"(prepared in {time.time() - t0:.0f}s); validate: {len(val_ex)} questions; {total} steps of {cfg.batch_size}; "
-        f"trainable {sum(p.numel() for p in trainable):,} params ({cfg.finetune})",
+        f"trainable {sum(p.numel() for p in trainable):,} params ({cfg.finetune}) on {device}",
         logf,
     )
     started = time.time() - st["seconds"]
@@ -304,7 +322,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     while st["step"] < total:
         order = batches(feats, cfg.batch_size, random.Random(cfg.seed * 1000 + st["epoch"]))
         for batch in order[st["pos"]:]:
-            loss_sum += train_step(model, [feats[i] for i in batch], loss_fn)
+            loss_sum += train_step(model, [feats[i] for i in batch], loss_fn, device)
             loss_n += 1
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             opt.step()
@@ -316,7 +334,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             step = st["step"]
             if step % cfg.log_every == 0 or step == total:
                 el = time.time() - started
-                log(f"epoch {st['epoch']} step {step}/{total} loss {loss_sum / loss_n:.3f} lr {sched.get_last_lr()[0]:.2e} "
+                log(f"epoch {st['epoch']} step {step}/{total} loss {float(loss_sum) / loss_n:.3f} lr {sched.get_last_lr()[0]:.2e} "
                     f"{el / step:.2f}s/step eta {el / step * (total - step) / 60:.1f} min", logf)
                 loss_sum, loss_n = 0.0, 0
             if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
@@ -339,7 +357,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 _TUNABLE = (
     "base_model", "context_sentences", "finetune", "neg_same", "neg_other", "checkpoint_every", "checkpoint_dir", "init_from",
     "train_articles", "val_squad", "epochs", "max_steps", "batch_size", "lr", "weight_decay", "warmup", "rank", "alpha",
-    "lora_dropout", "max_length", "stride", "max_answer_tokens", "seed", "threads", "limit_train", "limit_val", "log_every",
+    "lora_dropout", "max_length", "stride", "max_answer_tokens", "seed", "threads", "device", "limit_train", "limit_val", "log_every",
     "eval_every",
 )
 
