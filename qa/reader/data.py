@@ -81,9 +81,10 @@ def _sentence_spans(context: str, cache: dict[str, list[tuple[int, int]]]) -> li
 
 
 def _windows(spans: list[tuple[int, int]], neighbours: int) -> list[tuple[int, int]]:
-    """Every (start, end) window of 1 + 2*neighbours consecutive sentences (what the engine reads)."""
+    """Every (start, end) window of 1 + 2*neighbours consecutive sentences (what the engine reads);
+    ``neighbours < 0``: the whole paragraph, one window."""
     size = 1 + 2 * neighbours
-    if len(spans) <= size:
+    if len(spans) <= size or neighbours < 0:
         return [(spans[0][0], spans[-1][1])] if spans else []
     return [(spans[i][0], spans[i + size - 1][1]) for i in range(len(spans) - size + 1)]
 
