@@ -142,6 +142,12 @@ def main(argv=None) -> int:
     ap.add_argument("--max-answerable-refused", type=int, default=1, help="answerable gold questions a threshold may refuse")
     ap.add_argument("--max-squad-answerable-refused", type=float, default=10.0, help="percent of SQuAD answerable refused at most")
     ap.add_argument("--json", help="write all rows here")
+    ap.add_argument("--w-reader", default="0.4,1,1.6,3", help="grid of w_reader values (comma-separated)")
+    ap.add_argument("--reader-mid", default="-2,0,2,4", help="grid of reader_mid values")
+    ap.add_argument("--reader-temp", default="2,4", help="grid of reader_temp values")
+    ap.add_argument("--typed-rules", default="false,true", help="prefer_typed_rules values to try")
+    ap.add_argument("--write-artifact", action="store_true",
+                    help="store the pick in the reader's reader.json (its 'answerer' block), where the engine reads it")
     args = ap.parse_args(argv)
 
     from qa import QA
@@ -155,20 +161,45 @@ def main(argv=None) -> int:
     memoise_engine(engine)
     squad, s_ans, s_una = squad_sample(args.squad, args.unanswerable, args.sample, args.seed)
     rows = []
-    grid = itertools.product((0.4, 0.8, 1.6), (-2.0, 0.0, 2.0, 4.0), (2.0, 4.0), (0.3,))
-    for w, mid, temp, penalty in grid:
+    floats = lambda text: [float(x) for x in text.split(",") if x.strip()]  # noqa: E731
+    grid = itertools.product(floats(args.w_reader), floats(args.reader_mid), floats(args.reader_temp), (0.3,),
+                             [x.strip().lower() == "true" for x in args.typed_rules.split(",")])
+    for w, mid, temp, penalty, typed in grid:
         engine.answerer = dataclasses.replace(base, reader=memo, w_reader=w, reader_mid=mid, reader_temp=temp,
-                                              type_penalty=penalty, refusal_threshold=-1e9)
+                                              type_penalty=penalty, prefer_typed_rules=typed, refusal_threshold=-1e9)
         p = points(engine, args.gold, squad, s_ans, s_una)
         best = best_threshold(p, args.max_answerable_refused, args.max_squad_answerable_refused)
-        row = {"w_reader": w, "reader_mid": mid, "reader_temp": temp, "type_penalty": penalty, **(best or {"objective": -1})}
+        row = {"w_reader": w, "reader_mid": mid, "reader_temp": temp, "type_penalty": penalty, "prefer_typed_rules": typed,
+               **(best or {"objective": -1})}
         rows.append(row)
         print(json.dumps(row), flush=True)
     pick = max(rows, key=lambda r: r["objective"])
     print("pick:", json.dumps(pick))
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "pick": pick, "args": vars(args)}, indent=1))
+    if args.write_artifact:
+        print("wrote", write_pick(base.reader, pick, args, argv))
     return 0
+
+
+SETTINGS = ("w_reader", "reader_mid", "reader_temp", "type_penalty", "prefer_typed_rules")
+
+
+def write_pick(reader, pick: dict, args, argv) -> Path:
+    """The pick, as the engine reads it (``answerer.settings``), with what it scored and how to redo it."""
+    art = reader.artifact_dir()
+    if art is None:
+        raise SystemExit("--write-artifact: the reader is not an artifact folder")
+    meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
+    meta["answerer"] = {
+        "settings": {**{k: pick[k] for k in SETTINGS}, "refusal_threshold": pick["threshold"]},
+        "scores": {k: v for k, v in pick.items() if k not in SETTINGS},
+        "command": "python benchmarks/calibrate_reader.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    tmp = art / "reader.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(art / "reader.json")
+    return art / "reader.json"
 
 
 if __name__ == "__main__":

@@ -51,9 +51,27 @@ def extractive_answerer(config: Config, embedder: Any = None) -> Answerer:
     reader = load_reader(config.reader, quantize=config.reader_int8)
     if reader is None:
         return ExtractiveAnswerer(refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin)
-    return ReaderAnswerer(
-        reader=reader, refusal_threshold=config.reader_refusal_threshold, corroboration_margin=config.corroboration_margin
-    )
+    settings = reader_settings(reader)
+    threshold = settings.pop("refusal_threshold", DEFAULT_READER_THRESHOLD)
+    if config.reader_refusal_threshold is not None:  # QA_READER_REFUSAL_THRESHOLD wins over the calibration
+        threshold = config.reader_refusal_threshold
+    return ReaderAnswerer(reader=reader, refusal_threshold=threshold, corroboration_margin=config.corroboration_margin, **settings)
+
+
+#: the refusal threshold of a reader that was never calibrated (the window reader's, 0.61)
+DEFAULT_READER_THRESHOLD = 0.61
+
+
+def reader_settings(reader: Any) -> dict[str, Any]:
+    """How the answerer uses ``reader``: whole passages if it was trained on them, and the weights and
+    threshold calibrated for it (``reader.answerer_settings()``), known ReaderAnswerer fields only."""
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(ReaderAnswerer)} | {"refusal_threshold"}
+    given = getattr(reader, "answerer_settings", dict)()
+    settings = {k: v for k, v in given.items() if k in known and k not in ("reader", "passages")}
+    settings["passages"] = bool(getattr(reader, "reads_passages", lambda: False)())
+    return settings
 
 
 def llm_answerer(config: Config, embedder: Any = None) -> Answerer:

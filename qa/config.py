@@ -63,6 +63,10 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+#: float settings whose default None means "decided elsewhere" (QA_X="" or "none" restores that)
+_OPTIONAL_FLOATS = frozenset({"reader_refusal_threshold"})
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting the engine reads. Build it with :meth:`resolve`."""
@@ -105,8 +109,9 @@ class Config:
     #: short-answer reader: "packaged" (trained here, shipped in qa/reader/artifact), a folder from
     #: `qa train-reader`, any transformers question-answering model name or folder, or "rules"
     reader: str = "packaged"
-    #: refusal threshold on sentence score + reader confidence (calibrated on the gold set, see README)
-    reader_refusal_threshold: float = 0.61
+    #: refusal threshold on sentence score + reader confidence; None: the one calibrated for the reader
+    #: (its reader.json, written by benchmarks/calibrate_reader.py; see README), else 0.61
+    reader_refusal_threshold: float | None = None
     #: int8 dynamic quantisation of the reader's linear layers on the torch path (QA_ONNX=0). Off by
     #: default: it changed the reader's chosen span on a third of reads and cost 4 F1 on SQuAD
     reader_int8: bool = False
@@ -158,7 +163,9 @@ class Config:
             v = values[f.name]
             default = getattr(self, f.name)
             try:
-                if isinstance(default, Path):
+                if f.name in _OPTIONAL_FLOATS:
+                    v = None if v is None or str(v).strip().lower() in ("", "none") else float(v)
+                elif isinstance(default, Path):
                     v = Path(v).expanduser()
                 elif isinstance(default, bool):
                     v = v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,9 @@ def test_defaults_point_at_repo_seeds_and_index():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"| refusal_threshold | `QA_REFUSAL_THRESHOLD` | {cfg.refusal_threshold} |" in readme
     assert f"| reader_refusal_threshold | `QA_READER_REFUSAL_THRESHOLD` | {cfg.reader_refusal_threshold} |" in readme
+    # None: the packaged reader's own calibrated threshold, which the README states
+    calibrated = json.loads((ROOT / "qa" / "reader" / "artifact" / "reader.json").read_text())["answerer"]["settings"]
+    assert f"(packaged reader: {calibrated['refusal_threshold']})" in readme
     assert cfg.reader == "packaged" and f"| reader | `QA_READER` | `{cfg.reader}` |" in readme
 
 

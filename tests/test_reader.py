@@ -181,11 +181,13 @@ def _train(args: list[str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("finetune", ["lora", "full"])
-def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, finetune):
+@pytest.mark.parametrize("finetune,context", [("lora", 1), ("full", 1), ("full", -1)])
+def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, finetune, context):
+    """context -1 is how the shipped reader trains: whole paragraphs, the engine then gives it whole passages."""
     out = tmp_path / "reader"
     common = ["--squad", str(TINY), "--out", str(out), "--batch-size", "4", "--train-articles", "1", "--log-every", "1",
-              "--seed", "7", "--finetune", finetune, "--neg-same", "1", "--neg-other", "1", "--checkpoint-every", "2"]
+              "--seed", "7", "--finetune", finetune, "--neg-same", "1", "--neg-other", "1", "--checkpoint-every", "2",
+              "--context-sentences", str(context), "--device", "auto"]
     proc = _train(common + ["--max-steps", "2"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "step 2/2" in proc.stderr and "validate final" in proc.stderr
@@ -208,6 +210,7 @@ def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, fin
 
     reader = TransformersReader(str(out))
     assert reader.trained_on() == ("Port_Ellen",) and reader.knows_no_answer()
+    assert reader.reads_passages() == (context < 0)
     passage = "The Corran river rises in the Blackmount hills."
     (spans,) = reader.read("Where does the river rise?", [passage])
     assert spans and all(0 <= s.start < s.end <= len(passage) and s.null is not None for s in spans)
@@ -335,3 +338,53 @@ def test_unrelated_passages_do_not_change_the_answer_or_its_confidence():
         alone, mixed = answerer.answer(q, hits, None, {}), answerer.answer(q, unrelated + hits, None, {})
         assert alone.short_answer == mixed.short_answer == "Alice Brandt"
         assert alone.confidence == pytest.approx(mixed.confidence)
+
+
+# --- a reader trained on whole paragraphs reads whole passages, with its own calibration -----------
+
+
+def test_a_passage_reader_reads_each_passage_whole_and_cites_the_sentence():
+    doc, hits = _hits()
+    reader = FakeReader("Alice Brandt")
+    ans = ReaderAnswerer(reader=reader, refusal_threshold=0.1, passages=True).answer("Who ordered the evacuation?", hits, None, {})
+    assert not ans.refused and ans.short_answer == "Alice Brandt"
+    assert reader.calls == [[hits[0].chunk.text]]  # one passage, read once, whole
+    assert ans.citations[0].quote == "Mayor Alice Brandt ordered the evacuation of the lower town."
+    assert doc.text[ans.answer_start : ans.answer_end] == "Alice Brandt"
+
+
+def _artifact(tmp_path, **meta):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "reader.json").write_text(json.dumps(meta), encoding="utf-8")
+    return str(tmp_path)
+
+
+def test_reader_metadata_says_how_it_reads_and_how_it_was_calibrated(tmp_path):
+    from qa.reader.model import TransformersReader
+
+    passage = TransformersReader(_artifact(tmp_path / "p", hyperparameters={"context_sentences": -1}, no_answer="trained",
+                                           answerer={"settings": {"w_reader": 1.6, "refusal_threshold": 0.9}}))
+    window = TransformersReader(_artifact(tmp_path / "w", hyperparameters={"context_sentences": 1}))
+    assert passage.reads_passages() and passage.knows_no_answer()
+    assert passage.answerer_settings() == {"w_reader": 1.6, "refusal_threshold": 0.9}
+    assert not window.reads_passages() and window.answerer_settings() == {} and not window.knows_no_answer()
+
+
+def test_the_answerer_takes_the_readers_calibration_unless_the_config_overrides_it(tmp_path, monkeypatch):
+    from qa import answerers
+    from qa.config import Config
+    from qa.reader.model import TransformersReader
+
+    reader = TransformersReader(_artifact(tmp_path, hyperparameters={"context_sentences": -1},
+                                          answerer={"settings": {"w_reader": 1.6, "prefer_typed_rules": False,
+                                                                 "refusal_threshold": 0.9, "not_a_field": 1}}))
+    monkeypatch.setattr("qa.reader.loader.load_reader", lambda spec, quantize=False: reader)
+    monkeypatch.delenv("QA_READER_REFUSAL_THRESHOLD", raising=False)
+    built = answerers.extractive_answerer(Config.resolve())
+    assert isinstance(built, ReaderAnswerer) and built.passages and built.w_reader == 1.6 and not built.prefer_typed_rules
+    assert built.refusal_threshold == 0.9
+    assert answerers.extractive_answerer(Config.resolve(reader_refusal_threshold=0.3)).refusal_threshold == 0.3
+    monkeypatch.setenv("QA_READER_REFUSAL_THRESHOLD", "0.4")
+    assert answerers.extractive_answerer(Config.resolve()).refusal_threshold == 0.4
+    monkeypatch.setenv("QA_READER_REFUSAL_THRESHOLD", "")  # empty: back to the reader's own
+    assert answerers.extractive_answerer(Config.resolve()).refusal_threshold == 0.9

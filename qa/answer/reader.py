@@ -107,8 +107,11 @@ class ReaderAnswerer(ExtractiveAnswerer):
     """
 
     reader: Any = None
+    #: sentences read (with their neighbours), or passages read when ``passages``
     read_top: int = 4
     context_sentences: int = 1
+    #: read whole passages (a reader trained on paragraphs: ``reader.reads_passages()``), not sentence windows
+    passages: bool = False
     w_reader: float = 0.4
     reader_mid: float = 2.0
     reader_temp: float = 4.0
@@ -135,18 +138,26 @@ class ReaderAnswerer(ExtractiveAnswerer):
         knows = getattr(self.reader, "knows_no_answer", None)
         return bool(knows()) if callable(knows) else False
 
-    def _windows(self, cands: Sequence[Candidate]) -> list[tuple[Candidate, int, int, str]]:
-        windows: list[tuple[Candidate, int, int, str]] = []
+    def _windows(self, cands: Sequence[Candidate]) -> list[tuple[Candidate, int, int, int, str]]:
+        """(candidate, first sentence, last sentence, char start, text) of each window to read: the best
+        ``read_top`` sentences with ``context_sentences`` neighbours, or (``passages``) the whole passages
+        holding the best sentences, ``read_top`` of them."""
+        windows: list[tuple[Candidate, int, int, int, str]] = []
         seen = set()
-        for c in cands[: self.read_top]:
+        for c in cands if self.passages else cands[: self.read_top]:
             ch = c.hit.chunk
-            lo = max(0, c.index - self.context_sentences)
-            hi = min(len(ch.sentences) - 1, c.index + self.context_sentences)
+            if self.passages:
+                lo, hi = 0, len(ch.sentences) - 1
+            else:
+                lo = max(0, c.index - self.context_sentences)
+                hi = min(len(ch.sentences) - 1, c.index + self.context_sentences)
             if (ch.chunk_id, lo, hi) in seen:
                 continue
             seen.add((ch.chunk_id, lo, hi))
             start, end = ch.sentences[lo].start, ch.sentences[hi].end
-            windows.append((c, lo, start, ch.text[start - ch.start : end - ch.start]))
+            windows.append((c, lo, hi, start, ch.text[start - ch.start : end - ch.start]))
+            if len(windows) >= self.read_top:
+                break
         return windows
 
     def rank(
@@ -166,8 +177,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         rules_span = {id(c): c.span for c in cands}
         kind = ALIASES.get(qtype) or (question_word(question) if question_word(question) in CHECKED else None)
         self._read(question, cands, windows, kind)
-        read_keys = {(w[0].hit.chunk.chunk_id, i) for w in windows
-                     for i in range(w[1], min(len(w[0].hit.chunk.sentences), w[1] + 1 + 2 * self.context_sentences))}
+        read_keys = {(c.hit.chunk.chunk_id, i) for c, lo, hi, _, _ in windows for i in range(lo, hi + 1)}
         read_cands = [c for c in cands if (c.hit.chunk.chunk_id, c.index) in read_keys]
         if not any(c.reader_score is not None for c in read_cands):
             if not kind:
@@ -176,15 +186,15 @@ class ReaderAnswerer(ExtractiveAnswerer):
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         return read_cands
 
-    def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[tuple[Candidate, int, int, str]],
+    def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[tuple[Candidate, int, int, int, str]],
               kind: str | None) -> None:
         """Read ``windows``; each sentence holding a span keeps its best one (of the asked ``kind``,
         not restating the question) as ``span`` and its evidence as ``reader_score``."""
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
         q_terms = set(content_terms(question))
-        read = self.reader.read(question, [w[3] for w in windows], top=self.read_spans)
-        for (c, lo, w_start, _), spans in zip(windows, read):
+        read = self.reader.read(question, [w[4] for w in windows], top=self.read_spans)
+        for (c, lo, _, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
             for sp in spans:
                 a, b = w_start + sp.start, w_start + sp.end

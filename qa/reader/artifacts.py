@@ -53,17 +53,26 @@ def model_card(meta: dict[str, Any]) -> str:
     td = meta.get("training_data", {})
     val = meta.get("validation", {})
     hp = meta.get("hyperparameters", {})
+    arts = td.get("train_articles", [])
+    where = meta.get("trained_on", {}).get("device") or "CPU"
+    trained = "whole encoder layers" if meta.get("finetune") == "full" else f"LoRA rank {meta.get('rank')} adapters"
+    if hp.get("val_squad"):
+        held = (f"- **Validation file**: {td.get('validation_file')} (no question of it is trained on, so `qa eval` scores "
+                f"every one of its questions); validated on a seeded {td.get('validation_questions')} of them.")
+    else:
+        held = (f"- **Held out** (validation, and the only SQuAD questions `qa eval` scores this reader on): "
+                f"{td.get('validation_questions')} questions of {', '.join(td.get('validation_articles', []))}.")
+    reading = "whole paragraphs" if int(hp.get("context_sentences", 1)) < 0 else f"a sentence with {hp.get('context_sentences', 1)} neighbour(s) each side"
     return "\n".join([
         f"# qa span reader ({meta.get('finetune', 'lora')} fine-tune + span head over {meta.get('base_model')})",
         "",
-        f"- **Base model**: {meta.get('base_model')}; the trained tensors (LoRA rank {meta.get('rank')} or whole layers) are "
-        "loaded into it at load time, so nothing is downloaded.",
-        f"- **Training data**: {td.get('file')}: {td.get('train_questions')} questions of "
-        f"{len(td.get('train_articles', []))} articles ({', '.join(td.get('train_articles', []))}).",
-        f"- **Held out** (validation, and the only SQuAD questions `qa eval` scores this reader on): "
-        f"{td.get('validation_questions')} questions of {', '.join(td.get('validation_articles', []))}.",
-        f"- **Validation** (gold paragraph, {val.get('n')} questions): EM {val.get('em')} / F1 {val.get('f1')} after {meta.get('steps')} steps "
-        f"({meta.get('trained_seconds')} s on CPU).",
+        f"- **Base model**: {meta.get('base_model')}; the trained tensors ({trained}, fp16) are loaded into it at load time, "
+        "so nothing is downloaded.",
+        f"- **Training data**: {td.get('file')}: {td.get('train_questions')} questions and {td.get('negative_windows', 0)} "
+        f"\"no answer\" windows, {len(arts)} articles ({', '.join(arts[:8])}{', ...' if len(arts) > 8 else ''}); reads {reading}.",
+        held,
+        f"- **Validation** ({val.get('n')} questions, {meta.get('validation_mode', 'gold paragraph')}): EM {val.get('em')} / "
+        f"F1 {val.get('f1')} after {meta.get('steps')} steps ({meta.get('trained_seconds')} s on {where}).",
         f"- **Licence**: {meta.get('licence')}",
         f"- **Reproduce**: `{meta.get('command')}` (seed {hp.get('seed')}; every hyperparameter is in reader.json).",
         "",

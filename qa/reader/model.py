@@ -101,20 +101,30 @@ class TransformersReader:
         p = Path(self.spec).expanduser()
         return p if (p / "reader.json").is_file() else None
 
-    def knows_no_answer(self) -> bool:
-        """Was this reader trained with "no answer" windows (so its null score means something)?"""
+    def artifact_meta(self) -> dict[str, Any]:
+        """The artifact's ``reader.json`` ({} for a reader that is not an artifact folder); read without loading the model."""
         art = self.artifact_dir()
         if art is None or not (art / "reader.json").is_file():
-            return False
-        return json.loads((art / "reader.json").read_text(encoding="utf-8")).get("no_answer") == "trained"
+            return {}
+        return json.loads((art / "reader.json").read_text(encoding="utf-8"))
+
+    def knows_no_answer(self) -> bool:
+        """Was this reader trained with "no answer" windows (so its null score means something)?"""
+        return self.artifact_meta().get("no_answer") == "trained"
+
+    def reads_passages(self) -> bool:
+        """Was this reader trained on whole paragraphs (``--context-sentences -1``)? Then the engine gives
+        it whole passages; a reader trained on a sentence and its neighbours reads such windows."""
+        return int(self.artifact_meta().get("hyperparameters", {}).get("context_sentences", 1)) < 0
+
+    def answerer_settings(self) -> dict[str, Any]:
+        """How the engine weighs this reader's evidence and where it refuses, as calibrated for it by
+        ``benchmarks/calibrate_reader.py`` (the artifact's ``answerer`` block; {} if never calibrated)."""
+        return dict(self.artifact_meta().get("answerer", {}).get("settings", {}))
 
     def trained_on(self) -> tuple[str, ...]:
         """Titles of the SQuAD articles this reader was trained on (evaluation leaves them out)."""
-        art = self.artifact_dir()
-        if art is None or not (art / "reader.json").is_file():
-            return ()
-        meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
-        return tuple(meta.get("training_data", {}).get("train_articles", ()))
+        return tuple(self.artifact_meta().get("training_data", {}).get("train_articles", ()))
 
     def load(self) -> None:
         with self._lock:
