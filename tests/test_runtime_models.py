@@ -127,6 +127,18 @@ def test_reader_logits_and_spans_equal_the_torch_reader(readers):
         assert all(abs(x.score - y.score) <= 1e-4 and abs(x.null - y.null) <= 1e-4 for x, y in zip(a, b))
 
 
+def test_the_int8_reader_is_made_once_beside_the_export_and_reads_the_same_answer(readers):
+    from qa.runtime.reader import INT8_MODEL_FILE, OnnxReader
+
+    _, fp32 = readers
+    int8 = OnnxReader("packaged", cache_dirs=fp32.cache_dirs, quantize=True)
+    passage = "Delcy Rodríguez was sworn in as interim president on Monday, hours after the raid."
+    (best,) = int8.read("Who was sworn in as interim president?", [passage], top=1)[0]
+    assert int8.export_dir == fp32.export_dir and (int8.export_dir / INT8_MODEL_FILE).is_file()
+    assert passage[best.start : best.end] == "Delcy Rodríguez"
+    assert (int8.export_dir / INT8_MODEL_FILE).stat().st_size < (fp32.export_dir / "model.onnx").stat().st_size / 2
+
+
 def test_answers_are_the_same_on_the_torch_and_onnx_paths(seed_engine):
     from qa import QA
     from qa.runtime import prepare_exports
