@@ -388,3 +388,14 @@ def test_the_answerer_takes_the_readers_calibration_unless_the_config_overrides_
     assert answerers.extractive_answerer(Config.resolve()).refusal_threshold == 0.4
     monkeypatch.setenv("QA_READER_REFUSAL_THRESHOLD", "")  # empty: back to the reader's own
     assert answerers.extractive_answerer(Config.resolve()).refusal_threshold == 0.9
+
+
+@pytest.mark.timeout(20)
+def test_a_list_of_numbers_is_typed_in_linear_time():
+    """A reader span such as Mongolia's banknote list once hung `qa eval`: the date pattern's
+    overlapping alternatives backtracked exponentially when the list ended in a word."""
+    from qa.answer.question import looks_like, plausible
+
+    notes = "₮1, 5, 10, 20, 50, 100, 500, 1,000, 5,000, 10,000, 20,000, 50,000 and 100,000 tögrög " * 3
+    assert plausible("who", notes) and not looks_like("who", notes) and looks_like("how many", notes)
+    assert plausible("who", "1,000, 5,000, 10,000") is False and looks_like("when", "in the 1990s")

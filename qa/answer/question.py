@@ -198,9 +198,12 @@ _NUMBER_WORDS = (
 _NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.I)
 # the whole text is a number or a date: "Three", "1832", "May 4", "the 19th century"
 _ONLY_NUMBER = re.compile(rf"^(?:(?:about|around|over|nearly|some|the|a|an)\s+)?(?:[\d.,%$]+|{_NUMBER_WORDS})(?:[\s-]+(?:[\d.,%$]+|{_NUMBER_WORDS}|and))*$", re.I)
+# each word is taken whole ("(?>...)", the longer alternatives first) and its separators all ("*+"): with overlapping alternatives
+# (\d+, [\d,]+, 1\d{3}) a list of numbers such as "500, 1,000, 5,000, 10,000 and 20,000 tögrög" otherwise
+# backtracks exponentially (a reader span of that kind hung `qa eval`)
 _DATE_WORD = re.compile(
-    rf"^(?:(?:the|in|on|of|early|late|mid|by|since|until|\d+(?:st|nd|rd|th)?|[\d,]+|{_MONTH}|{_WEEKDAY}"
-    r"|century|centuries|bc|bce|ad|ce|b\.c\.|a\.d\.|1\d{3}s?|20\d{2}s?)[\s,.-]*)+$",
+    rf"^(?:(?>1\d{{3}}s?|20\d{{2}}s?|\d+(?:st|nd|rd|th)?|[\d,]+|{_MONTH}|{_WEEKDAY}|the|in|on|of|early|late|mid|by"
+    r"|since|until|century|centuries|bce|bc|ad|ce|b\.c\.|a\.d\.)[\s,.-]*+)+$",
     re.I,
 )
 _LEADING = re.compile(r"^[\s\"“‘'(\[]*(?:(?:the|a|an)\s+)?", re.I)
