@@ -1,13 +1,10 @@
-"""Train the extractive reader: a span head plus low-rank adapters on the packaged MiniLM encoder.
+"""Train the extractive reader: a span head over the packaged MiniLM encoder (full fine-tune or LoRA).
 
-The data is SQuAD v1.1 in its official JSON format, given by path. When only the dev half is at hand
-(``../shared/benchmarks/squad-v1.1/dev-half.json``) it is split by article: the first
-``--train-articles`` articles train, the rest validate, and the held-out article titles are written to
-the artifact so that ``qa eval`` reports only on questions the reader never saw.
+SQuAD v1.1 JSON by path: ``--squad`` trains, ``--val-squad`` validates (without it, the first
+``--train-articles`` articles train and the rest validate; the artifact names them, so ``qa eval``
+leaves the trained ones out). ``--device auto`` takes a CUDA GPU when torch sees one. Usage::
 
-Usage::
-
-    qa train-reader --squad ../shared/benchmarks/squad-v1.1/dev-half.json --out qa/reader/artifact
+    qa train-reader --squad ../shared/benchmarks/squad-v1.1/train.json --val-squad ../shared/benchmarks/squad-v1.1/dev-half.json --out DIR
     qa train-reader --squad tests/fixtures/squad-tiny.json --max-steps 3 --out /tmp/reader   # smoke
 
 Seeded (Python, NumPy, torch); every hyperparameter lands in the artifact's ``reader.json``.
