@@ -23,7 +23,8 @@ ANSWERABLE = [
     ("Who was sworn in as interim president?", "Delcy Rodríguez", "001_08e073e419b132d4.txt"),  # person
     ("When did the United States launch the military strike against Venezuela?", "January 3, 2026", "000_9b8c8bf65a001266.txt"),  # date
     ("How many Venezuelan security personnel were killed in the raid?", ("80", "Dozens"), "003_4637bb9b228ceb5d.txt"),  # number
-    ("Where did the intense firefights break out late Monday night?", "Caracas", "001_08e073e419b132d4.txt"),  # place
+    # the sentence: "intense firefights broke out in Caracas, particularly around Miraflores": both places answer
+    ("Where did the intense firefights break out late Monday night?", ("Caracas", "Miraflores"), "001_08e073e419b132d4.txt"),  # place
     ("Who is the Venezuelan Foreign Minister who spoke at the press conference?", "Yván Gil", "003_4637bb9b228ceb5d.txt"),  # person
     ("How much is the U.S. bounty on Maduro?", "$50 million", "002_67f5309dadd8483c.txt"),  # number
     ("How many troops did Venezuela deploy to its border with Colombia?", "15,000", "002_67f5309dadd8483c.txt"),  # number
