@@ -112,11 +112,10 @@ class Config:
     #: refusal threshold on sentence score + reader confidence; None: the one calibrated for the reader
     #: (its reader.json, written by benchmarks/calibrate_reader.py; see README), else 0.61
     reader_refusal_threshold: float | None = None
-    #: int8 reader (default): on ONNX Runtime, dynamic int8 with per-channel weights, made once beside
-    #: the fp32 export: 0.3 F1 under fp32 on the 4,961 dev-half questions, twice as fast; the packaged
-    #: reader is calibrated with it. On the torch path (QA_ONNX=0) it is torch's dynamic int8, not
-    #: measured for this reader (it cost the window reader 4 F1): QA_READER_INT8=0 reads fp32
-    reader_int8: bool = True
+    #: int8 reader: on ONNX Runtime, dynamic int8 with per-channel weights (made once beside the fp32
+    #: export; F1 81.0 vs 81.5 on 500 dev-half questions, twice as fast); on the torch path (QA_ONNX=0)
+    #: torch's dynamic int8 of the encoder's linear layers. Off by default: fp32 answers best
+    reader_int8: bool = False
     #: answer on ONNX Runtime (embedder and reader exported once, cached in <index_dir>/.onnx; no
     #: torch on the query path); False: sentence-transformers and torch as before (then reader_int8
     #: applies; the ONNX reader is always fp32)

@@ -145,8 +145,7 @@ def test_answers_are_the_same_on_the_torch_and_onnx_paths(seed_engine):
 
     prepare_exports(seed_engine)
     cfg = seed_engine.config
-    # equivalence is an fp32 property: both paths read in fp32 here (int8 is the default, measured apart)
-    onnx = QA(config=type(cfg).resolve(seeds_dir=cfg.seeds_dir, index_dir=cfg.index_dir, reader_int8=False))
+    onnx = QA(config=cfg)
     torch = QA(config=type(cfg).resolve(seeds_dir=cfg.seeds_dir, index_dir=cfg.index_dir, onnx=False, reader_int8=False))
     for q in _questions()[::6]:
         a, b = onnx.ask(q).to_dict(), torch.ask(q).to_dict()
