@@ -198,6 +198,7 @@ def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, fin
     assert "step 1/" not in proc.stderr
     meta = json.loads((out / "reader.json").read_text())
     assert meta["hyperparameters"]["seed"] == 7 and meta["finetune"] == finetune
+    assert meta["trained_on"]["device"] == "cpu"  # where it trained, for the model card (a GPU gives its name)
     assert meta["training_data"]["train_articles"] == ["Port_Ellen"]
     assert meta["training_data"]["validation_articles"] == ["Corran_River"]
     # "no answer" windows were trained on: the [CLS] label of SQuAD 2.0 readers

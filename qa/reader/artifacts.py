@@ -54,7 +54,7 @@ def model_card(meta: dict[str, Any]) -> str:
     val = meta.get("validation", {})
     hp = meta.get("hyperparameters", {})
     arts = td.get("train_articles", [])
-    where = meta.get("trained_on", {}).get("device") or "CPU"
+    where = meta.get("trained_on", {}).get("device") or "CPU"  # train() records it ("cpu", or the GPU's name)
     trained = "whole encoder layers" if meta.get("finetune") == "full" else f"LoRA rank {meta.get('rank')} adapters"
     if hp.get("val_squad"):
         held = (f"- **Validation file**: {td.get('validation_file')} (no question of it is trained on, so `qa eval` scores "

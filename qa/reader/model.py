@@ -85,6 +85,7 @@ class TransformersReader:
         self.quantize = quantize
         self._overrides = {"max_length": max_length, "stride": stride, "max_answer_tokens": max_answer_tokens}
         self.meta: dict[str, Any] = {}
+        self._artifact_meta: dict[str, Any] | None = None
         self.max_length = max_length or 256
         self.stride = stride or 96
         self.max_answer_tokens = max_answer_tokens or 30
@@ -103,10 +104,11 @@ class TransformersReader:
 
     def artifact_meta(self) -> dict[str, Any]:
         """The artifact's ``reader.json`` ({} for a reader that is not an artifact folder); read without loading the model."""
-        art = self.artifact_dir()
-        if art is None or not (art / "reader.json").is_file():
-            return {}
-        return json.loads((art / "reader.json").read_text(encoding="utf-8"))
+        if self._artifact_meta is None:  # read once: the answerer asks on every question (knows_no_answer)
+            art = self.artifact_dir()
+            found = art is not None and (art / "reader.json").is_file()
+            self._artifact_meta = json.loads((art / "reader.json").read_text(encoding="utf-8")) if found else {}
+        return self._artifact_meta
 
     def knows_no_answer(self) -> bool:
         """Was this reader trained with "no answer" windows (so its null score means something)?"""

@@ -277,7 +277,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt, sched = make_optimiser(cfg, model, total)
-    meta = artifact_meta(cfg, train_arts, val_arts, train_ex, val_ex)
+    meta = dict(artifact_meta(cfg, train_arts, val_arts, train_ex, val_ex), trained_on={"device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device)})
     mode = meta["validation_mode"] = validation_mode(cfg.context_sentences)
     st: dict[str, Any] = {"step": 0, "epoch": 1, "pos": 0, "best_f1": -1.0, "history": [], "seconds": 0.0, "val_mode": mode}
     if cfg.resume:
