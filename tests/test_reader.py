@@ -186,7 +186,7 @@ def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, fin
     """context -1 is how the shipped reader trains: whole paragraphs, the engine then gives it whole passages."""
     out = tmp_path / "reader"
     common = ["--squad", str(TINY), "--out", str(out), "--batch-size", "4", "--train-articles", "1", "--log-every", "1",
-              "--seed", "7", "--finetune", finetune, "--neg-same", "1", "--neg-other", "1", "--checkpoint-every", "2",
+              "--seed", "7", "--finetune", finetune, "--neg-same", "1", "--neg-other", "1", "--neg-perturbed", "1", "--checkpoint-every", "2",
               "--context-sentences", str(context), "--device", "auto"]
     proc = _train(common + ["--max-steps", "2"])
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -203,6 +203,7 @@ def test_smoke_training_through_the_cli_writes_a_loadable_artifact(tmp_path, fin
     assert meta["training_data"]["validation_articles"] == ["Corran_River"]
     # "no answer" windows were trained on: the [CLS] label of SQuAD 2.0 readers
     assert meta["training_data"]["negative_windows"] > 0 and meta["no_answer"] == "trained"
+    assert meta["training_data"]["changed_questions"] > 0  # SQuAD 2.0's kind: a name or number swapped
     assert "CC BY-SA 4.0" in meta["licence"] and "--resume" not in meta["command"]
     assert (out / "adapter.safetensors").stat().st_size < 25 * 2**20
     assert set(meta["validation"]) >= {"em", "f1", "n"}

@@ -6,7 +6,9 @@ one positive window (its answer's sentence ±``neighbours``) and, with some prob
 of negative window labelled with the [CLS] position (the SQuAD 2.0 convention):
 
 * a window of the *same paragraph* that does not contain the answer (same topic, same entities);
-* the best BM25 window of *another paragraph of the same article* (near-topic, as retrieval finds them).
+* the best BM25 window of *another paragraph of the same article* (near-topic, as retrieval finds them);
+* the question's own window under a *changed question* the passage no longer answers (a name, number
+  or superlative swapped: SQuAD 2.0's adversarial kind; see ``qa.reader.perturb``).
 
 A negative that still contains an answer string is dropped (it would teach the model to ignore answers).
 Training only: nothing here is imported on the query path.
@@ -151,10 +153,12 @@ def _holds_answer(text: str, answers: tuple[str, ...]) -> bool:
 
 
 def training_examples(
-    articles: list[dict], neighbours: int, neg_same: float, neg_other: float, seed: int
+    articles: list[dict], neighbours: int, neg_same: float, neg_other: float, seed: int, neg_perturbed: float = 0.0
 ) -> list[Example]:
-    """Positive windows for every question, plus negatives drawn with probabilities ``neg_same`` and
-    ``neg_other`` (see the module docstring). Deterministic for a seed."""
+    """Positive windows for every question, plus negatives drawn with probabilities ``neg_same``,
+    ``neg_other`` and ``neg_perturbed`` (see the module docstring). Deterministic for a seed."""
+    from qa.reader.perturb import article_names, unanswerable_variant
+
     rng = random.Random(seed)
     cache: dict[str, list[tuple[int, int]]] = {}
     out: list[Example] = []
@@ -167,9 +171,14 @@ def training_examples(
             for p in art["paragraphs"]
         }
         bm25 = ArticleBM25([(ctx, w) for ctx, ws in para_windows.items() for w in ws]) if neg_other > 0 else None
+        names = article_names(art) if neg_perturbed > 0 else []
         for ex in exs:
             pos = positive_window(ex, cache.get(ex.context) or _sentence_spans(ex.context, cache), neighbours) if neighbours >= 0 else ex
             out.append(pos)
+            if neg_perturbed > 0 and rng.random() < neg_perturbed:
+                changed = unanswerable_variant(ex.question, pos.context, names, rng)
+                if changed:
+                    out.append(replace(pos, qid=ex.qid + "#changed", question=changed, answer_start=-1))
             if neg_same > 0 and rng.random() < neg_same:
                 pool = [w for w in para_windows[ex.context] if not _holds_answer(w, ex.answers)]
                 if pool:

@@ -18,7 +18,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,10 @@ class TrainConfig:
     #: "full": fine-tune every encoder layer (embeddings frozen; ~21 MB fp16 artifact);
     #: "lora": low-rank adapters + LayerNorms + head (a few MB)
     finetune: str = "lora"
-    #: per question, the chance of adding a same-paragraph / other-paragraph "no answer" window
+    #: per question, the chance of a "no answer" window: same paragraph / other paragraph / changed question
     neg_same: float = 0.0
     neg_other: float = 0.0
+    neg_perturbed: float = 0.0
     #: save a resumable checkpoint (model, optimiser, schedule, data position) every N steps
     checkpoint_every: int = 200
     checkpoint_dir: str = ""
@@ -153,7 +154,7 @@ def load_data(cfg: TrainConfig) -> tuple[list[dict], list[dict], list[Example], 
             kept.append(art)
             n += len(examples_of([art]))
         train_arts = kept
-    train_ex = training_examples(train_arts, cfg.context_sentences, cfg.neg_same, cfg.neg_other, cfg.seed)
+    train_ex = training_examples(train_arts, cfg.context_sentences, cfg.neg_same, cfg.neg_other, cfg.seed, cfg.neg_perturbed)
     val_ex = examples_of(val_arts)
     if cfg.limit_val and len(val_ex) > cfg.limit_val:
         val_ex = random.Random(cfg.seed + 1).sample(val_ex, cfg.limit_val)
@@ -211,6 +212,7 @@ def artifact_meta(cfg: TrainConfig, train_arts, val_arts, train_ex, val_ex) -> d
             "validation_articles": [a["title"] for a in val_arts],
             "train_questions": len(train_ex) - negatives,
             "negative_windows": negatives,
+            "changed_questions": sum(e.qid.endswith("#changed") for e in train_ex),
             "validation_questions": len(val_ex),
         },
         "licence": LICENCE,
@@ -351,12 +353,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
 
 #: TrainConfig fields given as ``--name`` options, with the type of their default
-_TUNABLE = (
-    "base_model", "context_sentences", "finetune", "neg_same", "neg_other", "checkpoint_every", "checkpoint_dir", "init_from",
-    "train_articles", "val_squad", "epochs", "max_steps", "batch_size", "lr", "weight_decay", "warmup", "rank", "alpha",
-    "lora_dropout", "max_length", "stride", "max_answer_tokens", "seed", "threads", "device", "limit_train", "limit_val", "log_every",
-    "eval_every",
-)
+_TUNABLE = tuple(f.name for f in fields(TrainConfig) if f.name not in ("squad", "out", "resume", "extra"))
 
 
 def command() -> Any:
