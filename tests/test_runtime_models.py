@@ -137,6 +137,16 @@ def test_the_int8_reader_is_made_once_beside_the_export_and_reads_the_same_answe
     assert int8.export_dir == fp32.export_dir and (int8.export_dir / INT8_MODEL_FILE).is_file()
     assert passage[best.start : best.end] == "Delcy Rodríguez"
     assert (int8.export_dir / INT8_MODEL_FILE).stat().st_size < (fp32.export_dir / "model.onnx").stat().st_size / 2
+    # dynamic int8 scales activations over a whole pass: a window must read the same alone as among others
+    qs, ps = zip(*_pairs())
+    win = int8.windows(qs, ps)
+    together_s, together_e = int8.logits(win, workers=2)
+    for k in (0, 5, len(win.input_ids) - 1):
+        alone = int8.windows([qs[win.pair_index[k]]], [ps[win.pair_index[k]]])
+        j = [i for i, p in enumerate(win.pair_index) if p == win.pair_index[k]].index(k)
+        s_alone, e_alone = int8.logits(alone)
+        n = len(win.input_ids[k])
+        assert np.array_equal(s_alone[j, :n], together_s[k, :n]) and np.array_equal(e_alone[j, :n], together_e[k, :n])
 
 
 def test_answers_are_the_same_on_the_torch_and_onnx_paths(seed_engine):

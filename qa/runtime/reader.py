@@ -244,7 +244,8 @@ class OnnxReader(TransformersReader):
 
         Windows run in groups of similar length (:func:`length_groups`): padding four windows of
         60-120 tokens to 120 would cost a third more work for nothing. With ``workers`` > 1 (a lone
-        question: the other cores are idle) the groups are split to run side by side."""
+        question: the other cores are idle) the groups are split to run side by side. In int8 each
+        window is its own group, so its logits are the same whatever it is read with."""
         from qa.reader.features import pad_batch
 
         width = max(len(r) for r in win.input_ids)
@@ -259,7 +260,13 @@ class OnnxReader(TransformersReader):
                 n = len(win.input_ids[k])
                 s_all[k, :n], e_all[k, :n] = s[row, :n], e[row, :n]
 
-        groups = split_groups(length_groups([len(r) for r in win.input_ids]), workers)
+        if self.quantize:
+            # dynamic int8 scales each activation tensor by its max over the whole batch, so a window
+            # read beside others would get other logits (an answer that depends on who else asked):
+            # in int8 every window runs alone, which also pads nothing
+            groups = [[k] for k in range(len(win.input_ids))]
+        else:
+            groups = split_groups(length_groups([len(r) for r in win.input_ids]), workers)
         if len(groups) > 1 and workers > 1:
             list(self._pool(workers).map(run, groups))
         else:
