@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,6 +22,17 @@ from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
+
+
+class ReadWindow(NamedTuple):
+    """A stretch of a passage given to the reader: sentences ``first``..``last`` of ``cand``'s chunk,
+    starting at document offset ``start``."""
+
+    cand: Candidate
+    first: int
+    last: int
+    start: int
+    text: str
 
 
 def _sigmoid(x: float) -> float:
@@ -138,11 +149,11 @@ class ReaderAnswerer(ExtractiveAnswerer):
         knows = getattr(self.reader, "knows_no_answer", None)
         return bool(knows()) if callable(knows) else False
 
-    def _windows(self, cands: Sequence[Candidate]) -> list[tuple[Candidate, int, int, int, str]]:
+    def _windows(self, cands: Sequence[Candidate]) -> list[ReadWindow]:
         """(candidate, first sentence, last sentence, char start, text) of each window to read: the best
         ``read_top`` sentences with ``context_sentences`` neighbours, or (``passages``) the whole passages
         holding the best sentences, ``read_top`` of them."""
-        windows: list[tuple[Candidate, int, int, int, str]] = []
+        windows: list[ReadWindow] = []
         seen = set()
         for c in cands if self.passages else cands[: self.read_top]:
             ch = c.hit.chunk
@@ -155,7 +166,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 continue
             seen.add((ch.chunk_id, lo, hi))
             start, end = ch.sentences[lo].start, ch.sentences[hi].end
-            windows.append((c, lo, hi, start, ch.text[start - ch.start : end - ch.start]))
+            windows.append(ReadWindow(c, lo, hi, start, ch.text[start - ch.start : end - ch.start]))
             if len(windows) >= self.read_top:
                 break
         return windows
@@ -186,14 +197,14 @@ class ReaderAnswerer(ExtractiveAnswerer):
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         return read_cands
 
-    def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[tuple[Candidate, int, int, int, str]],
+    def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[ReadWindow],
               kind: str | None) -> None:
         """Read ``windows``; each sentence holding a span keeps its best one (of the asked ``kind``,
         not restating the question) as ``span`` and its evidence as ``reader_score``."""
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
         q_terms = set(content_terms(question))
-        read = self.reader.read(question, [w[4] for w in windows], top=self.read_spans)
+        read = self.reader.read(question, [w.text for w in windows], top=self.read_spans)
         for (c, lo, _, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
             for sp in spans:
