@@ -147,6 +147,12 @@ def test_the_int8_reader_is_made_once_beside_the_export_and_reads_the_same_answe
         s_alone, e_alone = int8.logits(alone)
         n = len(win.input_ids[k])
         assert np.array_equal(s_alone[j, :n], together_s[k, :n]) and np.array_equal(e_alone[j, :n], together_e[k, :n])
+    # the torch path's int8 (QA_ONNX=0) likewise reads a passage the same with or without others
+    from qa.reader.model import TransformersReader
+
+    torch_int8 = TransformersReader("packaged", quantize=True)
+    question, others = qs[0], list(ps[1:6])
+    assert torch_int8.read(question, [ps[0]])[0] == torch_int8.read(question, [ps[0], *others])[0]
 
 
 def test_answers_are_the_same_on_the_torch_and_onnx_paths(seed_engine):

@@ -191,12 +191,16 @@ class TransformersReader:
         # can fail with "Already borrowed": tokenising is ~1 ms, so it is serialised
         with self._tokenize_lock:
             win = make_windows(self._tokenizer, [question] * len(passages), list(passages), self.max_length, self.stride)
-        s, e = window_logits(self._model, win, range(len(win.input_ids)))
+        if self.quantize:  # dynamic int8 scales over the whole pass: each window alone, so its logits are its own
+            rows = [window_logits(self._model, win, [k]) for k in range(len(win.input_ids))]
+            s, e = [r[0][0] for r in rows], [r[1][0] for r in rows]
+        else:
+            s, e = window_logits(self._model, win, range(len(win.input_ids)))
         found: list[list[ReadSpan]] = [[] for _ in passages]
         for k, p in enumerate(win.pair_index):
             n = len(win.input_ids[k])
-            null = float(s[k, 0] + e[k, 0])
-            for score, a, b in best_spans(s[k, :n], e[k, :n], win.offsets[k], self.max_answer_tokens, top=top):
+            null = float(s[k][0] + e[k][0])
+            for score, a, b in best_spans(s[k][:n], e[k][:n], win.offsets[k], self.max_answer_tokens, top=top):
                 found[p].append(ReadSpan(a, b, score, null))
         out_: list[list[ReadSpan]] = []
         for spans in found:
