@@ -1,9 +1,13 @@
 """A reader alone, without the engine: F1/EM reading each question's whole paragraph, or only the
 window that holds the answer (the sentence with one neighbour each side), and optionally the same
 reader in ONNX Runtime int8 beside fp32 (F1, the share of reads with the same top span, ms per read).
+With ``--unanswerable`` (SQuAD 2.0's unanswerable questions on the same paragraphs), how well the
+reader's own no-answer margin (best span score minus the [CLS] score) tells them from the answerable
+ones: ROC AUC, and the share refused where 10 % of answerable questions are.
 
     python benchmarks/reader_reading.py --squad ../shared/benchmarks/squad-v1.1/dev-half.json --n 500 \\
-        --reader packaged --reader /path/to/other/reader [--answer-window] [--int8]
+        --reader packaged --reader /path/to/other/reader [--answer-window] [--int8] \\
+        [--unanswerable ../shared/benchmarks/squad-v2.0/dev-half-unanswerable.json]
 
 Seeded sample (``random.Random(seed)`` over the questions in file order). Runs on ONNX Runtime (fp32).
 """
@@ -48,6 +52,34 @@ def read_all(reader, examples, answer_window: bool):
     return 100 * f / len(examples), 100 * e / len(examples), spans, ms
 
 
+def unanswerable_sample(path: str, n: int, seed: int) -> list[tuple[str, str]]:
+    import json
+
+    rows = [(q["question"], p["context"]) for a in json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+            for p in a["paragraphs"] for q in p["qas"]]
+    random.Random(seed).shuffle(rows)
+    return rows[:n]
+
+
+def margins(reader, pairs: list[tuple[str, str]]) -> list[float]:
+    """The best span's margin over the no-answer score, per (question, paragraph)."""
+    out = []
+    for q, ctx in pairs:
+        best = reader.read(q, [ctx], top=1)[0]
+        out.append(best[0].margin if best and best[0].margin is not None else float("-inf"))
+    return out
+
+
+def refusal_report(reader, examples, unanswerable: list[tuple[str, str]]) -> str:
+    pos = margins(reader, [(e.question, e.context) for e in examples])
+    neg = margins(reader, unanswerable)
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    auc = wins / (len(pos) * len(neg))
+    cut = sorted(pos)[len(pos) // 10]  # refusing below this refuses 10 % of answerable questions
+    refused = 100 * sum(n < cut for n in neg) / len(neg)
+    return f"no-answer margin: ROC AUC {auc:.3f}; at 10 % answerable refused, {refused:.1f} % of {len(neg)} unanswerable refused"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", required=True)
@@ -56,6 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--answer-window", action="store_true", help="read only the window holding the answer")
     ap.add_argument("--int8", action="store_true", help="also read with the int8 twin and compare")
+    ap.add_argument("--unanswerable", default="", help="SQuAD 2.0 unanswerable questions: how well the margin refuses them")
     args = ap.parse_args(argv)
     from qa.runtime.reader import OnnxReader
 
@@ -68,6 +101,8 @@ def main(argv=None) -> int:
             f8, e8, spans8, ms8 = read_all(OnnxReader(spec, quantize=True), examples, args.answer_window)
             same = 100 * sum(a == b for a, b in zip(spans, spans8)) / len(spans)
             print(f"{spec}: int8: F1 {f8:.1f} EM {e8:.1f} ({ms8:.1f} ms/read); same top span {same:.1f} %", flush=True)
+        if args.unanswerable:
+            print(f"{spec}: " + refusal_report(OnnxReader(spec), examples, unanswerable_sample(args.unanswerable, args.n, args.seed)), flush=True)
     return 0
 
 
