@@ -147,7 +147,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reader-temp", default="2,4", help="grid of reader_temp values")
     ap.add_argument("--typed-rules", default="false,true", help="prefer_typed_rules values to try")
     ap.add_argument("--write-artifact", action="store_true",
-                    help="store the pick in the reader's reader.json (its 'answerer' block), where the engine reads it")
+                    help="store the pick in the reader's reader.json (its 'answerer' block, 'answerer_int8' with "
+                         "QA_READER_INT8=1), where the engine reads it")
     args = ap.parse_args(argv)
 
     from qa import QA
@@ -191,7 +192,8 @@ def write_pick(reader, pick: dict, args, argv) -> Path:
     if art is None:
         raise SystemExit("--write-artifact: the reader is not an artifact folder")
     meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
-    meta["answerer"] = {
+    # the int8 reader's scores differ a little from fp32's: each precision keeps its own calibration
+    meta["answerer_int8" if getattr(reader, "quantize", False) else "answerer"] = {
         "settings": {**{k: pick[k] for k in SETTINGS}, "refusal_threshold": pick["threshold"]},
         "scores": {k: v for k, v in pick.items() if k not in SETTINGS},
         "command": "python benchmarks/calibrate_reader.py " + " ".join(argv if argv is not None else sys.argv[1:]),

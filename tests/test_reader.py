@@ -370,6 +370,11 @@ def test_reader_metadata_says_how_it_reads_and_how_it_was_calibrated(tmp_path):
     assert passage.reads_passages() and passage.knows_no_answer()
     assert passage.answerer_settings() == {"w_reader": 1.6, "refusal_threshold": 0.9}
     assert not window.reads_passages() and window.answerer_settings() == {} and not window.knows_no_answer()
+    # int8 keeps its own calibration when it has one, else takes fp32's
+    both = _artifact(tmp_path / "b", answerer={"settings": {"w_reader": 1.6}}, answerer_int8={"settings": {"w_reader": 6.0}})
+    assert TransformersReader(both, quantize=True).answerer_settings() == {"w_reader": 6.0}
+    assert TransformersReader(both).answerer_settings() == {"w_reader": 1.6}
+    assert TransformersReader(_artifact(tmp_path / "p8", answerer={"settings": {"w_reader": 1.6}}), quantize=True).answerer_settings() == {"w_reader": 1.6}
 
 
 def test_the_answerer_takes_the_readers_calibration_unless_the_config_overrides_it(tmp_path, monkeypatch):

@@ -121,8 +121,12 @@ class TransformersReader:
 
     def answerer_settings(self) -> dict[str, Any]:
         """How the engine weighs this reader's evidence and where it refuses, as calibrated for it by
-        ``benchmarks/calibrate_reader.py`` (the artifact's ``answerer`` block; {} if never calibrated)."""
-        return dict(self.artifact_meta().get("answerer", {}).get("settings", {}))
+        ``benchmarks/calibrate_reader.py`` (the artifact's ``answerer`` block, or ``answerer_int8``
+        for the int8 reader when it was calibrated apart: int8 moves the scores a little; {} if never
+        calibrated)."""
+        meta = self.artifact_meta()
+        block = meta.get("answerer_int8") if self.quantize and "answerer_int8" in meta else meta.get("answerer", {})
+        return dict(block.get("settings", {}))
 
     def trained_on(self) -> tuple[str, ...]:
         """Titles of the SQuAD articles this reader was trained on (evaluation leaves them out)."""
