@@ -6,7 +6,7 @@
 * answers are the same on the torch and the ONNX paths;
 * answering (``QA().ask()``, ``qa ask``, ``/api/ask``) imports neither torch, transformers nor
   sentence-transformers (checked in fresh subprocesses);
-* a changed reader artifact gets a new export.
+* a reader artifact with changed weights gets a new export (a recalibrated one keeps its export).
 
 The exports come from the per-user cache (``~/.cache/qa/onnx``) when an earlier run made them;
 the first run exports once with torch.
@@ -235,7 +235,14 @@ def test_a_replaced_reader_artifact_gets_a_new_export(tmp_path):
     assert c.read_meta(first)["kind"] == "reader" and c.read_meta(first)["checked_max_abs_diff"] <= 1e-4
     assert OnnxReader(str(art), cache_dirs=caches).ensure_export() == first  # cached
     meta = json.loads((art / "reader.json").read_text())
-    (art / "reader.json").write_text(json.dumps(dict(meta, max_answer_tokens=20)))  # a new artifact, same architecture
+    # recalibrating (reader.json's answerer block) exports nothing new: the graph is the weights
+    (art / "reader.json").write_text(json.dumps(dict(meta, answerer={"settings": {"w_reader": 1.0}})))
+    assert OnnxReader(str(art), cache_dirs=caches).ensure_export() == first
+    from safetensors.numpy import load_file, save_file
+
+    weights = load_file(str(art / "adapter.safetensors"))  # new weights, same architecture: a new export
+    name = sorted(weights)[0]
+    save_file(dict(weights, **{name: weights[name] * 1.01}), str(art / "adapter.safetensors"))
     second = OnnxReader(str(art), cache_dirs=caches).ensure_export()
     assert second != first and second.is_dir() and not first.exists()  # rebuilt; the stale one dropped
     assert (tmp_path / "shared" / second.name).is_dir()  # shared with other indexes

@@ -127,9 +127,13 @@ class OnnxReader(TransformersReader):
         assert art is not None
         meta = json.loads((art / "reader.json").read_text(encoding="utf-8"))
         base = Path(base_model_path(meta.get("hyperparameters", {}).get("base_model") or ""))
-        files = [p for p in art.iterdir() if p.suffix in (".json", ".safetensors") and p.is_file()]
+        # the graph is the weights merged at the artifact's scale: reader.json's other fields (its
+        # calibration, history, command) change nothing exported, so recalibrating keeps the export
+        files = [p for p in art.iterdir() if p.suffix == ".safetensors" and p.is_file()]
         files += [base / f for f in _BASE_FILES if (base / f).is_file()]
-        return c.content_key(files, extra="reader")
+        recipe = {k: meta.get(k) for k in ("format", "finetune", "scale", "rank", "alpha", "base_model")}
+        recipe["base_folder"] = str(meta.get("hyperparameters", {}).get("base_model") or "")
+        return c.content_key(files, extra="reader|" + json.dumps(recipe, sort_keys=True))
 
     def _ensure_cache_dirs(self) -> None:
         if not self.cache_dirs:
