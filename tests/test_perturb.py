@@ -53,3 +53,12 @@ def test_training_adds_changed_questions_as_no_answer_windows_deterministically(
     (pos, neg) = first
     assert not pos.is_negative and neg.is_negative and neg.context == pos.context
     assert neg.question == "Who built the lighthouse at Kilchoman Bay?" and neg.qid == "q1#changed"
+
+
+def test_a_content_word_is_swapped_for_one_of_the_articles_with_the_same_ending():
+    plural = ["keepers", "engineers", "lamps", "harbours"]  # no "-er" or "-se" ending: nothing to swap in
+    assert all(unanswerable_variant("Who was the engineer of the lighthouse?", CONTEXT, [], random.Random(s), plural) is None
+               for s in range(10))
+    # "lighthouse" (in the paragraph) can only become a word ending alike that the paragraph lacks
+    assert unanswerable_variant("Who built the lighthouse?", CONTEXT, [], random.Random(0), ["warehouse", "keeper"]) == \
+        "Who built the warehouse?"

@@ -157,7 +157,7 @@ def training_examples(
 ) -> list[Example]:
     """Positive windows for every question, plus negatives drawn with probabilities ``neg_same``,
     ``neg_other`` and ``neg_perturbed`` (see the module docstring). Deterministic for a seed."""
-    from qa.reader.perturb import article_names, unanswerable_variant
+    from qa.reader.perturb import article_names, article_words, unanswerable_variant
 
     rng = random.Random(seed)
     cache: dict[str, list[tuple[int, int]]] = {}
@@ -172,11 +172,12 @@ def training_examples(
         }
         bm25 = ArticleBM25([(ctx, w) for ctx, ws in para_windows.items() for w in ws]) if neg_other > 0 else None
         names = article_names(art) if neg_perturbed > 0 else []
+        words = article_words(art) if neg_perturbed > 0 else []
         for ex in exs:
             pos = positive_window(ex, cache.get(ex.context) or _sentence_spans(ex.context, cache), neighbours) if neighbours >= 0 else ex
             out.append(pos)
             if neg_perturbed > 0 and rng.random() < neg_perturbed:
-                changed = unanswerable_variant(ex.question, pos.context, names, rng)
+                changed = unanswerable_variant(ex.question, pos.context, names, rng, words)
                 if changed:
                     out.append(replace(pos, qid=ex.qid + "#changed", question=changed, answer_start=-1))
             if neg_same > 0 and rng.random() < neg_same:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 
 #: capitalised phrases ("Denver Broncos", "Super Bowl 50"): the entities of a question or paragraph
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z0-9][\w'’.-]*)*")
@@ -134,23 +135,58 @@ def _swap_antonym(question: str, context_low: str, rng: random.Random) -> str | 
     return None
 
 
-def unanswerable_variant(question: str, context: str, pool: list[str], rng: random.Random) -> str | None:
+#: words a swap never touches: they carry the question's form, not what it asks about
+_KEEP = frozenset(
+    "what which who whom whose when where why how many much does did have has had were was are is been being the this "
+    "that these those than then there their they them from with into about also other some such most more many after "
+    "before during between under over first last name kind type used called known make made year years".split()
+)
+
+
+def _swap_word(question: str, context_low: str, words: Sequence[str], rng: random.Random) -> str | None:
+    """A content word the paragraph holds ("quadratic *equations*") swapped for one of the article's
+    that it does not, with the same ending (a rough part of speech: "-ions" for "-ions")."""
+    anchors = [m for m in _WORD.finditer(question)
+               if len(m.group(0)) >= 4 and m.group(0).islower() and m.group(0) not in _KEEP and _present(m.group(0), context_low)]
+    rng.shuffle(anchors)
+    for m in anchors:
+        word = m.group(0)
+        options = [w for w in words if w[-2:] == word[-2:] and w != word and not _present(w, context_low)]
+        if options:
+            return question[: m.start()] + rng.choice(options) + question[m.end():]
+    return None
+
+
+def unanswerable_variant(question: str, context: str, pool: list[str], rng: random.Random, words: Sequence[str] = ()) -> str | None:
     """``question`` changed so that ``context`` no longer answers it, or None when no rule applies.
 
-    ``pool``: names from elsewhere (the article's other paragraphs) to swap in. Rules are tried in a
-    seeded order so the mix follows what applies to each question, not a fixed preference."""
+    ``pool``: names from elsewhere (the article's other paragraphs) to swap in; ``words``: the
+    article's common content words, for swapping a noun or verb (SQuAD 2.0's entity swaps are as
+    often "the *mayor*" as a name). Rules are tried in a seeded order so the mix follows what
+    applies to each question, not a fixed preference."""
     context_low = context.lower()
     rules = [
         lambda: _swap_name(question, context, pool, rng),
         lambda: _swap_number(question, context_low, rng),
         lambda: _swap_antonym(question, context_low, rng),
     ]
+    if words:
+        rules.append(lambda: _swap_word(question, context_low, words, rng))
     rng.shuffle(rules)
     for rule in rules:
         changed = rule()
         if changed and changed != question:
             return changed
     return None
+
+
+def article_words(article: dict, min_count: int = 2) -> list[str]:
+    """The article's lower-case content words seen at least ``min_count`` times (its topic's vocabulary)."""
+    from collections import Counter
+
+    counts = Counter(w for p in article["paragraphs"] for w in _WORD.findall(p["context"])
+                     if w.islower() and len(w) >= 4 and w not in _KEEP)
+    return sorted(w for w, n in counts.items() if n >= min_count)
 
 
 def article_names(article: dict) -> list[str]:
