@@ -112,7 +112,7 @@ class SentenceTransformerEmbedder:
 class CachedEmbedder:
     """Wraps any :class:`Embedder` with an LRU cache of query vectors.
 
-    The engine embeds a question once and both dense retrieval (through llama-index) and answer
+    The engine embeds a question once and both dense retrieval (chunks and sentences) and answer
     selection ask for its vector: the cache makes that one model call.
 
     >>> emb = CachedEmbedder(SentenceTransformerEmbedder())   # doctest: +SKIP

@@ -289,7 +289,9 @@ class QA:
 
     def as_retriever(self) -> Any:
         """A llama-index ``BaseRetriever`` over this collection (hybrid, reciprocal-rank fused)."""
-        return self._ensure_ready()
+        from qa.llama import QARetriever  # here, not at the top: answering never loads llama-index
+
+        return QARetriever(self._ensure_ready())
 
     def as_query_engine(self) -> Any:
         """A llama-index query engine whose ``Response`` carries this engine's citations.

@@ -1,4 +1,10 @@
-"""llama-index adapters: the engine as a query engine whose responses carry our citations."""
+"""llama-index adapters: the engine's retriever as a ``BaseRetriever``, and the engine as a query
+engine whose responses carry our citations.
+
+The only module that imports llama-index on the query side, and only :meth:`qa.QA.as_retriever` and
+:meth:`qa.QA.as_query_engine` import it: answering never does (llama-index's core is ~380 modules,
+about a second of a new process).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,51 @@ from typing import Any
 
 from llama_index.core.base.response.schema import Response
 from llama_index.core.query_engine import CustomQueryEngine
-from llama_index.core.schema import NodeWithScore, TextNode
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+from qa.store.records import StoredNode
+
+
+def to_text_node(node: StoredNode) -> Any:
+    """The llama-index node of a stored chunk: the ``TextNode`` (id, text, metadata, templates,
+    relationships) that llama-index itself reads from the row."""
+    text_node = metadata_dict_to_node(dict(node.row), text=node.text)
+    text_node.id_ = node.node_id
+    return text_node
+
+
+class QARetriever(BaseRetriever):
+    """``engine.as_retriever()``: the engine's hybrid retriever (:class:`qa.retrieve.HybridRetriever`)
+    for llama-index apps; a node's score is its fused score.
+
+    ``dense``, ``sparse`` and ``sentences`` are the hybrid's sides (benchmarks time them one by one).
+    """
+
+    def __init__(self, hybrid: Any):
+        super().__init__()
+        self.hybrid = hybrid
+
+    @property
+    def dense(self) -> Any:
+        return self.hybrid.dense
+
+    @property
+    def sparse(self) -> Any:
+        return self.hybrid.sparse
+
+    @property
+    def sentences(self) -> Any:
+        return self.hybrid.sentences
+
+    def search(self, question: str, top_k: int | None = None) -> Any:
+        """The hybrid's typed hits (:meth:`qa.retrieve.HybridRetriever.search`)."""
+        return self.hybrid.search(question, top_k)
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        fused = self.hybrid.fused(query_bundle.query_str)
+        return [NodeWithScore(node=to_text_node(node), score=hit.score) for node, hit in fused]
 
 
 class QAQueryEngine(CustomQueryEngine):

@@ -3,9 +3,12 @@
 Dense sides read a :class:`~qa.store.backend.VectorCollection`, whose scores are cosine similarity
 whatever the vector store (higher is better): no store's own convention reaches this module.
 
-:class:`HybridRetriever` is a llama-index ``BaseRetriever``, so llama-index apps can use it as is;
-its own :meth:`HybridRetriever.search` returns typed :class:`~qa.types.Hit` objects that keep the rank
-each side gave a chunk.
+:meth:`HybridRetriever.search` returns typed :class:`~qa.types.Hit` objects that keep the rank each
+side gave a chunk. Nothing here imports llama-index (its core is ~380 modules, about a second of a
+``qa ask``): the sides pass :class:`~qa.store.records.Scored` nodes read from the store, and
+:meth:`qa.QA.as_retriever` wraps the hybrid retriever as a llama-index ``BaseRetriever``
+(:class:`qa.llama.QARetriever`) for llama-index apps. A side's ``retrieve`` takes the question as a
+string or as a llama-index ``QueryBundle`` (what such apps, and the benchmarks, pass).
 
 Why not llama-index's ``QueryFusionRetriever``: it fuses by ``node.hash`` (text *and* metadata, so
 one chunk read from Chroma and from BM25 can count as two), drops the per-retriever ranks we report,
@@ -21,12 +24,9 @@ import copy
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle
-
 from qa.ingest import node_to_chunk
 from qa.store.backend import VectorCollection
-from qa.store.records import row_node
+from qa.store.records import Scored, StoredNode, row_node
 from qa.types import Hit
 
 #: the constant of reciprocal rank fusion (Cormack et al., 2009)
@@ -43,21 +43,25 @@ class Retriever(Protocol):
         """Best hits first."""
 
 
-class DenseRetriever(BaseRetriever):
+def query_text(question: Any) -> str:
+    """The question of a string or of a llama-index ``QueryBundle``."""
+    return question if isinstance(question, str) else str(question.query_str)
+
+
+class DenseRetriever:
     """Dense search over the stored *chunk* vectors; a node's score is its cosine similarity."""
 
     def __init__(self, chunks: VectorCollection, embed_query: Callable[[str], Any], top_k: int = 20):
-        super().__init__()
         self.chunks = chunks
         self.embed_query = embed_query
         self.top_k = top_k
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        found = self.chunks.query(self.embed_query(query_bundle.query_str), self.top_k)
-        return [NodeWithScore(node=row_node(m.id, m.metadata, m.document), score=m.score) for m in found]
+    def retrieve(self, question: Any) -> list[Scored]:
+        found = self.chunks.query(self.embed_query(query_text(question)), self.top_k)
+        return [Scored(row_node(m.id, m.metadata, m.document), m.score) for m in found]
 
 
-class SentenceDenseRetriever(BaseRetriever):
+class SentenceDenseRetriever:
     """Dense search over the stored *sentence* vectors, returning the chunks they belong to.
 
     A 110-word chunk's vector blurs the one sentence that answers; searching sentences finds it,
@@ -75,9 +79,8 @@ class SentenceDenseRetriever(BaseRetriever):
     result is what the committed collection alone gives.
     """
 
-    def __init__(self, sentences: VectorCollection, nodes: Callable[[list[str]], list[Any]], embed_query: Any,
+    def __init__(self, sentences: VectorCollection, nodes: Callable[[list[str]], list[StoredNode]], embed_query: Any,
                  top_k: int = 20, keep_doc: Callable[[str], bool] | None = None):
-        super().__init__()
         self.sentences = sentences
         self.nodes = nodes
         self.embed_query = embed_query
@@ -90,9 +93,9 @@ class SentenceDenseRetriever(BaseRetriever):
             self._count = int(self.sentences.count())
         return self._count
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+    def retrieve(self, question: Any) -> list[Scored]:
         n = min(self.top_k * 3, max(1, self._size()))
-        qvec = self.embed_query(query_bundle.query_str)
+        qvec = self.embed_query(query_text(question))
         while True:
             got = self.sentences.query(qvec, n)
             best: dict[str, float] = {}
@@ -110,10 +113,10 @@ class SentenceDenseRetriever(BaseRetriever):
         if not best:
             return []
         nodes = {nd.node_id: nd for nd in self.nodes(list(best))}
-        return [NodeWithScore(node=nodes[cid], score=score) for cid, score in best.items() if cid in nodes]
+        return [Scored(nodes[cid], score) for cid, score in best.items() if cid in nodes]
 
 
-class FilteredRetriever(BaseRetriever):
+class FilteredRetriever:
     """The results of ``make(k)`` (a retriever of the ``k`` best) that ``keep`` accepts.
 
     When ``keep`` drops results (chunks of an append not yet committed), more are asked for (k × 4)
@@ -121,36 +124,34 @@ class FilteredRetriever(BaseRetriever):
     """
 
     def __init__(self, make: Callable[[int], Any], top_k: int, keep: Callable[[Any], bool]):
-        super().__init__()
         self.make = make
         self.top_k = top_k
         self.keep = keep
         self._by_k: dict[int, Any] = {top_k: make(top_k)}
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+    def retrieve(self, question: Any) -> list[Scored]:
         k = self.top_k
         while True:
             inner = self._by_k.get(k)
             if inner is None:
                 inner = self._by_k.setdefault(k, self.make(k))
-            got = inner.retrieve(query_bundle)
+            got = inner.retrieve(question)
             kept = [n for n in got if self.keep(n.node)]
             if len(kept) >= self.top_k or len(kept) == len(got) or len(got) < k:
                 return kept[: self.top_k]
             k *= 4
 
 
-class LatestBM25(BaseRetriever):
+class LatestBM25:
     """BM25 that answers with the newest build the store holds for its generation.
 
-    ``latest()`` returns the store's (BM25 retriever, corpus key, generation); a build of another
-    generation is never used (``initial`` answers instead). After an append the store rebuilds BM25
-    in the background: the next question uses it, nothing else is rebuilt. Each build is used
-    through a shallow copy whose ``similarity_top_k`` is ``top_k`` (at most its number of chunks).
+    ``latest()`` returns the store's (:class:`~qa.store.sparse.BM25Index`, corpus key, generation); a
+    build of another generation is never used (``initial`` answers instead). After an append the store
+    rebuilds BM25 in the background: the next question uses it, nothing else is rebuilt. Each build is
+    used through a shallow copy whose ``similarity_top_k`` is ``top_k`` (at most its number of chunks).
     """
 
     def __init__(self, latest: Callable[[], tuple[Any, str, str]], top_k: int, generation: str, initial: Any):
-        super().__init__()
         self.latest = latest
         self.top_k = top_k
         self.generation = generation
@@ -176,11 +177,11 @@ class LatestBM25(BaseRetriever):
     def corpus(self) -> Any:
         return self.current().corpus
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return self.current().retrieve(query_bundle)
+    def retrieve(self, question: Any) -> list[Scored]:
+        return self.current().retrieve(question)
 
 
-class HybridRetriever(BaseRetriever):
+class HybridRetriever:
     """Fusion of dense (chunk), sparse (BM25) and sentence-level dense retrievers.
 
     ``mode="rrf"`` (default) is reciprocal rank fusion: each side adds ``weight / (k + rank)``.
@@ -206,7 +207,6 @@ class HybridRetriever(BaseRetriever):
         rrf_k: float = RRF_K,
         allowed: Callable[[Any], bool] | None = None,
     ):
-        super().__init__()
         if mode not in ("relative", "rrf"):
             raise ValueError(f"fusion mode must be 'relative' or 'rrf', not {mode!r}")
         self.dense = dense
@@ -220,34 +220,35 @@ class HybridRetriever(BaseRetriever):
         self.allowed = allowed
 
     @staticmethod
-    def _normalised(side: int, results: list[NodeWithScore]) -> list[float]:
+    def _normalised(side: int, results: list[Scored]) -> list[float]:
         scores = [float(n.score or 0.0) for n in results]
         if side == 1:  # the dense sides are cosine similarities already; BM25 is scaled by its best
             top = max(scores, default=0.0)
             return [x / top if top > 0 else 0.0 for x in scores]
         return scores
 
-    def _fuse(self, question: str, top_k: int) -> list[tuple[NodeWithScore, Hit]]:
-        bundle = QueryBundle(question)
-        ranked: list[list[NodeWithScore]] = [self.dense.retrieve(bundle)]
+    def fused(self, question: str, top_k: int | None = None) -> list[tuple[StoredNode, Hit]]:
+        """The ``top_k`` best chunks, each as its stored node and its :class:`~qa.types.Hit`."""
+        top_k = top_k or self.top_k
+        ranked: list[list[Scored]] = [self.dense.retrieve(question)]
         # BM25 gives zero-score hits when no term matches: they are not evidence
-        ranked.append([n for n in self.sparse.retrieve(bundle) if (n.score or 0.0) > 0] if self.sparse is not None else [])
-        ranked.append(self.sentences.retrieve(bundle) if self.sentences is not None else [])
+        ranked.append([n for n in self.sparse.retrieve(question) if (n.score or 0.0) > 0] if self.sparse is not None else [])
+        ranked.append(self.sentences.retrieve(question) if self.sentences is not None else [])
         if self.allowed is not None:
             ranked = [[n for n in side if self.allowed(n.node)] for side in ranked]
         ranks: dict[str, list[int | None]] = {}
-        nodes: dict[str, Any] = {}
+        nodes: dict[str, StoredNode] = {}
         per_side: list[dict[str, float]] = []
         for side, results in enumerate(ranked):
             values = self._normalised(side, results) if self.mode == "relative" else [1.0 / (self.rrf_k + r) for r in range(1, len(results) + 1)]
             got: dict[str, float] = {}
-            for rank, (nws, value) in enumerate(zip(results, values), 1):
-                nid = nws.node.node_id
+            for rank, (scored, value) in enumerate(zip(results, values), 1):
+                nid = scored.node.node_id
                 got.setdefault(nid, value)
                 r = ranks.setdefault(nid, [None, None])
                 slot = 1 if side == 1 else 0
                 r[slot] = rank if r[slot] is None else min(r[slot], rank)
-                nodes.setdefault(nid, nws.node)
+                nodes.setdefault(nid, scored.node)
             per_side.append(got)
         fused: dict[str, float] = {}
         for side, got in enumerate(per_side):
@@ -257,17 +258,11 @@ class HybridRetriever(BaseRetriever):
             for nid in nodes:
                 fused[nid] = fused.get(nid, 0.0) + self.weights[side] * got.get(nid, floor)
         order = sorted(fused, key=lambda n: (-fused[n], n))[:top_k]
-        out = []
-        for nid in order:
-            hit = Hit(chunk=node_to_chunk(nodes[nid]), score=fused[nid], dense_rank=ranks[nid][0], sparse_rank=ranks[nid][1])
-            out.append((NodeWithScore(node=nodes[nid], score=fused[nid]), hit))
-        return out
+        return [(nodes[nid], Hit(chunk=node_to_chunk(nodes[nid]), score=fused[nid], dense_rank=ranks[nid][0],
+                                 sparse_rank=ranks[nid][1])) for nid in order]
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
-        return [h for _, h in self._fuse(question, top_k or self.top_k)]
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return [n for n, _ in self._fuse(query_bundle.query_str, self.top_k)]
+        return [h for _, h in self.fused(question, top_k)]
 
 
 def build_retriever(store: Any, embed_query: Callable[[str], Any], top_k: int, candidates: int, mode: str = "rrf",
@@ -283,7 +278,7 @@ def build_retriever(store: Any, embed_query: Callable[[str], Any], top_k: int, c
     # by chunk id, not only document: after a replace the BM25 being rebuilt still holds the old chunks
     ids = None if store.manifest is None else set(store.manifest.chunk_ids())
 
-    def keep(node: Any) -> bool:
+    def keep(node: StoredNode) -> bool:
         return docs is None or (node.metadata.get("doc_id") in docs and (ids is None or node.node_id in ids))
 
     chunks = store.chunks_collection

@@ -501,10 +501,9 @@ def _record_gets(monkeypatch) -> list:
 
 
 def _ranking(bm, question: str) -> dict[str, float]:
-    from llama_index.core.schema import QueryBundle
-
+    """Every chunk's score (the store's BM25 and llama-index's BM25Retriever both take a string)."""
     bm.similarity_top_k = len(bm.corpus)
-    return {n.node.node_id: round(float(n.score), 6) for n in bm.retrieve(QueryBundle(question))}
+    return {n.node.node_id: round(float(n.score), 6) for n in bm.retrieve(question)}
 
 
 def test_bm25_reads_the_collection_in_batches_and_matches_a_one_shot_build(tmp_path, seeds_copy, monkeypatch):

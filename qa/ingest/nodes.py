@@ -65,7 +65,8 @@ def chunk_to_node(chunk: Chunk) -> Any:
 
 
 def node_to_chunk(node: Any) -> Chunk:
-    """Inverse of :func:`chunk_to_node` (works on nodes read back from Chroma or BM25)."""
+    """Inverse of :func:`chunk_to_node`: of its ``TextNode``, or of the
+    :class:`~qa.store.records.StoredNode` the store reads back (from the vector store or BM25)."""
     md = node.metadata
     text = node.get_content()  # MetadataMode.NONE: the bare chunk text
     start = int(md["start"])

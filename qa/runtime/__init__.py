@@ -79,7 +79,7 @@ def prepare_exports(engine: Any) -> list[Path]:
 def preload(engine: Any) -> None:
     """Start loading the engine's ONNX sessions in background threads when their exports are
     cached (never exporting there): ONNX Runtime builds a session outside the GIL, so on two cores
-    this overlaps with importing chromadb and llama-index and opening the index (``qa ask``)."""
+    this overlaps with importing chromadb and bm25s and opening the index (``qa ask``)."""
     for obj in (getattr(engine.embedder, "inner", engine.embedder), getattr(engine.answerer, "reader", None)):
         start = getattr(obj, "preload", None)
         if start is not None and getattr(obj, "onnx", True):

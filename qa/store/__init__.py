@@ -4,7 +4,8 @@ The vectors live in a :class:`~qa.store.backend.VectorBackend` (Chroma by defaul
 :mod:`qa.store.chroma`; ``QA_VECTOR_BACKEND`` picks another registered one). Modules:
 ``backend`` (the Protocol and its scores), ``registry`` (backends by name), ``chroma``, ``manifest``, ``records`` (how chunks are
 stored as rows), ``lock``, ``generations`` (sync, commit, crash cleanup), ``append`` (the append
-intent and its recovery), ``change`` (delete and replace in place, through the same intent), ``bm25``, ``index`` (:class:`IndexStore`, tying them together).
+intent and its recovery), ``change`` (delete and replace in place, through the same intent), ``sparse`` (the BM25 index), ``bm25`` (when
+it is built and loaded), ``index`` (:class:`IndexStore`, tying them together).
 
 Layout of ``index_dir``::
 
@@ -14,9 +15,10 @@ Layout of ``index_dir``::
     append.json            only while (or after a crash while) documents are added in place (see below)
     index.lock             held (flock) by the one process writing this index
     chroma/                chromadb PersistentClient (the Chroma backend; not used when ``chroma_url`` names a server)
-    bm25/                  the llama-index BM25 retriever, saved for the corpus recorded in the manifest
-                           (built by every committing sync, so opening an index never rebuilds it; after
-                           an append, rebuilt in the background while the previous one answers)
+    bm25/                  BM25 (bm25s, in the folder layout of llama-index's BM25Retriever), saved for
+                           the corpus recorded in the manifest (built by every committing sync, so
+                           opening an index never rebuilds it; after an append, rebuilt in the
+                           background while the previous one answers)
     damaged-<time>/        a Chroma store that could not be opened, moved here by ``qa index --rebuild``
                            (kept for the user; never read, never deleted)
 

@@ -7,7 +7,6 @@ crash between a commit and the swap) is rebuilt, never used for the wrong corpus
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -21,6 +20,7 @@ from qa.store import records
 from qa.store.backend import VectorCollection
 from qa.store.lock import WriterLock, foreign_builder
 from qa.store.manifest import MANIFEST, OWNED_PREFIXES, Manifest
+from qa.store.sparse import PERSIST_FILE, BM25Index
 
 log = logging.getLogger("qa.store")
 
@@ -45,7 +45,7 @@ class Bm25Mixin:
     _lock: threading.RLock
     _writer: WriterLock
     _catch_up: bool
-    #: (BM25 retriever or None, corpus key it was built for, generation): replaced whole, read without a lock
+    #: (BM25 index or None, corpus key it was built for, generation): replaced whole, read without a lock
     _bm25_state: tuple[Any, str, str]
     _bm25_cv: threading.Condition
     _bm25_thread: threading.Thread | None
@@ -75,7 +75,7 @@ class Bm25Mixin:
 
     @property
     def _bm25(self) -> Any:
-        """The BM25 retriever in memory (None when none is loaded)."""
+        """The BM25 index in memory (None when none is loaded)."""
         return self._bm25_state[0]
 
     @_bm25.setter
@@ -88,7 +88,7 @@ class Bm25Mixin:
         """The corpus key the saved BM25 folder was built for ("" when there is none)."""
         folder = self.index_dir / "bm25"
         try:
-            if not (folder / "retriever.json").exists():
+            if not (folder / PERSIST_FILE).exists():
                 return ""
             return (folder / BM25_KEY_FILE).read_text(encoding="utf-8").strip()
         except OSError:
@@ -101,21 +101,16 @@ class Bm25Mixin:
             return ""
 
     def _load_bm25_folder(self) -> Any:
-        """The BM25 retriever saved in ``bm25/`` (None when it cannot be read)."""
+        """The BM25 index saved in ``bm25/`` (None when it cannot be read)."""
         try:
-            import bm25s
-            from llama_index.retrievers.bm25 import BM25Retriever
-
-            folder = self.index_dir / "bm25"
-            # BM25Retriever.from_persist_dir, minus bm25s's progress bar on every start
-            args = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
-            return BM25Retriever(existing_bm25=bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), **args)
+            return BM25Index.load(self.index_dir / "bm25")
         except Exception as e:  # a damaged cache (or one being swapped by another process) is rebuilt, never fatal
             log.warning("BM25 cache unreadable (%s); rebuilding", e)
             return None
 
     def bm25(self) -> Any:
-        """The BM25 retriever over every chunk: loaded from disk when it matches, else rebuilt.
+        """The BM25 index (:class:`~qa.store.sparse.BM25Index`) over every chunk: loaded from disk
+        when it matches, else rebuilt.
 
         A committing :meth:`sync` builds and saves it, so this rebuilds only for an index written
         before that, or whose ``bm25/`` is missing or stale (e.g. a crash right after the commit).
@@ -171,13 +166,11 @@ class Bm25Mixin:
     ) -> tuple[Any, Path | None]:
         """Build BM25 over ``manifest``'s chunks in ``collection``, saved aside into a scratch folder.
 
-        Returns (retriever or None when there are no chunks, scratch folder or None when it could
+        Returns (index or None when there are no chunks, scratch folder or None when it could
         not be saved). The scratch folder is named ``bm25.tmp-<pid>-<token>`` (``tmp``, when one was
         reserved): a dead process's leftovers are removed by :meth:`cleanup`. ``stop`` is checked
         between reads (raising :class:`_Stopped`).
         """
-        from llama_index.retrievers.bm25 import BM25Retriever
-
         try:
             ids = manifest.chunk_ids()
             if stop is None:
@@ -193,7 +186,7 @@ class Bm25Mixin:
                 if tmp is not None:
                     shutil.rmtree(tmp, ignore_errors=True)
                 return None, None
-            bm = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
+            bm = BM25Index.build(nodes)
         except BaseException:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -201,7 +194,7 @@ class Bm25Mixin:
         tmp = tmp or self.index_dir / f"{OWNED_PREFIXES[0]}{os.getpid()}-{secrets.token_hex(4)}"
         try:
             tmp.mkdir(parents=True, exist_ok=True)
-            bm.persist(str(tmp), show_progress=False)
+            bm.save(tmp)
             (tmp / BM25_GENERATION_FILE).write_text(manifest.generation, encoding="utf-8")
             (tmp / BM25_KEY_FILE).write_text(manifest.corpus_key(), encoding="utf-8")
         except OSError as e:  # read-only index: keep it in memory

@@ -352,12 +352,13 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
         return int(self.chunks_collection.count())
 
     def all_nodes(self) -> list[Any]:
-        """Every chunk of the open generation as a llama-index node (read in batches of READ_BATCH ids)."""
+        """Every chunk of the open generation as a :class:`~qa.store.records.StoredNode` (read in
+        batches of READ_BATCH ids)."""
         manifest = self.manifest or self.open()
         return records.read_nodes(self.chunks_collection, manifest.chunk_ids())
 
     def get_nodes(self, ids: Sequence[str]) -> list[Any]:
-        """The llama-index nodes of chunk ``ids`` (missing ones left out)."""
+        """The :class:`~qa.store.records.StoredNode` of each of chunk ``ids`` (missing ones left out)."""
         return records.read_nodes(self.chunks_collection, ids)
 
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[tuple[str, int], np.ndarray]:

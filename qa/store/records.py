@@ -3,11 +3,17 @@
 A chunk row is the chunk's llama-index node in llama-index's flat metadata layout (what
 ``ChromaVectorStore`` wrote before the backend interface existed: indexes written then read as
 they are); a sentence row is ``<chunk id>:<i>`` with the document, chunk and character span.
+
+Rows are written through llama-index (at index time) but read back without it, as
+:class:`StoredNode`: the node is a JSON string in the row (``_node_content``), and parsing it
+ourselves keeps llama-index (~380 modules, ~1 s) out of a process that only answers questions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,23 +44,70 @@ def chunk_row(chunk: Chunk) -> tuple[str, dict[str, Any], str]:
     return node.node_id, {k: ("" if v is None else v) for k, v in md.items()}, node.get_content(metadata_mode=MetadataMode.NONE)
 
 
-def row_node(row_id: str, metadata: dict[str, Any], document: str | None) -> Any:
-    """The llama-index node of a chunk row (inverse of :func:`chunk_row`)."""
-    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+@dataclass(frozen=True)
+class StoredNode:
+    """A chunk read back from the store: what llama-index's ``metadata_dict_to_node`` would give,
+    without llama-index (:func:`qa.llama.to_text_node` makes the ``TextNode`` for llama-index apps).
 
-    node = metadata_dict_to_node(metadata, text=document)
-    node.id_ = row_id
-    return node
+    ``get_content()`` is the bare text, as ``TextNode.get_content()`` is, so
+    :func:`~qa.ingest.node_to_chunk` reads both.
+    """
+
+    node_id: str
+    text: str
+    metadata: dict[str, Any]
+    #: the row's flat metadata as stored (``_node_content`` and all): a TextNode is rebuilt from it
+    row: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], text: str | None = None, node_id: str | None = None) -> StoredNode:
+        """The node of a flat metadata dict; ``text`` and ``node_id`` override the ones inside it
+        (a chunk row holds its text in the row's document, not in ``_node_content``)."""
+        content = row.get("_node_content")
+        if content is None:  # the error metadata_dict_to_node gives
+            raise ValueError("Node content not found in metadata dict.")
+        node = json.loads(content)
+        return cls(node_id=str(node_id if node_id is not None else node.get("id_", "")),
+                   text=text if text is not None else str(node.get("text") or ""),
+                   metadata=dict(node.get("metadata") or {}), row=row)
+
+    def get_content(self) -> str:
+        return self.text
+
+    def embed_content(self) -> str:
+        """``TextNode.get_content(MetadataMode.EMBED)``: what embedding and BM25 see ("title\n\ntext"
+        for our chunks), from the templates and excluded keys stored with the node."""
+        node = json.loads(self.row["_node_content"])
+        hidden = set(node.get("excluded_embed_metadata_keys") or ())
+        template = node.get("metadata_template", "{key}: {value}")
+        shown = [template.format(key=k, value=str(v)) for k, v in self.metadata.items() if k not in hidden]
+        meta = node.get("metadata_separator", "\n").join(shown).strip()
+        if not meta:
+            return self.text
+        return str(node.get("text_template", "{metadata_str}\n\n{content}")).format(content=self.text, metadata_str=meta).strip()
 
 
-def read_nodes(collection: VectorCollection, ids: Sequence[str], batch: int | None = None) -> list[Any]:
-    """The llama-index nodes of ``ids`` in ``collection``, read ``batch`` ids per get (default READ_BATCH).
+@dataclass(frozen=True)
+class Scored:
+    """A node and the score one retriever gave it (higher is better)."""
+
+    node: StoredNode
+    score: float
+
+
+def row_node(row_id: str, metadata: dict[str, Any], document: str | None) -> StoredNode:
+    """The node of a chunk row (inverse of :func:`chunk_row`)."""
+    return StoredNode.from_row(metadata, text=document, node_id=row_id)
+
+
+def read_nodes(collection: VectorCollection, ids: Sequence[str], batch: int | None = None) -> list[StoredNode]:
+    """The nodes of ``ids`` in ``collection``, read ``batch`` ids per get (default READ_BATCH).
 
     Never one get for a whole collection: past about 32k rows the embedded Chroma fails with
     "too many SQL variables". Ids missing from the collection are left out.
     """
     step = max(1, int(batch or READ_BATCH))
-    out = []
+    out: list[StoredNode] = []
     for i in range(0, len(ids), step):
         got = collection.get(ids=list(ids[i : i + step]))
         out += [row_node(r, md, doc) for r, md, doc in zip(got.ids, got.metadatas, got.documents)]
