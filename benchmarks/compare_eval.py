@@ -1,7 +1,7 @@
 """Are two `qa eval --json` reports the same, apart from timing? (the torch and ONNX paths)
 
-    QA_ONNX=0 QA_READER_INT8=0 qa eval --gold gold/seeds.jsonl --json torch.json
-    QA_ONNX=1 qa eval --gold gold/seeds.jsonl --json onnx.json
+    QA_ONNX=0 qa eval --gold gold/seeds.jsonl --json torch.json                   # torch reads in fp32
+    QA_ONNX=1 QA_READER_INT8=0 qa eval --gold gold/seeds.jsonl --json onnx.json   # the ONNX path in fp32
     python benchmarks/compare_eval.py torch.json onnx.json
 
 Compares every figure of ``overall`` and the breakdowns, and every question's prediction, refusal,

@@ -47,8 +47,10 @@ def build_answerer(config: Config, embedder: Any = None) -> Answerer:
 def extractive_answerer(config: Config, embedder: Any = None) -> Answerer:
     """The trained span reader (default) or, with ``QA_READER=rules``, the rules-based cutter."""
     from qa.reader.loader import load_reader
+    from qa.runtime import onnx_enabled
 
-    reader = load_reader(config.reader, quantize=config.reader_int8)
+    # the config's onnx (not only QA_ONNX's): the reader's calibration is chosen here, by its precision
+    reader = load_reader(config.reader, quantize=config.reader_int8, onnx=onnx_enabled(config))
     if reader is None:
         return ExtractiveAnswerer(refusal_threshold=config.refusal_threshold, corroboration_margin=config.corroboration_margin)
     settings = reader_settings(reader)

@@ -40,9 +40,10 @@ def test_defaults_point_at_repo_seeds_and_index():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"| refusal_threshold | `QA_REFUSAL_THRESHOLD` | {cfg.refusal_threshold} |" in readme
     assert f"| reader_refusal_threshold | `QA_READER_REFUSAL_THRESHOLD` | {cfg.reader_refusal_threshold} |" in readme
-    # None: the packaged reader's own calibrated threshold, which the README states
-    calibrated = json.loads((ROOT / "qa" / "reader" / "artifact" / "reader.json").read_text())["answerer"]["settings"]
-    assert f"(packaged reader: {calibrated['refusal_threshold']})" in readme
+    # None: the packaged reader's own calibrated threshold for the default precision, which the README states
+    meta = json.loads((ROOT / "qa" / "reader" / "artifact" / "reader.json").read_text())
+    calibrated = meta["answerer_int8" if cfg.reader_int8 else "answerer"]["settings"]
+    assert f"(packaged reader: {calibrated['refusal_threshold']}" in readme
     assert cfg.reader == "packaged" and f"| reader | `QA_READER` | `{cfg.reader}` |" in readme
 
 

@@ -385,7 +385,7 @@ def test_the_answerer_takes_the_readers_calibration_unless_the_config_overrides_
     reader = TransformersReader(_artifact(tmp_path, hyperparameters={"context_sentences": -1},
                                           answerer={"settings": {"w_reader": 1.6, "prefer_typed_rules": False,
                                                                  "refusal_threshold": 0.9, "not_a_field": 1}}))
-    monkeypatch.setattr("qa.reader.loader.load_reader", lambda spec, quantize=False: reader)
+    monkeypatch.setattr("qa.reader.loader.load_reader", lambda spec, quantize=False, onnx=None: reader)
     monkeypatch.delenv("QA_READER_REFUSAL_THRESHOLD", raising=False)
     built = answerers.extractive_answerer(Config.resolve())
     assert isinstance(built, ReaderAnswerer) and built.passages and built.w_reader == 1.6 and not built.prefer_typed_rules

@@ -253,7 +253,8 @@ def test_an_engine_points_its_reader_at_its_own_index(tmp_path, hash_embedder):
 
     engine = QA(seeds_dir=tmp_path, index_dir=tmp_path / "idx", embedder=hash_embedder)
     assert engine.answerer.reader.cache_dirs[0] == tmp_path / "idx" / ".onnx"
-    assert QA(seeds_dir=tmp_path, index_dir=tmp_path / "i2", embedder=hash_embedder, onnx=False).answerer.reader.onnx is False
+    torch_reader = QA(seeds_dir=tmp_path, index_dir=tmp_path / "i2", embedder=hash_embedder, onnx=False).answerer.reader
+    assert getattr(torch_reader, "onnx", False) is False and torch_reader.quantize is False  # torch reads in fp32
 
 
 def test_preload_never_exports_in_the_background(tmp_path, memo, monkeypatch):

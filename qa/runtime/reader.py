@@ -99,8 +99,8 @@ class OnnxReader(TransformersReader):
     """A trained reader artifact, run on ONNX Runtime (or on torch with ``onnx=False``)."""
 
     def __init__(self, spec: str, *, cache_dirs: Sequence[Path] = (), onnx: bool = True, batch_wait_ms: float = 2.0, **kw: Any):
-        super().__init__(spec, **kw)
         self.onnx = onnx
+        super().__init__(spec, **kw)
         self.cache_dirs = [Path(p) for p in cache_dirs]
         self._session: Any = None
         self._qtok: Any = None
@@ -112,6 +112,16 @@ class OnnxReader(TransformersReader):
         self._batcher = Batcher(self._read_many, max_items=48, wait_ms=batch_wait_ms, size=lambda item: len(item[1]),
                                 parallel=parallel_passes())
         self.export_dir: Path | None = None
+
+    @property
+    def quantize(self) -> bool:
+        """int8 in effect: ONNX Runtime's int8 twin. The torch fallback (``onnx=False``, set by the
+        engine's config) reads in fp32, so it also takes the fp32 calibration."""
+        return self._int8 and self.onnx
+
+    @quantize.setter
+    def quantize(self, value: bool) -> None:
+        self._int8 = bool(value)
 
     def use_cache_dirs(self, dirs: Sequence[Path]) -> None:
         """Where exports are looked up (the first is where a new one is written)."""
