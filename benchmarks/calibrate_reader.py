@@ -119,8 +119,12 @@ def score_threshold(p: dict, t: float) -> dict:
 
 def best_threshold(p: dict, max_gold: int, max_squad_pct: float) -> dict | None:
     confs = sorted({c for rows in p.values() for c, _, _ in rows})
+    # every threshold in (c_i, c_i+1] refuses the same questions; the midpoint keeps the widest margin
+    # both ways, so a score moved a little (another precision, the collection's other documents shifting
+    # a passage's rank) does not cross it, as c_i + epsilon would for the question right under it
+    cuts = [(lo + hi) / 2 for lo, hi in zip(confs, confs[1:])] + [confs[-1] + 1.0] if confs else []
     best = None
-    for t in [-1e9] + [c + 1e-9 for c in confs]:
+    for t in [-1e9] + cuts:
         row = score_threshold(p, t)
         if row["gold_answerable_refused"] > max_gold or row["squad_answerable_refused_pct"] > max_squad_pct:
             continue
