@@ -548,7 +548,9 @@ def test_messy_folder_indexes_the_good_and_names_the_bad(messy_folder, tmp_path,
         assert re.search(rf"^{re.escape(name)}: .*{re.escape(why)}", warnings, re.M), (name, warnings)
 
     a = engine.ask("Who opened the new lock?")
-    assert a.short_answer == "Ilse Vandermeer"
+    # from the good file; where the span starts is the reader's ("The harbor master Ilse Vandermeer"
+    # in int8, the name alone in fp32), not what this test is about
+    assert a.short_answer.endswith("Ilse Vandermeer")
     assert {c.doc_id for c in a.citations} <= {"good.txt", "copy-of-good.txt", "link-inside.txt"}
     baker = engine.ask("What does the baker Zoë Lefèvre sell?")
     assert "The baker Zoë Lefèvre sells croissants for 2 €." in [c.quote for c in baker.citations]  # cp1252 decoded
