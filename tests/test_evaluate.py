@@ -618,6 +618,7 @@ def test_refusal_precision_recall_on_a_hand_made_set() -> None:
         ("when", "12/10/2015", True), ("when", "yesterday", True), ("when", "at 9 am", True), ("when", "10:30", True),
         ("when", "the 19th century", True), ("when", "44 BC", True), ("when", "Margaret Doyle", False),
         ("when", "a small museum", False), ("when", "they may go", False), ("when", "", False),
+        ("when", "after the war", True), ("when", "just hours after", False), ("when", "shortly before", False),
         ("who", "Margaret Doyle", True), ("who", "the Denver Broncos", True), ("who", "“Tupy Report”", True),
         ("who", "NASA", True), ("who", "engineers", False), ("who", "1832", False), ("who", "October 1832", False),
         ("who", "Twenty", False), ("who", "", False),
@@ -631,6 +632,24 @@ def test_looks_like(qtype: str, text: str, ok: bool) -> None:
     from qa.answer.question import looks_like
 
     assert looks_like(qtype, text) is ok
+
+
+@pytest.mark.parametrize(
+    "sentence, span, ok",
+    [
+        # a length of time related to the rest of the sentence dates nothing by itself
+        ("The clashes occurred just hours after Delcy Rodríguez was sworn in.", "just hours", False),
+        ("The vote came three days before the strike.", "three days", False),
+        ("The vote came three days later.", "three days later", True),
+        ("The bridge fell in 2016 after a storm.", "2016", True),
+        ("It opened on Monday after repairs.", "Monday", True),
+    ],
+)
+def test_a_when_span_must_date_something_itself(sentence: str, span: str, ok: bool) -> None:
+    from qa.answer.question import plausible_in
+
+    start = sentence.index(span)
+    assert plausible_in("when", sentence, start, start + len(span)) is ok
 
 
 @pytest.mark.parametrize(

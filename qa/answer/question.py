@@ -207,13 +207,21 @@ _DATE_WORD = re.compile(
     re.I,
 )
 _LEADING = re.compile(r"^[\s\"“‘'(\[]*(?:(?:the|a|an)\s+)?", re.I)
+# a time phrase cut off before what it is relative to ("just hours after" of "just hours after she was
+# sworn in") tells no time at all
+_RELATING = r"(?:after|before|until|till|since|following|prior to|ahead of|by|from)"
+_DANGLING = re.compile(rf"\b{_RELATING}\W*$", re.I)
+_RELATED_NEXT = re.compile(rf"^\W*{_RELATING}\b", re.I)
+# lengths of time, which date nothing on their own ("hours" in "hours after the vote")
+_DURATION = re.compile(r"\b(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b", re.I)
 
 
 def looks_like(qtype: str, text: str) -> bool:
     """Does ``text`` have the shape of an answer to a ``qtype`` question?
 
     * ``when`` (or ``date``): it holds a time expression — a year, a decade, a month name, a weekday,
-      a date, a time of day, "today"/"yesterday", a century or season.
+      a date, a time of day, "today"/"yesterday", a century or season — and does not end on the word
+      that relates it to something left out ("just hours after").
     * ``who`` (or ``person``): it starts with a capital letter (after an article or an opening
       quote) and is not only a date or a number.
     * ``how many`` (or ``number``): it holds a number, in digits or words.
@@ -226,8 +234,8 @@ def looks_like(qtype: str, text: str) -> bool:
     True
     >>> looks_like("when", "the 19th century")
     True
-    >>> looks_like("when", "after the war"), looks_like("when", "the war")
-    (True, False)
+    >>> looks_like("when", "after the war"), looks_like("when", "the war"), looks_like("when", "just hours after")
+    (True, False, False)
     >>> looks_like("when", "May"), looks_like("when", "it may rain")
     (True, False)
     >>> looks_like("when", "3:30 p.m."), looks_like("when", "476 AD"), looks_like("when", "the 1970s")
@@ -260,7 +268,7 @@ def looks_like(qtype: str, text: str) -> bool:
     if not t:
         return False
     if kind == "when":
-        return _TIME_EXPR.search(t) is not None
+        return _TIME_EXPR.search(t) is not None and not _DANGLING.search(t)
     if kind == "how many":
         return _NUMBER.search(t) is not None
     # who: a name-like span
@@ -268,6 +276,23 @@ def looks_like(qtype: str, text: str) -> bool:
     if not rest or not rest[0].isupper():
         return False
     return not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+
+
+def plausible_in(qtype: str, sentence: str, start: int, end: int) -> bool:
+    """:func:`plausible` for the span ``sentence[start:end]``, which for ``when`` must also date
+    something itself: a length of time followed by the word that relates it to the rest of the
+    sentence ("just hours" of "just hours after she was sworn in") says when only relative to that.
+
+    >>> s = "The clashes occurred just hours after Rodríguez was sworn in."
+    >>> plausible_in("when", s, 21, 31), plausible_in("when", "It fell in 2016 after a vote.", 11, 15)
+    (False, True)
+    """
+    text = sentence[start:end]
+    if not plausible(qtype, text):
+        return False
+    if ALIASES.get(qtype, qtype) != "when" or not _RELATED_NEXT.match(sentence[end:]):
+        return True
+    return _TIME_EXPR.search(_DURATION.sub(" ", text)) is not None
 
 
 def plausible(qtype: str, text: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.question import ALIASES, CHECKED, REASON, content_terms, plausible, question_word
+from qa.answer.question import ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word
 from qa.answer.scoring import Candidate
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.types import Hit
@@ -216,7 +216,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     continue
                 sent = ch.sentences[idx]
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
-                if re_ <= rs or (kind and not plausible(kind, sent.text[rs:re_])) or restates(q_terms, sent.text[rs:re_]):
+                if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, sent.text[rs:re_]):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
                 if owner.reader_score is None or evidence > owner.reader_score:
