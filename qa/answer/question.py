@@ -176,6 +176,8 @@ def question_word(question: str) -> str:
 _MONTH = (r"(?:(?i:january|february|march|april|june|july|august|september|october|november|december"
           r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?|May|MAY)")
 _WEEKDAY = r"(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+# lengths of time (and "now", "ago"): a time expression, but one that dates nothing on its own
+_DURATION_WORDS = r"(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?)"
 _TIME_EXPR = re.compile(
     rf"\b{_MONTH}(?!\w)|\b{_WEEKDAY}(?!\w)"                        # month names, weekdays
     r"|(?i:"
@@ -186,7 +188,7 @@ _TIME_EXPR = re.compile(
     r"|\b\d{1,2}(?::\d{2})+\s*(?:[ap]\.?m\.?)?(?!\w)|\b\d{1,2}\s*[ap]\.?m\.?(?!\w)"  # 10:30, 3 pm
     r"|\b(?:today|yesterday|tomorrow|tonight|overnight|noon|midnight|dawn|dusk|morning|afternoon|evening|night)\b"
     r"|\b(?:o'clock|century|centuries|decade|decades|millennium|era|season|spring|summer|autumn|fall|winter)\b"
-    r"|\b(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?)\b"
+    rf"|\b{_DURATION_WORDS}\b"
     r"|^\W*(?:during|after|before|until|till|since|while|whenever|once)\b"  # a temporal clause or phrase
     r")"
 )
@@ -212,8 +214,8 @@ _LEADING = re.compile(r"^[\s\"“‘'(\[]*(?:(?:the|a|an)\s+)?", re.I)
 _RELATING = r"(?:after|before|until|till|since|following|prior to|ahead of|by|from)"
 _DANGLING = re.compile(rf"\b{_RELATING}\W*$", re.I)
 _RELATED_NEXT = re.compile(rf"^\W*{_RELATING}\b", re.I)
-# lengths of time, which date nothing on their own ("hours" in "hours after the vote")
-_DURATION = re.compile(r"\b(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b", re.I)
+# what plausible_in takes out before looking for a date ("hours" in "hours after the vote")
+_DURATION = re.compile(rf"\b(?:{_DURATION_WORDS}|decades?|centuries)\b", re.I)
 
 
 def looks_like(qtype: str, text: str) -> bool:

@@ -20,9 +20,9 @@ def load_reader(spec: str | None, quantize: bool = False, onnx: bool | None = No
 
     A reader artifact over a local BERT base (the packaged one included) runs on ONNX Runtime
     (:class:`qa.runtime.reader.OnnxReader`, int8 with ``quantize``) unless ``onnx`` is False (None:
-    ``QA_ONNX``, default on); other
-    readers (a transformers model by name) run on torch, in fp32: torch's dynamic int8 quantises
-    activations per tensor and cost ~4 F1 where ONNX Runtime's per-channel int8 costs a fraction."""
+    ``QA_ONNX``, default on); other readers (a transformers model by name) run on torch, in fp32:
+    torch's dynamic int8 quantises activations per tensor and cost ~4 F1 where ONNX Runtime's
+    per-channel int8 costs a fraction."""
     if is_rules(spec):
         return None
     # offline mode for the packaged base is set where its folder is resolved (qa.embed.resolve_model)
