@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from qa.ingest import node_to_chunk
 from qa.store.backend import VectorCollection
-from qa.store.records import Scored, StoredNode, row_node
+from qa.store.records import Scored, StoredNode, query_text, row_node
 from qa.types import Hit
 
 #: the constant of reciprocal rank fusion (Cormack et al., 2009)
@@ -41,11 +41,6 @@ class Retriever(Protocol):
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
         """Best hits first."""
-
-
-def query_text(question: Any) -> str:
-    """The question of a string or of a llama-index ``QueryBundle``."""
-    return question if isinstance(question, str) else str(question.query_str)
 
 
 class DenseRetriever:

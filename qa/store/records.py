@@ -87,6 +87,11 @@ class StoredNode:
         return str(node.get("text_template", "{metadata_str}\n\n{content}")).format(content=self.text, metadata_str=meta).strip()
 
 
+def query_text(question: Any) -> str:
+    """The question of a string or of a llama-index ``QueryBundle`` (what llama-index apps pass)."""
+    return question if isinstance(question, str) else str(question.query_str)
+
+
 @dataclass(frozen=True)
 class Scored:
     """A node and the score one retriever gave it (higher is better)."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.store.records import Scored, StoredNode
+from qa.store.records import Scored, StoredNode, query_text
 
 #: BM25Retriever's defaults (from_defaults(similarity_top_k=10) is what the store always built)
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -89,8 +89,7 @@ class BM25Index:
         ``QueryBundle``: developers' code passes those), zero scores included, as BM25Retriever."""
         import bm25s
 
-        text = question if isinstance(question, str) else question.query_str
-        tokens = bm25s.tokenize(text, stemmer=self.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False)
+        tokens = bm25s.tokenize(query_text(question), stemmer=self.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False)
         indexes, scores = self.bm25.retrieve(tokens, k=self.similarity_top_k, show_progress=False)
         out = []
         for idx, score in zip(indexes[0], scores[0]):
