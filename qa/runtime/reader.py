@@ -295,6 +295,13 @@ class OnnxReader(TransformersReader):
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="qa-reader")
         return self._executor
 
+    def reads_at_once(self) -> int:
+        """Passages read side by side in one call, one per core (:func:`~qa.runtime.embedder.parallel_passes`):
+        a caller that may stop early (:meth:`qa.answer.reader.ReaderAnswerer._settled`) reads this many per round."""
+        from qa.runtime.embedder import parallel_passes
+
+        return parallel_passes()
+
     def read(self, question: str, passages: Sequence[str], top: int = 3) -> list[list[ReadSpan]]:
         if not self.onnx:
             return super().read(question, passages, top)
