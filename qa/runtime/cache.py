@@ -27,10 +27,12 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-#: bump when the exported graph changes (inputs, outputs, pooling), so old exports are rebuilt
-RECIPE_VERSION = 1
+#: bump when the exported graph changes (inputs, outputs, pooling, fusions), so old exports are rebuilt
+RECIPE_VERSION = 2
 CACHE_DIRNAME = ".onnx"
 MODEL_FILE = "model.onnx"
+#: an export's dynamic int8 twin (per-channel int8 weights), made beside ``model.onnx`` on first use
+INT8_MODEL_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 EXPORT_META = "export.json"
 _HASHES = "hashes.json"
@@ -160,3 +162,34 @@ def read_meta(folder: Path) -> dict:
 
 def write_meta(folder: Path, meta: dict) -> None:
     _write_json(folder / EXPORT_META, meta)
+
+
+def int8_twin(folder: Path) -> Path:
+    """The export's dynamic int8 twin (per-channel int8 weights), made once beside its fp32 graph;
+    the fp32 graph when the folder cannot be written.
+
+    Dynamic int8 scales each activation tensor by its maximum over the whole batch, so whoever runs
+    the twin must run one input per pass for results that do not depend on what else was in it."""
+    import logging
+
+    target = folder / INT8_MODEL_FILE
+    if target.is_file():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = folder / f"{INT8_MODEL_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger each time
+    try:
+        # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) nodes
+        quantize_dynamic(str(folder / MODEL_FILE), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": 1})
+        os.replace(tmp, target)
+    except OSError as e:
+        logging.getLogger(__name__).warning("cannot write an int8 model beside %s (%s): using fp32", folder, e)
+        return folder / MODEL_FILE
+    finally:
+        root.setLevel(level)
+        tmp.unlink(missing_ok=True)
+    return target

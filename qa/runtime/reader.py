@@ -35,7 +35,7 @@ from qa.runtime import cache as c
 log = logging.getLogger(__name__)
 
 #: the int8 twin of an export's fp32 graph (QA_READER_INT8=1)
-INT8_MODEL_FILE = "model.int8.onnx"
+INT8_MODEL_FILE = c.INT8_MODEL_FILE
 _BASE_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin")
 
 
@@ -168,13 +168,15 @@ class OnnxReader(TransformersReader):
         self._ensure_cache_dirs()
         key = self._key()
         found = c.find_export("reader", key, self.cache_dirs)
-        if found is not None:
-            return found
-        log.warning("exporting the span reader %s to ONNX (once per artifact; imports torch)", self.spec)
-        from qa.runtime.export import export_reader
+        if found is None:
+            log.warning("exporting the span reader %s to ONNX (once per artifact; imports torch)", self.spec)
+            from qa.runtime.export import export_reader
 
-        fp32 = TransformersReader(self.spec, **{k: v for k, v in self._overrides.items() if v is not None})
-        return export_reader(fp32, key, self.cache_dirs)
+            fp32 = TransformersReader(self.spec, **{k: v for k, v in self._overrides.items() if v is not None})
+            found = export_reader(fp32, key, self.cache_dirs)
+        if self.quantize:
+            c.int8_twin(found)  # made now (``qa index`` calls this), not by the first question
+        return found
 
     def load(self) -> None:
         if not self.onnx:
@@ -203,35 +205,10 @@ class OnnxReader(TransformersReader):
             wtok = Tokenizer.from_file(str(folder / c.TOKENIZER_FILE))
             wtok.no_padding()
             wtok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
-            model_file = self._int8_model(folder) if self.quantize else folder / c.MODEL_FILE
+            model_file = c.int8_twin(folder) if self.quantize else folder / c.MODEL_FILE
             session = ort.InferenceSession(str(model_file), session_options(), providers=["CPUExecutionProvider"])
             self._qtok, self._wtok, self.export_dir = qtok, wtok, folder
             self._session = session
-
-    @staticmethod
-    def _int8_model(folder: Path) -> Path:
-        """The export's dynamic int8 twin (per-channel weights), made once beside it; fp32 if it cannot be written."""
-        import os
-
-        target = folder / INT8_MODEL_FILE
-        if target.is_file():
-            return target
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        tmp = folder / f"{INT8_MODEL_FILE}.{os.getpid()}.tmp"
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger each time
-        try:
-            quantize_dynamic(str(folder / c.MODEL_FILE), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-            os.replace(tmp, target)
-        except OSError as e:
-            log.warning("cannot write the int8 reader beside %s (%s): reading in fp32", folder, e)
-            return folder / c.MODEL_FILE
-        finally:
-            root.setLevel(level)
-            tmp.unlink(missing_ok=True)
-        return target
 
     # --- reading --------------------------------------------------------------------------------
 
