@@ -53,8 +53,8 @@ def onnx_embedder(tmp_path_factory):
     from qa.runtime import make_embedder
     from qa.runtime.embedder import OnnxEmbedder
 
-    emb = make_embedder(Config.resolve(index_dir=tmp_path_factory.mktemp("emb-index")))
-    assert isinstance(emb, OnnxEmbedder)
+    emb = make_embedder(Config.resolve(index_dir=tmp_path_factory.mktemp("emb-index"), query_int8=False))
+    assert isinstance(emb, OnnxEmbedder) and not emb.query_int8
     return emb
 
 
@@ -85,6 +85,27 @@ def test_embeddings_equal_sentence_transformers(onnx_embedder):
     for q in _questions(12):
         assert np.abs(onnx_embedder.embed_query(q) - st.embed_query(q)).max() <= 1e-5
     assert onnx_embedder.name == st.name and onnx_embedder.dimension == st.dimension == 384
+
+
+def test_int8_questions_find_what_fp32_questions_find_and_never_load_the_fp32_graph(onnx_embedder, tmp_path):
+    """The default (``query_int8``): questions on the export's int8 twin, one per pass, so a vector
+    does not depend on the questions it was batched with; documents still fp32, to 1e-5."""
+    from qa.runtime.embedder import OnnxEmbedder
+
+    int8 = OnnxEmbedder(onnx_embedder.name, onnx_embedder.model_dir, onnx_embedder.cache_dirs, query_int8=True)
+    questions = _questions()
+    vectors = np.stack([int8.embed_query(q) for q in questions])
+    assert int8._session is None, "answering alone never opens the fp32 graph"
+    assert (int8.export_dir / "model.int8.onnx").is_file()
+    fp32 = np.stack([onnx_embedder.embed_query(q) for q in questions])
+    assert float((vectors * fp32).sum(1).min()) >= 0.97  # unit vectors: cosine to the fp32 vector
+    texts = _seed_texts()
+    docs = onnx_embedder.embed_texts(texts)
+    same_best = np.mean((vectors @ docs.T).argmax(1) == (fp32 @ docs.T).argmax(1))
+    assert same_best >= 0.9, f"the best seed chunk or sentence is the same for {same_best:.0%} of gold questions"
+    together = int8._embed_many(questions[:8])
+    assert all(np.array_equal(v, int8._embed_many([q])[0]) for v, q in zip(together, questions[:8]))
+    assert np.abs(int8.embed_texts(texts[:20]) - docs[:20]).max() <= 1e-5, "documents are embedded in fp32"
 
 
 def _pairs() -> list[tuple[str, str]]:
@@ -162,8 +183,9 @@ def test_answers_are_the_same_on_the_torch_and_onnx_paths(seed_engine):
 
     prepare_exports(seed_engine)
     cfg = seed_engine.config
-    # fp32 on both sides: the ONNX path's default int8 reader is measured against fp32 in RESULTS, not here
-    onnx = QA(config=type(cfg).resolve(seeds_dir=cfg.seeds_dir, index_dir=cfg.index_dir, reader_int8=False))
+    # fp32 on both sides: the ONNX path's default int8 reader and int8 questions are measured against
+    # fp32 in RESULTS (and by test_int8_questions_*), not here
+    onnx = QA(config=type(cfg).resolve(seeds_dir=cfg.seeds_dir, index_dir=cfg.index_dir, reader_int8=False, query_int8=False))
     torch = QA(config=type(cfg).resolve(seeds_dir=cfg.seeds_dir, index_dir=cfg.index_dir, onnx=False))
     for q in _questions()[::6]:
         a, b = onnx.ask(q).to_dict(), torch.ask(q).to_dict()

@@ -50,7 +50,8 @@ def make_embedder(config: Config) -> Any:
 
         why = exportable(folder)
         if not why:
-            return OnnxEmbedder(name, folder, cache_dirs(config), batch_size=config.embed_batch_size)
+            return OnnxEmbedder(name, folder, cache_dirs(config), batch_size=config.embed_batch_size,
+                                query_int8=config.query_int8)
         log.warning("embedding model %s takes the slow torch path (sentence-transformers, ~4 s to import): %s; "
                     "only BERT sentence-transformers folders with mean pooling run on ONNX Runtime", config.model, why)
     return SentenceTransformerEmbedder(config.model, device=config.device, batch_size=config.embed_batch_size)

@@ -116,15 +116,19 @@ class OnnxEmbedder:
     """A sentence-transformers folder, run on ONNX Runtime (the export is built on first use)."""
 
     def __init__(self, name: str, model_dir: str | Path, cache_dirs: Sequence[Path], batch_size: int = 64,
-                 batch_wait_ms: float = 2.0):
+                 batch_wait_ms: float = 2.0, query_int8: bool = False):
         self.name = name
         self.model_dir = Path(model_dir)
         self.cache_dirs = [Path(p) for p in cache_dirs]
         self.batch_size = batch_size
+        #: questions on the export's dynamic int8 twin, one per pass; documents always in fp32
+        self.query_int8 = query_int8
         self._dimension: int | None = None
-        self._session: Any = None
+        self._session: Any = None  # fp32: documents (and questions unless query_int8)
+        self._query_session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._fp32_lock = threading.Lock()
         from qa.runtime.batching import Batcher
 
         self._queries = Batcher(self._embed_many, max_items=32, wait_ms=batch_wait_ms, parallel=parallel_passes())
@@ -132,12 +136,13 @@ class OnnxEmbedder:
         self.export_dir: Path | None = None
 
     def load(self) -> None:
-        if self._session is not None:
+        """What answering needs: the tokenizer and the questions' session. A process that only
+        answers never loads the fp32 graph when questions run in int8 (a quarter of the bytes)."""
+        if self._query_session is not None:
             return
         with self._lock:
-            if self._session is not None:
+            if self._query_session is not None:
                 return
-            import onnxruntime as ort
             from tokenizers import Tokenizer
 
             folder = self.ensure_export()
@@ -145,25 +150,40 @@ class OnnxEmbedder:
             tok = Tokenizer.from_file(str(folder / c.TOKENIZER_FILE))
             tok.no_padding()  # tokenizer.json may carry fixed padding/truncation: sentence-transformers ignores it
             tok.enable_truncation(int(meta["max_seq_length"]))
-            session = ort.InferenceSession(str(folder / c.MODEL_FILE), session_options(), providers=["CPUExecutionProvider"])
             self._dimension = int(meta["dimension"])
-            self._tokenizer, self._session, self.export_dir = tok, session, folder
+            self._tokenizer, self.export_dir = tok, folder
+            self._query_session = self._open(c.int8_twin(folder)) if self.query_int8 else self._fp32()
+
+    def _open(self, model_file: Path) -> Any:
+        import onnxruntime as ort
+
+        return ort.InferenceSession(str(model_file), session_options(), providers=["CPUExecutionProvider"])
+
+    def _fp32(self) -> Any:
+        """The fp32 session (documents are always embedded in fp32), opened on first need."""
+        if self._session is None:
+            with self._fp32_lock:  # not self._lock: load() holds that one when it calls here
+                if self._session is None:
+                    self._session = self._open((self.export_dir or self.ensure_export()) / c.MODEL_FILE)
+        return self._session
 
     def preload(self) -> None:
         """Load in a background thread if the export is cached (see :func:`qa.runtime.preload`)."""
-        if self._session is None and c.find_export("embedder", embedder_key(self.model_dir)[0], self.cache_dirs):
+        if self._query_session is None and c.find_export("embedder", embedder_key(self.model_dir)[0], self.cache_dirs):
             threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=True).start()
 
     def ensure_export(self) -> Path:
         """The cached export for this model's contents; exported (with torch) when missing."""
         key, seq = embedder_key(self.model_dir)
         found = c.find_export("embedder", key, self.cache_dirs)
-        if found is not None:
-            return found
-        log.warning("exporting the embedding model %s to ONNX (once per model; imports torch)", self.name)
-        from qa.runtime.export import export_embedder
+        if found is None:
+            log.warning("exporting the embedding model %s to ONNX (once per model; imports torch)", self.name)
+            from qa.runtime.export import export_embedder
 
-        return export_embedder(self.model_dir, seq, key, self.cache_dirs)
+            found = export_embedder(self.model_dir, seq, key, self.cache_dirs)
+        if self.query_int8:
+            c.int8_twin(found)  # made now (``qa index`` calls this), not by the first question
+        return found
 
     @property
     def dimension(self) -> int:
@@ -171,15 +191,20 @@ class OnnxEmbedder:
             self._dimension = int(c.read_meta(self.ensure_export())["dimension"])
         return self._dimension
 
-    def _run(self, texts: Sequence[str]) -> np.ndarray:
+    def _run(self, texts: Sequence[str], session: Any = None) -> np.ndarray:
         feeds = pad(self._tokenizer.encode_batch(list(texts)))
-        return self._session.run(None, feeds)[0].astype(np.float32, copy=False)
+        return (session or self._fp32()).run(None, feeds)[0].astype(np.float32, copy=False)
 
     def _embed_many(self, texts: list[str]) -> list[np.ndarray]:
-        return list(self._run(texts))
+        """Questions of concurrent callers in one pass; in int8 one pass each, since dynamic int8
+        would scale each question by the others in its batch (a vector that depends on who else asked)."""
+        if self.query_int8:
+            return [self._run([t], self._query_session)[0] for t in texts]
+        return list(self._run(texts, self._query_session))
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         self.load()
+        self._fp32()
         assert self._dimension is not None
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
