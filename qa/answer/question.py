@@ -79,7 +79,13 @@ def content_terms(text: str) -> list[str]:
     >>> content_terms("Who was sworn in as interim president?")
     ['sworn', 'interim', 'president']
     """
-    return [stem(t) for t in TOKEN.findall(text) if t.lower() not in STOPWORDS and len(t) > 1]
+    return list(_content_terms(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _content_terms(text: str) -> tuple[str, ...]:
+    # cached like stem(): ranking asks for the terms of the same retrieved sentences on every question
+    return tuple(stem(t) for t in TOKEN.findall(text) if t.lower() not in STOPWORDS and len(t) > 1)
 
 
 _AUX = frozenset("is was are were did does do has had have can could will would should may might".split())

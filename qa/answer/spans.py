@@ -12,6 +12,7 @@ to the question's words.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -124,6 +125,13 @@ def is_title_case(sentence: str) -> bool:
 def spans_of(sentence: str) -> list[Span]:
     """Typed candidate spans in a sentence (offsets relative to it): dates first, then numbers not
     inside a date, quotes, and capitalised names (none in a headline, whose capitals mean nothing)."""
+    return list(_spans_of(sentence))
+
+
+@functools.lru_cache(maxsize=8192)
+def _spans_of(sentence: str) -> tuple[Span, ...]:
+    # cached: every question types every sentence of its passages again (a third of ranking's time),
+    # and a collection's sentences recur from question to question
     out: list[Span] = []
     for m in _DATE.finditer(sentence):
         s, e = trim(sentence, m.start(), m.end())
@@ -146,7 +154,7 @@ def spans_of(sentence: str) -> list[Span]:
         span = _name_span(sentence, m.start(), m.end(), date_cover)
         if span is not None:
             out.append(span)
-    return out
+    return tuple(out)
 
 
 def _name_bounds(sentence: str, s: int, e: int) -> tuple[int, int]:
