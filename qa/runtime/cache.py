@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 #: bump when the exported graph changes (inputs, outputs, pooling, fusions), so old exports are rebuilt
-RECIPE_VERSION = 2
+#: (2 was the reader fused by ONNX Runtime's transformer optimizer, reverted: see RESULTS)
+RECIPE_VERSION = 3
 CACHE_DIRNAME = ".onnx"
 MODEL_FILE = "model.onnx"
 #: an export's dynamic int8 twin (per-channel int8 weights), made beside ``model.onnx`` on first use
@@ -182,7 +183,7 @@ def int8_twin(folder: Path) -> Path:
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger each time
     try:
-        # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) nodes
+        # DefaultTensorType: shape inference cannot type the outputs of contrib (com.microsoft) nodes
         quantize_dynamic(str(folder / MODEL_FILE), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": 1})
         os.replace(tmp, target)

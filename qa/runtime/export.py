@@ -60,19 +60,6 @@ def _torch_export(module: Any, out: Path, outputs: list[str]) -> None:
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
-def _fuse(model_file: Path, config: Any) -> None:
-    """Rewrite the exported BERT graph with ONNX Runtime's transformer fusions (one Attention node
-    per layer, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), in place. The fp32 logits
-    stay the torch model's (checked by :func:`_finish`); the int8 twin made from the fused graph
-    quantises whole attention blocks (QAttention): a 120-token passage read in 14.3 ms instead of
-    17.8 on one thread here, the same top span as fp32 on 95 % of 100 dev-half reads (94 % unfused)."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    fused = optimize_model(str(model_file), model_type="bert", num_heads=int(config.num_attention_heads),
-                           hidden_size=int(config.hidden_size), opt_level=1)
-    fused.save_model_to_file(str(model_file))
-
-
 def _feeds(tokenizer_file: Path, pairs: bool) -> dict[str, np.ndarray]:
     from tokenizers import Tokenizer
 
@@ -171,15 +158,12 @@ def export_reader(reader: Any, key: str, caches: list[Path]) -> Path:
             out = self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return out.start_logits, out.end_logits
 
-    # eager attention traces to the MatMul/Softmax pattern ONNX Runtime's optimizer fuses (sdpa does not)
-    model.set_attn_implementation("eager")
     module = Logits(model).eval()
     tokenizer_json = Path(reader._tokenizer.name_or_path) / c.TOKENIZER_FILE
     art = reader.artifact_dir()
 
     def write(tmp: Path) -> None:
         _torch_export(module, tmp / c.MODEL_FILE, ["start_logits", "end_logits"])
-        _fuse(tmp / c.MODEL_FILE, model.config)
         if tokenizer_json.is_file():
             shutil.copy2(tokenizer_json, tmp / c.TOKENIZER_FILE)
         else:  # a tokenizer that lives only in transformers' memory: save its fast form
