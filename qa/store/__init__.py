@@ -66,7 +66,7 @@ are computed here, at index time, so answering a question needs exactly one mode
 
 from __future__ import annotations
 
-from qa.store.backend import IndexUnusable, Match, Records, VectorBackend, VectorCollection
+from qa.store.backend import CollectionReader, IndexUnusable, Match, Records, VectorBackend, VectorCollection
 from qa.store.bm25 import BM25_GENERATION_FILE, BM25_KEY_FILE
 from qa.store.chroma import CATCH_UP_ID, ChromaBackend, open_chroma, sqlite_damage
 from qa.store.index import IndexStore
@@ -95,7 +95,7 @@ from qa.store.registry import BACKEND_ENV, DEFAULT_BACKEND, backend_name, make_b
 IndexError_ = IndexUnusable
 
 __all__ = [
-    "APPEND", "BACKEND_ENV", "BM25_GENERATION_FILE", "BM25_KEY_FILE", "CATCH_UP_ID", "COPY_BATCH", "DAMAGED_PREFIX",
+    "APPEND", "BACKEND_ENV", "BM25_GENERATION_FILE", "BM25_KEY_FILE", "CATCH_UP_ID", "COPY_BATCH", "CollectionReader", "DAMAGED_PREFIX",
     "DEFAULT_BACKEND", "KEPT", "LOCK", "MANIFEST", "MANIFEST_FORMAT", "OWNED", "OWNED_PREFIXES", "READABLE_FORMATS",
     "READ_BATCH", "STAGING", "WRITE_BATCH_CHUNKS", "AppendRefused", "ChromaBackend", "IndexError_",
     "IndexStore", "IndexUnusable", "Manifest", "Match", "PreparedAppend", "Progress", "Records", "SyncReport",

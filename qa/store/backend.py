@@ -52,27 +52,33 @@ class Match:
 
 
 @runtime_checkable
-class VectorCollection(Protocol):
-    """One named collection of vectors with cosine similarity."""
+class CollectionReader(Protocol):
+    """The read half of :class:`VectorCollection`: what retrieval uses (an in-memory snapshot,
+    :mod:`qa.store.snapshot`, offers it too)."""
 
     @property
     def name(self) -> str: ...
-
-    def add(self, ids: Sequence[str], vectors: np.ndarray | Sequence[Sequence[float]],
-            metadatas: Sequence[Mapping[str, Any]], documents: Sequence[str | None] | None = None) -> None:
-        """Add rows (the caller batches: a backend may refuse very large batches)."""
 
     def get(self, ids: Sequence[str] | None = None, where: Mapping[str, Any] | None = None,
             vectors: bool = False) -> Records:
         """The rows with ``ids`` (missing ones left out) or whose metadata equals ``where``; all when neither."""
 
-    def delete(self, ids: Sequence[str]) -> None:
-        """Delete rows by id (absent ids are fine)."""
-
     def count(self) -> int: ...
 
     def query(self, vector: np.ndarray | Sequence[float], n: int) -> list[Match]:
         """The ``n`` rows most similar to ``vector``, best first (score: cosine similarity)."""
+
+
+@runtime_checkable
+class VectorCollection(CollectionReader, Protocol):
+    """One named collection of vectors with cosine similarity: the reads of :class:`CollectionReader`, and these."""
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray | Sequence[Sequence[float]],
+            metadatas: Sequence[Mapping[str, Any]], documents: Sequence[str | None] | None = None) -> None:
+        """Add rows (the caller batches: a backend may refuse very large batches)."""
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete rows by id (absent ids are fine)."""
 
     def refresh(self) -> None:
         """Make rows another process added visible to this one (a no-op where that is always so)."""
