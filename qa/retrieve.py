@@ -26,7 +26,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from qa.ingest import node_to_chunk
 from qa.store.backend import VectorCollection
-from qa.store.records import Scored, StoredNode, query_text, row_node
+from qa.store.records import Scored, StoredNode, query_text, read_nodes, row_node
+from qa.store.snapshot import SnapshotPolicy
 from qa.types import Hit
 
 #: the constant of reciprocal rank fusion (Cormack et al., 2009)
@@ -261,24 +262,28 @@ class HybridRetriever:
 
 
 def build_retriever(store: Any, embed_query: Callable[[str], Any], top_k: int, candidates: int, mode: str = "rrf",
-                    rrf_k: float = RRF_K) -> HybridRetriever:
+                    rrf_k: float = RRF_K, snapshot: SnapshotPolicy | None = None) -> HybridRetriever:
     """The engine's retriever over an open :class:`~qa.store.IndexStore`: chunk-dense, BM25 and
     sentence-dense, each giving ``max(candidates, top_k)``, fused into ``top_k`` hits.
 
     Only chunks of the documents the store's manifest lists are returned: an append under way (or one
-    a crash interrupted) has rows in the live collections that are not committed.
+    a crash interrupted) has rows in the live collections that are not committed. ``snapshot`` says
+    when the committed rows are read into memory (:class:`~qa.store.snapshot.SnapshotPolicy`; the
+    default: on the second question, up to MAX_SNAPSHOT_ROWS rows a collection).
     """
     n = max(candidates, top_k)
-    docs = store.manifest.documents if store.manifest is not None else None
+    manifest = store.manifest  # read once: the filters and the snapshot are of one committed state
+    docs = manifest.documents if manifest is not None else None
     # by chunk id, not only document: after a replace the BM25 being rebuilt still holds the old chunks
-    ids = None if store.manifest is None else set(store.manifest.chunk_ids())
+    ids = None if manifest is None else set(manifest.chunk_ids())
 
     def keep(node: StoredNode) -> bool:
         return docs is None or (node.metadata.get("doc_id") in docs and (ids is None or node.node_id in ids))
 
-    chunks = store.chunks_collection
+    # this committed state's collections, answered from memory once that pays (qa.store.snapshot)
+    chunks, sentence_rows = store.reader_collections(snapshot, manifest)
     dense = FilteredRetriever(lambda k: DenseRetriever(chunks, embed_query, top_k=k), n, keep)
     sparse = store.bm25_retriever(n)  # follows the background rebuild after an append
-    sentences = SentenceDenseRetriever(store.sentences_collection, store.get_nodes, embed_query, top_k=n,
+    sentences = SentenceDenseRetriever(sentence_rows, lambda ids: read_nodes(chunks, ids), embed_query, top_k=n,
                                        keep_doc=None if docs is None else docs.__contains__)
     return HybridRetriever(dense, sparse, top_k=top_k, sentences=sentences, mode=mode, rrf_k=rrf_k, allowed=keep)

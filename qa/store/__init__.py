@@ -5,7 +5,8 @@ The vectors live in a :class:`~qa.store.backend.VectorBackend` (Chroma by defaul
 ``backend`` (the Protocol and its scores), ``registry`` (backends by name), ``chroma``, ``manifest``, ``records`` (how chunks are
 stored as rows), ``lock``, ``generations`` (sync, commit, crash cleanup), ``append`` (the append
 intent and its recovery), ``change`` (delete and replace in place, through the same intent), ``sparse`` (the BM25 index), ``bm25`` (when
-it is built and loaded), ``index`` (:class:`IndexStore`, tying them together).
+it is built and loaded), ``snapshot`` (a small committed state read into memory for its retriever),
+``index`` (:class:`IndexStore`, tying them together).
 
 Layout of ``index_dir``::
 

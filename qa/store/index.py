@@ -33,6 +33,7 @@ from qa.store.generations import GenerationsMixin
 from qa.store.lock import WriterLock
 from qa.store.manifest import APPEND, DAMAGED_PREFIX, KEPT, LOCK, MANIFEST, OWNED, OWNED_PREFIXES, STAGING, Manifest, fsync_dir
 from qa.store.registry import make_backend
+from qa.store.snapshot import CommittedSnapshots, SnapshotPolicy
 from qa.types import Document
 
 log = logging.getLogger("qa.store")
@@ -68,6 +69,8 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
         #: a question already under way in another thread may still be reading them
         self._retired: list[str] = []
         self.manifest: Manifest | None = None
+        #: the latest retriever's view of the committed state (reader_collections): sentence_vectors reads it too
+        self._snapshots: CommittedSnapshots | None = None
         ref = weakref.ref(self)
         atexit.register(lambda: (s := ref()) is not None and (s.close(timeout=30), s._drop_quietly()))
 
@@ -361,12 +364,25 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
         """The :class:`~qa.store.records.StoredNode` of each of chunk ``ids`` (missing ones left out)."""
         return records.read_nodes(self.chunks_collection, ids)
 
+    def reader_collections(self, policy: SnapshotPolicy | None = None,
+                           manifest: Manifest | None = None) -> tuple[VectorCollection, VectorCollection]:
+        """(chunks, sentences) for a new retriever of the committed state open now (``manifest``, when
+        given, must still be it): answered from memory once read (:mod:`qa.store.snapshot`; ``policy``
+        says when), else by the live collections."""
+        with self._lock:
+            live = (self.chunks_collection, self.sentences_collection)
+            same = manifest is None or manifest is self.manifest  # else a commit came between: no snapshot
+            self._snapshots = snaps = CommittedSnapshots.for_store(self, *live, policy=policy) if same else None
+            return live if snaps is None else snaps.collections()
+
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[tuple[str, int], np.ndarray]:
         """Stored vectors of every sentence of ``chunks``, keyed by (chunk_id, sentence index)."""
         ids = [records.sentence_id(c.chunk_id, i) for c in chunks for i in range(len(c.sentences))]
         if not ids:
             return {}
-        got = self.sentences_collection.get(ids=ids, vectors=True)
+        snaps = self._snapshots  # its snapshot only while the state it read is the open one
+        snap = snaps.snapshot(1) if snaps is not None else None
+        got = (snap if snap is not None else self.sentences_collection).get(ids=ids, vectors=True)
         out = {}
         for sid, vec in zip(got.ids, got.vectors):
             cid, _, i = sid.rpartition(":")
