@@ -118,9 +118,9 @@ class Config:
     #: (QA_ONNX=0) always reads in fp32: torch's dynamic int8 (per-tensor) cost ~4 F1 when measured
     reader_int8: bool = True
     #: questions embedded by the int8 twin of the ONNX embedder (one per pass); documents stay fp32.
-    #: On 1,500 dev-half questions against the 2,067 paragraphs' fp32 vectors, dense recall@1 63.8 vs
-    #: 63.5 fp32, recall@5 87.3 vs 87.5; twice as fast, and a process that only answers never loads
-    #: the fp32 graph. The torch path (QA_ONNX=0) embeds in fp32
+    #: On 1,500 dev-half questions against the 2,067 paragraphs' fp32 vectors, dense recall@1 63.7 vs
+    #: 63.3 fp32, recall@5 87.3 vs 87.4 (benchmarks/embed_int8.py); twice as fast, and a process that
+    #: only answers never loads the fp32 graph. The torch path (QA_ONNX=0) embeds in fp32
     query_int8: bool = True
     #: answer on ONNX Runtime (embedder and reader exported once, cached in <index_dir>/.onnx; no
     #: torch on the query path); False: sentence-transformers and torch, fp32, as before
