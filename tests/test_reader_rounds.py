@@ -1,5 +1,5 @@
 """The reader answerer reads passages in rounds and stops once the unread ones cannot change the
-answer (:meth:`qa.answer.reader.ReaderAnswerer._settled`): the same answer as reading every
+answer (:meth:`qa.answer.reader.ReaderAnswerer._worth_reading`): the same answer as reading every
 passage, for fewer reads."""
 
 from __future__ import annotations
@@ -109,3 +109,20 @@ def test_a_reader_without_rounds_reads_every_passage_at_once():
     reader = Plain({n: 10.0 for n in NAMES})
     ReaderAnswerer(reader=reader, refusal_threshold=0.0, passages=True).answer("Who ordered the evacuation?", hits, None, {})
     assert len(reader.calls) == 1
+
+
+def test_a_later_round_reads_only_the_passages_that_could_still_matter():
+    """Round two holds a passage that could still win and one that cannot: only the first is read."""
+    texts = ["Mayor Alice Brandt ordered the evacuation of the lower town on Monday.",
+             "Jonas Weber ordered the evacuation of the lower town on Tuesday.",
+             "Mira Okafor ordered the evacuation of the lower town on Friday.",
+             "The weather stayed quiet. Ruth Adeyemi sold fish at the market."]
+    hits = [Hit(chunk=c, score=1.0) for i, t in enumerate(texts) for c in chunk_document(parse_document(f"d{i}.txt", t), 110, 0)]
+    reader = RoundReader({"Alice Brandt": 9.0, "Jonas Weber": 2.0, "Mira Okafor": 1.0, "Ruth Adeyemi": 1.0}, at_once=2)
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.0, passages=True, w_reader=1.0, reader_mid=4.0, reader_temp=2.0)
+    q = "Who ordered the evacuation of the lower town?"
+    ans = answerer.answer(q, hits, None, {})
+    assert reader.calls == [2, 1], "the market passage cannot reach the answer: not read"
+    reader.calls.clear()
+    assert _answer(dataclasses.replace(answerer, prune=False), q, hits) == _answer(answerer, q, hits)
+    assert ans.short_answer == "Alice Brandt"

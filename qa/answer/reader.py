@@ -141,7 +141,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
     read_spans: int = 8
     #: what a sentence loses when it holds no span of the asked type (or is not the asked speaker's)
     type_penalty: float = 0.3
-    #: read passages in rounds and stop once the rest cannot change the answer (:meth:`_settled`)
+    #: read passages in rounds, leaving unread those that cannot change the answer (:meth:`_worth_reading`)
     prune: bool = True
 
     def reader_confidence(self, logit: float) -> float:
@@ -192,8 +192,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
         read_cands: list[Candidate] = []
         pending: list[Candidate] = []  # read, not yet rescored: wait until we know the reader found something
         size = self._round_size(len(windows))
-        for at in range(0, len(windows), size):
-            done = windows[at : at + size]
+        todo = list(windows)
+        while todo:
+            done, todo = todo[:size], todo[size:]
             self._read(question, cands, done, kind)
             keys = {(w.cand.hit.chunk.chunk_id, i) for w in done for i in range(w.first, w.last + 1)}
             pending += [c for c in cands if (c.hit.chunk.chunk_id, c.index) in keys]
@@ -201,8 +202,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 self._rescore(question, qtype, pending, rules_span, kind)
                 read_cands += pending
                 pending = []
-                if self._settled(read_cands, cands, windows[at + size :]):
-                    break
+                todo = self._worth_reading(read_cands, cands, todo)
         if pending:  # the reader found nothing anywhere, and the question asks for no type
             return cands
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
@@ -210,25 +210,29 @@ class ReaderAnswerer(ExtractiveAnswerer):
 
     def _round_size(self, windows: int) -> int:
         """Passages read per round: as many as the reader reads at once (one per core), when
-        :meth:`_settled` may stop early; every window at once otherwise."""
+        :meth:`_worth_reading` may leave some unread; every window at once otherwise."""
         at_once = getattr(self.reader, "reads_at_once", None)
         if not (self.prune and self.passages and callable(at_once)):
             return max(1, windows)
         return max(1, int(at_once()))
 
-    def _settled(self, read_cands: Sequence[Candidate], cands: Sequence[Candidate], unread: Sequence[ReadWindow]) -> bool:
-        """Can no sentence of the ``unread`` passages change the answer? A read sentence's score only
+    def _worth_reading(self, read_cands: Sequence[Candidate], cands: Sequence[Candidate],
+                       unread: Sequence[ReadWindow]) -> list[ReadWindow]:
+        """The ``unread`` passages that could still change the answer. A read sentence's score only
         gains ``w_reader`` times a confidence under 1 (and may lose penalties), so an unread one
-        scores under its ranking score + ``w_reader``. When that bound stays under the best read
-        score less the corroboration margin, reading the rest would change neither the best
-        sentence, nor the refusal, nor the corroborating quotes: the answer is already the one the
-        whole read gives, for less work (``prune``; passages do not overlap, so the sentences read
-        are scored for good)."""
-        if not unread or not read_cands:
-            return not unread
-        chunks = {w.cand.hit.chunk.chunk_id for w in unread}
-        bound = max(c.score for c in cands if c.hit.chunk.chunk_id in chunks) + self.w_reader
-        return bound < max(c.score for c in read_cands) - self.corroboration_margin
+        scores under its ranking score + ``w_reader``. A passage whose best such bound stays under
+        the best read score less the corroboration margin could change neither the best sentence,
+        nor the refusal, nor the corroborating quotes: left unread, the answer is the one the whole
+        read gives, for less work (``prune``; passages do not overlap, so the sentences read are
+        scored for good, and the best read score only grows, so a passage dropped stays dropped)."""
+        if not read_cands:
+            return list(unread)
+        floor = max(c.score for c in read_cands) - self.corroboration_margin
+        best_in: dict[str, float] = {}
+        for c in cands:
+            cid = c.hit.chunk.chunk_id
+            best_in[cid] = max(best_in.get(cid, c.score), c.score)
+        return [w for w in unread if best_in[w.cand.hit.chunk.chunk_id] + self.w_reader >= floor]
 
     def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[ReadWindow],
               kind: str | None) -> None:

@@ -274,7 +274,7 @@ class OnnxReader(TransformersReader):
 
     def reads_at_once(self) -> int:
         """Passages read side by side in one call, one per core (:func:`~qa.runtime.embedder.parallel_passes`):
-        a caller that may stop early (:meth:`qa.answer.reader.ReaderAnswerer._settled`) reads this many per round."""
+        a caller that may leave passages unread (:meth:`qa.answer.reader.ReaderAnswerer._worth_reading`) reads this many per round."""
         from qa.runtime.embedder import parallel_passes
 
         return parallel_passes()
