@@ -183,9 +183,7 @@ def int8_twin(folder: Path) -> Path:
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger each time
     try:
-        # DefaultTensorType: shape inference cannot type the outputs of contrib (com.microsoft) nodes
-        quantize_dynamic(str(folder / MODEL_FILE), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": 1})
+        quantize_dynamic(str(folder / MODEL_FILE), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
         os.replace(tmp, target)
     except OSError as e:
         logging.getLogger(__name__).warning("cannot write an int8 model beside %s (%s): using fp32", folder, e)
