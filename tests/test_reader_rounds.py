@@ -49,6 +49,11 @@ def _passages(rng: random.Random, n: int) -> list[Hit]:
     return hits
 
 
+def _hits_of(*texts: str) -> list[Hit]:
+    """One document per text, in order, every chunk a hit."""
+    return [Hit(chunk=c, score=1.0) for i, t in enumerate(texts) for c in chunk_document(parse_document(f"d{i}.txt", t), 110, 0)]
+
+
 def _answer(answerer: ReaderAnswerer, question: str, hits: list[Hit]) -> dict:
     d = answerer.answer(question, hits, None, {}).to_dict()
     d.pop("timings", None)
@@ -79,9 +84,8 @@ def test_stopping_early_gives_the_answer_of_reading_everything():
 
 
 def test_a_sure_answer_in_the_first_passage_leaves_weaker_passages_unread():
-    strong = parse_document("a.txt", "Mayor Alice Brandt ordered the evacuation of the lower town on Monday.")
-    weak = parse_document("b.txt", "The harbour was quiet. Jonas Weber sold fish.")
-    hits = [Hit(chunk=c, score=1.0) for d in (strong, weak) for c in chunk_document(d, 110, 0)]
+    hits = _hits_of("Mayor Alice Brandt ordered the evacuation of the lower town on Monday.",
+                    "The harbour was quiet. Jonas Weber sold fish.")
     reader = RoundReader({"Alice Brandt": 30.0, "Jonas Weber": 2.0}, at_once=1)
     answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.0, passages=True, w_reader=1.0, reader_mid=4.0, reader_temp=2.0)
     ans = answerer.answer("Who ordered the evacuation of the lower town?", hits, None, {})
@@ -90,9 +94,8 @@ def test_a_sure_answer_in_the_first_passage_leaves_weaker_passages_unread():
 
 
 def test_an_unread_passage_that_could_still_win_is_read():
-    first = parse_document("a.txt", "Mayor Alice Brandt ordered the evacuation of the lower town on Monday.")
-    second = parse_document("b.txt", "Jonas Weber ordered the evacuation of the lower town on Tuesday.")
-    hits = [Hit(chunk=c, score=1.0) for d in (first, second) for c in chunk_document(d, 110, 0)]
+    hits = _hits_of("Mayor Alice Brandt ordered the evacuation of the lower town on Monday.",
+                    "Jonas Weber ordered the evacuation of the lower town on Tuesday.")
     reader = RoundReader({"Alice Brandt": 3.0, "Jonas Weber": 30.0}, at_once=1)
     answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.0, passages=True, w_reader=6.0, reader_mid=4.0, reader_temp=2.0)
     ans = answerer.answer("Who ordered the evacuation of the lower town?", hits, None, {})
@@ -113,11 +116,10 @@ def test_a_reader_without_rounds_reads_every_passage_at_once():
 
 def test_a_later_round_reads_only_the_passages_that_could_still_matter():
     """Round two holds a passage that could still win and one that cannot: only the first is read."""
-    texts = ["Mayor Alice Brandt ordered the evacuation of the lower town on Monday.",
-             "Jonas Weber ordered the evacuation of the lower town on Tuesday.",
-             "Mira Okafor ordered the evacuation of the lower town on Friday.",
-             "The weather stayed quiet. Ruth Adeyemi sold fish at the market."]
-    hits = [Hit(chunk=c, score=1.0) for i, t in enumerate(texts) for c in chunk_document(parse_document(f"d{i}.txt", t), 110, 0)]
+    hits = _hits_of("Mayor Alice Brandt ordered the evacuation of the lower town on Monday.",
+                    "Jonas Weber ordered the evacuation of the lower town on Tuesday.",
+                    "Mira Okafor ordered the evacuation of the lower town on Friday.",
+                    "The weather stayed quiet. Ruth Adeyemi sold fish at the market.")
     reader = RoundReader({"Alice Brandt": 9.0, "Jonas Weber": 2.0, "Mira Okafor": 1.0, "Ruth Adeyemi": 1.0}, at_once=2)
     answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.0, passages=True, w_reader=1.0, reader_mid=4.0, reader_temp=2.0)
     q = "Who ordered the evacuation of the lower town?"
