@@ -129,12 +129,12 @@ class QA:
         self.last_load = report
         return report
 
-    def index(self, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
-        """Bring the index in line with the documents folder; returns what changed."""
-        report = self.load()
-        return self.index_documents(report.documents, progress=progress, rebuild=rebuild)
+    def index(self, progress: Progress | None = None, rebuild: bool = False, check_store: bool = True) -> SyncReport:
+        """Bring the index in line with the documents folder; returns what changed (see ``IndexStore.sync``)."""
+        return self.index_documents(self.load().documents, progress=progress, rebuild=rebuild, check_store=check_store)
 
-    def index_documents(self, documents: Sequence[Document], progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+    def index_documents(self, documents: Sequence[Document], progress: Progress | None = None, rebuild: bool = False,
+                        check_store: bool = True) -> SyncReport:
         """Make the index hold exactly ``documents`` (for corpora that are not a folder, e.g. JSONL)."""
         if not documents:
             raise NoDocuments("no documents to index")
@@ -145,7 +145,7 @@ class QA:
             documents = (check_document(d) for d in documents)
         require_writable_index(self.config.index_dir)
         with self._lock:
-            result = self.store.sync(documents, progress=progress, rebuild=rebuild)
+            result = self.store.sync(documents, progress=progress, rebuild=rebuild, check_store=check_store)
             if result.changed or self._retriever is None:
                 self._retriever = self._build_retriever()
             if result.appended:  # a sync returns with BM25 complete (evaluations, `qa index`); only uploads do not wait
@@ -196,7 +196,7 @@ class QA:
             if self._retriever is None:
                 # an index built from another source (`qa index --source FILE.jsonl`) is opened, not re-synced
                 if self.auto_index and self.config.seeds_dir.is_dir() and not self.store.external_source():
-                    report = self.index()
+                    report = self.index(check_store=False)  # up to date: the saved snapshot answers, Chroma unopened
                     if report.changed:
                         log.info("index: %s", report.summary())
                 else:

@@ -38,6 +38,16 @@ class HashEmbedder:
         return self._vec(text)
 
 
+class NoTieEmbedder(HashEmbedder):
+    """The hashing embedder plus a little noise seeded by the text: no two rows score exactly alike
+    (exact ties are the one thing two exact searches may order differently)."""
+
+    def _vec(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.md5(text.encode()).digest()[:4], "little")
+        v = super()._vec(text) + 0.05 * np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+
 class FakeLLM:
     """A llama-index-style chat LLM with scripted replies (no HTTP): ``chat`` returns the next reply,
     ``stream_chat`` yields it in pieces of ``piece_words`` words. A reply that is an exception is raised."""

@@ -11,7 +11,6 @@ model are in the integration test at the end.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from qa.store.records import add_vectors
 from qa.store.snapshot import CommittedSnapshots, SnapshotCollection, SnapshotPolicy, VectorSnapshot
 
 from tests.conftest import GOLD, ROOT
-from tests.fakes import HashEmbedder, InMemoryBackend, InMemoryCollection
+from tests.fakes import HashEmbedder, InMemoryBackend, InMemoryCollection, NoTieEmbedder
 
 CHUNKING = {"chunk_words": 110, "chunk_overlap": 0, "version": 1}
 QUESTIONS = ["Who was sworn in as interim president?", "Where did the intense firefights break out?",
@@ -38,17 +37,10 @@ QUESTIONS = ["Who was sworn in as interim president?", "Where did the intense fi
 NEW_NAME = "harbour-notes.md"
 NEW_TEXT = b"# Harbour notes\n\nThe harbour master Zorblax Quendry opened the new lighthouse on Tuesday.\n"
 LIVE = SnapshotPolicy(max_rows=0)
+#: the in-memory read alone (no saved snapshot file), as these tests watch when it happens
+READ = SnapshotPolicy(saved=False)
 #: read on the first question (the default waits for the second)
-AT_ONCE = SnapshotPolicy(after_queries=0)
-
-
-class NoTieEmbedder(HashEmbedder):
-    """The hashing embedder plus a little noise seeded by the text: no two rows score exactly alike."""
-
-    def _vec(self, text: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.md5(text.encode()).digest()[:4], "little")
-        v = super()._vec(text) + 0.05 * np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
-        return (v / np.linalg.norm(v)).astype(np.float32)
+AT_ONCE = SnapshotPolicy(after_queries=0, saved=False)
 
 
 def random_collection(n: int = 200, dim: int = 16, seed: int = 0) -> InMemoryCollection:
@@ -134,7 +126,7 @@ def make_store(tmp_path: Path, seeds: Path, backend="memory", embedder=None) -> 
 
 
 def retriever(store: IndexStore, policy: SnapshotPolicy | None = None):
-    return build_retriever(store, store.embedder.embed_query, top_k=5, candidates=20, snapshot=policy)
+    return build_retriever(store, store.embedder.embed_query, top_k=5, candidates=20, snapshot=policy or READ)
 
 
 def seen(hybrid, question: str) -> list[tuple]:
@@ -197,7 +189,7 @@ def test_collections_over_the_row_limit_are_read_live(tmp_path, seeds_copy):
     assert chunks < sentences
     assert store.reader_collections(SnapshotPolicy(max_rows=chunks - 1)) == (store.chunks_collection, store.sentences_collection)
     want = seen(retriever(store, LIVE), QUESTIONS[0])
-    hybrid = retriever(store, SnapshotPolicy(max_rows=chunks, after_queries=0))  # the chunks fit, their sentences do not
+    hybrid = retriever(store, SnapshotPolicy(max_rows=chunks, after_queries=0, saved=False))  # the chunks fit, their sentences do not
     assert_same(seen(hybrid, QUESTIONS[0]), want)
     snaps = store._snapshots
     assert snaps.loaded and snaps.snapshot(0).count() == chunks and snaps.snapshot(1) is None
@@ -224,7 +216,7 @@ def test_a_snapshot_missing_a_committed_row_is_never_used(tmp_path, seeds_copy):
     store.chunks_collection.delete([store.manifest.chunk_ids()[0]])
     hybrid.search(QUESTIONS[0])
     assert not store._snapshots.loaded
-    assert hybrid.sentences.sentences._source() is store.sentences_collection
+    assert hybrid.sentences.sentences._source().collection() is store.sentences_collection
 
 
 def test_a_commit_retires_the_snapshot_of_the_state_before(tmp_path, seeds_copy):
@@ -237,7 +229,7 @@ def test_a_commit_retires_the_snapshot_of_the_state_before(tmp_path, seeds_copy)
     store.commit_append(store.prepare_append([doc]))
     # the state it read is gone: the old retriever reads the live collections, as before snapshots
     assert not old_snaps.current() and old_snaps.snapshot(0) is None and old_snaps.snapshot(1) is None
-    assert old.dense.make(5).chunks._source() is store.chunks_collection
+    assert old.dense.make(5).chunks._source().collection() is store.chunks_collection
     new = retriever(store, AT_ONCE)
     assert NEW_NAME in {h.chunk.doc_id for h in new.search("Who opened the new lighthouse on Tuesday?")}
     assert store._snapshots.loaded and store._snapshots is not old_snaps
@@ -263,7 +255,7 @@ def test_a_sync_that_changes_nothing_keeps_the_snapshot_and_a_reopen_of_the_same
 def test_a_larger_state_is_read_in_the_background(tmp_path, seeds_copy):
     store = make_store(tmp_path, seeds_copy)
     want = seen(retriever(store, LIVE), QUESTIONS[1])
-    hybrid = retriever(store, SnapshotPolicy(sync_chunks=0))
+    hybrid = retriever(store, SnapshotPolicy(sync_chunks=0, saved=False))
     seen(hybrid, QUESTIONS[0])
     snaps = store._snapshots
     assert not snaps.loaded
@@ -372,13 +364,16 @@ def test_the_gold_questions_get_the_same_hits_and_answers_from_the_snapshot(seed
         want = run()
         engine._retriever = build(AT_ONCE)
         got = run()
-        assert engine.store._snapshots.loaded
+        assert engine.store._snapshots.loaded and not engine.store._snapshots.from_file
+        engine._retriever = build(SnapshotPolicy())  # the snapshot the index saved when it was built
+        saved = run()
+        assert engine.store._snapshots.from_file
     finally:
         engine._retriever = engine._build_retriever()
     for q in questions:
-        (h1, a1, v1, s1), (h2, a2, v2, s2) = want[q], got[q]
-        assert [h[:3] for h in h2] == [h[:3] for h in h1], q
-        assert [h[3] for h in h2] == pytest.approx([h[3] for h in h1], abs=1e-5), q
-        assert_same_sides(s2, s1)
-        assert v2.keys() == v1.keys() and all(np.allclose(v2[k], v1[k], atol=1e-6) for k in v1), q
-        assert a2 == a1, q
+        for (h1, a1, v1, s1), (h2, a2, v2, s2) in ((want[q], got[q]), (want[q], saved[q])):
+            assert [h[:3] for h in h2] == [h[:3] for h in h1], q
+            assert [h[3] for h in h2] == pytest.approx([h[3] for h in h1], abs=1e-5), q
+            assert_same_sides(s2, s1)
+            assert v2.keys() == v1.keys() and all(np.allclose(v2[k], v1[k], atol=1e-6) for k in v1), q
+            assert a2 == a1, q

@@ -5,7 +5,8 @@ The vectors live in a :class:`~qa.store.backend.VectorBackend` (Chroma by defaul
 ``backend`` (the Protocol and its scores), ``registry`` (backends by name), ``chroma``, ``manifest``, ``records`` (how chunks are
 stored as rows), ``lock``, ``generations`` (sync, commit, crash cleanup), ``append`` (the append
 intent and its recovery), ``change`` (delete and replace in place, through the same intent), ``sparse`` (the BM25 index), ``bm25`` (when
-it is built and loaded), ``snapshot`` (a small committed state read into memory for its retriever),
+it is built and loaded), ``snapshot`` (a small committed state read into memory for its retriever), ``snapshot_file`` (that state saved
+beside the manifest for new processes),
 ``index`` (:class:`IndexStore`, tying them together).
 
 Layout of ``index_dir``::
@@ -22,6 +23,11 @@ Layout of ``index_dir``::
                            background while the previous one answers)
     damaged-<time>/        a Chroma store that could not be opened, moved here by ``qa index --rebuild``
                            (kept for the user; never read, never deleted)
+    snapshot.npz           the committed state's chunk and sentence rows, keyed by the manifest's digest
+                           (``snapshot_file``): a new process answers from it without opening the vector
+                           store; a cache, ignored unless it is exactly the open manifest's state
+    retired.pending        present while a replaced generation's collections may still exist: a sync
+                           that finds it (or a staging manifest, or an append intent) cleans up first
 
 Collections are named ``<collection>_<index_id>_<generation>_chunks`` and ``..._sentences``: the
 index id is random per index folder, so several indexes can share one Chroma server; the generation
@@ -39,7 +45,10 @@ built for, so a crash between the rename and the swap leaves a stale ``bm25/`` t
 rebuilds, never a wrong one. A crash (even ``kill -9``)
 before the rename leaves the previous index untouched and answering; a crash after it leaves the new
 one. Whatever a crashed run left behind (staging collections, an uncommitted or retired generation)
-is dropped by the next writer, or by the next reader that finds no writer holding the lock.
+is dropped by the next writer, or by the next reader that finds no writer holding the lock. Each
+such leftover is marked on disk until it is gone (``manifest.staging.json``, ``append.json``,
+``retired.pending``), so a sync that finds the documents unchanged and no mark neither lists nor
+opens the vector store (``qa ask`` on an index that is up to date).
 
 **Appends.** A sync whose only change is *added* documents (and :meth:`IndexStore.commit_append`,
 the upload path) does not write a generation: copying every vector of a large collection per upload

@@ -257,6 +257,7 @@ class Bm25Mixin:
                     self._bm25_stop.wait(0.5)  # a writer holds the lock: try again shortly
                     continue
                 self._refresh_bm25()
+                self.save_committed_snapshot()  # type: ignore[attr-defined]  # an upload's state, for new processes
             except _Stopped:
                 continue  # the loop ends at its next check
             except Exception as e:

@@ -27,7 +27,7 @@ from qa.ingest import Chunk
 from qa.store import records
 from qa.store.backend import IndexUnusable, VectorCollection
 from qa.store.lock import clear_dead_scratch
-from qa.store.manifest import MANIFEST, STAGING, Manifest, Progress, SyncReport, document_entry, fsync_dir, write_batch_chunks
+from qa.store.manifest import MANIFEST, RETIRED, STAGING, Manifest, Progress, SyncReport, document_entry, fsync_dir, write_batch_chunks
 from qa.types import Document
 
 log = logging.getLogger("qa.store")
@@ -188,7 +188,7 @@ class GenerationsMixin:
 
     def sync(
         self, documents: Iterable[Document], progress: Progress | None = None, rebuild: bool = False,
-        source: str = "",
+        source: str = "", check_store: bool = True,
     ) -> SyncReport:
         """Make the index hold exactly ``documents``; re-embed only what changed.
 
@@ -196,23 +196,52 @@ class GenerationsMixin:
         held in memory). ``source`` names where they come from ("" = the documents folder); syncing
         an index with documents from a different source is refused unless ``rebuild``.
         The previous index stays live and answering until the new one is complete (see qa.store);
-        a crash at any point loses nothing that was committed.
+        a crash at any point loses nothing that was committed. ``check_store=False``: when the
+        documents are the committed ones and no run left anything behind, return without opening the
+        vector store (an ask's sync: the saved snapshot answers); a damaged store is then reported by
+        the first read of it, or by the next sync that checks.
         """
         t0 = time.perf_counter()
         self._check_folder()  # before the lock file: a foreign folder is left exactly as it was
         with self._lock, self._writer.hold():
-            old, reason, set_aside = self._sync_start(rebuild, source)
-            self.cleanup(old)
-            if reason:
-                log.warning("rebuilding index: %s", reason)
-            base = {} if (reason or old is None) else old.documents
-            if not rebuild and not reason and old is not None and old.generation and isinstance(documents, Sequence):
-                added = self._only_added(documents, base)
-                if added:  # nothing removed or edited: add in place, no new generation
-                    return self._append(old, [(d, self.chunk(d)) for d in added], progress, None, t0)
-            report = self._write_generation(documents, old, reason, base, progress, source)
-            # set_aside is only ever set by a rebuild, which always commits
-            return replace(report, seconds=time.perf_counter() - t0, set_aside=set_aside)
+            report = self._sync_locked(documents, progress, rebuild, source, t0, check_store)
+            self.save_committed_snapshot()  # type: ignore[attr-defined]  # the next new process answers from it
+            return report
+
+    def _sync_locked(self, documents: Iterable[Document], progress: Progress | None, rebuild: bool, source: str,
+                     t0: float, check_store: bool) -> SyncReport:
+        """:meth:`sync` under the writer lock."""
+        old, reason, set_aside = self._sync_start(rebuild, source)
+        if not (rebuild or reason or check_store) and self._up_to_date(old, documents):
+            # nothing to write and nothing left by a crashed run: the vector store is not even opened
+            if self._chunks is not None and old is not None and self._chunks.name != old.names()[0]:
+                self._chunks = self._sentences = None  # another state's collections: reopened when read
+            self.manifest = old
+            return SyncReport(unchanged=tuple(d.doc_id for d in documents), seconds=time.perf_counter() - t0)  # type: ignore[union-attr]
+        self.cleanup(old)
+        if reason:
+            log.warning("rebuilding index: %s", reason)
+        base = {} if (reason or old is None) else old.documents
+        if not rebuild and not reason and old is not None and old.generation and isinstance(documents, Sequence):
+            added = self._only_added(documents, base)
+            if added:  # nothing removed or edited: add in place, no new generation
+                return self._append(old, [(d, self.chunk(d)) for d in added], progress, None, t0)
+        report = self._write_generation(documents, old, reason, base, progress, source)
+        # set_aside is only ever set by a rebuild, which always commits
+        return replace(report, seconds=time.perf_counter() - t0, set_aside=set_aside)
+
+    def _up_to_date(self, old: Manifest | None, documents: Iterable[Document]) -> bool:
+        """``documents`` are exactly what the committed generation ``old`` holds (same ids, same
+        content), its BM25 is the one built for it, and no crashed or unfinished run left anything
+        behind (a staging manifest, an append intent, a replaced generation not yet dropped)."""
+        if old is None or not old.generation or not isinstance(documents, Sequence) or len(documents) != len(old.documents):
+            return False
+        if any(p.exists() for p in (self.staging_path, self.append_path, self.index_dir / RETIRED)):
+            return False
+        ids = {d.doc_id for d in documents}
+        if len(ids) != len(documents) or any(old.documents.get(d.doc_id, {}).get("sha256") != d.sha256 for d in documents):
+            return False
+        return self._bm25_folder_key() == old.corpus_key()
 
     def _sync_start(self, rebuild: bool, source: str) -> tuple[Manifest | None, str, str]:
         """(the live manifest or None, why everything is rebuilt or "", where a damaged store went or "")."""
@@ -278,10 +307,12 @@ class GenerationsMixin:
         checkpoint("committed")
         if bm25_tmp is not None:
             self._install_bm25(bm25_tmp)
-        with contextlib.suppress(FileNotFoundError):
-            self.staging_path.unlink()
         if old is not None:
             self._retired += [n for n in old.names() if n not in new.names()]
+            if self._retired:  # before the staging manifest goes: a crash from here on still shows what to drop
+                (self.index_dir / RETIRED).write_text("\n".join(self._retired) + "\n", encoding="utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            self.staging_path.unlink()
         self.manifest = new
         self._bm25_state = (bm25, new.corpus_key(), new.generation)
         self._sentences, self._chunks = writer.sentences, writer.chunks
@@ -309,6 +340,8 @@ class GenerationsMixin:
                     p.unlink()
             clear_dead_scratch(self.index_dir)
             self._retired = [n for n in self._retired if n not in doomed]
+            if not self._retired:  # every replaced generation of this index is gone now
+                (self.index_dir / RETIRED).unlink(missing_ok=True)
             return sorted(doomed)
 
     def _leftover_collections(self, live: Manifest | None) -> set[str]:

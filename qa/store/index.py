@@ -31,15 +31,16 @@ from qa.store.bm25 import Bm25Mixin
 from qa.store.change import ChangeMixin
 from qa.store.generations import GenerationsMixin
 from qa.store.lock import WriterLock
-from qa.store.manifest import APPEND, DAMAGED_PREFIX, KEPT, LOCK, MANIFEST, OWNED, OWNED_PREFIXES, STAGING, Manifest, fsync_dir
+from qa.store.manifest import APPEND, DAMAGED_PREFIX, KEPT, LOCK, MANIFEST, OWNED, OWNED_PREFIXES, RETIRED, STAGING, Manifest, fsync_dir
 from qa.store.registry import make_backend
-from qa.store.snapshot import CommittedSnapshots, SnapshotPolicy
+from qa.store.snapshot import CommittedSnapshots, LiveCollection, SnapshotPolicy
+from qa.store.snapshot_file import SavedSnapshotMixin
 from qa.types import Document
 
 log = logging.getLogger("qa.store")
 
 
-class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
+class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin, SavedSnapshotMixin):
     """Chunk and sentence vectors in a :class:`~qa.store.backend.VectorBackend` plus BM25, kept in step by a manifest.
 
     ``backend`` is a registered name (default: ``QA_VECTOR_BACKEND``, else Chroma) or a backend
@@ -195,6 +196,7 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
             names, self._retired = self._retired, []
             if names:
                 self._drop(names)
+                (self.index_dir / RETIRED).unlink(missing_ok=True)
             return names
 
     def wipe(self) -> None:
@@ -313,7 +315,7 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
                 raise IndexUnusable(f"no index at {self.index_dir}; run `qa index` first")
             if m.model != self.embedder.name:
                 raise IndexUnusable(f"index at {self.index_dir} was built with {m.model}, not {self.embedder.name}; run `qa index`")
-            if self.staging_path.exists() or self.append_path.exists():
+            if self.staging_path.exists() or self.append_path.exists() or (self.index_dir / RETIRED).exists():
                 self.cleanup(m)  # a crashed run's leftovers (skipped while a writer is busy)
             prev = self.manifest
             self._open_collections(m)
@@ -370,10 +372,11 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin):
         given, must still be it): answered from memory once read (:mod:`qa.store.snapshot`; ``policy``
         says when), else by the live collections."""
         with self._lock:
-            live = (self.chunks_collection, self.sentences_collection)
-            same = manifest is None or manifest is self.manifest  # else a commit came between: no snapshot
-            self._snapshots = snaps = CommittedSnapshots.for_store(self, *live, policy=policy) if same else None
-            return live if snaps is None else snaps.collections()
+            m = self.manifest or self.open()
+            same = manifest is None or manifest is m  # else a commit came between: no snapshot
+            lazy = (LiveCollection(self, 0, m.names()[0]), LiveCollection(self, 1, m.names()[1]))  # opened when read
+            self._snapshots = snaps = CommittedSnapshots.for_store(self, *lazy, policy=policy) if same else None
+            return (self.chunks_collection, self.sentences_collection) if snaps is None else snaps.collections()
 
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[tuple[str, int], np.ndarray]:
         """Stored vectors of every sentence of ``chunks``, keyed by (chunk_id, sentence index)."""

@@ -24,13 +24,18 @@ STAGING = "manifest.staging.json"
 #: the intent of an in-place append (see qa.store)
 APPEND = "append.json"
 LOCK = "index.lock"
+#: present while collections of a replaced generation may still exist (dropped once nothing reads them)
+RETIRED = "retired.pending"
+#: the committed state's rows, saved for new processes (qa.store.snapshot_file; a cache, never the truth)
+SNAPSHOT = "snapshot.npz"
 MANIFEST_FORMAT = 2
 #: manifests this code can read (1: one fixed pair of collections, migrated on the next sync)
 READABLE_FORMATS = (1, 2)
 #: what `qa index --rebuild` may delete inside index_dir; nothing else is ever touched
-OWNED = (MANIFEST, "chroma", "bm25", MANIFEST + ".tmp", STAGING, STAGING + ".tmp", LOCK, APPEND, APPEND + ".tmp")
-#: owned scratch folders are named with this prefix plus a random token
-OWNED_PREFIXES = ("bm25.tmp-",)
+OWNED = (MANIFEST, "chroma", "bm25", MANIFEST + ".tmp", STAGING, STAGING + ".tmp", LOCK, APPEND, APPEND + ".tmp",
+         RETIRED, SNAPSHOT)
+#: owned scratch folders and files are named with these prefixes plus a random token
+OWNED_PREFIXES = ("bm25.tmp-", "snapshot.tmp-")
 #: other things qa keeps inside index_dir (evaluation indexes, feedback, the indexes of named
 #: collections: qa.collections), never wiped by a rebuild
 KEPT = ("eval", "feedback.jsonl", "collections")
@@ -154,6 +159,11 @@ class Manifest:
             f.flush()
             os.fsync(f.fileno())
         return tmp
+
+    def digest(self) -> str:
+        """What tells committed states apart, whole: every document's hash and chunk ids, the
+        generation and the commit time (a saved snapshot is of the state with this digest)."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
     def chunk_ids(self) -> list[str]:
         return [cid for d in self.documents.values() for cid in d["chunks"]]

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from qa.store.backend import CollectionReader, Match, Records, VectorCollection
-from qa.store.records import READ_BATCH, sentence_id
+import qa.store.records as _records
+from qa.store.records import sentence_id
 
 log = logging.getLogger("qa.store")
 
@@ -59,6 +60,9 @@ class SnapshotPolicy:
     max_rows: int = MAX_SNAPSHOT_ROWS
     sync_chunks: int = SYNC_SNAPSHOT_CHUNKS
     after_queries: int = LOAD_AFTER_QUERIES
+    #: start from the state's saved snapshot (:mod:`qa.store.snapshot_file`) when there is one, and save
+    #: one read from the live collections: a new process then answers without opening the vector store
+    saved: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,8 +98,10 @@ class VectorSnapshot:
                    positions={rid: k for k, rid in enumerate(ids)})
 
     @classmethod
-    def read(cls, collection: VectorCollection, ids: Sequence[str], batch: int = READ_BATCH) -> VectorSnapshot:
-        """The rows of ``ids`` in ``collection`` (missing ones left out), read ``batch`` ids per get."""
+    def read(cls, collection: CollectionReader, ids: Sequence[str], batch: int = 0) -> VectorSnapshot:
+        """The rows of ``ids`` in ``collection`` (missing ones left out), read ``batch`` ids per get
+        (default: :data:`qa.store.records.READ_BATCH`)."""
+        batch = batch or _records.READ_BATCH
         parts = [collection.get(ids=list(ids[i : i + batch]), vectors=True) for i in range(0, len(ids), batch)]
         rows = Records(ids=[r for p in parts for r in p.ids], metadatas=[m for p in parts for m in p.metadatas],
                        documents=[d for p in parts for d in p.documents], vectors=[v for p in parts for v in p.vectors])
@@ -162,7 +168,7 @@ class CommittedSnapshots:
     read under way (tests, benchmarks).
     """
 
-    def __init__(self, store: Any, chunks: VectorCollection, sentences: VectorCollection, policy: SnapshotPolicy):
+    def __init__(self, store: Any, chunks: CollectionReader, sentences: CollectionReader, policy: SnapshotPolicy):
         self.store = store
         self.manifest = store.manifest
         self._state = _state(self.manifest)
@@ -177,9 +183,15 @@ class CommittedSnapshots:
         self._idle.set()
         #: (chunks, sentences) once read; sentences None when over the row limit
         self._ready: tuple[VectorSnapshot | None, VectorSnapshot | None] = (None, None)
+        #: read from the state's saved snapshot, not from the live collections
+        self.from_file = False
+        if policy.saved:
+            got = store.saved_snapshot(self.manifest, self._committed, policy.max_rows)
+            if got is not None:
+                self._ready, self.from_file = got, True
 
     @classmethod
-    def for_store(cls, store: Any, chunks: VectorCollection, sentences: VectorCollection,
+    def for_store(cls, store: Any, chunks: CollectionReader, sentences: CollectionReader,
                   policy: SnapshotPolicy | None = None) -> CommittedSnapshots | None:
         """Snapshots of ``store``'s open state, or None where none are kept (shared backend, too many rows)."""
         policy = policy or SnapshotPolicy()
@@ -230,7 +242,7 @@ class CommittedSnapshots:
     def _load(self) -> None:
         got: tuple[VectorSnapshot, VectorSnapshot | None] | None = None
         try:
-            got = self._read()
+            got = self.read_rows()
         except Exception as e:  # a collection a later commit dropped, a broken store: the live ones answer
             log.debug("snapshot of %s not read: %s", self.live[0].name, e)
         with self._lock:
@@ -238,9 +250,11 @@ class CommittedSnapshots:
                 self._ready = got
             self._loading = False
             self._queries = 0  # an incomplete read is tried again after as many questions
-            self._idle.set()
+        if got is not None and self.policy.saved:
+            self.store.save_snapshot(self.manifest, *got)  # the next new process starts from it
+        self._idle.set()
 
-    def _read(self) -> tuple[VectorSnapshot, VectorSnapshot | None] | None:
+    def read_rows(self) -> tuple[VectorSnapshot, VectorSnapshot | None] | None:
         """Both snapshots of the committed rows, or None when a committed row is missing."""
         if not self.current():
             return None
@@ -293,3 +307,42 @@ class SnapshotCollection:
 
     def refresh(self) -> None:
         self.live.refresh()
+
+
+class LiveCollection:
+    """A committed state's collection in the vector store, opened on first use: a retriever whose
+    snapshot answers everything (read from the saved file) never opens the store at all."""
+
+    def __init__(self, store: Any, side: int, name: str):
+        self.store = store
+        self.side = side
+        self.name = name
+        self._col: VectorCollection | None = None
+        self._lock = threading.Lock()
+
+    def collection(self) -> VectorCollection:
+        """The collection itself (opened now if not yet)."""
+        col = self._col
+        if col is not None:
+            return col
+        with self._lock:
+            if self._col is None:
+                m = self.store.manifest
+                if m is not None and m.names()[self.side] == self.name:  # the store's own open collections
+                    self._col = self.store.chunks_collection if self.side == 0 else self.store.sentences_collection
+                else:  # a commit came since: this state's collection by name, as the retriever was made for
+                    self._col = self.store.backend.open(self.name)
+            return self._col
+
+    def query(self, vector: Any, n: int) -> list[Match]:
+        return self.collection().query(vector, n)
+
+    def get(self, ids: Sequence[str] | None = None, where: Mapping[str, Any] | None = None, vectors: bool = False) -> Records:
+        return self.collection().get(ids=ids, where=where, vectors=vectors)
+
+    def count(self) -> int:
+        return int(self.collection().count())
+
+    def refresh(self) -> None:
+        if self._col is not None:
+            self._col.refresh()
