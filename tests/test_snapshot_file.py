@@ -82,6 +82,10 @@ def test_a_committing_sync_saves_its_state_and_a_new_process_answers_from_it_alo
     assert answers(fresh) == want
     assert fresh._snapshots.from_file
     assert fresh.backend.calls == []  # neither listed, nor opened: the saved state answered everything
+    opened = store_on(store.index_dir, storage)  # an index opened without its documents (`--source` corpora)
+    opened.open()
+    assert answers(opened) == want and opened._snapshots.from_file and opened.backend.calls == []
+    assert opened.count() == len(store.manifest.chunk_ids()) and opened.backend.calls  # opened when read
     checked = store_on(store.index_dir, storage)
     assert not checked.sync(load_documents(seeds_copy).documents).changed  # `qa index`: the store itself is checked
     assert any(c.startswith("open ") for c in checked.backend.calls)

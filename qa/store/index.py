@@ -318,6 +318,9 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin, SavedSna
             if self.staging_path.exists() or self.append_path.exists() or (self.index_dir / RETIRED).exists():
                 self.cleanup(m)  # a crashed run's leftovers (skipped while a writer is busy)
             prev = self.manifest
+            if prev is None and self._chunks is None and not self.backend.shared and self.has_saved_snapshot(m):
+                self.manifest = m  # a new process: the saved rows answer, the collections open when first read
+                return m
             self._open_collections(m)
             self.manifest = m
             if (prev is not None and m.generation and prev.generation == m.generation and prev.index_id == m.index_id

@@ -151,6 +151,10 @@ class SavedSnapshotMixin:
         """The saved rows of ``manifest``'s state (:func:`load_snapshots`), or None."""
         return load_snapshots(self.index_dir, manifest.digest(), committed, max_rows)
 
+    def has_saved_snapshot(self, manifest: Any) -> bool:
+        """A saved snapshot names ``manifest``'s state (read only its digest; the rows are checked when loaded)."""
+        return saved_digest(self.index_dir) == manifest.digest()
+
     def save_snapshot(self, manifest: Any, chunks: VectorSnapshot, sentences: VectorSnapshot | None) -> bool:
         """Save a snapshot of ``manifest``'s state for new processes, if it is the open state (:func:`save_state`)."""
         return save_state(self, manifest, chunks, sentences)
