@@ -115,10 +115,11 @@ def _rows(ids, rng, metadatas):
 
 def test_a_file_of_another_state_is_never_read(built, seeds_copy):
     store, storage, _ = built
-    stale = store.manifest.digest()
+    stale, before = store.manifest.digest(), (store.index_dir / SNAPSHOT).read_bytes()
     doc = parse_document("harbour-notes.md", "# Harbour notes\n\nThe harbour master Zorblax Quendry opened the lighthouse.\n")
-    store.commit_append(store.prepare_append([doc]))  # an upload: committed, the file is still the state before
-    assert saved_digest(store.index_dir) == stale != store.manifest.digest()
+    store.commit_append(store.prepare_append([doc]))  # an upload: its state is saved after the background BM25 rebuild
+    assert store.wait_bm25(60) and saved_digest(store.index_dir) == store.manifest.digest() != stale
+    (store.index_dir / SNAPSHOT).write_bytes(before)  # what a crash before that save leaves: the state before
     fresh = store_on(store.index_dir, storage)
     fresh.open()
     r = build_retriever(fresh, fresh.embedder.embed_query, top_k=5, candidates=20)
