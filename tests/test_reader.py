@@ -50,6 +50,44 @@ def test_best_spans_respects_order_and_length():
     assert best_spans(np.array([5.0, 0, 0]), np.array([0, 0, 5.0]), offsets, max_answer_tokens=2, top=5)[0][1:] != (0, 5)
 
 
+def _best_spans_by_loops(start, end, offsets, max_answer_tokens=30, n_best=20, top=1):
+    """best_spans as first written (two Python loops): the vectorised one must give exactly this."""
+    valid = np.array([o is not None for o in offsets[: len(start)]])
+    if not valid.any():
+        return []
+    s = np.where(valid, start[: len(valid)], -np.inf)
+    e = np.where(valid, end[: len(valid)], -np.inf)
+    found = []
+    for i in np.argsort(-s)[:n_best]:
+        if not np.isfinite(s[i]):
+            break
+        for j in np.argsort(-e)[:n_best]:
+            if not np.isfinite(e[j]) or j < i or j - i + 1 > max_answer_tokens:
+                continue
+            found.append((float(s[i] + e[j]), offsets[i][0], offsets[j][1]))
+    found.sort(key=lambda t: -t[0])
+    seen, out = set(), []
+    for score, a, b in found:
+        if (a, b) not in seen:
+            seen.add((a, b))
+            out.append((score, a, b))
+        if len(out) >= top:
+            break
+    return out
+
+
+def test_best_spans_equals_the_loops_it_replaced_ties_and_shared_offsets_included():
+    rng = np.random.default_rng(11)
+    for case in range(300):
+        n = int(rng.integers(3, 120))
+        # coarse logits: many exact ties; some tokens outside the passage; word pieces sharing a char span
+        start = (rng.integers(-8, 8, n) / 2).astype(np.float32)
+        end = (rng.integers(-8, 8, n) / 2).astype(np.float32)
+        offsets = [None if rng.random() < 0.15 else (k // 2 * 3, k // 2 * 3 + 2) for k in range(n)]
+        args = dict(max_answer_tokens=int(rng.integers(1, 31)), n_best=int(rng.integers(1, 25)), top=int(rng.integers(1, 9)))
+        assert best_spans(start, end, offsets, **args) == _best_spans_by_loops(start, end, offsets, **args), case
+
+
 def test_rules_spec_means_no_reader():
     assert is_rules("rules") and is_rules("") and is_rules(None) and is_rules("off")
     assert load_reader("rules") is None

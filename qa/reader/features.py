@@ -96,7 +96,11 @@ def best_spans(
     n_best: int = 20,
     top: int = 1,
 ) -> list[tuple[float, int, int]]:
-    """Best ``top`` (score, char_start, char_end) spans of one window; score = start + end logit."""
+    """Best ``top`` (score, char_start, char_end) spans of one window; score = start + end logit.
+
+    Among the ``n_best`` best starts and ``n_best`` best ends, every pair with the end not before the
+    start and at most ``max_answer_tokens`` long, best first (equal scores: starts in logit order,
+    then ends), one per distinct character span."""
     valid = np.array([o is not None for o in offsets[: len(start_logits)]])
     if not valid.any():
         return []
@@ -104,21 +108,20 @@ def best_spans(
     e = np.where(valid, end_logits[: len(valid)], -np.inf)
     starts = np.argsort(-s)[:n_best]
     ends = np.argsort(-e)[:n_best]
-    found = []
-    for i in starts:
-        if not np.isfinite(s[i]):
-            break
-        for j in ends:
-            if not np.isfinite(e[j]) or j < i or j - i + 1 > max_answer_tokens:
-                continue
-            found.append((float(s[i] + e[j]), offsets[i][0], offsets[j][1]))
-    found.sort(key=lambda t: -t[0])
-    seen, out = set(), []
-    for score, a, b in found:
+    starts, ends = starts[np.isfinite(s[starts])], ends[np.isfinite(e[ends])]
+    i, j = np.meshgrid(starts, ends, indexing="ij")  # row-major: each start, then each end
+    keep = (j >= i) & (j - i + 1 <= max_answer_tokens)
+    i, j = i[keep], j[keep]
+    scores = s[i] + e[j]
+    firsts, lasts = i.tolist(), j.tolist()
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for k in np.argsort(-scores, kind="stable").tolist():
+        a, b = offsets[firsts[k]][0], offsets[lasts[k]][1]  # type: ignore[index]
         if (a, b) in seen:
             continue
         seen.add((a, b))
-        out.append((score, a, b))
+        out.append((float(scores[k]), a, b))
         if len(out) >= top:
             break
     return out

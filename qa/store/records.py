@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,13 @@ def chunk_row(chunk: Chunk) -> tuple[str, dict[str, Any], str]:
     return node.node_id, {k: ("" if v is None else v) for k, v in md.items()}, node.get_content(metadata_mode=MetadataMode.NONE)
 
 
+@lru_cache(maxsize=8192)
+def _node_content(content: str) -> dict[str, Any]:
+    """A row's ``_node_content`` parsed, once per text: every question reads the same rows again (read
+    only: :meth:`StoredNode.from_row` copies what it keeps)."""
+    return json.loads(content)
+
+
 @dataclass(frozen=True)
 class StoredNode:
     """A chunk read back from the store: what llama-index's ``metadata_dict_to_node`` would give,
@@ -66,7 +74,7 @@ class StoredNode:
         content = row.get("_node_content")
         if content is None:  # the error metadata_dict_to_node gives
             raise ValueError("Node content not found in metadata dict.")
-        node = json.loads(content)
+        node = _node_content(content)
         return cls(node_id=str(node_id if node_id is not None else node.get("id_", "")),
                    text=text if text is not None else str(node.get("text") or ""),
                    metadata=dict(node.get("metadata") or {}), row=row)
