@@ -178,3 +178,18 @@ def test_dropping_the_retired_generation_clears_the_mark(built, seeds_copy):
     store.sync(load_documents(seeds_copy).documents)
     assert (store.index_dir / RETIRED).exists()
     assert store.drop_retired() and not (store.index_dir / RETIRED).exists()
+
+
+def test_a_save_that_fails_after_a_read_costs_the_question_nothing(built, monkeypatch, caplog):
+    store, storage, want = built
+    (store.index_dir / SNAPSHOT).unlink()
+    fresh = store_on(store.index_dir, storage)
+    fresh.open()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(fresh, "save_snapshot", broken)
+    assert answers(fresh) == want  # the second question reads the state into memory, then fails to save it
+    assert fresh._snapshots.wait(5) and fresh._snapshots.loaded and not fresh._snapshots.from_file
+    assert "disk on fire" in caplog.text and not (store.index_dir / SNAPSHOT).exists()

@@ -250,9 +250,13 @@ class CommittedSnapshots:
                 self._ready = got
             self._loading = False
             self._queries = 0  # an incomplete read is tried again after as many questions
-        if got is not None and self.policy.saved:
-            self.store.save_snapshot(self.manifest, *got)  # the next new process starts from it
-        self._idle.set()
+        try:
+            if got is not None and self.policy.saved:
+                self.store.save_snapshot(self.manifest, *got)  # the next new process starts from it
+        except Exception as e:  # a cache: the question is answered all the same
+            log.warning("snapshot of %s not saved (%s: %s)", self.live[0].name, type(e).__name__, e)
+        finally:
+            self._idle.set()
 
     def read_rows(self) -> tuple[VectorSnapshot, VectorSnapshot | None] | None:
         """Both snapshots of the committed rows, or None when a committed row is missing."""
