@@ -144,7 +144,7 @@ class SavedBM25:
     tokens (lowercased, split by the pattern, bm25s's English stopwords out, PyStemmer's stems, stems
     the index never saw dropped, repeats kept), the same float32 sums of the saved per-token scores
     (``np.add.at`` token by token, as bm25s), the same top ``k`` (``argpartition``, then ``argsort``).
-    ``tests/test_store_llama_compat.py`` checks it against bm25s. (With JAX installed bm25s would
+    ``tests/test_sparse.py`` checks it against bm25s. (With JAX installed bm25s would
     select with ``jax.lax.top_k``, which may order exact ties differently.)
     """
 
@@ -177,7 +177,8 @@ class SavedBM25:
     def token_ids(self, text: str, stemmer: Any) -> list[int]:
         stop = query_stopwords()
         words = [w for w in self._split(text.lower()) if w not in stop]
-        stems = dict(zip(dict.fromkeys(words), stemmer.stemWords(list(dict.fromkeys(words))))) if words else {}
+        unique = list(dict.fromkeys(words))  # stemmed once each, as bm25s.tokenize does
+        stems = dict(zip(unique, stemmer.stemWords(unique)))
         return [self.vocab[stems[w]] for w in words if stems[w] in self.vocab]
 
     def top(self, text: str, k: int, stemmer: Any) -> tuple[list[int], list[float]]:
