@@ -192,6 +192,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         read_cands: list[Candidate] = []
         pending: list[Candidate] = []  # read, not yet rescored: wait until we know the reader found something
         size = self._round_size(len(windows))
+        bounds = self._bounds(cands)  # before any rescoring: what each passage's sentences could reach
         todo = list(windows)
         while todo:
             done, todo = todo[:size], todo[size:]
@@ -202,7 +203,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 self._rescore(question, qtype, pending, rules_span, kind)
                 read_cands += pending
                 pending = []
-                todo = self._worth_reading(read_cands, cands, todo)
+                todo = self._worth_reading(read_cands, bounds, todo)
         if pending:  # the reader found nothing anywhere, and the question asks for no type
             return cands
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
@@ -216,23 +217,29 @@ class ReaderAnswerer(ExtractiveAnswerer):
             return max(1, windows)
         return max(1, int(at_once()))
 
-    def _worth_reading(self, read_cands: Sequence[Candidate], cands: Sequence[Candidate],
+    def _bounds(self, cands: Sequence[Candidate]) -> dict[str, float]:
+        """Per passage (chunk id), the most any of its sentences can score once read: a read
+        sentence's score only gains ``w_reader`` times a confidence under 1 (and may lose penalties),
+        so its best ranking score + ``w_reader``. Computed once, before reading: the sentences of a
+        passage not yet read keep their ranking scores."""
+        best: dict[str, float] = {}
+        for c in cands:
+            cid = c.hit.chunk.chunk_id
+            best[cid] = max(best.get(cid, c.score), c.score)
+        return {cid: score + self.w_reader for cid, score in best.items()}
+
+    def _worth_reading(self, read_cands: Sequence[Candidate], bounds: dict[str, float],
                        unread: Sequence[ReadWindow]) -> list[ReadWindow]:
-        """The ``unread`` passages that could still change the answer. A read sentence's score only
-        gains ``w_reader`` times a confidence under 1 (and may lose penalties), so an unread one
-        scores under its ranking score + ``w_reader``. A passage whose best such bound stays under
-        the best read score less the corroboration margin could change neither the best sentence,
-        nor the refusal, nor the corroborating quotes: left unread, the answer is the one the whole
-        read gives, for less work (``prune``; passages do not overlap, so the sentences read are
-        scored for good, and the best read score only grows, so a passage dropped stays dropped)."""
+        """The ``unread`` passages that could still change the answer. A passage whose bound
+        (:meth:`_bounds`) stays under the best read score less the corroboration margin could change
+        neither the best sentence, nor the refusal, nor the corroborating quotes: left unread, the
+        answer is the one the whole read gives, for less work (``prune``; passages do not overlap,
+        so the sentences read are scored for good, and the best read score only grows, so a passage
+        dropped stays dropped)."""
         if not read_cands:
             return list(unread)
         floor = max(c.score for c in read_cands) - self.corroboration_margin
-        best_in: dict[str, float] = {}
-        for c in cands:
-            cid = c.hit.chunk.chunk_id
-            best_in[cid] = max(best_in.get(cid, c.score), c.score)
-        return [w for w in unread if best_in[w.cand.hit.chunk.chunk_id] + self.w_reader >= floor]
+        return [w for w in unread if bounds[w.cand.hit.chunk.chunk_id] >= floor]
 
     def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[ReadWindow],
               kind: str | None) -> None:
