@@ -377,7 +377,8 @@ class IndexStore(GenerationsMixin, AppendMixin, ChangeMixin, Bm25Mixin, SavedSna
         with self._lock:
             m = self.manifest or self.open()
             same = manifest is None or manifest is m  # else a commit came between: no snapshot
-            lazy = (LiveCollection(self, 0, m.names()[0]), LiveCollection(self, 1, m.names()[1]))  # opened when read
+            names = m.names()
+            lazy = (LiveCollection(self, 0, names[0]), LiveCollection(self, 1, names[1]))  # opened when read
             self._snapshots = snaps = CommittedSnapshots.for_store(self, *lazy, policy=policy) if same else None
             return (self.chunks_collection, self.sentences_collection) if snaps is None else snaps.collections()
 

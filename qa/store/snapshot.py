@@ -322,21 +322,17 @@ class LiveCollection:
         self.side = side
         self.name = name
         self._col: VectorCollection | None = None
-        self._lock = threading.Lock()
 
     def collection(self) -> VectorCollection:
-        """The collection itself (opened now if not yet)."""
-        col = self._col
-        if col is not None:
-            return col
-        with self._lock:
-            if self._col is None:
-                m = self.store.manifest
-                if m is not None and m.names()[self.side] == self.name:  # the store's own open collections
-                    self._col = self.store.chunks_collection if self.side == 0 else self.store.sentences_collection
-                else:  # a commit came since: this state's collection by name, as the retriever was made for
-                    self._col = self.store.backend.open(self.name)
-            return self._col
+        """The collection itself (opened now if not yet; two threads opening it at once both get a
+        handle on the same collection, so no lock)."""
+        if self._col is None:
+            m = self.store.manifest
+            if m is not None and m.names()[self.side] == self.name:  # the store's own open collections
+                self._col = self.store.chunks_collection if self.side == 0 else self.store.sentences_collection
+            else:  # a commit came since: this state's collection by name, as the retriever was made for
+                self._col = self.store.backend.open(self.name)
+        return self._col
 
     def query(self, vector: Any, n: int) -> list[Match]:
         return self.collection().query(vector, n)

@@ -114,11 +114,31 @@ def load_snapshots(index_dir: Path, digest: str, committed: Sequence[str],
 
 
 def save_state(store: Any, manifest: Any, chunks: VectorSnapshot, sentences: VectorSnapshot | None) -> bool:
-    """Save the snapshot of ``manifest``'s state, when that is still ``store``'s open state and the
-    saved file is not already of it (best effort: a cache). True when written."""
+    """Save the snapshot of ``manifest``'s state, when the saved file is not already of it (best
+    effort: a cache). True when written."""
     digest = manifest.digest()
+    return saved_digest(store.index_dir) != digest and _write(store, digest, chunks, sentences)
+
+
+def save_committed(store: Any, policy: SnapshotPolicy | None = None) -> bool:
+    """Read ``store``'s open committed state from its collections and save it (after a commit, so the
+    next new process starts from it); nothing when it is saved already or kept no snapshot."""
+    m = store.manifest
+    digest = m.digest() if m is not None else ""
+    if not digest or saved_digest(store.index_dir) == digest:
+        return False
+    names = m.names()
+    snaps = CommittedSnapshots.for_store(store, LiveCollection(store, 0, names[0]), LiveCollection(store, 1, names[1]),
+                                         replace(policy or SnapshotPolicy(), saved=False))
+    got = snaps.read_rows() if snaps is not None else None
+    return got is not None and _write(store, digest, *got)
+
+
+def _write(store: Any, digest: str, chunks: VectorSnapshot, sentences: VectorSnapshot | None) -> bool:
+    """Write the rows of the state ``digest`` while it is still ``store``'s open state (a commit may
+    have come while they were read)."""
     live = store.manifest
-    if live is None or live.digest() != digest or saved_digest(store.index_dir) == digest:
+    if live is None or live.digest() != digest:
         return False
     try:
         save_snapshots(store.index_dir, digest, chunks, sentences)
@@ -126,19 +146,6 @@ def save_state(store: Any, manifest: Any, chunks: VectorSnapshot, sentences: Vec
         log.debug("snapshot of %s not saved: %s", store.index_dir, e)
         return False
     return True
-
-
-def save_committed(store: Any, policy: SnapshotPolicy | None = None) -> bool:
-    """Read ``store``'s open committed state from its collections and save it (after a commit, so the
-    next new process starts from it); nothing when it is saved already or kept no snapshot."""
-    m = store.manifest
-    if m is None or saved_digest(store.index_dir) == m.digest():
-        return False
-    names = m.names()
-    snaps = CommittedSnapshots.for_store(store, LiveCollection(store, 0, names[0]), LiveCollection(store, 1, names[1]),
-                                         replace(policy or SnapshotPolicy(), saved=False))
-    got = snaps.read_rows() if snaps is not None else None
-    return got is not None and save_state(store, m, *got)
 
 
 class SavedSnapshotMixin:
