@@ -134,8 +134,8 @@ class QA:
         return self.index_documents(self.load().documents, progress=progress, rebuild=rebuild, check_store=check_store)
 
     def index_documents(self, documents: Sequence[Document], progress: Progress | None = None, rebuild: bool = False,
-                        check_store: bool = True) -> SyncReport:
-        """Make the index hold exactly ``documents`` (for corpora that are not a folder, e.g. JSONL)."""
+                        check_store: bool = True, source: str = "") -> SyncReport:
+        """Make the index hold exactly ``documents`` (corpora that are not a folder, e.g. JSONL: name it in ``source``)."""
         if not documents:
             raise NoDocuments("no documents to index")
         if isinstance(documents, Sequence):
@@ -145,7 +145,7 @@ class QA:
             documents = (check_document(d) for d in documents)
         require_writable_index(self.config.index_dir)
         with self._lock:
-            result = self.store.sync(documents, progress=progress, rebuild=rebuild, check_store=check_store)
+            result = self.store.sync(documents, progress=progress, rebuild=rebuild, check_store=check_store, source=source)
             if result.changed or self._retriever is None:
                 self._retriever = self._build_retriever()
             if result.appended:  # a sync returns with BM25 complete (evaluations, `qa index`); only uploads do not wait

@@ -538,6 +538,40 @@ def test_evaluate_squad_open_and_gold_paragraph(tmp_path: Path) -> None:
     assert "index up to date" in limited.meta["index"]  # the second run re-embeds nothing
 
 
+def test_an_eval_index_asked_directly_is_opened_not_resynced_with_the_documents_folder(tmp_path: Path) -> None:
+    """`qa --index <eval index> ask` used to rebuild it from the seeds ("collection changed: squad -> qa");
+    the eval index now records its corpus, so an engine with a documents folder opens it as it is. An
+    eval index made before that is re-indexed once by the next evaluation."""
+    import dataclasses
+
+    from qa import QA
+    from qa.config import Config
+    from qa.store.manifest import Manifest
+
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")
+    cfg = Config.resolve(index_dir=tmp_path / "index", refusal_threshold=0.0)
+    ev.evaluate_squad(squad, config=cfg, embedder=HashEmbedder())
+    idx = ev.default_squad_index_dir(squad, cfg)
+    made = Manifest.load(idx / "manifest.json")
+    assert made.source.startswith("squad:squad.json") and made.collection == "squad"
+
+    seeds = tmp_path / "docs"
+    seeds.mkdir()
+    (seeds / "note.txt").write_text("The Danube flows through Vienna.", encoding="utf-8")
+    asked = QA(config=dataclasses.replace(cfg, index_dir=idx, seeds_dir=seeds), embedder=HashEmbedder())
+    hits = asked.retrieve("Which river flows through London?")
+    assert {h.chunk.doc_id for h in hits} <= set(made.documents) and hits
+    assert Manifest.load(idx / "manifest.json") == made  # not rebuilt, not re-synced
+
+    legacy = json.loads((idx / "manifest.json").read_text(encoding="utf-8"))
+    legacy["source"] = ""  # as written before eval indexes recorded their corpus
+    (idx / "manifest.json").write_text(json.dumps(legacy), encoding="utf-8")
+    again = ev.evaluate_squad(squad, config=cfg, embedder=HashEmbedder())
+    assert again.overall["questions"] == 4
+    assert Manifest.load(idx / "manifest.json").source == made.source
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_cli_eval_gold_for_real(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 #: (questions done so far, total) — the same shape as the store's progress callback
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 def score_asked(q: GoldQuestion, ask: Callable[[], Answer], *, retrieval: bool = True) -> QuestionResult:
@@ -93,12 +95,27 @@ def default_squad_index_dir(corpus_file: str | Path | Sequence[str | Path], conf
     from qa.config import Config
 
     cfg = config or Config.resolve()
+    return cfg.index_dir / "eval" / f"squad-{_corpus_digest(corpus_file)}"
+
+
+def _corpus_digest(corpus_file: str | Path | Sequence[str | Path]) -> str:
     files = [corpus_file] if isinstance(corpus_file, (str, Path)) else list(corpus_file)
     if len(files) == 1:
-        digest = hashlib.sha256(Path(files[0]).read_bytes()).hexdigest()[:10]
-    else:
-        digest = hashlib.sha256(b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in files)).hexdigest()[:10]
-    return cfg.index_dir / "eval" / f"squad-{digest}"
+        return hashlib.sha256(Path(files[0]).read_bytes()).hexdigest()[:10]
+    return hashlib.sha256(b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in files)).hexdigest()[:10]
+
+
+def _index_corpus(engine: Any, docs: Sequence[Document], corpus: str | Path | Sequence[str | Path],
+                  progress: Progress | None) -> Any:
+    """Index ``docs``, recording ``corpus`` as the index's source: a later ``qa --index <this folder> ask``
+    then opens it as the corpus it is, instead of re-syncing it with the documents folder."""
+    first = Path(corpus if isinstance(corpus, (str, Path)) else corpus[0])
+    source = f"squad:{first.name} (sha256 {_corpus_digest(corpus)})"  # the content, wherever the file is moved
+    made = engine.store.manifest_path.exists()
+    legacy = made and engine.store.external_source() != source  # an eval index made before sources were recorded
+    if legacy:
+        log.info("re-indexing %s: it does not record the corpus it was made from", engine.config.index_dir)
+    return engine.index_documents(docs, progress=progress, rebuild=legacy, source=source)
 
 
 def answer_from_paragraph(engine: Any, question: str, paragraph: Document) -> Answer:
@@ -205,7 +222,7 @@ def evaluate_squad(
     trained_on = tuple(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
     questions, left_out = leave_out_trained(questions, trained_on)
     questions = sample_questions(questions, sample, seed)[:limit]
-    sync = engine.index_documents(docs, progress=index_progress)
+    sync = _index_corpus(engine, docs, corpus_path or paths, index_progress)
     gold_missing = sorted({q.sources[0] for q in questions} - {d.doc_id for d in docs})
 
     def one(q: GoldQuestion) -> QuestionResult:
