@@ -13,7 +13,6 @@ commit point). A sync that only *adds* documents appends in place instead (:mod:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -161,8 +160,8 @@ class GenerationWriter:
             got = src_chunks.get(ids=[cid for _, cid in want[i : i + step]], vectors=True)
             self.chunks.add(got.ids, got.vectors, got.metadatas, got.documents)
             got_ids.update(got.ids)
-            sent_ids = [records.sentence_id(cid, j) for cid, md in zip(got.ids, got.metadatas)
-                        for j in range(len(json.loads(md.get("sentences") or "[]")))]
+            # a row without readable spans copies no sentence rows (the copy is lenient; a snapshot is strict)
+            sent_ids = [sid for cid, md in zip(got.ids, got.metadatas) for sid in records.sentence_ids_of(cid, md) or ()]
             for k in range(0, len(sent_ids), step * 4):
                 s = src_sents.get(ids=sent_ids[k : k + step * 4], vectors=True)
                 self.sentences.add(s.ids, s.vectors, s.metadatas)

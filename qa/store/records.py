@@ -35,6 +35,15 @@ def sentence_id(chunk_id: str, i: int) -> str:
     return f"{chunk_id}:{i}"
 
 
+def sentence_ids_of(chunk_id: str, metadata: Any) -> list[str] | None:
+    """The ids of a chunk row's sentence rows (its metadata lists its sentences' spans); None when it does not."""
+    try:
+        spans = json.loads(metadata["sentences"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return [sentence_id(chunk_id, j) for j in range(len(spans))] if isinstance(spans, list) else None
+
+
 def chunk_row(chunk: Chunk) -> tuple[str, dict[str, Any], str]:
     """(id, metadata, document) of ``chunk``: its node without the text, and the bare text."""
     from llama_index.core.schema import MetadataMode

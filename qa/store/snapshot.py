@@ -28,7 +28,6 @@ write to) or past ``max_rows`` rows in a collection (memory: 384 floats and a me
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,7 @@ import numpy as np
 
 from qa.store.backend import CollectionReader, Match, Records, VectorCollection
 import qa.store.records as _records
-from qa.store.records import sentence_id
+from qa.store.records import sentence_ids_of
 
 log = logging.getLogger("qa.store")
 
@@ -145,13 +144,10 @@ def sentence_ids(chunks: VectorSnapshot) -> list[str] | None:
     """The ids of the sentence rows of every chunk row (each lists its sentences' spans); None when one does not."""
     out: list[str] = []
     for cid, md in zip(chunks.ids, chunks.metadatas):
-        try:
-            spans = json.loads(md["sentences"])
-        except (KeyError, TypeError, ValueError):
+        ids = sentence_ids_of(cid, md)
+        if ids is None:
             return None
-        if not isinstance(spans, list):
-            return None
-        out += [sentence_id(cid, j) for j in range(len(spans))]
+        out += ids
     return out
 
 
