@@ -36,13 +36,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from qa import uploads
-from qa.config import DEFAULT_MAX_UPLOAD_BYTES
 from qa.guards import NoDocuments, check_document, require_writable_index
-from qa.ingest import TEXT_SUFFIXES, document_suffixes, load_document
+from qa.ingest import load_document
 from qa.store import AppendRefused, SyncReport
 from qa.store.change import UnknownDocument
 from qa.types import Document
-from qa.uploads import InvalidDocument
+from qa.uploads import InvalidDocument, TooLarge, UnsupportedType
 
 __all__ = ["DocumentChange", "DocumentInfo", "DocumentLibrary", "InvalidDocument", "SeedDocument", "TooLarge",
            "UnknownDocument", "UnsupportedType", "check_document_upload"]
@@ -55,14 +54,6 @@ _ASIDE = ".qa-aside-"
 
 class SeedDocument(PermissionError):
     """A shipped seed document: read only, never deleted or replaced."""
-
-
-class UnsupportedType(InvalidDocument):
-    """A file of a type the folder reader does not read."""
-
-
-class TooLarge(InvalidDocument):
-    """A file over the size limit for one document."""
 
 
 @dataclass(frozen=True)
@@ -106,36 +97,8 @@ class DocumentChange:
         return f"added {self.doc_id} ({self.chunks} passages)" if self.created else f"{self.doc_id} is already in the collection"
 
 
-def check_document_upload(name: str, data: bytes, max_bytes: int | None = None) -> uploads.CheckedUpload:
-    """Check a file for the collection: a usable name, a type the folder reader reads (.txt, .md,
-    .pdf, .docx, .html, ...), not empty, at most ``max_bytes``; text types must be UTF-8 text.
-    Raises :class:`UnsupportedType`, :class:`TooLarge` or :class:`InvalidDocument` (a message a user can act on)."""
-    limit = DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
-    shown = str(name).replace("\\", "/").rsplit("/", 1)[-1] or str(name)
-    if not isinstance(data, (bytes, bytearray)):
-        raise InvalidDocument(f"{shown}: expected the file's bytes, got {type(data).__name__}")
-    safe = uploads.safe_filename(name)
-    suffix = Path(safe or shown).suffix.lower()
-    if suffix not in document_suffixes():
-        raise UnsupportedType(f"{shown}: only {', '.join(document_suffixes())} files can be added"
-                              + (f" (this one is {suffix})" if suffix else " (this one has no extension)"))
-    if not safe or not Path(safe).stem:
-        raise InvalidDocument(f"{shown}: the file name has no usable characters (use letters, digits, '.', '_' or '-')")
-    if len(data) > limit:
-        raise TooLarge(f"{shown}: {len(data):,} bytes is over the {limit:,}-byte limit for one document")
-    if not data:
-        raise InvalidDocument(f"{shown}: the file is empty")
-    text = ""
-    if suffix in TEXT_SUFFIXES:
-        if b"\x00" in data:
-            raise InvalidDocument(f"{shown}: looks like a binary file (it contains NUL bytes), not text")
-        try:
-            text = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InvalidDocument(f"{shown}: not UTF-8 text (invalid byte at position {e.start}); save it as UTF-8") from None
-        if not text.strip():
-            raise InvalidDocument(f"{shown}: the file holds only whitespace")
-    return uploads.CheckedUpload(name=safe, data=bytes(data), text=text)
+#: the checks every added file passes (the same for ``QA.add_document`` and the library)
+check_document_upload = uploads.check_upload
 
 
 class DocumentLibrary:

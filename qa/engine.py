@@ -324,10 +324,10 @@ class QA:
     def add_document(
         self, name: str, data: bytes, progress: Progress | None = None, max_bytes: int | None = None,
     ) -> Any:
-        """Add one uploaded ``.txt``/``.md`` file to the documents folder and index it at once.
+        """Add one file (.txt, .md, .pdf, .docx, .html, ...) to the documents folder and index it at once.
 
-        ``name`` is reduced to a safe base name (``[A-Za-z0-9._-]``); the file must be non-empty
-        UTF-8 text under ``max_bytes`` (default 2 MB). It is written atomically, never replaces a
+        ``name`` is reduced to a safe base name (``[A-Za-z0-9._-]``); the file must be non-empty, under
+        ``max_bytes`` (default 2 MB), text UTF-8 (:func:`qa.uploads.check_upload`). Written atomically, it never replaces a
         different file of the same name (the same bytes again are a no-op), and only it is embedded.
         On any problem :class:`qa.uploads.InvalidDocument` says why and nothing changes (a file
         whose indexing fails is removed again). Returns :class:`qa.uploads.AddedDocument`; the
@@ -345,7 +345,7 @@ class QA:
         from qa.ingest import load_document
         from qa.store import AppendRefused
 
-        checked = uploads.check_upload(name, data, uploads.DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes)
+        checked = uploads.check_upload(name, data, max_bytes)
         with self._lock:
             if not self.config.seeds_dir.is_dir():
                 raise NoDocuments(f"documents folder not found: {self.config.seeds_dir}")

@@ -1,4 +1,4 @@
-"""Checking and storing uploaded documents (used by :meth:`qa.QA.add_document`).
+"""Checking and storing uploaded documents (:meth:`qa.QA.add_document`, :class:`qa.documents.DocumentLibrary`).
 
 An upload is accepted only if every check passes; otherwise :class:`InvalidDocument` says why and
 nothing on disk changes.
@@ -22,8 +22,6 @@ from typing import Any
 #: Default size limit for one uploaded file (QA_MAX_UPLOAD_BYTES or ``qa serve --max-upload``)
 from qa.config import DEFAULT_MAX_UPLOAD_BYTES
 
-#: Extensions an upload may have (the documents folder reads more, but uploads stay simple).
-UPLOAD_SUFFIXES = (".txt", ".md")
 #: Longest file name kept (extension included).
 MAX_NAME_CHARS = 100
 
@@ -34,9 +32,17 @@ class InvalidDocument(ValueError):
     """An uploaded document was refused; the message says why (and nothing was changed)."""
 
 
+class UnsupportedType(InvalidDocument):
+    """A file of a type the folder reader does not read."""
+
+
+class TooLarge(InvalidDocument):
+    """A file over the size limit for one document."""
+
+
 @dataclass(frozen=True)
 class CheckedUpload:
-    """An upload that passed every check: its safe file name, bytes and decoded text."""
+    """An upload that passed every check: its safe file name, bytes and decoded text ("" for PDF, DOCX, HTML)."""
 
     name: str
     data: bytes
@@ -62,32 +68,38 @@ def safe_filename(name: str) -> str:
     return stem + ext
 
 
-def check_upload(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> CheckedUpload:
-    """Validate one upload; raises :class:`InvalidDocument` with a message a user can act on."""
+def check_upload(name: str, data: bytes, max_bytes: int | None = None) -> CheckedUpload:
+    """Check a file for the collection: a usable name, a type the folder reader reads (.txt, .md,
+    .pdf, .docx, .html, ...), not empty, at most ``max_bytes`` (default ``DEFAULT_MAX_UPLOAD_BYTES``);
+    text types must be UTF-8 text. Raises :class:`UnsupportedType`, :class:`TooLarge` or
+    :class:`InvalidDocument`, with a message a user can act on."""
+    from qa.ingest import TEXT_SUFFIXES, document_suffixes
+
+    limit = DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     shown = re.split(r"[/\\]", str(name))[-1] or str(name)
     if not isinstance(data, (bytes, bytearray)):
         raise InvalidDocument(f"{shown}: expected the file's bytes, got {type(data).__name__}")
     safe = safe_filename(name)
     suffix = Path(safe or shown).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise InvalidDocument(
-            f"{shown}: only {' and '.join(UPLOAD_SUFFIXES)} files can be added"
-            + (f" (this one is {suffix})" if suffix else " (this one has no extension)")
-        )
+    if suffix not in document_suffixes():
+        raise UnsupportedType(f"{shown}: only {', '.join(document_suffixes())} files can be added"
+                              + (f" (this one is {suffix})" if suffix else " (this one has no extension)"))
     if not safe or not Path(safe).stem or Path(safe).stem.startswith("."):
         raise InvalidDocument(f"{shown}: the file name has no usable characters (use letters, digits, '.', '_' or '-')")
-    if len(data) == 0:
+    if len(data) > limit:
+        raise TooLarge(f"{shown}: {len(data):,} bytes is over the {limit:,}-byte limit for one document")
+    if not data:
         raise InvalidDocument(f"{shown}: the file is empty")
-    if len(data) > max_bytes:
-        raise InvalidDocument(f"{shown}: {len(data):,} bytes is over the {max_bytes:,}-byte limit for one document")
-    if b"\x00" in data:
-        raise InvalidDocument(f"{shown}: looks like a binary file (it contains NUL bytes), not text")
-    try:
-        text = bytes(data).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidDocument(f"{shown}: not UTF-8 text (invalid byte at position {e.start}); save it as UTF-8 and try again") from None
-    if not text.strip():
-        raise InvalidDocument(f"{shown}: the file holds only whitespace")
+    text = ""
+    if suffix in TEXT_SUFFIXES:
+        if b"\x00" in data:
+            raise InvalidDocument(f"{shown}: looks like a binary file (it contains NUL bytes), not text")
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidDocument(f"{shown}: not UTF-8 text (invalid byte at position {e.start}); save it as UTF-8") from None
+        if not text.strip():
+            raise InvalidDocument(f"{shown}: the file holds only whitespace")
     return CheckedUpload(name=safe, data=bytes(data), text=text)
 
 

@@ -465,3 +465,25 @@ def test_a_sync_that_appends_returns_with_bm25_complete(tmp_path, seeds_copy):
     key = Manifest.load(tmp_path / "index" / MANIFEST).corpus_key()
     assert engine.store._bm25_state[1] == key and (tmp_path / "index" / "bm25" / BM25_KEY_FILE).read_text() == key
     assert engine.retrieve("Zorblax Quendry")[0].sparse_rank == 1
+
+
+def test_add_document_takes_every_type_the_collection_reads_and_cites_the_pdf_page(tmp_path, seeds_copy):
+    """``QA.add_document`` accepted only .txt/.md while the documents library, the web chat and the
+    folder reader take PDF, DOCX and HTML; both now pass the same checks (:func:`qa.uploads.check_upload`)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for text in ("Harbor notes, page one.", "The Zorblax festival was founded in 1987 by Margaret Quendry."):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=12)
+        pdf.multi_cell(0, 10, text)
+    engine = QA(config=Config.resolve(seeds_dir=seeds_copy, documents_dir=tmp_path / "docs", index_dir=tmp_path / "index"),
+                embedder=HashEmbedder(), answerer=ExtractiveAnswerer())
+    engine.index()
+    added = engine.add_document("Harbor Notes.PDF", bytes(pdf.output()))
+    assert added.created and added.doc_id == "Harbor_Notes.pdf" and (tmp_path / "docs" / "Harbor_Notes.pdf").is_file()
+    hits = [h for h in engine.retrieve("Zorblax festival Quendry") if h.chunk.doc_id == "Harbor_Notes.pdf"]
+    assert hits and 2 in [number for number, _ in hits[0].chunk.pages]
+    answer = engine.ask("Who founded the Zorblax festival?")
+    assert answer.citations and answer.citations[0].doc_id == "Harbor_Notes.pdf" and answer.citations[0].page == 2
+    assert "Margaret Quendry" in answer.citations[0].quote
