@@ -155,11 +155,27 @@ class Config:
             value = env(f.name)
             if value is not None:
                 values[f.name] = value
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        unknown = set(values) - {f.name for f in fields(cls)}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(given) - {f.name for f in fields(cls)}
         if unknown:
             raise TypeError(f"unknown config keys: {sorted(unknown)}")
+        cls._check_numbers(given)
+        values.update(given)
         return cls()._coerce(values)
+
+    @classmethod
+    def _check_numbers(cls, given: dict[str, Any]) -> None:
+        """Numbers given in Python must be numbers (``QA(top_k=True)`` read one passage, ``top_k=2.5``
+        two); text is parsed as a QA_* variable's would be."""
+        defaults = cls()
+        for name, v in given.items():
+            default = getattr(defaults, name)
+            if isinstance(default, bool) or not isinstance(default, (int, float)) or isinstance(v, str):
+                continue
+            whole = isinstance(default, int)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (whole and isinstance(v, float) and not v.is_integer()):
+                kind = "an integer" if whole else "a number"
+                raise ValueError(f"config {name} must be {kind}, not {v!r}")
 
     def _coerce(self, values: dict[str, Any]) -> "Config":
         out: dict[str, Any] = {}

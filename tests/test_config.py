@@ -179,3 +179,19 @@ def test_server_settings_read_the_environment_the_same_way(monkeypatch):
     monkeypatch.setenv("QA_PORT", "99999")
     with pytest.raises(ValueError, match="out of range"):
         ServeSettings.resolve()
+
+
+@pytest.mark.parametrize("given", [True, 2.5, [3], b"3"])
+def test_a_number_setting_given_in_python_must_be_a_number(given):
+    """``QA(top_k=True)`` read one passage and ``top_k=2.5`` two, silently."""
+    with pytest.raises(ValueError, match=r"config top_k must be an integer"):
+        Config.resolve(top_k=given)
+    with pytest.raises(ValueError, match=r"config chunk_words must be an integer"):
+        Config.resolve(chunk_words=given)
+
+
+def test_whole_floats_and_numeric_text_are_numbers():
+    assert Config.resolve(top_k=3.0).top_k == 3 and Config.resolve(top_k="3").top_k == 3
+    assert Config.resolve(llm_timeout=5).llm_timeout == 5.0
+    with pytest.raises(ValueError, match="llm_timeout must be a number"):
+        Config.resolve(llm_timeout=True)
