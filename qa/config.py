@@ -223,6 +223,26 @@ class Config:
             raise ValueError(f"llm_unsupported must be 'drop' or 'mark', not {self.llm_unsupported!r}")
         if not self.llm_timeout > 0 or self.llm_max_tokens < 1:
             raise ValueError("llm_timeout must be more than 0 seconds and llm_max_tokens at least 1")
+        self._check_folders()
+
+    def _check_folders(self) -> None:
+        """The shipped seeds are never written and no folder is read twice: the documents folder is
+        neither the project's seeds folder nor inside or around the seeds folder, and the index lies
+        in neither (its files would be read as documents). The same folder for both is a collection
+        without seeds (a named collection's layout), except the project's own seeds folder."""
+        seeds, docs, index = (Path(os.path.realpath(p)) for p in (self.seeds_dir, self.documents_dir, self.index_dir))
+        shipped = Path(os.path.realpath(project_root() / "seeds"))
+        if docs == seeds == shipped:
+            raise ValueError(f"the documents folder {self.documents_dir} is the shipped seeds folder, which qa never "
+                             "writes; name another with --documents or QA_DOCUMENTS_DIR")
+        for inner, outer, what in ((docs, seeds, "inside the seeds folder"), (seeds, docs, "around the seeds folder")):
+            if inner != outer and inner.is_relative_to(outer):
+                raise ValueError(f"the documents folder {self.documents_dir} is {what} {self.seeds_dir}: its files would "
+                                 "be read twice and uploads written among the seeds; name a separate folder")
+        for folder, name in ((seeds, "seeds"), (docs, "documents")):
+            if index.is_relative_to(folder):
+                raise ValueError(f"the index folder {self.index_dir} is inside the {name} folder {folder}: its files "
+                                 "would be read as documents; name another with --index or QA_INDEX_DIR")
 
     def chunking(self) -> dict[str, Any]:
         """The settings that change chunk boundaries; a change means a full rebuild."""

@@ -156,6 +156,26 @@ def test_a_named_documents_folder_that_is_missing_is_an_error(tmp_path, how):
     assert not index.exists()
 
 
+@pytest.mark.parametrize("how", ["documents is the seeds", "documents around the seeds", "documents inside the seeds",
+                                 "index inside the documents"])
+def test_folders_that_overlap_are_refused_and_the_seeds_stay_untouched(tmp_path, how):
+    """`qa --documents seeds documents delete <seed>` deleted a shipped seed, and `--documents .` read the
+    seeds twice and the index's own files as documents."""
+    seeds = ROOT / "seeds"
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in seeds.iterdir())
+    folders = {"documents is the seeds": ["--documents", str(seeds)],
+               "documents around the seeds": ["--documents", str(ROOT)],
+               "documents inside the seeds": ["--seeds", str(tmp_path), "--documents", str(tmp_path / "mine")],
+               "index inside the documents": ["--documents", str(tmp_path)]}[how]
+    index = tmp_path / "index" if how == "index inside the documents" else tmp_path / "elsewhere" / "index"
+    for args in (["documents", "delete", "004_3184abc0dc7d57db.txt"], ["ask", INTERIM_Q]):
+        r, seconds = run([QA, *folders, "--index", str(index), *args])
+        line = assert_one_error_line(r, seconds, "folder")
+        assert "seeds folder" in line or "inside the documents folder" in line, line
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in seeds.iterdir()) == before
+    assert not index.exists()
+
+
 def test_the_default_user_documents_folder_may_be_missing(tmp_path, monkeypatch):
     """Uploads create it; QA_DOCUMENTS_DIR names the default one (each test has its own, not created)."""
     monkeypatch.setenv("QA_DOCUMENTS_DIR", str(tmp_path / "not-yet"))
