@@ -118,17 +118,11 @@ def names_in(text: str | None) -> list[str]:
     return sorted(found, key=lambda n: -len(n.split()))
 
 
-def _looks_like_name(text: str | None) -> bool:
-    if not text or len(text) > 60 or any(ch.isdigit() for ch in text):
-        return False
-    return bool(names_in(text)) and names_in(text)[0] == text.strip().rstrip(".")
-
-
 def _topic(question: str) -> str:
     """What the previous question was about: the question without its wh-word and auxiliaries, and
     without the verb in "Who VERB the …" ("Who ordered the operation that captured Maduro?" → "the
     operation that captured Maduro"; "Who was sworn in as interim president?" → "sworn in as
-    interim president")."""
+    interim president"; "Where did Trump watch the operation?" → "the operation")."""
     q = question.strip().rstrip("?.! ")
     words = q.split()
     i = 0
@@ -138,7 +132,9 @@ def _topic(question: str) -> str:
     # "Who ordered the operation that …": drop the verb right after the wh-word when an article follows
     if i == 1 and len(rest) >= 2 and rest[1].lower() in {"the", "a", "an", "this", "that", "his", "her", "their"}:
         rest = rest[1:]
-    return " ".join(rest)
+    # "Where did Trump watch the operation?": what "it" can be is the noun phrase, not "Trump watch …"
+    article = next((k for k, w in enumerate(rest) if w.lower() in {"the", "a", "an"}), 0)
+    return " ".join(rest[article:])
 
 
 def _is_demonstrative_pronoun(tokens: Sequence[str], i: int) -> bool:
@@ -199,11 +195,30 @@ def _group_in(text: str | None) -> str | None:
     return None
 
 
+#: questions whose answer is a place, a time, a reason or a manner, never a person ("Where did Trump
+#: watch it?" → "Mar-a-Lago": a "he" after it is still Trump)
+_NOT_ASKING_WHO = re.compile(r"^\W*(?:where|when|why|how)\b|\bwhat (?:year|time|day|date|month|place|city|country)\b", re.I)
+
+
+def _person_named(answer: str) -> str | None:
+    """The person a short answer names: all of it ("Delcy Rodríguez"), or its one name after a title
+    ("President Donald Trump" → "Donald Trump"); None for a number, a group, a thing or several people."""
+    text = answer.strip()
+    if len(text) > 60 or any(ch.isdigit() for ch in text) or _group_in(text):
+        return None
+    names = [n for n in names_in(text) if not _is_thing_name(n, text)]
+    if names and all(n in names[0] for n in names):  # "Flores; Cilia Flores" is one person
+        return names[0]
+    return None
+
+
 def _person_in(question: str, answer: str | None) -> str | None:
-    """Who "she"/"he" can be after a turn: its short answer when that is a person's name, else a
-    person's name in its question; a number, a group or a thing is never put for a person."""
-    if answer is not None and _looks_like_name(answer) and not _is_thing_name(answer) and not _group_in(answer):
-        return answer.strip()
+    """Who "she"/"he" can be after a turn: the person its short answer names when it asked who, else a
+    person's name in its question; a number, a group, a place or a thing is never put for a person."""
+    if answer is not None and not _NOT_ASKING_WHO.search(question):
+        named = _person_named(answer)
+        if named:
+            return named
     return next((n for n in names_in(question) if not _is_thing_name(n, question)), None)
 
 

@@ -134,3 +134,35 @@ def test_only_the_last_three_turns_are_looked_at():
     filler = [PLANT, PLANT, PLANT]
     assert resolve("What did she say?", [SWORN_IN, *filler]) == "What did she say?"
     assert resolve("What did she say?", [SWORN_IN, *filler[:2]]) == "What did Delcy Rodríguez say?"
+
+
+def test_a_follow_up_after_three_turns_names_who_the_latest_who_question_answered():
+    """Found by a user: "Where did he watch it?" after "Who ordered the operation?" (answered "President
+    Donald Trump", a title before the name) searched for the person of the turn before (Cilia Flores)."""
+    captured = answered("Who was captured together with Nicolás Maduro?", "Cilia Flores")
+    ordered = answered("Who ordered the operation?", "President Donald Trump")
+    assert resolve("Where did he watch it?", [captured, ordered]) == "Where did Donald Trump watch the operation?"
+    assert resolve("Where did he watch it?", [ordered]) == "Where did Donald Trump watch the operation?"
+
+
+def test_the_answer_to_where_or_when_is_never_put_for_a_person():
+    """"he" after "Where did Donald Trump watch the operation?" → "Mar-a-Lago" is still Donald Trump,
+    and "it" is the operation, not "Donald Trump watch the operation"."""
+    where = answered("Where did Donald Trump watch the operation?", "Mar-a-Lago")
+    assert resolve("What did he say about it?", [where]) == "What did Donald Trump say about the operation?"
+    when = answered("When was Delcy Rodríguez sworn in?", "Monday")
+    assert resolve("What did she promise?", [when]) == "What did Delcy Rodríguez promise?"
+
+
+@pytest.mark.parametrize("short, person", [
+    ("President Donald Trump", "Donald Trump"),
+    ("Flores; Cilia Flores", "Cilia Flores"),
+    ("Venezuelan President Nicolás Maduro", "Venezuelan President Nicolás Maduro"),  # a title inside a name stays
+    ("US military and federal law enforcement", None),
+    ("Nicolás Maduro and Cilia Flores", None),  # two people: "he" cannot tell which
+    ("4,000 troops", None),
+])
+def test_the_person_a_short_answer_names(short, person):
+    turn = answered("Who was it?", short)
+    expected = f"What did {person} say?" if person else "What did he say?"
+    assert resolve("What did he say?", [turn]) == expected

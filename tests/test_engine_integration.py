@@ -137,6 +137,22 @@ def test_a_follow_up_is_resolved_from_typed_turns_in_ask_and_in_the_stream(seed_
         seed_engine.ask("When was she sworn in?", history=[("user", "Who was sworn in?")])
 
 
+def test_a_third_turn_follows_the_latest_person_not_an_earlier_one_or_a_place(seed_engine):
+    """A user's chain: "he" after "Who ordered the operation?" searched for Cilia Flores (the answer
+    before), and "he" after "Where did … watch …?" became "Mar-a-Lago"."""
+    from qa import Turn
+
+    turns: list = []
+    for question in ("Who was captured together with Nicolás Maduro?", "Who ordered the operation?",
+                     "Where did he watch it?", "What did he say about it?"):
+        turns.append(Turn.of(seed_engine.ask(question, history=turns)))
+    searched = [t.searched_for for t in turns]
+    assert "Trump" in (turns[1].short_answer or "")
+    assert searched[2] == "Where did Donald Trump watch the operation?", searched
+    assert searched[3] == "What did Donald Trump say about the operation?", searched
+    assert "Mar-a-Lago" in (turns[2].short_answer or "")
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\x00\x01"])
 def test_empty_questions_get_a_clear_error(seed_engine, bad):
     from qa import InvalidQuestion
