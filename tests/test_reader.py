@@ -373,6 +373,45 @@ def test_what_did_x_say_quotes_x_not_someone_else_in_the_passage():
     assert "Brandt" in a.citations[0].quote
 
 
+SPEAKERS = ("Officials said the harbour would stay closed for two days, that the ferry would not run and that "
+            "the market would move inland. Mayor Alice Brandt said the lower town must be evacuated before night. "
+            "The council praised harbour master Carl Jensen, arguing that the new walls had held.")
+
+
+def test_a_named_speaker_is_answered_only_by_what_they_are_reported_to_say():
+    """Found by a user: "What did Yván Gil say?" quoted a Pentagon official from the same passage, and
+    "What did Maria Corina Machado say?" a sentence that only names her. The reader's ten best spans
+    here are all the officials' words; the mayor's lie further down its list."""
+    _, hits = _hits(SPEAKERS)
+    officials = ["the harbour would stay closed for two days", "the harbour would stay closed", "the ferry would not run",
+                 "that the ferry would not run", "the market would move inland", "the market would move",
+                 "two days", "closed for two days", "the ferry", "the market"]
+    reader = ScriptedReader([(t, 20.0 - i) for i, t in enumerate(officials)] + [("the lower town must be evacuated", 5.0),
+                                                                                ("the new walls had held", 4.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0)
+    for question in ("What did Alice Brandt say?", "What did Alice Brändt say?"):  # accents aside, one name
+        a = answerer.answer(question, hits, None, {})
+        assert a.short_answer == "the lower town must be evacuated" and "Brandt said" in a.citations[0].quote, question
+    jensen = answerer.answer("What did Carl Jensen say?", hits, None, {})
+    assert jensen.refused, jensen.text  # named, praised, never quoted: nothing he said is in the documents
+    described = answerer.answer("What did the officials say?", hits, None, {})  # a description, not a name: ranked as before
+    assert not described.refused
+
+
+@pytest.mark.parametrize("speaker, sentence, previous, quoted", [
+    ("Gil", "“The United States has crossed a red line,” declared Venezuelan Foreign Minister Yván Gil in Caracas.", "", True),
+    ("Sheinbaum", "Mexico has stated it will not permit U.S. forces, with President Claudia Sheinbaum asserting that “no”.", "", True),
+    ("Machado", "He has praised Rodriguez over opposition figure Maria Corina Machado, arguing that she is weak.", "", False),
+    ("Machado", "‘She’s prepared to work with us,’ he said.", "He has praised Rodriguez over opposition figure Maria Corina Machado.", False),
+    ("Rodriguez", "‘It can be done to anyone,’ she warned.", "Socialist Vice President Delcy Rodríguez has been vocal.", True),
+    ("Trump", "‘It was an amazing thing,’ he said.", "President Trump, in a rare public address on Fox News, claimed he watched.", True),
+])
+def test_quotes_speaker_needs_the_speech_attributed_to_them(speaker, sentence, previous, quoted):
+    from qa.answer.reader import quotes_speaker
+
+    assert quotes_speaker(speaker, sentence, previous) is quoted
+
+
 def test_unrelated_passages_do_not_change_the_answer_or_its_confidence():
     """A recipe retrieved beside the news (even ranked first) must not shift scores that decide refusals."""
     _, hits = _hits()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -43,7 +44,20 @@ _SAID_BY = re.compile(
     r"\bwhat\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|said|tell|told|claim|write|wrote|post|announce|declare|warn|add)\b",
     re.I,
 )
-_SPEECH = re.compile(r"[“\"”]|\b(?:said|says|told|tells|stated|wrote|writes|posted|announced|declared|warned|added|claimed|according to)\b", re.I)
+#: verbs (and "according to") that attribute speech; the -ing forms only right after their speaker
+#: ("with President Sheinbaum asserting that …"), since ", arguing that" belongs to the sentence's subject
+_SPEECH_VERB = re.compile(
+    r"\b(?:said|says|told|tells|stated|states|wrote|writes|posted|announced|declared|warned|warns|added|claimed|claims"
+    r"|asserted|asserts|insisted|insists|noted|argued|argues|vowed|spoke|according to)\b", re.I)
+_SPEECH_ING = re.compile(r"\b(?:saying|telling|stating|writing|announcing|declaring|warning|adding|claiming|asserting"
+                         r"|insisting|noting|arguing|vowing|speaking)\b", re.I)
+_QUOTE_MARK = re.compile(r"[“\"”‘]")
+#: words a speaker may stand from the verb that attributes the speech to them ("declared Venezuelan
+#: Foreign Minister Yván Gil": 4; "Maduro has declared": 1)
+_SPEAKER_REACH = 6
+#: spans read per passage for "What did X say?": the reader's best spans may all be another speaker's
+#: quote in the same passage ("a precise counter-narcotics action" beside Yván Gil's words)
+SPEAKER_SPANS = 20
 
 
 def speaker_of(question: str) -> str | None:
@@ -63,6 +77,18 @@ def speaker_of(question: str) -> str | None:
     return words[-1] if words else None
 
 
+def named_speaker(question: str) -> str | None:
+    """:func:`speaker_of` when it is a name ("What did Yván Gil say?" → "Gil"), not a description
+    ("What did Mexico's president say?", "What do they write?"): only a named speaker's question is
+    answered by nothing but a sentence that reports their words.
+
+    >>> named_speaker("What did Yván Gil say?"), named_speaker("What did Venezuela's foreign minister say?")
+    ('Gil', None)
+    """
+    speaker = speaker_of(question)
+    return speaker if speaker and speaker[0].isupper() else None
+
+
 def restates(q_terms: set[str], span: str) -> bool:
     """Is ``span`` mostly the question's own words (at least two, and half of them)? Such a span
     answers nothing: "just hours after Delcy Rodríguez was sworn in" for "When was Delcy Rodríguez
@@ -76,12 +102,39 @@ def restates(q_terms: set[str], span: str) -> bool:
     return hits >= 2 and hits * 2 >= len(q_terms)
 
 
-_CONTINUES = re.compile(r"^\W*(?:he|she|they|the president|[“\"])", re.I)
+_CONTINUES = re.compile(r"^\W*(?:he|she|they|the president|[“\"‘])", re.I)
+
+
+def _fold(text: str) -> str:
+    """``text`` without accents, character for character ("Rodríguez" and "Rodriguez" are one name)."""
+    return "".join(unicodedata.normalize("NFD", ch)[0] for ch in text)
+
+
+def _words_between(text: str, a: int, b: int) -> int:
+    return len(text[min(a, b) : max(a, b)].split())
+
+
+def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
+    """Is speech in ``sentence`` attributed to ``speaker``: named as the sentence's subject (within its
+    first words), next to a speech verb ("Trump said", "said Trump", "declared Minister Yván Gil"), or
+    right before an -ing one with no comma between ("Sheinbaum asserting")?"""
+    names = [m for m in speaker.finditer(sentence)]
+    if not names:
+        return False
+    verbs = [m.start() for m in _SPEECH_VERB.finditer(sentence)]
+    if any(_words_between(sentence, 0, n.start()) < _SPEAKER_REACH for n in names):
+        return bool(verbs or _QUOTE_MARK.search(sentence) or _SPEECH_ING.search(sentence))
+    if any(_words_between(sentence, n.start(), v) <= _SPEAKER_REACH for n in names for v in verbs):
+        return True
+    return any(0 <= g.start() - n.end() and "," not in sentence[n.end() : g.start()]
+               and _words_between(sentence, n.end(), g.start()) <= 3 for n in names for g in _SPEECH_ING.finditer(sentence))
 
 
 def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
-    """Does ``sentence`` report speech by ``speaker``: named in it, or named in the ``previous``
-    sentence that this one continues ("He added ...", an opening quote)?
+    """Does ``sentence`` report speech by ``speaker``: attributed to them in it (:func:`_attributes_to`),
+    or continuing a ``previous`` sentence that does, or whose subject they are ("He added ...", an opening quote)?
+    A name elsewhere in the sentence is not enough: "He praised Rodriguez over Maria Corina Machado,
+    arguing that …" reports nothing Machado said.
 
     >>> quotes_speaker("Trump", "Trump said the operation was a success.")
     True
@@ -89,12 +142,21 @@ def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
     False
     >>> quotes_speaker("Trump", "He added that oil would flow.", "Trump spoke on Saturday.")
     True
+    >>> quotes_speaker("Machado", "He praised Rodriguez over opposition figure Maria Corina Machado, arguing that she was weak.")
+    False
     """
-    if not _SPEECH.search(sentence):
+    pat = re.compile(rf"\b{re.escape(_fold(speaker))}\b", re.I)
+    sentence, previous = _fold(sentence), _fold(previous)
+    if _attributes_to(pat, sentence):
+        return True
+    if not (previous and _CONTINUES.search(sentence) and (_SPEECH_VERB.search(sentence) or _QUOTE_MARK.search(sentence))):
         return False
-    pat = re.compile(rf"\b{re.escape(speaker)}\b", re.I)
-    return bool(pat.search(sentence) or (previous and pat.search(previous) and _CONTINUES.search(sentence)))
+    return _attributes_to(pat, previous) or any(_words_between(previous, 0, m.start()) < _SPEAKER_REACH
+                                                 for m in pat.finditer(previous))  # its subject
 
+
+def _previous(c: Candidate) -> str:
+    return c.hit.chunk.sentences[c.index - 1].text if c.index > 0 else ""
 
 
 @dataclass
@@ -186,17 +248,18 @@ class ReaderAnswerer(ExtractiveAnswerer):
         cands = super().rank(question, qtype, hits, question_vector, sentence_vectors)
         if not cands or self.reader is None:
             return cands
+        speaker = named_speaker(question)
         windows = self._windows(cands)
         rules_span = {id(c): c.span for c in cands}
         kind = ALIASES.get(qtype) or (question_word(question) if question_word(question) in CHECKED else None)
         read_cands: list[Candidate] = []
         pending: list[Candidate] = []  # read, not yet rescored: wait until we know the reader found something
-        size = self._round_size(len(windows))
+        size = len(windows) if speaker else self._round_size(len(windows))
         bounds = self._bounds(cands)  # before any rescoring: what each passage's sentences could reach
         todo = list(windows)
         while todo:
             done, todo = todo[:size], todo[size:]
-            self._read(question, cands, done, kind)
+            self._read(question, cands, done, kind, spans=SPEAKER_SPANS if speaker else self.read_spans)
             keys = {(w.cand.hit.chunk.chunk_id, i) for w in done for i in range(w.first, w.last + 1)}
             pending += [c for c in cands if (c.hit.chunk.chunk_id, c.index) in keys]
             if kind or any(c.reader_score is not None for c in read_cands + pending):
@@ -207,6 +270,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
         if pending:  # the reader found nothing anywhere, and the question asks for no type
             return cands
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
+        if speaker:  # "What did Yván Gil say?": only what Gil is reported to have said answers it
+            read_cands = [c for c in read_cands if quotes_speaker(speaker, c.sentence.text, _previous(c))]
         return read_cands
 
     def _round_size(self, windows: int) -> int:
@@ -242,13 +307,13 @@ class ReaderAnswerer(ExtractiveAnswerer):
         return [w for w in unread if bounds[w.cand.hit.chunk.chunk_id] >= floor]
 
     def _read(self, question: str, cands: Sequence[Candidate], windows: Sequence[ReadWindow],
-              kind: str | None) -> None:
-        """Read ``windows``; each sentence holding a span keeps its best one (of the asked ``kind``,
-        not restating the question) as ``span`` and its evidence as ``reader_score``."""
+              kind: str | None, spans: int) -> None:
+        """Read ``windows`` (the best ``spans`` of each); each sentence holding a span keeps its best one
+        (of the asked ``kind``, not restating the question) as ``span`` and its evidence as ``reader_score``."""
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
         q_terms = set(content_terms(question))
-        read = self.reader.read(question, [w.text for w in windows], top=self.read_spans)
+        read = self.reader.read(question, [w.text for w in windows], top=spans)
         for (c, lo, _, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
             for sp in spans:
@@ -289,6 +354,5 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 c.span = None
         if speaker:
             for c in read_cands:
-                prev = c.hit.chunk.sentences[c.index - 1].text if c.index > 0 else ""
-                if not quotes_speaker(speaker, c.sentence.text, prev):
+                if not quotes_speaker(speaker, c.sentence.text, _previous(c)):
                     c.score -= self.type_penalty
