@@ -171,6 +171,11 @@ class DocumentLibrary:
                             source="seeds" if seed else "documents", size=size, chunks=len(entry.get("chunks", ())),
                             pages=int(pages) if pages else None)
 
+    def _unchanged(self, doc_id: str) -> DocumentChange:
+        """The same bytes again: nothing to do; the document as it stands (title, passages)."""
+        entry = self._indexed().get(doc_id, {})
+        return DocumentChange(doc_id, title=str(entry.get("title", "")), chunks=len(entry.get("chunks", ())))
+
     def _indexed(self) -> dict[str, Any]:
         m = self.engine.store.manifest
         return m.documents if m is not None else {}
@@ -192,7 +197,7 @@ class DocumentLibrary:
         if self._is_seed(checked.name):
             seed = self.seeds_dir / checked.name
             if seed.is_file() and seed.read_bytes() == checked.data:
-                return DocumentChange(checked.name, chunks=len(self._indexed().get(checked.name, {}).get("chunks", ())))
+                return self._unchanged(checked.name)
             raise SeedDocument(f"{checked.name} is a shipped seed document: it cannot be replaced (rename your file)")
         target = self._user_path(checked.name)
         if target.exists() or target.is_symlink():
@@ -329,7 +334,7 @@ class DocumentLibrary:
     def _replace(self, checked: uploads.CheckedUpload, progress: Any) -> DocumentChange:
         target = self._user_path(checked.name)
         if target.is_file() and target.read_bytes() == checked.data:
-            return DocumentChange(checked.name, chunks=len(self._indexed().get(checked.name, {}).get("chunks", ())))
+            return self._unchanged(checked.name)
         ready = self._ready()
         require_writable_index(self.engine.config.index_dir)
         staging = self.documents_dir / f"{_ASIDE}{int(time.time())}-{secrets.token_hex(4)}"

@@ -67,6 +67,15 @@ def _missing_file() -> Any:
     raise InvalidDocument("send the document as the multipart form field 'file'")
 
 
+def _missing_name() -> Any:
+    raise InvalidCollection('send the new collection as a JSON body: {"name": "contracts"}')
+
+
+def _one_file_only(names: list[Any]) -> Any:
+    raise InvalidDocument(f"send one file per request (this one has {len(names)}: {', '.join(map(str, names))}); "
+                          "nothing was added")
+
+
 def documents_router(collections: Collections, max_upload_bytes: int | None = None) -> Any:
     """The documents routes over ``collections`` (the default collection when a request names none)."""
     from qa.config import DEFAULT_MAX_UPLOAD_BYTES
@@ -87,10 +96,13 @@ def documents_router(collections: Collections, max_upload_bytes: int | None = No
         return await run_in_threadpool(_reply, run)
 
     @router.post("/api/documents")
-    async def add_document(file: UploadFile | None = File(None), collection: str | None = Form(None)) -> Any:
+    async def add_document(request: Request, file: UploadFile | None = File(None), collection: str | None = Form(None)) -> Any:
         """Add a file (multipart field ``file``); a file of the same name replaces it (``replaced``)."""
         if file is None:
             return _reply(_missing_file)
+        sent = [f.filename for f in (await request.form()).getlist("file") if hasattr(f, "filename")]  # parsed once, cached
+        if len(sent) > 1:  # one file a request: a second one must not be dropped without a word
+            return _reply(lambda: _one_file_only(sent))
         data = await file.read(limit + 1)  # never more than one byte past the limit in memory
         name = file.filename or ""
 
@@ -127,6 +139,8 @@ def _collection_routes(router: Any, collections: Collections) -> None:
         except (ValueError, UnicodeDecodeError):
             body = None
         name = body.get("name") if isinstance(body, dict) else None
+        if name is None:
+            return _reply(_missing_name)
         return await run_in_threadpool(_reply, lambda: {"collection": collections.create(name).to_dict()}, 201)
 
     @router.delete("/api/collections/{name}")

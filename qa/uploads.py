@@ -87,7 +87,8 @@ def check_upload(name: str, data: bytes, max_bytes: int | None = None) -> Checke
     if not safe or not Path(safe).stem or Path(safe).stem.startswith("."):
         raise InvalidDocument(f"{shown}: the file name has no usable characters (use letters, digits, '.', '_' or '-')")
     if len(data) > limit:
-        raise TooLarge(f"{shown}: {len(data):,} bytes is over the {limit:,}-byte limit for one document")
+        # no byte count: a server reads at most the limit plus one byte, so len(data) is not the file's size
+        raise TooLarge(f"{shown}: the file is over the {limit:,}-byte limit for one document")
     if not data:
         raise InvalidDocument(f"{shown}: the file is empty")
     text = ""

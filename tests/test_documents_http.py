@@ -80,11 +80,34 @@ def test_list_add_replace_delete_over_http(site):
     ("post", "/api/documents", {"data": {"collection": "default"}}, 400, "file"),
     ("get", "/api/documents?collection=nope", {}, 404, "nope"),
     ("get", "/api/documents?collection=..", {}, 400, "collection name"),
+    ("post", "/api/collections", {"content": b"harbour"}, 400, '{"name": "contracts"}'),  # not JSON
+    ("post", "/api/collections", {"json": {"title": "harbour"}}, 400, '{"name": "contracts"}'),
 ])
 def test_refusals_are_clean_json(site, method, path, kw, status, words):
     r = getattr(site["client"], method)(path, **kw)
     assert r.status_code == status, r.text
     assert words in r.json()["error"]
+
+
+def test_two_files_in_one_request_are_refused_not_one_dropped(site):
+    """Found by a user: `curl -F file=@a.txt -F file=@b.md` added b.md and dropped a.txt without a word."""
+    client = site["client"]
+    before = [d["doc_id"] for d in client.get("/api/documents").json()["documents"]]
+    files = [("file", ("first.md", b"# First\n\nThe first note.\n", "text/markdown")),
+             ("file", ("second.md", b"# Second\n\nThe second note.\n", "text/markdown"))]
+    r = client.post("/api/documents", files=files)
+    assert r.status_code == 400 and "one file per request" in r.json()["error"] and "first.md, second.md" in r.json()["error"]
+    assert [d["doc_id"] for d in client.get("/api/documents").json()["documents"]] == before
+
+
+def test_the_same_bytes_again_answer_with_the_document_as_it_stands(site):
+    client = site["client"]
+    first = client.post("/api/documents", files={"file": ("again.md", b"# Again\n\nThe same note.\n", "text/markdown")})
+    again = client.post("/api/documents", files={"file": ("again.md", b"# Again\n\nThe same note.\n", "text/markdown")})
+    assert first.status_code == 201 and again.status_code == 200, again.text
+    assert again.json()["created"] is False and again.json()["title"] == first.json()["title"] == "Again"
+    assert again.json()["chunks"] == first.json()["chunks"] >= 1
+    assert client.delete("/api/documents/again.md").status_code == 200
 
 
 def test_uploads_have_their_own_body_limit(site):
