@@ -37,6 +37,7 @@ from typing import Any
 from qa.chat import ChatBackend
 from qa.config import DEFAULT_MAX_UPLOAD_BYTES, ServeSettings
 from qa.conversation import Turn
+from qa.http_errors import add_fallback_routes, error_body, unauthorized
 from qa.openai_api import RequestError, add_openai_routes, content_text, turns_from_messages
 from qa.types import Answer
 
@@ -83,25 +84,12 @@ class BasicAuthMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        from starlette.responses import PlainTextResponse
-
-        response = PlainTextResponse(
-            "Authentication required.", status_code=401,
-            headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
-        )
-        await response(scope, receive, send)
+        await unauthorized(scope.get("path", ""), self.realm)(scope, receive, send)
 
 
 # =================================================================================================
 # Request body limit (pure ASGI: the body is counted before any route reads or parses it)
 # =================================================================================================
-
-
-def _error_body(path: str, message: str, kind: str, code: str) -> dict[str, Any]:
-    """The JSON error of a route: OpenAI's shape on /v1, ``{"error": message}`` elsewhere."""
-    if path.startswith("/v1/"):
-        return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return {"error": message}
 
 
 class BodyLimitMiddleware:
@@ -128,7 +116,7 @@ class BodyLimitMiddleware:
         told = f"the request body ({size:,} bytes)" if size is not None else "the request body"
         message = f"{told} is over the {self.max_bytes:,}-byte limit of this server {self.hint}"
         log.warning("refused %s %s: %s", scope.get("method", ""), path, message)
-        body = json.dumps(_error_body(path, message, "invalid_request_error", "request_too_large")).encode()
+        body = json.dumps(error_body(path, message, "invalid_request_error", "request_too_large")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -223,7 +211,7 @@ def _handlers(backend: ChatBackend) -> tuple[Any, Any]:
         log.warning("rejected %s %s: %s", request.method, request.url.path, str(e)[:300])
 
     def unavailable(request: Any, e: Any) -> Any:
-        body = _error_body(request.url.path, str(e), "server_error", "store_unavailable")
+        body = error_body(request.url.path, str(e), "server_error", "store_unavailable")
         if isinstance(body["error"], dict):
             body["error"]["store"] = e.url
         else:
@@ -302,6 +290,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     add_rest_routes(app, backend, rejected, unavailable)
     add_openai_routes(app, backend, read_json, rejected, unavailable)
     add_document_routes(app, collections, settings.max_upload_bytes)  # /api/documents, /api/collections (qa/documents_api.py)
+    add_fallback_routes(app)  # a wrong method or path under /api/ or /v1/: 405 / 404 in the API's shape
     mb = (settings.max_upload_bytes or 0) * 4 or None  # Gradio's hard cap; the friendly check is ours
     gr.mount_gradio_app(
         app, demo, path="/", server_name=settings.host, server_port=settings.port,

@@ -353,6 +353,27 @@ def test_rejected_input_logs_one_warning_line_and_no_traceback(site, caplog, cap
     assert "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("method, path, status, allow", [
+    ("GET", "/api/ask", 405, "POST"),
+    ("DELETE", "/api/documents", 405, "GET, POST"),
+    ("POST", "/v1/models", 405, "GET"),
+    ("GET", "/api/nothing-here", 404, None),
+    ("POST", "/v1/completions", 404, None),
+])
+def test_a_wrong_method_or_path_gets_the_apis_own_json_error(site, method, path, status, allow):
+    """`GET /api/ask` answered the chat's {"detail": "Not Found"}; a client of either API reads one shape."""
+    import httpx
+
+    r = httpx.request(method, f"http://127.0.0.1:{site['port']}{path}", timeout=30)
+    assert r.status_code == status, r.text
+    assert r.headers.get("allow") == allow
+    err = r.json()["error"]
+    if path.startswith("/v1/"):  # OpenAI's shape, so an OpenAI client shows the message
+        assert err["type"] == "invalid_request_error" and err["code"] in ("method_not_allowed", "not_found")
+        err = err["message"]
+    assert path in err and (allow or "/api/docs") in err
+
+
 def test_an_idle_keep_alive_connection_outlives_uvicorns_old_default(site):
     """uvicorn closes idle connections after 5 s by default, as long as an HTTP client keeps them in
     its pool (httpx: 5 s): a pooled connection could be closed just as it was reused. The server

@@ -661,6 +661,10 @@ def test_basic_auth_guards_every_route(live):
             assert httpx.get(server.url + path).status_code == 401
         r = httpx.get(server.url + "api/stats", auth=("ann", "wrong"))
         assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
+        assert "authentication required" in r.json()["error"]  # the APIs answer in their own JSON shape
+        r = httpx.get(server.url + "v1/models", headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+        assert httpx.get(server.url).text == "Authentication required."  # the chat's page: the browser asks
         assert httpx.post(server.url + "api/ask", json={"question": INTERIM_Q}, auth=("ann", "s3cret")).json()["short_answer"] == "Delcy Rodríguez"
         r = httpx.post(server.url + "v1/chat/completions", json={"messages": [{"role": "user", "content": INTERIM_Q}]},
                        headers={"Authorization": "Bearer ann:s3cret"}, timeout=30)
