@@ -122,6 +122,8 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
     engine = _engine(ctx, check_documents=not source)  # a JSONL corpus needs no documents folder
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
     t0 = time.perf_counter()
+    # what the folder reader warns about is printed below as `warning:` lines, once each, not also logged
+    logging.getLogger("qa.ingest").addFilter(lambda record: record.levelno != logging.WARNING)
     try:
         if source:
             from qa.ingest import load_jsonl

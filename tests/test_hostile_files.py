@@ -256,6 +256,7 @@ def test_qa_index_of_a_hostile_folder_finishes_names_the_links_and_never_indexes
     assert f"added {len(EXPECTED_DOCS)}" in r.stdout, r.stdout
     for name, why in EXPECTED_SKIPS.items():
         assert f"warning: {name}: skipped" in r.stderr and why in r.stderr, (name, r.stderr)
+        assert r.stderr.count(f"{name}: skipped") == 1, r.stderr  # printed once, not also as a logged WARNING line
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(manifest["documents"]) == EXPECTED_DOCS
     engine = fresh_engine(seed_engine, hostile_folder, index)
