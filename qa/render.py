@@ -87,13 +87,19 @@ def plain_text(answer: Answer, asked: str | None = None) -> str:
     if chunks:
         lines += ["", "Nearest passages:"]
         for i, c in enumerate(chunks, 1):
-            lines += [f"{i}. {short_title(c.title)} — {c.doc_id}, characters {c.start}-{c.end}", f"   {snippet(c.text)}"]
+            page = c.pages[0][0] if c.pages else None
+            lines += [f"{i}. {short_title(c.title)} — {_where(c.doc_id, c.start, c.end, page)}", f"   {snippet(c.text)}"]
     if answer.citations:
         lines += ["", "Sources:"]
-        lines += [f"[{c.n}] {short_title(c.title)} — {c.doc_id}, characters {c.start}-{c.end}" for c in answer.citations]
+        lines += [f"[{c.n}] {short_title(c.title)} — {_where(c.doc_id, c.start, c.end, c.page)}" for c in answer.citations]
     for n in answer.notices:
         lines += ["", f"Note: {n}"]
     return "\n".join(lines)
+
+
+def _where(doc_id: str, start: int, end: int, page: int | None) -> str:
+    """"report.pdf, page 2, characters 80-140": the page first where the document has pages."""
+    return f"{doc_id}, {f'page {page}, ' if page else ''}characters {start}-{end}"
 
 
 def json_text(answer: Answer, indent: int | None = 2) -> str:

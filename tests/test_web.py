@@ -206,6 +206,13 @@ def test_plain_text_is_the_same_reply_without_markdown():
     assert "1. Zed *title* — z_y.txt" in refusal and "   Nearby text about *x*. word" in refusal and refusal.endswith(" …")
     for out in (text, refusal):
         assert "**" not in out and "<mark>" not in out and "\\" not in out
+    # a PDF's page, as the chat shows it (a user found it only in the chat)
+    import dataclasses
+    paged = dataclasses.replace(a, citations=(dataclasses.replace(a.citations[0], page=3),))
+    assert "[1] Vote <b>news</b> — a_b.txt, page 3, characters 112-143" in plain_text(paged)
+    on_pages = dataclasses.replace(chunk, pages=((2, 0),))
+    assert "z_y.txt, page 2, characters 0-20" in plain_text(Answer(question="q", text="Not found.", refused=True,
+                                                                   passages=(Hit(on_pages, 0.1),)))
     # the chat's sources message cuts a nearest passage at the same length
     from qa.render import snippet
 
