@@ -130,6 +130,7 @@ def collections() -> None:
 @collections.command("list")
 @click.pass_context
 def collections_list(ctx: click.Context) -> None:
+    """The collections: name, documents folder and index folder, one a line (tab-separated)."""
     for c in _collections(ctx).list():
         click.echo(f"{c.name}\t{c.documents_dir}\t{c.index_dir}")
 
@@ -138,6 +139,8 @@ def collections_list(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def collections_create(ctx: click.Context, name: str) -> None:
+    """Create collection NAME (1-40 lower-case letters, digits, '-' or '_'), empty: add documents with
+    `qa documents add FILE --collection NAME`."""
     try:
         c = _collections(ctx).create(name)
     except _errors() as e:
@@ -149,6 +152,7 @@ def collections_create(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def collections_delete(ctx: click.Context, name: str) -> None:
+    """Delete collection NAME: its documents folder and its index (the default one cannot be deleted)."""
     try:
         _collections(ctx).delete(name)
     except _errors() as e:
