@@ -199,7 +199,11 @@ class DocumentLibrary:
             if seed.is_file() and seed.read_bytes() == checked.data:
                 return self._unchanged(checked.name)
             raise SeedDocument(f"{checked.name} is a shipped seed document: it cannot be replaced (rename your file)")
-        target = self._user_path(checked.name)
+        try:
+            target = self._user_path(checked.name)
+        except UnknownDocument:  # the name is taken by a link out of the folder: never written through
+            raise InvalidDocument(f"{checked.name}: the documents folder holds a link of this name pointing out of "
+                                  "the folder, which qa neither reads nor replaces; remove it or rename your file") from None
         if target.exists() or target.is_symlink():
             return self._replace(checked, progress)
         return self._add_new(checked, progress)

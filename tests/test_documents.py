@@ -130,6 +130,21 @@ def test_bad_files_are_refused_by_kind(engine, tmp_path):
     assert not (tmp_path / "documents").exists() or list((tmp_path / "documents").iterdir()) == []
 
 
+def test_a_name_taken_by_a_link_out_of_the_folder_is_refused_and_nothing_is_written_through_it(engine, tmp_path):
+    """An upload whose name is a hand-made link in documents/ to a file elsewhere got "no document
+    'trap.txt' in this collection" (404) on a POST; it now says what is in the way."""
+    from qa.uploads import InvalidDocument
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Private notes.\n", encoding="utf-8")
+    docs = engine.documents.documents_dir
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "trap.txt").symlink_to(outside)
+    with pytest.raises(InvalidDocument, match="link of this name pointing out of the folder"):
+        engine.documents.add("trap.txt", b"New text.\n")
+    assert outside.read_text(encoding="utf-8") == "Private notes.\n" and (docs / "trap.txt").is_symlink()
+
+
 def test_an_error_while_deleting_puts_the_file_back(engine, tmp_path, monkeypatch):
     engine.documents.add(NAME, TEXT)
 
