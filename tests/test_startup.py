@@ -198,6 +198,12 @@ def test_an_index_folder_that_cannot_be_created_is_an_error(tmp_path, where):
     assert_one_error_line(r, s, f"the index folder {index}")
 
 
+def test_an_index_folder_the_system_refuses_to_create_is_one_error_line():
+    """Under /proc the folder looks creatable (its parent is a writable folder to root) but mkdir fails."""
+    r, s = run([QA, "ask", INTERIM_Q], QA_INDEX_DIR="/proc/qa-no-index")
+    assert_one_error_line(r, s, "the index folder /proc/qa-no-index", "QA_INDEX_DIR")
+
+
 def test_an_index_folder_that_cannot_be_written_is_an_error():
     """As a user that really cannot write (as root: ``nobody``, through setpriv)."""
     import shutil

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa.store.backend import IndexUnusable
 from qa.store.manifest import LOCK, OWNED_PREFIXES
 
 log = logging.getLogger("qa.store")
@@ -54,7 +55,11 @@ class WriterLock:
             except ImportError:  # pragma: no cover - not POSIX: in-process lock only
                 yield True
                 return
-            self.index_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.index_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:  # e.g. under /proc: a message, not a traceback
+                raise IndexUnusable(f"the index folder {self.index_dir} cannot be created ({e.strerror or e}); "
+                                    "choose another with --index or QA_INDEX_DIR") from None
             fd = os.open(self.index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 try:
