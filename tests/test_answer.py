@@ -133,6 +133,20 @@ def test_weak_support_is_refused_with_the_nearest_passages():
     assert a.passages == tuple(hits)
 
 
+@pytest.mark.parametrize("question", ["Who", "Who?", "Who said it?", "What happened?", "When was it?"])
+def test_a_question_that_names_nothing_is_refused_with_a_note(question):
+    """Found by a user: `qa ask Who` answered "Trump" on the seeds and was refused once unrelated
+    documents were added; with no word to look for, any sentence fits as well as another."""
+    from qa.answer.extractive import NOTHING_ASKED
+
+    q = unit(0)
+    _, hits, vectors = hits_and_vectors(q, {"Donald Trump said the raid was an amazing thing.": unit(0)})
+    a = ExtractiveAnswerer(refusal_threshold=-1.0).answer(question, hits, q, vectors)
+    assert a.refused and a.text == REFUSAL and a.notices == (NOTHING_ASKED,) and a.passages == tuple(hits)
+    asked = ExtractiveAnswerer(refusal_threshold=-1.0).answer("Who said the raid was amazing?", hits, q, vectors)
+    assert not asked.refused and asked.notices == ()
+
+
 def test_no_passages_is_a_refusal():
     a = ExtractiveAnswerer().answer("Who?", [], unit(0), {})
     assert a.refused and a.text == REFUSAL and a.confidence == 0.0

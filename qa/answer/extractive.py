@@ -12,16 +12,22 @@ nearest passages.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.answer.compose import compose
-from qa.answer.question import question_type
+from qa.answer.compose import compose, refusal
+from qa.answer.question import content_terms, question_type
 from qa.answer.scoring import Candidate, Weights, rank_sentences
 from qa.types import Answer, Hit
+
+
+#: the note of a question without a word to look for (only question words, pronouns, "happen")
+NOTHING_ASKED = ("The question names nothing to look for: ask about someone or something, e.g. "
+                 "“Who was sworn in as interim president?”")
 
 
 @runtime_checkable
@@ -70,6 +76,8 @@ class ExtractiveAnswerer:
         question_vector: np.ndarray | None,
         sentence_vectors: Mapping[tuple[str, int], np.ndarray],
     ) -> Answer:
+        if not content_terms(question):  # "Who?", "Who said it?" asked first: any sentence fits as well as another
+            return dataclasses.replace(refusal(question, hits), notices=(NOTHING_ASKED,))
         qtype = question_type(question)
         cands = self.rank(question, qtype, hits, question_vector, sentence_vectors)
         return self.compose(question, hits, cands)

@@ -170,7 +170,9 @@ class OnnxEmbedder:
     def preload(self) -> None:
         """Load in a background thread if the export is cached (see :func:`qa.runtime.preload`)."""
         if self._query_session is None and c.find_export("embedder", embedder_key(self.model_dir)[0], self.cache_dirs):
-            threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=True).start()
+            # not a daemon: a process that ends while ONNX Runtime is still creating the session
+            # aborts ("terminate called without an active exception"); exit waits the ~0.3 s instead
+            threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=False).start()
 
     def ensure_export(self) -> Path:
         """The cached export for this model's contents; exported (with torch) when missing."""

@@ -161,7 +161,9 @@ class OnnxReader(TransformersReader):
         if self._session is None and self.onnx:
             self._ensure_cache_dirs()
             if c.find_export("reader", self._key(), self.cache_dirs):
-                threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=True).start()
+                # not a daemon: a process that ends while ONNX Runtime is still creating the session
+                # aborts ("terminate called without an active exception"); exit waits the ~0.3 s instead
+                threading.Thread(target=_quietly, args=(self.load,), name="qa-onnx-preload", daemon=False).start()
 
     def ensure_export(self) -> Path:
         """The cached export for this reader's contents; exported (with torch) when missing."""
