@@ -118,7 +118,7 @@ def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
     """Is speech in ``sentence`` attributed to ``speaker``: named as the sentence's subject (within its
     first words), next to a speech verb ("Trump said", "said Trump", "declared Minister Yván Gil"), or
     right before an -ing one with no comma between ("Sheinbaum asserting")?"""
-    names = [m for m in speaker.finditer(sentence)]
+    names = list(speaker.finditer(sentence))
     if not names:
         return False
     verbs = [m.start() for m in _SPEECH_VERB.finditer(sentence)]
