@@ -101,6 +101,13 @@ def main(ctx: click.Context, verbose: bool, log_level: str | None, debug: bool, 
     ctx.obj = {k: v for k, v in folders.items() if v}
 
 
+class _NotWarnings(logging.Filter):
+    """Drops WARNING records: what `qa index` prints itself as `warning:` lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno != logging.WARNING
+
+
 @main.command()
 @click.option("--rebuild", is_flag=True, help="Embed everything again into a new generation (the old one answers until it is done; deletes only what qa owns).")
 @click.option("--source", "source", type=click.Path(exists=True, dir_okay=False),
@@ -123,7 +130,8 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
     t0 = time.perf_counter()
     # what the folder reader warns about is printed below as `warning:` lines, once each, not also logged
-    logging.getLogger("qa.ingest").addFilter(lambda record: record.levelno != logging.WARNING)
+    ingest_log, printed_below = logging.getLogger("qa.ingest"), _NotWarnings()
+    ingest_log.addFilter(printed_below)
     try:
         if source:
             from qa.ingest import load_jsonl
@@ -140,6 +148,8 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
     except (NoDocuments, IndexError_, ValueError, OSError) as e:
         bar.close()
         _fail(e)
+    finally:
+        ingest_log.removeFilter(printed_below)
     bar.close()
     seconds = time.perf_counter() - t0
     for w in engine.last_load.warnings if engine.last_load else ():
