@@ -251,9 +251,9 @@ def test_the_packaged_models_take_the_onnx_path_unless_turned_off(tmp_path, monk
 def test_an_engine_points_its_reader_at_its_own_index(tmp_path, hash_embedder):
     from qa import QA
 
-    engine = QA(seeds_dir=tmp_path, index_dir=tmp_path / "idx", embedder=hash_embedder)
+    engine = QA(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "idx", embedder=hash_embedder)
     assert engine.answerer.reader.cache_dirs[0] == tmp_path / "idx" / ".onnx"
-    torch_reader = QA(seeds_dir=tmp_path, index_dir=tmp_path / "i2", embedder=hash_embedder, onnx=False).answerer.reader
+    torch_reader = QA(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "i2", embedder=hash_embedder, onnx=False).answerer.reader
     assert getattr(torch_reader, "onnx", False) is False and torch_reader.quantize is False  # torch reads in fp32
 
 
