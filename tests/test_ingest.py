@@ -327,6 +327,11 @@ def test_long_title_without_spaces_is_cut():
         ("Prices rose 3.5 percent. Analysts noted it.", ["Prices rose 3.5 percent.", "Analysts noted it."]),
         ("Visit example.com today. Then relax.", ["Visit example.com today.", "Then relax."]),
         ("He paused... then continued.", ["He paused... then continued."]),
+        # Markdown markup before an abbreviation (a user's "led by **Dr. Ingrid Solberg**" was cut at "**Dr.")
+        ("The team, led by **Dr. Ingrid Solberg**, found fossils. They left.",
+         ["The team, led by **Dr. Ingrid Solberg**, found fossils.", "They left."]),
+        ("It was *Mr. Lee* at [St. Mary](x) and _Gen. Ortiz_. Then rain.",
+         ["It was *Mr. Lee* at [St. Mary](x) and _Gen. Ortiz_.", "Then rain."]),
     ],
 )
 def test_sentence_boundaries(text, expected):

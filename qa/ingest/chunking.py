@@ -15,7 +15,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: an abbreviation right after Markdown markup ("**Dr.") no longer ends a sentence
 
 
 def _split_long(sent: Sentence, max_words: int) -> list[Sentence]:

@@ -30,7 +30,7 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
     while j > 0 and text[j - 1] in ".!?…\"”’'»)]":
         j -= 1
     k = j
-    while k > 0 and not text[k - 1].isspace() and text[k - 1] not in "(\"“‘'":
+    while k > 0 and not text[k - 1].isspace() and text[k - 1] not in "(\"“‘'*_[`~":  # "**Dr." in Markdown is "Dr"
         k -= 1
     token = text[k:j]
     if nxt.isspace():
