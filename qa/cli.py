@@ -46,7 +46,10 @@ def _engine(ctx: click.Context, check_documents: bool = True, **extra: Any) -> A
         check_folders(config, explicit_folders(ctx.obj or {}), documents=check_documents)
     except StartupError as e:
         _fail(e)
-    return QA(config=config)
+    try:
+        return QA(config=config)
+    except ValueError as e:  # a setting the engine cannot be built with (QA_ANSWERER=llm without QA_LLM_BASE_URL, ...)
+        _fail(e)
 
 
 def _fail(e: BaseException, status: int = 2) -> None:

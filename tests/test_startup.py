@@ -198,6 +198,17 @@ def test_an_index_folder_that_cannot_be_created_is_an_error(tmp_path, where):
     assert_one_error_line(r, s, f"the index folder {index}")
 
 
+@pytest.mark.parametrize("env, words", [
+    ({"QA_ANSWERER": "llm", "QA_LLM_MODEL": "x"}, "needs QA_LLM_BASE_URL"),
+    ({"QA_ANSWERER": "llm", "QA_LLM_MODEL": "x", "QA_LLM_BASE_URL": "not-a-url"}, "expected http(s)://HOST:PORT/v1"),
+    ({"QA_ANSWERER": "lmm"}, "unknown answerer 'lmm'"),
+])
+def test_an_answerer_setting_qa_ask_cannot_use_is_one_error_line(tmp_path, env, words):
+    """`qa serve` and `qa eval` said so in one line; `qa ask` printed a traceback (exit 1)."""
+    r, s = run([QA, "--index", str(tmp_path / "index"), "ask", INTERIM_Q], **env)
+    assert_one_error_line(r, s, words)
+
+
 def test_an_index_folder_the_system_refuses_to_create_is_one_error_line():
     """Under /proc the folder looks creatable (its parent is a writable folder to root) but mkdir fails."""
     r, s = run([QA, "ask", INTERIM_Q], QA_INDEX_DIR="/proc/qa-no-index")
