@@ -137,6 +137,16 @@ def _topic(question: str) -> str:
     return " ".join(rest[article:])
 
 
+def _without_shared_tail(topic: str, question: str) -> str:
+    """``topic`` less its last words that the follow-up says itself: "How fast is it retreating?"
+    after "How fast is the glacier retreating?" puts "the glacier" for "it", not "the glacier
+    retreating" (which read "the glacier retreating retreating"); the article and a noun stay."""
+    words, asked = topic.split(), {w.lower() for w in _WORD.findall(question)}
+    while len(words) > 2 and words[-1].lower().strip(",.;:") in asked:
+        words.pop()
+    return " ".join(words)
+
+
 def _is_demonstrative_pronoun(tokens: Sequence[str], i: int) -> bool:
     nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
     return nxt in _AFTER_DEMONSTRATIVE_PRONOUN
@@ -276,7 +286,8 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
                 repl = (f"{who}’" if who.endswith("s") else f"{who}’s") if possessive else who
         elif lw in {"it", "its"} or _is_demonstrative_pronoun(tokens, k):
             if thing_is_phrase:
-                repl = f"{thing}’s" if lw == "its" else thing
+                phrase = _without_shared_tail(thing, question)
+                repl = f"{phrase}’s" if lw == "its" else phrase
             elif thing:
                 append_topic = True
         if repl is None:

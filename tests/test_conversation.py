@@ -166,3 +166,11 @@ def test_the_person_a_short_answer_names(short, person):
     turn = answered("Who was it?", short)
     expected = f"What did {person} say?" if person else "What did he say?"
     assert resolve("What did he say?", [turn]) == expected
+
+
+def test_it_stands_for_the_noun_phrase_without_the_words_the_follow_up_repeats():
+    """Found by a user: "How fast is it retreating?" after "How fast is the glacier retreating?" was
+    searched as "How fast is the glacier retreating retreating?"."""
+    glacier = answered("How fast is the glacier retreating?", "38 metres per year")
+    assert resolve("How fast is it retreating?", [glacier]) == "How fast is the glacier retreating?"
+    assert resolve("Why is it retreating so fast?", [glacier]) == "Why is the glacier retreating so fast?"
