@@ -72,7 +72,10 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         """The edited "Searched for", asked as a standalone question (no earlier turns)."""
         history = list(history) if isinstance(history, list) else []
         if not isinstance(text, str) or not text.strip():
-            raise gr.Error("Type the question to ask.", print_exception=False)
+            # a toast, the chat untouched: a raised gr.Error also put an "Error" overlay over the chat
+            # that hid every message and caught every click until the next question
+            gr.Warning("Type the question to ask.")
+            return gr.skip(), gr.skip()
         turns = aligned(sessions.get(sid(request)), history)
         messages, turn = backend.reply(text.strip())
         sessions.put(sid(request), turns + [turn])

@@ -296,6 +296,13 @@ def test_editing_the_rewritten_followup_asks_the_edited_question(page):
     box.wait_for()
     assert box.input_value() == "What office was Delcy Rodríguez sworn in to?"
     replies = page.locator("#qa-chat [data-testid='bot']").count()
+    box.fill("   ")  # emptied: a toast, and the chat stays readable and clickable (no "Error" overlay over it)
+    page.locator("#qa-ask-rewrite").click()
+    page.locator(".toast-body", has_text="Type the question to ask.").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator("#qa-chat .wrap.full").count() == 0 or not page.locator("#qa-chat .wrap.full").first.is_visible()
+    assert page.locator("#qa-chat [data-testid='bot']").count() == replies
+    page.locator("#qa-chat [data-testid='bot']").last.click(timeout=10_000)  # nothing over it intercepts the click
     box.fill(INTERIM_Q)
     assert page.locator("#qa-chat .bubble-wrap").count() == 1  # the chat's scrolling box
     page.evaluate("() => { document.querySelector('#qa-chat .bubble-wrap').scrollTop = 0; }")  # the user scrolls up to read
