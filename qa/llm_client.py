@@ -64,7 +64,8 @@ class LLMFailure(Exception):
         "server_error": "the language model's server failed (error {status})",
         "http_error": "the language model's server rejected the request (error {status})",
         "malformed": "the language model's reply could not be read",
-        "empty": "the language model gave an empty reply",
+        # a streamed body that is not server-sent events (an HTML error page) reads as no text at all
+        "empty": "the language model's reply held no text (empty, or not in the OpenAI format)",
     }
 
     def __init__(self, kind: str, detail: str = "", status: int | None = None):

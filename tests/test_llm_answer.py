@@ -184,13 +184,13 @@ def test_a_refusal_stands_and_the_model_is_not_asked(llm):
     (Reply(status=429, headers={"retry-after": "30"}), "rate limit, 429"),
     (Reply(raw="{not json"), "could not be read"),
     (Reply(raw='{"id": "x", "object": "chat.completion"}'), "could not be read"),
-    (Reply(""), "empty reply"),
+    (Reply(""), "reply held no text"),
     (Reply("Die Zusammenstöße ereigneten sich wenige Stunden, nachdem Delcy Rodríguez als Übergangspräsidentin vereidigt worden war [1]."),
      "replied in another language"),
 ])
 def test_failures_fall_back_to_the_extractive_answer_with_a_notice(llm, reply, notice, stream):
     if stream and reply.raw is not None:  # a body that is no event stream: nothing readable arrives
-        notice = "empty reply" if reply.raw == "{not json" else "could not be read"
+        notice = "not in the OpenAI format" if reply.raw == "{not json" else "could not be read"
         reply = reply if reply.raw == "{not json" else Reply(raw="data: {not json}\n\n")  # a broken event stream
     llm.push(reply)
     started = time.monotonic()
