@@ -554,7 +554,7 @@ def test_an_eval_index_asked_directly_is_opened_not_resynced_with_the_documents_
     ev.evaluate_squad(squad, config=cfg, embedder=HashEmbedder())
     idx = ev.default_squad_index_dir(squad, cfg)
     made = Manifest.load(idx / "manifest.json")
-    assert made.source.startswith("squad:squad.json") and made.collection == "squad"
+    assert made.source.startswith("squad:3 paragraphs (sha256 ") and made.collection == "squad"
 
     seeds = tmp_path / "docs"
     seeds.mkdir()
@@ -570,6 +570,14 @@ def test_an_eval_index_asked_directly_is_opened_not_resynced_with_the_documents_
     again = ev.evaluate_squad(squad, config=cfg, embedder=HashEmbedder())
     assert again.overall["questions"] == 4
     assert Manifest.load(idx / "manifest.json").source == made.source
+
+    # SQuAD 2.0 questions on the same paragraphs: the same index, nothing embedded again (a user's
+    # second run with --squad dev-half-unanswerable.json added built a second copy of 913 paragraphs)
+    squad2 = tmp_path / "squad2.json"
+    squad2.write_text(json.dumps(TINY_SQUAD2), encoding="utf-8")
+    both = ev.evaluate_squad([squad, squad2], gold_paragraph=True, config=cfg, embedder=HashEmbedder())
+    assert both.overall["questions"] == 7 and "index up to date" in both.meta["index"]
+    assert [p.name for p in (tmp_path / "index" / "eval").iterdir()] == [idx.name]
 
 
 @pytest.mark.integration

@@ -87,34 +87,45 @@ def evaluate_gold(
     return EvalReport.build(results, meta=meta, retrieval_depth=depth)
 
 
-def default_squad_index_dir(corpus_file: str | Path | Sequence[str | Path], config: Config | None = None) -> Path:
-    """``<index_dir>/eval/squad-<first 10 hex of the corpus file's SHA-256>``: one index per corpus.
-
-    Several files (SQuAD files whose paragraphs are the corpus): the SHA-256 of their SHA-256s.
-    """
+def default_squad_index_dir(corpus: str | Path | Sequence[str | Path] | Sequence[Document],
+                            config: Config | None = None) -> Path:
+    """``<index_dir>/eval/squad-<first 10 hex of the paragraphs' digest>``: one index per set of
+    paragraphs (their ids and texts), whichever files they come from: ``--squad dev-half.json`` and
+    ``--squad dev-half.json --squad dev-half-unanswerable.json`` (the same paragraphs) share one.
+    ``corpus``: the documents, a corpus JSONL, or the SQuAD files whose paragraphs are indexed."""
     from qa.config import Config
 
     cfg = config or Config.resolve()
-    return cfg.index_dir / "eval" / f"squad-{_corpus_digest(corpus_file)}"
+    return cfg.index_dir / "eval" / f"squad-{_paragraphs_digest(_corpus_documents(corpus))}"
 
 
-def _corpus_digest(corpus_file: str | Path | Sequence[str | Path]) -> str:
-    files = [corpus_file] if isinstance(corpus_file, (str, Path)) else list(corpus_file)
-    if len(files) == 1:
-        return hashlib.sha256(Path(files[0]).read_bytes()).hexdigest()[:10]
-    return hashlib.sha256(b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in files)).hexdigest()[:10]
+def _corpus_documents(corpus: str | Path | Sequence[str | Path] | Sequence[Document]) -> Sequence[Document]:
+    from qa.ingest import load_jsonl
+
+    items = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    if all(isinstance(d, Document) for d in items):
+        return items  # type: ignore[return-value]
+    files = [Path(f) for f in items]  # type: ignore[arg-type]
+    if len(files) == 1 and files[0].suffix.lower() == ".jsonl":
+        return list(load_jsonl(files[0]))
+    return list(load_squads(files).paragraphs.values())
 
 
-def _index_corpus(engine: Any, docs: Sequence[Document], corpus: str | Path | Sequence[str | Path],
-                  progress: Progress | None) -> Any:
-    """Index ``docs``, recording ``corpus`` as the index's source: a later ``qa --index <this folder> ask``
-    then opens it as the corpus it is, instead of re-syncing it with the documents folder."""
-    first = Path(corpus if isinstance(corpus, (str, Path)) else corpus[0])
-    source = f"squad:{first.name} (sha256 {_corpus_digest(corpus)})"  # the content, wherever the file is moved
+def _paragraphs_digest(docs: Sequence[Document]) -> str:
+    h = hashlib.sha256()
+    for d in sorted(docs, key=lambda d: d.doc_id):
+        h.update(d.doc_id.encode() + b"\0" + d.text.encode() + b"\0")
+    return h.hexdigest()[:10]
+
+
+def _index_corpus(engine: Any, docs: Sequence[Document], progress: Progress | None) -> Any:
+    """Index ``docs``, recording what they are as the index's source: a later ``qa --index <this folder>
+    ask`` then opens it as the corpus it is, instead of re-syncing it with the documents folder."""
+    source = f"squad:{len(docs)} paragraphs (sha256 {_paragraphs_digest(docs)})"  # the content, whatever the files
     made = engine.store.manifest_path.exists()
     legacy = made and engine.store.external_source() != source  # an eval index made before sources were recorded
     if legacy:
-        log.info("re-indexing %s: it does not record the corpus it was made from", engine.config.index_dir)
+        log.info("re-indexing %s: it holds other paragraphs, or predates eval indexes recording theirs", engine.config.index_dir)
     return engine.index_documents(docs, progress=progress, rebuild=legacy, source=source)
 
 
@@ -216,13 +227,13 @@ def evaluate_squad(
         raise ValueError("no SQuAD file given")
     squad, questions, docs = _squad_questions(paths, corpus_path, articles)  # read and checked before any model loads
     base = config or Config.resolve()
-    idx = Path(index_dir) if index_dir else default_squad_index_dir(corpus_path or paths, base)
+    idx = Path(index_dir) if index_dir else default_squad_index_dir(docs, base)
     cfg = dataclasses.replace(base, index_dir=idx, collection="squad", top_k=max(1, top_k))
     engine = QA(config=cfg, embedder=embedder, answerer=answerer, auto_index=False)
     trained_on = tuple(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
     questions, left_out = leave_out_trained(questions, trained_on)
     questions = sample_questions(questions, sample, seed)[:limit]
-    sync = _index_corpus(engine, docs, corpus_path or paths, index_progress)
+    sync = _index_corpus(engine, docs, index_progress)
     gold_missing = sorted({q.sources[0] for q in questions} - {d.doc_id for d in docs})
 
     def one(q: GoldQuestion) -> QuestionResult:
