@@ -398,6 +398,27 @@ def test_a_named_speaker_is_answered_only_by_what_they_are_reported_to_say():
     assert not described.refused
 
 
+def test_a_named_speaker_gets_their_quoted_words_not_the_words_around_them():
+    """"What did Maduro say?" was answered "emphatically, dismissing any potential invasion", the words
+    after his quotation; a span running past the quotation is cut to it; a short quoted term stays a term."""
+    text = ("“We will defend the lower town and every harbour wall,” Mayor Alice Brandt said firmly, pointing at the river. "
+            "Judge Carl Jensen held that the town was entitled to stay, as an “indirect quid pro quo” applied.")
+    _, hits = _hits(text)
+    outside = ReaderAnswerer(reader=ScriptedReader([("firmly, pointing at the river", 9.0)]), refusal_threshold=-1.0)
+    assert outside.answer("What did Alice Brandt say?", hits, None, {}).short_answer == (
+        "We will defend the lower town and every harbour wall")
+    from qa.answer.reader import _their_words
+    from qa.answer.spans import Span
+
+    sentence = hits[0].chunk.sentences[0].text
+    quote = Span(1, 53, "quote")  # the words inside “…”
+    past = Span(sentence.index("every"), sentence.index(" Alice"), "reader")  # "every harbour wall,” Mayor"
+    assert _their_words(past, quote, sentence).text(sentence) == "every harbour wall"
+    judge = hits[0].chunk.sentences[1].text  # a quoted term of four words is no speech: the span stays
+    term, stay = judge.index("indirect"), judge.index("stay")
+    assert _their_words(Span(stay, stay + 4, "reader"), Span(term, term + 21, "quote"), judge).text(judge) == "stay"
+
+
 @pytest.mark.parametrize("speaker, sentence, previous, quoted", [
     ("Gil", "“The United States has crossed a red line,” declared Venezuelan Foreign Minister Yván Gil in Caracas.", "", True),
     ("Sheinbaum", "Mexico has stated it will not permit U.S. forces, with President Claudia Sheinbaum asserting that “no”.", "", True),

@@ -58,6 +58,8 @@ _SPEAKER_REACH = 6
 #: spans read per passage for "What did X say?": the reader's best spans may all be another speaker's
 #: quote in the same passage ("a precise counter-narcotics action" beside Yván Gil's words)
 SPEAKER_SPANS = 20
+#: words a quotation needs to be taken for what a speaker said rather than a quoted term
+_SPEECH_WORDS = 5
 
 
 def speaker_of(question: str) -> str | None:
@@ -153,6 +155,19 @@ def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
         return False
     return _attributes_to(pat, previous) or any(_words_between(previous, 0, m.start()) < _SPEAKER_REACH
                                                  for m in pat.finditer(previous))  # its subject
+
+
+def _their_words(span: Span | None, quote: Span | None, sentence: str) -> Span | None:
+    """What a speaker said: the reader's span, cut to the sentence's quotation when it runs past it
+    ("What was done … to anyone,’ she warned during …"), or the quotation when the span is outside it: "“We are prepared to defend our peace …,” Maduro stated emphatically,
+    dismissing any potential invasion" answers "What did Maduro say?" with his words, not with
+    "emphatically, dismissing any potential invasion"."""
+    if span is None or quote is None or quote.kind != "quote":
+        return span
+    if span.start < quote.end and quote.start < span.end:  # in the quotation: the part of it that is
+        return Span(max(span.start, quote.start), min(span.end, quote.end), span.kind)
+    # a few quoted words are a term, not speech: "entitled to stay, so long as … an “indirect quid pro quo”"
+    return quote if len(quote.text(sentence).split()) >= _SPEECH_WORDS else span
 
 
 def _previous(c: Candidate) -> str:
@@ -272,6 +287,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         if speaker:  # "What did Yván Gil say?": only what Gil is reported to have said answers it
             read_cands = [c for c in read_cands if quotes_speaker(speaker, c.sentence.text, _previous(c))]
+            for c in read_cands:
+                c.span = _their_words(c.span, rules_span[id(c)], c.sentence.text)
         return read_cands
 
     def _round_size(self, windows: int) -> int:
