@@ -96,7 +96,11 @@ def default_squad_index_dir(corpus: str | Path | Sequence[str | Path] | Sequence
     from qa.config import Config
 
     cfg = config or Config.resolve()
-    return cfg.index_dir / "eval" / f"squad-{_paragraphs_digest(_corpus_documents(corpus))}"
+    return _index_dir(cfg, _paragraphs_digest(_corpus_documents(corpus)))
+
+
+def _index_dir(config: Config, digest: str) -> Path:
+    return config.index_dir / "eval" / f"squad-{digest}"
 
 
 def _corpus_documents(corpus: str | Path | Sequence[str | Path] | Sequence[Document]) -> Sequence[Document]:
@@ -118,12 +122,14 @@ def _paragraphs_digest(docs: Sequence[Document]) -> str:
     return h.hexdigest()[:10]
 
 
-def _index_corpus(engine: Any, docs: Sequence[Document], progress: Progress | None) -> Any:
-    """Index ``docs``, recording what they are as the index's source: a later ``qa --index <this folder>
-    ask`` then opens it as the corpus it is, instead of re-syncing it with the documents folder."""
-    source = f"squad:{len(docs)} paragraphs (sha256 {_paragraphs_digest(docs)})"  # the content, whatever the files
+def _index_corpus(engine: Any, docs: Sequence[Document], digest: str, progress: Progress | None) -> Any:
+    """Index ``docs`` (whose :func:`_paragraphs_digest` is ``digest``), recording what they are as the
+    index's source: a later ``qa --index <this folder> ask`` then opens it as the corpus it is, instead
+    of re-syncing it with the documents folder."""
+    source = f"squad:{len(docs)} paragraphs (sha256 {digest})"  # the content, whatever the files
     made = engine.store.manifest_path.exists()
-    legacy = made and engine.store.external_source() != source  # an eval index made before sources were recorded
+    # another source: other paragraphs in a folder given with index_dir, or an index from before sources
+    legacy = made and engine.store.external_source() != source
     if legacy:
         log.info("re-indexing %s: it holds other paragraphs, or predates eval indexes recording theirs", engine.config.index_dir)
     return engine.index_documents(docs, progress=progress, rebuild=legacy, source=source)
@@ -227,13 +233,14 @@ def evaluate_squad(
         raise ValueError("no SQuAD file given")
     squad, questions, docs = _squad_questions(paths, corpus_path, articles)  # read and checked before any model loads
     base = config or Config.resolve()
-    idx = Path(index_dir) if index_dir else default_squad_index_dir(docs, base)
+    digest = _paragraphs_digest(docs)
+    idx = Path(index_dir) if index_dir else _index_dir(base, digest)
     cfg = dataclasses.replace(base, index_dir=idx, collection="squad", top_k=max(1, top_k))
     engine = QA(config=cfg, embedder=embedder, answerer=answerer, auto_index=False)
     trained_on = tuple(getattr(getattr(engine.answerer, "reader", None), "trained_on", lambda: ())())
     questions, left_out = leave_out_trained(questions, trained_on)
     questions = sample_questions(questions, sample, seed)[:limit]
-    sync = _index_corpus(engine, docs, index_progress)
+    sync = _index_corpus(engine, docs, digest, index_progress)
     gold_missing = sorted({q.sources[0] for q in questions} - {d.doc_id for d in docs})
 
     def one(q: GoldQuestion) -> QuestionResult:
