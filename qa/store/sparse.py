@@ -165,11 +165,11 @@ class SavedBM25:
         params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
         if params.get("method") not in _PLAIN_METHODS or (folder / "nonoccurrence_array.index.npy").exists():
             return None
-        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
-        arrays = [np.load(folder / f"{name}.csc.index.npy", allow_pickle=False) for name in ("data", "indices", "indptr")]
         corpus_file = folder / "corpus.jsonl"
         if not corpus_file.exists():
             return None
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        arrays = [np.load(folder / f"{name}.csc.index.npy", allow_pickle=False) for name in ("data", "indices", "indptr")]
         with open(corpus_file, encoding="utf-8") as f:
             corpus = [json.loads(line) for line in f]
         return cls(params, vocab, *arrays, corpus=corpus)
