@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Config
+from qa.guards import UnknownCollection
 
 __all__ = ["DEFAULT", "CollectionInfo", "Collections", "InvalidCollection", "UnknownCollection", "check_name"]
 
@@ -46,13 +47,6 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 class InvalidCollection(ValueError):
     """A collection name that is not a safe slug, or a change the default collection does not allow."""
-
-
-class UnknownCollection(KeyError):
-    """No collection of this name."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; this one is read by people
-        return str(self.args[0]) if self.args else ""
 
 
 def check_name(name: Any) -> str:
@@ -148,9 +142,11 @@ class Collections:
         """The engine of collection ``name`` (default: the default collection), built on first use."""
         name = check_name(name or DEFAULT)
         engine = self._engines.get(name)
-        if engine is not None:
+        if engine is not None and (name == DEFAULT or self.documents_dir(name).is_dir()):
             return engine
         with self._lock:
+            if name in self._engines and not self.exists(name):  # deleted by another process (`qa collections delete`)
+                self._drop(name)
             if name not in self._engines:
                 if not self.exists(name):
                     raise UnknownCollection(f"no collection {name!r} (create it first)")
@@ -178,18 +174,25 @@ class Collections:
         with self._lock:
             if not self.exists(name):
                 raise UnknownCollection(f"no collection {name!r}")
-            engine = self._engines.pop(name, None)
+            engine = self._engines.get(name)
             if self.config.chroma_url and (engine is not None or self.index_dir(name).exists()):
                 engine = engine or self._factory(self.config_for(name))
                 engine.store.wipe()  # the vectors live on the server, not in the index folder
-            if engine is not None:
-                engine.store.close(timeout=30)
-                engine.store.backend.close()
+            self._drop(name, engine)
             for folder in (self.documents_dir(name), self.index_dir(name)):
                 if folder.exists():
                     gone = folder.with_name(f".deleting-{secrets.token_hex(4)}-{name}")
                     os.replace(folder, gone)
             self._clear_leftovers()
+
+    def _drop(self, name: str, engine: Any = None) -> None:
+        """Forget collection ``name``'s engine, closed and retired: whoever still holds it gets an
+        error instead of answers from what it kept in memory."""
+        engine = self._engines.pop(name, None) or engine
+        if engine is not None:
+            engine.retire(f"collection {name!r} was deleted")
+            engine.store.close(timeout=30)
+            engine.store.backend.close()
 
     def _clear_leftovers(self) -> None:
         for root in (Path(self.config.documents_dir) / DOCUMENTS_SUBDIR, Path(self.config.index_dir) / INDEX_SUBDIR):

@@ -23,14 +23,12 @@ folders), so the file changes first and the index after, in one in-place change 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -47,9 +45,6 @@ __all__ = ["DocumentChange", "DocumentInfo", "DocumentLibrary", "InvalidDocument
            "UnknownDocument", "UnsupportedType", "check_document_upload"]
 
 log = logging.getLogger(__name__)
-
-#: hidden (skipped by the folder reader) names of what a change holds aside
-_ASIDE = ".qa-aside-"
 
 
 class SeedDocument(PermissionError):
@@ -99,6 +94,11 @@ class DocumentChange:
 
 #: the checks every added file passes (the same for ``QA.add_document`` and the library)
 check_document_upload = uploads.check_upload
+
+
+def _link_out(name: str) -> InvalidDocument:
+    return InvalidDocument(f"{name}: the documents folder holds a link of this name pointing out of the folder, "
+                           "which qa neither reads nor replaces; remove it or rename your file")
 
 
 class DocumentLibrary:
@@ -202,11 +202,34 @@ class DocumentLibrary:
         try:
             target = self._user_path(checked.name)
         except UnknownDocument:  # the name is taken by a link out of the folder: never written through
-            raise InvalidDocument(f"{checked.name}: the documents folder holds a link of this name pointing out of "
-                                  "the folder, which qa neither reads nor replaces; remove it or rename your file") from None
+            raise _link_out(checked.name) from None
         if target.exists() or target.is_symlink():
             return self._replace(checked, progress)
         return self._add_new(checked, progress)
+
+    def add_new(self, name: str, data: bytes, progress: Any = None) -> uploads.AddedDocument:
+        """What :meth:`qa.QA.add_document` does: :meth:`add`, except that a different file of the same
+        name (a seed's too) is refused with :class:`InvalidDocument`, never replaced. The same bytes
+        again sync the folders (``created=False``), which also indexes a file dropped in by hand."""
+        checked = check_document_upload(name, data, self.max_bytes)
+        if not self.seeds_dir.is_dir():
+            raise NoDocuments(f"documents folder not found: {self.seeds_dir}")
+        try:
+            there = self.seeds_dir / checked.name if self._is_seed(checked.name) else self._user_path(checked.name)
+        except UnknownDocument:
+            raise _link_out(checked.name) from None
+        if there.exists() or there.is_symlink():
+            if not (there.is_file() and there.read_bytes() == checked.data):
+                raise InvalidDocument(f"{checked.name}: a different document with this name is already in the "
+                                      "collection; rename the file")
+            self._ready()
+            with self.engine._lock:
+                change = DocumentChange(checked.name, report=self.engine.index(progress=progress))
+        else:
+            change = self._add_new(checked, progress)
+        entry = self._indexed().get(checked.name, {})
+        return uploads.AddedDocument(doc_id=checked.name, title=str(entry.get("title", "")),
+                                     chunks=len(entry.get("chunks", ())), created=change.created, report=change.report)
 
     def replace(self, doc_id: str, name: str, data: bytes, progress: Any = None) -> DocumentChange:
         """Put the contents of file ``name`` (same type as ``doc_id``) under ``doc_id``; crash-safe."""
@@ -231,7 +254,7 @@ class DocumentLibrary:
         if not indexed and not path.is_file():
             raise UnknownDocument(f"no document {doc_id!r} in this collection")
         require_writable_index(self.engine.config.index_dir)
-        with self.engine._lock, self._aside(path, restore=True) as aside:
+        with self.engine._lock, uploads.held_aside(path, self.documents_dir, restore=True) as aside:
             report = None
             if indexed and ready:
                 report = self._commit(lambda store: store.remove_documents([doc_id], purge=False))
@@ -241,42 +264,6 @@ class DocumentLibrary:
         return DocumentChange(doc_id, deleted=True, report=report)
 
     # --- the parts -----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _aside(self, path: Path, restore: bool) -> Iterator[Path | None]:
-        """``path`` renamed (or, with ``restore=False``, hard-linked) to a hidden name beside it;
-        renamed back when the block fails with an ordinary error; removed at the end if still there."""
-        if not (path.exists() or path.is_symlink()):
-            yield None
-            return
-        self._clear_leftovers()
-        aside = path.with_name(f"{_ASIDE}{int(time.time())}-{secrets.token_hex(4)}-{path.name}")
-        if restore:
-            os.replace(path, aside)
-        else:
-            try:
-                os.link(path, aside)
-            except OSError:  # a file system without hard links
-                shutil.copy2(path, aside)
-        try:
-            yield aside
-        except Exception:
-            if aside.exists():
-                os.replace(aside, path)
-            raise
-        aside.unlink(missing_ok=True)
-
-    def _clear_leftovers(self, older_than_s: float = 3600) -> None:
-        """Remove what a crashed change held aside (hidden, never read) once it is an hour old: the
-        time is in the name, so a change under way in another process is never disturbed."""
-        try:
-            entries = [p for p in self.documents_dir.iterdir() if p.name.startswith(_ASIDE)]
-        except OSError:
-            return
-        for p in entries:
-            stamp = p.name[len(_ASIDE):].split("-", 1)[0]
-            if stamp.isdigit() and time.time() - int(stamp) > older_than_s:
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
 
     def _commit(self, change: Any) -> SyncReport:
         """Run ``change(store)`` (the engine lock is held), falling back to a full sync of the folders
@@ -330,7 +317,7 @@ class DocumentLibrary:
         except BaseException:
             if created:
                 (self.documents_dir / checked.name).unlink(missing_ok=True)
-                self.engine._forget_upload(checked.name)
+                self._forget_upload(checked.name)
             raise
         entry = self._indexed().get(checked.name, {})
         return DocumentChange(checked.name, title=doc.title, chunks=len(entry.get("chunks", ())), created=created, report=report)
@@ -341,21 +328,38 @@ class DocumentLibrary:
             return self._unchanged(checked.name)
         ready = self._ready()
         require_writable_index(self.engine.config.index_dir)
-        staging = self.documents_dir / f"{_ASIDE}{int(time.time())}-{secrets.token_hex(4)}"
+        staging = self.documents_dir / f"{uploads.ASIDE}{int(time.time())}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
             uploads.write_new_file(staging, checked.name, checked.data)
             doc = self._read(staging, checked, target)
             prepared = self.engine.store.prepare_change([doc], progress=progress) if ready else None
-            with self.engine._lock, self._aside(target, restore=False):
+            with self.engine._lock, uploads.held_aside(target, self.documents_dir, restore=False):
                 os.replace(staging / checked.name, target)  # the file first: the index follows it
                 try:
                     report = self._commit(lambda store: store.commit_change(prepared, purge=False)) if prepared else self.engine.index()
                 except Exception:
-                    target.unlink(missing_ok=True)  # _aside puts the old file back
+                    target.unlink(missing_ok=True)  # held_aside puts the old file back
                     raise
             self._finish()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         entry = self._indexed().get(checked.name, {})
         return DocumentChange(checked.name, title=doc.title, chunks=len(entry.get("chunks", ())), replaced=True, report=report)
+
+    def _forget_upload(self, doc_id: str) -> None:
+        """After a failed upload whose file was removed again: if the document got committed (by this
+        upload or by a sync that saw the file meanwhile), sync the folder so that it is dropped."""
+        from qa.store import Manifest
+
+        try:
+            live = Manifest.load(self.engine.store.manifest_path)
+        except (ValueError, TypeError, KeyError, OSError):
+            return
+        if doc_id not in live.documents:
+            return
+        try:
+            with self.engine._lock:
+                self.engine.index()
+        except Exception:  # pragma: no cover - the original error matters more
+            log.exception("re-indexing after a failed upload")

@@ -34,7 +34,7 @@ from qa.conversation import Turn, resolve
 from qa.embed import CachedEmbedder, Embedder
 from qa.guards import (
     InvalidQuestion, NoDocuments, StoreUnavailable, check_document, check_top_k, clean_question,
-    require_writable_index, scrub_text, store_errors,
+    UnknownCollection, require_writable_index, scrub_text, store_errors,
 )
 from qa.ingest import LoadReport
 from qa.store import IndexStore, Progress, SyncReport
@@ -114,6 +114,8 @@ class QA:
         self._lock = threading.RLock()
         #: (mtime_ns, size, inode) of manifest.json when this engine last opened or wrote the index
         self._stamp: tuple[int, int, int] | None = None
+        #: why this engine no longer answers (its collection was deleted); None while it does
+        self._retired: str | None = None
 
     # --- indexing ------------------------------------------------------------------------------
 
@@ -125,7 +127,7 @@ class QA:
         report = load_collection(folder, self.config.documents_dir)  # the seeds and the user's documents, same rules
         if not report.documents:
             why = f" ({'; '.join(report.warnings[:3])})" if report.warnings else ""
-            raise NoDocuments(f"no readable .txt or .md documents in {folder}{why}")
+            raise NoDocuments(f"no readable documents (.txt, .md, .pdf, .docx, .html) in {folder}{why}")
         self.last_load = report
         return report
 
@@ -187,7 +189,17 @@ class QA:
                 self._retriever = self._build_retriever()
             self._stamp = stamp
 
+    def retire(self, why: str) -> None:
+        """Stop answering: every later question, listing or upload raises
+        :class:`qa.guards.UnknownCollection` with ``why`` (its collection was deleted, so what
+        it holds in memory must not be answered from)."""
+        with self._lock:
+            self._retired = why
+            self._retriever = None
+
     def _ensure_ready(self) -> Any:
+        if self._retired is not None:
+            raise UnknownCollection(self._retired)
         retriever = self._retriever
         if retriever is not None:
             self._follow_other_writers()
@@ -333,68 +345,13 @@ class QA:
         whose indexing fails is removed again). Returns :class:`qa.uploads.AddedDocument`; the
         document is citable as soon as this returns and stays in the collection across restarts.
 
-        Costs what the document's own chunks cost: only the new file is read, and its chunks and
-        sentences are embedded without holding any lock (``progress`` gets passages embedded, of
-        how many), then added to the live collections in place (:meth:`IndexStore.commit_append`);
-        nothing else is re-read, copied or re-embedded, and BM25 is rebuilt in the background (the
-        dense retrievers find the new document meanwhile). Other changes in the documents folder are
-        left to the next :meth:`index`. An index that cannot take an append (none yet, another
-        source, an old format) is synced as a whole instead.
+        Costs what the document's own chunks cost: its chunks and sentences are embedded without
+        holding any lock (``progress`` gets passages embedded, of how many), then added to the live
+        collections in place; nothing else is re-read or re-embedded, and BM25 is rebuilt in the
+        background (the dense retrievers find the new document meanwhile). The same path as the web
+        chat's and the REST API's uploads (:meth:`qa.documents.DocumentLibrary.add_new`), which
+        replace a file of the same name instead of refusing it.
         """
-        from qa import uploads
-        from qa.ingest import load_document
-        from qa.store import AppendRefused
+        from qa.documents import DocumentLibrary
 
-        checked = uploads.check_upload(name, data, max_bytes)
-        with self._lock:
-            if not self.config.seeds_dir.is_dir():
-                raise NoDocuments(f"documents folder not found: {self.config.seeds_dir}")
-            # into the user's documents folder, never the shipped seeds (folder: where the file now is)
-            folder, created = uploads.store_upload(self.config.seeds_dir, self.config.documents_dir, checked)
-            whole = not created or self._retriever is None  # nothing new, or the folder was never synced
-        report: Any = None
-        try:
-            loaded = load_document(folder, checked.name)
-            if not loaded.documents:
-                why = [w for w in loaded.warnings if w.startswith(checked.name)]
-                raise uploads.InvalidDocument(why[0] if why else f"{checked.name}: could not be read as a document")
-            doc = check_document(loaded.documents[0])
-            if not whole:
-                require_writable_index(self.config.index_dir)
-                try:
-                    prepared = self.store.prepare_append([doc], progress=progress)  # the slow part: no lock held
-                    with self._lock:
-                        report = self.store.commit_append(prepared)
-                        self._retriever = self._build_retriever()
-                        self._stamp = self._manifest_stamp()
-                except AppendRefused as e:
-                    log.info("upload %s: indexing the documents folder (%s)", checked.name, e)
-            if report is None:
-                with self._lock:
-                    report = self.index(progress=progress)
-        except BaseException:
-            if created:
-                (folder / checked.name).unlink(missing_ok=True)
-                self._forget_upload(checked.name)
-            raise
-        entry = (self.store.manifest.documents if self.store.manifest else {}).get(checked.name, {})
-        return uploads.AddedDocument(
-            doc_id=checked.name, title=doc.title, chunks=len(entry.get("chunks", ())), created=created, report=report,
-        )
-
-    def _forget_upload(self, doc_id: str) -> None:
-        """After a failed upload whose file was removed again: if the document got committed (by this
-        upload or by a sync that saw the file meanwhile), sync the folder so that it is dropped."""
-        from qa.store import Manifest
-
-        try:
-            live = Manifest.load(self.store.manifest_path)
-        except (ValueError, TypeError, KeyError, OSError):
-            return
-        if doc_id not in live.documents:
-            return
-        try:
-            with self._lock:
-                self.index()
-        except Exception:  # pragma: no cover - the original error matters more
-            log.exception("re-indexing after a failed upload")
+        return DocumentLibrary(self, max_bytes).add_new(name, data, progress)

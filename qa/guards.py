@@ -38,6 +38,13 @@ class NoDocuments(RuntimeError):
     """The documents folder is missing or holds no readable document."""
 
 
+class UnknownCollection(KeyError):
+    """No collection of this name (never made, or deleted)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this one is read by people
+        return str(self.args[0]) if self.args else ""
+
+
 class StoreUnavailable(IndexError_):
     """The Chroma server holding the vectors cannot be reached (down, restarting, wrong address).
 

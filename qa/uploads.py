@@ -11,10 +11,15 @@ nothing on disk changes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
+import shutil
 import tempfile
+import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,9 @@ from qa.config import DEFAULT_MAX_UPLOAD_BYTES
 
 #: Longest file name kept (extension included).
 MAX_NAME_CHARS = 100
+
+#: hidden (skipped by the folder reader) names of what a document change holds aside
+ASIDE = ".qa-aside-"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -225,3 +233,41 @@ def store_upload(seeds_dir: Path, documents_dir: Path, checked: CheckedUpload) -
     except OSError as e:
         raise InvalidDocument(f"{checked.name}: the documents folder cannot be created ({e.strerror or e})") from None
     return Path(documents_dir), write_new_file(Path(documents_dir), checked.name, checked.data)
+
+
+@contextlib.contextmanager
+def held_aside(path: Path, documents_dir: Path, restore: bool) -> Iterator[Path | None]:
+    """``path`` renamed (or, with ``restore=False``, hard-linked) to a hidden name beside it;
+    renamed back when the block fails with an ordinary error; removed at the end if still there."""
+    if not (path.exists() or path.is_symlink()):
+        yield None
+        return
+    clear_aside_leftovers(documents_dir)
+    aside = path.with_name(f"{ASIDE}{int(time.time())}-{secrets.token_hex(4)}-{path.name}")
+    if restore:
+        os.replace(path, aside)
+    else:
+        try:
+            os.link(path, aside)
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, aside)
+    try:
+        yield aside
+    except Exception:
+        if aside.exists():
+            os.replace(aside, path)
+        raise
+    aside.unlink(missing_ok=True)
+
+
+def clear_aside_leftovers(documents_dir: Path, older_than_s: float = 3600) -> None:
+    """Remove what a crashed change held aside (hidden, never read) once it is an hour old: the
+    time is in the name, so a change under way in another process is never disturbed."""
+    try:
+        entries = [p for p in documents_dir.iterdir() if p.name.startswith(ASIDE)]
+    except OSError:
+        return
+    for p in entries:
+        stamp = p.name[len(ASIDE):].split("-", 1)[0]
+        if stamp.isdigit() and time.time() - int(stamp) > older_than_s:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)

@@ -98,3 +98,33 @@ def test_deleting_a_collection_removes_its_folders(shelf, tmp_path):
     assert shelf.get("gone").documents.list() == []
     shelf.get("gone").documents.add(NAME, TEXT)
     assert shelf.get("gone").ask(QUESTION).short_answer == "Zorblax Quendry"
+
+
+def test_an_engine_kept_from_a_deleted_collection_no_longer_answers(shelf):
+    """Whoever still holds a deleted collection's engine (a request under way, a Python caller) gets
+    an error saying so: it must not answer, list or take uploads from what it kept in memory."""
+    shelf.create("gone")
+    kept = shelf.get("gone")
+    kept.documents.add(NAME, TEXT)
+    assert kept.ask(QUESTION).short_answer == "Zorblax Quendry"
+    shelf.delete("gone")
+    for call in (lambda: kept.ask(QUESTION), lambda: kept.documents.list(), lambda: kept.documents.add("b.md", b"# B\nText.")):
+        with pytest.raises(UnknownCollection, match="collection 'gone' was deleted"):
+            call()
+    assert shelf.names() == [DEFAULT]  # the upload did not bring the collection back
+
+
+def test_a_collection_deleted_by_another_process_is_gone_here_too(shelf, tmp_path):
+    """A server's registry caches engines; `qa collections delete` in another shell deletes the
+    folders under it. The next request for the collection is refused, not answered from memory."""
+    shelf.create("gone")
+    kept = shelf.get("gone")
+    kept.documents.add(NAME, TEXT)
+    elsewhere = Collections(shelf.config)  # another process's registry: same folders, its own engines
+    elsewhere.delete("gone")
+    with pytest.raises(UnknownCollection):
+        shelf.get("gone")
+    with pytest.raises(UnknownCollection, match="was deleted"):
+        kept.ask(QUESTION)
+    shelf.create("gone")  # the name can be used again, empty
+    assert shelf.get("gone") is not kept and shelf.get("gone").documents.list() == []

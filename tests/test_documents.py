@@ -244,3 +244,23 @@ def test_questions_during_adds_and_deletes_never_fail(engine):
         t.join(60)
     assert not errors, errors[0]
     assert asked[0] > 0 and NAME not in cited(engine)
+
+
+def test_add_document_and_the_library_share_one_path(engine, tmp_path):
+    """``QA.add_document`` is the library's add that refuses instead of replacing: the same checks,
+    the same in-place change of the index, and a file of the same bytes dropped in by hand (not yet
+    indexed) gets indexed rather than reported as already there."""
+    from qa.uploads import InvalidDocument
+
+    engine.ask(QUESTION)  # the index exists, without the file
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / NAME).write_bytes(TEXT)
+    added = engine.add_document(NAME, TEXT)
+    assert not added.created and added.report.added == (NAME,) and added.title == "Harbour notes" and added.chunks == 1
+    assert NAME in cited(engine)
+    with pytest.raises(InvalidDocument, match="a different document with this name is already in the collection"):
+        engine.add_document(NAME, NEWER)
+    assert engine.documents.add(NAME, NEWER).replaced  # the library replaces
+    steps: list[tuple[int, int]] = []
+    new = engine.add_document("more.md", b"# More\n\nThe ferry leaves at noon.\n", progress=lambda d, t: steps.append((d, t)))
+    assert new.created and new.report.appended and steps[0] == (0, new.chunks) and steps[-1] == (new.chunks, new.chunks)

@@ -143,7 +143,12 @@ class AppendMixin:
             else:
                 raise AppendRefused(f"{d.doc_id} is already indexed with other content")
         chunks = {d.doc_id: self.chunk(d) for d in todo}
-        flat = [c for cs in chunks.values() for c in cs]
+        vectors = self._embed_all([c for cs in chunks.values() for c in cs], progress)
+        return PreparedAppend(documents=todo, chunks=chunks, vectors=vectors, source=source, present=tuple(present))
+
+    def _embed_all(self, flat: Sequence[Chunk], progress: Progress | None) -> Vectors:
+        """chunk id -> (chunk vector, its sentence vectors) of ``flat``, in batches; ``progress`` gets
+        (passages embedded, passages) from (0, n) to (n, n)."""
         total = len(flat)
         if progress:
             progress(0, total)
@@ -158,7 +163,7 @@ class AppendMixin:
                 k += len(c.sentences)
             if progress:
                 progress(i + len(batch), total)
-        return PreparedAppend(documents=todo, chunks=chunks, vectors=vectors, source=source, present=tuple(present))
+        return vectors
 
     def commit_append(self, prepared: PreparedAppend, progress: Progress | None = None) -> SyncReport:
         """Add what :meth:`prepare_append` embedded to the live generation and commit it (crash-safe).

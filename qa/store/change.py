@@ -38,7 +38,7 @@ from qa.store.append import Vectors, _check_ids
 from qa.store.backend import VectorCollection
 from qa.store.manifest import (
     MANIFEST, MANIFEST_FORMAT, AppendRefused, Manifest, PreparedAppend, Progress, SyncReport, document_entry,
-    fsync_dir, write_batch_chunks, write_json_durably,
+    fsync_dir, write_json_durably,
 )
 from qa.types import Document
 
@@ -116,15 +116,7 @@ class ChangeMixin:
         chunks = {d.doc_id: self.chunk(d) for d in todo}  # type: ignore[attr-defined]
         kept = {cid for d in todo for cid in live.documents.get(d.doc_id, {}).get("chunks", ())}
         flat = [c for cs in chunks.values() for c in cs if c.chunk_id not in kept]
-        vectors: Vectors = {}
-        step = write_batch_chunks()
-        for i in range(0, len(flat), step):
-            batch = flat[i : i + step]
-            chunk_vecs, sent_vecs = self._embed_batch(batch, i, len(flat), progress)  # type: ignore[attr-defined]
-            k = 0
-            for c, v in zip(batch, chunk_vecs):
-                vectors[c.chunk_id] = (v, sent_vecs[k : k + len(c.sentences)])
-                k += len(c.sentences)
+        vectors: Vectors = self._embed_all(flat, progress)  # type: ignore[attr-defined]
         return PreparedAppend(documents=todo, chunks=chunks, vectors=vectors, source=source, present=present)
 
     def reading(self) -> contextlib.AbstractContextManager[None]:
