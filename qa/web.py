@@ -220,6 +220,14 @@ def _wire_panels(demo: Any, chat: Any, side: dict[str, Any], rewrite: dict[str, 
                            js=web_js.DOC_REQUEST, **private).then(None, js=web_js.SHOW_CITED, **private)
 
 
+def _question_typed(message: Any) -> Any:
+    """Gradio's check before a question is sent: an empty one stays in the box with a note, instead
+    of an empty bubble and a reply saying it was empty."""
+    import gradio as gr
+
+    return gr.validate(bool(str(message or "").strip()), "Type a question about the documents first.")
+
+
 def build_app(backend: ChatBackend, collections: Any = None) -> Any:
     """The Gradio Blocks: chat (api_name "chat"), structured answers (api_name "ask"), uploads
     (api_name "upload"), like/dislike feedback, a note of what the collection holds, and the
@@ -253,9 +261,9 @@ def build_app(backend: ChatBackend, collections: Any = None) -> Any:
                 chat = gr.ChatInterface(
                     fn["chat"], chatbot=chatbot, examples=EXAMPLES, api_name="chat",
                     api_description="Answer a question from the documents: the answer message and its sources.",
-                    textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question",
+                    textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="qa-question", label="Question",
                                        show_label=False, submit_btn=True, stop_btn=False),
-                    concurrency_limit=4, fill_height=False,
+                    concurrency_limit=4, fill_height=False, validator=_question_typed,
                 )
                 with gr.Row(visible=False, elem_id="qa-rewrite-row") as row:
                     text = gr.Textbox(label="Searched for (edit it and ask again)", elem_id="qa-rewrite", scale=4)

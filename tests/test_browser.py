@@ -136,6 +136,21 @@ def test_followup_question_shows_what_was_searched(page):
     page.screenshot(path=str(ARTIFACTS / "browser-followup-refusal.png"), full_page=True)
 
 
+def test_an_empty_question_stays_in_the_box_with_a_note(page):
+    """Enter on an empty or blank box sends nothing: no empty bubble, no reply, a note by the box."""
+    box = page.locator("#qa-question textarea")
+    for blank in ("", "   "):
+        box.fill(blank)
+        box.press("Enter")
+        page.locator("#qa-question", has_text="Type a question about the documents first.").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator("#qa-chat [data-testid='user']").count() == 0
+    assert page.locator("#qa-chat [data-testid='bot']").count() == 0
+    ask(page, INTERIM_Q, "Sources:")  # a real question then goes through, and the note is gone
+    assert "Type a question" not in page.locator("#qa-question").inner_text()
+    assert not page.errors
+
+
 def test_upload_from_the_page_then_ask(page, live, tmp_path):
     doc = tmp_path / "Orchard report.txt"
     doc.write_text("Orchard report\nThe Vellmar orchard harvested 3,200 crates of quinces this autumn, said grower Tomas Ebbe.\n",
