@@ -32,7 +32,9 @@ import numpy as np
 from qa.answer.compose import carry_short_answer, cite
 from qa.llm_client import ABSENT, LLMFailure, build_messages, injected_passages, reply_deltas
 from qa.streaming import StreamEvent
-from qa.support import GenSentence, SupportChecker, complete_sentences, foreign_script_share, other_language, split_generated
+from qa.support import (
+    GenSentence, SupportChecker, complete_sentences, foreign_script_share, misquoted, other_language, split_generated,
+)
 from qa.types import Answer, Citation, GeneratedSentence, Generation, Hit
 
 UNSUPPORTED_MARK = "(Not supported by the documents: {claim})"
@@ -82,6 +84,10 @@ class _Session:
         valid = [n for n in gs.cited if 1 <= n <= len(self.hits)]
         if not valid:
             return f"cites [{', '.join(map(str, gs.cited))}], but only {len(self.hits)} passages were given", 0.0, ()
+        wrong = misquoted(gs.claim, [h.chunk.text for h in self.hits])
+        if wrong is not None:
+            short = wrong if len(wrong) <= 60 else wrong[:57].rstrip() + "..."
+            return f"quotes words no passage holds (“{short}”)", 0.0, ()
         if foreign_script_share(gs.claim) > 0.3 and foreign_script_share(self.passage_text) < 0.05:
             return "not in the language of the passages", 0.0, ()
         checker = self.owner.checker

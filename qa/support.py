@@ -9,6 +9,8 @@ cites (``[1]``, ``[1, 3]``, ``[Passage 2]``). :class:`SupportChecker` then measu
 * **names**: every capitalised word of the claim (not opening a sentence, titles such as
   "President" aside) must occur in the passage, allowing acronyms ("UN" for "United Nations") and
   demonyms ("Mexican" for "Mexico") — a hard rule;
+* **quotations**: words in quotation marks must stand word for word in a retrieved passage
+  (:func:`misquoted`) — a hard rule, checked by the answerer before the others;
 * **words**: the share of the claim's content words (stemmed, stopwords left out) found in the
   passage sentence, and the share found anywhere in the passage (with its title);
 * **meaning**: cosine between the claim's embedding and the passage sentence's.
@@ -126,6 +128,45 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _WORD_VALUE = {w: i for i, w in enumerate(_UNITS)} | _TENS
 _NUM_WORDS = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[\s-]+({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b", re.I)
 _DIGITS = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b")
+
+
+# --- quotations ---------------------------------------------------------------------------------
+
+#: “…”, "…", and ‘…’ opened after a space (a ’ inside a word is an apostrophe, never a quotation)
+_QUOTED = re.compile(r"“([^”]{1,800})”|\"([^\"]{1,800})\"|(?:^|(?<=[\s(\[]))‘([^’]{1,800})’(?![^\W\d_])")
+_ELISION = re.compile(r"\[?(?:\.\s?\.\s?\.|…)\]?")
+_FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.translate(_FOLD).casefold().split())
+
+
+def quotations(claim: str) -> list[str]:
+    """The words ``claim`` puts in quotation marks (each part of an elided quotation on its own).
+
+    >>> quotations('He said “we will respond … at once,” and left; the ‘plan’ is Maduro’s.')
+    ['we will respond', 'at once', 'plan']
+    """
+    out = []
+    for m in _QUOTED.finditer(claim):
+        body = next(g for g in m.groups() if g is not None)
+        for part in _ELISION.split(body):
+            part = part.strip().strip(".,;:!?").strip()
+            if _LETTER.search(part):
+                out.append(part)
+    return out
+
+
+def misquoted(claim: str, passages: Sequence[str]) -> str | None:
+    """The first quotation of ``claim`` that none of ``passages`` holds word for word (letter case,
+    spacing, quote and dash styles aside); None when every quotation is verbatim. A model that puts
+    its own words in quotation marks would have them read as the documents' own."""
+    texts = [_folded(p) for p in passages]
+    for q in quotations(claim):
+        if not any(_folded(q) in t for t in texts):
+            return q
+    return None
 
 
 def numbers_in(text: str, words: bool = True, skip_one: bool = False) -> set[str]:

@@ -135,6 +135,22 @@ def test_a_hallucinated_sentence_is_dropped_and_the_answer_says_so(llm, stream):
     assert_verbatim(a)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_words_in_quotation_marks_must_be_the_documents_own(llm, stream):
+    """A quotation is read as the documents' own words: the model's invented ones in quotation marks
+    drop the sentence, however close its other words; a verbatim quotation is kept (quote and
+    dash styles, letter case and an elision aside)."""
+    verbatim = "The report said Delcy Rodríguez was “formally sworn in … as Interim President” [1]."
+    invented = "“Delcy Rodríguez was formally sworn in as interim president by the aliens” [1]."
+    llm.push(f"{verbatim} {invented}")
+    a = ask(llm.base_url, stream=stream)
+    assert kept(a) == [verbatim] and "aliens" not in a.text
+    dropped = a.generation.sentences[1]
+    assert not dropped.kept and dropped.reason.startswith("quotes words no passage holds (“Delcy Rodríguez was formally")
+    assert any("1 sentence the language model wrote is left out" in n for n in a.notices)
+    assert_verbatim(a)
+
+
 def test_a_wrong_passage_number_is_dropped(llm):
     llm.push(f"{SWORN} Delcy Rodríguez attempted to stabilize the government [9]. "
              "Rodríguez was formally sworn in as interim president [3].")
