@@ -26,7 +26,7 @@ pronoun is replaced by that name. "it"/"this"/"that" are replaced by the previou
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,14 +222,15 @@ def _person_named(answer: str) -> str | None:
     return None
 
 
-def _person_in(question: str, answer: str | None) -> str | None:
+def _person_in(question: str, answer: str | None, skip: frozenset[str] = frozenset()) -> str | None:
     """Who "she"/"he" can be after a turn: the person its short answer names when it asked who, else a
-    person's name in its question; a number, a group, a place or a thing is never put for a person."""
+    person's name in its question; a number, a group, a place or a thing is never put for a person,
+    nor a name in ``skip`` (one the user called by the other pronoun)."""
     if answer is not None and not _NOT_ASKING_WHO.search(question):
         named = _person_named(answer)
-        if named:
+        if named and named not in skip:
             return named
-    return next((n for n in names_in(question) if not _is_thing_name(n, question)), None)
+    return next((n for n in names_in(question) if not _is_thing_name(n, question) and n not in skip), None)
 
 
 def _plural_in(question: str, answer: str | None) -> str | None:
@@ -239,14 +240,41 @@ def _plural_in(question: str, answer: str | None) -> str | None:
     return _group_in(question)
 
 
-def _referent(lw: str, turns: Sequence[tuple[str, str | None]]) -> str | None:
-    """The referent of pronoun ``lw`` in the latest turn that has one of its kind (turns newest first)."""
-    find = _person_in if lw in _SINGULAR_PERSON else _plural_in
-    return next((r for q, a in turns if (r := find(q, a))), None)
+_SHE, _HE = {"she", "her", "hers"}, {"he", "him", "his"}
+
+
+def _referent(lw: str, turns: Sequence[tuple[str, str | None]], called: Mapping[str, str] | None = None) -> str | None:
+    """The referent of pronoun ``lw`` in the latest turn that has one of its kind (turns newest first);
+    ``called``: name -> "she"/"he" as the user referred to it earlier (a "him" is never a "she")."""
+    if lw not in _SINGULAR_PERSON:
+        return next((r for q, a in turns if (r := _plural_in(q, a))), None)
+    other = "he" if lw in _SHE else "she"
+    skip = frozenset(n for n, g in (called or {}).items() if g == other)
+    return next((r for q, a in turns if (r := _person_in(q, a, skip))), None)
+
+
+def pronoun_names(turns: Sequence[Turn]) -> dict[str, str]:
+    """name -> "she"/"he": the names the user's own pronouns stood for in ``turns`` (the name a
+    follow-up's "she" was resolved to is a "she" for the rest of the conversation)."""
+    called: dict[str, str] = {}
+    for t in turns:
+        words = {w.lower() for w in _WORD.findall(t.question)}
+        gender = "she" if words & _SHE and not words & _HE else "he" if words & _HE and not words & _SHE else None
+        if gender and t.searched_for and t.searched_for != t.question:
+            for n in names_in(_without_added_topic(t.searched_for)):
+                if n not in t.question:
+                    called.setdefault(n, gender)
+    return called
+
+
+def _without_added_topic(searched: str) -> str:
+    """A searched question less the topic a rewrite added in brackets at its end (whose names are
+    the previous turn's, not this one's)."""
+    return re.sub(r"\s*\([^()]*\)(?=[?.!]*$)", "", searched)
 
 
 def rewrite_text(question: str, previous_question: str, previous_answer: str | None,
-                 earlier: Sequence[tuple[str, str | None]] = ()) -> str:
+                 earlier: Sequence[tuple[str, str | None]] = (), called: Mapping[str, str] | None = None) -> str:
     """``question`` with its pronouns replaced from the previous turn (the question searched for,
     and its short answer), or from ``earlier`` turns (newest first) when the previous one names no
     referent of the pronoun's kind; unchanged when nothing applies.
@@ -255,14 +283,15 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     never a number, a group or a thing such as "the Tuy III plant"); "they"/"them" a group ("how many
     Venezuelan security personnel…" → "Venezuelan security personnel"); "it"/"this"/"that" the previous
     question's topic when that is a noun phrase ("the operation that captured Maduro"), and otherwise
-    the topic is added in brackets. A pronoun with no referent of its kind stays as it is: a follow-up
-    is better searched as asked than with a wrong name put in.
+    the topic is added in brackets, unless the follow-up names its own subject ("Where did Trump watch
+    it?"). A pronoun with no referent of its kind stays as it is: a follow-up is better searched as
+    asked than with a wrong name put in (``called``: see :func:`pronoun_names`).
 
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
     if not question or not needs_context(question):
         return question
-    turns = [(previous_question, previous_answer), *earlier]
+    turns = [(_without_added_topic(previous_question), previous_answer), *earlier]
     thing = _topic(previous_question) if previous_question else ""
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in _DETERMINERS
 
@@ -280,7 +309,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
         nxt = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
         repl = None
         if lw in PERSON_PRONOUNS:
-            who = _referent(lw, turns)
+            who = _referent(lw, turns, called)
             if who:
                 possessive = lw in _POSSESSIVE or (lw == "her" and nxt.isalpha() and nxt not in _AFTER_OBJECT)
                 repl = (f"{who}’" if who.endswith("s") else f"{who}’s") if possessive else who
@@ -288,7 +317,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
             if thing_is_phrase:
                 phrase = _without_shared_tail(thing, question)
                 repl = f"{phrase}’s" if lw == "its" else phrase
-            elif thing:
+            elif thing and not names_in(question):  # a bracketed topic would only pull away from the name asked about
                 append_topic = True
         if repl is None:
             continue
@@ -313,8 +342,9 @@ def rewrite(question: str, previous: Turn | None, earlier: Sequence[Turn] = ()) 
     (newest first) are looked at for a pronoun whose kind the previous turn does not name."""
     if previous is None:
         return question
-    back = [(t.searched_for or t.question, t.short_answer) for t in earlier]
-    return rewrite_text(question, previous.searched_for or previous.question, previous.short_answer, back)
+    back = [(_without_added_topic(t.searched_for or t.question), t.short_answer) for t in earlier]
+    return rewrite_text(question, previous.searched_for or previous.question, previous.short_answer, back,
+                        pronoun_names([*reversed(earlier), previous]))
 
 
 def resolve(question: str, history: Sequence[Turn]) -> str:

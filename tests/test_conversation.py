@@ -174,3 +174,23 @@ def test_it_stands_for_the_noun_phrase_without_the_words_the_follow_up_repeats()
     glacier = answered("How fast is the glacier retreating?", "38 metres per year")
     assert resolve("How fast is it retreating?", [glacier]) == "How fast is the glacier retreating?"
     assert resolve("Why is it retreating so fast?", [glacier]) == "Why is the glacier retreating so fast?"
+
+
+def test_a_follow_up_that_names_its_own_subject_gets_no_bracketed_topic():
+    """Found by a user: "Where did Trump watch it?" after "When was she sworn in?" was searched as
+    "Where did Trump watch it (Delcy Rodríguez sworn in)?" and refused, though it answers as asked."""
+    when = answered("When was she sworn in?", None, searched="When was Delcy Rodríguez sworn in?")
+    assert resolve("Where did Trump watch it?", [SWORN_IN, when]) == "Where did Trump watch it?"
+    assert resolve("When did it happen?", [SWORN_IN]) == "When did it happen (sworn in as interim president)?"
+
+
+def test_a_him_is_never_the_person_the_user_called_she():
+    """The name a "she" was resolved to is a "she" for the rest of the conversation: "Who was with
+    him?" must not become "Who was with Delcy Rodríguez?"; the man named in the latest question is meant."""
+    when = answered("When was she sworn in?", None, searched="When was Delcy Rodríguez sworn in?")
+    watch = answered("Where did Trump watch it?", "Mar-a-Lago",
+                     searched="Where did Trump watch it (Delcy Rodríguez sworn in)?")  # an older rewrite's brackets
+    assert resolve("Who was with him?", [SWORN_IN, when, watch]) == "Who was with Trump?"
+    # only a "she" is excluded from "he": with nothing else named, "he" stays as asked
+    assert resolve("What did he say?", [SWORN_IN, when]) == "What did he say?"
+    assert resolve("What did she say?", [SWORN_IN, when]) == "What did Delcy Rodríguez say?"
