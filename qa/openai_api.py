@@ -11,9 +11,11 @@ become typed turns (:func:`turns_from_messages`) for :meth:`qa.QA.ask`.
 
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from qa.chat import ChatBackend
@@ -89,6 +91,65 @@ def turns_from_messages(messages: list[tuple[str, str]]) -> list[Turn]:
     return turns
 
 
+@dataclass(frozen=True)
+class Options:
+    """What a request asks of the reply. ``stream``, ``max_tokens`` (``max_completion_tokens``; counted
+    in words, as ``usage`` is) and ``stop`` (up to 4 strings) are honoured: the content is cut and
+    ``finish_reason`` says "length" or "stop". ``n`` must be 1. ``temperature``, ``top_p``, the
+    penalties and ``seed`` are checked, then change nothing: the answer is deterministic."""
+
+    stream: bool = False
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def cut(self, content: str) -> tuple[str, str]:
+        """(the content as sent, finish_reason): cut before the first stop string, then after
+        ``max_tokens`` words.
+
+        >>> Options(max_tokens=2, stop=("!",)).cut("one two three!")
+        ('one two', 'length')
+        """
+        finish = "stop"
+        at = min((i for i in (content.find(x) for x in self.stop) if i >= 0), default=-1)
+        if at >= 0:
+            content = content[:at]
+        words = list(re.finditer(r"\S+", content))
+        if self.max_tokens is not None and len(words) > self.max_tokens:
+            content, finish = content[: words[self.max_tokens - 1].end()], "length"
+        return content, finish
+
+
+def _check_number(body: dict[str, Any], name: str, low: float, high: float) -> None:
+    v = body.get(name)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not low <= v <= high):
+        raise RequestError(f"'{name}' must be a number from {low:g} to {high:g}")
+
+
+def parse_options(body: dict[str, Any]) -> Options:
+    """The request's :class:`Options`; :class:`RequestError` for a value OpenAI would refuse too
+    (or one qa cannot give: ``n`` > 1, a JSON ``response_format``)."""
+    for name, low, high in (("temperature", 0, 2), ("top_p", 0, 1), ("presence_penalty", -2, 2), ("frequency_penalty", -2, 2)):
+        _check_number(body, name, low, high)
+    for name, kind, what in (("stream", bool, "true or false"), ("model", str, "a string"), ("seed", int, "a whole number")):
+        v = body.get(name)
+        if v is not None and (not isinstance(v, kind) or (kind is int and isinstance(v, bool))):
+            raise RequestError(f"'{name}' must be {what}")
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or n != 1):
+        raise RequestError("'n' must be 1: qa gives one answer per question")
+    fmt = body.get("response_format")
+    if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+        raise RequestError("'response_format' must be {\"type\": \"text\"}: qa answers in text, with citations beside it")
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise RequestError("'max_tokens' must be a whole number of at least 1")
+    stop = body.get("stop")
+    stops = (stop,) if isinstance(stop, str) else tuple(stop) if isinstance(stop, list) else stop
+    if stops is not None and not (isinstance(stops, tuple) and len(stops) <= 4 and all(isinstance(x, str) for x in stops)):
+        raise RequestError("'stop' must be a string or a list of up to 4 strings")
+    return Options(stream=bool(body.get("stream")), max_tokens=limit, stop=tuple(x for x in stops or () if x))
+
+
 def _citations(answer: Answer) -> list[dict[str, Any]]:
     return [c.to_dict() for c in answer.citations]
 
@@ -98,14 +159,14 @@ def _usage(question: str, content: str) -> dict[str, int]:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-def completion_body(answer: Answer) -> dict[str, Any]:
-    content = plain_text(answer)
+def completion_body(answer: Answer, options: Options = Options()) -> dict[str, Any]:
+    content, finish = options.cut(plain_text(answer))
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": MODEL_ID,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": None}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish, "logprobs": None}],
         "usage": _usage(answer.question, content),
         "citations": _citations(answer),
         "answer": answer.to_dict(),
@@ -124,11 +185,11 @@ def _chunker() -> Callable[..., str]:
     return event
 
 
-def completion_chunks(answer: Answer, words_per_chunk: int = 6) -> Iterator[str]:
+def completion_chunks(answer: Answer, words_per_chunk: int = 6, options: Options = Options()) -> Iterator[str]:
     """Server-sent events of a streamed completion: role, content pieces, then a final chunk with
     ``finish_reason``, ``citations`` and the full ``answer``, then ``[DONE]``."""
     event = _chunker()
-    content = plain_text(answer)
+    content, finish = options.cut(plain_text(answer))
     yield event({"role": "assistant", "content": ""})
     pieces = content.split(" ")
     for i in range(0, len(pieces), words_per_chunk):
@@ -136,29 +197,31 @@ def completion_chunks(answer: Answer, words_per_chunk: int = 6) -> Iterator[str]
         if i + words_per_chunk < len(pieces):
             text += " "
         yield event({"content": text})
-    yield event({}, "stop", citations=_citations(answer), answer=answer.to_dict(), usage=_usage(answer.question, content))
+    yield event({}, finish, citations=_citations(answer), answer=answer.to_dict(), usage=_usage(answer.question, content))
     yield "data: [DONE]\n\n"
 
 
-def checked_chunks(events: Iterator[Any]) -> Iterator[str]:
+def checked_chunks(events: Iterator[Any], options: Options = Options()) -> Iterator[str]:
     """Server-sent events of a completion whose answerer streams (:meth:`ChatBackend.stream`): the
     role, each checked sentence as it completes, the rest of the reply (sources, notices; the whole
     reply when the extractive answer stood), a final chunk with ``citations`` and the full
     ``answer``, then ``[DONE]`` — the same content as the plain reply."""
     event = _chunker()
     yield event({"role": "assistant", "content": ""})
-    shown = ""
+    shown, sent, finish = "", "", "stop"  # shown: the checked sentences; sent: what the options let through
     for ev in events:
         if ev.kind == "sentence":
             shown += ev.text
-            yield event({"content": ev.text})
         elif ev.kind == "answer" and ev.answer is not None:
             content = plain_text(ev.answer)
-            rest = content[len(shown):] if content.startswith(shown) else ("\n\n" if shown else "") + content
-            if rest:
-                yield event({"content": rest})
-            yield event({}, "stop", citations=_citations(ev.answer), answer=ev.answer.to_dict(),
-                        usage=_usage(ev.answer.question, shown + rest))
+            shown += content[len(shown):] if content.startswith(shown) else ("\n\n" if shown else "") + content
+        cut, finish = options.cut(shown)
+        if len(cut) > len(sent):
+            yield event({"content": cut[len(sent):]})
+            sent = cut
+        if ev.kind == "answer" and ev.answer is not None:
+            yield event({}, finish, citations=_citations(ev.answer), answer=ev.answer.to_dict(),
+                        usage=_usage(ev.answer.question, sent))
     yield "data: [DONE]\n\n"
 
 
@@ -173,7 +236,7 @@ def openai_error(message: str, status: int = 400) -> Any:
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}, status_code=status)
 
 
-async def _complete(backend: ChatBackend, question: str, history: list[Turn], stream: bool) -> Any:
+async def _complete(backend: ChatBackend, question: str, history: list[Turn], options: Options) -> Any:
     """The completion for ``question``: a StreamingResponse or the body. Retrieval runs before a
     stream is returned, so a bad question (400) or an unreachable store (503) raises here."""
     from fastapi.responses import StreamingResponse
@@ -181,14 +244,15 @@ async def _complete(backend: ChatBackend, question: str, history: list[Turn], st
 
     from qa.streaming import can_stream
 
-    if stream and can_stream(backend.engine):  # each sentence checked before it is sent
+    if options.stream and can_stream(backend.engine):  # each sentence checked before it is sent
         events = backend.stream(question, history)
         first = await run_in_threadpool(next, events)
-        return StreamingResponse(checked_chunks(_chain(first, events)), media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(checked_chunks(_chain(first, events), options), media_type="text/event-stream",
+                                 headers=SSE_HEADERS)
     answer = await run_in_threadpool(backend.ask, question, history)
-    if stream:
-        return StreamingResponse(completion_chunks(answer), media_type="text/event-stream", headers=SSE_HEADERS)
-    return completion_body(answer)
+    if options.stream:
+        return StreamingResponse(completion_chunks(answer, options=options), media_type="text/event-stream", headers=SSE_HEADERS)
+    return completion_body(answer, options)
 
 
 def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any], Awaitable[dict[str, Any]]],
@@ -199,9 +263,15 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
 
     from qa.guards import InvalidQuestion, StoreUnavailable
 
+    model = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}
+
     @app.get("/v1/models")
     async def models() -> Any:
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]}
+        return {"object": "list", "data": [model]}
+
+    @app.get("/v1/models/{model_id}")
+    async def one_model(model_id: str) -> Any:  # what OpenAI clients' models.retrieve() asks
+        return model if model_id == MODEL_ID else openai_error(f"no model {model_id!r}: this server has one, {MODEL_ID!r}", 404)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
@@ -209,7 +279,7 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
         try:
             body = await read_json(request)
             question, turns = parse_chat_messages(body.get("messages"))
-            return await _complete(backend, question, turns_from_messages(turns), bool(body.get("stream")))
+            return await _complete(backend, question, turns_from_messages(turns), parse_options(body))
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)
             return openai_error(str(e))

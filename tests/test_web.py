@@ -514,6 +514,22 @@ def test_openai_message_parsing():
             parse_chat_messages(bad)
 
 
+def test_a_checked_stream_is_cut_as_the_plain_reply_is():
+    """An LLM answer streamed sentence by sentence stops at max_tokens words or a stop string, the
+    pieces joined equal to the plain reply's cut content, and the final chunk says why it ended."""
+    from qa.openai_api import Options, checked_chunks
+    from qa.render import plain_text
+    from qa.streaming import StreamEvent
+
+    answer = Answer(question="Who?", text="Ann won the race [1]. She was first [1].", short_answer="Ann")
+    sentences = ["Ann won the race [1].", " She was first [1]."]
+    for options, finish in ((Options(max_tokens=4), "length"), (Options(stop=("first",)), "stop"), (Options(), "stop")):
+        events = [StreamEvent("sentence", text=t) for t in sentences] + [StreamEvent("answer", answer=answer)]
+        chunks = [json.loads(e[6:]) for e in checked_chunks(iter(events), options) if e.startswith("data: {")]
+        joined = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        assert (joined, chunks[-1]["choices"][0]["finish_reason"]) == options.cut(plain_text(answer)) == (joined, finish)
+
+
 # ------------------------------------------------------------------------------------------------
 # The real server
 # ------------------------------------------------------------------------------------------------
@@ -603,6 +619,44 @@ def test_openai_chat_completions_plain_and_streamed(live):
     assert httpx.get(live.url + "v1/models").json()["data"][0]["id"] == "qa"
     bad = httpx.post(live.url + "v1/chat/completions", json={"messages": []}, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.integration
+def test_openai_request_options_are_honoured_or_refused(live):
+    """max_tokens and stop cut the reply (finish_reason says which), plain and streamed alike; n > 1,
+    a JSON response_format and values of the wrong type are 400s; models.retrieve("qa") works."""
+    import httpx
+
+    url, messages = live.url + "v1/chat/completions", [{"role": "user", "content": INTERIM_Q}]
+
+    def streamed(body):
+        with httpx.stream("POST", url, json={**body, "stream": True}, timeout=30) as s:
+            chunks = [json.loads(ln[6:]) for ln in s.iter_lines() if ln.startswith("data: {")]
+        return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks), chunks[-1]
+
+    for options, finish in (({"max_tokens": 3}, "length"), ({"max_completion_tokens": 3}, "length"),
+                            ({"stop": ["\n"]}, "stop"), ({"stop": "Sources"}, "stop")):
+        body = httpx.post(url, json={"model": "qa", "messages": messages, **options}, timeout=30).json()
+        content = body["choices"][0]["message"]["content"]
+        assert body["choices"][0]["finish_reason"] == finish and content.startswith("Delcy Rodríguez")
+        stops = [options["stop"]] if isinstance(options.get("stop"), str) else options.get("stop", [])
+        assert len(content.split()) == 3 if finish == "length" else not any(x in content for x in stops)
+        assert body["usage"]["completion_tokens"] == len(content.split())
+        text, last = streamed({"messages": messages, **options})
+        assert text == content and last["choices"][0]["finish_reason"] == finish and last["usage"] == body["usage"]
+    ok = httpx.post(url, json={"model": "qa", "messages": messages, "n": 1, "temperature": 0.2, "top_p": 1, "seed": 7,
+                               "response_format": {"type": "text"}}, timeout=30)
+    assert ok.status_code == 200 and ok.json()["choices"][0]["finish_reason"] == "stop"
+    for bad, says in (({"n": 2}, "'n' must be 1"), ({"n": 0}, "'n' must be 1"), ({"max_tokens": -1}, "'max_tokens'"),
+                      ({"max_tokens": 2.5}, "'max_tokens'"), ({"temperature": "hot"}, "'temperature'"),
+                      ({"temperature": 3}, "'temperature'"), ({"stream": "yes"}, "'stream'"), ({"model": 5}, "'model'"),
+                      ({"stop": [1]}, "'stop'"), ({"stop": ["a", "b", "c", "d", "e"]}, "'stop'"),
+                      ({"response_format": {"type": "json_object"}}, "'response_format'")):
+        r = httpx.post(url, json={"messages": messages, **bad}, timeout=30)
+        assert r.status_code == 400 and says in r.json()["error"]["message"], bad
+    assert httpx.get(live.url + "v1/models/qa").json()["id"] == "qa"
+    missing = httpx.get(live.url + "v1/models/gpt-4")
+    assert missing.status_code == 404 and "one, 'qa'" in missing.json()["error"]["message"]
 
 
 @pytest.mark.integration
