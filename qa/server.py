@@ -192,14 +192,22 @@ def _earlier_answer(item: dict[str, Any]) -> Answer | None:
 
 def rest_history(history: Any) -> list[Turn]:
     """The turns of ``history`` on ``/api/ask``: earlier ``Answer.to_dict()`` replies, or
-    ``{role, content}`` chat messages (turned into turns as on the OpenAI route). Entries that are
-    neither are ignored, as they always were."""
+    ``{role, content}`` chat messages (turned into turns as on the OpenAI route), not both. An entry
+    that is neither is a :class:`RequestError` naming it (it was once ignored, so a client's broken
+    history went unnoticed: the follow-up was simply not resolved)."""
+    what = "'history' must be a list of earlier answers (each with its 'question') or of {role, content} messages"
     if not isinstance(history, list):
-        raise RequestError("'history' must be a list of earlier answers or {role, content} messages")
-    items = [h for h in history if isinstance(h, dict)]
-    if any("role" in h for h in items):
-        return turns_from_messages([(h["role"], content_text(h.get("content"))) for h in items if isinstance(h.get("role"), str)])
-    return [Turn.of(a) for a in map(_earlier_answer, items) if a is not None]
+        raise RequestError(what)
+    messages = bool(history) and isinstance(history[0], dict) and "role" in history[0]
+    for i, h in enumerate(history):
+        ok = isinstance(h, dict) and (
+            (isinstance(h.get("role"), str) and isinstance(h.get("content"), (str, list))) if messages
+            else "role" not in h and _earlier_answer(h) is not None)
+        if not ok:
+            raise RequestError(f"history[{i}] is not {'a {role, content} message' if messages else 'an earlier answer'}: {what}")
+    if messages:
+        return turns_from_messages([(h["role"], content_text(h["content"])) for h in history])
+    return [Turn.of(a) for a in map(_earlier_answer, history) if a is not None]
 
 
 def _handlers(backend: ChatBackend) -> tuple[Any, Any]:

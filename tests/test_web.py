@@ -295,9 +295,14 @@ def test_openai_and_rest_histories_become_typed_turns():
     assert [t.short_answer for t in rest_history([{"role": m[0], "content": m[1]} for m in messages])] == ["Delcy Rodríguez", None]
     from qa.openai_api import RequestError
 
-    assert rest_history([3, None, {"question": 5}, earlier]) == [turn]  # junk entries are ignored, as before
-    with pytest.raises(RequestError):
-        rest_history("text")
+    assert rest_history([]) == []
+    # a broken history is refused, naming the entry (it was ignored: the follow-up then went unresolved)
+    for bad, says in (("text", "'history' must be a list"), ([3, earlier], r"history\[0\] is not an earlier answer"),
+                      ([earlier, {"question": 5}], r"history\[1\] is not an earlier answer"),
+                      ([{"role": "user"}], r"history\[0\] is not a \{role, content\} message"),
+                      ([{"role": "user", "content": "Who?"}, earlier], r"history\[1\] is not a \{role, content\}")):
+        with pytest.raises(RequestError, match=says):
+            rest_history(bad)
 
 
 # ------------------------------------------------------------------------------------------------
