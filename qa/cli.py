@@ -267,11 +267,15 @@ def eval_command(
     index_bar, q_bar = _Bar(), _CountBar("eval", "q")
     try:
         if gold_path:
-            ev.load_gold(gold_path)  # every line checked before any model loads (a bad file fails at once)
+            gold = ev.load_gold(gold_path)  # every line checked before any model loads (a bad file fails at once)
             engine = _engine(ctx)
             engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
             index_bar.close()
-            report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar, sample=sample, seed=seed)
+            report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar, sample=sample, seed=seed,
+                                      questions=gold)
+            for doc_id in report.meta.get("unknown_sources", ()):
+                click.echo(f"warning: the gold set names source {doc_id!r}, which the collection does not hold "
+                           "(citation recall counts it as missed)", err=True)
         else:
             cfg = _config(ctx)
             report = ev.evaluate_squad(

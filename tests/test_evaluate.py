@@ -14,6 +14,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -296,6 +297,8 @@ def test_load_gold_ok(tmp_path: Path) -> None:
         ({**GOOD, "id": "g2", "unanswerable": "no"}, "'unanswerable' must be true or false"),
         ({**GOOD, "id": "g2", "question": "  "}, "'question' must be a non-empty string"),
         ({**GOOD, "id": "g2", "answers": []}, "an answerable question needs at least one non-empty answer"),
+        ({**GOOD, "id": "g2", "unanswerable": True}, "an unanswerable question has no answers and no sources"),
+        ({**GOOD, "id": "g2", "answers": [], "unanswerable": True}, "an unanswerable question has no answers and no sources"),
         (GOOD, "duplicate id 'g1' (first on line 1)"),
     ],
 )
@@ -450,6 +453,8 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, int | None]] = []
+        # the collection holds a.txt and b.txt (an index's manifest lists its documents)
+        self.store = SimpleNamespace(manifest=SimpleNamespace(documents={"a.txt": {}, "b.txt": {}}))
 
     def index(self, progress: Any = None) -> None:
         return None
@@ -512,6 +517,23 @@ def test_cli_eval_bad_gold_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     gold = write_lines(tmp_path / "g.jsonl", [GOOD, "{oops"])
     res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold)])
     assert res.exit_code == 2 and f"{gold}:2: not valid JSON" in res.output
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage\n")
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(binary)])
+    assert res.exit_code == 2 and f"{binary}:1: not UTF-8 text (byte 0)" in res.output
+
+
+def test_a_gold_source_the_collection_lacks_is_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in a gold line's sources would silently cost citation recall: the report names it."""
+    from qa import cli
+
+    monkeypatch.setattr(cli, "_engine", lambda ctx, **extra: FakeEngine())
+    gold = write_lines(tmp_path / "g.jsonl", [{**GOOD, "sources": ["a.txt", "nope.txt"]}])
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "warning: the gold set names source 'nope.txt', which the collection does not hold" in res.output
+    assert json.loads(out.read_text(encoding="utf-8"))["meta"]["unknown_sources"] == ["nope.txt"]
 
 
 # --- SQuAD end to end on a tiny corpus (real Chroma, a hashing embedder instead of the model; ~2 s)

@@ -83,6 +83,8 @@ def gold_line_problem(rec: Any) -> str | None:
         return "'unanswerable' must be true or false"
     if not rec["unanswerable"] and not any(normalize_answer(a) for a in answers):
         return "an answerable question needs at least one non-empty answer"
+    if rec["unanswerable"] and (answers or rec["sources"]):
+        return "an unanswerable question has no answers and no sources (empty lists): which is it?"
     return None
 
 
@@ -108,8 +110,13 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
     out: list[GoldQuestion] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(f"{path}:{lineno}: not UTF-8 text (byte {e.start}); a gold set is JSONL in UTF-8")
+                continue
             if not line.strip():
                 continue
             try:

@@ -84,6 +84,9 @@ def evaluate_gold(
     meta = {"mode": "gold", "gold": str(gold_path), "top_k": depth, "limit": limit, **engine_meta(engine)}
     if sample is not None:
         meta.update(sample=sample, seed=seed)
+    manifest = getattr(getattr(engine, "store", None), "manifest", None)
+    if manifest is not None:  # a source the collection lacks can never be cited: its recall is 0 by construction
+        meta["unknown_sources"] = sorted({s for q in chosen for s in q.sources} - set(manifest.documents))
     return EvalReport.build(results, meta=meta, retrieval_depth=depth)
 
 
