@@ -303,7 +303,8 @@ class QA:
         """A llama-index ``BaseRetriever`` over this collection (hybrid, reciprocal-rank fused)."""
         from qa.llama import QARetriever  # here, not at the top: answering never loads llama-index
 
-        return QARetriever(self._ensure_ready())
+        self._ensure_ready()  # an index problem is raised here, not at the first query
+        return QARetriever(engine=self)
 
     def as_query_engine(self) -> Any:
         """A llama-index query engine whose ``Response`` carries this engine's citations.

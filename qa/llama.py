@@ -34,9 +34,23 @@ class QARetriever(BaseRetriever):
     ``dense``, ``sparse`` and ``sentences`` are the hybrid's sides (benchmarks time them one by one).
     """
 
-    def __init__(self, hybrid: Any):
+    def __init__(self, hybrid: Any = None, engine: Any = None):
         super().__init__()
-        self.hybrid = hybrid
+        self._hybrid, self.engine = hybrid, engine
+
+    @property
+    def hybrid(self) -> Any:
+        """The engine's current retriever (rebuilt by every upload or sync: a retriever made before
+        an upload finds the new document), or the one given."""
+        return self.engine._ensure_ready() if self.engine is not None else self._hybrid
+
+    def retrieve(self, str_or_query_bundle: Any) -> list[NodeWithScore]:
+        _check_query(str_or_query_bundle)  # before llama-index wraps it (None would be a pydantic error)
+        return super().retrieve(str_or_query_bundle)
+
+    async def aretrieve(self, str_or_query_bundle: Any) -> list[NodeWithScore]:
+        _check_query(str_or_query_bundle)
+        return await super().aretrieve(str_or_query_bundle)
 
     @property
     def dense(self) -> Any:
@@ -55,8 +69,21 @@ class QARetriever(BaseRetriever):
         return self.hybrid.search(question, top_k)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        fused = self.hybrid.fused(query_bundle.query_str)
+        if self.engine is None:
+            fused = self._hybrid.fused(query_bundle.query_str)
+        else:  # as QA.retrieve: the question cleaned (InvalidQuestion when empty), reads guarded against deletes
+            q, _ = self.engine._clean_question(query_bundle.query_str)
+            with self.engine._store_errors(), self.engine.store.reading():
+                fused = self.hybrid.fused(q)
         return [NodeWithScore(node=to_text_node(node), score=hit.score) for node, hit in fused]
+
+
+def _check_query(query: Any) -> None:
+    from qa.guards import InvalidQuestion
+
+    text = query.query_str if isinstance(query, QueryBundle) else query
+    if not isinstance(text, str):
+        raise InvalidQuestion(f"a question is text (or a QueryBundle), not {type(text).__name__}")
 
 
 class QAQueryEngine(CustomQueryEngine):

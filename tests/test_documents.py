@@ -264,3 +264,22 @@ def test_add_document_and_the_library_share_one_path(engine, tmp_path):
     steps: list[tuple[int, int]] = []
     new = engine.add_document("more.md", b"# More\n\nThe ferry leaves at noon.\n", progress=lambda d, t: steps.append((d, t)))
     assert new.created and new.report.appended and steps[0] == (0, new.chunks) and steps[-1] == (new.chunks, new.chunks)
+
+
+def test_a_llama_index_retriever_follows_uploads_and_refuses_what_ask_refuses(engine):
+    """``as_retriever()`` made before an upload finds the new document (it reads the engine's current
+    retriever), and an empty or missing question is refused as ``ask`` refuses it."""
+    import asyncio
+
+    from llama_index.core.schema import QueryBundle
+
+    from qa.guards import InvalidQuestion
+
+    retriever = engine.as_retriever()
+    assert NAME not in {n.node.metadata["doc_id"] for n in retriever.retrieve(QUESTION)}
+    engine.documents.add(NAME, TEXT)
+    assert NAME in {n.node.metadata["doc_id"] for n in retriever.retrieve(QUESTION)}
+    assert NAME in {n.node.metadata["doc_id"] for n in asyncio.run(retriever.aretrieve(QueryBundle(QUESTION)))}
+    for bad in ("", "   ", None, 5, QueryBundle("")):
+        with pytest.raises(InvalidQuestion):
+            retriever.retrieve(bad)
