@@ -238,7 +238,7 @@ class DocumentLibrary:
             raise SeedDocument(f"{doc_id} is a shipped seed document: it cannot be replaced")
         target = self._user_path(doc_id)
         if not target.is_file():
-            raise UnknownDocument(f"no document {doc_id!r} in the user documents folder")
+            raise UnknownDocument(f"no document {doc_id!r} in this collection")
         if Path(checked.name).suffix != Path(doc_id).suffix.lower():
             raise UnsupportedType(f"{checked.name}: a {Path(doc_id).suffix} document is replaced by a file of the same type")
         return self._replace(dataclasses.replace(checked, name=doc_id), progress)

@@ -155,9 +155,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def scrub_text(text: str) -> str:
-    """``text`` with lone surrogates (which no UTF-8 encoder accepts, e.g. from a JSON ``"\\ud800"``
-    escape or an undecodable command-line byte) replaced by U+FFFD, so it can be echoed back."""
-    return _SURROGATE.sub("\ufffd", text)
+    """``text`` as it may be echoed back: lone surrogates (which no UTF-8 encoder accepts, e.g. from a
+    JSON ``"\\ud800"`` escape or an undecodable command-line byte) replaced by U+FFFD, and control and
+    invisible characters (NUL, bidi overrides that would show the text reversed) dropped; line
+    breaks and tabs stay.
+
+    >>> scrub_text("\\x00Who\\u202e was\\nsworn in?\\ud800")
+    'Who was\\nsworn in?\\ufffd'
+    """
+    text = _SURROGATE.sub("\ufffd", text)
+    return text if text.isprintable() else "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
 
 
 def clean_question(question: Any, limit: int) -> tuple[str, list[str]]:

@@ -84,7 +84,9 @@ def check_upload(name: str, data: bytes, max_bytes: int | None = None) -> Checke
     from qa.ingest import TEXT_SUFFIXES, document_suffixes
 
     limit = DEFAULT_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
-    shown = re.split(r"[/\\]", str(name))[-1] or str(name)
+    if not isinstance(name, str):
+        raise InvalidDocument(f"a document's name is text (its file name), not {type(name).__name__}")
+    shown = re.split(r"[/\\]", name)[-1] or name
     if not isinstance(data, (bytes, bytearray)):
         raise InvalidDocument(f"{shown}: expected the file's bytes, got {type(data).__name__}")
     safe = safe_filename(name)

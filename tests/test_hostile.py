@@ -182,6 +182,8 @@ def test_api_answers_odd_questions_sensibly(battery, question, expected):
     d = a.to_dict()
     assert_sensible(d, battery["texts"])
     assert "\ud800" not in d["question"] and "\ud800" not in d["searched_question"]
+    # the echo keeps what was typed but no control or invisible character (a NUL, a bidi override)
+    assert d["question"].isprintable() or set(d["question"]) - set(filter(str.isprintable, d["question"])) <= {"\n", "\t"}
     if expected == REFUSAL:
         assert a.refused
     elif expected is not None:

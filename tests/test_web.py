@@ -350,6 +350,7 @@ def test_upload_is_indexed_incrementally_and_citable_at_once(small_engine):
         ("report.pdf", b"%PDF-1.4 ...", "not a readable PDF"),  # written, read, refused and removed again
         ("setup.exe", b"MZ\x90\x00", r"only \.txt, \.md, .*\.pdf, \.docx, .*files can be added \(this one is \.exe\)"),
         ("noext", b"text", "no extension"),
+        (None, b"text", "a document's name is text"),
         ("big.txt", b"a" * 3000, "over the 2,048-byte limit"),
         ("empty.md", b"", "empty"),
         ("blank.txt", b"  \n\t ", "only whitespace"),
