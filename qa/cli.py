@@ -267,15 +267,7 @@ def eval_command(
     index_bar, q_bar = _Bar(), _CountBar("eval", "q")
     try:
         if gold_path:
-            gold = ev.load_gold(gold_path)  # every line checked before any model loads (a bad file fails at once)
-            engine = _engine(ctx)
-            engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
-            index_bar.close()
-            report = ev.evaluate_gold(engine, gold_path, top_k=top_k, limit=limit, progress=q_bar, sample=sample, seed=seed,
-                                      questions=gold)
-            for doc_id in report.meta.get("unknown_sources", ()):
-                click.echo(f"warning: the gold set names source {doc_id!r}, which the collection does not hold "
-                           "(citation recall counts it as missed)", err=True)
+            report = _eval_gold(ctx, gold_path, index_bar, q_bar, top_k=top_k, limit=limit, sample=sample, seed=seed)
         else:
             cfg = _config(ctx)
             report = ev.evaluate_squad(
@@ -299,6 +291,22 @@ def eval_command(
     if report_dir:
         md, png = ev.write_markdown_report(report, report_dir)
         click.echo(f"wrote {md} and {png}", err=True)
+
+
+def _eval_gold(ctx: click.Context, gold_path: str, index_bar: Any, q_bar: Any, **options: Any) -> Any:
+    """`qa eval --gold`: the file checked in full before any model loads (a bad file fails at once),
+    the index brought up to date, every question asked; a source the collection lacks is warned of."""
+    from qa import eval as ev
+
+    gold = ev.load_gold(gold_path)
+    engine = _engine(ctx)
+    engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
+    index_bar.close()
+    report = ev.evaluate_gold(engine, gold_path, progress=q_bar, questions=gold, **options)
+    for doc_id in report.meta.get("unknown_sources", ()):
+        click.echo(f"warning: the gold set names source {doc_id!r}, which the collection does not hold "
+                   "(citation recall counts it as missed)", err=True)
+    return report
 
 
 def serve_options(f: Any) -> Any:
