@@ -247,15 +247,20 @@ class ChatBackend:
         :meth:`qa.documents.DocumentLibrary.add`: a file of the same name as a user document replaces
         it; returns a Markdown status line per file."""
         from qa.documents import DocumentLibrary, SeedDocument
-        from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES, InvalidDocument, read_received_file
+        from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES, InvalidDocument, read_received_file, safe_filename
 
         limit = self.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
         library = DocumentLibrary(self.engine, max_bytes=limit)
         lines = []
+        taken: dict[str, str] = {}  # stored name -> the file of this upload stored under it
         for p in paths or []:
             path = Path(str(p))
             name = path.name
             try:
+                stored = safe_filename(name)
+                if stored in taken:  # "report (1).txt" and "report 1.txt": one must not replace the other
+                    raise InvalidDocument(f"{name}: it would be stored as {stored}, the name {taken[stored]} of this "
+                                          "upload takes already; rename one of them and add it again")
                 data = read_received_file(path, self.upload_root, limit)
 
                 def step(done: int, total: int, _name: str = name) -> None:
@@ -265,6 +270,7 @@ class ChatBackend:
                 if progress is not None:
                     progress(0, desc=f"Checking {name}")
                 lines.append(upload_status(name, library.add(name, data, progress=step)))
+                taken[stored] = name
             except SeedDocument:
                 lines.append(render.upload_line(name, error=f"{name}: already in the collection as a shipped seed "
                                                             "document, which is read only: rename your file"))
@@ -283,6 +289,7 @@ def upload_status(name: str, change: Any) -> str:
     """The status line of a :class:`qa.documents.DocumentChange` from an upload."""
     if getattr(change, "replaced", False):
         plural = "s" if change.chunks != 1 else ""
-        return (f"**Replaced** {render.md_code(change.doc_id)} with the uploaded file ({change.chunks} passage{plural}). "
-                f"You can ask about it now.")
+        given = f" {render.md_code(name)}" if name != change.doc_id else ""
+        return (f"**Replaced** {render.md_code(change.doc_id)} with the uploaded file{given} ({change.chunks} "
+                f"passage{plural}). You can ask about it now.")
     return render.upload_line(name, change)

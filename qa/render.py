@@ -340,5 +340,6 @@ def upload_line(name: str, added: Any = None, error: str | None = None) -> str:
     if not added.created:
         return f"**Already there:** {md_code(added.doc_id)} is in the collection."
     plural = "s" if added.chunks != 1 else ""
-    return (f"**Added** {md_code(added.doc_id)} ({added.chunks} passage{plural}): "
+    given = f" (uploaded as {md_code(name)})" if name != added.doc_id else ""
+    return (f"**Added** {md_code(added.doc_id)}{given} ({added.chunks} passage{plural}): "
             f"“{md_escape(short_title(added.title, 80))}”. You can ask about it now.")

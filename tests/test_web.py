@@ -386,6 +386,25 @@ def test_upload_backend_reports_per_file(small_engine, tmp_path):
     assert "Friday" in small_engine.ask("When were the pier lights repaired?").citations[0].quote
 
 
+def test_two_files_of_one_upload_never_replace_each_other(small_engine, tmp_path):
+    """Found by a user: "report (1).txt" and "report 1.txt" are both stored as report_1.txt; in one
+    upload the second replaced the first (the first's text lost, the status naming neither)."""
+    from qa.chat import ChatBackend
+
+    first, second = tmp_path / "up" / "report (1).txt", tmp_path / "up2" / "report 1.txt"
+    first.parent.mkdir(), second.parent.mkdir()
+    first.write_bytes(b"Report one\nThe Ashcombe orchard harvested 3,200 apples in 2023.\n")
+    second.write_bytes(b"Report two\nThe Ashcombe orchard employs 17 pickers.\n")
+    status = ChatBackend(small_engine).upload([str(first), str(second)])
+    assert "**Added** `report_1.txt` (uploaded as `report (1).txt`)" in status
+    assert ("**Not added:** report 1.txt: it would be stored as report\\_1.txt, the name report \\(1\\).txt of this "
+            "upload takes already") in status
+    assert (small_engine.config.documents_dir / "report_1.txt").read_bytes() == first.read_bytes()
+    # a later upload of the same stored name replaces it, as the page says, naming the file it came from
+    status = ChatBackend(small_engine).upload([str(second)])
+    assert status.startswith("**Replaced** `report_1.txt` with the uploaded file `report 1.txt`")
+
+
 class _Request:
     def __init__(self, session_hash: str):
         self.session_hash = session_hash
