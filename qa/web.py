@@ -208,12 +208,15 @@ def _wire_panels(demo: Any, chat: Any, side: dict[str, Any], rewrite: dict[str, 
     chatbot, shown = chat.chatbot, [chat.chatbot, chat.chatbot_state]  # the chat, and the ChatInterface's copy of it
     panels = [store, side["chats"], rewrite["row"], rewrite["text"]]
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    demo.load(fn["restore"], inputs=[store], outputs=[*shown, *panels], **private).then(
-        None, js=web_js.INSTALL, **private)
+    tab = gr.Textbox(visible=False, elem_id="qa-tab-chat")  # this tab's conversation (sessionStorage)
+    keep_tab = {"fn": None, "inputs": [store], "js": web_js.KEEP_TAB_CHAT, **private}
+    demo.load(fn["restore"], inputs=[store, tab], outputs=[*shown, *panels], js=web_js.TAB_CHAT, **private).then(
+        **keep_tab).then(None, js=web_js.INSTALL, **private)
     doc = [side["docview"], side["docbox"]]
     side["chats"].input(fn["switch"], inputs=[side["chats"], store], outputs=[*shown, *panels], **private).then(
+        **keep_tab).then(fn["doc_reset"], outputs=doc, **private)
+    side["new"].click(fn["new"], inputs=[store], outputs=[*shown, *panels], **private).then(**keep_tab).then(
         fn["doc_reset"], outputs=doc, **private)
-    side["new"].click(fn["new"], inputs=[store], outputs=[*shown, *panels], **private).then(fn["doc_reset"], outputs=doc, **private)
     chatbot.change(fn["kept"], inputs=[chatbot, store], outputs=panels, trigger_mode="always_last", **private)
     rewrite["ask"].click(fn["ask_instead"], inputs=[rewrite["text"], chatbot], outputs=shown, api_visibility="private")
     side["doc_open"].click(fn["open_document"], inputs=[side["docview"]], outputs=[side["docview"], side["docbox"]],

@@ -75,3 +75,10 @@ SHOW_CITED = """() => { setTimeout(() => {
   const r = box.getBoundingClientRect();
   if (r.top < 0 || r.bottom > window.innerHeight) window.scrollBy(0, r.top - 80);
 }, 50); return []; }"""
+
+
+#: before the page's conversation is restored: this tab's conversation, kept in ``sessionStorage``
+#: (one per tab, kept across reloads); the tabs of a browser share everything else
+TAB_CHAT = "(store, tab) => { let c = ''; try { c = sessionStorage.getItem('qa-tab-chat') || ''; } catch (e) {} return [store, c]; }"
+#: after the page's conversation changed: remember it for this tab
+KEEP_TAB_CHAT = "(store) => { try { sessionStorage.setItem('qa-tab-chat', (store && store.current) || ''); } catch (e) {} return []; }"

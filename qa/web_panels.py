@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from qa import render, web_state
+from qa.browser_id import browser_of
 from qa.chat import ChatBackend, SessionTurns, aligned
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
     reads."""
     import gradio as gr
 
+    stores = web_state.BrowserStores()  # other tabs' conversations are merged in, never overwritten
+
     def sid(request: Any) -> str | None:
         return getattr(request, "session_hash", None)
 
@@ -50,10 +53,18 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         return store, chats, gr.Row(visible=bool(rewrite)), gr.Textbox(value=rewrite)
 
     def shown(store: Any, request: gr.Request) -> tuple[Any, ...]:
-        store, chat = web_state.current(store)
+        store, chat = web_state.current(stores.merged(store, browser_of(request)))
         turns = web_state.turns_of(chat)
         sessions.put(sid(request), turns)
         return (chat["messages"], chat["messages"], *panels(store, aligned(turns, chat["messages"])))
+
+    def restore(store: Any, tab: Any, request: gr.Request) -> tuple[Any, ...]:
+        """The page's load: this tab's conversation after a reload; a new tab gets a new one (two
+        tabs writing one conversation would each overwrite the other's turns)."""
+        store = stores.merged(store, browser_of(request))
+        if isinstance(tab, str) and tab in store["chats"]:
+            return shown(web_state.switch(store, tab), request)
+        return shown(web_state.new_chat(store, reuse=False)[0], request)
 
     def switch(cid: Any, store: Any, request: gr.Request) -> tuple[Any, ...]:
         return shown(web_state.switch(store, cid), request)
@@ -66,7 +77,7 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         history = history if isinstance(history, list) else []
         turns = aligned(sessions.get(sid(request)), history)
-        return panels(web_state.save(store, history, turns), turns)
+        return panels(stores.merged(web_state.save(store, history, turns), browser_of(request)), turns)
 
     def ask_instead(text: Any, history: Any, request: gr.Request) -> tuple[list[Any], list[Any]]:
         """The edited "Searched for", asked as a standalone question (no earlier turns)."""
@@ -82,7 +93,7 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
         history = history + [{"role": "user", "content": text.strip()}] + messages
         return history, history
 
-    return {"restore": shown, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
+    return {"restore": restore, "switch": switch, "new": new, "kept": kept, "ask_instead": ask_instead,
             **document_functions(backend)}
 
 

@@ -1,9 +1,16 @@
 """The web chat's conversations, as kept in the browser (``gr.BrowserState``): plain JSON data.
 
-The store is ``{"current": id, "order": [ids, newest first], "chats": {id: chat}}`` where a chat is
-``{"title": first question, "messages": the chat messages, "turns": [Turn.to_dict() or None, ...]}``:
-the typed turns travel with the messages, so a follow-up after a reload (or after switching back to
-a conversation) is resolved against the same turns, never against rendered text.
+The store is ``{"current": id, "order": [ids, newest first], "chats": {id: chat}, "browser": id}``
+where a chat is ``{"title": first question, "messages": the chat messages, "turns": [Turn.to_dict()
+or None, ...], "updated": time}``: the typed turns travel with the messages, so a follow-up after a
+reload (or after switching back to a conversation) is resolved against the same turns, never
+against rendered text.
+
+Tabs of one browser share the one stored value, and each tab writes its whole copy: the last tab to
+save used to wipe the conversations the others had made meanwhile. So every store a tab sends is
+merged (:func:`merge`, newest version of each conversation) with the latest one the server saw from
+the same browser (:class:`BrowserStores`, keyed by the browser's cookie, :mod:`qa.browser_id`, or
+else a random ``browser`` id kept in the store) before it is shown and saved again.
 
 >>> store = new_store()
 >>> store, first = new_chat(store)
@@ -14,7 +21,12 @@ a conversation) is resolved against the same turns, never against rendered text.
 from __future__ import annotations
 
 import copy
+import re
+import secrets
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,18 +51,71 @@ def valid(store: Any) -> dict[str, Any]:
             and all(isinstance(c, dict) for c in store["chats"].values())):
         out = copy.deepcopy(store)
         out["order"] = [i for i in out["order"] if i in out["chats"]]
+        if not (isinstance(out.get("browser"), str) and _BROWSER_ID.fullmatch(out["browser"])):
+            out.pop("browser", None)
         return out
     return new_store()
 
 
-def new_chat(store: Any) -> tuple[dict[str, Any], str]:
-    """A new, empty conversation, made current (an empty current one is reused)."""
+_BROWSER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _updated(chat: dict[str, Any]) -> float:
+    t = chat.get("updated")
+    return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else 0.0
+
+
+def merge(seen: Any, tab: Any) -> dict[str, Any]:
+    """``tab``'s store with the conversations of ``seen`` (another tab's, saved meanwhile) added: of
+    a conversation both hold, the one updated last; newest first, :data:`MAX_CHATS` kept; the tab's
+    current conversation stays current."""
+    seen, tab = valid(seen), valid(tab)
+    chats = dict(seen["chats"])
+    for cid, chat in tab["chats"].items():
+        if cid not in chats or _updated(chat) >= _updated(chats[cid]):
+            chats[cid] = chat
+    # an empty "New chat" is kept only as the tab's own current one (each new tab makes one)
+    chats = {cid: c for cid, c in chats.items() if c.get("messages") or cid == tab.get("current")}
+    order = sorted(chats, key=lambda cid: -_updated(chats[cid]))[:MAX_CHATS]
+    out = {**tab, "chats": {cid: chats[cid] for cid in order}, "order": order}
+    if out.get("current") not in out["chats"]:
+        out["current"] = order[0] if order else ""
+    return out
+
+
+class BrowserStores:
+    """The latest store the server saw from each browser (by its ``browser`` id; the most recent
+    :attr:`limit` browsers, in memory only): what :func:`merge` adds to a tab's copy."""
+
+    def __init__(self, limit: int = 256):
+        self.limit = limit
+        self._stores: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def merged(self, store: Any, browser: str | None = None) -> dict[str, Any]:
+        """``store`` merged with its browser's latest, then kept as that browser's latest. The browser
+        is ``browser`` (its cookie, :mod:`qa.browser_id`), else the id kept in the store (a store
+        without one gets a new one)."""
+        store = valid(store)
+        browser = browser or store.setdefault("browser", secrets.token_hex(16))
+        with self._lock:
+            out = merge(self._stores.get(browser), store)
+            self._stores[browser] = out
+            self._stores.move_to_end(browser)
+            while len(self._stores) > self.limit:
+                self._stores.popitem(last=False)
+        return out
+
+
+def new_chat(store: Any, reuse: bool = True) -> tuple[dict[str, Any], str]:
+    """A new, empty conversation, made current (an empty current one is reused, unless ``reuse``
+    is False: a new tab's, which another tab may have open)."""
     store = valid(store)
     cur = store["chats"].get(store.get("current", ""))
-    if cur is not None and not cur.get("messages"):
+    if reuse and cur is not None and not cur.get("messages"):
         return store, store["current"]
     cid = uuid.uuid4().hex[:12]
-    store["chats"][cid] = {"title": UNTITLED, "messages": [], "turns": []}
+    store["chats"][cid] = {"title": UNTITLED, "messages": [], "turns": [], "updated": time.time()}
     store["order"].insert(0, cid)
     store["current"] = cid
     for old in store["order"][MAX_CHATS:]:
@@ -88,6 +153,7 @@ def save(store: Any, messages: Any, turns: Sequence[Turn | None]) -> dict[str, A
     chat["messages"] = list(messages) if isinstance(messages, list) else []
     chat["turns"] = [_kept_turn(t) if t is not None else None for t in turns]
     chat["title"] = _title(chat["messages"])
+    chat["updated"] = time.time()
     return store
 
 

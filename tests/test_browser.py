@@ -304,6 +304,33 @@ def test_conversation_survives_a_reload_and_conversations_stay_apart(page):
     assert not page.errors
 
 
+def test_two_tabs_of_one_browser_keep_both_conversations(page):
+    """Found by a user: tabs share the browser's storage and each saved its whole copy, so the last
+    tab to save wiped the other's conversation. Each tab's conversation is kept, and both are listed."""
+    other = page.context.new_page()
+    other.set_default_timeout(TIMEOUT_MS)
+    other.goto(page.url)
+    other.wait_for_selector("#qa-question textarea")
+    ask(page, INTERIM_Q, "Sources:")
+    page.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()  # kept (an event of its own)
+    ask(other, "How many Venezuelan security personnel were killed?", "Sources:")
+    other.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()  # merged with the first tab's
+    ask(page, "What office was she sworn in to?", "Searched for:")  # the first tab saves again, from its copy
+    page.locator("#qa-chats label", has_text="How many Venezuelan").wait_for()
+    page.wait_for_timeout(1000)  # the browser writes the kept value to its storage
+    for tab, own in ((page, "What office was she sworn in to?"), (other, "How many Venezuelan security personnel")):
+        tab.reload()
+        tab.wait_for_selector("#qa-question textarea")
+        tab.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()
+        tab.locator("#qa-chats label", has_text="How many Venezuelan").wait_for()
+        # a reload shows the tab's own conversation (each tab remembers which is its own)
+        tab.wait_for_function("(t) => document.querySelector('#qa-chat').innerText.includes(t)", arg=own)
+    other.locator("#qa-chats label", has_text=INTERIM_Q[:20]).click()
+    other.wait_for_function("() => document.querySelector('#qa-chat').innerText.includes('What office was she sworn in to?')")
+    other.close()
+    assert not page.errors
+
+
 def test_editing_the_rewritten_followup_asks_the_edited_question(page):
     ask(page, INTERIM_Q, "Sources:")
     ask(page, "What office was she sworn in to?", "Searched for:")

@@ -136,6 +136,32 @@ def test_conversations_keep_typed_turns_and_stay_apart():
     assert web_state.rewrite_of([Turn.of(a)]) == "" and web_state.rewrite_of([]) == ""
 
 
+def test_conversations_of_two_tabs_are_merged_not_overwritten(monkeypatch):
+    """Tabs of one browser share one stored value and each saves its whole copy: the conversations
+    the other tab made meanwhile are merged in (the newest version of each), never wiped."""
+    from qa import web_state
+
+    clock = iter(range(100, 200))
+    monkeypatch.setattr(web_state.time, "time", lambda: float(next(clock)))
+    stores = web_state.BrowserStores()
+    loaded = stores.merged(web_state.new_store())  # the page's first load: a browser id is given
+    assert len(loaded["browser"]) == 32
+    tab_a, a = web_state.new_chat(loaded)
+    tab_b, b = web_state.new_chat({**loaded, "current": ""})
+    tab_a = stores.merged(web_state.save(tab_a, [{"role": "user", "content": "Who won?"}], [None]))
+    tab_b = stores.merged(web_state.save(tab_b, [{"role": "user", "content": "Who lost?"}], [None]))
+    assert [t for t, _ in web_state.choices(tab_b)] == ["Who lost?", "Who won?"] and tab_b["current"] == b
+    # tab A saves again from its stale copy: B's conversation stays, A's stays current
+    tab_a = stores.merged(web_state.save(tab_a, [{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": "Ann"}], [None, None]))
+    assert set(tab_a["chats"]) == {a, b} and tab_a["current"] == a and len(tab_a["chats"][a]["messages"]) == 2
+    # of one conversation both tabs hold, the version saved last wins
+    assert web_state.merge(tab_a, tab_b)["chats"][a]["messages"] == tab_a["chats"][a]["messages"]
+    # a browser id that is not one of ours is replaced; another browser's store is never mixed in
+    assert "browser" not in web_state.valid({**loaded, "browser": "../x"})
+    other = stores.merged(web_state.new_store())
+    assert other["browser"] != loaded["browser"] and other["chats"] == {}
+
+
 def test_rendered_document_text_cannot_inject_html():
     from markdown_it import MarkdownIt
 
