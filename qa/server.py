@@ -288,6 +288,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     from qa import web
     from qa.collections import Collections
     from qa.browser_id import BrowserCookieMiddleware
+    from qa.security_headers import SecurityHeadersMiddleware
     from qa.documents_api import MULTIPART_SLACK, add_document_routes
 
     settings = settings or ServeSettings.resolve()
@@ -315,6 +316,7 @@ def create_app(engine: Any, settings: ServeSettings | None = None, backend: Chat
     app.add_middleware(BodyLimitMiddleware, max_bytes=(settings.max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES) + MULTIPART_SLACK,
                        prefixes=("/api/documents",), hint="for one document (QA_MAX_UPLOAD_BYTES)")
     app.add_middleware(BrowserCookieMiddleware)  # the tabs of one browser share their conversations (qa.browser_id)
+    app.add_middleware(SecurityHeadersMiddleware)  # no other site's images or form targets in the page
     if settings.auth:
         app.add_middleware(BasicAuthMiddleware, username=settings.auth[0], password=settings.auth[1])
     app.state.qa_backend = backend

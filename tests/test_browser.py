@@ -304,6 +304,39 @@ def test_conversation_survives_a_reload_and_conversations_stay_apart(page):
     assert not page.errors
 
 
+def test_markup_in_a_question_fetches_nothing_from_other_sites(page, live):
+    """Found by a user: a question holding ``<img src=…>`` or ``![x](…)`` made the browser fetch that
+    image from another site, again on every reload. The page's Content-Security-Policy allows images
+    from this server only (tested against a real listener on another port)."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    elsewhere = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        ask(page, f"When was she sworn in <img src={elsewhere}/raw.png> ![x]({elsewhere}/md.png)?", "Not found")
+        page.wait_for_timeout(1500)
+        page.reload()
+        page.wait_for_selector("#qa-question textarea")
+        page.wait_for_timeout(1500)
+    finally:
+        server.shutdown()
+    assert hits == []
+    assert "img-src 'self'" in page.evaluate("() => fetch('/').then(r => r.headers.get('content-security-policy'))")
+
+
 def test_two_tabs_of_one_browser_keep_both_conversations(page):
     """Found by a user: tabs share the browser's storage and each saved its whole copy, so the last
     tab to save wiped the other's conversation. Each tab's conversation is kept, and both are listed."""
