@@ -25,6 +25,7 @@ from typing import Any
 
 from qa import render
 from qa.conversation import Turn
+from qa.guards import InvalidQuestion, NoDocuments, StoreUnavailable, UnknownCollection
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
@@ -188,21 +189,14 @@ class ChatBackend:
     def reply(self, question: str, history: Sequence[Turn] = ()) -> tuple[Messages, Turn | None]:
         """The chat reply (answer and sources messages) and its turn (None when the question could
         not be answered: invalid, or the store is down)."""
-        from qa.guards import InvalidQuestion, StoreUnavailable
-
         try:
             answer = self.ask(question, history)
-        except InvalidQuestion as e:
-            log.warning("rejected a chat question: %s", e)
-            return render.render_error(str(e)), None
-        except StoreUnavailable as e:  # logged once per outage by ask
-            return render.render_error(str(e)), None
+        except _CHAT_ERRORS as e:
+            return render.render_error(chat_error(e)), None
         return render.render_messages(answer, asked=answer.question), Turn.of(answer)
 
     def reply_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[tuple[Messages, Turn | None]]:
         """:meth:`reply`, growing: the checked sentences so far, then the full reply and its turn."""
-        from qa.guards import InvalidQuestion, StoreUnavailable
-
         shown = ""
         try:
             for event in self.stream(question, history):
@@ -211,11 +205,8 @@ class ChatBackend:
                     yield [{"role": "assistant", "content": render.md_escape(shown)}], None
                 elif event.kind == "answer" and event.answer is not None:
                     yield render.render_messages(event.answer, asked=event.answer.question), Turn.of(event.answer)
-        except InvalidQuestion as e:
-            log.warning("rejected a chat question: %s", e)
-            yield render.render_error(str(e)), None
-        except StoreUnavailable as e:  # logged once per outage by stream
-            yield render.render_error(str(e)), None
+        except _CHAT_ERRORS as e:
+            yield render.render_error(chat_error(e)), None
 
     def feedback(self, question: str, turn: Turn | None, liked: bool) -> str:
         """Record a like/dislike on the answer of ``turn`` (asked as ``question``); returns a status line."""
@@ -283,6 +274,22 @@ class ChatBackend:
     def for_engine(self, engine: Any) -> "ChatBackend":
         """The same backend (outage log, upload folder, limit) over another collection's engine."""
         return self if engine is self.engine else dataclasses.replace(self, engine=engine)
+
+
+_CHAT_ERRORS = (InvalidQuestion, StoreUnavailable, NoDocuments, UnknownCollection)
+
+
+def chat_error(e: Exception) -> str:
+    """What the chat says instead of an answer when a question cannot be answered: the user's
+    mistake, an unreachable store, an empty or deleted collection (no server path, no traceback)."""
+    if isinstance(e, InvalidQuestion):
+        log.warning("rejected a chat question: %s", e)
+    if isinstance(e, NoDocuments):
+        return ("This collection has no documents yet: add some with Add documents (PDF, Word, HTML, Markdown or "
+                "text files), then ask.")
+    if isinstance(e, UnknownCollection):
+        return f"{e}: choose another collection under Documents."
+    return str(e)  # StoreUnavailable: logged once per outage by ask
 
 
 def upload_status(name: str, change: Any) -> str:

@@ -91,7 +91,7 @@ def api_functions(backend: ChatBackend, backend_of: Any = None) -> dict[str, Any
     (``/upload``: into the collection the page chose, ``backend_of(request)``)."""
     import gradio as gr
 
-    backend_of = backend_of or (lambda request: backend)
+    backend_of = backend_of or (lambda request, strict=False: backend)
 
     def ask(question: str) -> dict:
         """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
@@ -107,7 +107,7 @@ def api_functions(backend: ChatBackend, backend_of: Any = None) -> dict[str, Any
 
     def on_upload(files: list[str] | str | None, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
         paths = [files] if isinstance(files, str) else list(files or [])
-        chosen = backend_of(request)
+        chosen = backend_of(request, strict=True)
         status = chosen.upload(paths, progress=progress)
         return status, render.collection_note(chosen.engine.stats())
 

@@ -69,7 +69,10 @@ def backend_picker(backend: ChatBackend, shelf: Any, chosen: SessionCollections)
     """``backend_of(request)``: ``backend`` over the engine of the collection the request's page chose."""
     from qa.collections import InvalidCollection, UnknownCollection
 
-    def backend_of(request: Any) -> ChatBackend:
+    def backend_of(request: Any, strict: bool = False) -> ChatBackend:
+        """``strict``: an upload, which must not land in another collection than the one chosen."""
+        import gradio as gr
+
         name = chosen.get(_sid(request))
         if name == DEFAULT:
             return backend
@@ -77,6 +80,11 @@ def backend_picker(backend: ChatBackend, shelf: Any, chosen: SessionCollections)
             return backend.for_engine(shelf.get(name))
         except (UnknownCollection, InvalidCollection):  # deleted meanwhile (REST, CLI): back to the default
             chosen.put(_sid(request), DEFAULT)
+            gone = (f"The collection {name!r} was deleted (in another window or from the command line): "
+                    "this page is back on the default collection.")
+            if strict:
+                raise gr.Error(gone + " Nothing was added; add the files again to put them there.", print_exception=False)
+            gr.Warning(gone)
             return backend
 
     return backend_of

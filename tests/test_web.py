@@ -467,6 +467,38 @@ def test_documents_panel_lists_deletes_and_chooses_a_collection_per_session(smal
     assert "<script>" not in document_table([], "<script>")
 
 
+def test_a_page_on_an_empty_or_deleted_collection_is_told_so(small_engine, tmp_path):
+    """Found by a user: asking an empty collection gave an error toast naming a server path and
+    '.txt or .md' (and a traceback in the log); a collection deleted from the CLI was still answered
+    from in the page, and an upload to it recreated it half-made. Now the chat says the collection
+    is empty; after a delete the page is back on the default collection with a warning, and an
+    upload is refused rather than put elsewhere."""
+    import gradio as gr
+
+    from qa.chat import ChatBackend
+    from qa.collections import Collections
+    from qa.web import api_functions
+    from qa.web_documents import SessionCollections, document_functions
+
+    backend = ChatBackend(small_engine)
+    shelf = Collections.of(small_engine)
+    fn = document_functions(backend, shelf, SessionCollections())
+    page = _Request("page-a")
+    fn["docs_create"]("emptyweb", page)
+    messages, turn = fn["backend_of"](page).reply("Who signed the contract?")
+    assert turn is None and "This collection has no documents yet: add some with Add documents" in messages[0]["content"]
+    assert str(tmp_path) not in messages[0]["content"]
+    Collections(shelf.config).delete("emptyweb")  # another process: `qa collections delete emptyweb`
+    up = tmp_path / "up" / "contract.txt"
+    up.parent.mkdir()
+    up.write_bytes(b"The Brantwood contract was signed by Lucinda Okafor.\n")
+    upload = api_functions(backend, fn["backend_of"])["upload"]
+    with pytest.raises(gr.Error, match="'emptyweb' was deleted .* Nothing was added"):
+        upload([str(up)], page)
+    assert not shelf.exists("emptyweb") and not shelf.documents_dir("default").joinpath(".collections", "emptyweb").exists()
+    assert fn["backend_of"](page) is backend  # back on the default collection
+
+
 # ------------------------------------------------------------------------------------------------
 # Feedback
 # ------------------------------------------------------------------------------------------------
