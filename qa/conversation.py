@@ -132,9 +132,12 @@ def _topic(question: str) -> str:
     # "Who ordered the operation that …": drop the verb right after the wh-word when an article follows
     if i == 1 and len(rest) >= 2 and rest[1].lower() in {"the", "a", "an", "this", "that", "his", "her", "their"}:
         rest = rest[1:]
-    # "Where did Trump watch the operation?": what "it" can be is the noun phrase, not "Trump watch …"
-    article = next((k for k, w in enumerate(rest) if w.lower() in {"the", "a", "an"}), 0)
-    return " ".join(rest[article:])
+    # "Where did Trump watch the operation?": what "it" can be is the noun phrase, not "Trump watch …";
+    # "When did the United States launch the military strike?": the strike, not the country (an
+    # article before a lower-case word opens a thing's phrase, one before a capital a name's)
+    articles = [k for k, w in enumerate(rest) if w.lower() in {"the", "a", "an"}]
+    common = [k for k in articles if k + 1 < len(rest) and rest[k + 1][:1].islower()]
+    return " ".join(rest[(common or articles or [0])[0]:])
 
 
 def _without_shared_tail(topic: str, question: str) -> str:
@@ -173,6 +176,17 @@ GROUP_WORDS = {
     "military", "government", "army", "officers", "commandos", "operators", "marines", "crew", "team", "group",
     "family", "supporters", "opposition", "ministers", "lawmakers", "countries", "nations", "allies", "victims",
 }
+#: group words that are as often a noun's modifier ("military strike", "government plan")
+_MODIFIER_GROUPS = {"military", "government", "police", "army", "opposition", "family", "team", "group", "crew"}
+
+
+def _modifies(following: str) -> bool:
+    """Is a group word before ``following`` its modifier? A lower-case word that is no function word
+    and no past-tense verb ("the army attacked")."""
+    w = following.lower()
+    return following[:1].islower() and w not in _NOT_NAMES | _AFTER_OBJECT | _DETERMINERS and not w.endswith("ed")
+
+
 _HOW_MANY = re.compile(r"\bhow many\s+(.+?)\s+(?:were|was|are|is|have|has|had|did|do|does|will|would|could|can|died)\b", re.I)
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{0,3}|IX|X)$")
 
@@ -197,6 +211,8 @@ def _group_in(text: str | None) -> str | None:
         return m.group(1).strip(" ,")
     words = _WORD.findall(text)
     for i, w in enumerate(words):
+        if w.lower() in _MODIFIER_GROUPS and i + 1 < len(words) and _modifies(words[i + 1]):
+            continue  # "the military strike": a strike, not the military
         if w.lower() in GROUP_WORDS:
             j = i
             while j > 0 and i - j < 3 and words[j - 1].lower() not in _NOT_NAMES | _DETERMINERS | _WH:
@@ -273,6 +289,31 @@ def _without_added_topic(searched: str) -> str:
     return re.sub(r"\s*\([^()]*\)(?=[?.!]*$)", "", searched)
 
 
+#: a follow-up that is only a question word: "and where?", "Why?", "How many exactly?"
+_ELLIPSIS = re.compile(
+    r"^\W*(?:(?:and|but|so|then|ok|okay|also)\W+)?(how (?:many|much|long|far|old|often)|who|whom|whose|what|when|where|why"
+    r"|which|how)(?:\W+(?:exactly|then|else|again|now|so|though))?\W*$", re.I)
+_LEADING_AUX = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can", "could"}
+
+
+def _asked_again(wh: str, previous: str) -> str:
+    """The previous question asked with another question word: "and where?" after "When did the
+    U.S. launch the strike?" → "Where did the U.S. launch the strike?"; after a question whose word
+    is its subject ("Who ordered the raid?"), the new word with the topic in brackets.
+
+    >>> _asked_again("where", "When did the United States launch the military strike?")
+    'Where did the United States launch the military strike?'
+    >>> _asked_again("why", "Who ordered the operation that captured Maduro?")
+    'Why (the operation that captured Maduro)?'
+    """
+    words = previous.strip().rstrip("?.! ").split()
+    wh = wh[:1].upper() + wh[1:].lower()
+    if len(words) > 2 and words[0].lower() in _WH and words[1].lower() in _LEADING_AUX:
+        return " ".join([wh, *words[1:]]) + "?"
+    topic = _topic(previous)
+    return f"{wh} ({topic})?" if topic else f"{wh}?"
+
+
 def rewrite_text(question: str, previous_question: str, previous_answer: str | None,
                  earlier: Sequence[tuple[str, str | None]] = (), called: Mapping[str, str] | None = None) -> str:
     """``question`` with its pronouns replaced from the previous turn (the question searched for,
@@ -289,10 +330,14 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
 
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
+    if question and previous_question and (wh := _ELLIPSIS.match(question)):
+        return _asked_again(wh.group(1), _without_added_topic(previous_question))
     if not question or not needs_context(question):
         return question
     turns = [(_without_added_topic(previous_question), previous_answer), *earlier]
-    thing = _topic(previous_question) if previous_question else ""
+    thing = _topic(_without_added_topic(previous_question)) if previous_question else ""
+    if any(w.lower().strip(",.;:") in {"it", "its"} for w in thing.split()):
+        thing = ""  # "ordered it": the previous question's own "it" was never resolved
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in _DETERMINERS
 
     out: list[str] = []

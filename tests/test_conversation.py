@@ -194,3 +194,30 @@ def test_a_him_is_never_the_person_the_user_called_she():
     # only a "she" is excluded from "he": with nothing else named, "he" stays as asked
     assert resolve("What did he say?", [SWORN_IN, when]) == "What did he say?"
     assert resolve("What did she say?", [SWORN_IN, when]) == "What did Delcy Rodríguez say?"
+
+
+STRIKE = answered("When did the United States launch the military strike?", "January 3, 2026")
+
+
+@pytest.mark.parametrize(
+    "question, history, expected",
+    [
+        # a follow-up that is only a question word asks the previous question again with it
+        ("and where?", [STRIKE], "Where did the United States launch the military strike?"),
+        ("Why?", [STRIKE], "Why did the United States launch the military strike?"),
+        ("Where exactly?", [STRIKE], "Where did the United States launch the military strike?"),
+        ("When?", [ORDERED], "When (the operation that captured Maduro)?"),
+        # "it" is the thing the previous question is about, not the country that did it
+        ("Who ordered it?", [STRIKE], "Who ordered the military strike?"),
+        # a group word modifying a noun is no group: "they" has nobody to stand for
+        ("What did they do?", [STRIKE], "What did they do?"),
+        # a bracketed topic of an unresolved "it" is never nested
+        ("Who led it?", [answered("Who ordered it?", None, searched="Who ordered it (happened on January 6)?")],
+         "Who led it?"),
+    ],
+)
+def test_elliptical_follow_ups_and_topics(question, history, expected):
+    """Found by user sessions: "and where?" was refused as naming nothing, "Who ordered it?" after the
+    strike question searched for "the United States launch the military strike", "they" became
+    "military", and brackets nested ("Who ordered it (and where)?", then "(ordered it (and where))")."""
+    assert resolve(question, history) == expected
