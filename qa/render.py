@@ -236,9 +236,17 @@ def relevance(score: float, best: float) -> str:
     return f'<span class="qa-rel" title="{html.escape(RELEVANCE_TIP)}">relevance {bar} {score:.2f}</span>'
 
 
-def doc_link(doc_id: str, start: int, end: int) -> str:
-    """A link that opens the document view of ``doc_id`` at ``[start, end)`` (handled by the web chat)."""
-    return f"[Open document](#qa-doc={url_quote(doc_id, safe='')}:{int(start)}:{int(end)})"
+def quote_fingerprint(text: str) -> str:
+    """A short fingerprint of a quoted text: the document view checks that the text at a link's
+    offsets is still the one quoted (a document replaced since then has other text there)."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def doc_link(doc_id: str, start: int, end: int, text: str | None = None) -> str:
+    """A link that opens the document view of ``doc_id`` at ``[start, end)`` (handled by the web
+    chat), with the fingerprint of ``text``, what stands there."""
+    fp = f":{quote_fingerprint(text)}" if text is not None else ""
+    return f"[Open document](#qa-doc={url_quote(doc_id, safe='')}:{int(start)}:{int(end)}{fp})"
 
 
 def _source_head(label: str, title: str, doc_id: str, start: int, end: int, page: int | None = None) -> str:
@@ -249,14 +257,14 @@ def _source_head(label: str, title: str, doc_id: str, start: int, end: int, page
 
 def _cited_head(answer: Answer, c: Citation) -> str:
     return (f'<a id="qa-src-{reply_id(answer)}-{c.n}"></a>{_source_head(f"[{c.n}]", c.title, c.doc_id, c.start, c.end, c.page)}'
-            f"  \n{relevance(c.score, max(x.score for x in answer.citations))} · {doc_link(c.doc_id, c.start, c.end)}")
+            f"  \n{relevance(c.score, max(x.score for x in answer.citations))} · {doc_link(c.doc_id, c.start, c.end, c.quote)}")
 
 
 def render_sources(answer: Answer) -> str:
     """The sources message: for each citation the headline, file, characters and the passage
     with the quoted sentence highlighted; for a refusal the nearest passages."""
     if answer.refused:
-        return "\n\n".join(f"{_source_head(f'{i}.', c.title, c.doc_id, c.start, c.end)} · {doc_link(c.doc_id, c.start, c.end)}"
+        return "\n\n".join(f"{_source_head(f'{i}.', c.title, c.doc_id, c.start, c.end)} · {doc_link(c.doc_id, c.start, c.end, c.text)}"
                            f"\n\n{md_escape(snippet(c.text))}"
                            for i, c in enumerate(nearest(answer), 1))
     blocks: list[str] = []

@@ -8,6 +8,7 @@ call keeps its two inputs (message, history).
 
 import html
 import logging
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,19 +21,39 @@ log = logging.getLogger(__name__)
 NO_DOCUMENT = "<p class='qa-doc-none'>That document is not in the collection.</p>"
 
 
-def parse_doc_request(request: Any) -> tuple[str, int, int] | None:
-    """``"<doc id, URL-quoted>:<start>:<end>"`` (what an "Open document" link carries), or None.
+def parse_doc_request(request: Any) -> tuple[str, int, int, str | None] | None:
+    """``"<doc id, URL-quoted>:<start>:<end>[:<fingerprint>]"`` (what an "Open document" link
+    carries: :func:`qa.render.doc_link`), or None.
 
-    >>> parse_doc_request("a%20b.txt:3:9"), parse_doc_request("../x"), parse_doc_request(None)
-    (('a b.txt', 3, 9), None, None)
+    >>> parse_doc_request("a%20b.txt:3:9:0a1b2c3d4e"), parse_doc_request("a.txt:3:9"), parse_doc_request("../x")
+    (('a b.txt', 3, 9, '0a1b2c3d4e'), ('a.txt', 3, 9, None), None)
     """
     if not isinstance(request, str) or request.count(":") < 2:
         return None
-    doc, start, end = request.rsplit(":", 2)
+    parts = request.rsplit(":", 3)
+    fp = parts.pop() if len(parts) == 4 and re.fullmatch(r"[0-9a-f]{10}", parts[3]) else None
+    if len(parts) == 4:  # the document id itself held a ":" (never: ids are URL-quoted)
+        parts = [":".join(parts[:2]), *parts[2:]]
+    doc, start, end = parts
     try:
-        return unquote(doc), int(start), int(end)
+        return unquote(doc), int(start), int(end), fp
     except ValueError:
         return None
+
+
+def _cited_place(chunks: list[Any], start: int, end: int, fp: str | None) -> tuple[int, int, str]:
+    """Where a link's quote stands in the document as it is now: its offsets when the text there is
+    still the quoted one, else the sentence holding that text (the document was replaced and the
+    sentence moved), else nowhere, with a note saying so."""
+    if fp is None:
+        return start, end, ""
+    at = "".join(c.text[max(start, c.start) - c.start:min(end, c.end) - c.start] for c in chunks if c.start < end and start < c.end)
+    if render.quote_fingerprint(at) == fp:
+        return start, end, ""
+    moved = next(((x.start, x.end) for c in chunks for x in c.sentences if render.quote_fingerprint(x.text) == fp), None)
+    if moved:
+        return moved[0], moved[1], ""
+    return 0, 0, "<p class='qa-doc-none'>This document has changed since that answer: the quoted text is no longer in it.</p>"
 
 
 def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict[str, Any]:
@@ -108,8 +129,10 @@ def document_functions(backend: ChatBackend) -> dict[str, Any]:
         if parsed is None or found is None:
             log.warning("document view: no document for %r", str(req)[:200])
             return NO_DOCUMENT, gr.Accordion(open=True)
-        doc_id, start, end = parsed
-        return render.render_document(doc_id, found[0], found[1], start, end), gr.Accordion(open=True, label=f"Document: {render.short_title(found[0] or doc_id, 60)}")
+        doc_id, start, end, fp = parsed
+        start, end, note = _cited_place(found[1], start, end, fp)
+        view = note + render.render_document(doc_id, found[0], found[1], start, end)
+        return view, gr.Accordion(open=True, label=f"Document: {render.short_title(found[0] or doc_id, 60)}")
 
     def doc_reset() -> tuple[str, Any]:
         """Another conversation: the document view starts empty again."""

@@ -106,7 +106,36 @@ def test_document_view_shows_only_indexed_documents():
     assert title == "A" and [c.text for c in chunks] == ["Hello"]
     assert backend.document("/etc/passwd") is None and backend.document("../a.txt") is None
     assert backend.document(None) is None
-    assert parse_doc_request("a.txt:0:5") == ("a.txt", 0, 5) and parse_doc_request("a.txt:x:5") is None
+    assert parse_doc_request("a.txt:0:5") == ("a.txt", 0, 5, None) and parse_doc_request("a.txt:x:5") is None
+
+
+def test_open_document_finds_the_quote_again_after_the_document_changed(small_engine, tmp_path):
+    """Found by a user: "Open document" on an earlier answer marked whatever stood at the old offsets
+    once the document was replaced ("A long preamble sentence that pushes … by ma"). The link carries
+    the quote's fingerprint: the view marks the sentence where it now stands, or says it is gone."""
+    import re as _re
+
+    from qa.chat import ChatBackend
+    from qa.web_panels import document_functions
+
+    backend = ChatBackend(small_engine)
+    up = tmp_path / "up" / "harbor.txt"
+    up.parent.mkdir()
+    fact = "The Velmora harbor bridge was opened on 12 May 1931."
+    up.write_text(f"Harbor\n{fact} It has two lanes.\n", encoding="utf-8")
+    backend.upload([str(up)])
+    messages, _ = backend.reply("When was the Velmora harbor bridge opened?")
+    link = _re.search(r"#qa-doc=([^)]+)\)", messages[-1]["content"]).group(1)
+    view = document_functions(backend)["open_document"]
+    assert _re.search(r'<mark id="qa-doc-cited">(.*?)</mark>', view(link)[0]).group(1) == fact
+    up.write_text("Harbor\n" + "A long preamble sentence pushes everything further down the file. " * 5 + f"\n{fact}\n",
+                  encoding="utf-8")
+    backend.upload([str(up)])  # replaced: the fact moved
+    assert _re.search(r'<mark id="qa-doc-cited">(.*?)</mark>', view(link)[0]).group(1) == fact
+    up.write_text("Harbor\nThe bridge was closed for repairs.\n", encoding="utf-8")
+    backend.upload([str(up)])  # replaced again: the quoted sentence is gone
+    shown = view(link)[0]
+    assert "has changed since that answer" in shown and "qa-doc-cited" not in shown
 
 
 def test_conversations_keep_typed_turns_and_stay_apart():
