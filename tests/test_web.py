@@ -217,7 +217,9 @@ def test_reply_has_answer_quote_marker_and_collapsible_sources_with_highlight():
     assert f'<a id="qa-src-{rid}-1"></a>**[1] Vote &lt;b&gt;news&lt;/b&gt;**' in body  # headline, escaped, the link's target
     assert "<small>`a_b.txt`, characters 112–143</small>" in body  # file name (smaller) and offsets
     assert "relevance █████ 0.00" not in body and 'title="Answer score of the quoted sentence' in body
-    assert "[Open document](#qa-doc=a_b.txt:112:143)" in body
+    from qa.render import quote_fingerprint
+
+    assert f"[Open document](#qa-doc=a_b.txt:112:143:{quote_fingerprint('Ann Lee won the vote on Monday.')})" in body
     assert "Intro line. <mark>**Ann Lee** won the vote on Monday.</mark> Then more text." in body
 
 
