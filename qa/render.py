@@ -112,18 +112,34 @@ def json_text(answer: Answer, indent: int | None = 2) -> str:
 # =================================================================================================
 
 
+#: a web address, which Markdown would turn into a link shown with the backslashes escaping it
+_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>`]+", re.I)
+
+
 def md_escape(text: str) -> str:
-    """Document text shown as literal text: no HTML, no Markdown formatting.
+    """Document text shown as literal text: no HTML, no Markdown formatting. A web address is a
+    code span: escaped like the rest, the chat's link detection would show it with the backslashes.
 
     >>> md_escape("<b>*x*</b>")
     '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
+    >>> md_escape("see http://example.com/a_(b)) now")
+    'see `http://example.com/a_(b))` now'
     """
-    escaped = html.escape(text, quote=False)
-    for ch in "\\`*_{}[]()#+!|~>$":
-        escaped = escaped.replace(ch, "\\" + ch)
+    parts, at = [], 0
+    for m in _URL.finditer(text):
+        parts += [_escape_text(text[at:m.start()]), md_code(m.group())]
+        at = m.end()
+    escaped = "".join(parts) + _escape_text(text[at:])
     # a line that starts like a list item or heading underline stays text
     escaped = re.sub(r"(?m)^(\s*)([-=])", r"\1\\\2", escaped)
     escaped = re.sub(r"(?m)^(\s*\d+)\.", r"\1\\.", escaped)
+    return escaped
+
+
+def _escape_text(text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    for ch in "\\`*_{}[]()#+!|~>$":
+        escaped = escaped.replace(ch, "\\" + ch)
     return escaped
 
 

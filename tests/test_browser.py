@@ -246,6 +246,21 @@ def test_document_markup_is_shown_escaped_and_never_runs(page, live):
     assert page.dialogs == [] and not page.errors
 
 
+def test_a_quote_holding_a_web_address_is_shown_word_for_word(page, live):
+    """Found by a user: a quoted sentence holding a URL showed it as ``http://example.com/a\\_\\(b\\)\\)``:
+    the chat's link detection kept the backslashes that escape Markdown. The address is now a code
+    span, shown as it stands in the file."""
+    sentence = "The Fenwick depot code costs $40 (see [note] at http://example.com/a_(b)) and ![p](http://example.com/body.png) too."
+    (live.seeds_dir / "fenwick.txt").write_text(f"Fenwick depot\n{sentence}\n", encoding="utf-8")
+    assert "fenwick.txt" in live.engine.index().added
+    ask(page, "How much does the Fenwick depot code cost?", "Sources:")
+    reply = page.locator("#qa-chat [data-testid='bot']").nth(-2).inner_text()
+    assert "http://example.com/a_(b))" in reply and "http://example.com/body.png)" in reply and "\\" not in reply
+    open_last_sources(page)
+    assert "\\" not in page.locator("#qa-chat .thought-group").last.inner_text()
+    assert not page.errors
+
+
 def test_citation_links_open_their_source_and_the_document_view(page, live):
     ask(page, INTERIM_Q, "Sources:")
     bot = page.locator("#qa-chat [data-testid='bot']").first
