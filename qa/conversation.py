@@ -297,9 +297,8 @@ _LEADING_AUX = {"did", "does", "do", "was", "were", "is", "are", "has", "have", 
 
 
 def _asked_again(wh: str, previous: str) -> str:
-    """The previous question asked with another question word: "and where?" after "When did the
-    U.S. launch the strike?" → "Where did the U.S. launch the strike?"; after a question whose word
-    is its subject ("Who ordered the raid?"), the new word with the topic in brackets.
+    """The previous question asked with another question word, or (when its word is its subject:
+    "Who ordered the raid?") the new word with the topic in brackets.
 
     >>> _asked_again("where", "When did the United States launch the military strike?")
     'Where did the United States launch the military strike?'

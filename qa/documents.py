@@ -87,9 +87,10 @@ class DocumentChange:
     def summary(self) -> str:
         if self.deleted:
             return f"deleted {self.doc_id}"
+        passages = f"{self.chunks} passage{'s' if self.chunks != 1 else ''}"
         if self.replaced:
-            return f"replaced {self.doc_id} ({self.chunks} passages)"
-        return f"added {self.doc_id} ({self.chunks} passages)" if self.created else f"{self.doc_id} is already in the collection"
+            return f"replaced {self.doc_id} ({passages})"
+        return f"added {self.doc_id} ({passages})" if self.created else f"{self.doc_id} is already in the collection"
 
 
 #: the checks every added file passes (the same for ``QA.add_document`` and the library)

@@ -92,7 +92,7 @@ def list_command(ctx: click.Context, collection: str | None, as_json: bool) -> N
         return
     for d in docs:
         size = f"{d.size:,} B" if d.size is not None else "-"
-        click.echo(f"{d.doc_id}\t{d.source}\t{d.chunks} chunks\t{size}\t{d.title}")
+        click.echo(f"{d.doc_id}\t{d.source}\t{d.chunks} passage{'s' if d.chunks != 1 else ''}\t{size}\t{d.title}")
     click.echo(f"{len(docs)} document(s)", err=True)
 
 

@@ -19,6 +19,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,8 +175,8 @@ def clean_question(question: Any, limit: int) -> tuple[str, list[str]]:
 
     Raises :class:`InvalidQuestion` for a question that is not text or is empty once cleaned.
 
-    >>> clean_question("Who\\x00 was   sworn in?", 2000)
-    ('Who was sworn in?', [])
+    >>> clean_question("Who\\x00 was   sworn in?", 2000), clean_question("Ｗｈｏ was inte\\u200brim?", 2000)[0]
+    (('Who was sworn in?', []), 'Who was interim?')
     >>> q, notes = clean_question("why " * 1000, 20); q, notes[0][:26]
     ('why why why why why', 'The question was 4,000 cha')
     """
@@ -185,7 +186,10 @@ def clean_question(question: Any, limit: int) -> tuple[str, list[str]]:
     raw, rest = stripped[:limit], stripped[limit:limit + 1]
     cut = len(stripped) > limit and not stripped[limit:].isspace()
     split_word = cut and not raw[-1:].isspace() and not rest.isspace()
-    q = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in raw)
+    # full-width forms read as the plain letters ("Ｗｈｏ" is "Who"); a zero-width or bidi
+    # character inside a word is dropped ("inte\u200brim" is "interim"); other controls part words
+    raw = unicodedata.normalize("NFKC", raw)
+    q = "".join(ch if ch.isprintable() or ch in "\n\t" else "" if unicodedata.category(ch) == "Cf" else " " for ch in raw)
     words = q.split()
     if split_word and len(words) > 1:
         words = words[:-1]  # the word the cut went through

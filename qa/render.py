@@ -349,7 +349,7 @@ def collection_note(stats: dict[str, Any], limit: int = 12) -> str:
     """What the collection holds: counts and titles (escaped)."""
     titles = stats.get("titles", {})
     n, chunks = stats.get("documents", len(titles)), stats.get("chunks", 0)
-    lines = [f"**The collection holds {n} document{'s' if n != 1 else ''}** ({chunks} passages):", ""]
+    lines = [f"**The collection holds {n} document{'s' if n != 1 else ''}** ({chunks} passage{'s' if chunks != 1 else ''}):", ""]
     for doc_id, title in list(sorted(titles.items()))[:limit]:
         lines.append(f"- {md_escape(short_title(title or doc_id, 80))} — {md_code(doc_id)}")
     if len(titles) > limit:

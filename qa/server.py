@@ -199,14 +199,18 @@ def rest_history(history: Any) -> list[Turn]:
     if not isinstance(history, list):
         raise RequestError(what)
     messages = bool(history) and isinstance(history[0], dict) and "role" in history[0]
+    texts: list[tuple[str, str]] = []
     for i, h in enumerate(history):
-        ok = isinstance(h, dict) and (
-            (isinstance(h.get("role"), str) and isinstance(h.get("content"), (str, list))) if messages
-            else "role" not in h and _earlier_answer(h) is not None)
+        ok = isinstance(h, dict) and (isinstance(h.get("role"), str) if messages else "role" not in h and _earlier_answer(h) is not None)
         if not ok:
             raise RequestError(f"history[{i}] is not {'a {role, content} message' if messages else 'an earlier answer'}: {what}")
+        if messages:
+            try:
+                texts.append((h["role"], content_text(h.get("content"))))
+            except RequestError as e:
+                raise RequestError(f"history[{i}]: {e}") from None
     if messages:
-        return turns_from_messages([(h["role"], content_text(h["content"])) for h in history])
+        return turns_from_messages(texts)
     return [Turn.of(a) for a in map(_earlier_answer, history) if a is not None]
 
 

@@ -12,6 +12,7 @@ nothing on disk changes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -60,19 +61,27 @@ class CheckedUpload:
 def safe_filename(name: str) -> str:
     """The base name of ``name`` with only ``[A-Za-z0-9._-]`` (accents folded, runs of anything
     else turned into ``_``), no leading dots or dashes, the extension lower-cased; ``""`` if nothing
-    usable is left."""
+    usable is left. A name written only in other scripts gets ``document-<hash>``, and a name cut
+    to :data:`MAX_NAME_CHARS` ends in a hash of the whole name, so two such names never collide.
+
+    >>> safe_filename("日本語.txt"), safe_filename("???.txt")
+    ('document-c12140a0.txt', '')
+    """
     base = re.split(r"[/\\]", str(name))[-1]
-    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    stem, dot, ext = base.rpartition(".")
+    original_stem = base.rpartition(".")[0] if "." in base else base
+    folded = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    stem, dot, ext = folded.rpartition(".")
     if not dot:
-        stem, ext = base, ""
+        stem, ext = folded, ""
     stem = _UNSAFE.sub("_", stem).strip("._-")
     stem = re.sub(r"_+", "_", stem)
     ext = _UNSAFE.sub("", ext).lower()
-    if not stem:
-        return ""
     ext = f".{ext}" if ext else ""
-    stem = stem[: MAX_NAME_CHARS - len(ext)].rstrip("._-")
+    digest = hashlib.sha1(original_stem.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    if not stem:
+        return f"document-{digest}{ext}" if re.search(r"[^\W_]", original_stem) else ""
+    if len(stem) + len(ext) > MAX_NAME_CHARS:
+        stem = stem[: MAX_NAME_CHARS - len(ext) - 9].rstrip("._-") + f"-{digest}"
     return stem + ext
 
 

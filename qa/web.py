@@ -61,8 +61,6 @@ CSS = """
 #qa-doc-list td, #qa-doc-list th { padding: .2em .3em; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
 """
 
-#: what the upload button accepts: the types qa.ingest reads
-UPLOAD_TYPES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt")
 
 Turns = list[Turn | None]  # one per exchange of the chat history (None: no answer)
 
@@ -172,6 +170,7 @@ def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
     """The column beside the chat: conversations, the document view, the collection and uploads."""
     import gradio as gr
 
+    from qa.ingest import document_suffixes  # every type the folder reader reads, .markdown and .text too
     from qa.uploads import DEFAULT_MAX_UPLOAD_BYTES
     from qa.web_documents import documents_panel
     from qa.web_panels import doc_placeholder
@@ -187,7 +186,7 @@ def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
         c["doc_open"] = gr.Button("Open document", elem_id="qa-doc-open", visible="hidden")
     c["collection"] = gr.Markdown(render.collection_note(backend.engine.stats()), elem_id="qa-collection")
     c["upload"] = gr.UploadButton(
-        "Add documents", file_types=list(UPLOAD_TYPES), file_count="multiple", elem_id="qa-upload", size="md",
+        "Add documents", file_types=list(document_suffixes()), file_count="multiple", elem_id="qa-upload", size="md",
     )
     gr.Markdown(f"PDF, Word (.docx), HTML, Markdown or UTF-8 text, up to {shown_limit} each, into the collection "
                 "chosen under Documents. Added documents are kept and can be cited at once; a file with the same "

@@ -162,6 +162,8 @@ def test_api_rejects_unaskable_questions(battery, question, message):
 ODD_QUESTIONS = {  # id: (question, the answer it must give: INTERIM, REFUSAL, or None for "sensible")
     "nul-and-control-inside": ("Who was sworn in\x00 as interim\x07 president?\x1b[31m", INTERIM),
     "emoji-around": ("🇻🇪🔥 Who was sworn in as interim president? 🎉", INTERIM),
+    "full-width-letters": ("Ｗｈｏ ｗａｓ ｓｗｏｒｎ ｉｎ ａｓ ｉｎｔｅｒｉｍ ｐｒｅｓｉｄｅｎｔ？", INTERIM),
+    "zero-width-inside-a-word": ("Who was sworn in as inte\u200brim presi\u2060dent?", INTERIM),
     "emoji-only": ("🎉🔥💩", REFUSAL),
     "arabic": ("من أدى اليمين كرئيس مؤقت؟", None),
     "hebrew": ("מי הושבע כנשיא זמני?", None),
@@ -709,11 +711,16 @@ def test_http_streamed_reply_with_a_lone_surrogate_completes(battery):
     assert last["answer"]["short_answer"] == INTERIM and "\ufffd" in last["answer"]["question"]
 
 
-def test_http_history_with_junk_entries_is_tolerated(battery):
+def test_http_history_with_junk_entries_is_refused_naming_the_entry(battery):
+    """Junk in ``history`` was once ignored, so a client's broken history went unnoticed (its
+    follow-up silently unresolved): it is a 400 naming the entry, and an empty history still answers."""
     import httpx
 
-    body = {"question": INTERIM_Q, "history": [1, "text", None, {"role": 7}, {"content": "no role"}]}
-    r = httpx.post(battery["url"] + "api/ask", json=body, timeout=60)
+    for history, entry in (([1, "text"], "history[0]"), ([{"role": "user", "content": "Who?"}, {"role": 7}], "history[1]"),
+                           ([{"content": "no role"}], "history[0]")):
+        r = httpx.post(battery["url"] + "api/ask", json={"question": INTERIM_Q, "history": history}, timeout=60)
+        assert r.status_code == 400 and r.json()["error"].startswith(entry)
+    r = httpx.post(battery["url"] + "api/ask", json={"question": INTERIM_Q, "history": []}, timeout=60)
     assert r.status_code == 200 and r.json()["short_answer"] == INTERIM
 
 
