@@ -398,6 +398,25 @@ def test_a_named_speaker_is_answered_only_by_what_they_are_reported_to_say():
     assert not described.refused
 
 
+def test_who_is_x_is_answered_by_what_stands_beside_x_never_by_another_name():
+    """Found by a user audit: "Who is Cilia Flores?" got "Venezuelan President Nicolás Maduro" and
+    "Who is Reggie Carrera?" "Jesus Linares", the reader's best spans of the same sentences. The
+    answer to "Who is X?" is a description beside X; a span naming someone else is cut to the part
+    beside X or set aside; with no description at all there is no short answer (the real reader's
+    confidence then falls under the refusal threshold: "Who is Jesus Linares?" is refused)."""
+    text = ("Forces captured Mayor Alice Brandt and her deputy, Carl Jensen, at dawn. "
+            "Harbour master Ida Holm watched from the pier. Otto Berg was seen at the market.")
+    _, hits = _hits(text)
+    spans = [("Mayor Alice Brandt", 15.0), ("Mayor Alice Brandt and her deputy", 12.0), ("Harbour master", 9.0),
+             ("Ida Holm", 8.0), ("the market", 7.0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader(spans), refusal_threshold=-1.0)
+    assert answerer.answer("Who is Carl Jensen?", hits, None, {}).short_answer == "her deputy"
+    assert answerer.answer("Who is Ida Holm?", hits, None, {}).short_answer == "Harbour master"
+    assert answerer.answer("Who is Otto Berg?", hits, None, {}).short_answer is None  # named, never described
+    ordinary = answerer.answer("Who was captured at dawn?", hits, None, {})  # not "Who is X?": ranked as before
+    assert ordinary.short_answer == "Alice Brandt"
+
+
 def test_a_named_speaker_gets_their_quoted_words_not_the_words_around_them():
     """"What did Maduro say?" was answered "emphatically, dismissing any potential invasion", the words
     after his quotation; a span running past the quotation is cut to it; a short quoted term stays a term."""

@@ -325,3 +325,4 @@ def plausible(qtype: str, text: str) -> bool:
         return looks_like(kind, text)
     t = " ".join(text.split())
     return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+

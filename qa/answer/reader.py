@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.definitions import defined_name, description_span, names_another, next_to
 from qa.answer.question import ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word
 from qa.answer.scoring import Candidate
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
@@ -330,6 +331,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
         q_terms = set(content_terms(question))
+        defined = defined_name(question)  # "Who is Cilia Flores?": a description, never another name
         read = self.reader.read(question, [w.text for w in windows], top=spans)
         for (c, lo, _, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
@@ -342,7 +344,11 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     continue
                 sent = ch.sentences[idx]
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
-                if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, sent.text[rs:re_]):
+                if defined and re_ > rs:
+                    rs, re_ = description_span(sent.text, rs, re_, defined)
+                text = sent.text[rs:re_]
+                if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \
+                        or (defined and (names_another(text, defined) or not next_to(sent.text, rs, re_, defined))):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
                 if owner.reader_score is None or evidence > owner.reader_score:
@@ -354,7 +360,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         """Add the reader's confidence to each read sentence's score and pick its span: the rules'
         typed span where it fits, the reader's otherwise, none for reasons or an unsure cut. A
         sentence with nothing of the asked type, or not the asked speaker's, loses ``type_penalty``."""
-        typed = qtype in TYPE_ACCEPTS
+        typed = qtype in TYPE_ACCEPTS and not defined_name(question)  # the rules find names: "Who is X?" asks no name
         speaker = speaker_of(question)
         for c in read_cands:
             rules = rules_span[id(c)]
