@@ -529,3 +529,17 @@ def test_a_list_of_numbers_is_typed_in_linear_time():
     notes = "₮1, 5, 10, 20, 50, 100, 500, 1,000, 5,000, 10,000, 20,000, 50,000 and 100,000 tögrög " * 3
     assert plausible("who", notes) and not looks_like("who", notes) and looks_like("how many", notes)
     assert plausible("who", "1,000, 5,000, 10,000") is False and looks_like("when", "in the 1990s")
+
+
+def test_where_is_never_a_date_and_how_long_never_a_bare_date():
+    """Found by a user audit: "How long did the raid last?" got "January 3, 2026" and "Where did the
+    raid take place?" a span starting with that date. Such spans are set aside for these questions
+    (and only these: "When …?" takes the date)."""
+    text = "The raid took place on January 3, 2026 in the old harbour. It lasted all night."
+    _, hits = _hits(text)
+    spans = [("January 3, 2026", 15.0), ("January 3, 2026 in the old harbour", 14.0), ("the old harbour", 9.0),
+             ("all night", 8.0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader(spans), refusal_threshold=-1.0)
+    assert answerer.answer("Where did the raid take place?", hits, None, {}).short_answer == "the old harbour"
+    assert "January" not in (answerer.answer("How long did the raid last?", hits, None, {}).short_answer or "")
+    assert answerer.answer("When did the raid take place?", hits, None, {}).short_answer == "January 3, 2026"

@@ -326,3 +326,38 @@ def plausible(qtype: str, text: str) -> bool:
     t = " ".join(text.split())
     return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
 
+
+
+# --- where and how long ---------------------------------------------------------------------------
+
+_MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+#: a calendar day ("January 3, 2026", "3 January"), where a length of time cannot start, unless a
+#: range follows ("4 August 1915 until November 1918"); a year alone may ("since 1957": "1957")
+_DAY = re.compile(rf"^\W*(?:(?:on|in)\s+)?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}\s+{_MONTHS}\b)", re.I)
+_RANGE = re.compile(r"\b(?:to|until|till|through|thru)\b|[–-]\s*\d", re.I)
+_STARTS_WITH_DATE = re.compile(rf"^\W*(?:{_MONTHS}\b|\d{{4}}\b|\d{{1,2}}\s+{_MONTHS}\b)", re.I)
+_WHERE = re.compile(r"^\W*where\b", re.I)
+_HOW_LONG = re.compile(r"^\W*how\s+long\b", re.I)
+
+
+def wrong_kind(question: str, span: str) -> bool:
+    """A span of the wrong kind for a "where" or "how long" question: a place is never a date
+    ("January 3, 2026, has escalated tensions…" for "Where did the raid take place?"), a length of
+    time never a calendar day without a range ("January 3, 2026" for "How long did the raid
+    last?"). On the dev half no "how long" gold answer is one, and 2 of 177 "where" questions have,
+    beside place answers, a date some annotator gave.
+
+    >>> wrong_kind("Where did the raid take place?", "January 3, 2026, has escalated tensions")
+    True
+    >>> wrong_kind("How long did the raid last?", "January 3, 2026"), wrong_kind("How long did it last?", "three hours")
+    (True, False)
+    >>> wrong_kind("How long did it run?", "1961 to 1972"), wrong_kind("How long was it occupied?", "4 August 1915 until 1918")
+    (False, False)
+    >>> wrong_kind("Where did it happen?", "Caracas"), wrong_kind("When did it happen?", "January 3")
+    (False, False)
+    """
+    if _WHERE.match(question):
+        return bool(_STARTS_WITH_DATE.match(span))
+    if _HOW_LONG.match(question):
+        return bool(_DAY.match(span)) and not _RANGE.search(span)
+    return False
