@@ -543,3 +543,17 @@ def test_where_is_never_a_date_and_how_long_never_a_bare_date():
     assert answerer.answer("Where did the raid take place?", hits, None, {}).short_answer == "the old harbour"
     assert "January" not in (answerer.answer("How long did the raid last?", hits, None, {}).short_answer or "")
     assert answerer.answer("When did the raid take place?", hits, None, {}).short_answer == "January 3, 2026"
+
+
+def test_a_speaker_is_followed_through_sentences_that_continue_and_more_speech_verbs():
+    """Found by a user audit: "‘She’s prepared to work with us,’ he said" two sentences after "Trump,
+    for his part, …" was not taken for Trump's words, and "Marco Rubio emphasized that …" was no
+    speech ("emphasized" was not a speech verb), so both questions were refused."""
+    from qa.answer.reader import named_speaker, quotes_speaker
+
+    chain = ["He has praised the harbour crew, arguing that the walls held.", "Mayor Alice Brandt, for her part, stood firm."]
+    assert quotes_speaker("Brandt", "‘They are ready to rebuild,’ she said.", chain)
+    assert not quotes_speaker("Brandt", "‘They are ready to rebuild,’ she said.", [chain[0], "The storm ended."])
+    assert quotes_speaker("Brandt", "Mayor Alice Brandt emphasized that the town would rebuild.")
+    assert named_speaker("What did Alice Brandt emphasize?") == "Brandt"
+    assert named_speaker("What does the Islamic State lack?") is None  # "State" is no verb here

@@ -44,16 +44,19 @@ def _sigmoid(x: float) -> float:
 
 
 _SAID_BY = re.compile(
-    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|said|tell|told|claim|write|wrote|post|announce|declare|warn|add)\b",
+    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|said|tell|told|claim|write|wrote|post|announce|declare|warn|add"
+    r"|emphasi[sz]e|stress|explain|insist|argue|assert|note|tweet|promise|vow)\b",
     re.I,
 )
 #: verbs (and "according to") that attribute speech; the -ing forms only right after their speaker
 #: ("with President Sheinbaum asserting that …"), since ", arguing that" belongs to the sentence's subject
 _SPEECH_VERB = re.compile(
     r"\b(?:said|says|told|tells|stated|states|wrote|writes|posted|announced|declared|warned|warns|added|claimed|claims"
-    r"|asserted|asserts|insisted|insists|noted|argued|argues|vowed|spoke|according to)\b", re.I)
+    r"|asserted|asserts|insisted|insists|noted|argued|argues|vowed|spoke|emphasi[sz]ed|emphasi[sz]es|stressed|stresses"
+    r"|explained|explains|confirmed|denied|acknowledged|admitted|replied|responded|urged|tweeted|remarked|promised"
+    r"|according to)\b", re.I)
 _SPEECH_ING = re.compile(r"\b(?:saying|telling|stating|writing|announcing|declaring|warning|adding|claiming|asserting"
-                         r"|insisting|noting|arguing|vowing|speaking)\b", re.I)
+                         r"|insisting|noting|arguing|vowing|speaking|emphasi[sz]ing|stressing|explaining|urging)\b", re.I)
 _QUOTE_MARK = re.compile(r"[“\"”‘]")
 #: words a speaker may stand from the verb that attributes the speech to them ("declared Venezuelan
 #: Foreign Minister Yván Gil": 4; "Maduro has declared": 1)
@@ -135,9 +138,12 @@ def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
                and _words_between(sentence, n.end(), g.start()) <= 3 for n in names for g in _SPEECH_ING.finditer(sentence))
 
 
-def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
+def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = "") -> bool:
     """Does ``sentence`` report speech by ``speaker``: attributed to them in it (:func:`_attributes_to`),
-    or continuing a ``previous`` sentence that does, or whose subject they are ("He added ...", an opening quote)?
+    or continuing a ``previous`` sentence that does, or whose subject they are ("He added ...", an
+    opening quote)? ``previous`` may list the sentences before, nearest first: a chain of sentences
+    that each continue the one before leads back to the speaker ("Trump, for his part, …" / "He has
+    praised …" / "‘She’s prepared to work with us,’ he said").
     A name elsewhere in the sentence is not enough: "He praised Rodriguez over Maria Corina Machado,
     arguing that …" reports nothing Machado said.
 
@@ -149,15 +155,23 @@ def quotes_speaker(speaker: str, sentence: str, previous: str = "") -> bool:
     True
     >>> quotes_speaker("Machado", "He praised Rodriguez over opposition figure Maria Corina Machado, arguing that she was weak.")
     False
+    >>> quotes_speaker("Trump", "‘She’s ready,’ he said.", ["He praised Rodriguez.", "Trump, for his part, stood firm."])
+    True
     """
     pat = re.compile(rf"\b{re.escape(_fold(speaker))}\b", re.I)
-    sentence, previous = _fold(sentence), _fold(previous)
+    sentence = _fold(sentence)
+    earlier = [_fold(p) for p in ([previous] if isinstance(previous, str) else previous) if p]
     if _attributes_to(pat, sentence):
         return True
-    if not (previous and _CONTINUES.search(sentence) and (_SPEECH_VERB.search(sentence) or _QUOTE_MARK.search(sentence))):
+    if not (earlier and _CONTINUES.search(sentence) and (_SPEECH_VERB.search(sentence) or _QUOTE_MARK.search(sentence))):
         return False
-    return _attributes_to(pat, previous) or any(_words_between(previous, 0, m.start()) < _SPEAKER_REACH
-                                                 for m in pat.finditer(previous))  # its subject
+    for before in earlier:
+        if _attributes_to(pat, before) or any(_words_between(before, 0, m.start()) < _SPEAKER_REACH
+                                              for m in pat.finditer(before)):  # its subject
+            return True
+        if not _CONTINUES.search(before):
+            return False
+    return False
 
 
 def _their_words(span: Span | None, quote: Span | None, sentence: str) -> Span | None:
@@ -173,8 +187,10 @@ def _their_words(span: Span | None, quote: Span | None, sentence: str) -> Span |
     return quote if len(quote.text(sentence).split()) >= _SPEECH_WORDS else span
 
 
-def _previous(c: Candidate) -> str:
-    return c.hit.chunk.sentences[c.index - 1].text if c.index > 0 else ""
+def _previous(c: Candidate) -> list[str]:
+    """The (up to 3) sentences before ``c``'s in its passage, nearest first."""
+    sentences = c.hit.chunk.sentences
+    return [sentences[i].text for i in range(c.index - 1, max(-1, c.index - 4), -1)]
 
 
 @dataclass
