@@ -41,14 +41,27 @@ def parse_doc_request(request: Any) -> tuple[str, int, int, str | None] | None:
         return None
 
 
+def _text_at(chunks: list[Any], start: int, end: int) -> str:
+    """The document's text at ``[start, end)``, from its chunks (which may overlap; "" where a gap
+    of text kept out of the index lies in between)."""
+    out, pos = [], start
+    for c in sorted(chunks, key=lambda c: c.start):
+        if c.end <= pos:
+            continue
+        if c.start > pos or pos >= end:
+            break
+        out.append(c.text[pos - c.start:min(end, c.end) - c.start])
+        pos = min(end, c.end)
+    return "".join(out) if pos >= end else ""
+
+
 def _cited_place(chunks: list[Any], start: int, end: int, fp: str | None) -> tuple[int, int, str]:
     """Where a link's quote stands in the document as it is now: its offsets when the text there is
     still the quoted one, else the sentence holding that text (the document was replaced and the
     sentence moved), else nowhere, with a note saying so."""
     if fp is None:
         return start, end, ""
-    at = "".join(c.text[max(start, c.start) - c.start:min(end, c.end) - c.start] for c in chunks if c.start < end and start < c.end)
-    if render.quote_fingerprint(at) == fp:
+    if render.quote_fingerprint(_text_at(chunks, start, end)) == fp:
         return start, end, ""
     moved = next(((x.start, x.end) for c in chunks for x in c.sentences if render.quote_fingerprint(x.text) == fp), None)
     if moved:

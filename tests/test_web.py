@@ -136,6 +136,10 @@ def test_open_document_finds_the_quote_again_after_the_document_changed(small_en
     backend.upload([str(up)])  # replaced again: the quoted sentence is gone
     shown = view(link)[0]
     assert "has changed since that answer" in shown and "qa-doc-cited" not in shown
+    # a refusal's nearest passages link whole passages (overlapping ones too): each opens marked
+    messages, _ = backend.reply("What is the capital of Australia?")
+    for passage in _re.findall(r"#qa-doc=([^)]+)\)", messages[-1]["content"]):
+        assert '<mark id="qa-doc-cited">' in view(passage)[0], passage
 
 
 def test_conversations_keep_typed_turns_and_stay_apart():
