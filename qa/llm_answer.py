@@ -84,7 +84,7 @@ class _Session:
         valid = [n for n in gs.cited if 1 <= n <= len(self.hits)]
         if not valid:
             return f"cites [{', '.join(map(str, gs.cited))}], but only {len(self.hits)} passages were given", 0.0, ()
-        wrong = misquoted(gs.claim, [h.chunk.text for h in self.hits])
+        wrong = misquoted(gs.raw, [h.chunk.text for h in self.hits])  # raw: the claim has lost its backticks
         if wrong is not None:
             short = wrong if len(wrong) <= 60 else wrong[:57].rstrip() + "..."
             return f"quotes words no passage holds (“{short}”)", 0.0, ()

@@ -132,10 +132,15 @@ _DIGITS = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b")
 
 # --- quotations ---------------------------------------------------------------------------------
 
-#: “…”, "…", and ‘…’ opened after a space (a ’ inside a word is an apostrophe, never a quotation)
-_QUOTED = re.compile(r"“([^”]{1,800})”|\"([^\"]{1,800})\"|(?:^|(?<=[\s(\[]))‘([^’]{1,800})’(?![^\W\d_])")
+#: “…”, "…", «…», „…“, 「…」, 『…』, ″…″, `…`, and ‘…’ or '…' opened after a space or a colon (a ’ or '
+#: inside a word is an apostrophe, never a quotation)
+_QUOTED = re.compile(
+    r"“([^”]{1,800})”|\"([^\"]{1,800})\"|«\s?([^»]{1,800}?)\s?»|„([^“”]{1,800})[“”]|「([^」]{1,800})」|『([^』]{1,800})』"
+    r"|″([^″]{1,800})″|`([^`]{1,800})`|‹([^›]{1,800})›"
+    r"|(?:^|(?<=[\s(\[:]))‘([^’]{1,800})’(?![^\W\d_])|(?:^|(?<=[\s(\[:]))'([^']{1,800})'(?![^\W\d_])")
 _ELISION = re.compile(r"\[?(?:\.\s?\.\s?\.|…)\]?")
-_FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+_FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "–": "-", "—": "-",
+                       "\u00a0": " "})
 
 
 def _folded(text: str) -> str:
@@ -147,12 +152,14 @@ def quotations(claim: str) -> list[str]:
 
     >>> quotations('He said “we will respond … at once,” and left; the ‘plan’ is Maduro’s.')
     ['we will respond', 'at once', 'plan']
+    >>> quotations("Gil said: 'The U.S. crossed a line' and «basta»; Maduro's men left.")
+    ['The U.S. crossed a line', 'basta']
     """
     out = []
     for m in _QUOTED.finditer(claim):
         body = next(g for g in m.groups() if g is not None)
-        for part in _ELISION.split(body):
-            part = part.strip().strip(".,;:!?").strip()
+        for part in _ELISION.split(MARKER.sub(" ", body)):  # a [n] marker inside the marks is no quoted word
+            part = " ".join(_EMPHASIS.sub(" ", part).split()).strip(".,;:!?").strip()
             if _LETTER.search(part):
                 out.append(part)
     return out

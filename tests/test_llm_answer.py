@@ -151,6 +151,17 @@ def test_words_in_quotation_marks_must_be_the_documents_own(llm, stream):
     assert_verbatim(a)
 
 
+@pytest.mark.parametrize("opening, closing", [("'", "'"), ("«", "»"), ("„", "“"), ("「", "」"), ("″", "″"), ("`", "`")])
+def test_made_up_words_in_any_quotation_marks_drop_the_sentence(llm, opening, closing):
+    """Found by a user session: the check knew only “…”, "…" and ‘…’, so a model's invented words
+    between other marks ('…', «…», „…“, 「…」, ″…″, `…`) were shown."""
+    invented = f"Delcy Rodríguez was formally sworn in as {opening}interim president by the aliens{closing} [1]."
+    llm.push(f"{SWORN} {invented}")
+    a = ask(llm.base_url)
+    assert kept(a) == [SWORN] and "aliens" not in a.text
+    assert a.generation.sentences[1].reason.startswith("quotes words no passage holds")
+
+
 def test_a_wrong_passage_number_is_dropped(llm):
     llm.push(f"{SWORN} Delcy Rodríguez attempted to stabilize the government [9]. "
              "Rodríguez was formally sworn in as interim president [3].")
