@@ -288,7 +288,7 @@ def chat_error(e: Exception) -> str:
         return ("This collection has no documents yet: add some with Add documents (PDF, Word, HTML, Markdown or "
                 "text files), then ask.")
     if isinstance(e, UnknownCollection):
-        return f"{e}: choose another collection under Documents."
+        return f"{str(e)[:1].upper()}{str(e)[1:]}: choose another collection under Documents."
     return str(e)  # StoreUnavailable: logged once per outage by ask
 
 

@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa import render, web_state
-from qa.chat import ChatBackend, SessionTurns, aligned, answered, copy_text, exchanges
+from qa.chat import ChatBackend, SessionTurns, aligned, answered, chat_error, copy_text, exchanges
 from qa.conversation import Turn
+from qa.guards import UnknownCollection
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,11 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any
         answer message and the sources message."""
         _text_only(message)
         turns = kept(history, request)
-        messages, turn = backend_of(request).reply(message, answered(turns))
+        try:
+            chosen = backend_of(request)
+        except UnknownCollection as e:  # deleted elsewhere: said in the chat, never answered from another one
+            return render.render_error(chat_error(e))
+        messages, turn = chosen.reply(message, answered(turns))
         sessions.put(getattr(request, "session_hash", None), turns + [turn])
         return messages
 
@@ -139,7 +144,12 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any
         """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
         _text_only(message)
         turns = kept(history, request)
-        for messages, turn in backend_of(request).reply_stream(message, answered(turns)):
+        try:
+            chosen = backend_of(request)
+        except UnknownCollection as e:
+            yield render.render_error(chat_error(e))
+            return
+        for messages, turn in chosen.reply_stream(message, answered(turns)):
             sessions.put(getattr(request, "session_hash", None), turns + [turn])  # the full reply's turn comes last
             yield messages
 

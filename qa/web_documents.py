@@ -78,14 +78,12 @@ def backend_picker(backend: ChatBackend, shelf: Any, chosen: SessionCollections)
             return backend
         try:
             return backend.for_engine(shelf.get(name))
-        except (UnknownCollection, InvalidCollection):  # deleted meanwhile (REST, CLI): back to the default
-            chosen.put(_sid(request), DEFAULT)
-            gone = (f"The collection {name!r} was deleted (in another window or from the command line): "
-                    "this page is back on the default collection.")
+        except (UnknownCollection, InvalidCollection):  # deleted meanwhile (REST, CLI): never another one instead
+            gone = f"the collection {name!r} was deleted (in another window or from the command line)"
             if strict:
-                raise gr.Error(gone + " Nothing was added; add the files again to put them there.", print_exception=False)
-            gr.Warning(gone)
-            return backend
+                raise gr.Error(f"Nothing was added: {gone}. Choose a collection under Documents, then add the files "
+                               "again.", print_exception=False) from None
+            raise UnknownCollection(gone) from None
 
     return backend_of
 
@@ -102,7 +100,11 @@ def document_functions(backend: ChatBackend, shelf: Any, chosen: SessionCollecti
     backend_of = backend_picker(backend, shelf, chosen)
 
     def panel(request: Any, status: str = "") -> tuple[Any, ...]:
-        b = backend_of(request)
+        try:
+            b = backend_of(request)
+        except UnknownCollection as e:  # the panel is where the page visibly goes back to the default
+            chosen.put(_sid(request), DEFAULT)
+            b, status = backend, f"**{render.md_escape(str(e)).capitalize()}:** this page is back on the default collection."
         name = chosen.get(_sid(request))
         try:
             docs = DocumentLibrary(b.engine).list()

@@ -512,7 +512,8 @@ def test_a_page_on_an_empty_or_deleted_collection_is_told_so(small_engine, tmp_p
 
     from qa.chat import ChatBackend
     from qa.collections import Collections
-    from qa.web import api_functions
+    from qa.chat import SessionTurns
+    from qa.web import api_functions, chat_functions
     from qa.web_documents import SessionCollections, document_functions
 
     backend = ChatBackend(small_engine)
@@ -527,11 +528,18 @@ def test_a_page_on_an_empty_or_deleted_collection_is_told_so(small_engine, tmp_p
     up = tmp_path / "up" / "contract.txt"
     up.parent.mkdir()
     up.write_bytes(b"The Brantwood contract was signed by Lucinda Okafor.\n")
+    chat = chat_functions(backend, SessionTurns(), fn["backend_of"])
+    said = chat["chat"]("Who signed the contract?", [], page)  # never answered from another collection
+    assert "The collection 'emptyweb' was deleted" in said[0]["content"] and "choose another collection" in said[0]["content"]
     upload = api_functions(backend, fn["backend_of"])["upload"]
-    with pytest.raises(gr.Error, match="'emptyweb' was deleted .* Nothing was added"):
-        upload([str(up)], page)
+    for _ in range(2):  # asking first does not send the next upload elsewhere
+        with pytest.raises(gr.Error, match="Nothing was added: the collection 'emptyweb' was deleted"):
+            upload([str(up)], page)
     assert not shelf.exists("emptyweb") and not shelf.documents_dir("default").joinpath(".collections", "emptyweb").exists()
-    assert fn["backend_of"](page) is backend  # back on the default collection
+    assert not (shelf.documents_dir("default") / "contract.txt").exists()
+    chooser, _, _, _, status = fn["docs_refresh"](page)  # the panel shows the page back on the default
+    assert chooser.value == "default" and "this page is back on the default collection" in status
+    assert fn["backend_of"](page) is backend
 
 
 # ------------------------------------------------------------------------------------------------
