@@ -17,8 +17,6 @@ pronoun is replaced by that name. "it"/"this"/"that" are replaced by the previou
 ...              Answer(question="Who was sworn in as interim president?", text="…", short_answer="Delcy Rodríguez"))
 >>> resolve("When was she sworn in?", [first])
 'When was Delcy Rodríguez sworn in?'
->>> resolve("Who won the World Cup?", [first])
-'Who won the World Cup?'
 >>> rewrite_text("What did he say about it?", "Who ordered the operation that captured Maduro?", "Donald Trump")
 'What did Donald Trump say about the operation that captured Maduro?'
 """
@@ -167,8 +165,8 @@ def needs_context(question: str) -> bool:
     return False
 
 
-_SINGULAR_PERSON = {"she", "he", "her", "him", "his", "hers"}
-_PLURAL = {"they", "them", "their", "theirs"}
+_SINGULAR_PERSON, _PLURAL = {"she", "he", "her", "him", "his", "hers"}, {"they", "them", "their", "theirs"}
+_SHE, _HE = {"she", "her", "hers"}, {"he", "him", "his"}
 #: head words of a group a "they"/"them" can stand for ("Venezuelan security personnel", "U.S. special forces")
 GROUP_WORDS = {
     "forces", "troops", "personnel", "people", "officials", "police", "soldiers", "agents", "guards", "members",
@@ -221,16 +219,17 @@ def _group_in(text: str | None) -> str | None:
     return None
 
 
-#: questions whose answer is a place, a time, a reason or a manner, never a person ("Where did Trump
-#: watch it?" → "Mar-a-Lago": a "he" after it is still Trump)
-_NOT_ASKING_WHO = re.compile(r"^\W*(?:where|when|why|how)\b|\bwhat (?:year|time|day|date|month|place|city|country)\b", re.I)
+#: a question whose short answer can be a person: not "Where did Trump watch it?" (→ "Mar-a-Lago": a "he"
+#: after it is still Trump), nor "What did she call them?" (a charge); offices are no persons either
+_ASKING_WHO = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:who|whom|whose)\b", re.I)
+_OFFICES = {"minister", "president", "general", "secretary", "director", "chief", "governor", "spokesman", "spokeswoman"}
 
 
 def _person_named(answer: str) -> str | None:
     """The person a short answer names: all of it ("Delcy Rodríguez"), or its one name after a title
     ("President Donald Trump" → "Donald Trump"); None for a number, a group, a thing or several people."""
     text = answer.strip()
-    if len(text) > 60 or any(ch.isdigit() for ch in text) or _group_in(text):
+    if not text or len(text) > 60 or any(ch.isdigit() for ch in text) or _group_in(text) or text.split()[-1].lower() in _OFFICES:
         return None
     names = [n for n in names_in(text) if not _is_thing_name(n, text)]
     if names and all(n in names[0] for n in names):  # "Flores; Cilia Flores" is one person
@@ -242,7 +241,7 @@ def _person_in(question: str, answer: str | None, skip: frozenset[str] = frozens
     """Who "she"/"he" can be after a turn: the person its short answer names when it asked who, else a
     person's name in its question; a number, a group, a place or a thing is never put for a person,
     nor a name in ``skip`` (one the user called by the other pronoun)."""
-    if answer is not None and not _NOT_ASKING_WHO.search(question):
+    if answer is not None and _ASKING_WHO.search(question):
         named = _person_named(answer)
         if named and named not in skip:
             return named
@@ -254,9 +253,6 @@ def _plural_in(question: str, answer: str | None) -> str | None:
     if answer is not None and not any(ch.isdigit() for ch in answer) and _group_in(answer):
         return answer.strip()
     return _group_in(question)
-
-
-_SHE, _HE = {"she", "her", "hers"}, {"he", "him", "his"}
 
 
 def _referent(lw: str, turns: Sequence[tuple[str, str | None]], called: Mapping[str, str] | None = None) -> str | None:
@@ -284,8 +280,7 @@ def pronoun_names(turns: Sequence[Turn]) -> dict[str, str]:
 
 
 def _without_added_topic(searched: str) -> str:
-    """A searched question less the topic a rewrite added in brackets at its end (whose names are
-    the previous turn's, not this one's)."""
+    """A searched question less the topic a rewrite added in brackets (the previous turn's names)."""
     return re.sub(r"\s*\([^()]*\)(?=[?.!]*$)", "", searched)
 
 
@@ -296,19 +291,23 @@ _ELLIPSIS = re.compile(
 _LEADING_AUX = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can", "could"}
 
 
-def _asked_again(wh: str, previous: str) -> str:
-    """The previous question asked with another question word, or (when its word is its subject:
-    "Who ordered the raid?") the new word with the topic in brackets.
+def _asked_again(wh: str, previous: str, answer: str | None = None) -> str:
+    """The previous question asked with another question word; when its word was its subject ("Who
+    was sworn in …?"), with the person it answered in its place, else the topic in brackets.
 
     >>> _asked_again("where", "When did the United States launch the military strike?")
     'Where did the United States launch the military strike?'
-    >>> _asked_again("why", "Who ordered the operation that captured Maduro?")
+    >>> _asked_again("where", "Who was sworn in as interim president?", "Delcy Rodríguez")
+    'Where was Delcy Rodríguez sworn in as interim president?'
+    >>> _asked_again("why", "Who ordered the operation that captured Maduro?", "Donald Trump")
     'Why (the operation that captured Maduro)?'
     """
-    words = previous.strip().rstrip("?.! ").split()
-    wh = wh[:1].upper() + wh[1:].lower()
-    if len(words) > 2 and words[0].lower() in _WH and words[1].lower() in _LEADING_AUX:
+    words, wh = previous.strip().rstrip("?.! ").split(), wh[:1].upper() + wh[1:].lower()
+    aux = len(words) > 2 and words[1].lower() in _LEADING_AUX
+    if aux and words[0].lower() in _WH - {"who", "what", "which"}:
         return " ".join([wh, *words[1:]]) + "?"
+    if aux and words[0].lower() == "who" and (person := _person_named(answer or "")):
+        return " ".join([wh, words[1], person, *words[2:]]) + "?"
     topic = _topic(previous)
     return f"{wh} ({topic})?" if topic else f"{wh}?"
 
@@ -330,7 +329,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
     if question and previous_question and (wh := _ELLIPSIS.match(question)):
-        return _asked_again(wh.group(1), _without_added_topic(previous_question))
+        return _asked_again(wh.group(1), _without_added_topic(previous_question), previous_answer)
     if not question or not needs_context(question):
         return question
     turns = [(_without_added_topic(previous_question), previous_answer), *earlier]

@@ -201,7 +201,8 @@ def rest_history(history: Any) -> list[Turn]:
     messages = bool(history) and isinstance(history[0], dict) and "role" in history[0]
     texts: list[tuple[str, str]] = []
     for i, h in enumerate(history):
-        ok = isinstance(h, dict) and (isinstance(h.get("role"), str) if messages else "role" not in h and _earlier_answer(h) is not None)
+        ok = isinstance(h, dict) and (isinstance(h.get("role"), str) and "content" in h if messages
+                                      else "role" not in h and _earlier_answer(h) is not None)
         if not ok:
             raise RequestError(f"history[{i}] is not {'a {role, content} message' if messages else 'an earlier answer'}: {what}")
         if messages:

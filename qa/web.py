@@ -113,6 +113,15 @@ def api_functions(backend: ChatBackend, backend_of: Any = None) -> dict[str, Any
     return {"ask": ask, "upload": on_upload}
 
 
+def _chosen(backend_of: Any, request: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """(the backend of the page's collection, []), or (None, the chat's reply saying the collection
+    was deleted elsewhere): a question is never answered from another collection instead."""
+    try:
+        return backend_of(request), []
+    except UnknownCollection as e:
+        return None, render.render_error(chat_error(e))
+
+
 def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any = None) -> dict[str, Any]:
     """The event handlers of the chat: reply (plain or streamed), like, page closed; and
     :func:`api_functions`. ``backend_of(request)``: the backend of the collection the page chose
@@ -132,10 +141,9 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any
         answer message and the sources message."""
         _text_only(message)
         turns = kept(history, request)
-        try:
-            chosen = backend_of(request)
-        except UnknownCollection as e:  # deleted elsewhere: said in the chat, never answered from another one
-            return render.render_error(chat_error(e))
+        chosen, gone = _chosen(backend_of, request)
+        if gone:
+            return gone
         messages, turn = chosen.reply(message, answered(turns))
         sessions.put(getattr(request, "session_hash", None), turns + [turn])
         return messages
@@ -144,12 +152,8 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any
         """As ``respond``, shown sentence by sentence: each checked before it appears (LLM answerer)."""
         _text_only(message)
         turns = kept(history, request)
-        try:
-            chosen = backend_of(request)
-        except UnknownCollection as e:
-            yield render.render_error(chat_error(e))
-            return
-        for messages, turn in chosen.reply_stream(message, answered(turns)):
+        chosen, gone = _chosen(backend_of, request)
+        for messages, turn in [(gone, None)] if gone else chosen.reply_stream(message, answered(turns)):
             sessions.put(getattr(request, "session_hash", None), turns + [turn])  # the full reply's turn comes last
             yield messages
 

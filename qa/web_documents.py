@@ -88,6 +88,19 @@ def backend_picker(backend: ChatBackend, shelf: Any, chosen: SessionCollections)
     return backend_of
 
 
+def _panel_backend(backend_of: Any, backend: ChatBackend, chosen: SessionCollections, request: Any,
+                   status: str) -> tuple[ChatBackend, str]:
+    """The backend the documents panel shows, and its status: the panel is where a page whose
+    collection was deleted elsewhere visibly goes back to the default one."""
+    from qa.guards import UnknownCollection
+
+    try:
+        return backend_of(request), status
+    except UnknownCollection as e:
+        chosen.put(_sid(request), DEFAULT)
+        return backend, f"**{render.md_escape(str(e)).capitalize()}:** this page is back on the default collection."
+
+
 def document_functions(backend: ChatBackend, shelf: Any, chosen: SessionCollections) -> dict[str, Any]:
     """Handlers: the backend of a request's collection, the panel's refresh, choosing, creating
     and deleting. Each panel handler returns (chooser, table, delete choices, collection note, status)."""
@@ -100,11 +113,7 @@ def document_functions(backend: ChatBackend, shelf: Any, chosen: SessionCollecti
     backend_of = backend_picker(backend, shelf, chosen)
 
     def panel(request: Any, status: str = "") -> tuple[Any, ...]:
-        try:
-            b = backend_of(request)
-        except UnknownCollection as e:  # the panel is where the page visibly goes back to the default
-            chosen.put(_sid(request), DEFAULT)
-            b, status = backend, f"**{render.md_escape(str(e)).capitalize()}:** this page is back on the default collection."
+        b, status = _panel_backend(backend_of, backend, chosen, request, status)
         name = chosen.get(_sid(request))
         try:
             docs = DocumentLibrary(b.engine).list()

@@ -221,3 +221,15 @@ def test_elliptical_follow_ups_and_topics(question, history, expected):
     strike question searched for "the United States launch the military strike", "they" became
     "military", and brackets nested ("Who ordered it (and where)?", then "(ordered it (and where))")."""
     assert resolve(question, history) == expected
+
+
+def test_only_a_who_question_lends_its_answer_to_a_pronoun_and_an_office_is_no_person():
+    """Found by a user session: after "Who is Diosdado Cabello?" (→ "Interior Minister") "he" became
+    "Interior"; after "What did she call them?" (→ "Narco-Terrorism Conspiracy") "she" became the
+    charge; "and where?" after "Who was sworn in as interim president?" asked "Where was sworn in …"."""
+    cabello = answered("Who is Diosdado Cabello?", "Interior Minister")
+    assert resolve("What is he believed to control?", [cabello]) == "What is Diosdado Cabello believed to control?"
+    charges = answered("Who announced charges against Maduro?", "Pamela Bondi")
+    called = answered("What did she call them?", "Narco-Terrorism Conspiracy", searched="What did Pamela Bondi call them?")
+    assert resolve("Who is she?", [charges, called]) == "Who is Pamela Bondi?"
+    assert resolve("and where?", [SWORN_IN]) == "Where was Delcy Rodríguez sworn in as interim president?"
