@@ -250,8 +250,8 @@ class ChatBackend:
             try:
                 stored = safe_filename(name)
                 if stored in taken:  # "report (1).txt" and "report 1.txt": one must not replace the other
-                    raise InvalidDocument(f"{name}: it would be stored as {stored}, the name {taken[stored]} of this "
-                                          "upload takes already; rename one of them and add it again")
+                    raise InvalidDocument(f"{name}: it would be stored as {stored}, the name another file of this upload, "
+                                          f"{taken[stored]}, is stored under; rename one of them and add it again")
                 data = read_received_file(path, self.upload_root, limit)
 
                 def step(done: int, total: int, _name: str = name) -> None:

@@ -27,11 +27,12 @@ HEADERS = [
 class SecurityHeadersMiddleware:
     """Add :data:`HEADERS` to every HTTP response that does not set them itself."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, exempt: tuple[str, ...] = ("/api/docs",)):
         self.app = app
+        self.exempt = exempt  # FastAPI's own API page, which loads its favicon and Swagger UI from elsewhere
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("type") != "http":
+        if scope.get("type") != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
 

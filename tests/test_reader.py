@@ -557,3 +557,15 @@ def test_a_speaker_is_followed_through_sentences_that_continue_and_more_speech_v
     assert quotes_speaker("Brandt", "Mayor Alice Brandt emphasized that the town would rebuild.")
     assert named_speaker("What did Alice Brandt emphasize?") == "Brandt"
     assert named_speaker("What does the Islamic State lack?") is None  # "State" is no verb here
+
+
+def test_a_description_stands_beside_the_name_as_a_noun_phrase():
+    """"The lighthouse keeper is Arne Dahl" describes him ("Who is Arne Dahl?" was refused), while
+    "Cabello is widely believed to …" does not ("Who is Cabello?" got "widely believed")."""
+    from qa.answer.definitions import next_to
+
+    s = "The lighthouse keeper is Arne Dahl. Cabello is widely believed to lead them. Ann Lee is the mayor."
+    at = lambda text: (s.index(text), s.index(text) + len(text))  # noqa: E731
+    assert next_to(s, *at("The lighthouse keeper"), "Arne Dahl")
+    assert not next_to(s, *at("widely believed"), "Cabello")
+    assert next_to(s, *at("the mayor"), "Ann Lee")

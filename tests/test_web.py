@@ -458,8 +458,8 @@ def test_two_files_of_one_upload_never_replace_each_other(small_engine, tmp_path
     second.write_bytes(b"Report two\nThe Ashcombe orchard employs 17 pickers.\n")
     status = ChatBackend(small_engine).upload([str(first), str(second)])
     assert "**Added** `report_1.txt` (uploaded as `report (1).txt`)" in status
-    assert ("**Not added:** report 1.txt: it would be stored as report\\_1.txt, the name report \\(1\\).txt of this "
-            "upload takes already") in status
+    assert ("**Not added:** report 1.txt: it would be stored as report\\_1.txt, the name another file of this upload, "
+            "report \\(1\\).txt, is stored under") in status
     assert (small_engine.config.documents_dir / "report_1.txt").read_bytes() == first.read_bytes()
     # a later upload of the same stored name replaces it, as the page says, naming the file it came from
     status = ChatBackend(small_engine).upload([str(second)])

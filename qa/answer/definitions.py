@@ -77,13 +77,21 @@ def next_to(sentence: str, start: int, end: int, name: str) -> bool:
     >>> s = "It captured Nicolás Maduro and his wife, Cilia Flores, at home."
     >>> next_to(s, 31, 39, "Cilia Flores"), next_to(s, 12, 26, "Cilia Flores")
     (True, False)
+    >>> s = "Cabello is widely believed to lead them. The keeper is Arne Dahl."
+    >>> next_to(s, 11, 26, "Cabello"), next_to(s, 41, 51, "Arne Dahl")
+    (False, True)
     """
     folded = _fold(sentence)
     words = name.split()
     for needle in dict.fromkeys((name, words[0], words[-1])):
         for m in re.finditer(re.escape(_fold(needle)), folded):
-            if re.fullmatch(r"[\s,(\[—–-]{0,4}", sentence[end:m.start()] if end <= m.start() else "\0") \
-                    or re.fullmatch(r"[\s,)\]—–-]{0,4}(?:(?:is|was|a|an|the)\s+)?", sentence[m.end():start] if m.end() <= start else "\0"):
+            before = sentence[end:m.start()] if end <= m.start() else "\0"
+            after = sentence[m.end():start] if m.end() <= start else "\0"
+            # "his wife, X" / "The lighthouse keeper is X"; "X, a nobleman" / "X is the mayor" (not
+            # "X is widely believed": after "is", only a noun phrase describes)
+            if re.fullmatch(r"[\s,(\[—–-]{0,4}|\s+(?:is|was)\s+", before) or re.fullmatch(r"[\s,)\]—–-]{0,4}", after) \
+                    or (re.fullmatch(r"\s+(?:is|was)\s+", after)
+                        and re.match(r"(?:a|an|the|one|his|her|their|its)\b", sentence[start:end], re.I)):
                 return True
     return False
 
