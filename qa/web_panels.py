@@ -111,7 +111,7 @@ def conversation_functions(backend: ChatBackend, sessions: SessionTurns) -> dict
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         history = history if isinstance(history, list) else []
         turns = aligned(sessions.get(sid(request)), history)
-        return panels(stores.merged(web_state.save(store, history, turns), browser_of(request)), turns)
+        return panels(stores.merged(web_state.save(store, history, turns), browser_of(request), sid(request)), turns)
 
     def ask_instead(text: Any, history: Any, request: gr.Request) -> tuple[list[Any], list[Any]]:
         """The edited "Searched for", asked as a standalone question (no earlier turns)."""

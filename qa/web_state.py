@@ -65,15 +65,28 @@ def _updated(chat: dict[str, Any]) -> float:
     return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else 0.0
 
 
-def merge(seen: Any, tab: Any) -> dict[str, Any]:
+def _said(chat: dict[str, Any]) -> list[tuple[Any, str]]:
+    return [(m.get("role"), message_text(m)) for m in chat.get("messages") or [] if isinstance(m, dict)]
+
+
+def merge(seen: Any, tab: Any, page: str | None = None) -> dict[str, Any]:
     """``tab``'s store with the conversations of ``seen`` (another tab's, saved meanwhile) added: of
     a conversation both hold, the one updated last; newest first, :data:`MAX_CHATS` kept; the tab's
-    current conversation stays current."""
+    current conversation stays current. When another page (``page``: the saving page's id) went on
+    with the tab's current conversation differently (a duplicated tab, or two tabs on one
+    conversation), neither is lost: the tab's version goes on as a conversation of its own."""
     seen, tab = valid(seen), valid(tab)
     chats = dict(seen["chats"])
     for cid, chat in tab["chats"].items():
-        if cid not in chats or _updated(chat) >= _updated(chats[cid]):
-            chats[cid] = chat
+        old = chats.get(cid)
+        if old is not None and cid == tab.get("current") and page and old.get("page") not in (None, page):
+            mine, theirs = _said(chat), _said(old)
+            if mine[:len(theirs)] != theirs and theirs[:len(mine)] != mine:  # both went on from a common start
+                cid = uuid.uuid4().hex[:12]
+                tab["current"] = cid
+                old = None
+        if old is None or _updated(chat) >= _updated(old):
+            chats[cid] = {**chat, "page": page} if page and cid == tab.get("current") else chat
     # an empty "New chat" is kept only as the tab's own current one (each new tab makes one)
     chats = {cid: c for cid, c in chats.items() if c.get("messages") or cid == tab.get("current")}
     order = sorted(chats, key=lambda cid: -_updated(chats[cid]))[:MAX_CHATS]
@@ -92,14 +105,14 @@ class BrowserStores:
         self._stores: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def merged(self, store: Any, browser: str | None = None) -> dict[str, Any]:
+    def merged(self, store: Any, browser: str | None = None, page: str | None = None) -> dict[str, Any]:
         """``store`` merged with its browser's latest, then kept as that browser's latest. The browser
         is ``browser`` (its cookie, :mod:`qa.browser_id`), else the id kept in the store (a store
-        without one gets a new one)."""
+        without one gets a new one); ``page`` is the saving page's id (see :func:`merge`)."""
         store = valid(store)
         browser = browser or store.setdefault("browser", secrets.token_hex(16))
         with self._lock:
-            out = merge(self._stores.get(browser), store)
+            out = merge(self._stores.get(browser), store, page)
             self._stores[browser] = out
             self._stores.move_to_end(browser)
             while len(self._stores) > self.limit:

@@ -365,7 +365,7 @@ def test_two_tabs_of_one_browser_keep_both_conversations(page):
     other.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()  # merged with the first tab's
     ask(page, "What office was she sworn in to?", "Searched for:")  # the first tab saves again, from its copy
     page.locator("#qa-chats label", has_text="How many Venezuelan").wait_for()
-    page.wait_for_timeout(1000)  # the browser writes the kept value to its storage
+    page.wait_for_timeout(1500)  # the browser writes the kept value to its storage
     for tab, own in ((page, "What office was she sworn in to?"), (other, "How many Venezuelan security personnel")):
         tab.reload()
         tab.wait_for_selector("#qa-question textarea")

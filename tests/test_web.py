@@ -195,6 +195,29 @@ def test_conversations_of_two_tabs_are_merged_not_overwritten(monkeypatch):
     assert other["browser"] != loaded["browser"] and other["chats"] == {}
 
 
+def test_two_pages_going_on_with_one_conversation_keep_both(monkeypatch):
+    """Found by a user session: a duplicated tab (which copies the tab's own conversation) or two tabs
+    switched to one conversation each asked, and the later save wiped the other's exchange. When
+    another page went on differently, the saving page's version continues as a conversation of its
+    own; a page going on with its own conversation (or undoing in it) is never forked."""
+    from qa import web_state
+
+    clock = iter(range(100, 200))
+    monkeypatch.setattr(web_state.time, "time", lambda: float(next(clock)))
+    stores = web_state.BrowserStores()
+    q = lambda text: {"role": "user", "content": text}  # noqa: E731
+    store, cid = web_state.new_chat(stores.merged(web_state.new_store()))
+    a = stores.merged(web_state.save(store, [q("Who is Rubio?")], [None]), page="A")
+    d = stores.merged(web_state.save(a, [q("Who is Rubio?"), q("What did he emphasize?")], [None, None]), page="D")
+    assert d["current"] == cid  # D went on from where A was: no conflict
+    a = stores.merged(web_state.save(a, [q("Who is Rubio?"), q("Who is Saab?")], [None, None]), page="A")
+    assert a["current"] != cid  # A's version goes on as its own conversation; D's stays under the old id
+    said = {c: [m["content"] for m in a["chats"][c]["messages"]] for c in a["order"]}
+    assert said == {cid: ["Who is Rubio?", "What did he emphasize?"], a["current"]: ["Who is Rubio?", "Who is Saab?"]}
+    again = stores.merged(web_state.save(a, [q("Who is Rubio?")], [None]), page="A")  # A undoes in its own
+    assert again["current"] == a["current"] and len(again["chats"]) == 2
+
+
 def test_rendered_document_text_cannot_inject_html():
     from markdown_it import MarkdownIt
 
