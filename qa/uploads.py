@@ -227,25 +227,6 @@ def _same_folder(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def store_upload(seeds_dir: Path, documents_dir: Path, checked: CheckedUpload) -> tuple[Path, bool]:
-    """Write an upload into the user's documents folder (created if need be), never into the seeds.
-
-    Returns the folder that holds the document and ``True`` when the file was written, ``False``
-    when the identical file is already in the collection (in either folder). A different file under
-    a seed's name is refused: ids are names.
-    """
-    seed = Path(seeds_dir) / checked.name
-    if not _same_folder(seeds_dir, documents_dir) and (seed.exists() or seed.is_symlink()):
-        if seed.is_file() and not seed.is_symlink() and seed.read_bytes() == checked.data:
-            return Path(seeds_dir), False
-        raise InvalidDocument(f"{checked.name}: a different document with this name is already in the collection; rename the file")
-    try:
-        Path(documents_dir).mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InvalidDocument(f"{checked.name}: the documents folder cannot be created ({e.strerror or e})") from None
-    return Path(documents_dir), write_new_file(Path(documents_dir), checked.name, checked.data)
-
-
 @contextlib.contextmanager
 def held_aside(path: Path, documents_dir: Path, restore: bool) -> Iterator[Path | None]:
     """``path`` renamed (or, with ``restore=False``, hard-linked) to a hidden name beside it;
