@@ -328,12 +328,13 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
 
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
-    if question and previous_question and (wh := _ELLIPSIS.match(question)):
-        return _asked_again(wh.group(1), _without_added_topic(previous_question), previous_answer)
+    previous = _without_added_topic(previous_question)  # its names and topic, not an older turn's in brackets
+    if question and previous and (wh := _ELLIPSIS.match(question)):
+        return _asked_again(wh.group(1), previous, previous_answer)
     if not question or not needs_context(question):
         return question
-    turns = [(_without_added_topic(previous_question), previous_answer), *earlier]
-    thing = _topic(_without_added_topic(previous_question)) if previous_question else ""
+    turns = [(previous, previous_answer), *earlier]
+    thing = _topic(previous) if previous else ""
     if any(w.lower().strip(",.;:") in {"it", "its"} for w in thing.split()):
         thing = ""  # "ordered it": the previous question's own "it" was never resolved
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in _DETERMINERS
