@@ -295,8 +295,7 @@ def chat_error(e: Exception) -> str:
 def upload_status(name: str, change: Any) -> str:
     """The status line of a :class:`qa.documents.DocumentChange` from an upload."""
     if getattr(change, "replaced", False):
-        plural = "s" if change.chunks != 1 else ""
         given = f" {render.md_code(name)}" if name != change.doc_id else ""
-        return (f"**Replaced** {render.md_code(change.doc_id)} with the uploaded file{given} ({change.chunks} "
-                f"passage{plural}). You can ask about it now.")
+        return (f"**Replaced** {render.md_code(change.doc_id)} with the uploaded file{given} "
+                f"({render.counted(change.chunks, 'passage')}). You can ask about it now.")
     return render.upload_line(name, change)

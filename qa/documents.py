@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from qa import uploads
+from qa.render import counted
 from qa.guards import NoDocuments, check_document, require_writable_index
 from qa.ingest import load_document
 from qa.store import AppendRefused, SyncReport
@@ -87,7 +88,7 @@ class DocumentChange:
     def summary(self) -> str:
         if self.deleted:
             return f"deleted {self.doc_id}"
-        passages = f"{self.chunks} passage{'s' if self.chunks != 1 else ''}"
+        passages = counted(self.chunks, "passage")
         if self.replaced:
             return f"replaced {self.doc_id} ({passages})"
         return f"added {self.doc_id} ({passages})" if self.created else f"{self.doc_id} is already in the collection"

@@ -90,9 +90,11 @@ def list_command(ctx: click.Context, collection: str | None, as_json: bool) -> N
     if as_json:
         click.echo(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=1))
         return
+    from qa.render import counted
+
     for d in docs:
         size = f"{d.size:,} B" if d.size is not None else "-"
-        click.echo(f"{d.doc_id}\t{d.source}\t{d.chunks} passage{'s' if d.chunks != 1 else ''}\t{size}\t{d.title}")
+        click.echo(f"{d.doc_id}\t{d.source}\t{counted(d.chunks, 'passage')}\t{size}\t{d.title}")
     click.echo(f"{len(docs)} document(s)", err=True)
 
 

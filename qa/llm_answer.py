@@ -31,6 +31,7 @@ import numpy as np
 
 from qa.answer.compose import carry_short_answer, cite
 from qa.llm_client import ABSENT, LLMFailure, build_messages, injected_passages, reply_deltas
+from qa.render import counted
 from qa.streaming import StreamEvent
 from qa.support import (
     GenSentence, SupportChecker, complete_sentences, foreign_script_share, misquoted, other_language, split_generated,
@@ -49,10 +50,6 @@ def _with_markers(claim: str, numbers: Sequence[int]) -> str:
     while end > 0 and body[end - 1] in ".!?…":
         end -= 1
     return f"{body[:end].rstrip()} {marks}{body[end:]}"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class _Session:
@@ -234,7 +231,7 @@ class LLMAnswerer:
                 notice = None if fallback.refused else "The language model found no answer in the passages; the answer below is quoted from the documents."
             else:
                 reason = "no generated sentence is supported by the passage it cites"
-                notice = (f"None of the {_count(len(records), 'sentence')} the language model wrote is supported by the passage it "
+                notice = (f"None of the {counted(len(records), 'sentence')} the language model wrote is supported by the passage it "
                           "cites, so it is not shown; the answer is quoted from the documents.") if records else None
             return self._fall_back(fallback, reason, notice, records)
         return self._compose(session, fallback, hits, error)
@@ -245,7 +242,7 @@ class LLMAnswerer:
         unkept = sum(1 for r in session.records if not r.kept and r.reason != ABSENT_REASON)
         if unkept:
             how = "marked as unsupported" if self.unsupported == "mark" else "left out"
-            notices.append(f"{_count(unkept, 'sentence')} the language model wrote {'is' if unkept == 1 else 'are'} {how}: "
+            notices.append(f"{counted(unkept, 'sentence')} the language model wrote {'is' if unkept == 1 else 'are'} {how}: "
                            "not supported by the passage cited (see the answer's generation record).")
         if error is not None:
             notices.append(f"The language model's reply was cut short ({error.notice}); the sentences shown were checked.")

@@ -143,6 +143,15 @@ def _escape_text(text: str) -> str:
     return escaped
 
 
+def counted(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless one: "1 passage", "3 passages".
+
+    >>> counted(1, "passage"), counted(0, "document")
+    ('1 passage', '0 documents')
+    """
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def md_code(text: str) -> str:
     """``text`` as a Markdown code span (file names: shown literally, never formatted).
 
@@ -300,7 +309,7 @@ def sources_title(answer: Answer) -> str:
         return f"Nearest passages ({len(nearest(answer))})"
     n = len(answer.citations)
     docs = len({c.doc_id for c in answer.citations})
-    return f"Sources: {n} quote{'s' if n != 1 else ''} from {docs} document{'s' if docs != 1 else ''}"
+    return f"Sources: {counted(n, 'quote')} from {counted(docs, 'document')}"
 
 
 def render_messages(answer: Answer, asked: str | None = None) -> list[dict[str, Any]]:
@@ -349,7 +358,7 @@ def collection_note(stats: dict[str, Any], limit: int = 12) -> str:
     """What the collection holds: counts and titles (escaped)."""
     titles = stats.get("titles", {})
     n, chunks = stats.get("documents", len(titles)), stats.get("chunks", 0)
-    lines = [f"**The collection holds {n} document{'s' if n != 1 else ''}** ({chunks} passage{'s' if chunks != 1 else ''}):", ""]
+    lines = [f"**The collection holds {counted(n, 'document')}** ({counted(chunks, 'passage')}):", ""]
     for doc_id, title in list(sorted(titles.items()))[:limit]:
         lines.append(f"- {md_escape(short_title(title or doc_id, 80))} — {md_code(doc_id)}")
     if len(titles) > limit:
@@ -363,7 +372,6 @@ def upload_line(name: str, added: Any = None, error: str | None = None) -> str:
         return f"**Not added:** {md_escape(error)}"
     if not added.created:
         return f"**Already there:** {md_code(added.doc_id)} is in the collection."
-    plural = "s" if added.chunks != 1 else ""
     given = f" (uploaded as {md_code(name)})" if name != added.doc_id else ""
-    return (f"**Added** {md_code(added.doc_id)}{given} ({added.chunks} passage{plural}): "
+    return (f"**Added** {md_code(added.doc_id)}{given} ({counted(added.chunks, 'passage')}): "
             f"“{md_escape(short_title(added.title, 80))}”. You can ask about it now.")

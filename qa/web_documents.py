@@ -56,7 +56,7 @@ def document_table(docs: list[Any], collection: str) -> str:
         rows.append(f"<tr><td>{html.escape(render.short_title(d.title or d.file_name, 60))}<br>"
                     f"<code>{html.escape(d.file_name)}</code></td><td>{source}</td>"
                     f"<td>{d.pages if d.pages else '–'}</td><td>{d.chunks}</td></tr>")
-    return (f"<p><b>{name}</b>: {len(docs)} document{'s' if len(docs) != 1 else ''}</p><div class='qa-docs-wrap'>"
+    return (f"<p><b>{name}</b>: {render.counted(len(docs), 'document')}</p><div class='qa-docs-wrap'>"
             "<table class='qa-docs'><thead><tr><th>Document</th><th>Source</th><th>Pages</th><th>Passages</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
