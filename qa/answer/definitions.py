@@ -112,7 +112,7 @@ def description_span(sentence: str, start: int, end: int, name: str) -> tuple[in
     breaks = list(_BREAK.finditer(span))
     if not breaks:
         return start, end
-    before = sentence.casefold().find(name.split()[-1].casefold(), end) >= 0  # the span stands before the name
+    before = _fold(sentence).find(_fold(name.split()[-1]), end) >= 0  # the span stands before the name (as next_to finds it)
     cut = breaks[-1] if before else breaks[0]
     far, near = (span[:cut.start()], span[cut.end():]) if before else (span[cut.end():], span[:cut.start()])
     if not near.strip() or not any(w[0].isupper() and w.lower().rstrip(".") not in _TITLES for w in re.findall(r"[\w.'’-]+", far)):
