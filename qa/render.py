@@ -23,7 +23,7 @@ import re
 from typing import Any
 from urllib.parse import quote as url_quote
 
-from qa.answer.compose import REFUSAL
+from qa.answer.compose import REFUSAL, in_quotes
 from qa.types import Answer, Chunk, Citation
 
 #: longest title shown (cut at a word)
@@ -216,7 +216,7 @@ def render_main(answer: Answer, asked: str | None = None) -> str:
             lines += [link_markers(answer, md_escape(answer.text)), ""]
         else:
             for c in answer.citations:
-                lines += [f"> “{md_escape(flat(c.quote))}” {cite_link(answer, c.n)}", ""]
+                lines += [f"> {md_escape(in_quotes(flat(c.quote)))} {cite_link(answer, c.n)}", ""]
     searched = searched_line(answer, asked)
     if searched:
         lines += ["", f"*Searched for: {md_escape(searched)}*"]

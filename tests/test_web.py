@@ -258,6 +258,19 @@ def test_highlight_keeps_context_short_and_escaped():
     assert out.startswith("… ") and out.endswith(" …") and len(out) < 1000
 
 
+def test_a_quote_of_direct_speech_is_not_framed_in_a_second_pair_of_quotation_marks():
+    import dataclasses
+
+    from qa.answer.compose import answer_text
+
+    a = _answer()
+    speech = dataclasses.replace(a.citations[0], quote='"We will win," Ann Lee said.')
+    main = render_main(dataclasses.replace(a, citations=(speech,)))
+    assert '> "We will win," Ann Lee said. [' in main and "“" not in main
+    assert "> “Ann Lee won the vote on Monday.”" in render_main(a)  # plain sentences keep the frame
+    assert answer_text("Ann Lee", [], [speech]).endswith('\n"We will win," Ann Lee said. [1]')
+
+
 def test_refusal_says_so_and_shows_nearest_passages_open():
     chunk = Chunk("c9", "z.txt", "Zed", 0, 20, "Nearby text about *x*.")
     a = Answer(question="Capital of Australia?", text="Not found in the documents.", refused=True,

@@ -92,8 +92,23 @@ def answer_text(short: str | None, chosen: Sequence[Candidate], citations: Seque
                     others.append(f"{alt} [{cit.n}]")
         lines.append(short + (" [1]; " + "; ".join(others) if others else ""))
         lines.append("")
-    lines += [f"“{c.quote}” [{c.n}]" for c in citations]
+    lines += [f"{in_quotes(c.quote)} [{c.n}]" for c in citations]
     return "\n".join(lines)
+
+
+_OPENING_MARKS = "\"'“‘«„‚「『‹″"
+
+
+def in_quotes(quote: str) -> str:
+    """A quote framed in typographic quotation marks, unless it opens with a quotation mark of its
+    own (a sentence of direct speech): framed again it would read “"We will…" he said.”
+
+    >>> in_quotes("Delcy Rodríguez was sworn in.")
+    '“Delcy Rodríguez was sworn in.”'
+    >>> in_quotes('"We will fight," he said.')
+    '"We will fight," he said.'
+    """
+    return quote if quote[:1] in _OPENING_MARKS else f"“{quote}”"
 
 
 def compose(
