@@ -426,16 +426,16 @@ def test_a_named_speaker_gets_their_quoted_words_not_the_words_around_them():
     outside = ReaderAnswerer(reader=ScriptedReader([("firmly, pointing at the river", 9.0)]), refusal_threshold=-1.0)
     assert outside.answer("What did Alice Brandt say?", hits, None, {}).short_answer == (
         "We will defend the lower town and every harbour wall")
-    from qa.answer.reader import _their_words
+    from qa.answer.speakers import their_words
     from qa.answer.spans import Span
 
     sentence = hits[0].chunk.sentences[0].text
     quote = Span(1, 53, "quote")  # the words inside “…”
     past = Span(sentence.index("every"), sentence.index(" Alice"), "reader")  # "every harbour wall,” Mayor"
-    assert _their_words(past, quote, sentence).text(sentence) == "every harbour wall"
+    assert their_words(past, quote, sentence).text(sentence) == "every harbour wall"
     judge = hits[0].chunk.sentences[1].text  # a quoted term of four words is no speech: the span stays
     term, stay = judge.index("indirect"), judge.index("stay")
-    assert _their_words(Span(stay, stay + 4, "reader"), Span(term, term + 21, "quote"), judge).text(judge) == "stay"
+    assert their_words(Span(stay, stay + 4, "reader"), Span(term, term + 21, "quote"), judge).text(judge) == "stay"
 
 
 @pytest.mark.parametrize("speaker, sentence, previous, quoted", [
@@ -447,7 +447,7 @@ def test_a_named_speaker_gets_their_quoted_words_not_the_words_around_them():
     ("Trump", "‘It was an amazing thing,’ he said.", "President Trump, in a rare public address on Fox News, claimed he watched.", True),
 ])
 def test_quotes_speaker_needs_the_speech_attributed_to_them(speaker, sentence, previous, quoted):
-    from qa.answer.reader import quotes_speaker
+    from qa.answer.speakers import quotes_speaker
 
     assert quotes_speaker(speaker, sentence, previous) is quoted
 
@@ -549,7 +549,7 @@ def test_a_speaker_is_followed_through_sentences_that_continue_and_more_speech_v
     """Found by a user audit: "‘She’s prepared to work with us,’ he said" two sentences after "Trump,
     for his part, …" was not taken for Trump's words, and "Marco Rubio emphasized that …" was no
     speech ("emphasized" was not a speech verb), so both questions were refused."""
-    from qa.answer.reader import named_speaker, quotes_speaker
+    from qa.answer.speakers import named_speaker, quotes_speaker
 
     chain = ["He has praised the harbour crew, arguing that the walls held.", "Mayor Alice Brandt, for her part, stood firm."]
     assert quotes_speaker("Brandt", "‘They are ready to rebuild,’ she said.", chain)

@@ -8,7 +8,9 @@
   every answerer;
 * :mod:`qa.answer.extractive` — :class:`ExtractiveAnswerer` (rules, no model) and the
   :class:`Answerer` protocol;
-* :mod:`qa.answer.reader` — :class:`ReaderAnswerer` (short answers from the trained span reader).
+* :mod:`qa.answer.reader` — :class:`ReaderAnswerer` (short answers from the trained span reader);
+* :mod:`qa.answer.definitions` — "Who is X?" answered by X's description, never another name;
+* :mod:`qa.answer.speakers` — "What did X say?" answered by a sentence reporting X's words.
 
 The LLM answerer (:mod:`qa.llm_answer`) and the registry that picks one by name
 (:mod:`qa.answerers`) sit beside this package. Names are loaded on first use, so importing
@@ -27,15 +29,16 @@ if TYPE_CHECKING:
         DATE, ENTITY, NUMBER, ORG, OTHER, PERSON, PLACE, QUOTE, REASON, STOPWORDS, content_terms, head_noun,
         question_type, stem,
     )
-    from qa.answer.reader import ReaderAnswerer, quotes_speaker, restates, speaker_of
+    from qa.answer.reader import ReaderAnswerer, restates
     from qa.answer.scoring import Candidate
     from qa.answer.spans import Span, is_title_case, spans_of
+    from qa.answer.speakers import quotes_speaker, speaker_of
 
 # public name -> the submodule defining it
 _HOME = {
     "REFUSAL": "compose",
     "Answerer": "extractive", "ExtractiveAnswerer": "extractive",
-    "ReaderAnswerer": "reader", "quotes_speaker": "reader", "restates": "reader", "speaker_of": "reader",
+    "ReaderAnswerer": "reader", "quotes_speaker": "speakers", "restates": "reader", "speaker_of": "speakers",
     "Candidate": "scoring",
     "Span": "spans", "is_title_case": "spans", "spans_of": "spans",
     **{name: "question" for name in (

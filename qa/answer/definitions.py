@@ -63,7 +63,7 @@ def names_another(span: str, name: str) -> bool:
 _LETTERS = str.maketrans("łŁøØđĐıß", "lLoOdDis")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """``text`` lower-cased without accents, one character for one ("Bolesław" and "Boleslaw"
     match), so that offsets into it are offsets into ``text``."""
     return "".join((unicodedata.normalize("NFKD", ch)[:1] or ch).casefold()[:1] for ch in text.translate(_LETTERS))
@@ -81,10 +81,10 @@ def next_to(sentence: str, start: int, end: int, name: str) -> bool:
     >>> next_to(s, 11, 26, "Cabello"), next_to(s, 41, 51, "Arne Dahl")
     (False, True)
     """
-    folded = _fold(sentence)
+    folded = fold(sentence)
     words = name.split()
     for needle in dict.fromkeys((name, words[0], words[-1])):
-        for m in re.finditer(re.escape(_fold(needle)), folded):
+        for m in re.finditer(re.escape(fold(needle)), folded):
             before = sentence[end:m.start()] if end <= m.start() else "\0"
             after = sentence[m.end():start] if m.end() <= start else "\0"
             # "his wife, X" / "The lighthouse keeper is X"; "X, a nobleman" / "X is the mayor" (not
@@ -112,7 +112,7 @@ def description_span(sentence: str, start: int, end: int, name: str) -> tuple[in
     breaks = list(_BREAK.finditer(span))
     if not breaks:
         return start, end
-    before = _fold(sentence).find(_fold(name.split()[-1]), end) >= 0  # the span stands before the name (as next_to finds it)
+    before = fold(sentence).find(fold(name.split()[-1]), end) >= 0  # the span stands before the name (as next_to finds it)
     cut = breaks[-1] if before else breaks[0]
     far, near = (span[:cut.start()], span[cut.end():]) if before else (span[cut.end():], span[:cut.start()])
     if not near.strip() or not any(w[0].isupper() and w.lower().rstrip(".") not in _TITLES for w in re.findall(r"[\w.'’-]+", far)):

@@ -44,7 +44,7 @@ _WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+(?!(?:is|was|are|were
 _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
     (re.compile(rf"\b(when|{_WH}(year|date|day|month|time|decade|century)s?\b|since when|how long ago)", re.I), DATE),
-    (re.compile(r"\bwhat (did|does|do|had|has)\b.*\b(say|said|warn|claim|declare|state|call|describe|tell|announce|write|tweet|assert|argue)\w*\b"
+    (re.compile(r"\bwhat (did|does|do|had|has)\b.*\b(say|said|warn|claim|declare|state|call|describe|tell|announce|write|tweet|assert|argue|insist|emphasi[sz]e|stress|vow)\w*\b"
                 r"|\bhow (did|does|do|has|have|had|was|were|is)\b.*\b(describe|characteri[sz]e|call|refer|label|dub|term)\w*\b"
                 rf"|\b{_WH}(phrase|words?|term|slogan|expression)\b", re.I), QUOTE),
     (re.compile(rf"\b(where|{_WH}(city|country|countries|town|place|region|state|states|neighbou?rhood|location|district|island|continent|border|area|capital|cities|nation|nations)\b)", re.I), PLACE),

@@ -1,0 +1,146 @@
+"""Who said what: "What did Yván Gil say?" is answered only by a sentence that reports Gil's words,
+and by the words themselves (the quotation, not the verb and what follows it).
+
+Rules over the sentence text, no model: the reader (:mod:`qa.answer.reader`) reads, these decide
+whose speech a sentence reports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.answer.definitions import fold
+from qa.answer.scoring import Candidate
+from qa.answer.spans import Span
+
+_SAID_BY = re.compile(
+    r"\bwhat\s+(?:did|does|do|has|have|had)\s+(.+?)\s+(?:say|said|tell|told|claim|write|wrote|post|announce|declare|warn|add"
+    r"|emphasi[sz]e|stress|explain|insist|argue|assert|note|tweet|promise|vow)\b",
+    re.I,
+)
+#: verbs (and "according to") that attribute speech; the -ing forms only right after their speaker
+#: ("with President Sheinbaum asserting that …"), since ", arguing that" belongs to the sentence's subject
+_SPEECH_VERB = re.compile(
+    r"\b(?:said|says|told|tells|stated|states|wrote|writes|posted|announced|declared|warned|warns|added|claimed|claims"
+    r"|asserted|asserts|insisted|insists|noted|argued|argues|vowed|spoke|emphasi[sz]ed|emphasi[sz]es|stressed|stresses"
+    r"|explained|explains|confirmed|denied|acknowledged|admitted|replied|responded|urged|tweeted|remarked|promised"
+    r"|according to)\b", re.I)
+_SPEECH_ING = re.compile(r"\b(?:saying|telling|stating|writing|announcing|declaring|warning|adding|claiming|asserting"
+                         r"|insisting|noting|arguing|vowing|speaking|emphasi[sz]ing|stressing|explaining|urging)\b", re.I)
+_QUOTE_MARK = re.compile(r"[“\"”‘]")
+#: words a speaker may stand from the verb that attributes the speech to them ("declared Venezuelan
+#: Foreign Minister Yván Gil": 4; "Maduro has declared": 1)
+_SPEAKER_REACH = 6
+#: spans read per passage for "What did X say?": the reader's best spans may all be another speaker's
+#: quote in the same passage ("a precise counter-narcotics action" beside Yván Gil's words)
+SPEAKER_SPANS = 20
+#: words a quotation needs to be taken for what a speaker said rather than a quoted term
+_SPEECH_WORDS = 5
+
+
+def speaker_of(question: str) -> str | None:
+    """The X of "What did X say ...?" (its last word, which a quote names), or None.
+
+    >>> speaker_of("What did Trump say about the operation?")
+    'Trump'
+    >>> speaker_of("What did the foreign minister of Venezuela say?") is None
+    False
+    >>> speaker_of("Who was sworn in?") is None
+    True
+    """
+    m = _SAID_BY.search(question)
+    if not m:
+        return None
+    words = [w for w in re.findall(r"[\w.'’-]+", m.group(1)) if w.lower() not in ("the", "a", "an", "of", "u.s.")]
+    return words[-1] if words else None
+
+
+def named_speaker(question: str) -> str | None:
+    """:func:`speaker_of` when it is a name ("What did Yván Gil say?" → "Gil"), not a description
+    ("What did Mexico's president say?", "What do they write?"): only a named speaker's question is
+    answered by nothing but a sentence that reports their words.
+
+    >>> named_speaker("What did Yván Gil say?"), named_speaker("What did Venezuela's foreign minister say?")
+    ('Gil', None)
+    """
+    speaker = speaker_of(question)
+    return speaker if speaker and speaker[0].isupper() else None
+
+
+_CONTINUES = re.compile(r"^\W*(?:he|she|they|the president|[“\"‘])", re.I)
+
+
+def _words_between(text: str, a: int, b: int) -> int:
+    return len(text[min(a, b) : max(a, b)].split())
+
+
+def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
+    """Is speech in ``sentence`` attributed to ``speaker``: named as the sentence's subject (within its
+    first words), next to a speech verb ("Trump said", "said Trump", "declared Minister Yván Gil"), or
+    right before an -ing one with no comma between ("Sheinbaum asserting")?"""
+    names = list(speaker.finditer(sentence))
+    if not names:
+        return False
+    verbs = [m.start() for m in _SPEECH_VERB.finditer(sentence)]
+    if any(_words_between(sentence, 0, n.start()) < _SPEAKER_REACH for n in names):
+        return bool(verbs or _QUOTE_MARK.search(sentence) or _SPEECH_ING.search(sentence))
+    if any(_words_between(sentence, n.start(), v) <= _SPEAKER_REACH for n in names for v in verbs):
+        return True
+    return any(0 <= g.start() - n.end() and "," not in sentence[n.end() : g.start()]
+               and _words_between(sentence, n.end(), g.start()) <= 3 for n in names for g in _SPEECH_ING.finditer(sentence))
+
+
+def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = "") -> bool:
+    """Does ``sentence`` report speech by ``speaker``: attributed to them in it (:func:`_attributes_to`),
+    or continuing a ``previous`` sentence that does, or whose subject they are ("He added ...", an
+    opening quote)? ``previous`` may list the sentences before, nearest first: a chain of sentences
+    that each continue the one before leads back to the speaker ("Trump, for his part, …" / "He has
+    praised …" / "‘She’s prepared to work with us,’ he said").
+    A name elsewhere in the sentence is not enough: "He praised Rodriguez over Maria Corina Machado,
+    arguing that …" reports nothing Machado said.
+
+    >>> quotes_speaker("Trump", "Trump said the operation was a success.")
+    True
+    >>> quotes_speaker("Trump", "The foreign minister said it was an act of aggression.")
+    False
+    >>> quotes_speaker("Trump", "He added that oil would flow.", "Trump spoke on Saturday.")
+    True
+    >>> quotes_speaker("Machado", "He praised Rodriguez over opposition figure Maria Corina Machado, arguing that she was weak.")
+    False
+    >>> quotes_speaker("Trump", "‘She’s ready,’ he said.", ["He praised Rodriguez.", "Trump, for his part, stood firm."])
+    True
+    """
+    pat = re.compile(rf"\b{re.escape(fold(speaker))}\b", re.I)
+    sentence = fold(sentence)
+    earlier = [fold(p) for p in ([previous] if isinstance(previous, str) else previous) if p]
+    if _attributes_to(pat, sentence):
+        return True
+    if not (earlier and _CONTINUES.search(sentence) and (_SPEECH_VERB.search(sentence) or _QUOTE_MARK.search(sentence))):
+        return False
+    for before in earlier:
+        if _attributes_to(pat, before) or any(_words_between(before, 0, m.start()) < _SPEAKER_REACH
+                                              for m in pat.finditer(before)):  # its subject
+            return True
+        if not _CONTINUES.search(before):
+            return False
+    return False
+
+
+def their_words(span: Span | None, quote: Span | None, sentence: str) -> Span | None:
+    """What a speaker said: the reader's span, cut to the sentence's quotation when it runs past it
+    ("What was done … to anyone,’ she warned during …"), or the quotation when the span is outside it: "“We are prepared to defend our peace …,” Maduro stated emphatically,
+    dismissing any potential invasion" answers "What did Maduro say?" with his words, not with
+    "emphatically, dismissing any potential invasion"."""
+    if span is None or quote is None or quote.kind != "quote":
+        return span
+    if span.start < quote.end and quote.start < span.end:  # in the quotation: the part of it that is
+        return Span(max(span.start, quote.start), min(span.end, quote.end), span.kind)
+    # a few quoted words are a term, not speech: "entitled to stay, so long as … an “indirect quid pro quo”"
+    return quote if len(quote.text(sentence).split()) >= _SPEECH_WORDS else span
+
+
+def previous_sentences(c: Candidate) -> list[str]:
+    """The (up to 3) sentences before ``c``'s in its passage, nearest first."""
+    sentences = c.hit.chunk.sentences
+    return [sentences[i].text for i in range(c.index - 1, max(-1, c.index - 4), -1)]
