@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from qa.answer import REFUSAL
+from qa.answer.compose import in_quotes
 from tests.conftest import ROOT, seed_text
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,10 @@ ANSWERABLE = [
     ("Which university is the security scholar Elena Marquez from?", "Georgetown University", "003_4637bb9b228ceb5d.txt"),  # organisation
     ("Which opposition figure did Trump compare Rodriguez with?", "Maria Corina Machado", "004_3184abc0dc7d57db.txt"),  # person
     ("From where did Trump watch the operation unfold?", "Mar-a-Lago", "004_3184abc0dc7d57db.txt"),  # place
+    # what a speaker said: their quoted words, by last name or by description (a review found both refused or misquoted)
+    ("What did Gil say?", "crossed a red line", "003_4637bb9b228ceb5d.txt"),
+    ("What did the foreign minister say?", "crossed a red line", "003_4637bb9b228ceb5d.txt"),
+    ("What did Maduro insist?", "We are prepared to defend", "002_67f5309dadd8483c.txt"),
 ]
 
 OFF_TOPIC = [
@@ -66,7 +71,7 @@ def test_answers_with_short_answer_and_verbatim_citation(seed_engine, question, 
     # every character of the reply outside fixed framing is document text
     body = a.text
     for c in a.citations:
-        body = body.replace(f"“{c.quote}” [{c.n}]", "")
+        body = body.replace(f"{in_quotes(c.quote)} [{c.n}]", "")
     assert body.replace(a.short_answer, "").replace("[1]", "").strip(" \n;") == "" or all(
         part.strip() in "".join(seed_text(c.doc_id) for c in a.citations) for part in body.split("[") if part.strip(" \n;0123456789]")
     )

@@ -398,6 +398,40 @@ def test_a_named_speaker_is_answered_only_by_what_they_are_reported_to_say():
     assert not described.refused
 
 
+def test_a_speakers_sentence_the_passage_read_missed_is_read_on_its_own():
+    """Found in review: "What did Gil say?" was refused while "What did Yván Gil say?" was answered.
+    Read with its passage, the reader's twenty best spans were all variants of a Pentagon official's
+    quote; Gil's sentence, read alone, holds his words."""
+    _, hits = _hits(SPEAKERS)
+    from qa.answer.speakers import SPEAKER_SPANS
+
+    words = SPEAKERS.split(" Mayor")[0].split()[2:]
+    officials = list(dict.fromkeys(" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)))[:30]
+    reader = ScriptedReader([(t, 30.0 - i * 0.1) for i, t in enumerate(officials)] + [("the lower town must be evacuated", 5.0)])
+    assert len(officials) > SPEAKER_SPANS  # more than the reader gives per passage
+    a = ReaderAnswerer(reader=reader, passages=True, refusal_threshold=-1.0).answer("What did Brandt say?", hits, None, {})
+    assert a.short_answer == "the lower town must be evacuated" and "Brandt said" in a.citations[0].quote, a.text
+
+
+def test_a_described_speaker_is_matched_by_the_whole_description():
+    """"What did the foreign minister say?" quoted a Pentagon official (a description took only the
+    type penalty), and matched by its last word alone it would take the interior minister's words."""
+    from qa.answer.speakers import speaker_of
+
+    assert speaker_of("What did the foreign minister of Venezuela say?") == "foreign minister"
+    assert speaker_of("What did Mexico’s president say?") == "president"
+    assert speaker_of("What did Yván Gil say?") == "Gil"
+    text = ("Interior minister Carl Jensen said the troops would guard the border. "
+            "“The harbour is closed,” declared foreign minister Ida Holm. A spokesman said talks would go on.")
+    _, hits = _hits(text)
+    reader = ScriptedReader([("the troops would guard the border", 15.0), ("talks would go on", 14.0),
+                             ("The harbour is closed", 6.0)])
+    a = ReaderAnswerer(reader=reader, refusal_threshold=-1.0).answer("What did the foreign minister say?", hits, None, {})
+    assert a.short_answer == "The harbour is closed", a.text
+    anyone = ReaderAnswerer(reader=reader, refusal_threshold=-1.0).answer("What did the ambassador say?", hits, None, {})
+    assert not anyone.refused  # a description no sentence matches: ranked as before, not refused
+
+
 def test_who_is_x_is_answered_by_what_stands_beside_x_never_by_another_name():
     """Found by a user audit: "Who is Cilia Flores?" got "Venezuelan President Nicolás Maduro" and
     "Who is Reggie Carrera?" "Jesus Linares", the reader's best spans of the same sentences. The

@@ -168,14 +168,41 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 read_cands += pending
                 pending = []
                 todo = self._worth_reading(read_cands, bounds, todo)
+        head = speaker or speaker_of(question)
+        if head:
+            read_cands, pending = self._read_speakers_sentences(question, qtype, head, cands, read_cands, pending, rules_span, kind)
         if pending:  # the reader found nothing anywhere, and the question asks for no type
             return cands
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
-        if speaker:  # "What did Yván Gil say?": only what Gil is reported to have said answers it
-            read_cands = [c for c in read_cands if quotes_speaker(speaker, c.sentence.text, previous_sentences(c))]
+        theirs = [c for c in read_cands if head and quotes_speaker(head, c.sentence.text, previous_sentences(c))]
+        if speaker or theirs:  # "What did Yván Gil say?": only what Gil is reported to have said answers it
+            read_cands = theirs
             for c in read_cands:
                 c.span = their_words(c.span, rules_span[id(c)], c.sentence.text)
         return read_cands
+
+    def _read_speakers_sentences(self, question: str, qtype: str, head: str, cands: Sequence[Candidate],
+                                 read_cands: list[Candidate], pending: list[Candidate],
+                                 rules_span: dict[int, Span | None], kind: str | None) -> tuple[list[Candidate], list[Candidate]]:
+        """When no sentence reporting the asked speaker's words gave a span read with its passage, those
+        sentences read again on their own: read whole, the reader's best spans may all be another
+        speaker's quote ("a precise counter-narcotics action" beside Yván Gil's “The United States has
+        crossed a red line”). Only then: a sentence read alone scores higher than one read in its
+        passage, so re-read beside found ones it would outrank them for no better reason.
+        Returns the read candidates and those still pending (as in :meth:`rank`)."""
+        theirs = [c for c in cands if quotes_speaker(head, c.sentence.text, previous_sentences(c))]
+        again = [c for c in theirs if c.reader_score is None][: self.read_top]
+        if not again or any(c.reader_score is not None for c in theirs):
+            return read_cands, pending
+        self._read(question, cands, [ReadWindow(c, c.index, c.index, c.sentence.start, c.sentence.text) for c in again],
+                   kind, spans=self.read_spans)
+        fresh = [c for c in again if c.reader_score is not None]
+        if not fresh:
+            return read_cands, pending
+        todo = list({id(c): c for c in pending + fresh}.values())
+        self._rescore(question, qtype, todo, rules_span, kind)
+        seen = {id(c) for c in read_cands}
+        return read_cands + [c for c in todo if id(c) not in seen], []
 
     def _round_size(self, windows: int) -> int:
         """Passages read per round: as many as the reader reads at once (one per core), when

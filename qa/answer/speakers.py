@@ -40,20 +40,27 @@ _SPEECH_WORDS = 5
 
 
 def speaker_of(question: str) -> str | None:
-    """The X of "What did X say ...?" (its last word, which a quote names), or None.
+    """The X of "What did X say ...?", or None: a name's last word, which a quote names ("Yván Gil" →
+    "Gil"), or a description less its owner and determiners, which a quote may name with other
+    words around it ("the foreign minister of Venezuela" → "foreign minister": not "minister", which
+    the interior minister is too).
 
-    >>> speaker_of("What did Trump say about the operation?")
-    'Trump'
-    >>> speaker_of("What did the foreign minister of Venezuela say?") is None
-    False
-    >>> speaker_of("Who was sworn in?") is None
-    True
+    >>> speaker_of("What did Trump say about the operation?"), speaker_of("What did Yván Gil say?")
+    ('Trump', 'Gil')
+    >>> speaker_of("What did the foreign minister of Venezuela say?"), speaker_of("What did Mexico’s president say?")
+    ('foreign minister', 'president')
+    >>> speaker_of("What did the Pentagon official say?"), speaker_of("Who was sworn in?")
+    ('Pentagon official', None)
     """
     m = _SAID_BY.search(question)
     if not m:
         return None
-    words = [w for w in re.findall(r"[\w.'’-]+", m.group(1)) if w.lower() not in ("the", "a", "an", "of", "u.s.")]
-    return words[-1] if words else None
+    phrase = re.split(r"\s+of\s+", m.group(1), maxsplit=1)[0]  # "the minister of Venezuela": the minister
+    phrase = re.sub(r"^.*?[\w.]+[’']s?\s+(?=\w)", "", phrase) if re.search(r"[’']s?\s+\w", phrase) else phrase
+    words = [w for w in re.findall(r"[\w.'’-]+", phrase) if w.lower() not in ("the", "a", "an", "u.s.", "his", "her", "their", "its")]
+    if not words:
+        return None
+    return words[-1] if words[-1][0].isupper() else " ".join(words)
 
 
 def named_speaker(question: str) -> str | None:
