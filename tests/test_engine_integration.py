@@ -77,6 +77,13 @@ def test_answers_with_short_answer_and_verbatim_citation(seed_engine, question, 
     )
 
 
+def test_who_did_it_is_not_answered_by_a_name_that_shared_the_fate(seed_engine):
+    """A user audit: "Who captured Maduro?" got "Flores" ("The capture of Maduro and Flores …")."""
+    a = seed_engine.ask("Who captured Maduro?")
+    assert not a.short_answer or ("Flores" not in a.short_answer and "Maduro" not in a.short_answer), a.text
+    assert "Flores" in (seed_engine.ask("Who was captured with Maduro?").short_answer or "")
+
+
 @pytest.mark.parametrize("question", OFF_TOPIC)
 def test_off_topic_questions_are_refused_with_nearest_passages(seed_engine, question):
     a = seed_engine.ask(question)

@@ -432,6 +432,20 @@ def test_a_described_speaker_is_matched_by_the_whole_description():
     assert not anyone.refused  # a description no sentence matches: ranked as before, not refused
 
 
+def test_who_did_it_to_x_is_not_answered_by_whoever_is_joined_to_x():
+    """Found by a user audit: "Who captured Maduro?" got "Flores", from "The capture of Maduro and
+    Flores": the one joined to the asked name by "and" shares its fate, it did not do it. Asked for a
+    companion ("with"), or a relation ("Brandt's deputy"), the joined name is the answer."""
+    text = ("The rescue of Mayor Alice Brandt and Carl Jensen ended the siege. "
+            "The rescue, led by harbour master Ida Holm, took all night.")
+    _, hits = _hits(text)
+    reader = ScriptedReader([("Carl Jensen", 15.0), ("Mayor Alice Brandt and Carl Jensen", 14.0), ("Ida Holm", 9.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False)  # as the packaged reader
+    assert answerer.answer("Who rescued Alice Brandt?", hits, None, {}).short_answer == "Ida Holm"
+    assert answerer.answer("Who was rescued with Alice Brandt?", hits, None, {}).short_answer == "Carl Jensen"
+    assert answerer.answer("Who is Brandt's companion?", hits, None, {}).short_answer == "Carl Jensen"
+
+
 def test_who_is_x_is_answered_by_what_stands_beside_x_never_by_another_name():
     """Found by a user audit: "Who is Cilia Flores?" got "Venezuelan President Nicolás Maduro" and
     "Who is Reggie Carrera?" "Jesus Linares", the reader's best spans of the same sentences. The

@@ -18,7 +18,7 @@ import numpy as np
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
 from qa.answer.question import (
-    ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word, wrong_kind,
+    ALIASES, CHECKED, REASON, content_terms, joined_to_asked, plausible, plausible_in, question_word, wrong_kind,
 )
 from qa.answer.scoring import Candidate
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
@@ -260,7 +260,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     rs, re_ = description_span(sent.text, rs, re_, defined)
                 text = sent.text[rs:re_]
                 if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \
-                        or wrong_kind(question, text) \
+                        or wrong_kind(question, text) or joined_to_asked(question, sent.text, rs, re_) \
                         or (defined and (names_another(text, defined) or not next_to(sent.text, rs, re_, defined))):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
