@@ -12,7 +12,8 @@ turn named someone (its short answer, or a capitalised name in the question it s
 pronoun is replaced by that name. "it"/"this"/"that" are replaced by the previous question's topic
 (its noun phrase, else the topic is added in brackets).
 
->>> from qa.types import Answer
+>>> from qa.answer.definitions import TITLES
+from qa.types import Answer
 >>> first = Turn("Who was sworn in as interim president?", "Who was sworn in as interim president?",
 ...              Answer(question="Who was sworn in as interim president?", text="…", short_answer="Delcy Rodríguez"))
 >>> resolve("When was she sworn in?", [first])
@@ -28,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa.answer.definitions import TITLES
 from qa.types import Answer
 
 #: Pronouns that point at a person or group (replaced by a name).
@@ -222,14 +224,13 @@ def _group_in(text: str | None) -> str | None:
 #: a question whose short answer can be a person: not "Where did Trump watch it?" (→ "Mar-a-Lago": a "he"
 #: after it is still Trump), nor "What did she call them?" (a charge); offices are no persons either
 _ASKING_WHO = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:who|whom|whose)\b", re.I)
-_OFFICES = {"minister", "president", "general", "secretary", "director", "chief", "governor", "spokesman", "spokeswoman"}
 
 
 def _person_named(answer: str) -> str | None:
     """The person a short answer names: all of it ("Delcy Rodríguez"), or its one name after a title
     ("President Donald Trump" → "Donald Trump"); None for a number, a group, a thing or several people."""
     text = answer.strip()
-    if not text or len(text) > 60 or any(ch.isdigit() for ch in text) or _group_in(text) or text.split()[-1].lower() in _OFFICES:
+    if not text or len(text) > 60 or any(ch.isdigit() for ch in text) or _group_in(text) or text.split()[-1].lower() in TITLES:
         return None
     names = [n for n in names_in(text) if not _is_thing_name(n, text)]
     if names and all(n in names[0] for n in names):  # "Flores; Cilia Flores" is one person

@@ -16,7 +16,7 @@ _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*"
 _CONNECTOR = r"(?:de|del|da|la|van|von|bin|al|of|the)"
 _DEFINED = re.compile(rf"^\W*(?i:who\s+(?:is|was|are|were))\s+({_NAME_WORD}(?:\s+(?:{_CONNECTOR}\s+)?{_NAME_WORD})*)\s*\?*\s*$")
 #: words of an office or rank: "Venezuelan Foreign Minister" describes someone, it names nobody
-_TITLES = frozenset("""president vice minister secretary general attorney governor senator representative director chief
+TITLES = frozenset("""president vice minister secretary general attorney governor senator representative director chief
 king queen prince princess duke duchess emperor empress pope bishop archbishop cardinal chancellor mayor ambassador
 commander officer judge justice chairman chairwoman chair ceo founder leader head spokesman spokeswoman spokesperson
 deputy lord lady sir captain colonel admiral sergeant lieutenant marshal professor dr doctor sheikh emir sultan premier
@@ -55,7 +55,7 @@ def names_another(span: str, name: str) -> bool:
     own = {w.lower() for w in re.findall(r"[\w.'’-]+", name)}
     if not all(w[0].isupper() or re.fullmatch(_CONNECTOR, w) for w in words) or any(w.lower() in own for w in words):
         return False
-    titles = [i for i, w in enumerate(words) if w.lower().rstrip(".") in _TITLES]
+    titles = [i for i, w in enumerate(words) if w.lower().rstrip(".") in TITLES]
     after = words[titles[-1] + 1:] if titles else words
     return bool(after) and not re.fullmatch(_CONNECTOR, after[0])
 
@@ -115,7 +115,7 @@ def description_span(sentence: str, start: int, end: int, name: str) -> tuple[in
     before = fold(sentence).find(fold(name.split()[-1]), end) >= 0  # the span stands before the name (as next_to finds it)
     cut = breaks[-1] if before else breaks[0]
     far, near = (span[:cut.start()], span[cut.end():]) if before else (span[cut.end():], span[:cut.start()])
-    if not near.strip() or not any(w[0].isupper() and w.lower().rstrip(".") not in _TITLES for w in re.findall(r"[\w.'’-]+", far)):
+    if not near.strip() or not any(w[0].isupper() and w.lower().rstrip(".") not in TITLES for w in re.findall(r"[\w.'’-]+", far)):
         return start, end
     lead = len(near) - len(near.lstrip())
     return (start + cut.end() + lead, end) if before else (start, start + len(near.rstrip()))
