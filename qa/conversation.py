@@ -221,8 +221,7 @@ def _group_in(text: str | None) -> str | None:
     return None
 
 
-#: a question whose short answer can be a person: not "Where did Trump watch it?" (→ "Mar-a-Lago": a "he"
-#: after it is still Trump), nor "What did she call them?" (a charge); offices are no persons either
+#: a question whose answer can be a person: not "Where did Trump watch it?" (a "he" after it is still Trump)
 _ASKING_WHO = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:who|whom|whose)\b", re.I)
 
 
