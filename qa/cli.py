@@ -15,7 +15,6 @@ port and the folders are checked by :mod:`qa.startup` before anything loads; a u
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any
@@ -23,8 +22,8 @@ from typing import Any
 import click
 
 from qa.config import Config
+from qa.documents_cli import collection_option
 from qa.progress import Bar as _Bar
-from qa.progress import CountBar as _CountBar
 from qa.startup import OneLineCommand, OneLineGroup
 
 
@@ -50,6 +49,13 @@ def _engine(ctx: click.Context, check_documents: bool = True, **extra: Any) -> A
         return QA(config=config)
     except ValueError as e:  # a setting the engine cannot be built with (QA_ANSWERER=llm without QA_LLM_BASE_URL, ...)
         _fail(e)
+
+
+def _engine_of(ctx: click.Context, collection: str | None, **extra: Any) -> Any:
+    """The named collection's engine (``--collection`` / QA_DOCUMENT_COLLECTION), else the default one's."""
+    from qa.documents_cli import collection_engine
+
+    return collection_engine(ctx, collection) if collection else _engine(ctx, **extra)
 
 
 def _fail(e: BaseException, status: int = 2) -> None:
@@ -116,8 +122,9 @@ class _NotWarnings(logging.Filter):
 @click.option("--source", "source", type=click.Path(exists=True, dir_okay=False),
               help="Index this JSONL corpus (one {\"id\", \"title\", \"text\"} object per line, streamed) instead of the documents folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+@collection_option
 @click.pass_context
-def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) -> None:
+def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool, collection: str | None) -> None:
     """Build or refresh the index from the documents folder (or --source FILE.jsonl).
 
     Only added and edited documents are embedded. Crash-safe: the previous index stays live until
@@ -129,7 +136,7 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
     from qa import NoDocuments
     from qa.store import IndexError_
 
-    engine = _engine(ctx, check_documents=not source)  # a JSONL corpus needs no documents folder
+    engine = _engine_of(ctx, collection, check_documents=not source)  # a JSONL corpus needs no documents folder
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
     t0 = time.perf_counter()
     # what the folder reader warns about is printed below as `warning:` lines, once each, not also logged
@@ -168,17 +175,15 @@ def index(ctx: click.Context, rebuild: bool, source: str | None, quiet: bool) ->
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print Answer.to_dict() as JSON.")
 @click.option("--top-k", type=click.IntRange(1, 100), default=None, help="Passages to read [QA_TOP_K; default 5].")
-@click.option("--collection", envvar="QA_DOCUMENT_COLLECTION", default=None, metavar="NAME",
-              help="Ask a named collection (qa collections list) [QA_DOCUMENT_COLLECTION; default: the default one].")
+@collection_option
 @click.pass_context
 def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int | None, collection: str | None) -> None:
     """Answer QUESTION from the documents."""
     from qa import InvalidQuestion, NoDocuments
-    from qa.documents_cli import collection_engine
     from qa.store import IndexError_
 
     text = " ".join(question)
-    engine = collection_engine(ctx, collection) if collection else _engine(ctx)
+    engine = _engine_of(ctx, collection)
     from qa.runtime import preload
 
     preload(engine)  # the ONNX sessions load while the index is opened
@@ -193,15 +198,16 @@ def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, top_k: int
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print each Answer.to_dict() as JSON.")
+@collection_option
 @click.pass_context
-def chat(ctx: click.Context, as_json: bool) -> None:
+def chat(ctx: click.Context, as_json: bool, collection: str | None) -> None:
     """Ask questions one per line (standard input); follow-ups refer back to the previous answer.
     An empty line or end of input stops."""
     from qa import InvalidQuestion, NoDocuments, render
     from qa.conversation import Turn
     from qa.store import IndexError_
 
-    engine = _engine(ctx)
+    engine = _engine_of(ctx, collection)
     history: list[Turn] = []
     prompt = sys.stdin.isatty()
     while True:
@@ -217,96 +223,6 @@ def chat(ctx: click.Context, as_json: bool) -> None:
             _fail(e)
         history.append(Turn.of(answer))
         click.echo(render.json_text(answer, indent=None) if as_json else render.plain_text(answer) + "\n")
-
-
-@main.command("eval")
-@click.option("--gold", "gold_path", type=click.Path(exists=True, dir_okay=False), help="Gold set (JSONL: id, question, answers, sources, unanswerable), e.g. gold/seeds.jsonl.")
-@click.option("--squad", "squad_paths", type=click.Path(dir_okay=False), multiple=True,
-              help="SQuAD v1.1 or v2.0 JSON file (e.g. dev-v1.1.json); repeat to evaluate several as one set, e.g. "
-                   "answerable dev-half.json with SQuAD 2.0's dev-half-unanswerable.json.")
-@click.option("--corpus", "corpus_path", type=click.Path(exists=True, dir_okay=False), help="With --squad: paragraphs JSONL to retrieve from (id = <title>#<index>); default: the SQuAD files' own paragraphs.")
-@click.option("--limit", type=click.IntRange(1, None), default=None, help="Evaluate only the first N questions, in file order (after --sample).")
-@click.option("--sample", type=click.IntRange(1, None), default=None, help="Evaluate a seeded random sample of N questions, across all files (file order kept).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
-@click.option("--gold-paragraph", is_flag=True, help="With --squad: read each question's own paragraph only (no retrieval).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report (EvalReport.to_dict()) to this file.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write report.md and chart.png into this folder.")
-@click.option("--top-k", type=click.IntRange(1, 100), default=None, help="Passages per question [gold: QA_TOP_K, default 5; SQuAD: 10].")
-@click.option("--rows", type=click.IntRange(0, None), default=None, help="Per-question rows to print, failures first [default: all].")
-@click.option("--articles", default=None, metavar="TITLE,TITLE", help="With --squad: only these articles' questions (e.g. a reader's held-out articles).")
-@click.pass_context
-def eval_command(
-    ctx: click.Context, gold_path: str | None, squad_paths: tuple[str, ...], corpus_path: str | None, limit: int | None,
-    sample: int | None, seed: int, gold_paragraph: bool, json_out: str | None, report_dir: str | None, top_k: int | None,
-    rows: int | None, articles: str | None,
-) -> None:
-    """Measure answers, citations, refusals, retrieval and latency on a gold set or SQuAD (v1.1, v2.0).
-
-    \b
-      qa eval --gold gold/seeds.jsonl --report eval-report
-      qa eval --squad dev-v1.1.json --corpus paragraphs-all.jsonl --limit 500
-      qa eval --squad dev-half.json --squad dev-half-unanswerable.json --gold-paragraph --sample 1000
-    """
-    from pathlib import Path
-
-    from qa import NoDocuments
-    from qa import eval as ev
-    from qa.store import IndexError_
-
-    if (gold_path is None) == (not squad_paths):
-        raise click.UsageError("give exactly one of --gold FILE or --squad FILE (--squad may be repeated)")
-    if gold_path and (corpus_path or gold_paragraph or articles):
-        raise click.UsageError("--corpus, --gold-paragraph and --articles go with --squad")
-    for squad_path in squad_paths:
-        if not Path(squad_path).is_file():
-            _fail(FileNotFoundError(ev.squad_missing_message(squad_path)))
-    if len(squad_paths) > 1 and limit and not sample:
-        click.echo(f"note: --limit {limit} takes the first {limit} questions in file order, starting with "
-                   f"{Path(squad_paths[0]).name}; --sample N draws a seeded sample across all files", err=True)
-
-    index_bar, q_bar = _Bar(), _CountBar("eval", "q")
-    try:
-        if gold_path:
-            report = _eval_gold(ctx, gold_path, index_bar, q_bar, top_k=top_k, limit=limit, sample=sample, seed=seed)
-        else:
-            cfg = _config(ctx)
-            report = ev.evaluate_squad(
-                list(squad_paths), corpus_path=corpus_path, limit=limit, gold_paragraph=gold_paragraph,
-                top_k=top_k or 10, config=cfg, progress=q_bar, index_progress=index_bar,
-                articles=[a.strip() for a in articles.split(",") if a.strip()] if articles else None,
-                sample=sample, seed=seed,
-            )
-    except (NoDocuments, IndexError_, ValueError, OSError) as e:
-        index_bar.close()
-        q_bar.close()
-        _fail(e)
-    index_bar.close()
-    q_bar.close()
-
-    click.echo(ev.format_report(report, rows=rows, symbols=ev.console_symbols()))
-    if json_out:
-        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        click.echo(f"wrote {json_out}", err=True)
-    if report_dir:
-        md, png = ev.write_markdown_report(report, report_dir)
-        click.echo(f"wrote {md} and {png}", err=True)
-
-
-def _eval_gold(ctx: click.Context, gold_path: str, index_bar: Any, q_bar: Any, **options: Any) -> Any:
-    """`qa eval --gold`: the file checked in full before any model loads (a bad file fails at once),
-    the index brought up to date, every question asked; a source the collection lacks is warned of."""
-    from qa import eval as ev
-
-    gold = ev.load_gold(gold_path)
-    engine = _engine(ctx)
-    engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
-    index_bar.close()
-    report = ev.evaluate_gold(engine, gold_path, progress=q_bar, questions=gold, **options)
-    for doc_id in report.meta.get("unknown_sources", ()):
-        click.echo(f"warning: the gold set names source {doc_id!r}, which the collection does not hold "
-                   "(citation recall counts it as missed)", err=True)
-    return report
 
 
 def serve_options(f: Any) -> Any:
@@ -387,7 +303,11 @@ def train_reader(args: tuple[str, ...]) -> None:
 
 
 from qa.documents_cli import COMMANDS as _DOCUMENT_COMMANDS  # noqa: E402  (qa documents, qa collections)
-for _command in _DOCUMENT_COMMANDS:
+from qa.eval_cli import bind as _bind_eval  # noqa: E402  (qa eval)
+
+_EVAL = _bind_eval(engine_of=lambda ctx, collection: _engine_of(ctx, collection), config=lambda ctx: _config(ctx),
+                   fail=lambda e: _fail(e))  # looked up at call time: tests replace _engine
+for _command in (*_DOCUMENT_COMMANDS, _EVAL):
     main.add_command(_command)
 
 

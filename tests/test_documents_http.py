@@ -162,8 +162,8 @@ def cli(seeds_copy, tmp_path, monkeypatch):
     folders = ["--seeds", str(seeds_copy), "--documents", str(tmp_path / "documents"), "--index", str(tmp_path / "index")]
     before = tree_digest(seeds_copy)
 
-    def run(*args: str, code: int = 0, env: dict | None = None) -> str:
-        result = CliRunner().invoke(main, folders + list(args), env=env)
+    def run(*args: str, code: int = 0, env: dict | None = None, input: str | None = None) -> str:
+        result = CliRunner().invoke(main, folders + list(args), env=env, input=input)
         assert result.exit_code == code, (result.output, result.exception)
         return result.output
 
@@ -196,6 +196,15 @@ def test_cli_collections_and_the_collection_variable(cli, tmp_path):
     answer = json.loads(cli("ask", "--collection", "notes", "--json", QUESTION))
     assert {c["doc_id"] for c in answer["citations"]} == {NAME}
     assert NAME not in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
+    # chat, index and eval take the collection too (a user found `qa chat` answering from the default one)
+    chat = cli("chat", "--json", input=QUESTION + "\n", env={"QA_DOCUMENT_COLLECTION": "notes"})
+    assert {c["doc_id"] for c in json.loads(chat.splitlines()[0])["citations"]} == {NAME}
+    (tmp_path / "documents" / ".collections" / "notes" / "more.md").write_text("# More\n\nThe ferry leaves at noon.\n", encoding="utf-8")
+    assert "added 1: more.md" in cli("index", "--collection", "notes", "-q")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "n1", "question": QUESTION, "answers": ["Zorblax Quendry"], "sources": [NAME], "unanswerable": False}) + "\n")
+    assert "warning" not in cli("eval", "--gold", str(gold), "--collection", "notes")  # its source is in that collection
+    assert "no collection" in cli("chat", "--collection", "nope", input="x\n", code=2)
     assert "no collection" in cli("documents", "list", "--collection", "nope", code=2)
     assert "not a collection name" in cli("collections", "create", "Bad/Name", code=2)
     assert "deleted notes" in cli("collections", "delete", "notes")
