@@ -2,7 +2,8 @@
 
 The reply's content is :func:`qa.render.plain_text` of the answer (answer, sources, notices);
 ``citations`` and the full ``answer`` (``Answer.to_dict()``) travel beside ``choices``, and in the
-last streamed chunk. Earlier user and assistant messages make follow-ups work as in the chat: they
+last streamed chunk. A ``collection`` field (an extension, as in ``/api/ask``) names the collection
+asked; none, or ``"default"``, is the default one. Earlier user and assistant messages make follow-ups work as in the chat: they
 become typed turns (:func:`turns_from_messages`) for :meth:`qa.QA.ask`.
 
 >>> parse_chat_messages([{"role": "user", "content": "Who?"}])
@@ -10,6 +11,7 @@ become typed turns (:func:`turns_from_messages`) for :meth:`qa.QA.ask`.
 """
 
 
+import dataclasses
 import json
 import re
 import time
@@ -255,13 +257,24 @@ async def _complete(backend: ChatBackend, question: str, history: list[Turn], op
     return completion_body(answer, options)
 
 
+def collection_backend(request: Any, backend: ChatBackend, name: Any) -> ChatBackend:
+    """The backend answering from the request body's ``collection``: the default one for none (or
+    "default"); an unknown or bad name raises the collections' own errors (404 / 400)."""
+    if name in (None, "", "default"):
+        return backend
+    if not isinstance(name, str):
+        raise RequestError("'collection' must be a string: a collection's name (GET /api/collections)")
+    return dataclasses.replace(backend, engine=request.app.state.qa_collections.get(name))
+
+
 def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any], Awaitable[dict[str, Any]]],
                       rejected: Callable[[Any, Exception], None], unavailable: Callable[[Any, Exception], Any]) -> None:
     """Add ``/v1/models`` and ``/v1/chat/completions`` to ``app``; ``read_json``, ``rejected`` and
     ``unavailable`` are the server's shared body reader and error answers."""
     from fastapi import Request
 
-    from qa.guards import InvalidQuestion, StoreUnavailable
+    from qa.documents_api import error_status
+    from qa.guards import InvalidQuestion, NoDocuments, StoreUnavailable
 
     model = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}
 
@@ -279,9 +292,18 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
         try:
             body = await read_json(request)
             question, turns = parse_chat_messages(body.get("messages"))
-            return await _complete(backend, question, turns_from_messages(turns), parse_options(body))
+            options = parse_options(body)
+            chosen = collection_backend(request, backend, body.get("collection"))
+            return await _complete(chosen, question, turns_from_messages(turns), options)
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)
             return openai_error(str(e))
         except StoreUnavailable as e:
             return unavailable(request, e)
+        except (LookupError, ValueError, NoDocuments) as e:  # an unknown or invalid collection, an empty one
+            if not error_status(e):
+                raise
+            rejected(request, e)
+            empty = isinstance(e, NoDocuments) and body.get("collection")  # its own message names a server folder
+            return openai_error(f"collection {body['collection']!r} has no documents yet: add one first" if empty else str(e),
+                                error_status(e))

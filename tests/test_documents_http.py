@@ -139,6 +139,16 @@ def test_collections_over_http(site):
     client.post("/api/collections", json={"name": "empty"})
     r = client.post("/api/ask", json={"question": QUESTION, "collection": "empty"})
     assert r.status_code == 404 and "no documents yet" in r.json()["error"] and str(site["tmp"]) not in r.text
+    # the OpenAI route takes the same field (a user found it ignored: the default collection answered)
+    chat = {"model": "qa", "messages": [{"role": "user", "content": QUESTION}]}
+    for stream in (False, True):
+        r = client.post("/v1/chat/completions", json={**chat, "collection": "harbour", "stream": stream})
+        assert r.status_code == 200 and NAME in r.text, r.text
+    assert NAME not in client.post("/v1/chat/completions", json=chat).text
+    for name, status in (("nope", 404), ("Bad/Name", 400), (7, 400), ("empty", 404)):
+        r = client.post("/v1/chat/completions", json={**chat, "collection": name})
+        assert r.status_code == status and r.json()["error"]["type"] == "invalid_request_error", r.text
+        assert str(site["tmp"]) not in r.text
     r = client.delete(f"/api/documents/{NAME}", params={"collection": "harbour"})
     assert r.status_code == 200
     assert client.get("/api/documents", params={"collection": "harbour"}).json()["documents"] == []
