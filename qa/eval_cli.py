@@ -78,10 +78,13 @@ def eval_command(
         click.echo(f"note: --limit {limit} takes the first {limit} questions in file order, starting with "
                    f"{Path(squad_paths[0]).name}; --sample N draws a seeded sample across all files", err=True)
 
+    _check_writable(json_out, folder=False)
+    _check_writable(report_dir, folder=True)
     index_bar, q_bar = _Bar(), _CountBar("eval", "q")
+    warnings: list[str] = []
     try:
         if gold_path:
-            report = _eval_gold(ctx, gold_path, collection, index_bar, q_bar, top_k=top_k, limit=limit, sample=sample, seed=seed)
+            report, warnings = _eval_gold(ctx, gold_path, collection, index_bar, q_bar, top_k=top_k, limit=limit, sample=sample, seed=seed)
         else:
             cfg = _HOOKS["config"](ctx)
             report = ev.evaluate_squad(
@@ -96,18 +99,39 @@ def eval_command(
         _fail(e)
     index_bar.close()
     q_bar.close()
-
+    for line in warnings:  # after the bars: on a line of its own
+        click.echo(f"warning: {line}", err=True)
     click.echo(ev.format_report(report, rows=rows, symbols=ev.console_symbols()))
-    if json_out:
-        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        click.echo(f"wrote {json_out}", err=True)
-    if report_dir:
-        md, png = ev.write_markdown_report(report, report_dir)
-        click.echo(f"wrote {md} and {png}", err=True)
+    try:
+        if json_out:
+            Path(json_out).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+            click.echo(f"wrote {json_out}", err=True)
+        if report_dir:
+            md, png = ev.write_markdown_report(report, report_dir)
+            click.echo(f"wrote {md} and {png}", err=True)
+    except OSError as e:  # a full disk: the report above is printed; say what was not written
+        _fail(OSError(f"the report could not be written: {e}"))
 
 
-def _eval_gold(ctx: click.Context, gold_path: str, collection: str | None, index_bar: Any, q_bar: Any, **options: Any) -> Any:
+def _check_writable(path: str | None, folder: bool) -> None:
+    """Fail now, not after the whole evaluation, when ``path`` (a file, or a ``folder``) cannot be
+    written: its folder cannot be created (a file stands in the way) or is not writable."""
+    import os
+    from pathlib import Path
+
+    if not path:
+        return
+    where = Path(path) if folder else Path(path).parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _fail(OSError(f"cannot write {path}: {e.strerror or e} ({where})"))
+    if not os.access(where, os.W_OK):
+        _fail(OSError(f"cannot write {path}: the folder {where} is not writable"))
+
+
+def _eval_gold(ctx: click.Context, gold_path: str, collection: str | None, index_bar: Any, q_bar: Any,
+               **options: Any) -> tuple[Any, list[str]]:
     """`qa eval --gold`: the file checked in full before any model loads (a bad file fails at once),
     the index brought up to date, every question asked; a source the collection lacks is warned of."""
     from qa import eval as ev
@@ -117,7 +141,7 @@ def _eval_gold(ctx: click.Context, gold_path: str, collection: str | None, index
     engine.index(progress=index_bar)  # embeds only what changed; shows progress if it must
     index_bar.close()
     report = ev.evaluate_gold(engine, gold_path, progress=q_bar, questions=gold, **options)
-    for doc_id in report.meta.get("unknown_sources", ()):
-        click.echo(f"warning: the gold set names source {doc_id!r}, which the collection does not hold "
-                   "(citation recall counts it as missed)", err=True)
-    return report
+    warnings = [f"the gold set names source {doc_id!r} (question {', '.join(q.id for q in gold if doc_id in q.sources)}), "
+                "which the collection does not hold (citation recall counts it as missed)"
+                for doc_id in report.meta.get("unknown_sources", ())]
+    return report, warnings

@@ -532,8 +532,24 @@ def test_a_gold_source_the_collection_lacks_is_warned_about(tmp_path: Path, monk
     out = tmp_path / "r.json"
     res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold), "--json", str(out)])
     assert res.exit_code == 0, res.output
-    assert "warning: the gold set names source 'nope.txt', which the collection does not hold" in res.output
+    assert f"warning: the gold set names source 'nope.txt' (question {GOOD['id']}), which the collection does not hold" in res.output
     assert json.loads(out.read_text(encoding="utf-8"))["meta"]["unknown_sources"] == ["nope.txt"]
+
+
+@pytest.mark.parametrize("option", ["--json", "--report"])
+def test_an_output_that_cannot_be_written_fails_before_the_evaluation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str) -> None:
+    """An evaluator's run answered every question, then died in a traceback writing under a file."""
+    from qa import cli
+
+    def no_engine(ctx: Any, **extra: Any) -> Any:
+        raise AssertionError("the engine was built for an output that cannot be written")
+
+    monkeypatch.setattr(cli, "_engine", no_engine)
+    (tmp_path / "afile").write_text("x")
+    gold = write_lines(tmp_path / "g.jsonl", [GOOD])
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold), option, str(tmp_path / "afile" / "out")])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert res.output.startswith("error: cannot write") and str(tmp_path / "afile") in res.output
 
 
 # --- SQuAD end to end on a tiny corpus (real Chroma, a hashing embedder instead of the model; ~2 s)
