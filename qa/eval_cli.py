@@ -102,6 +102,16 @@ def eval_command(
     for line in warnings:  # after the bars: on a line of its own
         click.echo(f"warning: {line}", err=True)
     click.echo(ev.format_report(report, rows=rows, symbols=ev.console_symbols()))
+    _write_outputs(report, json_out, report_dir)
+
+
+def _write_outputs(report: Any, json_out: str | None, report_dir: str | None) -> None:
+    """The report as JSON and as report.md + chart.png, where asked for; a full disk is one error
+    line (the report is printed already)."""
+    from pathlib import Path
+
+    from qa import eval as ev
+
     try:
         if json_out:
             Path(json_out).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
@@ -109,7 +119,7 @@ def eval_command(
         if report_dir:
             md, png = ev.write_markdown_report(report, report_dir)
             click.echo(f"wrote {md} and {png}", err=True)
-    except OSError as e:  # a full disk: the report above is printed; say what was not written
+    except OSError as e:
         _fail(OSError(f"the report could not be written: {e}"))
 
 
