@@ -286,19 +286,35 @@ def test_load_gold_ok(tmp_path: Path) -> None:
     assert qs[1].unanswerable and qs[1].type is None
 
 
+def test_answers_sources_and_unanswerable_may_be_left_out(tmp_path: Path) -> None:
+    """An evaluator's unanswerable line without "answers"/"sources" was refused for missing keys."""
+    p = write_lines(tmp_path / "g.jsonl", [{"id": "u1", "question": "Who?", "unanswerable": True},
+                                           {"id": "a1", "question": "Who won?", "answers": ["Ann"]}])
+    u, a = ev.load_gold(p)
+    assert u.unanswerable and u.answers == () and u.sources == ()
+    assert not a.unanswerable and a.answers == ("Ann",) and a.sources == () and a.extra == {}
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [
         ("{not json", "not valid JSON"),
-        ("[1, 2]", "expected a JSON object"),
-        ({"id": "g2", "question": "Q?", "answers": ["a"]}, "missing key(s) sources, unanswerable"),
+        ("[1, 2]", "expected a JSON object, got an array"),
+        ("null", "expected a JSON object, got null"),
+        ('{"id": "g2", "question": "Q?",\n', "not valid JSON (Expecting property name enclosed in double quotes at column"),
+        ({**GOOD, "id": 7}, "'id' must be a non-empty string (write \"7\")"),  # was taken silently as "7"
+        ({**GOOD, "id": "g2", "type": ["person"]}, "'type' must be a string"),  # was turned into "['person']"
+        ({"question": "Q?", "answers": ["a"]}, "missing key(s) id (each line needs id and question"),
+        ({"id": "g2", "question": "Q?"}, "an answerable question needs at least one answer"),  # no answers, not unanswerable
         ({**GOOD, "id": "g2", "answers": "Ann"}, "'answers' must be a list of strings"),
         ({**GOOD, "id": "g2", "sources": [1]}, "'sources' must be a list"),
         ({**GOOD, "id": "g2", "unanswerable": "no"}, "'unanswerable' must be true or false"),
         ({**GOOD, "id": "g2", "question": "  "}, "'question' must be a non-empty string"),
-        ({**GOOD, "id": "g2", "answers": []}, "an answerable question needs at least one non-empty answer"),
-        ({**GOOD, "id": "g2", "unanswerable": True}, "an unanswerable question has no answers and no sources"),
-        ({**GOOD, "id": "g2", "answers": [], "unanswerable": True}, "an unanswerable question has no answers and no sources"),
+        ({**GOOD, "id": "g2", "answers": []}, "an answerable question needs at least one answer with a word or number in it"),
+        ({**GOOD, "id": "g2", "answers": ["..."]}, "needs at least one answer with a word or number in it (answers are compared"),
+        ({**GOOD, "id": "g2", "unanswerable": True},
+         "an unanswerable question must have empty 'answers' and 'sources' (this one has answers and sources)"),
+        ({**GOOD, "id": "g2", "answers": [], "unanswerable": True}, "must have empty 'answers' and 'sources' (this one has sources)"),
         (GOOD, "duplicate id 'g1' (first on line 1)"),
     ],
 )
@@ -518,9 +534,13 @@ def test_cli_eval_bad_gold_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     res = CliRunner().invoke(cli.main, ["eval", "--gold", str(gold)])
     assert res.exit_code == 2 and f"{gold}:2: not valid JSON" in res.output
     binary = tmp_path / "bin.jsonl"
-    binary.write_bytes(b"\xff\xfe\x00garbage\n")
+    binary.write_bytes(b"\x80garbage\n")
     res = CliRunner().invoke(cli.main, ["eval", "--gold", str(binary)])
-    assert res.exit_code == 2 and f"{binary}:1: not UTF-8 text (byte 0)" in res.output
+    assert res.exit_code == 2 and f"{binary}:1: not UTF-8 text (byte 0x80 at column 1)" in res.output
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_bytes(("\n".join(json.dumps({**GOOD, "id": f"g{i}"}) for i in range(5)) + "\n").encode("utf-16"))
+    res = CliRunner().invoke(cli.main, ["eval", "--gold", str(utf16)])
+    assert res.exit_code == 2 and res.output.strip() == f"error: {utf16}: UTF-16 text; a gold set is JSONL in UTF-8 (save it as UTF-8)"
 
 
 def test_a_gold_source_the_collection_lacks_is_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,6 +54,8 @@ class GoldQuestion:
 
 
 _GOLD_KEYS = ("id", "question", "answers", "sources", "unanswerable")
+#: what a line may leave out: an unanswerable question needs no answers, and sources are optional
+_GOLD_DEFAULTS = {"answers": [], "sources": [], "unanswerable": False}
 
 
 def _str_list(value: Any) -> tuple[str, ...] | None:
@@ -65,13 +67,15 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
 def gold_line_problem(rec: Any) -> str | None:
     """What is wrong with one parsed gold line (None: nothing), ids aside (see :func:`load_gold`)."""
     if not isinstance(rec, dict):
-        return f"expected a JSON object, got {type(rec).__name__}"
-    missing = [k for k in _GOLD_KEYS if k not in rec]
+        return f"expected a JSON object, got {_json_kind(rec)}"
+    missing = [k for k in ("id", "question") if k not in rec]
     if missing:
-        return f"missing key(s) {', '.join(missing)} (each line needs {', '.join(_GOLD_KEYS)})"
+        return (f"missing key(s) {', '.join(missing)} (each line needs id and question, and answers unless "
+                "\"unanswerable\": true; sources are optional)")
+    rec = {**_GOLD_DEFAULTS, **rec}
     qid = rec["id"]
-    if not isinstance(qid, (str, int)) or isinstance(qid, bool) or str(qid) == "":
-        return "'id' must be a non-empty string"
+    if not isinstance(qid, str) or qid == "":
+        return "'id' must be a non-empty string" + (f' (write "{qid}")' if isinstance(qid, int) and not isinstance(qid, bool) else "")
     if not isinstance(rec["question"], str) or not rec["question"].strip():
         return "'question' must be a non-empty string"
     answers = _str_list(rec["answers"])
@@ -82,13 +86,29 @@ def gold_line_problem(rec: Any) -> str | None:
     if not isinstance(rec["unanswerable"], bool):
         return "'unanswerable' must be true or false"
     if not rec["unanswerable"] and not any(normalize_answer(a) for a in answers):
-        return "an answerable question needs at least one non-empty answer"
+        return ("an answerable question needs at least one answer with a word or number in it "
+                "(answers are compared without case, punctuation and articles)")
     if rec["unanswerable"] and (answers or rec["sources"]):
-        return "an unanswerable question has no answers and no sources (empty lists): which is it?"
+        has = " and ".join(k for k in ("answers", "sources") if rec[k])
+        return f"an unanswerable question must have empty 'answers' and 'sources' (this one has {has}): empty them, or set \"unanswerable\": false"
+    if "type" in rec and rec["type"] is not None and not isinstance(rec["type"], str):
+        return "'type' must be a string (a label for the per-type breakdown)"
     return None
 
 
+def _json_kind(value: Any) -> str:
+    """The JSON name of a parsed value's kind ("null", "number", "array", …), not Python's."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {list: "an array", str: "a string"}.get(type(value), type(value).__name__)
+
+
 def _gold_question(rec: dict[str, Any]) -> GoldQuestion:
+    rec = {**_GOLD_DEFAULTS, **rec}
     qtype = rec.get("type")
     return GoldQuestion(
         id=str(rec["id"]), question=rec["question"], answers=tuple(rec["answers"]), sources=tuple(rec["sources"]),
@@ -99,8 +119,9 @@ def _gold_question(rec: dict[str, Any]) -> GoldQuestion:
 
 def load_gold(path: str | Path) -> list[GoldQuestion]:
     """Read a gold set: JSONL, one object per line with ``id``, ``question``, ``answers`` (list of
-    str), ``sources`` (list of doc ids) and ``unanswerable`` (bool). Other keys are kept (``type``
-    feeds the per-type breakdown). Blank lines are skipped.
+    str), ``sources`` (list of doc ids, optional) and ``unanswerable`` (bool, default false; an
+    unanswerable line may leave out ``answers``). Other keys are kept (``type`` feeds the per-type
+    breakdown). Blank lines are skipped.
 
     The whole file is checked before anything else runs: :class:`GoldFormatError` lists every
     malformed line, duplicate id and answerable question without answers, each as ``path:line:``
@@ -115,14 +136,17 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as e:
-                problems.append(f"{path}:{lineno}: not UTF-8 text (byte {e.start}); a gold set is JSONL in UTF-8")
+                if lineno == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # one message, not one per line
+                    raise GoldFormatError(f"{path}: UTF-16 text; a gold set is JSONL in UTF-8 (save it as UTF-8)") from None
+                problems.append(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); "
+                                "a gold set is JSONL in UTF-8")
                 continue
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-            except ValueError as e:
-                problems.append(f"{path}:{lineno}: not valid JSON ({e})")
+            except json.JSONDecodeError as e:  # its own "line 1 column 5" counts within this line: say column
+                problems.append(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})")
                 continue
             problem = gold_line_problem(rec)
             if problem is None and str(rec["id"]) in seen:
