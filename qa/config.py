@@ -197,16 +197,17 @@ class Config:
                     v = float(v)
                 else:
                     v = str(v)
-            except ValueError as e:
-                raise ValueError(f"config {f.name}={v!r}: {e}") from None
+            except ValueError:
+                kind = "a whole number" if isinstance(default, int) else "a number"
+                raise ValueError(f"config {f.name} (QA_{f.name.upper()}) = {v!r}: not {kind}") from None
             out[f.name] = v
         cfg = replace(self, **out)
         cfg._validate()
         return cfg
 
     def _validate(self) -> None:
-        if self.top_k < 1:
-            raise ValueError("top_k must be at least 1")
+        if not 1 <= self.top_k <= 100:  # as `--top-k`: more passages than that is a mistake, not a setting
+            raise ValueError(f"top_k (QA_TOP_K) must be from 1 to 100, not {self.top_k}")
         if self.chunk_words < 10:
             raise ValueError("chunk_words must be at least 10")
         if self.chunk_overlap < 0:

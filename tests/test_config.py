@@ -105,12 +105,13 @@ def test_unknown_key_raises_type_error():
 
 @pytest.mark.parametrize(
     "env,value",
-    [("QA_TOP_K", "abc"), ("QA_CHUNK_WORDS", "1.5"), ("QA_REFUSAL_THRESHOLD", "high"), ("QA_TOP_K", "0")],
+    [("QA_TOP_K", "abc"), ("QA_CHUNK_WORDS", "1.5"), ("QA_REFUSAL_THRESHOLD", "high"), ("QA_TOP_K", "0"),
+     ("QA_TOP_K", "1000")],  # 1000 was taken, while --top-k stops at 100
 )
-def test_bad_env_values_raise_value_error_naming_the_field(monkeypatch, env, value):
+def test_bad_env_values_raise_value_error_naming_the_field_and_its_variable(monkeypatch, env, value):
     monkeypatch.setenv(env, value)
     field = env[3:].lower()
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ValueError, match=rf"{field} \({env}\)"):
         Config.resolve()
 
 
