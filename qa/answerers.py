@@ -14,6 +14,7 @@ called only when its name is chosen: nothing here imports a model client or open
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from qa.answer.reader import ReaderAnswerer
 from qa.config import Config
 
 AnswererFactory = Callable[[Config, Any], Answerer]
+log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, AnswererFactory] = {}
 
@@ -57,6 +59,10 @@ def extractive_answerer(config: Config, embedder: Any = None) -> Answerer:
     threshold = settings.pop("refusal_threshold", DEFAULT_READER_THRESHOLD)
     if config.reader_refusal_threshold is not None:  # QA_READER_REFUSAL_THRESHOLD wins over the calibration
         threshold = config.reader_refusal_threshold
+    elif config.refusal_threshold != Config.refusal_threshold:  # on another scale: it would refuse all or nothing
+        log.warning("refusal_threshold (QA_REFUSAL_THRESHOLD) %s is the rules answerer's (QA_READER=rules); the reader "
+                    "refuses under reader_refusal_threshold (QA_READER_REFUSAL_THRESHOLD), now %.4g",
+                    config.refusal_threshold, threshold)
     return ReaderAnswerer(reader=reader, refusal_threshold=threshold, corroboration_margin=config.corroboration_margin, **settings)
 
 

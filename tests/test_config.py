@@ -196,3 +196,26 @@ def test_whole_floats_and_numeric_text_are_numbers():
     assert Config.resolve(llm_timeout=5).llm_timeout == 5.0
     with pytest.raises(ValueError, match="llm_timeout must be a number"):
         Config.resolve(llm_timeout=True)
+
+
+def test_the_rules_threshold_set_with_the_reader_says_which_one_applies(monkeypatch, caplog):
+    """An evaluator set QA_REFUSAL_THRESHOLD=100 and got the default run's figures: the reader
+    refuses under QA_READER_REFUSAL_THRESHOLD, on another scale. Now it says so."""
+    import logging
+
+    from qa import answerers
+    from qa.reader import loader
+
+    class Calibrated:
+        def answerer_settings(self):
+            return {"refusal_threshold": 6.25}
+
+    monkeypatch.setattr(loader, "load_reader", lambda *a, **k: Calibrated())
+    with caplog.at_level(logging.WARNING, logger="qa.answerers"):
+        kept = answerers.extractive_answerer(Config.resolve(refusal_threshold=100))
+    assert kept.refusal_threshold == 6.25
+    assert "QA_REFUSAL_THRESHOLD" in caplog.text and "QA_READER_REFUSAL_THRESHOLD" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="qa.answerers"):
+        assert answerers.extractive_answerer(Config.resolve(reader_refusal_threshold=3.0)).refusal_threshold == 3.0
+    assert caplog.text == ""
