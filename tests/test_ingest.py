@@ -332,6 +332,16 @@ def test_long_title_without_spaces_is_cut():
          ["The team, led by **Dr. Ingrid Solberg**, found fossils.", "They left."]),
         ("It was *Mr. Lee* at [St. Mary](x) and _Gen. Ortiz_. Then rain.",
          ["It was *Mr. Lee* at [St. Mary](x) and _Gen. Ortiz_.", "Then rain."]),
+        # a user's library hours ran into the next sentence: "…until 5 p.m. The Oakwood branch…"
+        ("It closes at 5 p.m. The Oakwood branch is closed.", ["It closes at 5 p.m.", "The Oakwood branch is closed."]),
+        ("It opens at 9 a.m. Monday and at 10 a.m. EST on Sunday.", ["It opens at 9 a.m. Monday and at 10 a.m. EST on Sunday."]),
+        # a sentence over a line break goes on when the next line starts in lower case: a hard-wrapped
+        # file, a PDF page break ("…one hour and can" / "replace the iron stores in two visits.")
+        ("An infusion takes an hour and can\n\nreplace the iron stores. Then rest.",
+         ["An infusion takes an hour and can\n\nreplace the iron stores.", "Then rest."]),
+        ("The committee met on\nTuesday and voted.\nnext line", ["The committee met on", "Tuesday and voted.", "next line"]),
+        ("A headline without a stop\nand a lower-case line", ["A headline without a stop\nand a lower-case line"]),
+        ("Ends with a colon:\nthe list", ["Ends with a colon:", "the list"]),
     ],
 )
 def test_sentence_boundaries(text, expected):

@@ -1,7 +1,9 @@
 """Sentence splitting: every sentence is an exact ``(start, end)`` slice of the document's text.
 
-Line breaks always end a sentence (news text is one paragraph per line; the PDF, DOCX and HTML
-converters write one paragraph per line for the same reason).
+Line breaks end a sentence (news text is one paragraph per line; the PDF, DOCX and HTML converters
+write one paragraph per line for the same reason), except where the sentence plainly goes on: the
+line ends without a full stop and the next one starts in lower case (a hard-wrapped text file, a
+sentence running over a PDF page break).
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ _ABBREVIATIONS = {
     "rep", "rev", "inc", "ltd", "co", "corp", "vs", "etc", "no", "jan", "feb", "mar", "apr", "jun",
     "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx", "est", "dept", "univ", "mt", "ft",
 }
+_DAYS_AND_MONTHS = {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+}
+#: a line that may end mid-sentence: no terminal punctuation (nor a colon or semicolon) at its end
+_OPEN_LINE_END = re.compile(r"[^.!?…:;\"”’'»)\]\s]\s*$")
 # Sentence end: terminal punctuation plus closing quotes/brackets.
 _END = re.compile(r"[.!?…]+[\"”’'»)\]]*")
 
@@ -44,6 +52,9 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
             return False
         if token.lower() == "no" and not first.isdigit():  # "said no. Then" ends; "No. 5" does not
             return True
+        if token.lower() in ("a.m", "p.m"):  # "opens at 9 a.m. The branch…" ends; "9 a.m. EST", "a.m. Monday" do not
+            word = re.match(r"[\w’']+", text[m:])
+            return not word or not (word.group().isupper() or word.group().lower() in _DAYS_AND_MONTHS)
         if text[end - 1] == "." and (
             token.lower() in _ABBREVIATIONS
             or re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", token)  # initials, U.S, a.m
@@ -55,14 +66,32 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
     return nxt.isupper() and len(token) > 1 and token[-1].islower() and token.isalpha()
 
 
+def _continued(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``lines`` with each line joined to the next where the sentence goes on across the break: the
+    line ends without punctuation and the next starts in lower case, with at most one blank line
+    between (a PDF page break). "…takes between 15 minutes and one hour and can" / "cause nausea."
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in lines:
+        if out:
+            prev_start, prev_end = out[-1]
+            gap = text[prev_end:start]
+            if (not gap.strip() and gap.count("\n") <= 2 and text[start:end][:1].islower()
+                    and _OPEN_LINE_END.search(text, prev_start, prev_end)):
+                out[-1] = (prev_start, end)
+                continue
+        out.append((start, end))
+    return out
+
+
 def split_sentences(doc: Document) -> list[Sentence]:
     """Sentences of the unmasked text, each an exact slice ``doc.text[start:end]``.
 
-    Line breaks always end a sentence (news text is one paragraph per line).
+    Line breaks end a sentence, except where it plainly goes on (:func:`_continued`).
     """
     text = doc.text
     out: list[Sentence] = []
-    for seg_start, seg_end in unmasked_lines(text, doc.masked):
+    for seg_start, seg_end in _continued(text, list(unmasked_lines(text, doc.masked))):
         s = seg_start
         for m in _END.finditer(text, seg_start, seg_end):
             if m.end() <= s or not _is_boundary(text, m.end(), seg_end):
