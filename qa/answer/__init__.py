@@ -10,7 +10,9 @@
   :class:`Answerer` protocol;
 * :mod:`qa.answer.reader` — :class:`ReaderAnswerer` (short answers from the trained span reader);
 * :mod:`qa.answer.definitions` — "Who is X?" answered by X's description, never another name;
-* :mod:`qa.answer.speakers` — "What did X say?" answered by a sentence reporting X's words.
+* :mod:`qa.answer.speakers` — "What did X say?" answered by a sentence reporting X's words;
+* :mod:`qa.answer.fit` — spans of the right type that still cannot answer (a date for "where", a
+  volume for a price, the one joined to the person asked about).
 
 The LLM answerer (:mod:`qa.llm_answer`) and the registry that picks one by name
 (:mod:`qa.answerers`) sit beside this package. Names are loaded on first use, so importing
