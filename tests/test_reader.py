@@ -634,3 +634,23 @@ def test_a_description_stands_beside_the_name_as_a_noun_phrase():
     assert next_to(s, *at("The lighthouse keeper"), "Arne Dahl")
     assert not next_to(s, *at("widely believed"), "Cabello")
     assert next_to(s, *at("the mayor"), "Ann Lee")
+
+
+def test_spans_keep_addresses_and_times_whole_and_descriptions_pass_titles_and_brackets():
+    """From a user's own documents: "people@northwind-robotics.example" was cut at ".example", "5 p.m."
+    lost its last period, "her long-time deputy, Dr. Wanjiru Kamau" and "Luis Ortega (chair)" were
+    not taken for descriptions, and "Richard Haynes, later called it “…”" was not his speech."""
+    from qa.answer.definitions import next_to
+    from qa.answer.spans import trim
+    from qa.answer.speakers import quotes_speaker
+
+    s = "Write to people@northwind-robotics.example or see https://example.org/help. It opens at 5 p.m."
+    cut = lambda a, b: s[slice(*trim(s, a, b))]  # noqa: E731
+    assert cut(s.index("people"), s.index(".example")) == "people@northwind-robotics.example"
+    assert cut(s.index("https"), s.index("/help")) == "https://example.org/help"
+    assert cut(s.index("5 p.m."), len(s)) == "5 p.m."
+    d = "She was succeeded by her long-time deputy, Dr. Wanjiru Kamau. Present: Luis Ortega (chair), Ann Lee."
+    assert next_to(d, d.index("her long"), d.index(", Dr."), "Wanjiru Kamau")
+    assert next_to(d, d.index("chair"), d.index("), Ann"), "Luis Ortega")
+    assert not next_to(d, d.index("chair"), d.index("), Ann"), "Ann Lee")
+    assert quotes_speaker("Haynes", 'Her supervisor, Richard Haynes, later called it "the most careful fieldwork I saw."')

@@ -69,10 +69,15 @@ def fold(text: str) -> str:
     return "".join((unicodedata.normalize("NFKD", ch)[:1] or ch).casefold()[:1] for ch in text.translate(_LETTERS))
 
 
+#: a title abbreviated before a name: "her long-time deputy, Dr. Wanjiru Kamau" describes Kamau
+_ABBREVIATED_TITLE = r"(?:(?:dr|mr|mrs|ms|mx|prof|sir|dame|rev|gen|col|capt|lt|sgt|gov|sen|rep|st|hon)\.?\s+)?"
+
+
 def next_to(sentence: str, start: int, end: int, name: str) -> bool:
     """Does the span ``sentence[start:end]`` stand right beside ``name`` (or its last word), as a
     description of it does: "his wife, Cilia Flores", "Foreign Minister Yván Gil", "Warsz, a
-    nobleman"? Only spaces, commas, dashes or brackets may stand between.
+    nobleman", "Luis Ortega (chair)"? Only spaces, commas, dashes, brackets or an abbreviated title
+    ("deputy, Dr. Wanjiru Kamau") may stand between.
 
     >>> s = "It captured Nicolás Maduro and his wife, Cilia Flores, at home."
     >>> next_to(s, 31, 39, "Cilia Flores"), next_to(s, 12, 26, "Cilia Flores")
@@ -80,6 +85,9 @@ def next_to(sentence: str, start: int, end: int, name: str) -> bool:
     >>> s = "Cabello is widely believed to lead them. The keeper is Arne Dahl."
     >>> next_to(s, 11, 26, "Cabello"), next_to(s, 41, 51, "Arne Dahl")
     (False, True)
+    >>> s = "She was succeeded by her long-time deputy, Dr. Wanjiru Kamau. Present: Luis Ortega (chair)."
+    >>> next_to(s, s.index("her"), s.index(", Dr"), "Wanjiru Kamau"), next_to(s, s.index("chair"), s.index(")."), "Luis Ortega")
+    (True, True)
     """
     folded = fold(sentence)
     words = name.split()
@@ -89,7 +97,8 @@ def next_to(sentence: str, start: int, end: int, name: str) -> bool:
             after = sentence[m.end():start] if m.end() <= start else "\0"
             # "his wife, X" / "The lighthouse keeper is X"; "X, a nobleman" / "X is the mayor" (not
             # "X is widely believed": after "is", only a noun phrase describes)
-            if re.fullmatch(r"[\s,(\[—–-]{0,4}|\s+(?:is|was)\s+", before) or re.fullmatch(r"[\s,)\]—–-]{0,4}", after) \
+            if re.fullmatch(rf"[\s,(\[—–-]{{0,4}}{_ABBREVIATED_TITLE}|\s+(?:is|was)\s+", before, re.I) \
+                    or re.fullmatch(r"[\s,()\[\]—–-]{0,4}", after) \
                     or (re.fullmatch(r"\s+(?:is|was)\s+", after)
                         and re.match(r"(?:a|an|the|one|his|her|their|its)\b", sentence[start:end], re.I)):
                 return True

@@ -103,15 +103,40 @@ class Span:
         return asdict(self)
 
 
+_ADDRESS = re.compile(r"[^\s<>\"“”‘’'()\[\]]*(?:@|://|www\.)[^\s<>\"“”‘’'()\[\]]*")
+
+
+def _whole_addresses(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A span that ends or starts inside an e-mail or web address takes the whole address (less a
+    sentence's closing punctuation): the reader's word pieces cut "people@northwind-robotics.example"
+    at "people@northwind-robotics"."""
+    for m in _ADDRESS.finditer(sentence):
+        a, b = m.start(), m.end()
+        while b > a and sentence[b - 1] in ".,;:!?":
+            b -= 1
+        if a < end and start < b:  # the span overlaps the address: it holds all of it
+            start, end = min(start, a), max(end, b)
+    return start, end
+
+
 def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     """``start``/``end`` moved inwards past blanks, punctuation and quote marks (a period stays
-    only after an abbreviation such as "U.S.")."""
+    only after an abbreviation such as "U.S."); an e-mail or web address is kept whole.
+
+    >>> s = "Write to people@northwind-robotics.example today."
+    >>> a, b = trim(s, s.index("people"), s.index(".example"))
+    >>> s[a:b]
+    'people@northwind-robotics.example'
+    >>> s = "It opens at 5 p.m."; s[slice(*trim(s, 12, len(s)))]
+    '5 p.m.'
+    """
+    start, end = _whole_addresses(sentence, start, end)
     while start < end and sentence[start] in " \t,;:.–—-(\"“‘'":
         start += 1
     while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'":
         end -= 1
     # a trailing period belongs to the span only for abbreviations like "U.S." / "Jr."
-    if end > start and sentence[end - 1] == "." and not re.search(r"(?:\b[A-Z]\.|Jr\.|Sr\.|Inc\.)$", sentence[start:end]):
+    if end > start and sentence[end - 1] == "." and not re.search(r"(?:\b[A-Z]\.|\b[a-z]\.[a-z]\.|Jr\.|Sr\.|Inc\.)$", sentence[start:end]):
         end -= 1
     return start, end
 

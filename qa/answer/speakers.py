@@ -25,6 +25,7 @@ _SPEECH_VERB = re.compile(
     r"\b(?:said|says|told|tells|stated|states|wrote|writes|posted|announced|declared|warned|warns|added|claimed|claims"
     r"|asserted|asserts|insisted|insists|noted|argued|argues|vowed|spoke|emphasi[sz]ed|emphasi[sz]es|stressed|stresses"
     r"|explained|explains|confirmed|denied|acknowledged|admitted|replied|responded|urged|tweeted|remarked|promised"
+    r"|called|calls|answered|asked|recalled|commented|testified|joked|quipped|described|describes"
     r"|according to)\b", re.I)
 _SPEECH_ING = re.compile(r"\b(?:saying|telling|stating|writing|announcing|declaring|warning|adding|claiming|asserting"
                          r"|insisting|noting|arguing|vowing|speaking|emphasi[sz]ing|stressing|explaining|urging)\b", re.I)
