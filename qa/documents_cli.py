@@ -1,7 +1,7 @@
 """``qa documents`` and ``qa collections``: the documents and collections a user owns, from the shell.
 
     qa documents list [--json] [--collection NAME]
-    qa documents add FILE [--collection NAME]        a file of the same name is replaced
+    qa documents add FILE... [--collection NAME]     a file of the same name is replaced
     qa documents delete DOC_ID [--collection NAME]   shipped seeds are refused
     qa collections list | create NAME | delete NAME
 
@@ -99,16 +99,30 @@ def list_command(ctx: click.Context, collection: str | None, as_json: bool) -> N
 
 
 @documents.command("add")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @collection_option
 @click.pass_context
-def add_command(ctx: click.Context, file: Path, collection: str | None) -> None:
-    """Add FILE (.txt, .md, .pdf, .docx, .html) to the collection; one of the same name is replaced."""
+def add_command(ctx: click.Context, files: tuple[Path, ...], collection: str | None) -> None:
+    """Add FILES (.txt, .md, .pdf, .docx, .html) to the collection; one of the same name is replaced.
+
+    Each file is added on its own, the model loaded once for all: one that cannot be added is named
+    with the reason, the others are kept (exit status 2 if any was refused)."""
     try:
-        change = _collections(ctx).get(collection).documents.add(file.name, file.read_bytes())
+        library = _collections(ctx).get(collection).documents
     except _errors() as e:
         _fail(e)
-    click.echo(change.summary())
+    refused, names = 0, set()
+    for file in files:
+        try:
+            if file.name in names:  # the second would replace the first at once
+                raise click.ClickException("another file of this name is in the same command")
+            names.add(file.name)
+            click.echo(library.add(file.name, file.read_bytes()).summary())
+        except (*_errors(), click.ClickException) as e:
+            click.echo(f"error: {file}: {e.message if isinstance(e, click.ClickException) else e}", err=True)
+            refused += 1
+    if refused:
+        sys.exit(2)
 
 
 @documents.command("delete")

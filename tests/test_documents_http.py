@@ -196,6 +196,21 @@ def test_cli_documents_list_add_delete(cli, tmp_path):
     assert NAME not in [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
 
 
+def test_cli_documents_add_takes_several_files_and_keeps_the_good_ones(cli, tmp_path):
+    """A user added six files with six commands, each loading the model again."""
+    (tmp_path / "a").mkdir()
+    good, other, bad, twin = tmp_path / NAME, tmp_path / "ferry.md", tmp_path / "menu.exe", tmp_path / "a" / NAME
+    good.write_bytes(TEXT)
+    other.write_text("# Ferry\n\nThe ferry leaves at noon.\n", encoding="utf-8")
+    bad.write_bytes(b"MZ\x90\x00")
+    twin.write_bytes(NEWER)
+    out = cli("documents", "add", str(good), str(bad), str(other), str(twin), code=2)
+    assert f"added {NAME}" in out and "added ferry.md" in out
+    assert f"error: {bad}:" in out and f"error: {twin}: another file of this name" in out
+    listed = [d["doc_id"] for d in json.loads(cli("documents", "list", "--json"))]
+    assert NAME in listed and "ferry.md" in listed and "menu.exe" not in listed
+
+
 def test_cli_collections_and_the_collection_variable(cli, tmp_path):
     assert "created notes" in cli("collections", "create", "notes")
     assert "notes" in cli("collections", "list")
