@@ -26,8 +26,8 @@ from qa.types import Answer, Hit
 
 
 #: the note of a question without a word to look for (only question words, pronouns, "happen")
-NOTHING_ASKED = ("The question names nothing to look for: ask about someone or something, e.g. "
-                 "“Who was sworn in as interim president?”")
+NOTHING_ASKED = ("The question names nothing to look for: ask about someone or something by name, "
+                 "e.g. “Who signed the contract?” rather than “Who did it?”")
 
 
 @runtime_checkable
