@@ -463,6 +463,17 @@ def test_a_price_is_not_a_volume_or_a_time_and_a_yes_no_question_gets_the_senten
     assert choice.short_answer == "online, by phone or at the desk"
 
 
+def test_who_is_not_answered_by_a_place():
+    """From a user's biography: "Who founded the Coral Futures Institute?" got "Mombasa", from "she
+    … founded the Coral Futures Institute in Mombasa"."""
+    text = "In 2004 she founded the Coral Futures Institute in Mombasa. Helena Okafor led it until 2023."
+    _, hits = _hits(text)
+    reader = ScriptedReader([("Mombasa", 15.0), ("Helena Okafor", 9.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False)
+    assert answerer.answer("Who founded the Coral Futures Institute?", hits, None, {}).short_answer == "Helena Okafor"
+    assert answerer.answer("Where was the institute founded?", hits, None, {}).short_answer == "Mombasa"
+
+
 def test_who_is_x_is_answered_by_what_stands_beside_x_never_by_another_name():
     """Found by a user audit: "Who is Cilia Flores?" got "Venezuelan President Nicolás Maduro" and
     "Who is Reggie Carrera?" "Jesus Linares", the reader's best spans of the same sentences. The
