@@ -48,8 +48,6 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
-
-
 def restates(q_terms: set[str], span: str) -> bool:
     """Is ``span`` mostly the question's own words (at least two, and half of them)? Such a span
     answers nothing: "just hours after Delcy Rodríguez was sworn in" for "When was Delcy Rodríguez
@@ -61,8 +59,6 @@ def restates(q_terms: set[str], span: str) -> bool:
     """
     hits = len(q_terms & set(content_terms(span)))
     return hits >= 2 and hits * 2 >= len(q_terms)
-
-
 
 
 @dataclass
