@@ -27,10 +27,6 @@ from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences,
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
-#: a yes/no question ("Does the filter remove lead?"), not a choice ("Is it X or Y?"): the sentence
-#: answers it, a span cut from it does not ("Can items be renewed?" got "online, by phone or at the desk")
-_YES_NO = re.compile(r"^\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|must|might|shall"
-                     r"|isn['’]t|aren['’]t|wasn['’]t|doesn['’]t|don['’]t|didn['’]t|can['’]t)\b(?!.*\bor\b)", re.I)
 
 
 class ReadWindow(NamedTuple):
@@ -98,8 +94,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
     prefer_typed_rules: bool = True
     #: under this span score the reader is unsure of its cut: quote the sentence, give no short answer
     span_min: float = -1e9
-    #: "why" and yes/no questions are answered by the sentence: a reason or a verdict is a clause, and
-    #: the reader (trained on SQuAD, where few answers are either) cuts a noun phrase out of it
+    #: "why" questions are answered by the sentence: a reason is a clause, and the reader (trained on
+    #: SQuAD, where few answers are reasons) cuts a noun phrase out of it
     quote_reasons: bool = True
     #: spans read per window: enough that one of the asked type is usually among them
     read_spans: int = 8
@@ -288,8 +284,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             c.score = c.score + self.w_reader * self.reader_confidence(c.reader_score)
             if self.prefer_typed_rules and typed and rules is not None and (not kind or plausible(kind, rules.text(c.sentence.text))):
                 c.span = rules
-            elif c.reader_score < self.span_min or (self.quote_reasons and (qtype == REASON and _WHY.search(question)
-                                                                            or _YES_NO.match(question))):
+            elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
                 c.span = None
         if speaker:
             for c in read_cands:
