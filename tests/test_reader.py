@@ -469,6 +469,15 @@ def test_who_is_not_answered_by_a_place():
     assert answerer.answer("Where was the institute founded?", hits, None, {}).short_answer == "Mombasa"
 
 
+def test_a_weekday_takes_the_date_after_it():
+    """From a user's minutes: "When is the spring planting day?" got "Saturday" from "Saturday, April 26"."""
+    text = "Spring planting day is Saturday, April 26, at the garden."
+    _, hits = _hits(text)
+    answerer = ReaderAnswerer(reader=ScriptedReader([("Saturday", 15.0)]), refusal_threshold=-1.0, prefer_typed_rules=False)
+    assert answerer.answer("When is the spring planting day?", hits, None, {}).short_answer == "Saturday, April 26"
+    assert answerer.answer("What day of the week is planting day?", hits, None, {}).short_answer == "Saturday"
+
+
 def test_who_is_x_is_answered_by_what_stands_beside_x_never_by_another_name():
     """Found by a user audit: "Who is Cilia Flores?" got "Venezuelan President Nicolás Maduro" and
     "Who is Reggie Carrera?" "Jesus Linares", the reader's best spans of the same sentences. The

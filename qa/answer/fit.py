@@ -122,3 +122,25 @@ def placed_for_who(question: str, sentence: str, start: int) -> bool:
     (True, False)
     """
     return bool(_WHO.match(question)) and bool(_AT_A_PLACE.search(sentence[max(0, start - 8) : start]))
+
+
+_MONTH_NAME = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_WEEKDAY_ALONE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+                            r"(?:\s+(?:morning|afternoon|evening|night))?")
+_DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{_MONTH_NAME}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
+                         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}\b(?:,?\s+\d{{4}}\b)?)")
+
+
+def whole_day(question: str, sentence: str, start: int, end: int) -> int:
+    """The end of a when-answer that names a weekday the sentence dates right after it: "Saturday"
+    becomes "Saturday, April 26" (a user's minutes: "When is the spring planting day?"). Not for
+    "what day of the week", the only questions whose SQuAD gold answer is such a weekday alone.
+
+    >>> s = "Spring planting day is Saturday, April 26, at the garden."
+    >>> s[s.index("Saturday"):whole_day("When is planting day?", s, s.index("Saturday"), s.index(", April"))]
+    'Saturday, April 26'
+    """
+    if not re.match(r"^\W*when\b", question, re.I) or not _WEEKDAY_ALONE.fullmatch(sentence[start:end]):
+        return end
+    m = _DATE_AFTER.match(sentence, end)
+    return m.end() if m else end

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
-from qa.answer.fit import joined_to_asked, placed_for_who, wrong_kind
+from qa.answer.fit import joined_to_asked, placed_for_who, whole_day, wrong_kind
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word,
 )
@@ -255,6 +255,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
                 if defined and re_ > rs:
                     rs, re_ = description_span(sent.text, rs, re_, defined)
+                re_ = whole_day(question, sent.text, rs, re_)
                 text = sent.text[rs:re_]
                 if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \
                         or wrong_kind(question, text) or joined_to_asked(question, sent.text, rs, re_) \
