@@ -249,7 +249,11 @@ def test_report_to_dict_is_json_and_has_fields() -> None:
         assert key in d["overall"], key
     assert d["overall"]["correct_with_citation"] == 0.5
     assert d["by_type"]["person"]["questions"] == 2 and d["by_type"]["offtopic"]["refused"] == 1.0
+    assert "(none)" not in d["by_type"]
     assert [q["id"] for q in d["questions"]] == ["a", "b", "c"]
+    # a line without a type beside typed ones is a row of its own: the rows add up (an evaluator's 14 of 15)
+    untyped = ev.EvalReport.build([*results, ev.score_answer(gq("d"), answer(None, (), refused=True))], meta={}, retrieval_depth=5)
+    assert untyped.by_type()["(none)"]["questions"] == 1 and sum(t["questions"] for t in untyped.by_type().values()) == 4
     assert {"id", "question", "answers", "sources", "unanswerable", "prediction", "refused", "em", "f1", "contains",
             "passed", "reason", "latency_ms", "source_rank", "answer_rank"} <= set(d["questions"][0])
     with pytest.raises(Exception):

@@ -185,13 +185,16 @@ class EvalReport:
         return [r for r in self.results if not r.passed]
 
     def by_type(self) -> dict[str, dict[str, Any]]:
-        """Per-type figures (for gold sets whose lines carry ``type``); empty when none do."""
+        """Per-type figures (for gold sets whose lines carry ``type``); empty when none do. Lines
+        without a type, beside typed ones, are a row of their own, "(none)", so the rows add up."""
         types = sorted({r.type for r in self.results if r.type is not None})
         out: dict[str, dict[str, Any]] = {}
+        if types and any(r.type is None for r in self.results):
+            types.append(None)
         for t in types:
             rs = [r for r in self.results if r.type == t]
             ans = [r for r in rs if not r.unanswerable]
-            out[t] = {
+            out["(none)" if t is None else t] = {
                 "questions": len(rs),
                 "unanswerable": len(rs) - len(ans),
                 "passed": m.mean(r.passed for r in rs),
