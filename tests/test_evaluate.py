@@ -502,6 +502,7 @@ def test_cli_eval_gold_with_fake_engine(tmp_path: Path, monkeypatch: pytest.Monk
     assert res.exit_code == 0, res.output
     assert engine.asked[0] == ("Who won?", 3)
     assert "Overall (gold)" in res.output and "refusal accuracy" in res.output
+    assert f"questions: gold {gold}, top_k 3" in res.output  # a top-k 3 run does not look like a top-k 5 one
     assert res.output.index("g2") < res.output.index("g1")  # failures first
     d = json.loads(out.read_text(encoding="utf-8"))
     assert d["overall"]["answerable"] == 2 and d["overall"]["correct_with_citation"] == 0.5

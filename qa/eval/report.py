@@ -67,6 +67,10 @@ def describe_run(meta: Mapping[str, Any]) -> list[str]:
     """What ran, one line each: answerer and reader, refusal threshold, commit; for SQuAD, what was
     left out as the reader's training data."""
     lines: list[str] = []
+    asked = [f"{meta['mode']} {meta.get('gold') or ', '.join(meta.get('squad_files') or []) or ''}".strip()] if meta.get("mode") else []
+    asked += [f"{k} {meta[k]}" for k in ("top_k", "limit", "sample", "seed") if meta.get(k) is not None]
+    if asked:  # two runs that differ only here must not look alike
+        lines.append("questions: " + ", ".join(asked))
     if "answerer" in meta:
         lines.append(f"answerer: {meta['answerer']}, reader {meta.get('reader', 'rules')}{_reader_details(meta)}")
     if "refusal_threshold" in meta:
