@@ -335,6 +335,7 @@ def test_long_title_without_spaces_is_cut():
         # a user's library hours ran into the next sentence: "…until 5 p.m. The Oakwood branch…"
         ("It closes at 5 p.m. The Oakwood branch is closed.", ["It closes at 5 p.m.", "The Oakwood branch is closed."]),
         ("It opens at 9 a.m. Monday and at 10 a.m. EST on Sunday.", ["It opens at 9 a.m. Monday and at 10 a.m. EST on Sunday."]),
+        ("The call is at 8:00 a.m. Central European Time on October 24.", ["The call is at 8:00 a.m. Central European Time on October 24."]),
         # a sentence over a line break goes on when the next line starts in lower case: a hard-wrapped
         # file, a PDF page break ("…one hour and can" / "replace the iron stores in two visits.")
         ("An infusion takes an hour and can\n\nreplace the iron stores. Then rest.",

@@ -478,6 +478,24 @@ def test_a_weekday_takes_the_date_after_it():
     assert answerer.answer("What day of the week is planting day?", hits, None, {}).short_answer == "Saturday"
 
 
+def test_answers_of_another_time_or_another_kind_of_contact_are_set_aside():
+    """From a user's earnings release and itinerary: "What was the population in 1990?" got "5,200"
+    from "…by 1970"; "What time does flight UA 837 depart?" got "Friday"; "What is the tenants' phone
+    number?" got "17" (a parking space); "What is the agent's email address?" got "Priya Raman";
+    "+47 32 21 45 00" lost its "+"."""
+    text = ("The town had 9,000 people by 1920 and 5,200 by 1970. Flight UA 837 departs on Friday at 11:25. "
+            "The tenants have parking space 17. Your agent is Priya Raman, reachable at +47 32 21 45 00.")
+    _, hits = _hits(text)
+    reader = ScriptedReader([("5,200", 15.0), ("Friday", 14.0), ("11:25", 9.0), ("17", 13.0), ("Priya Raman", 12.0),
+                             ("47 32 21 45 00", 8.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False)
+    assert answerer.answer("What was the population in 1990?", hits, None, {}).short_answer != "5,200"
+    assert answerer.answer("What was the population in 1970?", hits, None, {}).short_answer == "5,200"
+    assert answerer.answer("What time does flight UA 837 depart?", hits, None, {}).short_answer == "11:25"
+    assert answerer.answer("What is the agent's phone number?", hits, None, {}).short_answer == "+47 32 21 45 00"
+    assert answerer.answer("What is the agent's email address?", hits, None, {}).short_answer != "Priya Raman"
+
+
 def test_who_is_x_is_answered_by_what_stands_beside_x_never_by_another_name():
     """Found by a user audit: "Who is Cilia Flores?" got "Venezuelan President Nicolás Maduro" and
     "Who is Reggie Carrera?" "Jesus Linares", the reader's best spans of the same sentences. The

@@ -103,14 +103,19 @@ class Span:
         return asdict(self)
 
 
-_ADDRESS = re.compile(r"[^\s<>\"“”‘’'()\[\]]*(?:@|://|www\.)[^\s<>\"“”‘’'()\[\]]*")
+_ADDRESS = re.compile(r"[^\s<>\"“”‘’'()\[\]]*(?:@|://|www\.)[^\s<>\"“”‘’'()\[\]]*"
+                      r"|\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,5}\)?){2,5}(?=\W|$)")  # a phone number: "(503) 555-0147", "+47 32 21 45 00"
 
 
 def _whole_addresses(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """A span that ends or starts inside an e-mail or web address takes the whole address (less a
-    sentence's closing punctuation): the reader's word pieces cut "people@northwind-robotics.example"
-    at "people@northwind-robotics"."""
+    """A span that ends or starts inside an e-mail or web address or a phone number takes all of it
+    (less a sentence's closing punctuation): the reader's word pieces cut
+    "people@northwind-robotics.example" at "people@northwind-robotics", and "+47 32 21 45 00" lost
+    its "+", "(503) 555-0147" all but "503"."""
     for m in _ADDRESS.finditer(sentence):
+        if m.group()[:1].isdigit() or m.group()[:1] in "+(":  # a phone number: at least 7 digits
+            if len(re.sub(r"\D", "", m.group())) < 7:
+                continue
         a, b = m.start(), m.end()
         while b > a and sentence[b - 1] in ".,;:!?":
             b -= 1
@@ -129,8 +134,10 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     'people@northwind-robotics.example'
     >>> s = "It opens at 5 p.m."; s[slice(*trim(s, 12, len(s)))]
     '5 p.m.'
+    >>> s = "Call (503) 555-0147 or +47 32 21 45 00."
+    >>> s[slice(*trim(s, 6, 9))], s[slice(*trim(s, s.index("+47") + 1, s.index(" 00")))]
+    ('(503) 555-0147', '+47 32 21 45 00')
     """
-    start, end = _whole_addresses(sentence, start, end)
     while start < end and sentence[start] in " \t,;:.–—-(\"“‘'":
         start += 1
     while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'":
@@ -138,7 +145,7 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     # a trailing period belongs to the span only for abbreviations like "U.S." / "Jr."
     if end > start and sentence[end - 1] == "." and not re.search(r"(?:\b[A-Z]\.|\b[a-z]\.[a-z]\.|Jr\.|Sr\.|Inc\.)$", sentence[start:end]):
         end -= 1
-    return start, end
+    return _whole_addresses(sentence, start, end) if end > start else (start, end)
 
 
 def is_title_case(sentence: str) -> bool:

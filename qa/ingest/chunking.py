@@ -15,7 +15,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 3  # 2: an abbreviation after Markdown markup ("**Dr.") ends no sentence; 3: lines that go on, "p.m. The"
+CHUNKER_VERSION = 4  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time")
 
 
 def _split_long(sent: Sentence, max_words: int) -> list[Sentence]:

@@ -18,9 +18,11 @@ _ABBREVIATIONS = {
     "rep", "rev", "inc", "ltd", "co", "corp", "vs", "etc", "no", "jan", "feb", "mar", "apr", "jun",
     "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx", "est", "dept", "univ", "mt", "ft",
 }
-_DAYS_AND_MONTHS = {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
-    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+#: words that start a sentence after "a.m."/"p.m." (a capitalised name or time zone there goes on with it)
+_SENTENCE_STARTERS = {
+    "the", "a", "an", "it", "he", "she", "they", "we", "i", "you", "this", "that", "these", "those", "there", "here",
+    "in", "on", "at", "for", "our", "its", "his", "her", "their", "my", "your", "all", "after", "before", "from",
+    "if", "when", "while", "as", "but", "and", "so", "then", "please", "each", "every", "no", "both", "some",
 }
 #: a line that may end mid-sentence: no terminal punctuation (nor a colon or semicolon) at its end
 _OPEN_LINE_END = re.compile(r"[^.!?…:;\"”’'»)\]\s]\s*$")
@@ -52,9 +54,9 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
             return False
         if token.lower() == "no" and not first.isdigit():  # "said no. Then" ends; "No. 5" does not
             return True
-        if token.lower() in ("a.m", "p.m"):  # "opens at 9 a.m. The branch…" ends; "9 a.m. EST", "a.m. Monday" do not
+        if token.lower() in ("a.m", "p.m"):  # "opens at 9 a.m. The branch…" ends; "8 a.m. Central European Time" does not
             word = re.match(r"[\w’']+", text[m:])
-            return not word or not (word.group().isupper() or word.group().lower() in _DAYS_AND_MONTHS)
+            return not word or word.group().lower() in _SENTENCE_STARTERS
         if text[end - 1] == "." and (
             token.lower() in _ABBREVIATIONS
             or re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", token)  # initials, U.S, a.m
