@@ -12,8 +12,7 @@ turn named someone (its short answer, or a capitalised name in the question it s
 pronoun is replaced by that name. "it"/"this"/"that" are replaced by the previous question's topic
 (its noun phrase, else the topic is added in brackets).
 
->>> from qa.answer.definitions import TITLES
-from qa.types import Answer
+>>> from qa.types import Answer
 >>> first = Turn("Who was sworn in as interim president?", "Who was sworn in as interim president?",
 ...              Answer(question="Who was sworn in as interim president?", text="…", short_answer="Delcy Rodríguez"))
 >>> resolve("When was she sworn in?", [first])
@@ -330,7 +329,8 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     """
     previous = _without_added_topic(previous_question)  # its names and topic, not an older turn's in brackets
     if question and previous and (wh := _ELLIPSIS.match(question)):
-        return _asked_again(wh.group(1), previous, previous_answer)
+        kept = re.search(r"\([^()]*\)(?=[?.!]*$)", previous_question) if _ELLIPSIS.match(previous) else None
+        return f"{_asked_again(wh.group(1), '')[:-1]} {kept.group()}?" if kept else _asked_again(wh.group(1), previous, previous_answer)
     if not question or not needs_context(question):
         return question
     turns = [(previous, previous_answer), *earlier]

@@ -207,6 +207,9 @@ STRIKE = answered("When did the United States launch the military strike?", "Jan
         ("Why?", [STRIKE], "Why did the United States launch the military strike?"),
         ("Where exactly?", [STRIKE], "Where did the United States launch the military strike?"),
         ("When?", [ORDERED], "When (the operation that captured Maduro)?"),
+        # one ellipsis after another keeps the topic (a user's third turn "Where?" lost it and was refused)
+        ("Where?", [ORDERED, answered("When?", None, searched="When (the operation that captured Maduro)?")],
+         "Where (the operation that captured Maduro)?"),
         # "it" is the thing the previous question is about, not the country that did it
         ("Who ordered it?", [STRIKE], "Who ordered the military strike?"),
         # a group word modifying a noun is no group: "they" has nobody to stand for
