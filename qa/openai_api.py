@@ -3,8 +3,9 @@
 The reply's content is :func:`qa.render.plain_text` of the answer (answer, sources, notices);
 ``citations`` and the full ``answer`` (``Answer.to_dict()``) travel beside ``choices``, and in the
 last streamed chunk. A ``collection`` field (an extension, as in ``/api/ask``) names the collection
-asked; none, or ``"default"``, is the default one. Earlier user and assistant messages make follow-ups work as in the chat: they
-become typed turns (:func:`turns_from_messages`) for :meth:`qa.QA.ask`.
+asked; none, or ``"default"``, is the default one. Earlier user and assistant messages make
+follow-ups work as in the chat: they become typed turns (:func:`turns_from_messages`) for
+:meth:`qa.QA.ask`.
 
 >>> parse_chat_messages([{"role": "user", "content": "Who?"}])
 ('Who?', [])
@@ -272,6 +273,7 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
     """Add ``/v1/models`` and ``/v1/chat/completions`` to ``app``; ``read_json``, ``rejected`` and
     ``unavailable`` are the server's shared body reader and error answers."""
     from fastapi import Request
+    from starlette.concurrency import run_in_threadpool
 
     from qa.documents_api import error_status
     from qa.guards import InvalidQuestion, NoDocuments, StoreUnavailable
@@ -293,7 +295,8 @@ def add_openai_routes(app: Any, backend: ChatBackend, read_json: Callable[[Any],
             body = await read_json(request)
             question, turns = parse_chat_messages(body.get("messages"))
             options = parse_options(body)
-            chosen = collection_backend(request, backend, body.get("collection"))
+            # a collection's engine is built on its first question (models, index): off the event loop
+            chosen = await run_in_threadpool(collection_backend, request, backend, body.get("collection"))
             return await _complete(chosen, question, turns_from_messages(turns), options)
         except (RequestError, InvalidQuestion) as e:
             rejected(request, e)
