@@ -67,6 +67,9 @@ def page(browser, live):
     pg.dialogs, pg.errors = dialogs, errors
     pg.goto(live.url)
     pg.wait_for_selector("#qa-question textarea")
+    # the page's load events (conversations restored, handlers installed) have all run: under load an
+    # Enter pressed before then did nothing, and a test waiting for its note timed out in CI
+    pg.wait_for_function("() => window.qaInstalled === true")
     yield pg
     context.close()
 
