@@ -43,7 +43,11 @@ INTERIM_Q = "Who was sworn in as interim president?"
 def _probe_folder() -> Path:
     """A ``sitecustomize`` that, at the child's exit, writes which model libraries it imported to the
     file named by ``QA_TEST_MODULES_OUT`` (world-readable and -writable: some children run as nobody)."""
+    import atexit
+    import shutil
+
     folder = Path(tempfile.mkdtemp(prefix="qa-probe-"))
+    atexit.register(shutil.rmtree, folder, True)  # gone with the test run
     (folder / "sitecustomize.py").write_text(
         "import atexit, os, sys\n"
         "def _report():\n"
