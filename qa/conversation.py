@@ -330,7 +330,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     previous = _without_added_topic(previous_question)  # its names and topic, not an older turn's in brackets
     if question and previous and (wh := _ELLIPSIS.match(question)):
         kept = re.search(r"\([^()]*\)(?=[?.!]*$)", previous_question) if _ELLIPSIS.match(previous) else None
-        return f"{_asked_again(wh.group(1), '')[:-1]} {kept.group()}?" if kept else _asked_again(wh.group(1), previous, previous_answer)
+        return f"{wh.group(1).capitalize()} {kept.group()}?" if kept else _asked_again(wh.group(1), previous, previous_answer)
     if not question or not needs_context(question):
         return question
     turns = [(previous, previous_answer), *earlier]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+#: month names (capitalised: the regexes that want any case say re.I)
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 #: a calendar day ("January 3, 2026", "3 January"), where a length of time cannot start, unless a
 #: range follows ("4 August 1915 until November 1918"); a year alone may ("since 1957": "1957")
 _DAY = re.compile(rf"^\W*(?:(?:on|in)\s+)?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}\s+{_MONTHS}\b)", re.I)
@@ -127,11 +128,10 @@ def placed_for_who(question: str, sentence: str, start: int) -> bool:
     return bool(_WHO.match(question)) and bool(_AT_A_PLACE.search(sentence[max(0, start - 8) : start]))
 
 
-_MONTH_NAME = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _WEEKDAY_ALONE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
                             r"(?:\s+(?:morning|afternoon|evening|night))?")
-_DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{_MONTH_NAME}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
-                         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}\b(?:,?\s+\d{{4}}\b)?)")
+_DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
+                         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b(?:,?\s+\d{{4}}\b)?)")
 
 
 def whole_day(question: str, sentence: str, start: int, end: int) -> int:
@@ -187,7 +187,7 @@ def other_time(question: str, sentence: str, passage: str) -> bool:
 _WHAT_TIME = re.compile(r"^\W*(?:at\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone|scale))", re.I)
 _CLOCK = re.compile(r"\d|\b(?:noon|midnight|midday|dawn|dusk|sunrise|sunset|morning|afternoon|evening|night|time)\b", re.I)
 _ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnumber\s+to\s+call\b", re.I)
-_ASKS_EMAIL = re.compile(r"\be-?mail(?:\s+address)?\b", re.I)
+_ASKS_EMAIL = re.compile(r"\b(?:what|which)\b[^?]*\be-?mail\s+address", re.I)
 
 
 def not_the_contact_asked(question: str, span: str) -> bool:
@@ -199,7 +199,7 @@ def not_the_contact_asked(question: str, span: str) -> bool:
     >>> not_the_contact_asked("What is the agent's email address?", "Priya Raman"), not_the_contact_asked("Who sent the email?", "Ann")
     (True, False)
     """
-    if _ASKS_EMAIL.search(question) and re.search(r"\b(?:what|which)\b[^?]*\be-?mail\s+address", question, re.I):
+    if _ASKS_EMAIL.search(question):
         return "@" not in span
     if _ASKS_PHONE.search(question) and re.search(r"\b(?:what|which)\b", question, re.I):
         return len(re.findall(r"\d", span)) < 6

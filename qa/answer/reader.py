@@ -165,7 +165,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 read_cands += pending
                 pending = []
                 todo = self._worth_reading(read_cands, bounds, todo)
-        head = speaker or speaker_of(question)
+        head = speaker_of(question)  # the named speaker, or a description ("the foreign minister")
         if head:
             read_cands, pending = self._read_speakers_sentences(question, qtype, head, cands, read_cands, pending, rules_span, kind)
         if pending:  # the reader found nothing anywhere, and the question asks for no type
