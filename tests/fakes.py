@@ -1,4 +1,4 @@
-"""Deterministic stand-ins for the model, for fast unit tests."""
+"""Deterministic stand-ins for the models (embedder, LLM, span reader) and the store, for fast unit tests."""
 
 from __future__ import annotations
 
@@ -214,3 +214,22 @@ def install_pause_hook() -> None:
             time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
 
     generations.checkpoint = pause
+
+
+class ScriptedReader:
+    """Proposes the given (text, span score) pairs wherever they occur, each window with one null score."""
+
+    def __init__(self, spans: list[tuple[str, float]], null: float = 0.0):
+        self.spans, self.null = spans, null
+
+    def knows_no_answer(self) -> bool:
+        return True
+
+    def read(self, question, passages, top=3):
+        from qa.reader.model import ReadSpan
+
+        out = []
+        for p in passages:
+            found = [ReadSpan(p.find(t), p.find(t) + len(t), s, self.null) for t, s in self.spans if t in p]
+            out.append(sorted(found, key=lambda r: -r.score)[:top])
+        return out

@@ -22,6 +22,7 @@ from qa.reader.features import best_spans
 from qa.reader.loader import load_reader
 from qa.reader.model import ARTIFACT_DIR, ReadSpan, is_rules
 from qa.types import Hit
+from tests.fakes import ScriptedReader
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "squad-tiny.json"
@@ -319,23 +320,6 @@ def test_why_questions_are_answered_by_the_sentence():
 
 
 # --- reader v2: no-answer margin, answers of the asked type, the asked speaker -----------------------
-
-
-class ScriptedReader:
-    """Proposes the given (text, span score) pairs wherever they occur, each window with one null score."""
-
-    def __init__(self, spans: list[tuple[str, float]], null: float = 0.0):
-        self.spans, self.null = spans, null
-
-    def knows_no_answer(self) -> bool:
-        return True
-
-    def read(self, question, passages, top=3):
-        out = []
-        for p in passages:
-            found = [ReadSpan(p.find(t), p.find(t) + len(t), s, self.null) for t, s in self.spans if t in p]
-            out.append(sorted(found, key=lambda r: -r.score)[:top])
-        return out
 
 
 def test_when_question_takes_the_reader_span_that_is_a_time_not_its_best_span():
