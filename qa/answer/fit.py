@@ -73,11 +73,17 @@ def joined_to_asked(question: str, sentence: str, start: int, end: int) -> bool:
     True
     >>> joined_to_asked("Who is Maduro's wife?", s, s.index("Cilia"), s.index("Cilia") + 12)
     False
+    >>> s = "Halvorsen Robotics was founded by Ingrid Halvorsen and Tor Lunde."
+    >>> joined_to_asked("Who founded Halvorsen Robotics?", s, s.index("Ingrid"), len(s) - 1)
+    False
     """
     if not _WHO_ALONE.match(question):
         return False
     # a possessive asks for the name's relation ("Who is Maduro's wife?": joined to him, rightly)
-    names = [w for w in re.findall(r"\b[A-Z][\w-]+\b(?![’']s\b)", question.split(None, 1)[-1]) if len(w) > 2]
+    # a name is its run's last word ("Maduro" of "Nicolás Maduro"): "Halvorsen" of "Halvorsen Robotics"
+    # is the company, and the founder "Ingrid Halvorsen and Tor Lunde" is not joined to it
+    runs = re.findall(r"\b[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*\b(?![’']s\b)", question.split(None, 1)[-1])
+    names = [r.split()[-1] for r in runs if len(r.split()[-1]) > 2]
     before, span, after = sentence[max(0, start - 60) : start], sentence[start:end], sentence[end : end + 60]
     return any(re.search(_JOINED_BEFORE.format(name=re.escape(n)), before) or re.match(_JOINED_AFTER.format(name=re.escape(n)), after)
                or re.search(_JOINED_INSIDE.format(name=re.escape(n)), span) for n in names)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.extent import reach
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
 from qa.answer.fit import joined_to_asked, other_time, placed_for_who, whole_day, wrong_kind
 from qa.answer.question import (
@@ -255,6 +256,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
                 if defined and re_ > rs:
                     rs, re_ = description_span(sent.text, rs, re_, defined)
+                elif re_ > rs:
+                    rs, re_ = reach(question, sent.text, rs, re_)
                 re_ = whole_day(question, sent.text, rs, re_)
                 text = sent.text[rs:re_]
                 if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \

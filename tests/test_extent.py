@@ -1,0 +1,59 @@
+"""How far a reader's span reaches (qa.answer.extent): each case is one a user's documents showed."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import ReaderAnswerer
+from qa.answer.extent import reach
+from qa.ingest import chunk_document, parse_document
+from qa.types import Hit
+from tests.fakes import ScriptedReader
+
+RELEASE = ("Revenue was $412.6 million, an increase of 18 percent compared with a year earlier. "
+           "The company was founded in 2005 by Ingrid Halvorsen and Tor Lunde in Drammen, Norway. "
+           "The company signed a five-year agreement with Nordmarkt Retail Group to deploy 1,500 units. "
+           "A dividend of $0.15 per share is payable on November 20, 2025 to shareholders of record on November 6, 2025. "
+           "For the fourth quarter, Halvorsen expects revenue between $430 million and $450 million and gross margin of approximately 41 percent. "
+           "Interior Minister Diosdado Cabello spoke first.")
+
+
+def _reach(question: str, sentence_part: str, read: str) -> str:
+    sentence = next(s + "." for s in RELEASE.split(". ") if sentence_part in s)
+    a = sentence.index(read)
+    return sentence[slice(*reach(question, sentence, a, a + len(read)))]
+
+
+@pytest.mark.parametrize("question, sentence, read, expected", [
+    # a number keeps its percent
+    ("By what percentage did revenue increase?", "Revenue was", "18", "18 percent"),
+    # a name is kept whole, and two founders joined by "and" both answer
+    ("Which retailer signed the agreement?", "Nordmarkt", "Nordmarkt", "Nordmarkt Retail Group"),
+    ("Who founded the company?", "founded in 2005", "Ingrid Halvorsen", "Ingrid Halvorsen and Tor Lunde"),
+    # ... but not into the name the question asks about
+    ("What post does Diosdado Cabello hold?", "Interior Minister", "Interior Minister", "Interior Minister"),
+    ("Who worked with Tor Lunde?", "founded in 2005", "Ingrid Halvorsen", "Ingrid Halvorsen"),
+    # a date or an amount ends where the next clause starts; a range stays whole
+    ("When is the dividend payable?", "dividend", "November 20, 2025 to shareholders of record on November 6, 2025",
+     "November 20, 2025"),
+    ("What revenue does Halvorsen expect?", "fourth quarter", "between $430 million and $450 million and gross margin",
+     "between $430 million and $450 million"),
+    ("How much is the dividend?", "dividend", "$0.15 per share", "$0.15 per share"),
+    # a reason or a quotation is a clause: left as read
+    ("Why is the dividend payable?", "dividend", "November 20, 2025 to shareholders", "November 20, 2025 to shareholders"),
+])
+def test_a_span_reaches_the_boundary_its_sentence_shows(question, sentence, read, expected):
+    assert _reach(question, sentence, read) == expected
+
+
+def test_the_answerer_quotes_the_reached_span_at_its_offsets():
+    doc = parse_document("release.txt", RELEASE)
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    reader = ScriptedReader([("18", 15.0), ("Ingrid Halvorsen", 15.0), ("November 20, 2025 to shareholders", 15.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False)
+    for question, expected in [("By what percentage did revenue increase?", "18 percent"),
+                               ("Who founded the company in Drammen?", "Ingrid Halvorsen and Tor Lunde"),
+                               ("When is the dividend payable?", "November 20, 2025")]:
+        a = answerer.answer(question, hits, None, {})
+        assert a.short_answer == expected, (question, a.text)
+        assert doc.text[a.answer_start : a.answer_end] == expected
