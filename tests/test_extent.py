@@ -1,4 +1,5 @@
-"""How far a reader's span reaches (qa.answer.extent): each case is one a user's documents showed."""
+"""How far a reader's span reaches (qa.answer.extent), and what a count is not (qa.answer.fit): each case is one a
+user's documents showed."""
 
 from __future__ import annotations
 
@@ -57,3 +58,17 @@ def test_the_answerer_quotes_the_reached_span_at_its_offsets():
         a = answerer.answer(question, hits, None, {})
         assert a.short_answer == expected, (question, a.text)
         assert doc.text[a.answer_start : a.answer_end] == expected
+
+
+@pytest.mark.parametrize("question, span, set_aside", [
+    ("How many people does the pumpkin soup serve?", "1 kg", True),
+    ("How many people does the pumpkin soup serve?", "4", False),
+    ("How many grams of sugar go in?", "225 g", False),  # the question counts the unit itself
+    ("How many bombs hit Plymouth?", "1,000 tons of bombs", False),
+    ("How many years after the extinction did recovery begin?", "4M to 6M", False),  # M is million, not metres
+    ("How much flour goes in?", "200 g", False),  # an amount, not a count
+])
+def test_a_count_is_not_a_measured_amount(question, span, set_aside):
+    from qa.answer.fit import wrong_kind
+
+    assert wrong_kind(question, span) is set_aside
