@@ -71,11 +71,20 @@ class Chunk:
     # (page number, start offset) of each page the chunk lies on, first page first (PDF); empty when
     # the document has no pages. See qa.ingest.page_at.
     pages: tuple[tuple[int, int], ...] = ()
+    #: the headings the chunk's first sentence stands under, (level, words) outermost first: ((2,
+    #: "Pumpkin Soup"), (3, "Ingredients")); empty when the document has none (Markdown ``#`` headings)
+    section: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def section_text(self) -> str:
+        """The section's headings as one line: "Pumpkin Soup › Ingredients" ("" without one)."""
+        return " › ".join(t for _, t in self.section)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sentences"] = [s.to_dict() for s in self.sentences]
         d["pages"] = [list(p) for p in self.pages]
+        d["section"] = [list(h) for h in self.section]
         return d
 
 

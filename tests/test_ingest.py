@@ -786,3 +786,28 @@ def test_load_jsonl_overlong_line_is_refused_without_reading_it_all(tmp_path, mo
     p.write_bytes(b"x" * 1000)
     with pytest.raises(ValueError, match=r":1: line longer than 100 bytes"):
         list(load_jsonl(p))
+
+
+def test_a_chunk_records_the_headings_it_starts_under_and_round_trips_them():
+    """From a user's recipe collection: the ingredient list of "## Pumpkin Soup" fell in a chunk of
+    its own, so nothing in it said which recipe it was."""
+    from llama_index.core.schema import MetadataMode
+
+    from qa.ingest import parse_document
+
+    ingredients = " ".join(f"- {n} g ingredient number {n}\n" for n in range(1, 40))
+    text = (f"# Family Recipes\n\nCollected by Margaret.\n\n## Pumpkin Soup\n\nServes 4.\n\n### Ingredients\n\n{ingredients}\n"
+            f"### Method\n\nSimmer for 25 minutes.\n\n## Beef Stew\n\nServes 6.\n")
+    doc = parse_document("recipes.md", text)
+    chunks = chunk_document(doc, 40)
+    assert len(chunks) > 2
+    sections = [c.section for c in chunks]
+    assert chunks[0].section == () and doc.title == "Family Recipes"  # the document's own title is no section
+    assert ((2, "Pumpkin Soup"), (3, "Ingredients")) in sections, sections
+    assert chunks[-1].section in (((2, "Pumpkin Soup"), (3, "Method")), ((2, "Beef Stew"),)), chunks[-1]
+    for c in chunks:
+        node = chunk_to_node(c)
+        assert node_to_chunk(node) == c
+        assert node.get_content(metadata_mode=MetadataMode.EMBED) == embedding_text(c)
+        if c.section:
+            assert embedding_text(c) == f"{c.title}\n{c.section_text}\n\n{c.text}"

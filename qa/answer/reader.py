@@ -22,7 +22,7 @@ from qa.answer.fit import joined_to_asked, other_time, placed_for_who, whole_day
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word,
 )
-from qa.answer.scoring import Candidate
+from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
 from qa.types import Hit
@@ -129,7 +129,13 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 continue
             seen.add((ch.chunk_id, lo, hi))
             start, end = ch.sentences[lo].start, ch.sentences[hi].end
-            windows.append(ReadWindow(c, lo, hi, start, ch.text[start - ch.start : end - ch.start]))
+            text = ch.text[start - ch.start : end - ch.start]
+            # a passage is read under its headings ("Pumpkin Soup › Ingredients\n- 1 kg pumpkin …"); a
+            # span found in them starts before the passage and so is no sentence's (:meth:`_read`)
+            heads = section_of(ch, lo) if self.passages else ""
+            if heads:
+                text, start = heads + "\n" + text, start - len(heads) - 1
+            windows.append(ReadWindow(c, lo, hi, start, text))
             if len(windows) >= self.read_top:
                 break
         return windows

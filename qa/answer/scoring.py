@@ -25,7 +25,8 @@ import numpy as np
 
 from qa.answer.question import ENTITY, ORG, PERSON, PLACE, STOPWORDS, TOKEN, content_terms, head_noun, stem
 from qa.answer.spans import TYPE_ACCEPTS, Span, is_title_case, spans_of
-from qa.types import Hit, Sentence
+from qa.ingest.chunking import heading_of, under
+from qa.types import Chunk, Hit, Sentence
 
 
 # Mutable on purpose: ranking fills in the features one pass at a time, and the trained reader
@@ -75,16 +76,41 @@ class Weights:
     w_rank: float = 0.05
     headline_penalty: float = 0.05
     w_unseen: float = 0.15
+    #: a question word found in the headings a sentence stands under counts this much of one in it
+    w_heading: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return {"w_semantic": self.w_semantic, "w_lexical": self.w_lexical, "w_type": self.w_type, "w_rank": self.w_rank,
-                "headline_penalty": self.headline_penalty, "w_unseen": self.w_unseen}
+                "headline_penalty": self.headline_penalty, "w_unseen": self.w_unseen, "w_heading": self.w_heading}
+
+
+def _answerable(sentence: str) -> bool:
+    """Can the sentence answer: three words or more, or two with a number ("Serves 4."), and no heading."""
+    words = sentence.split()
+    return (len(words) >= 3 or (len(words) == 2 and any(ch.isdigit() for ch in sentence))) and heading_of(sentence) is None
 
 
 def _candidates(hits: Sequence[Hit]) -> list[Candidate]:
-    """Every sentence of ``hits`` of at least three words, in passage order."""
+    """Every sentence of ``hits`` that can answer (:func:`_answerable`), in passage order."""
     return [Candidate(r, hit, i, s) for r, hit in enumerate(hits) for i, s in enumerate(hit.chunk.sentences)
-            if len(s.text.split()) >= 3]
+            if _answerable(s.text)]
+
+
+def section_of(chunk: Chunk, index: int) -> str:
+    """The headings sentence ``index`` of ``chunk`` stands under: the chunk's section, then the
+    headings among its own sentences before it.
+
+    >>> from qa.types import Sentence
+    >>> sents = (Sentence(0, 9, "Serves 4."), Sentence(10, 24, "### Ingredients"), Sentence(25, 35, "- 1 kg pumpkin"))
+    >>> section_of(Chunk("c", "d.md", "Recipes", 0, 35, "", sents, section=((2, "Pumpkin Soup"), (3, "Method"))), 2)
+    'Pumpkin Soup › Ingredients'
+    """
+    path = list(chunk.section)
+    for s in chunk.sentences[:index]:
+        heading = heading_of(s.text)
+        if heading is not None:
+            path = under(path, heading)
+    return " › ".join(t for _, t in path)
 
 
 def _idf(cands: Sequence[Candidate], q_terms: set[str]) -> tuple[list[set[str]], dict[str, float]]:
@@ -107,7 +133,7 @@ def _idf(cands: Sequence[Candidate], q_terms: set[str]) -> tuple[list[set[str]],
 
 
 def _passage_terms(hit: Hit) -> set[str]:
-    return set(content_terms(hit.chunk.title + " " + hit.chunk.text))
+    return set(content_terms(hit.chunk.title + " " + hit.chunk.section_text + " " + hit.chunk.text))
 
 
 def rank_sentences(
@@ -138,11 +164,14 @@ def rank_sentences(
         related_rank[r] = k
         k += bool(q_terms & _passage_terms(hit))
     w = weights
+    has_headings = [any(heading_of(x.text) for x in hit.chunk.sentences) for hit in hits]
     for c, terms in zip(cands, sent_terms):
         vec = sentence_vectors.get((c.hit.chunk.chunk_id, c.index))
         c.semantic = float(np.dot(question_vector, vec)) if question_vector is not None and vec is not None else 0.0
         c.matched = terms & q_terms
-        c.lexical = sum(idf[t] for t in c.matched) / q_weight
+        # the headings the sentence stands under count half: "- 1 kg pumpkin" under "Pumpkin Soup"
+        headed = set(content_terms(section_of(c.hit.chunk, c.index))) & q_terms - c.matched if c.hit.chunk.section or has_headings[c.hit_rank] else set()
+        c.lexical = (sum(idf[t] for t in c.matched) + w.w_heading * sum(idf[t] for t in headed)) / q_weight
         c.span, c.span_fit = best_span(c.sentence.text, qtype, q_lower, q_terms, head)
         c.type_fit = c.span_fit if qtype in TYPE_ACCEPTS else 0.5
         prior = 1.0 / (1 + related_rank[c.hit_rank])

@@ -2,7 +2,9 @@
 
 A chunk is always an exact slice ``doc.text[start:end]`` and never spans masked furniture. For a
 paged document (PDF) each chunk records the pages it lies on, so that a citation of any of its
-sentences can name its page (:func:`page_at`) without the whole document at hand.
+sentences can name its page (:func:`page_at`) without the whole document at hand. A chunk of a
+document with Markdown headings records the headings it starts under (``Chunk.section``): a recipe's
+ingredient list split from its "## Pumpkin Soup" line still belongs to the soup.
 """
 
 from __future__ import annotations
@@ -15,7 +17,25 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 4  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time")
+CHUNKER_VERSION = 5  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections
+
+#: a Markdown heading line ("## Pumpkin Soup"): its level and its words
+HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
+def heading_of(sentence: str) -> tuple[int, str] | None:
+    """(level, words) of a Markdown heading sentence, else None.
+
+    >>> heading_of("## Pumpkin Soup ##"), heading_of("#hashtag"), heading_of("Serves 4.")
+    ((2, 'Pumpkin Soup'), None, None)
+    """
+    m = HEADING.fullmatch(sentence.strip())
+    if m is None or not m.group("text"):
+        return None
+    return len(sentence.strip()) - len(sentence.strip().lstrip("#")), m.group("text")
+
+
+def under(path: Iterable[tuple[int, str]], heading: tuple[int, str]) -> list[tuple[int, str]]:
+    """The section path once ``heading`` starts a section: deeper headings and its own level end."""
+    return [h for h in path if h[0] < heading[0]] + [heading]
 
 
 def _split_long(sent: Sentence, max_words: int) -> list[Sentence]:
@@ -85,6 +105,15 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         sents.extend(_split_long(s, max_words))
     chunks: list[Chunk] = []
     group: list[Sentence] = []
+    # the headings each sentence stands under, so that a chunk that starts inside a section (its
+    # ingredients, not its "## Pumpkin Soup" line) still says which one: the document's own title is left out
+    section_at: dict[int, tuple[tuple[int, str], ...]] = {}
+    path: list[tuple[int, str]] = []
+    for s in sents:
+        section_at[s.start] = tuple(h for h in path if h[1] != doc.title)
+        heading = heading_of(s.text)
+        if heading is not None:
+            path = under(path, heading)
 
     def flush() -> None:
         if not group:
@@ -92,7 +121,7 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         start, end = group[0].start, group[-1].end
         body = doc.text[start:end]
         chunks.append(Chunk(chunk_id_for(doc.doc_id, start, body), doc.doc_id, doc.title, start, end, body, tuple(group),
-                            pages=pages_between(doc.pages, start, end)))
+                            pages=pages_between(doc.pages, start, end), section=section_at.get(start, ())))
 
     def crosses_mask(a: int, b: int) -> bool:
         return any(ms < b and me > a for ms, me in doc.masked)

@@ -15,6 +15,8 @@ _NODE_META_HIDDEN = ["doc_id", "start", "end", "sentences", "chunk_id"]
 #: metadata key of a chunk's pages, ``[[page, page start], ...]`` as JSON; only on chunks of paged
 #: documents, so the nodes of text documents are exactly what they were before pages existed
 PAGES_KEY = "pages"
+#: metadata key of a chunk's section path (:attr:`qa.types.Chunk.section`); only where there is one
+SECTION_KEY, SECTION_LEVELS_KEY = "section", "section_levels"
 
 
 def to_llama_document(doc: Document) -> Any:
@@ -33,8 +35,9 @@ def to_llama_document(doc: Document) -> Any:
 def chunk_to_node(chunk: Chunk) -> Any:
     """The chunk as a llama-index ``TextNode``; offsets and sentence spans live in metadata.
 
-    The title is the only metadata seen by embedding and BM25 ("title\\n\\ntext"): headlines carry
-    the topic words that a passage deep in an article often lacks.
+    The title, and the section path where the document has headings, are the only metadata seen by
+    embedding and BM25 ("title\\nsection\\n\\ntext"): headlines carry the topic words that a passage
+    deep in an article often lacks.
     """
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
@@ -50,6 +53,10 @@ def chunk_to_node(chunk: Chunk) -> Any:
     if chunk.pages:
         metadata[PAGES_KEY] = json.dumps([list(p) for p in chunk.pages])
         hidden.append(PAGES_KEY)
+    if chunk.section:  # its words seen by embedding and BM25, after the title; its levels hidden
+        metadata[SECTION_KEY] = chunk.section_text
+        metadata[SECTION_LEVELS_KEY] = json.dumps([level for level, _ in chunk.section])
+        hidden.append(SECTION_LEVELS_KEY)
     return TextNode(
         id_=chunk.chunk_id,
         text=chunk.text,
@@ -82,9 +89,18 @@ def node_to_chunk(node: Any) -> Chunk:
         text=text,
         sentences=sents,
         pages=pages,
+        section=_section(md),
     )
+
+
+def _section(md: Any) -> tuple[tuple[int, str], ...]:
+    """A chunk's section from its node's metadata ((level, words) per heading)."""
+    words = str(md.get(SECTION_KEY) or "")
+    levels = json.loads(md.get(SECTION_LEVELS_KEY) or "[]")
+    return tuple(zip((int(n) for n in levels), words.split(" › "))) if words else ()
 
 
 def embedding_text(chunk: Chunk) -> str:
     """What the dense and sparse indexes see for a chunk (same as the node's EMBED content)."""
-    return f"{chunk.title}\n\n{chunk.text}" if chunk.title else chunk.text
+    head = "\n".join(x for x in (chunk.title, chunk.section_text) if x)
+    return f"{head}\n\n{chunk.text}" if head else chunk.text

@@ -1,0 +1,87 @@
+"""Markdown sections: a sentence is read and scored under the headings it stands under (a user's
+recipe collection: "How much pumpkin is needed for the soup?" got the soup's keeping time, because
+its ingredient list, in a chunk of its own, never said "soup")."""
+
+from __future__ import annotations
+
+from qa.answer import ReaderAnswerer
+from qa.answer.scoring import rank_sentences, section_of
+from qa.ingest import chunk_document, parse_document
+from qa.types import Hit
+from tests.fakes import ScriptedReader
+
+RECIPES = """# Family Recipes
+
+Collected by Margaret, tested in 2024.
+
+## Pumpkin Soup
+
+Serves 4.
+
+### Ingredients
+
+- 1 kg pumpkin, peeled and cut into cubes
+- 1 litre vegetable stock
+
+### Method
+
+Simmer the pumpkin in the stock for 25 minutes. The soup keeps for three days in the fridge.
+
+## Beef Stew
+
+Serves 6.
+
+### Ingredients
+
+- 1.2 kg braising steak, cut into pieces
+- 2 onions, sliced
+"""
+
+
+def _hits(max_words: int = 14):
+    doc = parse_document("recipes.md", RECIPES)
+    return doc, [Hit(chunk=c, score=1.0) for c in chunk_document(doc, max_words)]
+
+
+def test_each_sentence_knows_its_section_even_in_a_chunk_that_starts_inside_it():
+    _, hits = _hits()
+    where = {s.text: section_of(h.chunk, i) for h in hits for i, s in enumerate(h.chunk.sentences)}
+    assert where["- 1 kg pumpkin, peeled and cut into cubes"] == "Pumpkin Soup › Ingredients"
+    assert where["- 1.2 kg braising steak, cut into pieces"] == "Beef Stew › Ingredients"
+    assert where["Serves 6."] == "Beef Stew"
+    assert any(h.chunk.section and not h.chunk.sentences[0].text.startswith("#") for h in hits)  # a chunk started inside one
+
+
+def test_the_heading_words_count_for_the_sentences_under_them_and_headings_never_answer():
+    from dataclasses import replace
+
+    _, hits = _hits()
+    question, weights = "How much pumpkin is needed for the soup?", ReaderAnswerer().weights
+    ranked = rank_sentences(question, "number", hits, None, {}, weights)
+    blind = rank_sentences(question, "number", hits, None, {}, replace(weights, w_heading=0.0))
+    lexical = {c.sentence.text: c.lexical for c in ranked}
+    assert lexical["- 1 kg pumpkin, peeled and cut into cubes"] > {c.sentence.text: c.lexical for c in blind}["- 1 kg pumpkin, peeled and cut into cubes"]
+    assert lexical["Serves 4."] > lexical["Serves 6."]  # "soup" and "pumpkin" are the headings' words
+    texts = [c.sentence.text for c in ranked]
+    assert texts.index("- 1 kg pumpkin, peeled and cut into cubes") < texts.index("- 1.2 kg braising steak, cut into pieces")
+    assert not any(t.startswith("#") for t in texts)
+    assert "Serves 4." in texts  # two words, one a number: an answer to "How many does it serve?"
+
+
+def test_the_reader_reads_a_passage_under_its_headings_and_never_answers_from_them():
+    doc, hits = _hits()
+    seen: list[str] = []
+
+    class Recording(ScriptedReader):
+        def read(self, question, passages, top=3):
+            seen.extend(passages)
+            return super().read(question, passages, top)
+
+    # "Pumpkin Soup" is proposed too: found only in the headings it is no sentence's, and not the answer
+    reader = Recording([("Pumpkin Soup", 20.0), ("1 kg", 15.0), ("4", 9.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False, passages=True, read_top=8)
+    a = answerer.answer("How much pumpkin goes into the soup?", hits, None, {})
+    assert a.short_answer == "1 kg" and doc.text[a.answer_start : a.answer_end] == "1 kg"
+    assert any(p.startswith("Pumpkin Soup\n### Ingredients") and "- 1 kg pumpkin" in p for p in seen), seen
+    # a count is not a measured amount: "1 kg" does not say how many the soup serves
+    assert answerer.answer("How many people does the pumpkin soup serve?", hits, None, {}).short_answer == "4"
