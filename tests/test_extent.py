@@ -72,3 +72,28 @@ def test_a_count_is_not_a_measured_amount(question, span, set_aside):
     from qa.answer.fit import wrong_kind
 
     assert wrong_kind(question, span) is set_aside
+
+
+def test_a_person_named_by_another_role_does_not_answer_and_an_acronym_is_found_spelled_out():
+    """From a user's earnings release: "Who is the Chief Operating Officer?" and "Who is the CFO?" got
+    the chief executive. A sentence naming the asked role, in words or as its acronym, answers."""
+    text = ("“A strong quarter,” said Ingrid Halvorsen, Chief Executive Officer of the company. "
+            "“Our balance sheet is sound,” said Marcus Oyelaran, Chief Financial Officer.")
+    doc = parse_document("release.txt", text)
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    reader = ScriptedReader([("Ingrid Halvorsen", 15.0), ("Marcus Oyelaran", 9.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.2, prefer_typed_rules=False, w_reader=1.0, reader_mid=0.0)
+    assert answerer.answer("Who is the Chief Executive Officer?", hits, None, {}).short_answer == "Ingrid Halvorsen"
+    assert answerer.answer("Who is the CEO?", hits, None, {}).short_answer == "Ingrid Halvorsen"
+    assert answerer.answer("Who is the Chief Financial Officer?", hits, None, {}).short_answer == "Marcus Oyelaran"
+    assert answerer.answer("Who is the CFO?", hits, None, {}).short_answer == "Marcus Oyelaran"
+    assert answerer.answer("Who is the Chief Operating Officer?", hits, None, {}).refused
+
+
+def test_an_acronym_counts_as_the_words_it_stands_for():
+    from qa.answer.scoring import Weights, rank_sentences
+
+    doc = parse_document("release.txt", "Marcus Oyelaran is the Chief Financial Officer. The office opened in Oslo.")
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    ranked = rank_sentences("Who is the CFO?", "person", hits, None, {}, Weights())
+    assert ranked[0].sentence.text.startswith("Marcus") and ranked[0].lexical > 0

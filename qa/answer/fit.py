@@ -234,3 +234,38 @@ def not_the_contact_asked(question: str, span: str) -> bool:
     if _ASKS_PHONE.search(question) and re.search(r"\b(?:what|which)\b", question, re.I):
         return len(re.findall(r"\d", span)) < 6
     return False
+
+
+#: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
+_ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
+_ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{_ROLE_HEAD}\b")
+#: a role's acronym: "CFO", "COO", "CEO"
+_ROLE_ACRONYM = re.compile(r"\bC[A-Z]{1,2}O\b")
+
+
+def _initials(role: str) -> str:
+    """"CFO" of "Chief Financial Officer", and of "CFO"."""
+    return role if _ROLE_ACRONYM.fullmatch(role) else "".join(w[0] for w in role.split() if w[0].isupper())
+
+
+def other_role(question: str, sentence: str) -> bool:
+    """Does ``sentence`` name a person by another role than the one asked? "Ingrid Halvorsen, Chief
+    Executive Officer" does not answer "Who is the Chief Operating Officer?" nor "Who is the CFO?"
+    (a user's earnings release: the chief executive was given for both). A sentence that also names
+    the asked role, by its words or its acronym, may answer.
+
+    >>> s = "“A strong quarter,” said Ingrid Halvorsen, Chief Executive Officer of Halvorsen Robotics."
+    >>> other_role("Who is the Chief Operating Officer of Halvorsen Robotics?", s), other_role("Who is the CFO?", s)
+    (True, True)
+    >>> other_role("Who is the CEO?", s), other_role("Who is the Chief Executive Officer?", s), other_role("Who founded it?", s)
+    (False, False, False)
+    """
+    asked = [m.group() for m in _ROLE.finditer(question)] + _ROLE_ACRONYM.findall(question)
+    asked = [a for a in asked if len(a.split()) > 1 or _ROLE_ACRONYM.fullmatch(a)]  # "President" alone is no role to compare
+    if not asked:
+        return False
+    named = [m.group() for m in _ROLE.finditer(sentence) if len(m.group().split()) > 1] + _ROLE_ACRONYM.findall(sentence)
+    if not named:
+        return False
+    keys = {k for a in asked for k in (a.lower(), _initials(a))}
+    return not any(n.lower() in keys or _initials(n) in keys for n in named)

@@ -136,6 +136,27 @@ def _passage_terms(hit: Hit) -> set[str]:
     return set(content_terms(hit.chunk.title + " " + hit.chunk.section_text + " " + hit.chunk.text))
 
 
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of|and|for|&)?\s*[A-Z][\w’'-]*)+")
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Does ``text`` spell ``acronym`` out as capitalised words ("Chief Financial Officer" for "CFO";
+    "of", "and", "for" are skipped, as acronyms skip them)?
+
+    >>> spelled_out("CFO", "said Marcus Oyelaran, Chief Financial Officer."), spelled_out("CFO", "Chief Executive Officer")
+    (True, False)
+    >>> spelled_out("EU", "member states of the European Union")
+    True
+    """
+    for m in _CAPITALISED_RUN.finditer(text):
+        words = [w for w in m.group().split() if w[0].isupper()]
+        for i in range(len(words) - len(acronym) + 1):
+            if "".join(w[0] for w in words[i : i + len(acronym)]) == acronym:
+                return True
+    return False
+
+
 def rank_sentences(
     question: str,
     qtype: str,
@@ -165,7 +186,11 @@ def rank_sentences(
         k += bool(q_terms & _passage_terms(hit))
     w = weights
     has_headings = [any(heading_of(x.text) for x in hit.chunk.sentences) for hit in hits]
+    acronyms = {stem(a): a for a in _ACRONYM.findall(question)}
     for c, terms in zip(cands, sent_terms):
+        for term, acronym in acronyms.items():  # "CFO" is found in "Chief Financial Officer"
+            if term not in terms and spelled_out(acronym, c.sentence.text):
+                terms = terms | {term}
         vec = sentence_vectors.get((c.hit.chunk.chunk_id, c.index))
         c.semantic = float(np.dot(question_vector, vec)) if question_vector is not None and vec is not None else 0.0
         c.matched = terms & q_terms
