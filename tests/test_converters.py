@@ -282,7 +282,7 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
     doc = one_document(tmp_path)
     assert doc.title == "Lighthouse Annual Review" and doc.pages == ()
     lines = doc.text.split("\n")
-    assert lines[:3] == list(DOCX_PARAGRAPHS)
+    assert lines[:3] == ["# " + DOCX_PARAGRAPHS[0], *DOCX_PARAGRAPHS[1:]]  # a heading keeps its level, as in Markdown
     assert lines[3:6] == ["Year | Visitors", "2022 | 18,400", "2023 | 21,950"]
     assert lines[6:] == ["The review was published in March."]
     assert "Confidential" not in doc.text  # the footer is page furniture
@@ -295,6 +295,7 @@ def test_html_main_content_without_navigation_or_footer(tmp_path):
     (tmp_path / "glacier.html").write_text(HTML_PAGE, encoding="utf-8")
     doc = one_document(tmp_path)
     assert doc.title == "Glacier lost a fifth of its ice"
+    assert doc.text.splitlines()[0] == "# Glacier lost a fifth of its ice"
     assert "Lena Brunner found." in doc.text
     # inline markup is text, not a line break: the sentence is one line
     assert "Brunner's team measured the ice with drones and ground radar over eleven summers." in doc.text.splitlines()
@@ -368,3 +369,26 @@ def test_engine_answers_from_a_pdf_and_a_docx_with_page_citations(tmp_path):
             assert texts[c.doc_id].text[c.start : c.end] == c.quote
         assert answer.to_dict()["citations"][0]["page"] == page
     assert report is not None
+
+
+def test_html_and_docx_headings_give_their_chunks_a_section(tmp_path):
+    """A user's itinerary and lease: what stands under "<h2>Kyoto</h2>" or a "Heading 2" paragraph is
+    known to be about it, as under a Markdown "## Kyoto" (qa.ingest.chunking)."""
+    import docx
+
+    stays = "".join(f"<li>Night {n}: room {n}00, breakfast included.</li>" for n in range(1, 30))
+    (tmp_path / "trip.html").write_text(f"<html><body><article><h1>Our trip</h1><p>Two cities in spring, planned by the agency.</p>"
+                                        f"<h2>Kyoto</h2><h3>Hotel</h3><ul>{stays}</ul><h2>Osaka</h2><p>One night near the station.</p>"
+                                        f"</article></body></html>", encoding="utf-8")
+    d = docx.Document()
+    d.add_heading("House rules", level=1)
+    d.add_heading("Rent", level=2)
+    for n in range(1, 30):
+        d.add_paragraph(f"Clause {n}: the rent is paid on day {n} of the month by bank transfer.")
+    d.save(tmp_path / "lease.docx")
+    for name, deep in (("trip.html", ((2, "Kyoto"), (3, "Hotel"))), ("lease.docx", ((2, "Rent"),))):
+        doc = next(x for x in load_documents(tmp_path).documents if x.doc_id == name)
+        chunks = chunk_document(doc, 40)
+        assert deep in [c.section for c in chunks], (name, [c.section for c in chunks])
+        assert_exact_slices(doc)
+

@@ -1,4 +1,5 @@
-"""DOCX: the body's paragraphs and tables, in document order, one paragraph (or table row) per line.
+"""DOCX: the body's paragraphs and tables, in document order, one paragraph (or table row) per line;
+a heading ("Heading 2" style) marked with its level as in Markdown ("## Rent").
 
 python-docx is the maintained reader of the format (lxml underneath, which the HTML converter uses
 too). Headers, footers, comments and footnotes are left out: they are page furniture or asides, not
@@ -8,6 +9,7 @@ the document's text. A table row is one line, its cells joined by " | " (a merge
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,7 +54,22 @@ def _lines(document: Any) -> Iterator[str]:
         if isinstance(block, Table):
             yield from (_row_line(row) for row in block.rows)
         else:
-            yield from (clean_line(x) for x in block.text.splitlines())
+            level = _heading_level(block)
+            lines = [clean_line(x) for x in block.text.splitlines()]
+            yield from ([f"{'#' * level} {' '.join(x for x in lines if x)}"] if level and any(lines) else lines)
+
+
+def _heading_level(paragraph: Any) -> int:
+    """1-6 for a paragraph styled "Title" or "Heading N" (marked as in Markdown, so that its section
+    is known: qa.ingest.chunking), else 0."""
+    try:
+        name = (paragraph.style.name or "") if paragraph.style is not None else ""
+    except (KeyError, ValueError, AttributeError):  # a style the document names but does not define
+        return 0
+    if name == "Title":
+        return 1
+    m = re.fullmatch(r"Heading ([1-6])", name)
+    return int(m.group(1)) if m else 0
 
 
 @dataclass(frozen=True)

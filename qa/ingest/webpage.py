@@ -1,5 +1,5 @@
 """HTML: the page's main content (readability-lxml), as text, one block (paragraph, heading, list
-item, table row) per line.
+item, table row) per line; a heading marked with its level as in Markdown ("## Prices").
 
 Why readability-lxml: it is the long-standing port of Mozilla's Readability heuristics (score text
 blocks, keep the article, drop navigation, sidebars and footers), small on top of lxml (which
@@ -25,6 +25,7 @@ _BLOCKS = frozenset(
     "header hr li main nav ol p pre section table tbody thead tfoot tr ul caption details summary".split()
 )
 _CELLS = frozenset(("td", "th"))
+_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 # Never text: scripts, styles, and what readability may leave of navigation in a fallback.
 _SKIP = frozenset("script style noscript template svg head nav header footer aside form button select".split())
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -65,7 +66,9 @@ def _block_lines(root: Any) -> Iterator[str]:
         if skipping:
             continue
         if tag in _BLOCKS:
-            yield clean_line("".join(line))
+            text = clean_line("".join(line))
+            # a heading keeps its level as Markdown does ("## Prices"), so its section is known (qa.ingest.chunking)
+            yield f"{'#' * int(tag[1])} {text}" if event == "end" and tag in _HEADINGS and text else text
             line = []
         elif event == "start" and tag in _CELLS and "".join(line).strip():
             line.append(" | ")
