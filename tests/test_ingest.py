@@ -811,3 +811,11 @@ def test_a_chunk_records_the_headings_it_starts_under_and_round_trips_them():
         assert node.get_content(metadata_mode=MetadataMode.EMBED) == embedding_text(c)
         if c.section:
             assert embedding_text(c) == f"{c.title}\n{c.section_text}\n\n{c.text}"
+
+
+def test_a_heading_line_and_a_numbered_heading_are_one_sentence():
+    """A user's DOCX policy: "5. Contacts and Review" was split after "5.", so its section was "5."."""
+    from qa.ingest import parse_document
+
+    doc = parse_document("policy.md", "# 5. Contacts and Review\n\n6. Any Other Business\nHe scored 5. Then he left.\n")
+    assert [s.text for s in split_sentences(doc)] == ["# 5. Contacts and Review", "6. Any Other Business", "He scored 5.", "Then he left."]

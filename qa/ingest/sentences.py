@@ -43,6 +43,9 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
     while k > 0 and not text[k - 1].isspace() and text[k - 1] not in "(\"“‘'*_[`~":  # "**Dr." in Markdown is "Dr"
         k -= 1
     token = text[k:j]
+    line_start = text.rfind("\n", 0, k) + 1
+    if text.startswith("#", line_start) or (re.fullmatch(r"\d+(?:\.\d+)*", token) and not text[line_start:k].strip(" \t#")):
+        return False  # a heading line is one sentence; "5." opens a numbered heading or item ("5. Contacts and Review")
     if nxt.isspace():
         m = end
         while m < seg_end and text[m].isspace():
