@@ -24,6 +24,7 @@ from qa.answer.question import (
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
+from qa.answer.tables import _SEP, asked_cell, in_asked_row, is_header_row, lines_of
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
 from qa.types import Hit
 
@@ -255,6 +256,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 a, b = w_start + sp.start, w_start + sp.end
                 # the sentence holding the span's start; a span running past its end is cut there
                 idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
+                if idx is not None and _SEP in ch.sentences[idx].text:  # a table: the row the question names
+                    idx, a, b = in_asked_row(question, lines_of(ch), idx, a - ch.sentences[idx].start, b - ch.sentences[idx].start)
+                    a, b = a + ch.sentences[idx].start, b + ch.sentences[idx].start
                 owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None
                 if owner is None:
                     continue
@@ -269,7 +273,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \
                         or wrong_kind(question, text) or joined_to_asked(question, sent.text, rs, re_) \
                         or placed_for_who(question, sent.text, rs) or other_time(question, sent.text, ch.text) \
-                        or other_role(question, sent.text) \
+                        or other_role(question, sent.text) or is_header_row(lines_of(ch), idx) \
                         or (defined and (names_another(text, defined) or not next_to(sent.text, rs, re_, defined))):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
@@ -297,6 +301,10 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 c.span = rules
             elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
                 c.span = None
+        for c in read_cands:  # a table row answers with the cell under the column the question names
+            cell = asked_cell(question, lines_of(c.hit.chunk), c.index) if c.span is not None else None
+            if cell is not None:
+                c.span = Span(*cell, "table")
         if speaker:
             for c in read_cands:
                 if not quotes_speaker(speaker, c.sentence.text, previous_sentences(c)):
