@@ -134,6 +134,8 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     'people@northwind-robotics.example'
     >>> s = "It opens at 5 p.m."; s[slice(*trim(s, 12, len(s)))]
     '5 p.m.'
+    >>> s = "Absent: Oliver Grant, General Counsel (on leave)."; s[slice(*trim(s, 8, len(s)))]
+    'Oliver Grant, General Counsel (on leave)'
     >>> s = "Call (503) 555-0147 or +47 32 21 45 00."
     >>> s[slice(*trim(s, 6, 9))], s[slice(*trim(s, s.index("+47") + 1, s.index(" 00")))]
     ('(503) 555-0147', '+47 32 21 45 00')
@@ -141,6 +143,8 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     while start < end and sentence[start] in " \t,;:.–—-(\"“‘'":
         start += 1
     while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'":
+        if sentence[end - 1] == ")" and sentence.count("(", start, end) >= sentence.count(")", start, end):
+            break  # the bracket the span opened: "General Counsel (on leave)" keeps it
         end -= 1
     # a trailing period belongs to the span only for abbreviations like "U.S." / "Jr."
     if end > start and sentence[end - 1] == "." and not re.search(r"(?:\b[A-Z]\.|\b[a-z]\.[a-z]\.|Jr\.|Sr\.|Inc\.)$", sentence[start:end]):
