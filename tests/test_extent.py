@@ -91,9 +91,30 @@ def test_a_person_named_by_another_role_does_not_answer_and_an_acronym_is_found_
 
 
 def test_an_acronym_counts_as_the_words_it_stands_for():
+    from qa.answer.fit import other_role
     from qa.answer.scoring import Weights, rank_sentences
 
-    doc = parse_document("release.txt", "Marcus Oyelaran is the Chief Financial Officer. The office opened in Oslo.")
+    doc = parse_document("release.txt", "Marcus Oyelaran is the Chief Financial Officer. The office opened in Oslo. "
+                                        "Its clean air delivery rate is 320 cubic metres an hour.")
     hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
     ranked = rank_sentences("Who is the CFO?", "person", hits, None, {}, Weights())
     assert ranked[0].sentence.text.startswith("Marcus") and ranked[0].lexical > 0
+    ranked = rank_sentences("What is the CADR?", "other", hits, None, {}, Weights())
+    assert ranked[0].sentence.text.startswith("Its clean air") and ranked[0].lexical > 0
+    # a vice president is another role than a chief technology officer (a user's attendee list)
+    assert other_role("Who is the Chief Technology Officer?", "- Aisha Bello, VP of Sales")
+    assert not other_role("Who is the VP of Sales?", "- Aisha Bello, VP of Sales")
+
+
+def test_a_numbered_item_the_documents_do_not_have_is_not_answered_by_its_siblings_and_a_listed_price_is_its_own():
+    """From a user's manual of the Nimbus 200, 400 and 600: "How much does the Nimbus 800 cost?" got
+    the 600's filter price; "How much does a replacement filter for the Nimbus 400 cost?" the 200's."""
+    text = ("# Nimbus manual\n\n## Nimbus 400\n\nThe recommended retail price is $279.\n\n## Filters\n\n"
+            "Replacement filters cost $39 for the Nimbus 200, $49 for the Nimbus 400 and $69 for the Nimbus 600.\n")
+    doc = parse_document("manual.md", text)
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    reader = ScriptedReader([("$39", 15.0), ("$279", 12.0)])
+    answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.2, prefer_typed_rules=False, w_reader=1.0, reader_mid=0.0)
+    a = answerer.answer("How much does a replacement filter for the Nimbus 400 cost?", hits, None, {})
+    assert a.short_answer == "$49" and doc.text[a.answer_start : a.answer_end] == "$49"
+    assert answerer.answer("How much does the Nimbus 800 cost?", hits, None, {}).refused

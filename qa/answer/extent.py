@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from qa.answer.question import DATE, NUMBER, PERSON, QUOTE, REASON, content_terms, question_type
-from qa.answer.spans import _UPPER_WORD, spans_of
+from qa.answer.spans import _UPPER_WORD, Span, spans_of
 
 _UNIT_AFTER = re.compile(r"\s?(?:%|percent\b|per cent\b|percentage points?\b)", re.I)
 # a capitalised run with the particles names hold ("Cartel de los Soles"), but not "and"/"for",
@@ -101,7 +101,51 @@ def clause_end(question: str, sentence: str, start: int, end: int) -> int:
 
 
 def reach(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
-    """``start``/``end`` with the rules above applied (the start never moves)."""
+    """``start``/``end`` with the rules above applied (the start moves only to another item's number)."""
+    start, end = attached_value(question, sentence, start, end)
     end = with_unit(sentence, start, end)
     end = whole_name(question, sentence, start, end)
     return start, clause_end(question, sentence, start, end)
+
+
+_NUMBERED = re.compile(r"\b([A-Z][\w-]*)\s+([A-Z]?\d+[A-Za-z]?)\b")
+_FOR_ITEM = re.compile(r"\s+(?:for|of|on|per)\s+(?:the\s+|a\s+|an\s+|each\s+)?")
+
+
+def attached_value(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A number span moved to the number that belongs to the item the question names, when the
+    sentence lists several of a numbered series: "$39 for the Nimbus 200, $49 for the Nimbus 400 and
+    $69 for the Nimbus 600" answers "How much is a filter for the Nimbus 400?" with "$49" (a user's
+    manual got "$39"). A number belongs to the item after it that it is "for" or "of", else to the
+    nearest item named.
+
+    >>> s = "Filters cost $39 for the Nimbus 200, $49 for the Nimbus 400 and $69 for the Nimbus 600."
+    >>> s[slice(*attached_value("How much is a filter for the Nimbus 400?", s, s.index("$39"), s.index("$39") + 3))]
+    '$49'
+    >>> s = "Weights: Nimbus 200, 3.2 kg; Nimbus 400, 5.1 kg."
+    >>> s[slice(*attached_value("How much does the Nimbus 400 weigh?", s, s.index("3.2"), s.index("3.2") + 6))]
+    '5.1 kg'
+    """
+    asked = {(w, n) for w, n in _NUMBERED.findall(question)}
+    items = [(m.start(), (m.group(1), m.group(2))) for m in _NUMBERED.finditer(sentence)]
+    named = [pos for pos, item in items if item in asked]
+    if len(named) != 1 or not any(item[0] == w and item not in asked for _, item in items for w, _ in asked):
+        return start, end
+    values = [s for s in spans_of(sentence) if s.kind == NUMBER and not any(p <= s.start < p + 40 and sentence[p:s.end].count(" ") <= 1
+                                                                             for p, _ in items)]  # "400" of "Nimbus 400" is no value
+
+    ends = {pos: pos + len(" ".join(item)) for pos, item in items}
+
+    def owner(v: Span) -> int:
+        after = [pos for pos, _ in items if pos >= v.end]
+        if after and _FOR_ITEM.fullmatch(sentence[v.end : after[0]]):  # "$49 for the Nimbus 400"
+            return after[0]
+        # else the nearest item by the words between ("Nimbus 400: $49", "Nimbus 600, $69")
+        return min(items, key=lambda it: v.start - ends[it[0]] if ends[it[0]] <= v.start else it[0] - v.end)[0]
+
+    read = next((v for v in values if v.start <= start < v.end), None)
+    mine = [v for v in values if owner(v) == named[0]]
+    if read is None or len(mine) != 1:
+        return start, end
+    unit = sentence[read.end : end]  # what the read span had after its number (" kg"), kept if it follows this one too
+    return mine[0].start, mine[0].end + (len(unit) if unit and sentence.startswith(unit, mine[0].end) else 0)

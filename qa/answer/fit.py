@@ -239,8 +239,8 @@ def not_the_contact_asked(question: str, span: str) -> bool:
 #: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
 _ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
 _ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{_ROLE_HEAD}\b")
-#: a role's acronym: "CFO", "COO", "CEO"
-_ROLE_ACRONYM = re.compile(r"\bC[A-Z]{1,2}O\b")
+#: a role's acronym: "CFO", "COO", "CEO", "VP", "SVP"
+_ROLE_ACRONYM = re.compile(r"\b(?:C[A-Z]{1,2}O|S?E?VP)\b")
 
 
 def _initials(role: str) -> str:
@@ -269,3 +269,28 @@ def other_role(question: str, sentence: str) -> bool:
         return False
     keys = {k for a in asked for k in (a.lower(), _initials(a))}
     return not any(n.lower() in keys or _initials(n) in keys for n in named)
+
+
+#: a model, flight, room or week named by a word and its number: "Nimbus 400", "Week 6", "UA 837"
+_NUMBERED = re.compile(r"\b([A-Z][\w-]*)\s+([A-Z]?\d+[A-Za-z]?)\b")
+_NOT_A_NAME = re.compile(rf"{_MONTHS}|In|On|By|At|From|Since|Until|After|Before|During|Over|Under|About|Around|What|Which|How|When|AD|BC|CE|Q[1-4]", re.I)
+
+
+def other_numbered(question: str, sentence: str, passage: str) -> bool:
+    """Does ``sentence`` speak of another of a numbered series than the one asked, which its passage
+    never names? "How much does the Nimbus 800 cost?" is not answered by "$69 for the Nimbus 600" (a
+    user's manual lists the Nimbus 200, 400 and 600), nor "Who teaches in Week 7?" by Week 6's
+    lecturer. A year is no such number (:func:`other_time` handles years).
+
+    >>> s = "Filters cost $49 for the Nimbus 400 and $69 for the Nimbus 600."
+    >>> other_numbered("How much does the Nimbus 800 cost?", s, s), other_numbered("How much does the Nimbus 400 cost?", s, s)
+    (True, False)
+    >>> other_numbered("Who won Super Bowl 50?", "Super Bowl XLIX was won by New England.", "")
+    False
+    """
+    asked = [(w, n) for w, n in _NUMBERED.findall(question) if not _NOT_A_NAME.fullmatch(w) and not _YEAR.fullmatch(n)]
+    if not asked:
+        return False
+    here = _NUMBERED.findall(sentence)
+    return any(not re.search(rf"\b{re.escape(w)}\s+{re.escape(n)}\b", passage)
+               and any(w2 == w and n2 != n for w2, n2 in here) for w, n in asked)

@@ -138,24 +138,29 @@ def _passage_terms(hit: Hit) -> set[str]:
 
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+_WORD = re.compile(r"[^\W\d_][\w’'-]*")
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of|and|for|&)?\s*[A-Z][\w’'-]*)+")
 
 
 def spelled_out(acronym: str, text: str) -> bool:
     """Does ``text`` spell ``acronym`` out as capitalised words ("Chief Financial Officer" for "CFO";
-    "of", "and", "for" are skipped, as acronyms skip them)?
+    "of", "and", "for" are skipped, as acronyms skip them), or, for three letters or more, as
+    consecutive words in any case ("clean air delivery rate" for "CADR")?
 
     >>> spelled_out("CFO", "said Marcus Oyelaran, Chief Financial Officer."), spelled_out("CFO", "Chief Executive Officer")
     (True, False)
-    >>> spelled_out("EU", "member states of the European Union")
-    True
+    >>> spelled_out("EU", "member states of the European Union"), spelled_out("CADR", "its clean air delivery rate is 320")
+    (True, True)
     """
     for m in _CAPITALISED_RUN.finditer(text):
         words = [w for w in m.group().split() if w[0].isupper()]
         for i in range(len(words) - len(acronym) + 1):
             if "".join(w[0] for w in words[i : i + len(acronym)]) == acronym:
                 return True
-    return False
+    if len(acronym) < 3:  # two lower-case words spell too many things
+        return False
+    words = _WORD.findall(text)  # "clean air delivery rate" for "CADR"
+    return any("".join(w[0] for w in words[i : i + len(acronym)]).upper() == acronym for i in range(len(words) - len(acronym) + 1))
 
 
 def rank_sentences(
