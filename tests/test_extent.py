@@ -3,6 +3,8 @@ user's documents showed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from qa.answer import ReaderAnswerer
@@ -17,6 +19,16 @@ RELEASE = ("Revenue was $412.6 million, an increase of 18 percent compared with 
            "A dividend of $0.15 per share is payable on November 20, 2025 to shareholders of record on November 6, 2025. "
            "For the fourth quarter, Halvorsen expects revenue between $430 million and $450 million and gross margin of approximately 41 percent. "
            "Interior Minister Diosdado Cabello spoke first.")
+
+
+def _hits_of(name: str, text: str) -> tuple[Any, list[Hit]]:
+    doc = parse_document(name, text)
+    return doc, [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+
+
+def _confident(spans: list[tuple[str, float]]) -> ReaderAnswerer:
+    """An answerer whose scripted reader's span scores decide (confidence = sigmoid(score))."""
+    return ReaderAnswerer(reader=ScriptedReader(spans), refusal_threshold=0.2, prefer_typed_rules=False, w_reader=1.0, reader_mid=0.0)
 
 
 def _reach(question: str, sentence_part: str, read: str) -> str:
@@ -48,8 +60,7 @@ def test_a_span_reaches_the_boundary_its_sentence_shows(question, sentence, read
 
 
 def test_the_answerer_quotes_the_reached_span_at_its_offsets():
-    doc = parse_document("release.txt", RELEASE)
-    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    doc, hits = _hits_of("release.txt", RELEASE)
     reader = ScriptedReader([("18", 15.0), ("Ingrid Halvorsen", 15.0), ("November 20, 2025 to shareholders", 15.0)])
     answerer = ReaderAnswerer(reader=reader, refusal_threshold=-1.0, prefer_typed_rules=False)
     for question, expected in [("By what percentage did revenue increase?", "18 percent"),
@@ -79,10 +90,8 @@ def test_a_person_named_by_another_role_does_not_answer_and_an_acronym_is_found_
     the chief executive. A sentence naming the asked role, in words or as its acronym, answers."""
     text = ("“A strong quarter,” said Ingrid Halvorsen, Chief Executive Officer of the company. "
             "“Our balance sheet is sound,” said Marcus Oyelaran, Chief Financial Officer.")
-    doc = parse_document("release.txt", text)
-    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
-    reader = ScriptedReader([("Ingrid Halvorsen", 15.0), ("Marcus Oyelaran", 9.0)])
-    answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.2, prefer_typed_rules=False, w_reader=1.0, reader_mid=0.0)
+    _, hits = _hits_of("release.txt", text)
+    answerer = _confident([("Ingrid Halvorsen", 15.0), ("Marcus Oyelaran", 9.0)])
     assert answerer.answer("Who is the Chief Executive Officer?", hits, None, {}).short_answer == "Ingrid Halvorsen"
     assert answerer.answer("Who is the CEO?", hits, None, {}).short_answer == "Ingrid Halvorsen"
     assert answerer.answer("Who is the Chief Financial Officer?", hits, None, {}).short_answer == "Marcus Oyelaran"
@@ -94,9 +103,8 @@ def test_an_acronym_counts_as_the_words_it_stands_for():
     from qa.answer.fit import other_role
     from qa.answer.scoring import Weights, rank_sentences
 
-    doc = parse_document("release.txt", "Marcus Oyelaran is the Chief Financial Officer. The office opened in Oslo. "
-                                        "Its clean air delivery rate is 320 cubic metres an hour.")
-    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    _, hits = _hits_of("release.txt", "Marcus Oyelaran is the Chief Financial Officer. The office opened in Oslo. "
+                                      "Its clean air delivery rate is 320 cubic metres an hour.")
     ranked = rank_sentences("Who is the CFO?", "person", hits, None, {}, Weights())
     assert ranked[0].sentence.text.startswith("Marcus") and ranked[0].lexical > 0
     ranked = rank_sentences("What is the CADR?", "other", hits, None, {}, Weights())
@@ -111,10 +119,8 @@ def test_a_numbered_item_the_documents_do_not_have_is_not_answered_by_its_siblin
     the 600's filter price; "How much does a replacement filter for the Nimbus 400 cost?" the 200's."""
     text = ("# Nimbus manual\n\n## Nimbus 400\n\nThe recommended retail price is $279.\n\n## Filters\n\n"
             "Replacement filters cost $39 for the Nimbus 200, $49 for the Nimbus 400 and $69 for the Nimbus 600.\n")
-    doc = parse_document("manual.md", text)
-    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
-    reader = ScriptedReader([("$39", 15.0), ("$279", 12.0)])
-    answerer = ReaderAnswerer(reader=reader, refusal_threshold=0.2, prefer_typed_rules=False, w_reader=1.0, reader_mid=0.0)
+    doc, hits = _hits_of("manual.md", text)
+    answerer = _confident([("$39", 15.0), ("$279", 12.0)])
     a = answerer.answer("How much does a replacement filter for the Nimbus 400 cost?", hits, None, {})
     assert a.short_answer == "$49" and doc.text[a.answer_start : a.answer_end] == "$49"
     assert answerer.answer("How much does the Nimbus 800 cost?", hits, None, {}).refused
