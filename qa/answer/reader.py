@@ -15,17 +15,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.extent import reach
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
+from qa.answer.extent import reach
+from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.fit import joined_to_asked, other_numbered, other_role, other_time, placed_for_who, whole_day, wrong_kind
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word,
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
-from qa.answer.tables import _SEP, asked_cell, in_asked_row, is_header_row, lines_of
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
+from qa.answer.tables import CELL_SEP, asked_cell, in_asked_row, is_header_row, lines_of
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
@@ -256,7 +256,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 a, b = w_start + sp.start, w_start + sp.end
                 # the sentence holding the span's start; a span running past its end is cut there
                 idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
-                if idx is not None and _SEP in ch.sentences[idx].text:  # a table: the row the question names
+                if idx is not None and CELL_SEP in ch.sentences[idx].text:  # a table: the row the question names
                     idx, a, b = in_asked_row(question, lines_of(ch), idx, a - ch.sentences[idx].start, b - ch.sentences[idx].start)
                     a, b = a + ch.sentences[idx].start, b + ch.sentences[idx].start
                 owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None

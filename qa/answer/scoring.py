@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from qa.answer.question import ENTITY, ORG, PERSON, PLACE, STOPWORDS, TOKEN, content_terms, head_noun, stem
-from qa.answer.tables import _SEP, asked_cell, is_header_row, lines_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, is_title_case, spans_of
+from qa.answer.tables import CELL_SEP, asked_cell, is_header_row, lines_of
 from qa.ingest.chunking import heading_of, under
 from qa.types import Chunk, Hit, Sentence
 
@@ -204,7 +204,7 @@ def rank_sentences(
         headed = set(content_terms(section_of(c.hit.chunk, c.index))) & q_terms - c.matched if c.hit.chunk.section or has_headings[c.hit_rank] else set()
         c.lexical = (sum(idf[t] for t in c.matched) + w.w_heading * sum(idf[t] for t in headed)) / q_weight
         c.span, c.span_fit = best_span(c.sentence.text, qtype, q_lower, q_terms, head)
-        if _SEP in c.sentence.text:  # a table row: the asked column's cell; a header row answers nothing
+        if CELL_SEP in c.sentence.text:  # a table row: the asked column's cell; a header row answers nothing
             lines = lines_of(c.hit.chunk)
             cell = asked_cell(question, lines, c.index)
             c.span = Span(*cell, "table") if cell is not None else None if is_header_row(lines, c.index) else c.span

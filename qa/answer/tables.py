@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from qa.answer.question import content_terms
 from qa.types import Chunk
 
-_SEP = " | "
+#: what joins the cells of a table row (qa.ingest.office, qa.ingest.webpage)
+CELL_SEP = " | "
 
 
 def lines_of(chunk: Chunk) -> list[str]:
@@ -28,14 +29,14 @@ def lines_of(chunk: Chunk) -> list[str]:
 
 def cells(row: str) -> list[tuple[int, int]]:
     """(start, end) of each cell of a " | "-joined row, blanks trimmed; [] for a line that is no row."""
-    if _SEP not in row:
+    if CELL_SEP not in row:
         return []
     out, start = [], 0
-    for part in row.split(_SEP):
+    for part in row.split(CELL_SEP):
         a = start + len(part) - len(part.lstrip())
         b = start + len(part.rstrip())
         out.append((a, max(a, b)))
-        start += len(part) + len(_SEP)
+        start += len(part) + len(CELL_SEP)
     return out if len(out) >= 2 else []
 
 
