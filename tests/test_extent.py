@@ -124,3 +124,17 @@ def test_a_numbered_item_the_documents_do_not_have_is_not_answered_by_its_siblin
     a = answerer.answer("How much does a replacement filter for the Nimbus 400 cost?", hits, None, {})
     assert a.short_answer == "$49" and doc.text[a.answer_start : a.answer_end] == "$49"
     assert answerer.answer("How much does the Nimbus 800 cost?", hits, None, {}).refused
+
+
+@pytest.mark.parametrize("question, sentence, number, set_aside", [
+    ("How much salt goes into the stew?", "Serves 6.", "6", True),  # a user's recipes: a count of servings
+    ("How much flour goes in?", "Add 200 g flour.", "200", False),
+    ("How much did the ticket cost?", "It cost $35.", "35", False),
+    ("By how much did revenue rise?", "It rose 18 percent.", "18", False),
+    ("How much was a dollar worth in rials?", "A dollar bought 16,000 in early 2012.", "16,000", True),  # SQuAD's one
+])
+def test_a_bare_number_is_no_amount(question, sentence, number, set_aside):
+    from qa.answer.fit import unitless_amount
+
+    a = sentence.index(number)
+    assert unitless_amount(question, sentence, a, a + len(number)) is set_aside

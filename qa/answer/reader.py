@@ -18,7 +18,7 @@ import numpy as np
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fit import joined_to_asked, other_numbered, other_role, other_time, placed_for_who, whole_day, wrong_kind
+from qa.answer.fit import joined_to_asked, other_numbered, other_role, other_time, placed_for_who, unitless_amount, whole_day, wrong_kind
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word,
 )
@@ -273,6 +273,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \
                         or wrong_kind(question, text) or joined_to_asked(question, sent.text, rs, re_) \
                         or placed_for_who(question, sent.text, rs) or other_time(question, sent.text, ch.text) \
+                        or unitless_amount(question, sent.text, rs, re_) \
                         or other_role(question, sent.text) or is_header_row(lines_of(ch), idx) \
                         or other_numbered(question, f"{section_of(ch, idx)}\n{sent.text}", f"{ch.title}\n{ch.section_text}\n{ch.text}") \
                         or (defined and (names_another(text, defined) or not next_to(sent.text, rs, re_, defined))):
