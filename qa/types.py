@@ -52,6 +52,10 @@ class Sentence:
         return asdict(self)
 
 
+#: what joins the headings of a section path into one line (:attr:`Chunk.section_text`)
+SECTION_SEP = " › "
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable passage: consecutive sentences of one document.
@@ -78,7 +82,7 @@ class Chunk:
     @property
     def section_text(self) -> str:
         """The section's headings as one line: "Pumpkin Soup › Ingredients" ("" without one)."""
-        return " › ".join(t for _, t in self.section)
+        return SECTION_SEP.join(t for _, t in self.section)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from qa.answer.fit import NUMBERED
 from qa.answer.question import DATE, NUMBER, PERSON, QUOTE, REASON, content_terms, question_type
 from qa.answer.spans import _UPPER_WORD, Span, spans_of
 
@@ -108,7 +109,6 @@ def reach(question: str, sentence: str, start: int, end: int) -> tuple[int, int]
     return start, clause_end(question, sentence, start, end)
 
 
-_NUMBERED = re.compile(r"\b([A-Z][\w-]*)\s+([A-Z]?\d+[A-Za-z]?)\b")
 _FOR_ITEM = re.compile(r"\s+(?:for|of|on|per)\s+(?:the\s+|a\s+|an\s+|each\s+)?")
 
 
@@ -126,8 +126,8 @@ def attached_value(question: str, sentence: str, start: int, end: int) -> tuple[
     >>> s[slice(*attached_value("How much does the Nimbus 400 weigh?", s, s.index("3.2"), s.index("3.2") + 6))]
     '5.1 kg'
     """
-    asked = {(w, n) for w, n in _NUMBERED.findall(question)}
-    items = [(m.start(), (m.group(1), m.group(2))) for m in _NUMBERED.finditer(sentence)]
+    asked = set(NUMBERED.findall(question))
+    items = [(m.start(), (m.group(1), m.group(2))) for m in NUMBERED.finditer(sentence)]
     named = [pos for pos, item in items if item in asked]
     if len(named) != 1 or not any(item[0] == w and item not in asked for _, item in items for w, _ in asked):
         return start, end

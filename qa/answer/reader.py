@@ -18,14 +18,16 @@ import numpy as np
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fit import joined_to_asked, other_numbered, other_role, other_time, placed_for_who, unitless_amount, whole_day, wrong_kind
+from qa.answer.fit import (
+    joined_to_asked, numbered_items, other_numbered, other_role, other_time, placed_for_who, unitless_amount, whole_day, wrong_kind,
+)
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word,
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
-from qa.answer.tables import CELL_SEP, asked_cell, in_asked_row, is_header_row, lines_of
+from qa.answer.tables import CELL_SEP, in_asked_row, is_header_row, lines_of, table_span
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
@@ -249,15 +251,17 @@ class ReaderAnswerer(ExtractiveAnswerer):
         margin = self._uses_margin()
         q_terms = set(content_terms(question))
         defined = defined_name(question)  # "Who is Cilia Flores?": a description, never another name
+        numbered = numbered_items(question)  # "Nimbus 800": each sentence's section is then looked at
         read = self.reader.read(question, [w.text for w in windows], top=spans)
         for (c, lo, _, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
+            lines, about = lines_of(ch), f"{ch.title}\n{ch.section_text}\n{ch.text}"
             for sp in spans:
                 a, b = w_start + sp.start, w_start + sp.end
                 # the sentence holding the span's start; a span running past its end is cut there
                 idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
                 if idx is not None and CELL_SEP in ch.sentences[idx].text:  # a table: the row the question names
-                    idx, a, b = in_asked_row(question, lines_of(ch), idx, a - ch.sentences[idx].start, b - ch.sentences[idx].start)
+                    idx, a, b = in_asked_row(question, lines, idx, a - ch.sentences[idx].start, b - ch.sentences[idx].start)
                     a, b = a + ch.sentences[idx].start, b + ch.sentences[idx].start
                 owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None
                 if owner is None:
@@ -274,8 +278,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
                         or wrong_kind(question, text) or joined_to_asked(question, sent.text, rs, re_) \
                         or placed_for_who(question, sent.text, rs) or other_time(question, sent.text, ch.text) \
                         or unitless_amount(question, sent.text, rs, re_) \
-                        or other_role(question, sent.text) or is_header_row(lines_of(ch), idx) \
-                        or other_numbered(question, f"{section_of(ch, idx)}\n{sent.text}", f"{ch.title}\n{ch.section_text}\n{ch.text}") \
+                        or other_role(question, sent.text) or is_header_row(lines, idx) \
+                        or (numbered and other_numbered(question, f"{section_of(ch, idx)}\n{sent.text}", about)) \
                         or (defined and (names_another(text, defined) or not next_to(sent.text, rs, re_, defined))):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
@@ -304,9 +308,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
             elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
                 c.span = None
         for c in read_cands:  # a table row answers with the cell under the column the question names
-            cell = asked_cell(question, lines_of(c.hit.chunk), c.index) if c.span is not None else None
-            if cell is not None:
-                c.span = Span(*cell, "table")
+            if c.span is not None:
+                c.span = table_span(question, c.hit.chunk, c.index, c.span)
         if speaker:
             for c in read_cands:
                 if not quotes_speaker(speaker, c.sentence.text, previous_sentences(c)):

@@ -25,9 +25,9 @@ import numpy as np
 
 from qa.answer.question import ENTITY, ORG, PERSON, PLACE, STOPWORDS, TOKEN, content_terms, head_noun, stem
 from qa.answer.spans import TYPE_ACCEPTS, Span, is_title_case, spans_of
-from qa.answer.tables import CELL_SEP, asked_cell, is_header_row, lines_of
+from qa.answer.tables import table_span
 from qa.ingest.chunking import heading_of, under
-from qa.types import Chunk, Hit, Sentence
+from qa.types import SECTION_SEP, Chunk, Hit, Sentence
 
 
 # Mutable on purpose: ranking fills in the features one pass at a time, and the trained reader
@@ -111,7 +111,7 @@ def section_of(chunk: Chunk, index: int) -> str:
         heading = heading_of(s.text)
         if heading is not None:
             path = under(path, heading)
-    return " › ".join(t for _, t in path)
+    return SECTION_SEP.join(t for _, t in path)
 
 
 def _idf(cands: Sequence[Candidate], q_terms: set[str]) -> tuple[list[set[str]], dict[str, float]]:
@@ -204,10 +204,7 @@ def rank_sentences(
         headed = set(content_terms(section_of(c.hit.chunk, c.index))) & q_terms - c.matched if c.hit.chunk.section or has_headings[c.hit_rank] else set()
         c.lexical = (sum(idf[t] for t in c.matched) + w.w_heading * sum(idf[t] for t in headed)) / q_weight
         c.span, c.span_fit = best_span(c.sentence.text, qtype, q_lower, q_terms, head)
-        if CELL_SEP in c.sentence.text:  # a table row: the asked column's cell; a header row answers nothing
-            lines = lines_of(c.hit.chunk)
-            cell = asked_cell(question, lines, c.index)
-            c.span = Span(*cell, "table") if cell is not None else None if is_header_row(lines, c.index) else c.span
+        c.span = table_span(question, c.hit.chunk, c.index, c.span)  # a table row: the asked column's cell
         c.type_fit = c.span_fit if qtype in TYPE_ACCEPTS else 0.5
         prior = 1.0 / (1 + related_rank[c.hit_rank])
         c.score = (

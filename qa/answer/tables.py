@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.question import content_terms
+from qa.answer.spans import Span
 from qa.types import Chunk
 
 #: what joins the cells of a table row (qa.ingest.office, qa.ingest.webpage)
@@ -112,3 +113,15 @@ def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, en
         return index, start, end
     a, b = cells(lines[row])[column]
     return (row, a, b) if b > a else (index, start, end)
+
+
+def table_span(question: str, chunk: Chunk, index: int, span: Span | None) -> Span | None:
+    """The span sentence ``index`` of ``chunk`` answers with: in a table row, the cell under the column
+    the question names (:func:`asked_cell`), none in a header row; ``span`` otherwise."""
+    if CELL_SEP not in chunk.sentences[index].text:
+        return span
+    lines = lines_of(chunk)
+    cell = asked_cell(question, lines, index)
+    if cell is not None:
+        return Span(*cell, "table")
+    return None if is_header_row(lines, index) else span

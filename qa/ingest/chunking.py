@@ -21,6 +21,8 @@ CHUNKER_VERSION = 7  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m.
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
+
+
 def heading_of(sentence: str) -> tuple[int, str] | None:
     """(level, words) of a Markdown heading sentence, else None.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from qa.types import Chunk, Document, Sentence
+from qa.types import SECTION_SEP, Chunk, Document, Sentence
 
 _NODE_META_HIDDEN = ["doc_id", "start", "end", "sentences", "chunk_id"]
 #: metadata key of a chunk's pages, ``[[page, page start], ...]`` as JSON; only on chunks of paged
@@ -97,7 +97,7 @@ def _section(md: Any) -> tuple[tuple[int, str], ...]:
     """A chunk's section from its node's metadata ((level, words) per heading)."""
     words = str(md.get(SECTION_KEY) or "")
     levels = json.loads(md.get(SECTION_LEVELS_KEY) or "[]")
-    return tuple(zip((int(n) for n in levels), words.split(" › "))) if words else ()
+    return tuple(zip((int(n) for n in levels), words.split(SECTION_SEP))) if words else ()
 
 
 def embedding_text(chunk: Chunk) -> str:
