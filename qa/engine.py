@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer.extractive import Answerer
+from qa.answer.question import with_roles_both_ways
 from qa.answerers import build_answerer
 from qa.config import Config
 from qa.conversation import Turn, resolve
@@ -240,7 +241,7 @@ class QA:
         q, _ = self._clean_question(question)
         k = self._top_k(top_k)
         with self._store_errors(), self.store.reading():  # a delete waits for reads under way (qa.store.change)
-            return self._ensure_ready().search(q, k)
+            return self._ensure_ready().search(with_roles_both_ways(q), k)
 
     def _searched_for(self, q: str, history: Sequence[Turn]) -> tuple[str, list[str]]:
         """``q`` resolved against ``history`` (checked: typed turns only), cleaned again when it changed."""
@@ -260,9 +261,10 @@ class QA:
         with self._store_errors(), self.store.reading():  # a delete waits for reads under way (qa.store.change)
             retriever = self._ensure_ready()
             t1 = time.perf_counter()
-            qvec = self.embedder.embed_query(searched)
+            query = with_roles_both_ways(searched)  # "CTO" finds "Chief Technology Officer"
+            qvec = self.embedder.embed_query(query)
             t2 = time.perf_counter()
-            hits = retriever.search(searched, k)
+            hits = retriever.search(query, k)
             t3 = time.perf_counter()
             vectors = self.store.sentence_vectors([h.chunk for h in hits])
         echo = scrub_text(question) if len(question) <= len(q) + 64 else q

@@ -100,7 +100,7 @@ def test_a_person_named_by_another_role_does_not_answer_and_an_acronym_is_found_
 
 
 def test_an_acronym_counts_as_the_words_it_stands_for():
-    from qa.answer.fit import other_role
+    from qa.answer.about import other_role
     from qa.answer.scoring import Weights, rank_sentences
 
     _, hits = _hits_of("release.txt", "Marcus Oyelaran is the Chief Financial Officer. The office opened in Oslo. "
@@ -138,3 +138,15 @@ def test_a_bare_number_is_no_amount(question, sentence, number, set_aside):
 
     a = sentence.index(number)
     assert unitless_amount(question, sentence, a, a + len(number)) is set_aside
+
+
+def test_a_rank_the_documents_do_not_give_is_not_answered_by_another_rank():
+    """From a user's town history: "Who was the second burgess?" got the first burgess. The first is
+    still answered, and a rank written as a number is the same rank spelled out."""
+    _, hits = _hits_of("history.md", "The borough was incorporated in 1831. "
+                                      "Its first burgess was Samuel Whitcombe, a lawyer from Philadelphia.")
+    answerer = _confident([("Samuel Whitcombe", 15.0)])
+    assert answerer.answer("Who was the first burgess?", hits, None, {}).short_answer == "Samuel Whitcombe"
+    assert answerer.answer("Who was the second burgess?", hits, None, {}).refused
+    _, hits = _hits_of("history.md", "Its 5th mayor was Rosa Delgado.")
+    assert _confident([("Rosa Delgado", 15.0)]).answer("Who was the fifth mayor?", hits, None, {}).short_answer == "Rosa Delgado"

@@ -12,7 +12,9 @@
 * :mod:`qa.answer.definitions` — "Who is X?" answered by X's description, never another name;
 * :mod:`qa.answer.speakers` — "What did X say?" answered by a sentence reporting X's words;
 * :mod:`qa.answer.fit` — spans of the right type that still cannot answer (a date for "where", a
-  volume for a price, the one joined to the person asked about, another role or numbered item);
+  volume for a price, the one joined to the person asked about);
+* :mod:`qa.answer.about` — sentences that speak of something else than the asked thing (another
+  year, role, numbered or ranked item; no word of the death, birth or marriage asked about);
 * :mod:`qa.answer.extent` — how far a reader's span reaches (a percent, a whole name, a date that
   stops where its clause does);
 * :mod:`qa.answer.tables` — a table row's answer: the cell under the column the question names.

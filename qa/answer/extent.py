@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.fit import NUMBERED
+from qa.answer.about import NUMBERED
 from qa.answer.question import DATE, NUMBER, PERSON, QUOTE, REASON, content_terms, question_type
 from qa.answer.spans import _UPPER_WORD, Span, spans_of
 

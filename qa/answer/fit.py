@@ -1,7 +1,8 @@
 """Does a span fit the question beyond its type: rules that set aside a span of the right type that
 still cannot answer. A place is never a date, a length of time never a bare calendar day, a price
 never a length of time or a volume, a count never a measured amount, and a who-question's answer is
-never the one joined to the person asked about. Each rule was checked against SQuAD's dev half (and
+never the one joined to the person asked about. (Whether the sentence is about the asked thing
+at all is :mod:`qa.answer.about`'s.) Each rule was checked against SQuAD's dev half (and
 train.json): most set aside none of its gold answers, and each function says how many it does.
 Pure Python, on the query path.
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 import re
 
 #: month names (capitalised: the regexes that want any case say re.I)
-_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 #: a calendar day ("January 3, 2026", "3 January"), where a length of time cannot start, unless a
 #: range follows ("4 August 1915 until November 1918"); a year alone may ("since 1957": "1957")
-_DAY = re.compile(rf"^\W*(?:(?:on|in)\s+)?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}\s+{_MONTHS}\b)", re.I)
+_DAY = re.compile(rf"^\W*(?:(?:on|in)\s+)?(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}\s+{MONTHS}\b)", re.I)
 _RANGE = re.compile(r"\b(?:to|until|till|through|thru)\b|[–-]\s*\d", re.I)
-_STARTS_WITH_DATE = re.compile(rf"^\W*(?:{_MONTHS}\b|\d{{4}}\b|\d{{1,2}}\s+{_MONTHS}\b)", re.I)
+_STARTS_WITH_DATE = re.compile(rf"^\W*(?:{MONTHS}\b|\d{{4}}\b|\d{{1,2}}\s+{MONTHS}\b)", re.I)
 _WHERE = re.compile(r"^\W*where\b", re.I)
 _HOW_LONG = re.compile(r"^\W*how\s+long\b", re.I)
 
@@ -161,8 +162,8 @@ def placed_for_who(question: str, sentence: str, start: int) -> bool:
 
 _WEEKDAY_ALONE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
                             r"(?:\s+(?:morning|afternoon|evening|night))?")
-_DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
-                         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b(?:,?\s+\d{{4}}\b)?)")
+_DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
+                         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b(?:,?\s+\d{{4}}\b)?)")
 
 
 def whole_day(question: str, sentence: str, start: int, end: int) -> int:
@@ -178,40 +179,6 @@ def whole_day(question: str, sentence: str, start: int, end: int) -> int:
         return end
     m = _DATE_AFTER.match(sentence, end)
     return m.end() if m else end
-
-
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+quarter|q([1-4]))\b", re.I)
-_QUARTER_NUMBER = {"first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4"}
-
-
-def _quarters(text: str) -> set[str]:
-    return {_QUARTER_NUMBER.get((m.group(1) or "").lower(), m.group(2) or "") for m in _QUARTER.finditer(text)}
-
-
-def other_time(question: str, sentence: str, passage: str) -> bool:
-    """Is ``sentence`` about another time than the one asked: the question names a year (or a
-    quarter) its passage never mentions, and the sentence names another one. "What was the
-    population in 1990?" is not answered by "…fell to 5,200 by 1970", nor "revenue in the second
-    quarter" by the fourth quarter's guidance (a user's documents). On the dev half 2 of the 250
-    questions with a year have their year nowhere in the paragraph and a year in the answer's sentence.
-
-    >>> p = "The town grew to 9,000 by 1920. It fell to 5,200 by 1970."
-    >>> other_time("What was the population in 1990?", "It fell to 5,200 by 1970.", p)
-    True
-    >>> other_time("What was the population in 1970?", "It fell to 5,200 by 1970.", p), other_time("What was it?", "It fell.", p)
-    (False, False)
-    >>> q = "What was revenue in the second quarter of 2025?"
-    >>> other_time(q, "Fourth-quarter revenue should reach $450 million.", "In 2025 third-quarter revenue rose. Fourth-quarter revenue should reach $450 million.")
-    True
-    """
-    years = set(_YEAR.findall(question))
-    if years and not years & set(_YEAR.findall(passage)) and _YEAR.search(sentence):
-        return True
-    # a business quarter (with a year, or "Q2", "fiscal"), not a game's: "Early in the fourth quarter, the
-    # Broncos drove to…" is answered by a sentence of the game that says "third quarter" just before
-    quarters = _quarters(question) if years or re.search(r"\bq[1-4]\b|\bfiscal\b|\bfinancial\b", question, re.I) else set()
-    return bool(quarters) and not quarters & _quarters(passage) and bool(_quarters(sentence))
 
 
 #: "What time does the flight leave?", not "what time of year" / "what time period"
@@ -235,71 +202,6 @@ def not_the_contact_asked(question: str, span: str) -> bool:
     if _ASKS_PHONE.search(question) and re.search(r"\b(?:what|which)\b", question, re.I):
         return len(re.findall(r"\d", span)) < 6
     return False
-
-
-#: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
-_ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
-_ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{_ROLE_HEAD}\b")
-#: a role's acronym: "CFO", "COO", "CEO", "VP", "SVP"
-_ROLE_ACRONYM = re.compile(r"\b(?:C[A-Z]{1,2}O|S?E?VP)\b")
-
-
-def _initials(role: str) -> str:
-    """"CFO" of "Chief Financial Officer", and of "CFO"."""
-    return role if _ROLE_ACRONYM.fullmatch(role) else "".join(w[0] for w in role.split() if w[0].isupper())
-
-
-def other_role(question: str, sentence: str) -> bool:
-    """Does ``sentence`` name a person by another role than the one asked? "Ingrid Halvorsen, Chief
-    Executive Officer" does not answer "Who is the Chief Operating Officer?" nor "Who is the CFO?"
-    (a user's earnings release: the chief executive was given for both). A sentence that also names
-    the asked role, by its words or its acronym, may answer.
-
-    >>> s = "“A strong quarter,” said Ingrid Halvorsen, Chief Executive Officer of Halvorsen Robotics."
-    >>> other_role("Who is the Chief Operating Officer of Halvorsen Robotics?", s), other_role("Who is the CFO?", s)
-    (True, True)
-    >>> other_role("Who is the CEO?", s), other_role("Who is the Chief Executive Officer?", s), other_role("Who founded it?", s)
-    (False, False, False)
-    """
-    asked = [m.group() for m in _ROLE.finditer(question)] + _ROLE_ACRONYM.findall(question)
-    asked = [a for a in asked if len(a.split()) > 1 or _ROLE_ACRONYM.fullmatch(a)]  # "President" alone is no role to compare
-    if not asked:
-        return False
-    named = [m.group() for m in _ROLE.finditer(sentence) if len(m.group().split()) > 1] + _ROLE_ACRONYM.findall(sentence)
-    if not named:
-        return False
-    keys = {k for a in asked for k in (a.lower(), _initials(a))}
-    return not any(n.lower() in keys or _initials(n) in keys for n in named)
-
-
-#: a model, flight, room or week named by a word and its number: "Nimbus 400", "Week 6", "UA 837"
-NUMBERED = re.compile(r"\b([A-Z][\w-]*)\s+([A-Z]?\d+[A-Za-z]?)\b")
-_NOT_A_NAME = re.compile(rf"{_MONTHS}|In|On|By|At|From|Since|Until|After|Before|During|Over|Under|About|Around|What|Which|How|When|AD|BC|CE|Q[1-4]", re.I)
-
-
-def numbered_items(question: str) -> list[tuple[str, str]]:
-    """The numbered items a question names, (word, number): [("Nimbus", "800")]; not "In 2015"."""
-    return [(w, n) for w, n in NUMBERED.findall(question) if not _NOT_A_NAME.fullmatch(w) and not _YEAR.fullmatch(n)]
-
-
-def other_numbered(question: str, sentence: str, passage: str) -> bool:
-    """Does ``sentence`` speak of another of a numbered series than the one asked, which its passage
-    never names? "How much does the Nimbus 800 cost?" is not answered by "$69 for the Nimbus 600" (a
-    user's manual lists the Nimbus 200, 400 and 600), nor "Who teaches in Week 7?" by Week 6's
-    lecturer. A year is no such number (:func:`other_time` handles years).
-
-    >>> s = "Filters cost $49 for the Nimbus 400 and $69 for the Nimbus 600."
-    >>> other_numbered("How much does the Nimbus 800 cost?", s, s), other_numbered("How much does the Nimbus 400 cost?", s, s)
-    (True, False)
-    >>> other_numbered("Who won Super Bowl 50?", "Super Bowl XLIX was won by New England.", "")
-    False
-    """
-    asked = numbered_items(question)
-    if not asked:
-        return False
-    here = NUMBERED.findall(sentence)
-    return any(not re.search(rf"\b{re.escape(w)}\s+{re.escape(n)}\b", passage)
-               and any(w2 == w and n2 != n for w2, n2 in here) for w, n in asked)
 
 
 _HOW_MUCH = re.compile(r"^(?!.*\bhow much (?:more|less|time|\w+er)\b).*\bhow much\b", re.I)  # not "how much older"

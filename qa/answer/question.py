@@ -325,3 +325,28 @@ def plausible(qtype: str, text: str) -> bool:
         return looks_like(kind, text)
     t = " ".join(text.split())
     return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+
+
+#: roles a question may name by acronym where documents spell them out, or the other way round
+ROLE_ACRONYMS = {
+    "CEO": "Chief Executive Officer", "CFO": "Chief Financial Officer", "COO": "Chief Operating Officer",
+    "CTO": "Chief Technology Officer", "CIO": "Chief Information Officer", "CMO": "Chief Marketing Officer",
+    "CPO": "Chief Product Officer", "CRO": "Chief Revenue Officer", "CDO": "Chief Data Officer",
+    "CISO": "Chief Information Security Officer", "CHRO": "Chief Human Resources Officer",
+    "VP": "Vice President", "SVP": "Senior Vice President", "EVP": "Executive Vice President", "GC": "General Counsel",
+}
+
+
+def with_roles_both_ways(question: str) -> str:
+    """``question`` with each role it names by acronym also in words, and each role in words also
+    by acronym, for retrieval: "Who is the CTO?" must find "Tomasz Nowak, Chief Technology Officer"
+    (a user's meeting minutes), which neither BM25 nor the embedding matched to "CTO".
+
+    >>> with_roles_both_ways("Who is the CTO?"), with_roles_both_ways("Who is the chief financial officer?")
+    ('Who is the CTO? (Chief Technology Officer)', 'Who is the chief financial officer? (CFO)')
+    >>> with_roles_both_ways("Who won?")
+    'Who won?'
+    """
+    extra = [words for acronym, words in ROLE_ACRONYMS.items() if re.search(rf"\b{acronym}\b", question)]
+    extra += [acronym for acronym, words in ROLE_ACRONYMS.items() if re.search(rf"\b{words}\b", question, re.I)]
+    return f"{question} ({'; '.join(extra)})" if extra else question

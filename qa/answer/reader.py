@@ -15,14 +15,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from qa.answer.about import (
+    negation_unmet, numbered_items, other_event, other_numbered, other_ordinal, other_role, other_time, unnamed_role,
+)
 from qa.answer.definitions import defined_name, description_span, names_another, next_to
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fit import (
-    joined_to_asked, numbered_items, other_numbered, other_role, other_time, placed_for_who, unitless_amount, whole_day, wrong_kind,
-)
+from qa.answer.fit import joined_to_asked, placed_for_who, unitless_amount, whole_day, wrong_kind
 from qa.answer.question import (
-    ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word,
+    ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word, with_roles_both_ways,
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
@@ -59,6 +60,32 @@ def restates(q_terms: set[str], span: str) -> bool:
     """
     hits = len(q_terms & set(content_terms(span)))
     return hits >= 2 and hits * 2 >= len(q_terms)
+
+
+class _Asked(NamedTuple):
+    """What a question asks, worked out once for the checks of every span its reading gives."""
+
+    question: str
+    kind: str | None
+    terms: set[str]
+    defined: str | None  # "Who is Cilia Flores?": a description, never another name
+    numbered: list[tuple[str, str]]  # "Nimbus 800": each sentence's section is then looked at
+
+    def sets_aside(self, ch: Any, idx: int, rs: int, re_: int, lines: Sequence[str], about: str) -> bool:
+        """Can ``[rs, re_)`` of sentence ``idx`` of chunk ``ch`` not answer: empty, not of the asked
+        kind, the question's own words, not fitting the question (:mod:`qa.answer.fit`) or about
+        something else (:mod:`qa.answer.about`)? ``about`` is the chunk's title, section and text;
+        ``lines`` its lines (tables)."""
+        q, sent = self.question, ch.sentences[idx].text
+        text = sent[rs:re_]
+        if re_ <= rs or (self.kind and not plausible_in(self.kind, sent, rs, re_)) or restates(self.terms, text):
+            return True
+        if self.defined and (names_another(text, self.defined) or not next_to(sent, rs, re_, self.defined)):
+            return True
+        return (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)
+                or other_time(q, sent, ch.text) or unitless_amount(q, sent, rs, re_) or other_event(q, sent)
+                or other_role(q, sent) or unnamed_role(q, about) or other_ordinal(q, sent, about) or negation_unmet(q, about)
+                or is_header_row(lines, idx) or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{sent}", about)))
 
 
 @dataclass
@@ -249,10 +276,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
         (of the asked ``kind``, not restating the question) as ``span`` and its evidence as ``reader_score``."""
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
-        q_terms = set(content_terms(question))
-        defined = defined_name(question)  # "Who is Cilia Flores?": a description, never another name
-        numbered = numbered_items(question)  # "Nimbus 800": each sentence's section is then looked at
-        read = self.reader.read(question, [w.text for w in windows], top=spans)
+        asked = _Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
+        # the reader is told what a role's acronym stands for: it finds no "CTO" in "Chief Technology Officer"
+        read = self.reader.read(with_roles_both_ways(question), [w.text for w in windows], top=spans)
         for (c, lo, _, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
             lines, about = lines_of(ch), f"{ch.title}\n{ch.section_text}\n{ch.text}"
@@ -268,19 +294,12 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     continue
                 sent = ch.sentences[idx]
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
-                if defined and re_ > rs:
-                    rs, re_ = description_span(sent.text, rs, re_, defined)
+                if asked.defined and re_ > rs:
+                    rs, re_ = description_span(sent.text, rs, re_, asked.defined)
                 elif re_ > rs:
                     rs, re_ = reach(question, sent.text, rs, re_)
                 re_ = whole_day(question, sent.text, rs, re_)
-                text = sent.text[rs:re_]
-                if re_ <= rs or (kind and not plausible_in(kind, sent.text, rs, re_)) or restates(q_terms, text) \
-                        or wrong_kind(question, text) or joined_to_asked(question, sent.text, rs, re_) \
-                        or placed_for_who(question, sent.text, rs) or other_time(question, sent.text, ch.text) \
-                        or unitless_amount(question, sent.text, rs, re_) \
-                        or other_role(question, sent.text) or is_header_row(lines, idx) \
-                        or (numbered and other_numbered(question, f"{section_of(ch, idx)}\n{sent.text}", about)) \
-                        or (defined and (names_another(text, defined) or not next_to(sent.text, rs, re_, defined))):
+                if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
                 if owner.reader_score is None or evidence > owner.reader_score:

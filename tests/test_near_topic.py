@@ -1,0 +1,88 @@
+"""Questions near a user's documents that the documents do not answer, and roles named by acronym.
+
+From users' own documents (a town history, meeting minutes): "Who was the second burgess?" got the
+first burgess, "When did Jacob Hartmann die?" the year he arrived, and "Who is the CTO?" was refused
+although the minutes list "Tomasz Nowak, Chief Technology Officer". Real model, real Chroma, the
+shipped reader.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import ReaderAnswerer
+from qa.ingest import chunk_document, parse_document
+from qa.types import Hit
+from tests.fakes import ScriptedReader
+
+HISTORY = (
+    "# A Short History of Millbrook Falls\n\n## Founding\n\n"
+    "The first European settler in the valley was Jacob Hartmann, a miller from Württemberg, who arrived in 1794 "
+    "and built a grist mill beside the waterfall that gives the town its name.\n\n"
+    "The settlement was formally incorporated as the Borough of Millbrook Falls on March 14, 1831. Its first burgess "
+    "was Samuel Whitcombe, a lawyer who had moved to the valley from Philadelphia.\n"
+)
+MINUTES = (
+    "KESTREL ROBOTICS INC. - MINUTES OF THE QUARTERLY MANAGEMENT MEETING\n\n"
+    "Date: Tuesday, September 16, 2025\nLocation: Conference Room B, 88 Foundry Lane, Pittsburgh\n\nPresent:\n"
+    "- Daniel Whitfield, Chief Executive Officer (chair)\n- Priya Raman, Chief Financial Officer\n"
+    "- Tomasz Nowak, Chief Technology Officer\n- Aisha Bello, VP of Sales\n\n"
+    "1. Financial results\n\nPriya Raman presented the second-quarter results. Revenue for Q2 was $14.2 million.\n\n"
+    "2. Product\n\nThe prototype completed 1,200 hours of field testing. The CTO asked to delay the KR-7 launch "
+    "from January 2026 to March 2026.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):
+    from qa import QA
+
+    root = tmp_path_factory.mktemp("near-topic")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "history_millbrook.md").write_text(HISTORY, encoding="utf-8")
+    (docs / "minutes.txt").write_text(MINUTES, encoding="utf-8")
+    qa = QA(seeds_dir=docs, documents_dir=root / "uploads", index_dir=root / "index")
+    qa.index()
+    return qa
+
+
+@pytest.mark.integration
+def test_a_rank_or_a_life_event_the_documents_do_not_give_is_refused(engine):
+    assert engine.ask("Who was the first burgess of Millbrook Falls?").short_answer == "Samuel Whitcombe"
+    assert engine.ask("When did Jacob Hartmann arrive?").short_answer == "1794"
+    for question in ("Who was the second burgess of Millbrook Falls?", "When did Jacob Hartmann die?"):
+        answer = engine.ask(question)
+        assert answer.refused, (question, answer.short_answer)
+
+
+@pytest.mark.integration
+def test_a_role_asked_by_acronym_is_found_spelled_out(engine):
+    answer = engine.ask("Who is the CTO?")
+    assert answer.short_answer == "Tomasz Nowak", answer.short_answer
+    assert answer.citations[0].doc_id == "minutes.txt" and "Chief Technology Officer" in answer.citations[0].quote
+    assert answer.searched_question in ("", "Who is the CTO?")  # the expansion is retrieval's, not shown as asked
+    # a role nobody holds in the documents is not answered with another name
+    assert engine.ask("Who is the COO?").refused
+
+
+def _answer(question: str, text: str, read: str) -> object:
+    """The answer of an answerer whose scripted reader is sure of ``read`` in ``text``."""
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(parse_document("doc.txt", text), 400, 0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader([(read, 15.0)]), refusal_threshold=0.6, prefer_typed_rules=False,
+                              w_reader=1.0, reader_mid=0.0)
+    return answerer.answer(question, hits, None, {})
+
+
+def test_a_question_of_what_is_not_so_is_not_answered_by_a_passage_that_negates_nothing():
+    text = "The Broncos scored twice in the first half. The Panthers scored once."
+    assert _answer("Which team did not score in the first half?", text, "The Broncos").refused
+    assert _answer("Which team scored twice?", text, "The Broncos").short_answer == "The Broncos"
+    negating = "The Broncos scored twice. The Panthers failed to score."
+    assert _answer("Which team did not score?", negating, "The Panthers").short_answer == "The Panthers"
+
+
+def test_a_death_is_not_dated_by_a_sentence_that_speaks_of_none():
+    text = "Jacob Hartmann arrived in 1794. He built a mill."
+    assert _answer("When did Jacob Hartmann die?", text, "1794").refused
+    assert _answer("When did Jacob Hartmann die?", "Jacob Hartmann died in 1841.", "1841").short_answer == "1841"
