@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.answer.definitions import TITLES
+from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, without_shared_tail
 from qa.types import Answer
 
 #: Pronouns that point at a person or group (replaced by a name).
@@ -36,15 +37,8 @@ PERSON_PRONOUNS = {"she", "he", "her", "him", "his", "hers", "they", "them", "th
 #: Pronouns that point at a thing or event (replaced by the previous topic).
 THING_PRONOUNS = {"it", "its", "this", "that"}
 _POSSESSIVE = {"his", "their", "its", "hers", "theirs"}
-_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "his", "her", "their", "its"}
-
-_WH = {"who", "whom", "whose", "what", "when", "where", "which", "why", "how"}
-_AUX = {
-    "is", "are", "was", "were", "be", "been", "do", "does", "did", "has", "have", "had", "can", "could",
-    "will", "would", "should", "may", "might", "much", "many", "long", "old", "often", "far",
-}
 # Capitalised words that are not names when they start a question or stand alone.
-_NOT_NAMES = _WH | _AUX | {
+_NOT_NAMES = WH | AUX | {
     "the", "a", "an", "and", "or", "but", "in", "on", "at", "of", "for", "to", "from", "by", "with", "about",
     "after", "before", "during", "according", "i", "we", "you", "he", "she", "they", "it", "this", "that",
     "these", "those", "his", "her", "their", "its", "tell", "me", "please", "not", "found", "documents",
@@ -63,7 +57,6 @@ _AFTER_OBJECT = {
 _AFTER_DEMONSTRATIVE_PRONOUN = {"", "?", ".", "!", ",", "happen", "happened", "mean", "means", "occur", "occurred", "take", "took", "start", "started", "end", "ended", "cause", "caused", "lead", "led"}
 
 _TOKEN = re.compile(r"[^\W\d_][\w’'.-]*|\d[\w,.:/-]*|[^\w\s]", re.UNICODE)
-_WORD = re.compile(r"\b[^\W\d_]+(?:[’'][^\W\d_]+)?\b", re.UNICODE)
 _NAME = re.compile(
     r"(?<![\w’'])[A-ZÀ-ÖØ-Þ](?:[\w’'-]|\.(?=\w))*\.?(?:\s+(?:(?:de|del|la|da|van|von|bin|al)\s+)?[A-ZÀ-ÖØ-Þ](?:[\w’'-]|\.(?=\w))*\.?)*",
     re.UNICODE,
@@ -117,38 +110,6 @@ def names_in(text: str | None) -> list[str]:
     return sorted(found, key=lambda n: -len(n.split()))
 
 
-def _topic(question: str) -> str:
-    """What the previous question was about: the question without its wh-word and auxiliaries, and
-    without the verb in "Who VERB the …" ("Who ordered the operation that captured Maduro?" → "the
-    operation that captured Maduro"; "Who was sworn in as interim president?" → "sworn in as
-    interim president"; "Where did Trump watch the operation?" → "the operation")."""
-    q = question.strip().rstrip("?.! ")
-    words = q.split()
-    i = 0
-    while i < len(words) and words[i].lower() in _WH | _AUX:
-        i += 1
-    rest = words[i:]
-    # "Who ordered the operation that …": drop the verb right after the wh-word when an article follows
-    if i == 1 and len(rest) >= 2 and rest[1].lower() in {"the", "a", "an", "this", "that", "his", "her", "their"}:
-        rest = rest[1:]
-    # "Where did Trump watch the operation?": what "it" can be is the noun phrase, not "Trump watch …";
-    # "When did the United States launch the military strike?": the strike, not the country (an
-    # article before a lower-case word opens a thing's phrase, one before a capital a name's)
-    articles = [k for k, w in enumerate(rest) if w.lower() in {"the", "a", "an"}]
-    common = [k for k in articles if k + 1 < len(rest) and rest[k + 1][:1].islower()]
-    return " ".join(rest[(common or articles or [0])[0]:])
-
-
-def _without_shared_tail(topic: str, question: str) -> str:
-    """``topic`` less its last words that the follow-up says itself: "How fast is it retreating?"
-    after "How fast is the glacier retreating?" puts "the glacier" for "it", not "the glacier
-    retreating" (which read "the glacier retreating retreating"); the article and a noun stay."""
-    words, asked = topic.split(), {w.lower() for w in _WORD.findall(question)}
-    while len(words) > 2 and words[-1].lower().strip(",.;:") in asked:
-        words.pop()
-    return " ".join(words)
-
-
 def _is_demonstrative_pronoun(tokens: Sequence[str], i: int) -> bool:
     nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
     return nxt in _AFTER_DEMONSTRATIVE_PRONOUN
@@ -183,7 +144,7 @@ def _modifies(following: str) -> bool:
     """Is a group word before ``following`` its modifier? A lower-case word that is no function word
     and no past-tense verb ("the army attacked")."""
     w = following.lower()
-    return following[:1].islower() and w not in _NOT_NAMES | _AFTER_OBJECT | _DETERMINERS and not w.endswith("ed")
+    return following[:1].islower() and w not in _NOT_NAMES | _AFTER_OBJECT | DETERMINERS and not w.endswith("ed")
 
 
 _HOW_MANY = re.compile(r"\bhow many\s+(.+?)\s+(?:were|was|are|is|have|has|had|did|do|does|will|would|could|can|died)\b", re.I)
@@ -208,13 +169,13 @@ def _group_in(text: str | None) -> str | None:
     m = _HOW_MANY.search(text)
     if m:
         return m.group(1).strip(" ,")
-    words = _WORD.findall(text)
+    words = WORD.findall(text)
     for i, w in enumerate(words):
         if w.lower() in _MODIFIER_GROUPS and i + 1 < len(words) and _modifies(words[i + 1]):
             continue  # "the military strike": a strike, not the military
         if w.lower() in GROUP_WORDS:
             j = i
-            while j > 0 and i - j < 3 and words[j - 1].lower() not in _NOT_NAMES | _DETERMINERS | _WH:
+            while j > 0 and i - j < 3 and words[j - 1].lower() not in _NOT_NAMES | DETERMINERS | WH:
                 j -= 1
             return " ".join(words[j : i + 1])
     return None
@@ -269,7 +230,7 @@ def pronoun_names(turns: Sequence[Turn]) -> dict[str, str]:
     follow-up's "she" was resolved to is a "she" for the rest of the conversation)."""
     called: dict[str, str] = {}
     for t in turns:
-        words = {w.lower() for w in _WORD.findall(t.question)}
+        words = {w.lower() for w in WORD.findall(t.question)}
         gender = "she" if words & _SHE and not words & _HE else "he" if words & _HE and not words & _SHE else None
         if gender and t.searched_for and t.searched_for != t.question:
             for n in names_in(_without_added_topic(t.searched_for)):
@@ -303,11 +264,11 @@ def _asked_again(wh: str, previous: str, answer: str | None = None) -> str:
     """
     words, wh = previous.strip().rstrip("?.! ").split(), wh[:1].upper() + wh[1:].lower()
     aux = len(words) > 2 and words[1].lower() in _LEADING_AUX
-    if aux and words[0].lower() in _WH - {"who", "what", "which"}:
+    if aux and words[0].lower() in WH - {"who", "what", "which"}:
         return " ".join([wh, *words[1:]]) + "?"
     if aux and words[0].lower() == "who" and (person := _person_named(answer or "")):
         return " ".join([wh, words[1], person, *words[2:]]) + "?"
-    topic = _topic(previous)
+    topic = topic_of(previous)
     return f"{wh} ({topic})?" if topic else f"{wh}?"
 
 
@@ -334,10 +295,10 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     if not question or not needs_context(question):
         return question
     turns = [(previous, previous_answer), *earlier]
-    thing = _topic(previous) if previous else ""
+    thing = topic_of(previous) if previous else ""
     if any(w.lower().strip(",.;:") in {"it", "its"} for w in thing.split()):
         thing = ""  # "ordered it": the previous question's own "it" was never resolved
-    thing_is_phrase = bool(thing) and thing.split()[0].lower() in _DETERMINERS
+    thing_is_phrase = bool(thing) and thing.split()[0].lower() in DETERMINERS
 
     out: list[str] = []
     pos = 0
@@ -359,7 +320,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
                 repl = (f"{who}’" if who.endswith("s") else f"{who}’s") if possessive else who
         elif lw in {"it", "its"} or _is_demonstrative_pronoun(tokens, k):
             if thing_is_phrase:
-                phrase = _without_shared_tail(thing, question)
+                phrase = without_shared_tail(thing, question)
                 repl = f"{phrase}’s" if lw == "its" else phrase
             elif thing and not names_in(question):  # a bracketed topic would only pull away from the name asked about
                 append_topic = True

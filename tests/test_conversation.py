@@ -236,3 +236,16 @@ def test_only_a_who_question_lends_its_answer_to_a_pronoun_and_an_office_is_no_p
     called = answered("What did she call them?", "Narco-Terrorism Conspiracy", searched="What did Pamela Bondi call them?")
     assert resolve("Who is she?", [charges, called]) == "Who is Pamela Bondi?"
     assert resolve("and where?", [SWORN_IN]) == "Where was Delcy Rodríguez sworn in as interim president?"
+
+
+def test_it_is_the_subject_of_an_earlier_question_asked_with_did_not_the_rest_of_it():
+    """Found by a user: "When will it launch?" after "How long did his prototype run in field
+    testing?" (whose "his" was never resolved) was searched for as "When will his prototype run in
+    field testing launch?"."""
+    tested = answered("How long did his prototype run in field testing?", "1,200 hours")
+    assert resolve("When will it launch?", [refused("Who is the CTO?"), tested]) == "When will the prototype launch?"
+    storm = answered("When did the storm reach the coast?", "Tuesday")
+    assert resolve("How strong was it?", [storm]) == "How strong was the storm?"
+    # a name's phrase still gives way to the thing's ("the military strike", not "the United States")
+    strike = answered("When did the United States launch the military strike?", "January 3, 2026")
+    assert resolve("Who ordered it?", [strike]) == "Who ordered the military strike?"
