@@ -237,6 +237,8 @@ def serve_options(f: Any) -> Any:
                      help="Request body limit of the REST and OpenAI routes, 413 above it [QA_MAX_BODY_BYTES; default 1 MB]."),
         click.option("--keep-alive", "keep_alive_s", type=click.FloatRange(0, None, min_open=True), default=None, metavar="SECONDS",
                      help="Idle keep-alive connection timeout [QA_KEEP_ALIVE; default 30]."),
+        click.option("--shutdown-grace", "shutdown_grace_s", type=click.FloatRange(0, None), default=None, metavar="SECONDS",
+                     help="On SIGTERM or Ctrl-C, wait this long for open connections, then close them [QA_SHUTDOWN_GRACE; default 5]."),
     )):
         f = option(f)
     return f

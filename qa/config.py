@@ -265,6 +265,9 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 #: seconds an idle keep-alive connection stays open; well above an HTTP client's own pool expiry
 #: (httpx: 5 s), so a pooled connection is never closed by the server just as the client reuses it
 DEFAULT_KEEP_ALIVE_S = 30.0
+#: seconds a stopping server waits for requests under way; then open event streams (a browser tab,
+#: a gradio_client connection) are closed, which would otherwise hold a SIGTERM or Ctrl-C for good
+DEFAULT_SHUTDOWN_GRACE_S = 5.0
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -301,16 +304,19 @@ class ServeSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: uvicorn's timeout_keep_alive: seconds an idle keep-alive connection is kept open
     keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
+    #: uvicorn's timeout_graceful_shutdown: how long a stop waits for open connections
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
 
     @classmethod
     def resolve(cls, host: str | None = None, port: int | None = None, auth: str | None = None,
                 max_upload_bytes: int | None = None, max_body_bytes: int | None = None,
-                keep_alive_s: float | None = None) -> "ServeSettings":
+                keep_alive_s: float | None = None, shutdown_grace_s: float | None = None) -> "ServeSettings":
         whole = "port, upload limit and body limit must be whole numbers"
         port = _number(port, "port", DEFAULT_PORT, int, whole)
         limit = _number(max_upload_bytes, "max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES, int, whole)
         body = _number(max_body_bytes, "max_body_bytes", DEFAULT_MAX_BODY_BYTES, int, whole)
         keep_alive = _number(keep_alive_s, "keep_alive", DEFAULT_KEEP_ALIVE_S, float, "the keep-alive timeout must be a number of seconds")
+        grace = _number(shutdown_grace_s, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE_S, float, "the shutdown grace must be a number of seconds")
         if not 0 <= port <= 65535:
             raise ValueError(f"port {port} is out of range")
         if limit < 1:
@@ -319,5 +325,7 @@ class ServeSettings:
             raise ValueError("the request body limit must be at least 1 byte")
         if not keep_alive > 0:
             raise ValueError("the keep-alive timeout must be more than 0 seconds")
+        if not grace >= 0:
+            raise ValueError("the shutdown grace must be 0 seconds or more")
         return cls(host=host or env("host") or DEFAULT_HOST, port=port, auth=parse_auth(auth if auth is not None else env("auth")),
-                   max_upload_bytes=limit, max_body_bytes=body, keep_alive_s=keep_alive)
+                   max_upload_bytes=limit, max_body_bytes=body, keep_alive_s=keep_alive, shutdown_grace_s=grace)

@@ -371,7 +371,7 @@ def serve(engine: Any, settings: ServeSettings | None = None, sock: Any = None) 
 
     import uvicorn
 
-    from qa.startup import reserve_port
+    from qa.startup import QuietShutdown, reserve_port
 
     settings = settings or ServeSettings.resolve()
     sock = sock or reserve_port(settings.host, settings.port)
@@ -386,7 +386,11 @@ def serve(engine: Any, settings: ServeSettings | None = None, sock: Any = None) 
         shown = "[::1]" if settings.host == "::1" else settings.host
         log.info("chat on http://%s:%d/  (REST: POST /api/ask; OpenAI: POST /v1/chat/completions; auth: %s)",
                  shown, settings.port, "basic" if settings.auth else "off")
+        # a stop (SIGTERM, Ctrl-C) waits at most shutdown_grace_s: an open event stream (a browser tab,
+        # a gradio_client connection) never ends by itself, and without a bound the server never stops
+        logging.getLogger("uvicorn.error").addFilter(QuietShutdown(settings.shutdown_grace_s))
         uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
-                                      timeout_keep_alive=settings.keep_alive_s)).run(sockets=[sock])
+                                      timeout_keep_alive=settings.keep_alive_s,
+                                      timeout_graceful_shutdown=settings.shutdown_grace_s)).run(sockets=[sock])
     finally:
         sock.close()

@@ -212,3 +212,32 @@ class OneLineGroup(_OneLineErrors, click.Group):
 
 class OneLineCommand(_OneLineErrors, click.Command):
     """A click command whose errors are one ``error: ...`` line."""
+
+
+class QuietShutdown(logging.Filter):
+    """uvicorn logs each connection a stop closes after the grace (a browser tab's or a
+    gradio_client's event stream, which never ends by itself) as an error with a traceback. That
+    is the expected end of such a stream: one INFO line says how many were closed instead.
+
+    >>> f = QuietShutdown(grace_s=5)
+    >>> f.filter(logging.makeLogRecord({"msg": "Cancel %s running task(s), timeout graceful shutdown exceeded", "args": (2,)}))
+    False
+    >>> f.filter(logging.makeLogRecord({"msg": "Started server process"}))
+    True
+    """
+
+    def __init__(self, grace_s: float):
+        super().__init__()
+        self.grace_s = grace_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import asyncio
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError) and "graceful shutdown" in str(exc):
+            return False
+        if "timeout graceful shutdown exceeded" in record.getMessage():
+            closed = record.args[0] if isinstance(record.args, tuple) and record.args else "the"
+            logging.getLogger("qa.server").info("stopping: closed %s open connection(s) after the %g s grace", closed, self.grace_s)
+            return False
+        return True

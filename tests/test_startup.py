@@ -134,11 +134,13 @@ def test_reserve_port_holds_the_port_and_names_bad_hosts():
 @pytest.mark.integration
 def test_a_second_app_is_refused_while_the_first_loads_and_the_first_serves(tmp_path):
     """The first app holds its port from the start (while it indexes and loads the models), serves
-    on that very socket, and logs no library chatter; a second one on the port fails at once."""
+    on that very socket, and logs no library chatter; a second one on the port fails at once. A SIGTERM
+    stops it even while a gradio_client connection is open."""
     import httpx
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("QA_PORT", "QA_HOST", "QA_SEEDS_DIR", "QA_INDEX_DIR", "QA_LOG_LEVEL", "QA_DEBUG")}
+    env["QA_SHUTDOWN_GRACE"] = "1"
     log = tmp_path / "first.log"
     with log.open("w") as err:
         first = subprocess.Popen([*APP, "--index", str(tmp_path / "index"), "--port", str(port)], cwd=ROOT, env=env,
@@ -162,9 +164,13 @@ def test_a_second_app_is_refused_while_the_first_loads_and_the_first_serves(tmp_
             time.sleep(0.5)
         stats = httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=60).json()
         assert stats["documents"] == 5 and stats["index_dir"] == str(tmp_path / "index")
+        from gradio_client import Client
+
+        # a user's gradio_client keeps an event stream open; it held a SIGTERM for minutes (a user's report)
+        Client(f"http://127.0.0.1:{port}/", verbose=False).predict("Who was sworn in as interim president?", api_name="/ask")
     finally:
         first.terminate()
-        first.wait(timeout=60)
+        first.wait(timeout=60)  # the grace is 1 s (QA_SHUTDOWN_GRACE), then open connections are closed
     text = log.read_text()
     assert "address already in use" not in text and "Traceback" not in text, text
     assert not [line for line in text.splitlines() if " DEBUG " in line], text
