@@ -86,3 +86,20 @@ def test_a_death_is_not_dated_by_a_sentence_that_speaks_of_none():
     text = "Jacob Hartmann arrived in 1794. He built a mill."
     assert _answer("When did Jacob Hartmann die?", text, "1794").refused
     assert _answer("When did Jacob Hartmann die?", "Jacob Hartmann died in 1841.", "1841").short_answer == "1841"
+
+
+@pytest.mark.parametrize("question, text, read, answers", [
+    # a third user's documents: each near question got the sibling's answer
+    ("Who is the claims manager for Europe?", "The claims manager for North America is Priya Raman.", "Priya Raman", None),
+    ("Who is the claims manager for North America?", "The claims manager for North America is Priya Raman.", "Priya Raman", "Priya Raman"),
+    ("When was version 2.5.0 released?", "The latest release is version 2.4.1, published on 18 November 2024.", "18 November 2024", None),
+    ("How long is the housing covered on the AP-800?", "Housing: 5 years for the AP-600 and 3 years for the AP-400.", "5 years", None),
+    ("How long is the housing covered on the AP-400?", "Housing: 5 years for the AP-600 and 3 years for the AP-400.", "5 years", "3 years"),
+    ("Who gives the demo on Day 3?", "Day 3: meet your team lead.\nDay 4: product demo with the Solutions team.", "the Solutions team", None),
+    ("How much does a replacement cartridge cost?", "Replacement filter cartridges: 90 days.", "90", None),
+    ("Who is the venue contact?", "1. Seehof Lodge, Lake Starnberg: 185 EUR per night.", "Lake Starnberg", None),
+    ("Which company does Fatima work for?", "Fatima Zahra El Idrissi (CISO, Tryghed Forsikring) speaks.", "CISO", None),
+])
+def test_a_sentence_about_another_place_version_item_or_kind_does_not_answer(question, text, read, answers):
+    a = _answer(question, text, read)
+    assert (a.short_answer if not a.refused else None) == answers, a.short_answer

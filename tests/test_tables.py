@@ -37,3 +37,56 @@ def test_the_answerer_reads_a_table_by_its_row_and_column_and_never_answers_with
     assert answerer.answer("What is the daily meal allowance in London?", hits, None, {}).short_answer == "£55"
     header_only = ReaderAnswerer(reader=ScriptedReader([("Daily meal allowance", 14.0)]), refusal_threshold=-1.0, prefer_typed_rules=False)
     assert "Daily meal allowance" not in (header_only.answer("What is the hotel limit per night in Paris?", hits, None, {}).short_answer or "")
+
+
+# --- a third user's documents: Markdown tables, a contacts table, a README's list of maintainers -------
+
+OPTIONS = ("## Configuration\n\n| Option | Default | Description |\n|---|---|---|\n| min_size | 2 | Connections kept open |\n"
+           "| max_size | 20 | Largest number of connections |\n\nSetting `max_size` below `min_size` raises a `ConfigError`.\n")
+CONTACTS = ("# Key Contacts\n\nName | Role | Email | Extension\nHarriet Osei | Head of People Operations | h.osei@example.io | 2101\n"
+            "Daniel Kowalczyk | IT Service Desk Lead | d.kowalczyk@example.io | 2230\n")
+MAINTAINERS = "## Maintainers\n\n- Jonas Ekdahl, lead maintainer\n- Beatriz Souza, release manager\n- Kenji Watanabe, Redis integration\n"
+
+
+def _answer(name: str, text: str, question: str, spans: list[tuple[str, float]], threshold: float = -1.0):
+    doc = parse_document(name, text)
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader(spans), refusal_threshold=threshold, prefer_typed_rules=False,
+                              w_reader=1.0, reader_mid=0.0, reader_temp=1.0)
+    return doc, answerer.answer(question, hits, None, {})
+
+
+def test_a_markdown_table_is_read_by_its_header_and_a_looked_up_cell_wins_over_a_surer_reader():
+    """"What is the default value of max_size?" got "below `min_size" (the reader, never trained on
+    tables, was surer of the prose); the row and the column named make the "20" a lookup."""
+    from qa.answer.tables import cells, looked_up
+
+    rows = OPTIONS.splitlines()
+    assert [rows[5][a:b] for a, b in cells(rows[5])] == ["max_size", "20", "Largest number of connections"]
+    assert looked_up("What is the default value of max_size?", rows, 5) is not None
+    doc, a = _answer("README.md", OPTIONS, "What is the default value of max_size?", [("below `min_size", 3.0), ("20", 1.0)])
+    assert a.short_answer == "20" and doc.text[a.answer_start : a.answer_end] == "20"
+
+
+def test_the_whole_row_the_reader_took_moves_to_the_row_the_question_names():
+    """"What is Daniel Kowalczyk's extension?" got Harriet Osei's: the reader's span was her whole row."""
+    whole = "Harriet Osei | Head of People Operations | h.osei@example.io | 2101"
+    doc, a = _answer("guide.docx", CONTACTS, "What is Daniel Kowalczyk's extension?", [(whole, 9.0)])
+    assert a.short_answer == "2230" and doc.text[a.answer_start : a.answer_end] == "2230"
+
+
+def test_a_list_item_without_the_question_words_does_not_answer_for_its_neighbour():
+    """"Who works on the Redis integration?" got the lead maintainer, "Who is the release manager?" the
+    next line's name (the reader took the name after the role)."""
+    _, a = _answer("README.md", MAINTAINERS, "Who works on the Redis integration?", [("Jonas Ekdahl", 9.0), ("Kenji Watanabe", 5.0)])
+    assert a.short_answer == "Kenji Watanabe"
+    _, a = _answer("README.md", MAINTAINERS, "Who is the release manager?", [("Kenji Watanabe", 9.0), ("manager", 8.0)], threshold=0.5)
+    assert a.short_answer != "Kenji Watanabe" and a.short_answer != "manager"
+
+
+def test_a_table_that_fits_a_chunk_is_not_cut_from_its_header():
+    intro = "The benefits differ by office. " * 20
+    table = "Benefit | Leeds | Rotterdam | Porto\nHealth insurance provider | Bupa | Zilveren Kruis | Médis\n"
+    chunks = chunk_document(parse_document("guide.txt", intro + "\n" + table), 110, 0)
+    holding = [c for c in chunks if "Zilveren Kruis" in c.text]
+    assert len(holding) == 1 and "Benefit | Leeds | Rotterdam | Porto" in holding[0].text

@@ -102,8 +102,8 @@ def unnamed_role(question: str, passage: str) -> bool:
     named = {_initials(m.group()) for m in _ROLE.finditer(passage)} | set(_ROLE_ACRONYM.findall(passage))
     return not asked & named
 
-#: a model, flight, room or week named by a word and its number: "Nimbus 400", "Week 6", "UA 837"
-NUMBERED = re.compile(r"\b([A-Z][\w-]*)\s+([A-Z]?\d+[A-Za-z]?)\b")
+#: a model, flight, room or week named by a word and its number: "Nimbus 400", "Week 6", "UA 837", "AP-400"
+NUMBERED = re.compile(r"\b([A-Z][\w-]*?)(?:\s+|-)([A-Z]?\d+[A-Za-z]?)\b")
 _NOT_A_NAME = re.compile(rf"{MONTHS}|In|On|By|At|From|Since|Until|After|Before|During|Over|Under|About|Around|What|Which|How|When|AD|BC|CE|Q[1-4]", re.I)
 
 
@@ -116,19 +116,26 @@ def other_numbered(question: str, sentence: str, passage: str) -> bool:
     """Does ``sentence`` speak of another of a numbered series than the one asked, which its passage
     never names? "How much does the Nimbus 800 cost?" is not answered by "$69 for the Nimbus 600" (a
     user's manual lists the Nimbus 200, 400 and 600), nor "Who teaches in Week 7?" by Week 6's
-    lecturer. A year is no such number (:func:`other_time` handles years).
+    lecturer; nor, whatever the passage names, by a line labelled with another ("Day 4: product demo
+    …" for Day 3). A year is no such number (:func:`other_time` handles years).
 
     >>> s = "Filters cost $49 for the Nimbus 400 and $69 for the Nimbus 600."
     >>> other_numbered("How much does the Nimbus 800 cost?", s, s), other_numbered("How much does the Nimbus 400 cost?", s, s)
     (True, False)
     >>> other_numbered("Who won Super Bowl 50?", "Super Bowl XLIX was won by New England.", "")
     False
+    >>> p = "Day 3: meet your team lead. Day 4: product demo with the Solutions team."
+    >>> other_numbered("Who gives the demo on Day 3?", "Day 4: product demo with the Solutions team.", p)
+    True
     """
     asked = numbered_items(question)
     if not asked:
         return False
     here = NUMBERED.findall(sentence)
-    return any(not re.search(rf"\b{re.escape(w)}\s+{re.escape(n)}\b", passage)
+    # a line labelled with a sibling ("Day 4: product demo …") is that one's, whatever else the passage names
+    label = NUMBERED.match(re.sub(r"^\W+", "", sentence.rsplit("\n", 1)[-1]))
+    return any((not re.search(rf"\b{re.escape(w)}(?:\s+|-){re.escape(n)}\b", passage)
+                or (label is not None and label.group(1) == w and label.group(2) != n))
                and any(w2 == w and n2 != n for w2, n2 in here) for w, n in asked)
 
 
@@ -218,3 +225,77 @@ def negation_unmet(question: str, passage: str) -> bool:
     (False, False)
     """
     return bool(_NEGATED.search(_NOT_A_NEGATION.sub("", question))) and not _NEGATING.search(passage)
+
+
+#: a release's number: "2.4.1", "version 3.2", "v1.8"
+_VERSION = re.compile(r"\b(\d+\.\d+\.\d+)\b|\b(?:version|release|v)\s?(\d+(?:\.\d+)+)\b", re.I)
+
+
+def other_version(question: str, sentence: str, passage: str) -> bool:
+    """Does ``sentence`` give another version than the one asked, which its passage never names?
+    "When was version 2.5.0 released?" is not answered by "The latest release is version 2.4.1,
+    published on 18 November 2024" (a user's README). No question of the dev half names a version.
+
+    >>> s = "The latest release is version 2.4.1, published on 18 November 2024."
+    >>> other_version("When was version 2.5.0 released?", s, s), other_version("When was 2.4.1 released?", s, s)
+    (True, False)
+    """
+    asked = {a or b for a, b in _VERSION.findall(question)}
+    if not asked:
+        return False
+    named = {a or b for a, b in _VERSION.findall(passage)}
+    here = {a or b for a, b in _VERSION.findall(sentence)}
+    return bool(here) and not asked & named
+
+
+_PLACE_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*){0,3}"
+#: "manager for Europe", "leave in the Lisbon office", and in a sentence also "Manager (Rotterdam)"
+_QUALIFIED = re.compile(rf"\b([A-Za-z]+)\s+(?:(for|in|at)\s+(?:the\s+)?|\()({_PLACE_NAME})")
+_NO_PLACE = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|The|A|An|[A-Z]{{1,3}}|[A-Z](?:\.[A-Z])+\.?)$")
+
+
+def _qualified(text: str) -> list[tuple[str, str, str]]:
+    """(head, preposition or "" for brackets, name): "claims manager for Europe" -> ("manag", "for", "Europe")."""
+    return [(head.lower()[:5], prep.lower(), name) for head, prep, name in _QUALIFIED.findall(text) if not _NO_PLACE.match(name)]
+
+
+def _unnamed(name: str, passage: str) -> bool:
+    """Does ``passage`` name none of ``name``'s words (by their first five letters) nor its initials?"""
+    low = passage.lower()
+    initials = "".join(w[0] for w in name.split() if w[:1].isupper())
+    return not any(w[:5].lower() in low for w in re.findall(r"[A-Za-z]{3,}", name)) and not (len(initials) > 1 and initials in passage)
+
+
+def other_place(question: str, sentence: str, passage: str) -> bool:
+    """Does ``sentence`` qualify the asked thing by another name than the question's, which its
+    passage never names? "Who is the claims manager for Europe?" is not answered by "The claims
+    manager for North America is Priya Raman", nor "the Facilities Manager for Leeds" by "Samuel
+    Achterberg, Facilities Manager (Rotterdam)" (a user's warranty and onboarding guide). The word
+    qualified must be the same ("manager for"); short capitals (US, EU) are left alone. On the dev
+    half's gold paragraphs 1 of its 4,961 questions finds such a sentence anywhere in its paragraph.
+
+    >>> s = "The claims manager for North America is Priya Raman."
+    >>> other_place("Who is the claims manager for Europe?", s, s), other_place("Who is the claims manager for North America?", s, s)
+    (True, False)
+    >>> other_place("Who is the Facilities Manager for Leeds?", "Sam Berg, Facilities Manager (Rotterdam), is new.", "")
+    True
+    """
+    asked = [(h, p, n) for h, p, n in _qualified(question) if p and _unnamed(n, passage)]
+    return bool(asked) and any(h2 == h and p2 in (p, "") and n2.lower() != n.lower()
+                               for h, p, n in asked for h2, p2, n2 in _qualified(sentence))
+
+
+_ASKS_EMPLOYER = re.compile(r"\b(?:which|what) (?:company|firm|organi[sz]ation|employer|business|agency|university|institution)\b"
+                            r"|\bwork(?:s|ed|ing)? (?:for|at)\b|\bemploy(?:s|ed)?\b", re.I)
+
+
+def role_for_employer(question: str, span: str) -> bool:
+    """A role ("CISO", "Chief Financial Officer") where the question asks for whom someone works: in
+    "Fatima Zahra El Idrissi (CISO, Tryghed Forsikring)" the company is the answer (a user's
+    programme). No question of the dev half asks for an employer with a role as its gold answer.
+
+    >>> role_for_employer("Which company does Fatima work for?", "CISO"), role_for_employer("Which company does Fatima work for?", "Tryghed Forsikring")
+    (True, False)
+    """
+    return bool(_ASKS_EMPLOYER.search(question)) and bool(_ROLE_ACRONYM.fullmatch(span.strip()) or _ROLE.fullmatch(span.strip())
+                                                          or re.fullmatch(r"CISO|CHRO|GC", span.strip()))

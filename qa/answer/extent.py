@@ -109,7 +109,8 @@ def reach(question: str, sentence: str, start: int, end: int) -> tuple[int, int]
     return start, clause_end(question, sentence, start, end)
 
 
-_FOR_ITEM = re.compile(r"\s+(?:for|of|on|per)\s+(?:the\s+|a\s+|an\s+|each\s+)?")
+#: what joins a value to the item it is for: "$49 for the Nimbus 400", "3 years for the AP-400" (a unit between)
+_FOR_ITEM = re.compile(r"(?:\s*[a-zA-Z%]+)?\s+(?:for|of|on|per)\s+(?:the\s+|a\s+|an\s+|each\s+)?")
 
 
 def attached_value(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -122,6 +123,9 @@ def attached_value(question: str, sentence: str, start: int, end: int) -> tuple[
     >>> s = "Filters cost $39 for the Nimbus 200, $49 for the Nimbus 400 and $69 for the Nimbus 600."
     >>> s[slice(*attached_value("How much is a filter for the Nimbus 400?", s, s.index("$39"), s.index("$39") + 3))]
     '$49'
+    >>> s = "Filter housing: 5 years for the AP-600 and 3 years for the AP-400."
+    >>> s[slice(*attached_value("How long is the housing covered on the AP-400?", s, s.index("5"), s.index("5") + 7))]
+    '3 years'
     >>> s = "Weights: Nimbus 200, 3.2 kg; Nimbus 400, 5.1 kg."
     >>> s[slice(*attached_value("How much does the Nimbus 400 weigh?", s, s.index("3.2"), s.index("3.2") + 6))]
     '5.1 kg'

@@ -38,6 +38,8 @@ def wrong_kind(question: str, span: str) -> bool:
     (False, False)
     >>> wrong_kind("Where did it happen?", "Caracas"), wrong_kind("When did it happen?", "January 3")
     (False, False)
+    >>> wrong_kind("Who is the venue contact?", "Lake Starnberg"), wrong_kind("Who is the venue contact?", "Anna Berg")
+    (True, False)
     """
     if costs_in_other_units(question, span) or counts_in_units(question, span) or not_the_contact_asked(question, span):
         return True
@@ -45,6 +47,8 @@ def wrong_kind(question: str, span: str) -> bool:
         return not _CLOCK.search(span)
     if _WHERE.match(question):
         return bool(_STARTS_WITH_DATE.match(span))
+    if _WHO.match(question) and _A_PLACE.search(span):  # "Lake Starnberg" is nobody (a user's venue list)
+        return True
     if _HOW_LONG.match(question):
         return bool(_DAY.match(span)) and not _RANGE.search(span)
     return False
@@ -144,6 +148,9 @@ def costs_in_other_units(question: str, span: str) -> bool:
 
 
 _WHO = re.compile(r"^\W*(?:who|whom)\b", re.I)
+#: a place's name: "Lake Starnberg", "Mount Hood", "Baker Street", "Gatwick Airport"
+_A_PLACE = re.compile(r"^(?:Lake|River|Mount|Mt\.?|Cape|Isle|Bay|Gulf|Port)\s+[A-Z]|\b[A-Z]\w*\s+(?:Street|Road|Avenue|Lane|Square|"
+                      r"Airport|Station|Lake|River|Island|Mountains?|Valley|Bay)$")
 _AT_A_PLACE = re.compile(r"\b(?:in|at|near)\s+$", re.I)
 
 
@@ -194,13 +201,16 @@ def not_the_contact_asked(question: str, span: str) -> bool:
 
     >>> not_the_contact_asked("What is the tenants' phone number?", "17"), not_the_contact_asked("What is her phone number?", "+47 32 21 45 00")
     (True, False)
+    >>> not_the_contact_asked("What is the office's phone number?", "Strandveien 44, 1366")
+    True
     >>> not_the_contact_asked("What is the agent's email address?", "Priya Raman"), not_the_contact_asked("Who sent the email?", "Ann")
     (True, False)
     """
     if _ASKS_EMAIL.search(question):
         return "@" not in span
     if _ASKS_PHONE.search(question) and re.search(r"\b(?:what|which)\b", question, re.I):
-        return len(re.findall(r"\d", span)) < 6
+        digits = len(re.findall(r"\d", span))  # not "17" (a parking space), nor "Strandveien 44, 1366" (an address)
+        return digits < 6 or len(re.findall(r"[^\W\d_]", span)) > digits
     return False
 
 
@@ -224,3 +234,16 @@ def unitless_amount(question: str, sentence: str, start: int, end: int) -> bool:
     if not _HOW_MUCH.match(question) or not _BARE_NUMBER.fullmatch(sentence[start:end]):
         return False
     return sentence[start - 1 : start] not in ("$", "€", "£", "¥") and not _UNIT_NEXT.match(sentence, end)
+
+
+def counted_after_in_other_units(question: str, sentence: str, start: int, end: int) -> bool:
+    """A number span for a cost question that the sentence counts in a unit no price is counted in:
+    "90" of "Replacement filter cartridges: 90 days" does not say what a cartridge costs (a user's
+    warranty). :func:`costs_in_other_units` on the span with the word after it.
+
+    >>> s = "Replacement filter cartridges: 90 days."
+    >>> counted_after_in_other_units("How much does a cartridge cost?", s, 31, 33), counted_after_in_other_units("How long?", s, 31, 33)
+    (True, False)
+    """
+    after = re.match(r"\s*[^\W\d_]+", sentence[end:])
+    return after is not None and costs_in_other_units(question, sentence[start:end] + after.group())

@@ -1,4 +1,4 @@
-"""Table rows: the cell under the column the question names. Converters store a table row as one line,
+"""Table rows and list items: the cell under the column the question names, the item it names. Converters store a table row as one line,
 its cells joined by " | " (:mod:`qa.ingest.office`, :mod:`qa.ingest.webpage`), so a row is a sentence
 and its header row is the line above the rows. "What does a 10-visit pass cost for a youth?" is
 answered by the "Youth" cell of the "10-visit pass" row, not by the row's first price; a header row
@@ -29,16 +29,37 @@ def lines_of(chunk: Chunk) -> list[str]:
 
 
 def cells(row: str) -> list[tuple[int, int]]:
-    """(start, end) of each cell of a " | "-joined row, blanks trimmed; [] for a line that is no row."""
+    """(start, end) of each cell of a " | "-joined row, blanks trimmed; [] for a line that is no row.
+    A Markdown row's outer bars are no cells: "| max_size | 20 |" has two.
+
+    >>> row = "| max_size | 20 |"
+    >>> [row[a:b] for a, b in cells(row)]
+    ['max_size', '20']
+    """
     if CELL_SEP not in row:
         return []
-    out, start = [], 0
-    for part in row.split(CELL_SEP):
+    lo, hi = 0, len(row)
+    if row.lstrip().startswith("|"):
+        lo = row.index("|") + 1
+    if row.rstrip().endswith("|") and row.rstrip()[:-1].rstrip() and hi > lo:
+        hi = len(row.rstrip()) - 1
+    out, start = [], lo
+    for part in row[lo:hi].split(CELL_SEP.strip()) if lo else row[lo:hi].split(CELL_SEP):
+        sep = 1 if lo else len(CELL_SEP)
         a = start + len(part) - len(part.lstrip())
         b = start + len(part.rstrip())
         out.append((a, max(a, b)))
-        start += len(part) + len(CELL_SEP)
+        start += len(part) + sep
     return out if len(out) >= 2 else []
+
+
+#: a Markdown table's rule under its header: "|---|:---:|"
+_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+
+
+def _in_table(line: str, width: int) -> bool:
+    """A row of ``width`` cells, or a Markdown rule (which stands between the header and the rows)."""
+    return len(cells(line)) == width or bool(_RULE.match(line))
 
 
 def _is_header(row: str) -> bool:
@@ -53,8 +74,8 @@ def header_of(lines: Sequence[str], index: int) -> int | None:
     if not width:
         return None
     found, i = None, index - 1
-    while i >= 0 and len(cells(lines[i])) == width:
-        if _is_header(lines[i]):
+    while i >= 0 and _in_table(lines[i], width):
+        if cells(lines[i]) and _is_header(lines[i]):
             found = i
         i -= 1
     return found
@@ -63,8 +84,9 @@ def header_of(lines: Sequence[str], index: int) -> int | None:
 def is_header_row(lines: Sequence[str], index: int) -> bool:
     """Is ``lines[index]`` the header row of a table (rows of as many cells follow it)?"""
     width = len(cells(lines[index]))
-    return bool(width) and _is_header(lines[index]) and index + 1 < len(lines) and len(cells(lines[index + 1])) == width \
-        and header_of(lines, index + 1) == index
+    after = index + 2 if index + 1 < len(lines) and _RULE.match(lines[index + 1]) else index + 1
+    return bool(width) and _is_header(lines[index]) and after < len(lines) and len(cells(lines[after])) == width \
+        and header_of(lines, after) == index
 
 
 def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -87,18 +109,30 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
 def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     """The row of ``lines[index]``'s table whose first cell (the row's name) is the only one that
     shares a word with the question: "Manchester" in "What is the hotel limit per night in
-    Manchester?". None when no row, or more than one, is named."""
-    head = header_of(lines, index)
-    if head is None:
-        return None
+    Manchester?"; when no first cell does, the one row sharing the most words with the question. None
+    when no row, or more than one, is named."""
     width, asked = len(cells(lines[index])), set(content_terms(question))
-    named, i = [], head + 1
-    while i < len(lines) and len(cells(lines[i])) == width:
+    head = header_of(lines, index)
+    i = index  # without a header (in an earlier passage), the run of rows this one is in
+    while head is None and i > 0 and _in_table(lines[i - 1], width):
+        i -= 1
+    named, shared, i = [], {}, (head + 1 if head is not None else i)
+    while i < len(lines) and _in_table(lines[i], width):
+        if not cells(lines[i]):  # the Markdown rule
+            i += 1
+            continue
         a, b = cells(lines[i])[0]
         if asked & set(content_terms(lines[i][a:b])):
             named.append(i)
+        shared[i] = len(asked & set(content_terms(lines[i])))
         i += 1
-    return named[0] if len(named) == 1 else None
+    if named:
+        return named[0] if len(named) == 1 else None
+    # no row named by its first cell (a time, a number): the one row sharing the most words with the
+    # question, more than this one ("Opening keynote" for "Who gives the opening keynote?", not "Closing keynote")
+    best = max(shared.values(), default=0)
+    rows = [r for r, n in shared.items() if n == best]
+    return rows[0] if len(rows) == 1 and best > shared.get(index, 0) else None
 
 
 def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, end: int) -> tuple[int, int, int]:
@@ -108,11 +142,42 @@ def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, en
     row = asked_row(question, lines, index)
     if row is None or row == index:
         return index, start, end
-    column = next((j for j, (a, b) in enumerate(cells(lines[index])) if a <= start < b + 1), None)
-    if column is None or column == 0:
+    here, there = cells(lines[index]), cells(lines[row])
+    first = next((j for j, (a, b) in enumerate(here) if a <= start < b + 1), None)
+    last = next((j for j, (a, b) in enumerate(here) if a < end <= b + 1), first)
+    if first is None or last is None or last < first:
         return index, start, end
-    a, b = cells(lines[row])[column]
+    # the same cells of the asked row: one cell, or several (the whole row, whose asked column
+    # table_span then cuts), even the row's name ("Harriet Osei" for "Daniel Kowalczyk's extension")
+    a, b = there[first][0], there[last][1]
     return (row, a, b) if b > a else (index, start, end)
+
+
+def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
+    """(start, end) of the cell the question looks up in the table row ``lines[index]``: it names
+    this row by its first cell (no other row of the table) and one column of the header; else None.
+    "What is the default value of max_size?" over "| max_size | 20 |" under "| Option | Default |".
+
+    >>> rows = ["| Option | Default |", "|---|---|", "| min_size | 2 |", "| max_size | 20 |"]
+    >>> looked_up("What is the default value of max_size?", rows, 3), looked_up("What is the default value of max_size?", rows, 2)
+    ((13, 15), None)
+    """
+    if not cells(lines[index]) or asked_row(question, lines, index) != index:
+        return None
+    a, b = cells(lines[index])[0]
+    if not set(content_terms(question)) & set(content_terms(lines[index][a:b])):
+        return None  # the row was asked_row's best guess, not named
+    return asked_cell(question, lines, index)
+
+
+def column_names(chunk: Chunk, index: int) -> str:
+    """The header row of the table row sentence ``index`` of ``chunk`` stands in ("" for none): it
+    counts as the row's heading ("Default" for "What is the default value of max_size?")."""
+    if CELL_SEP not in chunk.sentences[index].text:
+        return ""
+    lines = lines_of(chunk)
+    head = header_of(lines, index)
+    return lines[head] if head is not None and head != index else ""
 
 
 def table_span(question: str, chunk: Chunk, index: int, span: Span | None) -> Span | None:
@@ -125,3 +190,32 @@ def table_span(question: str, chunk: Chunk, index: int, span: Span | None) -> Sp
     if cell is not None:
         return Span(*cell, "table")
     return None if is_header_row(lines, index) else span
+
+
+#: a list item's line: "- ", "* ", "• " or "3. " first
+_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)])\s+\S")
+
+
+def other_item(question: str, lines: Sequence[str], index: int) -> bool:
+    """Is ``lines[index]`` an item of a list that has none of the question's words, while another
+    item of the list has some? Then the item the question names is that one. "Who is the release manager?"
+    over "- Beatriz Souza, release manager" / "- Kenji Watanabe, Redis integration" was answered
+    "Kenji Watanabe" (a user's README: the reader took the name after the role, on the next line).
+
+    >>> items = ["- Beatriz Souza, release manager", "- Kenji Watanabe, Redis integration"]
+    >>> other_item("Who is the release manager?", items, 1), other_item("Who is the release manager?", items, 0)
+    (True, False)
+    >>> other_item("Who works on Redis?", ["Beatriz Souza manages releases.", "Kenji Watanabe works on it."], 1)
+    False
+    """
+    if not _ITEM.match(lines[index]):
+        return False
+    terms = set(content_terms(question))
+    if terms & set(content_terms(lines[index])):
+        return False
+    first = last = index
+    while first > 0 and _ITEM.match(lines[first - 1]):
+        first -= 1
+    while last + 1 < len(lines) and _ITEM.match(lines[last + 1]):
+        last += 1
+    return any(terms & set(content_terms(lines[j])) for j in range(first, last + 1) if j != index)

@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 7  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence
+CHUNKER_VERSION = 8  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -96,6 +96,23 @@ def page_at(pages: Sequence[tuple[int, int]], offset: int) -> int | None:
     return found
 
 
+#: a table row as the converters store it (cells joined by " | "), or a Markdown table's rule ("|---|---|")
+_TABLE_LINE = re.compile(r" \| |^\s*\|?\s*:?-{3,}:?\s*\|")
+
+
+def _tables(sents: Sequence[Sentence]) -> dict[int, int]:
+    """The words of each table (a run of row sentences), keyed by the index of its first row."""
+    out: dict[int, int] = {}
+    first = None
+    for i, s in enumerate([*sents, None]):
+        if s is not None and _TABLE_LINE.search(s.text):
+            first = i if first is None else first
+            out[first] = out.get(first, 0) + _n_words(s)
+        else:
+            first = None
+    return out
+
+
 def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> list[Chunk]:
     """Pack consecutive sentences into chunks of at most ``max_words`` words.
 
@@ -128,8 +145,12 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
     def crosses_mask(a: int, b: int) -> bool:
         return any(ms < b and me > a for ms, me in doc.masked)
 
-    for s in sents:
-        if group and (sum(_n_words(x) for x in group) + _n_words(s) > max_words or crosses_mask(group[-1].end, s.start)):
+    tables = _tables(sents)
+    for i, s in enumerate(sents):
+        # a table that fits a chunk starts one rather than being cut: a row without its header row
+        # cannot say which column is which ("Bupa | Zilveren Kruis | Médis" without "Leeds | Rotterdam | Porto")
+        whole = tables.get(i, 0) if tables.get(i, max_words + 1) <= max_words else _n_words(s)
+        if group and (sum(_n_words(x) for x in group) + whole > max_words or crosses_mask(group[-1].end, s.start)):
             flush()
             keep = group[-overlap:] if overlap and not crosses_mask(group[-1].end, s.start) else []
             # never carry the whole previous chunk over, nor more than fits beside the new sentence
