@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.answer.definitions import TITLES
-from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, without_shared_tail
+from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, with_other_slot, without_shared_tail
 from qa.types import Answer
 
 #: Pronouns that point at a person or group (replaced by a name).
@@ -151,11 +151,19 @@ _HOW_MANY = re.compile(r"\bhow many\s+(.+?)\s+(?:were|was|are|is|have|has|had|di
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{0,3}|IX|X)$")
 
 
+#: the last word of a name that is an event, an organisation or a place, never a person
+_THING_HEADS = frozenset("summit conference festival congress forum expo meeting inc ltd llc plc gmbh corp corporation company "
+                         "group association society foundation institute university college school hospital ministry council "
+                         "committee agency bank hall centre center museum park street road avenue square airport station".split())
+
+
 def _is_thing_name(name: str, context: str = "") -> bool:
     """A capitalised name that is no person: an acronym ("U.S."), a numbered thing ("Tuy III"), or
     one the text gives an article ("the Tuy III plant")."""
     last = name.split()[-1]
     if re.fullmatch(r"(?:[A-Z]\.)+|[A-Z]{2,5}", last) or _ROMAN.match(last) or any(ch.isdigit() for ch in name):
+        return True
+    if last.lower() in _THING_HEADS:  # "NordDev Summit" is nobody "she" can be (a user's chat)
         return True
     at = context.find(name)
     before = context[:at].split()[-1:] if at > 0 else []
@@ -289,6 +297,8 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
     previous = _without_added_topic(previous_question)  # its names and topic, not an older turn's in brackets
+    if question and (swapped := with_other_slot(question, previous)):
+        return swapped
     if question and previous and (wh := _ELLIPSIS.match(question)):
         kept = re.search(r"\([^()]*\)(?=[?.!]*$)", previous_question) if _ELLIPSIS.match(previous) else None
         return f"{wh.group(1).capitalize()} {kept.group()}?" if kept else _asked_again(wh.group(1), previous, previous_answer)

@@ -81,3 +81,34 @@ def without_shared_tail(topic: str, question: str) -> str:
     while len(words) > 2 and words[-1].lower().strip(",.;:") in asked:
         words.pop()
     return " ".join(words)
+
+
+#: "and in Porto?", "what about Leeds?": the previous question again, for another name
+_OTHER_SLOT = re.compile(r"^\W*(?i:and|but|so|what about|how about)\s+(?:(in|for|at|on|of|with|by|from|to|during)\s+)?"
+                         r"((?:the\s+)?[A-ZÀ-ÖØ-Þ0-9][\w’'.-]*(?:\s+[A-ZÀ-ÖØ-Þ0-9][\w’'.-]*){0,3})\s*[?.!]*\s*$")
+_CAPITALISED = re.compile(r"(?<![\w’'])[A-ZÀ-ÖØ-Þ][\w’'.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w’'.-]*)*")
+
+
+def with_other_slot(question: str, previous: str) -> str | None:
+    """The previous question asked for the name a follow-up offers instead: "and in Porto?" after
+    "What is the annual leave in Leeds?" is "What is the annual leave in Porto?" (a user's chat got
+    the sentence naming both offices). The name after the same preposition, else the last name, is
+    swapped; without either, "in Porto" is added. None when ``question`` is no such follow-up.
+
+    >>> with_other_slot("and in Porto?", "What is the annual leave in Leeds?"), with_other_slot("What about Leeds?", "Who runs the Porto office?")
+    ('What is the annual leave in Porto?', 'Who runs the Leeds office?')
+    >>> with_other_slot("and in Porto?", "What is the annual leave?"), with_other_slot("Where is Porto?", "Who runs it?")
+    ('What is the annual leave in Porto?', None)
+    """
+    m = _OTHER_SLOT.match(question)
+    if not m or not previous.strip():
+        return None
+    prep, new = m.group(1), re.sub(r"^the\s+", "", m.group(2))
+    body = previous.strip().rstrip("?.! ")
+    slots = list(re.finditer(rf"\b{prep}\s+(?:the\s+)?({_CAPITALISED.pattern})", body)) if prep else []
+    if not slots:  # the last name, not the question's first word
+        slots = [n for n in re.finditer(f"({_CAPITALISED.pattern})", body) if n.start() > 0]
+    if slots:
+        at = slots[-1]
+        return f"{body[: at.start(1)]}{new}{body[at.end(1):]}?"
+    return f"{body} {prep} {new}?" if prep else None

@@ -249,3 +249,22 @@ def test_it_is_the_subject_of_an_earlier_question_asked_with_did_not_the_rest_of
     # a name's phrase still gives way to the thing's ("the military strike", not "the United States")
     strike = answered("When did the United States launch the military strike?", "January 3, 2026")
     assert resolve("Who ordered it?", [strike]) == "Who ordered the military strike?"
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    # a user's chat: "and in Porto?" after the Leeds question was searched as it stood and answered "Rotterdam"
+    ("and in Porto?", "What is the annual leave in Leeds?", "What is the annual leave in Porto?"),
+    ("What about Leeds?", "Who runs the Porto office?", "Who runs the Leeds office?"),
+    ("What about the CFO?", "Who is the CEO?", "Who is the CFO?"),
+    ("and in Porto?", "What is the annual leave?", "What is the annual leave in Porto?"),
+])
+def test_a_follow_up_offering_another_name_asks_the_previous_question_for_it(question, previous, expected):
+    assert resolve(question, [answered(previous, "25")]) == expected
+
+
+def test_she_is_never_an_event_or_an_organisation():
+    """A user's chat: after "Who is the programme chair of NordDev Summit?" (answered with a span that
+    ran on into the next clause), "What does she do on Day 2?" was searched for NordDev Summit."""
+    chair = "Who is the programme chair of NordDev Summit?"
+    assert resolve("What does she do on Day 2?", [answered(chair, "Mette Kjær")]) == "What does Mette Kjær do on Day 2?"
+    assert "NordDev" not in resolve("What does she do on Day 2?", [answered(chair, "the programme committee")])

@@ -150,3 +150,10 @@ def test_a_rank_the_documents_do_not_give_is_not_answered_by_another_rank():
     assert answerer.answer("Who was the second burgess?", hits, None, {}).refused
     _, hits = _hits_of("history.md", "Its 5th mayor was Rosa Delgado.")
     assert _confident([("Rosa Delgado", 15.0)]).answer("Who was the fifth mayor?", hits, None, {}).short_answer == "Rosa Delgado"
+
+
+def test_a_name_does_not_run_on_into_the_next_clause():
+    """A user's programme: "Who is the programme chair?" was answered "Mette Kjær and logistics are led by Rasmus Lund"."""
+    s = "The programme chair is Mette Kjær and logistics are led by Rasmus Lund."
+    a = s.index("Mette")
+    assert s[slice(*reach("Who is the programme chair?", s, a, s.index(" Lund") + 5))] == "Mette Kjær"

@@ -54,6 +54,9 @@ def whole_name(question: str, sentence: str, start: int, end: int) -> int:
     mean nothing."""
     if end <= start or not sentence[start].isupper() or _headline(sentence):
         return end
+    first = _NAME_RUN.match(sentence, start)
+    if question_type(question) == PERSON and first and re.match(r"\s+and\s+[a-z]", sentence[first.end() : end]):
+        return first.end()  # "Mette Kjær and logistics are led by …": the name, not the next clause (a user's programme)
     asked = set(content_terms(question))
     for m in _NAME_RUN.finditer(sentence):
         # the rest of the run, unless it is the question's own name ("Interior Minister" of
