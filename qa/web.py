@@ -85,22 +85,30 @@ def _text_only(message: Any) -> None:
         raise gr.Error(f"a question must be text, not {type(message).__name__}", print_exception=False)
 
 
-def api_functions(backend: ChatBackend, backend_of: Any = None) -> dict[str, Any]:
-    """The handlers of the structured ask (``/ask``, the default collection) and of uploads
+def api_functions(backend: ChatBackend, backend_of: Any = None, shelf: Any = None) -> dict[str, Any]:
+    """The handlers of the structured ask (``/ask``: the default collection, or the one named in
+    ``collection``, from ``shelf``, a :class:`qa.collections.Collections`) and of uploads
     (``/upload``: into the collection the page chose, ``backend_of(request)``)."""
     import gradio as gr
 
     backend_of = backend_of or (lambda request, strict=False: backend)
 
-    def ask(question: str) -> dict:
-        """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
-        from qa.guards import InvalidQuestion, StoreUnavailable
+    def ask(question: str, collection: str = "") -> dict:
+        """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages),
+        from the default collection or the one named (as ``/api/ask``'s "collection")."""
+        from qa.collections import InvalidCollection, UnknownCollection
+        from qa.guards import InvalidQuestion, NoDocuments, StoreUnavailable
 
         try:
-            return backend.ask(question).to_dict()
-        except InvalidQuestion as e:  # the client's mistake: one warning line, no traceback
+            chosen = backend
+            if collection not in (None, "", "default") and shelf is not None:
+                chosen = backend.for_engine(shelf.get(collection))
+            return chosen.ask(question).to_dict()
+        except (InvalidQuestion, UnknownCollection, InvalidCollection) as e:  # the client's mistake: one warning line
             log.warning("rejected a question on /ask: %s", e)
             raise gr.Error(str(e), print_exception=False) from None
+        except NoDocuments:
+            raise gr.Error(f"collection {collection!r} has no documents yet: add one first", print_exception=False) from None
         except StoreUnavailable as e:  # logged once per outage by backend.ask
             raise gr.Error(str(e), print_exception=False) from None
 
@@ -122,7 +130,7 @@ def _chosen(backend_of: Any, request: Any) -> tuple[Any, list[dict[str, Any]]]:
         return None, render.render_error(chat_error(e))
 
 
-def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any = None) -> dict[str, Any]:
+def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any = None, shelf: Any = None) -> dict[str, Any]:
     """The event handlers of the chat: reply (plain or streamed), like, page closed; and
     :func:`api_functions`. ``backend_of(request)``: the backend of the collection the page chose
     (:mod:`qa.web_documents`; default: ``backend``)."""
@@ -177,7 +185,7 @@ def chat_functions(backend: ChatBackend, sessions: SessionTurns, backend_of: Any
         sessions.drop(getattr(request, "session_hash", None))
 
     return {"chat": respond_streaming if can_stream(backend.engine) else respond, "like": on_like, "copy": on_copy, "forget": forget,
-            **api_functions(backend, backend_of)}
+            **api_functions(backend, backend_of, shelf)}
 
 
 def _side_column(backend: ChatBackend, fn: dict[str, Any]) -> dict[str, Any]:
@@ -261,8 +269,9 @@ def build_app(backend: ChatBackend, collections: Any = None) -> Any:
     if backend.upload_root is None:  # the same engine and outage log, reading uploads only from Gradio's folder
         backend = dataclasses.replace(backend, upload_root=get_upload_folder())
     sessions = SessionTurns()
-    docs = document_functions(backend, collections or Collections.of(backend.engine), SessionCollections())
-    fn = chat_functions(backend, sessions, docs["backend_of"]) | conversation_functions(backend, sessions) | docs
+    shelf = collections or Collections.of(backend.engine)
+    docs = document_functions(backend, shelf, SessionCollections())
+    fn = chat_functions(backend, sessions, docs["backend_of"], shelf) | conversation_functions(backend, sessions) | docs
     engine = backend.engine
     with gr.Blocks(title="qa: answers with sources", fill_height=True) as demo:
         gr.Markdown(INTRO)

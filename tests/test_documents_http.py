@@ -35,7 +35,7 @@ def site(tmp_path_factory):
     app = create_app(engine, ServeSettings(host="127.0.0.1", port=port, max_upload_bytes=64 * 1024, max_body_bytes=16 * 1024))
     with ServerThread(app, host="127.0.0.1", port=port) as server:
         with httpx.Client(base_url=server.url, timeout=120) as client:
-            yield {"client": client, "tmp": tmp, "engine": engine, "seeds": seeds}
+            yield {"client": client, "tmp": tmp, "engine": engine, "seeds": seeds, "url": server.url}
     assert tree_digest(seeds) == before
 
 
@@ -149,6 +149,15 @@ def test_collections_over_http(site):
         r = client.post("/v1/chat/completions", json={**chat, "collection": name})
         assert r.status_code == status and r.json()["error"]["type"] == "invalid_request_error", r.text
         assert str(site["tmp"]) not in r.text
+    # and gradio_client's /ask (a user found only the default collection reachable from gradio_client)
+    from gradio_client import Client
+
+    gradio = Client(site["url"], verbose=False)
+    assert NAME in cited(gradio.predict(QUESTION, "harbour", api_name="/ask"))
+    assert NAME not in cited(gradio.predict(QUESTION, api_name="/ask"))
+    for name, words in (("nope", "no collection"), ("empty", "no documents yet")):
+        with pytest.raises(Exception, match=words):
+            gradio.predict(QUESTION, name, api_name="/ask")
     r = client.delete(f"/api/documents/{NAME}", params={"collection": "harbour"})
     assert r.status_code == 200
     assert client.get("/api/documents", params={"collection": "harbour"}).json()["documents"] == []
