@@ -53,9 +53,18 @@ def short_title(title: str, limit: int = TITLE_CHARS) -> str:
     return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + "…"
 
 
+_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """``text`` on one line, cut at a word before ``limit`` characters (then ending in " …")."""
-    text = flat(text)
+    """``text`` on one line, cut at a word before ``limit`` characters (then ending in " …"); a
+    heading line keeps its words, not its "#" marks ("Médis Policies — Hybrid working …", not
+    "Médis # Policies Hybrid working", which a user found in the nearest passages).
+
+    >>> snippet("Bupa | Médis\\n# Policies\\nHybrid working: two days.")
+    'Bupa | Médis Policies — Hybrid working: two days.'
+    """
+    text = flat(_HEADING_LINE.sub(lambda m: f"{m.group(1)} —", text))
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
