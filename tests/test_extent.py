@@ -157,3 +157,11 @@ def test_a_name_does_not_run_on_into_the_next_clause():
     s = "The programme chair is Mette Kjær and logistics are led by Rasmus Lund."
     a = s.index("Mette")
     assert s[slice(*reach("Who is the programme chair?", s, a, s.index(" Lund") + 5))] == "Mette Kjær"
+
+
+def test_a_question_asking_for_several_gets_the_names_listed_together():
+    """A user's onboarding guide: "Which days are the team days?" was answered "Thursday"."""
+    s = "Employees come in two days a week, with Tuesday and Thursday as team days."
+    a = s.index("Thursday")
+    assert s[slice(*reach("Which days are the team days?", s, a, a + 8))] == "Tuesday and Thursday"
+    assert s[slice(*reach("Which day is a team day?", s, a, a + 8))] == "Thursday"

@@ -103,3 +103,13 @@ def test_a_death_is_not_dated_by_a_sentence_that_speaks_of_none():
 def test_a_sentence_about_another_place_version_item_or_kind_does_not_answer(question, text, read, answers):
     a = _answer(question, text, read)
     assert (a.short_answer if not a.refused else None) == answers, a.short_answer
+
+
+def test_an_e_mail_body_speaks_for_its_sender():
+    """A user's e-mail thread: "What did Paul say he needs for the hackathon?" was refused; his words
+    are the body of the message "From: Paul Okonkwo"."""
+    text = ("From: Anna Berg <anna@example.com>\nSubject: Offsite\n\nPaul, can you organise the hackathon?\n\n"
+            "From: Paul Okonkwo <paul@example.com>\nSubject: Re: Offsite\n\nHappy to run the hackathon. "
+            "I will need a projector and four breakout spaces.\n")
+    answer = _answer("What did Paul say he needs for the hackathon?", text, "a projector and four breakout spaces")
+    assert answer.short_answer == "a projector and four breakout spaces"

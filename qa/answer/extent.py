@@ -104,11 +104,38 @@ def clause_end(question: str, sentence: str, start: int, end: int) -> int:
     return last
 
 
+#: a question asking for several: "Which days …", "What countries …" (not "What is", "What does")
+_ASKS_SEVERAL = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has|this|us|its|dos)\b)[a-z]{3,}s\b(?!\s+of\b)", re.I)
+_ITEM_BEFORE = re.compile(rf"({_NAME_RUN.pattern})(?:,\s*|,?\s+and\s+)$")
+_ITEM_AFTER = re.compile(rf"(?:,\s*|,?\s+and\s+)({_NAME_RUN.pattern})")
+
+
+def coordinated(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A name span widened over the names listed with it, for a question asking for several: "Which
+    days are the team days?" is answered "Tuesday and Thursday", not "Thursday" (a user's guide).
+
+    >>> s = "Staff come in two days a week, with Tuesday and Thursday as team days."
+    >>> s[slice(*coordinated("Which days are the team days?", s, s.index("Thursday"), s.index("Thursday") + 8))]
+    'Tuesday and Thursday'
+    >>> s[slice(*coordinated("Which day is a team day?", s, s.index("Thursday"), s.index("Thursday") + 8))]
+    'Thursday'
+    """
+    if not _ASKS_SEVERAL.match(question) or not _NAME_RUN.fullmatch(sentence[start:end]):
+        return start, end
+    while (before := _ITEM_BEFORE.search(sentence[:start])) is not None:
+        start = before.start()
+    while (after := _ITEM_AFTER.match(sentence, end)) is not None:
+        end = after.end()
+    return start, end
+
+
 def reach(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
-    """``start``/``end`` with the rules above applied (the start moves only to another item's number)."""
+    """``start``/``end`` with the rules above applied (the start moves only to another item's number,
+    or to the first of several names listed together for a question asking for several)."""
     start, end = attached_value(question, sentence, start, end)
     end = with_unit(sentence, start, end)
     end = whole_name(question, sentence, start, end)
+    start, end = coordinated(question, sentence, start, end)
     return start, clause_end(question, sentence, start, end)
 
 

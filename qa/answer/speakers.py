@@ -99,6 +99,11 @@ def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
                and _words_between(sentence, n.end(), g.start()) <= 3 for n in names for g in _SPEECH_ING.finditer(sentence))
 
 
+#: an e-mail's sender line, and the words by which a sentence speaks for its writer
+_FROM = re.compile(r"^\s*From:\s*(.+)$", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I'll|I’ll|I've|I’ve|I'd|I’d|my|me|we|our)\b", re.I)
+
+
 def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = "") -> bool:
     """Does ``sentence`` report speech by ``speaker``: attributed to them in it (:func:`_attributes_to`),
     or continuing a ``previous`` sentence that does, or whose subject they are ("He added ...", an
@@ -118,11 +123,17 @@ def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = 
     False
     >>> quotes_speaker("Trump", "‘She’s ready,’ he said.", ["He praised Rodriguez.", "Trump, for his part, stood firm."])
     True
+    >>> quotes_speaker("Paul", "I will need a projector.", ["Happy to run it.", "From: Paul Okonkwo <paul@x.com>"])
+    True
     """
     pat = re.compile(rf"\b{re.escape(fold(speaker))}\b", re.I)
     sentence = fold(sentence)
     earlier = [fold(p) for p in ([previous] if isinstance(previous, str) else previous) if p]
     if _attributes_to(pat, sentence):
+        return True
+    # an e-mail's body speaks for its sender: "I will need a projector" under "From: Paul Okonkwo"
+    sender = next((m for m in map(_FROM.match, earlier) if m), None)
+    if sender is not None and pat.search(sender.group(1)) and _FIRST_PERSON.search(sentence):
         return True
     if not (earlier and _CONTINUES.search(sentence) and (_SPEECH_VERB.search(sentence) or _QUOTE_MARK.search(sentence))):
         return False
@@ -149,6 +160,9 @@ def their_words(span: Span | None, quote: Span | None, sentence: str) -> Span | 
 
 
 def previous_sentences(c: Candidate) -> list[str]:
-    """The (up to 3) sentences before ``c``'s in its passage, nearest first."""
+    """The (up to 3) sentences before ``c``'s in its passage, nearest first; then the "From:" line
+    of the e-mail the sentence is in, if the passage holds it."""
     sentences = c.hit.chunk.sentences
-    return [sentences[i].text for i in range(c.index - 1, max(-1, c.index - 4), -1)]
+    near = [sentences[i].text for i in range(c.index - 1, max(-1, c.index - 4), -1)]
+    sender = next((sentences[i].text for i in range(c.index - 1, -1, -1) if _FROM.match(sentences[i].text)), None)
+    return near + [sender] if sender and sender not in near else near
