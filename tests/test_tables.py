@@ -90,3 +90,16 @@ def test_a_table_that_fits_a_chunk_is_not_cut_from_its_header():
     chunks = chunk_document(parse_document("guide.txt", intro + "\n" + table), 110, 0)
     holding = [c for c in chunks if "Zilveren Kruis" in c.text]
     assert len(holding) == 1 and "Benefit | Leeds | Rotterdam | Porto" in holding[0].text
+
+
+def test_rows_of_one_table_read_from_two_passages_compete_by_the_question_words_they_hold():
+    """A user's programme: "Who gives the opening keynote?" got the speaker of the "Closing keynote"
+    row, which the reader was surer of; the table was long, its rows in two passages."""
+    text = ("Programme of Day 1.\n09:15 | Opening keynote: Boring Technology | Kari Nordmann | Main Hall\n\n"
+            "Afternoon sessions follow the lunch break.\n15:00 | Closing keynote: Twenty Years | Anders Holm | Main Hall\n")
+    chunks = chunk_document(parse_document("programme.html", text), 14, 0)
+    assert not any("Kari" in c.text and "Anders" in c.text for c in chunks)  # the rows lie in two passages
+    hits = [Hit(chunk=c, score=1.0) for c in chunks]
+    answerer = ReaderAnswerer(reader=ScriptedReader([("Anders Holm", 6.0), ("Kari Nordmann", 1.0)]), refusal_threshold=-1.0,
+                              prefer_typed_rules=False, w_reader=12.0, reader_mid=0.0, reader_temp=2.0)  # the shipped int8 calibration
+    assert answerer.answer("Who gives the opening keynote?", hits, None, {}).short_answer == "Kari Nordmann"

@@ -29,7 +29,7 @@ from qa.answer.question import (
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
-from qa.answer.tables import CELL_SEP, in_asked_row, is_header_row, lines_of, looked_up, other_item, table_span
+from qa.answer.tables import CELL_SEP, cells, in_asked_row, is_header_row, lines_of, looked_up, other_item, table_span
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
@@ -231,6 +231,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             read_cands, pending = self._read_speakers_sentences(question, qtype, head, cands, read_cands, pending, rules_span, kind)
         if pending:  # the reader found nothing anywhere, and the question asks for no type
             return cands
+        self._rows_asked_less(read_cands)
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         theirs = [c for c in read_cands if head and quotes_speaker(head, c.sentence.text, previous_sentences(c))]
         if speaker or theirs:  # "What did Yván Gil say?": only what Gil is reported to have said answers it
@@ -238,6 +239,22 @@ class ReaderAnswerer(ExtractiveAnswerer):
             for c in read_cands:
                 c.span = their_words(c.span, rules_span[id(c)], c.sentence.text)
         return read_cands
+
+    def _rows_asked_less(self, read_cands: Sequence[Candidate]) -> None:
+        """Rows of one table (one document, as many cells) compete by the question's words they hold:
+        a row holding fewer than another loses its reader evidence and its span. "Who gives the
+        opening keynote?" got the "Closing keynote" row of a user's programme, a long table read
+        from two passages (so :func:`qa.answer.tables.in_asked_row` could not move the span)."""
+        tables: dict[tuple[str, int], list[Candidate]] = {}
+        for c in read_cands:
+            if c.reader_score is not None and CELL_SEP in c.sentence.text:
+                tables.setdefault((c.doc_id, len(cells(c.sentence.text))), []).append(c)
+        for rows in tables.values():
+            most = max(len(c.matched) for c in rows)
+            for c in rows:
+                if len(c.matched) < most:
+                    c.score -= self.w_reader * self.reader_confidence(c.reader_score)
+                    c.reader_score, c.span = None, None
 
     def _read_speakers_sentences(self, question: str, qtype: str, head: str, cands: Sequence[Candidate],
                                  read_cands: list[Candidate], pending: list[Candidate],
