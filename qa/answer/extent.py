@@ -55,7 +55,7 @@ def whole_name(question: str, sentence: str, start: int, end: int) -> int:
     if end <= start or not sentence[start].isupper() or _headline(sentence):
         return end
     first = _NAME_RUN.match(sentence, start)
-    if question_type(question) == PERSON and first and re.match(r"\s+and\s+[a-z]", sentence[first.end() : end]):
+    if question_type(question) == PERSON and first and re.match(r"\s+and\s+(?!(?:the|a|an)\s+[A-Z])[a-z]", sentence[first.end() : end]):
         return first.end()  # "Mette Kjær and logistics are led by …": the name, not the next clause (a user's programme)
     asked = set(content_terms(question))
     for m in _NAME_RUN.finditer(sentence):
@@ -122,9 +122,10 @@ def coordinated(question: str, sentence: str, start: int, end: int) -> tuple[int
     """
     if not _ASKS_SEVERAL.match(question) or not _NAME_RUN.fullmatch(sentence[start:end]):
         return start, end
-    while (before := _ITEM_BEFORE.search(sentence[:start])) is not None:
+    asked = set(content_terms(question))  # "Which country besides Cuba …": the question's own names are no answer
+    while (before := _ITEM_BEFORE.search(sentence[:start])) is not None and not asked & set(content_terms(before.group(1))):
         start = before.start()
-    while (after := _ITEM_AFTER.match(sentence, end)) is not None:
+    while (after := _ITEM_AFTER.match(sentence, end)) is not None and not asked & set(content_terms(after.group(1))):
         end = after.end()
     return start, end
 
