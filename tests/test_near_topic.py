@@ -113,3 +113,12 @@ def test_an_e_mail_body_speaks_for_its_sender():
             "I will need a projector and four breakout spaces.\n")
     answer = _answer("What did Paul say he needs for the hackathon?", text, "a projector and four breakout spaces")
     assert answer.short_answer == "a projector and four breakout spaces"
+
+
+def test_a_transcript_line_speaks_for_the_name_it_opens_with_and_that_name_answers_no_what_question():
+    """A user's support chat: "What did Priya say about the router?" was refused, and "What router
+    model does Daniel have?" answered "Priya Raman", the name opening the line that asked him."""
+    text = ("[19:07] Priya Raman: Which router do you have?\n[19:08] Daniel Foster: It says Lumen Hub X3.\n"
+            "[19:14] Priya Raman: Your Hub X3 looks healthy, so I don't think it is the router.\n")
+    assert _answer("What did Priya say about the router?", text, "Your Hub X3 looks healthy").short_answer == "Your Hub X3 looks healthy"
+    assert _answer("What router model does Daniel have?", text, "Priya Raman").short_answer != "Priya Raman"

@@ -40,11 +40,13 @@ def wrong_kind(question: str, span: str) -> bool:
     (False, False)
     >>> wrong_kind("Who is the venue contact?", "Lake Starnberg"), wrong_kind("Who is the venue contact?", "Anna Berg")
     (True, False)
+    >>> wrong_kind("What time should I arrive?", "30 minutes before your appointment time"), wrong_kind("What time?", "at 8:30")
+    (True, False)
     """
     if costs_in_other_units(question, span) or counts_in_units(question, span) or not_the_contact_asked(question, span):
         return True
-    if _WHAT_TIME.match(question):  # a time of day (or a time standard), not "Friday" (a user's itinerary)
-        return not _CLOCK.search(span)
+    if _WHAT_TIME.match(question):  # a time of day (or a time standard), not "Friday" (a user's itinerary),
+        return not _CLOCK.search(span) or bool(_RELATIVE_TIME.match(span))  # nor "30 minutes before your appointment"
     if _WHERE.match(question):
         return bool(_STARTS_WITH_DATE.match(span))
     if _WHO.match(question) and _A_PLACE.search(span):  # "Lake Starnberg" is nobody (a user's venue list)
@@ -190,6 +192,7 @@ def whole_day(question: str, sentence: str, start: int, end: int) -> int:
 
 #: "What time does the flight leave?", not "what time of year" / "what time period"
 _WHAT_TIME = re.compile(r"^\W*(?:at\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone|scale))", re.I)
+_RELATIVE_TIME = re.compile(r"^\W*(?:about\s+|at\s+least\s+)?\d+\s*(?:minutes?|mins?|hours?|hrs?)\s+(?:before|after|prior|ahead)\b", re.I)
 _CLOCK = re.compile(r"\d|\b(?:noon|midnight|midday|dawn|dusk|sunrise|sunset|morning|afternoon|evening|night|time)\b", re.I)
 _ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnumber\s+to\s+call\b", re.I)
 _ASKS_EMAIL = re.compile(r"\b(?:what|which)\b[^?]*\be-?mail\s+address", re.I)

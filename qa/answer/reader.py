@@ -28,7 +28,7 @@ from qa.answer.question import (
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
-from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
+from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words, turn_label
 from qa.answer.tables import CELL_SEP, cells, in_asked_row, is_header_row, lines_of, looked_up, other_item, table_span
 from qa.types import Hit
 
@@ -109,6 +109,7 @@ class _Asked(NamedTuple):
                 or counted_after_in_other_units(q, sent, rs, re_)
                 or other_role(q, sent) or unnamed_role(q, about) or other_ordinal(q, sent, about) or negation_unmet(q, about)
                 or other_version(q, sent, about) or other_place(q, sent, about) or role_for_employer(q, text)
+                or turn_label(q, sent, rs, re_)
                 or is_header_row(lines, idx) or other_item(q, lines, idx) or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{sent}", about)))
 
 

@@ -101,6 +101,8 @@ def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
 
 #: an e-mail's sender line, and the words by which a sentence speaks for its writer
 _FROM = re.compile(r"^\s*From:\s*(.+)$", re.I)
+#: a transcript's or minutes' line opened by who speaks: "[19:14] Priya Raman: …", "Jenna Ortiz: …"
+_TURN = re.compile(r"^\s*(?:\[[^\]]{1,24}\]\s*|\d{1,2}[:.]\d{2}\s+)?([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,3}):\s+\S", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I'll|I’ll|I've|I’ve|I'd|I’d|my|me|we|our)\b", re.I)
 
 
@@ -125,11 +127,20 @@ def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = 
     True
     >>> quotes_speaker("Paul", "I will need a projector.", ["Happy to run it.", "From: Paul Okonkwo <paul@x.com>"])
     True
+    >>> quotes_speaker("Priya", "[19:14] Priya Raman: Your Hub X3 looks healthy.")
+    True
+    >>> quotes_speaker("Priya", "It is the line card.", ["[19:15] Daniel Foster: Is it the router?", "[19:14] Priya Raman: Hi."])
+    False
     """
     pat = re.compile(rf"\b{re.escape(fold(speaker))}\b", re.I)
     sentence = fold(sentence)
     earlier = [fold(p) for p in ([previous] if isinstance(previous, str) else previous) if p]
     if _attributes_to(pat, sentence):
+        return True
+    # a transcript's line speaks for the name it opens with ("[19:14] Priya Raman: Your Hub X3 …"),
+    # and so do the sentences after it until another name opens a line
+    turn = next((m for m in map(_TURN.match, [sentence, *earlier]) if m), None)
+    if turn is not None and pat.search(turn.group(1)):
         return True
     # an e-mail's body speaks for its sender: "I will need a projector" under "From: Paul Okonkwo"
     sender = next((m for m in map(_FROM.match, earlier) if m), None)
@@ -166,3 +177,16 @@ def previous_sentences(c: Candidate) -> list[str]:
     near = [sentences[i].text for i in range(c.index - 1, max(-1, c.index - 4), -1)]
     sender = next((sentences[i].text for i in range(c.index - 1, -1, -1) if _FROM.match(sentences[i].text)), None)
     return near + [sender] if sender and sender not in near else near
+
+
+def turn_label(question: str, sentence: str, start: int, end: int) -> bool:
+    """Is the span the name a transcript's line opens with, for a question that asks for no person?
+    "What router model does Daniel have?" is not answered by the "Priya Raman" of "[19:07] Priya
+    Raman: Which router do you have?" (a user's support chat).
+
+    >>> s = "[19:07] Priya Raman: Which router do you have?"
+    >>> turn_label("What router does Daniel have?", s, 8, 19), turn_label("Who asked about the router?", s, 8, 19)
+    (True, False)
+    """
+    turn = _TURN.match(sentence)
+    return turn is not None and turn.start(1) <= start and end <= turn.end(1) + 1 and not re.match(r"^\W*(?:who|whom|whose)\b", question, re.I)
