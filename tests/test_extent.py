@@ -165,3 +165,11 @@ def test_a_question_asking_for_several_gets_the_names_listed_together():
     a = s.index("Thursday")
     assert s[slice(*reach("Which days are the team days?", s, a, a + 8))] == "Tuesday and Thursday"
     assert s[slice(*reach("Which day is a team day?", s, a, a + 8))] == "Thursday"
+
+
+def test_the_name_given_the_asked_role_answers_when_a_sentence_gives_several():
+    """A user's grant call: "Who is the Grants Officer?" got the programme manager named first."""
+    s = "The programme is led by Dr. Sofia Lindqvist, Programme Manager, with support from Tomas Ferreira, Grants Officer."
+    a = s.index("Dr.")
+    assert s[slice(*reach("Who is the Grants Officer?", s, a, a + 19))] == "Tomas Ferreira"
+    assert s[slice(*reach("Who is the Programme Manager?", s, a, a + 19))] == "Dr. Sofia Lindqvist"

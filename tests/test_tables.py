@@ -103,3 +103,11 @@ def test_rows_of_one_table_read_from_two_passages_compete_by_the_question_words_
     answerer = ReaderAnswerer(reader=ScriptedReader([("Anders Holm", 6.0), ("Kari Nordmann", 1.0)]), refusal_threshold=-1.0,
                               prefer_typed_rules=False, w_reader=12.0, reader_mid=0.0, reader_temp=2.0)  # the shipped int8 calibration
     assert answerer.answer("Who gives the opening keynote?", hits, None, {}).short_answer == "Kari Nordmann"
+
+
+def test_which_row_holds_a_value_is_answered_by_the_row_name():
+    """A user's menu: "Which dessert contains tree nuts?" got "egg", a cell of the right row."""
+    menu = "## Desserts\n\n| Dish | Price | Allergens |\n|---|---|---|\n| Sticky toffee pudding | £8.00 | gluten, milk, egg |\n" \
+           "| Dark chocolate torte | £8.50 | milk, egg, tree nuts |\n"
+    doc, a = _answer("menu.md", menu, "Which dessert contains tree nuts?", [("egg, tree", 9.0)])
+    assert a.short_answer == "Dark chocolate torte" and doc.text[a.answer_start : a.answer_end] == "Dark chocolate torte"

@@ -51,7 +51,7 @@ def other_time(question: str, sentence: str, passage: str) -> bool:
 
 #: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
 _ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
-_ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{_ROLE_HEAD}\b")
+ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{_ROLE_HEAD}\b")
 #: a role's acronym: "CFO", "COO", "CEO", "VP", "SVP"
 _ROLE_ACRONYM = re.compile(r"\b(?:C[A-Z]{1,2}O|S?E?VP)\b")
 
@@ -73,11 +73,11 @@ def other_role(question: str, sentence: str) -> bool:
     >>> other_role("Who is the CEO?", s), other_role("Who is the Chief Executive Officer?", s), other_role("Who founded it?", s)
     (False, False, False)
     """
-    asked = [m.group() for m in _ROLE.finditer(question)] + _ROLE_ACRONYM.findall(question)
+    asked = [m.group() for m in ROLE.finditer(question)] + _ROLE_ACRONYM.findall(question)
     asked = [a for a in asked if len(a.split()) > 1 or _ROLE_ACRONYM.fullmatch(a)]  # "President" alone is no role to compare
     if not asked:
         return False
-    named = [m.group() for m in _ROLE.finditer(sentence) if len(m.group().split()) > 1] + _ROLE_ACRONYM.findall(sentence)
+    named = [m.group() for m in ROLE.finditer(sentence) if len(m.group().split()) > 1] + _ROLE_ACRONYM.findall(sentence)
     if not named:
         return False
     keys = {k for a in asked for k in (a.lower(), _initials(a))}
@@ -99,7 +99,7 @@ def unnamed_role(question: str, passage: str) -> bool:
     asked = {a for a in _ROLE_ACRONYM.findall(question)}
     if not asked:
         return False
-    named = {_initials(m.group()) for m in _ROLE.finditer(passage)} | set(_ROLE_ACRONYM.findall(passage))
+    named = {_initials(m.group()) for m in ROLE.finditer(passage)} | set(_ROLE_ACRONYM.findall(passage))
     return not asked & named
 
 #: a model, flight, room or week named by a word and its number: "Nimbus 400", "Week 6", "UA 837", "AP-400"
@@ -297,5 +297,5 @@ def role_for_employer(question: str, span: str) -> bool:
     >>> role_for_employer("Which company does Fatima work for?", "CISO"), role_for_employer("Which company does Fatima work for?", "Tryghed Forsikring")
     (True, False)
     """
-    return bool(_ASKS_EMPLOYER.search(question)) and bool(_ROLE_ACRONYM.fullmatch(span.strip()) or _ROLE.fullmatch(span.strip())
+    return bool(_ASKS_EMPLOYER.search(question)) and bool(_ROLE_ACRONYM.fullmatch(span.strip()) or ROLE.fullmatch(span.strip())
                                                           or re.fullmatch(r"CISO|CHRO|GC", span.strip()))

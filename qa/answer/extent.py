@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.about import NUMBERED
+from qa.answer.about import NUMBERED, ROLE
 from qa.answer.question import DATE, NUMBER, PERSON, QUOTE, REASON, content_terms, question_type
 from qa.answer.spans import _UPPER_WORD, Span, spans_of
 
@@ -104,6 +104,9 @@ def clause_end(question: str, sentence: str, start: int, end: int) -> int:
     return last
 
 
+#: a person and the role the sentence gives them: "Tomas Ferreira, Grants Officer", "Kari Nordmann (CTO"
+_HOLDER = re.compile(rf"({_NAME_RUN.pattern})\s*(?:,\s*(?:the\s+)?|\()((?:[A-Z][\w-]*\s+){{0,3}}(?:Officer|President|Director|Minister|"
+                     r"Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head|Lead|Coordinator))")
 #: a question asking for several: "Which days …", "What countries …" (not "What is", "What does")
 _ASKS_SEVERAL = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has|this|us|its|dos)\b)[a-z]{3,}s\b(?!\s+of\b)", re.I)
 _ITEM_BEFORE = re.compile(rf"({_NAME_RUN.pattern})(?:,\s*|,?\s+and\s+)$")
@@ -130,10 +133,31 @@ def coordinated(question: str, sentence: str, start: int, end: int) -> tuple[int
     return start, end
 
 
+def role_holder(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A name span moved to the name the asked role is given to, when the sentence gives several
+    people their roles: "led by Dr. Sofia Lindqvist, Programme Manager, with support from Tomas
+    Ferreira, Grants Officer" answers "Who is the Grants Officer?" with "Tomas Ferreira" (a user's
+    grant call got the programme manager).
+
+    >>> s = "The call is led by Dr. Sofia Lindqvist, Programme Manager, with support from Tomas Ferreira, Grants Officer."
+    >>> s[slice(*role_holder("Who is the Grants Officer?", s, s.index("Sofia") - 4, s.index("Sofia") + 15))]
+    'Tomas Ferreira'
+    """
+    asked = {m.group().lower() for m in ROLE.finditer(question) if len(m.group().split()) > 1}
+    if not asked:
+        return start, end
+    pairs = [(m.start(1), m.end(1), m.group(2).lower()) for m in _HOLDER.finditer(sentence)]
+    mine = [(a, b) for a, b, role in pairs if role in asked]
+    if len(mine) != 1 or not any(start < b and a < end for a, b, role in pairs if role not in asked):  # the span holds another's name
+        return start, end
+    return mine[0]
+
+
 def reach(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
     """``start``/``end`` with the rules above applied (the start moves only to another item's number,
     or to the first of several names listed together for a question asking for several)."""
     start, end = attached_value(question, sentence, start, end)
+    start, end = role_holder(question, sentence, start, end)
     end = with_unit(sentence, start, end)
     end = whole_name(question, sentence, start, end)
     start, end = coordinated(question, sentence, start, end)

@@ -29,7 +29,7 @@ from qa.answer.question import (
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words, turn_label
-from qa.answer.tables import CELL_SEP, cells, in_asked_row, is_header_row, lines_of, looked_up, other_item, table_span
+from qa.answer.tables import CELL_SEP, cells, in_asked_row, is_header_row, label_asked, lines_of, looked_up, other_item, table_span
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
@@ -330,6 +330,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 idx = next((i for i in range(lo, len(ch.sentences)) if ch.sentences[i].start <= a < ch.sentences[i].end), None)
                 if idx is not None and CELL_SEP in ch.sentences[idx].text:  # a table: the row the question names
                     idx, a, b = in_asked_row(question, lines, idx, a - ch.sentences[idx].start, b - ch.sentences[idx].start)
+                    a, b = label_asked(question, lines[idx], a, b)
                     a, b = a + ch.sentences[idx].start, b + ch.sentences[idx].start
                 owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None
                 if owner is None:

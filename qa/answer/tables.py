@@ -153,6 +153,30 @@ def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, en
     return (row, a, b) if b > a else (index, start, end)
 
 
+def label_asked(question: str, row: str, start: int, end: int) -> tuple[int, int]:
+    """A span inside a cell that holds what the question gives, moved to the row's name (its first
+    cell), when the question asks which one: "Which dessert contains tree nuts?" over "| Dark
+    chocolate torte | £8.50 | milk, egg, tree nuts |" is "Dark chocolate torte", not "egg" (a user's menu).
+
+    >>> row = "| Dark chocolate torte | £8.50 | milk, egg, tree nuts |"
+    >>> row[slice(*label_asked("Which dessert contains tree nuts?", row, row.index("egg"), row.index("egg") + 3))]
+    'Dark chocolate torte'
+    >>> row[slice(*label_asked("What does the torte cost?", row, row.index("£"), row.index("£") + 5))]
+    '£8.50'
+    >>> row[slice(*label_asked("Which allergens does the torte contain?", row, row.index("milk"), row.index("milk") + 20))]
+    'milk, egg, tree nuts'
+    """
+    parts = cells(row)
+    if len(parts) < 2 or not re.match(r"^\W*(?:which|what)\b", question, re.I):
+        return start, end
+    asked = set(content_terms(question))
+    here = next(((a, b) for a, b in parts[1:] if a <= start < b + 1), None)
+    a0, b0 = parts[0]
+    if here is None or asked & set(content_terms(row[a0:b0])) or not asked & set(content_terms(row[here[0]:here[1]])):
+        return start, end
+    return a0, b0
+
+
 def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
     """(start, end) of the cell the question looks up in the table row ``lines[index]``: it names
     this row by its first cell (no other row of the table) and one column of the header; else None.
