@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.answer.compose import refusal
 from qa.answer.extractive import Answerer
 from qa.answer.question import with_roles_both_ways
+from qa.answer.unmentioned import unmentioned
 from qa.answerers import build_answerer
 from qa.config import Config
 from qa.conversation import Turn, resolve
@@ -64,6 +66,13 @@ class Prepared:
     timings: Mapping[str, float]
     started: float  # time.perf_counter() when asked
     retrieved: float  # time.perf_counter() when retrieval ended: answer_ms counts from here
+    #: the question's names no document holds (qa.answer.unmentioned): the answer is then a refusal
+    unmentioned: tuple[str, ...] = ()
+
+    def refusal(self) -> Answer:
+        """The refusal of a question naming what no document mentions, saying what."""
+        names = ", ".join(f"“{n}”" for n in self.unmentioned)
+        return dataclasses.replace(refusal(self.searched_for, list(self.hits)), notices=(f"No document mentions {names}.",))
 
     def finish(self, answer: Answer) -> Answer:
         """``answer`` stamped with what was asked and searched for, the notices and the timings."""
@@ -267,10 +276,13 @@ class QA:
             hits = retriever.search(query, k)
             t3 = time.perf_counter()
             vectors = self.store.sentence_vectors([h.chunk for h in hits])
+            known = self.store.bm25_if_complete()  # None while an upload's words are still being added
+            unknown = tuple(unmentioned(searched, known.knows)) if hasattr(known, "knows") else ()
         echo = scrub_text(question) if len(question) <= len(q) + 64 else q
         timings = {"prepare_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000, "retrieve_ms": (t3 - t2) * 1000}
         return Prepared(question=echo, searched_for=searched, notices=tuple(notices + more), hits=tuple(hits),
-                        question_vector=qvec, sentence_vectors=vectors, timings=timings, started=t0, retrieved=t3)
+                        question_vector=qvec, sentence_vectors=vectors, timings=timings, started=t0, retrieved=t3,
+                        unmentioned=unknown)
 
     def ask(self, question: str, top_k: int | None = None, *, history: Sequence[Turn] = ()) -> Answer:
         """Answer ``question`` from the documents, with verbatim citations (or a refusal).
@@ -280,6 +292,8 @@ class QA:
         resolved, and the answer's ``searched_question`` says what was searched for.
         """
         p = self._prepare(question, top_k, history)
+        if p.unmentioned:
+            return p.finish(p.refusal())
         answer = self.answerer.answer(p.searched_for, list(p.hits), p.question_vector, p.sentence_vectors)
         return p.finish(answer)
 
@@ -290,6 +304,9 @@ class QA:
         p = self._prepare(question, top_k, history)
         yield StreamEvent("ready")
         stream = getattr(self.answerer, "stream", None)
+        if p.unmentioned:
+            yield StreamEvent("answer", answer=p.finish(p.refusal()))
+            return
         if not callable(stream):
             answer = self.answerer.answer(p.searched_for, list(p.hits), p.question_vector, p.sentence_vectors)
             yield StreamEvent("answer", answer=p.finish(answer))

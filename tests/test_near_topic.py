@@ -122,3 +122,13 @@ def test_a_transcript_line_speaks_for_the_name_it_opens_with_and_that_name_answe
             "[19:14] Priya Raman: Your Hub X3 looks healthy, so I don't think it is the router.\n")
     assert _answer("What did Priya say about the router?", text, "Your Hub X3 looks healthy").short_answer == "Your Hub X3 looks healthy"
     assert _answer("What router model does Daniel have?", text, "Priya Raman").short_answer != "Priya Raman"
+
+
+@pytest.mark.integration
+def test_a_name_no_document_mentions_is_refused_and_said_while_a_misspelt_one_is_found(engine):
+    """A user's support chat: "How many customers are affected at the Westfield exchange?" got the
+    Eastfield exchange's figure. A name no document holds is refused, and the notice says which."""
+    answer = engine.ask("Who was the first burgess of Westbury?")
+    assert answer.refused and any("Westbury" in n for n in answer.notices), answer.notices
+    assert engine.ask("Who was the first burgess of Milbrook Falls?").short_answer == "Samuel Whitcombe"  # one letter off
+    assert engine.ask("Who is the CTO?").short_answer == "Tomasz Nowak"  # acronyms are not looked up

@@ -70,3 +70,17 @@ def test_answering_from_the_folder_imports_neither_bm25s_nor_scipy(folder):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_index_knows_the_words_its_chunks_hold_one_wrong_letter_forgiven(folder):
+    """Both readers of the folder (numpy and bm25s) say alike which words a document holds."""
+    import bm25s
+
+    ours = BM25Index.load(folder)
+    theirs = BM25Index(bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False), ours.corpus)
+    for index in (ours, theirs):
+        assert index.knows("Maduro") and index.knows("Venezuelan") and index.knows("Rodriguez")
+        assert index.knows("Venezeulan") and index.knows("Madurro")  # swapped or doubled letters: a typo
+        assert not index.knows("Zanzibar") and not index.knows("Westfield")
+    for index in (ours, theirs):
+        assert index.knows("Mexican") and index.knows("Venezuela")  # a demonym, a country: the same name

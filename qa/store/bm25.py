@@ -137,6 +137,14 @@ class Bm25Mixin:
                     return loaded
             return self._bm25_sync(manifest)
 
+    def bm25_if_complete(self) -> Any:
+        """The BM25 index in memory when it holds every live chunk, else None (none loaded yet, or an
+        append's catch-up under way): what may say that no document holds a word."""
+        with self._lock:
+            bm, key, _ = self._bm25_state
+            manifest = self.manifest
+            return bm if bm is not None and manifest is not None and key == manifest.corpus_key() else None
+
     def _bm25_sync(self, manifest: Manifest) -> Any:
         """Build BM25 for ``manifest`` now, save it and keep it in memory (the lock is held)."""
         bm, tmp = self._build_bm25(manifest, self.chunks_collection)

@@ -94,6 +94,30 @@ class BM25Index:
         args = {"similarity_top_k": self.similarity_top_k, "verbose": False, "corpus_weight_mask": None}
         (folder / PERSIST_FILE).write_text(json.dumps(args, indent=2), encoding="utf-8")
 
+    def knows(self, word: str) -> bool:
+        """Does a chunk hold ``word``, or (from five letters on) a word one letter off it or sharing all
+        but its last three letters, as the index stems words? A misspelt name ("Venezeulan") or a
+        demonym ("Mexican" of "Mexico") is known; "Westfield" is not "Eastfield"."""
+        stem = self.stemmer.stemWord(word.lower())
+        vocab, prefixes = self._vocab_by_length()
+        if stem in vocab.get(len(stem), ()):
+            return True
+        if len(stem) < 5:
+            return False
+        # "Mexican" for "Mexico", "Venezuelan" for "Venezuela": the word less its last three letters begins a known one
+        return stem[: max(5, len(stem) - 3)] in prefixes or any(
+            _one_off(stem, v) for n in (len(stem) - 1, len(stem), len(stem) + 1) for v in vocab.get(n, ()))
+
+    def _vocab_by_length(self) -> tuple[dict[int, set[str]], set[str]]:
+        """The vocabulary by word length, and every beginning of five letters or more of its words."""
+        if getattr(self, "_by_length", None) is None:
+            vocab = self.bm25.vocab if isinstance(self.bm25, SavedBM25) else self.bm25.vocab_dict
+            by_length: dict[int, set[str]] = {}
+            for v in vocab:
+                by_length.setdefault(len(v), set()).add(v)
+            self._by_length = (by_length, {v[:n] for v in vocab for n in range(5, len(v) + 1)})
+        return self._by_length
+
     def retrieve(self, question: Any) -> list[Scored]:
         """The ``similarity_top_k`` best chunks for ``question`` (a string, or a llama-index
         ``QueryBundle``: developers' code passes those), zero scores included, as BM25Retriever."""
@@ -111,6 +135,15 @@ class BM25Index:
             entry = idx if isinstance(idx, dict) else self.corpus[int(idx)]
             out.append(Scored(StoredNode.from_row(entry), float(score)))
         return out
+
+
+def _one_off(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` one substitution, insertion, deletion or swap of neighbours apart?"""
+    if len(a) == len(b):  # one letter changed, or two next to each other swapped ("Ghandi" for "Gandhi")
+        diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 #: bm25s scoring methods whose saved per-token scores are the whole score (BM25L and BM25+ add a
