@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.answer.compose import refusal
 from qa.answer.extractive import Answerer
 from qa.answer.question import with_roles_both_ways
-from qa.answer.unmentioned import unmentioned
+from qa.answer.unmentioned import unmentioned, unmentioned_refusal
 from qa.answerers import build_answerer
 from qa.config import Config
 from qa.conversation import Turn, resolve
@@ -71,8 +70,7 @@ class Prepared:
 
     def refusal(self) -> Answer:
         """The refusal of a question naming what no document mentions, saying what."""
-        names = ", ".join(f"“{n}”" for n in self.unmentioned)
-        return dataclasses.replace(refusal(self.searched_for, list(self.hits)), notices=(f"No document mentions {names}.",))
+        return unmentioned_refusal(self.searched_for, self.hits, self.unmentioned)
 
     def finish(self, answer: Answer) -> Answer:
         """``answer`` stamped with what was asked and searched for, the notices and the timings."""
@@ -276,13 +274,18 @@ class QA:
             hits = retriever.search(query, k)
             t3 = time.perf_counter()
             vectors = self.store.sentence_vectors([h.chunk for h in hits])
-            known = self.store.bm25_if_complete()  # None while an upload's words are still being added
-            unknown = tuple(unmentioned(searched, known.knows)) if hasattr(known, "knows") else ()
+            unknown = self.unmentioned(searched)
         echo = scrub_text(question) if len(question) <= len(q) + 64 else q
         timings = {"prepare_ms": (t1 - t0) * 1000, "embed_ms": (t2 - t1) * 1000, "retrieve_ms": (t3 - t2) * 1000}
         return Prepared(question=echo, searched_for=searched, notices=tuple(notices + more), hits=tuple(hits),
                         question_vector=qvec, sentence_vectors=vectors, timings=timings, started=t0, retrieved=t3,
                         unmentioned=unknown)
+
+    def unmentioned(self, question: str) -> tuple[str, ...]:
+        """The names in ``question`` that no document of the collection holds (:mod:`qa.answer.unmentioned`);
+        none while BM25 is still taking in an upload's chunks, so a new document's words are never unknown."""
+        known = self.store.bm25_if_complete()
+        return tuple(unmentioned(question, known.knows)) if hasattr(known, "knows") else ()
 
     def ask(self, question: str, top_k: int | None = None, *, history: Sequence[Turn] = ()) -> Answer:
         """Answer ``question`` from the documents, with verbatim citations (or a refusal).

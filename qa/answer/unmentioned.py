@@ -10,10 +10,13 @@ unanswerable ones without those exclusions.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from qa.answer.compose import refusal
 from qa.answer.question import STOPWORDS
+from qa.types import Answer, Hit
 
 _WORD = re.compile(r"[^\W\d_][\w’'.-]*")
 _PART = re.compile(r"\w\w+")
@@ -38,7 +41,13 @@ def unmentioned(question: str, knows: Callable[[str], bool]) -> list[str]:
             continue
         if re.fullmatch(r"[A-Z0-9.&-]{1,6}s?", word):  # an acronym ("WWII", "MVPs"): often spelled out in the text
             continue
-        parts = [p for p in _PART.findall(word) if not p.isdigit()]
+        parts = [p for p in _PART.findall(word) if not p.isdigit() and len(p) >= 4]  # "Jr", "Ms", "Lev's": too short to judge
         if parts and not all(knows(p) for p in parts) and word not in found:
             found.append(word)
     return found
+
+
+def unmentioned_refusal(question: str, hits: Sequence[Hit], names: Sequence[str]) -> Answer:
+    """The refusal of ``question``, whose ``names`` no document mentions, with a note saying which."""
+    said = ", ".join(f"“{n}”" for n in names)
+    return dataclasses.replace(refusal(question, list(hits)), notices=(f"No document mentions {said}.",))

@@ -146,6 +146,7 @@ def answer_from_paragraph(engine: Any, question: str, paragraph: Document) -> An
     the indexed sentence vectors are found), its embedder and store, its answerer. Sentence vectors
     the index lacks (a paragraph not in the corpus, or whose text differs) are embedded on the spot.
     """
+    from qa.answer.unmentioned import unmentioned_refusal
     from qa.guards import clean_question, store_errors
 
     t0 = time.perf_counter()
@@ -160,7 +161,9 @@ def answer_from_paragraph(engine: Any, question: str, paragraph: Document) -> An
         for (cid, i, _), vec in zip(missing, engine.embedder.embed_texts([t for _, _, t in missing])):
             vectors[(cid, i)] = vec
     hits = [Hit(chunk=c, score=1.0) for c in chunks]
-    answer = engine.answerer.answer(q, hits, qvec, vectors)
+    engine.store.bm25()  # loaded once: what the collection mentions (no retrieval here loads it)
+    names = engine.unmentioned(q)
+    answer = unmentioned_refusal(q, hits, names) if names else engine.answerer.answer(q, hits, qvec, vectors)
     total = (time.perf_counter() - t0) * 1000
     return dataclasses.replace(answer, question=question, searched_question=q, timings={"total_ms": total})
 

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -96,22 +97,22 @@ class BM25Index:
 
     def knows(self, word: str) -> bool:
         """Does a chunk hold ``word``, or (from five letters on) a word one letter off it or sharing all
-        but its last three letters, as the index stems words? A misspelt name ("Venezeulan") or a
-        demonym ("Mexican" of "Mexico") is known; "Westfield" is not "Eastfield"."""
-        stem = self.stemmer.stemWord(word.lower())
+        but its last three letters, as the index stems words, accents aside? A misspelt name
+        ("Venezeulan", "Shirly"), a demonym ("Mexican" of "Mexico") or an unaccented one
+        ("Schrodinger") is known; "Westfield" is not "Eastfield"."""
         vocab, prefixes = self._vocab_by_length()
-        if stem in vocab.get(len(stem), ()):
-            return True
-        if len(stem) < 5:
-            return False
-        # "Mexican" for "Mexico", "Venezuelan" for "Venezuela": the word less its last three letters begins a known one
-        return stem[: max(5, len(stem) - 3)] in prefixes or any(
-            _one_off(stem, v) for n in (len(stem) - 1, len(stem), len(stem) + 1) for v in vocab.get(n, ()))
+        for form in dict.fromkeys((_unaccented(self.stemmer.stemWord(word.lower())), _unaccented(word.lower()))):
+            if form in vocab.get(len(form), ()):
+                return True
+            if len(form) >= 5 and (form[: max(5, len(form) - 3)] in prefixes or any(
+                    _one_off(form, v) for n in (len(form) - 1, len(form), len(form) + 1) for v in vocab.get(n, ()))):
+                return True
+        return False
 
     def _vocab_by_length(self) -> tuple[dict[int, set[str]], set[str]]:
-        """The vocabulary by word length, and every beginning of five letters or more of its words."""
+        """The vocabulary (accents aside) by word length, and every beginning of five letters or more of its words."""
         if getattr(self, "_by_length", None) is None:
-            vocab = self.bm25.vocab if isinstance(self.bm25, SavedBM25) else self.bm25.vocab_dict
+            vocab = {_unaccented(v) for v in (self.bm25.vocab if isinstance(self.bm25, SavedBM25) else self.bm25.vocab_dict)}
             by_length: dict[int, set[str]] = {}
             for v in vocab:
                 by_length.setdefault(len(v), set()).add(v)
@@ -135,6 +136,11 @@ class BM25Index:
             entry = idx if isinstance(idx, dict) else self.corpus[int(idx)]
             out.append(Scored(StoredNode.from_row(entry), float(score)))
         return out
+
+
+def _unaccented(word: str) -> str:
+    """``word`` without its accents: "schrödinger" -> "schrodinger"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
 
 
 def _one_off(a: str, b: str) -> bool:
