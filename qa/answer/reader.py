@@ -63,7 +63,6 @@ def restates(q_terms: set[str], span: str) -> bool:
     return hits >= 2 and hits * 2 >= len(q_terms)
 
 
-
 #: "Who is the release manager?": the thing asked for is "release manager", named by its last word
 _ASKED_ROLE = re.compile(r"^\W*(?:who|what)\s+(?:is|was|are|were)\s+(?:the|a|an)\s+(?:[\w’'-]+\s+){0,3}?([\w’'-]+)"
                          r"(?:\s+(?:of|at|for|in|on)\s+[^?]+)?\s*[?.!]*\s*$", re.I)
@@ -104,13 +103,15 @@ class _Asked(NamedTuple):
             return True
         if self.defined and (names_another(text, self.defined) or not next_to(sent, rs, re_, self.defined)):
             return True
-        return (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)
-                or other_time(q, sent, ch.text) or unitless_amount(q, sent, rs, re_) or other_event(q, sent)
-                or counted_after_in_other_units(q, sent, rs, re_)
-                or other_role(q, sent) or unnamed_role(q, about) or other_ordinal(q, sent, about) or negation_unmet(q, about)
-                or other_version(q, sent, about) or other_place(q, sent, about) or role_for_employer(q, text)
-                or turn_label(q, sent, rs, re_)
-                or is_header_row(lines, idx) or other_item(q, lines, idx) or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{sent}", about)))
+        if (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)  # the span does not fit
+                or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_)
+                or role_for_employer(q, text) or turn_label(q, sent, rs, re_)):
+            return True
+        if is_header_row(lines, idx) or other_item(q, lines, idx):  # a table's header, another list item
+            return True
+        return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
+                or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, sent, about)
+                or other_place(q, sent, about) or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{sent}", about)))
 
 
 @dataclass
