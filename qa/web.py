@@ -86,16 +86,21 @@ def _text_only(message: Any) -> None:
 
 
 def api_functions(backend: ChatBackend, backend_of: Any = None, shelf: Any = None) -> dict[str, Any]:
-    """The handlers of the structured ask (``/ask``: the default collection, or the one named in
-    ``collection``, from ``shelf``, a :class:`qa.collections.Collections`) and of uploads
+    """The handlers of the structured ask (``/ask``: the default collection; ``/ask_in_collection``:
+    the one named, from ``shelf``, a :class:`qa.collections.Collections`) and of uploads
     (``/upload``: into the collection the page chose, ``backend_of(request)``)."""
     import gradio as gr
 
     backend_of = backend_of or (lambda request, strict=False: backend)
 
-    def ask(question: str, collection: str = "") -> dict:
-        """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages),
-        from the default collection or the one named (as ``/api/ask``'s "collection")."""
+    def ask(question: str) -> dict:
+        """The structured answer: Answer.to_dict() (short answer, citations with offsets, passages)."""
+        return ask_in_collection(question, "")
+
+    def ask_in_collection(question: str, collection: str) -> dict:
+        """The structured answer from the collection named (as ``/api/ask``'s "collection"; "" or
+        "default": the default one). A second endpoint, not a second argument of ``/ask``: a raw
+        HTTP client sending one value to ``/ask`` must keep working."""
         from qa.collections import InvalidCollection, UnknownCollection
         from qa.guards import InvalidQuestion, NoDocuments, StoreUnavailable
 
@@ -118,7 +123,7 @@ def api_functions(backend: ChatBackend, backend_of: Any = None, shelf: Any = Non
         status = chosen.upload(paths, progress=progress)
         return status, render.collection_note(chosen.engine.stats())
 
-    return {"ask": ask, "upload": on_upload}
+    return {"ask": ask, "ask_in_collection": ask_in_collection, "upload": on_upload}
 
 
 def _chosen(backend_of: Any, request: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -315,6 +320,7 @@ def _wire_chat(demo: Any, chatbot: Any, side: dict[str, Any], fn: dict[str, Any]
     uploaded = side["upload"].upload(fn["upload"], inputs=[side["upload"]], outputs=[side["upload_status"], side["collection"]],
                                      api_name="upload", concurrency_limit=1)
     gr.api(fn["ask"], api_name="ask")
+    gr.api(fn["ask_in_collection"], api_name="ask_in_collection")
     # documents may have been added since the app was built (uploads, another process): the
     # note is refreshed on every page load
     demo.load(lambda: render.collection_note(engine.stats()), inputs=None, outputs=[side["collection"]],

@@ -153,11 +153,11 @@ def test_collections_over_http(site):
     from gradio_client import Client
 
     gradio = Client(site["url"], verbose=False)
-    assert NAME in cited(gradio.predict(QUESTION, "harbour", api_name="/ask"))
+    assert NAME in cited(gradio.predict(QUESTION, "harbour", api_name="/ask_in_collection"))
     assert NAME not in cited(gradio.predict(QUESTION, api_name="/ask"))
     for name, words in (("nope", "no collection"), ("empty", "no documents yet")):
         with pytest.raises(Exception, match=words):
-            gradio.predict(QUESTION, name, api_name="/ask")
+            gradio.predict(QUESTION, name, api_name="/ask_in_collection")
     r = client.delete(f"/api/documents/{NAME}", params={"collection": "harbour"})
     assert r.status_code == 200
     assert client.get("/api/documents", params={"collection": "harbour"}).json()["documents"] == []

@@ -54,10 +54,13 @@ def whole_name(question: str, sentence: str, start: int, end: int) -> int:
     mean nothing."""
     if end <= start or not sentence[start].isupper() or _headline(sentence):
         return end
-    first = _NAME_RUN.match(sentence, start)
-    if question_type(question) == PERSON and first and re.match(r"\s+and\s+(?!(?:the|a|an)\s+[A-Z])[a-z]", sentence[first.end() : end]):
-        return first.end()  # "Mette Kjær and logistics are led by …": the name, not the next clause (a user's programme)
     asked = set(content_terms(question))
+    first = _NAME_RUN.match(sentence, start)
+    # "Mette Kjær and logistics are led by …": the name, not the next clause (a user's programme); but
+    # not the asked person's own name ("Nicolás Maduro and his wife" for "Who captured Maduro?": set aside whole)
+    if question_type(question) == PERSON and first and re.match(r"\s+and\s+(?!(?:the|a|an)\s+[A-Z])[a-z]", sentence[first.end() : end]) \
+            and not set(content_terms(first.group())) & asked:
+        return first.end()
     for m in _NAME_RUN.finditer(sentence):
         # the rest of the run, unless it is the question's own name ("Interior Minister" of
         # "Interior Minister Diosdado Cabello" answers "What post does Diosdado Cabello hold?")
