@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from qa.answer.fit import MONTHS
-from qa.answer.question import STOPWORDS
+from qa.answer.question import ROLE_ACRONYMS, STOPWORDS
 
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
@@ -50,8 +50,8 @@ def other_time(question: str, sentence: str, passage: str) -> bool:
 
 
 #: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
-_ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
-ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{_ROLE_HEAD}\b")
+ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
+ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{ROLE_HEAD}\b")
 #: a role's acronym: "CFO", "COO", "CEO", "VP", "SVP"
 _ROLE_ACRONYM = re.compile(r"\b(?:C[A-Z]{1,2}O|S?E?VP)\b")
 
@@ -297,5 +297,5 @@ def role_for_employer(question: str, span: str) -> bool:
     >>> role_for_employer("Which company does Fatima work for?", "CISO"), role_for_employer("Which company does Fatima work for?", "Tryghed Forsikring")
     (True, False)
     """
-    return bool(_ASKS_EMPLOYER.search(question)) and bool(_ROLE_ACRONYM.fullmatch(span.strip()) or ROLE.fullmatch(span.strip())
-                                                          or re.fullmatch(r"CISO|CHRO|GC", span.strip()))
+    role = span.strip()
+    return bool(_ASKS_EMPLOYER.search(question)) and bool(_ROLE_ACRONYM.fullmatch(role) or ROLE.fullmatch(role) or role in ROLE_ACRONYMS)

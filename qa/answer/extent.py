@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.about import NUMBERED, ROLE
+from qa.answer.about import NUMBERED, ROLE, ROLE_HEAD
 from qa.answer.question import DATE, NUMBER, PERSON, QUOTE, REASON, content_terms, question_type
 from qa.answer.spans import _UPPER_WORD, Span, spans_of
 
@@ -108,8 +108,7 @@ def clause_end(question: str, sentence: str, start: int, end: int) -> int:
 
 
 #: a person and the role the sentence gives them: "Tomas Ferreira, Grants Officer", "Kari Nordmann (CTO"
-_HOLDER = re.compile(rf"({_NAME_RUN.pattern})\s*(?:,\s*(?:the\s+)?|\()((?:[A-Z][\w-]*\s+){{0,3}}(?:Officer|President|Director|Minister|"
-                     r"Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head|Lead|Coordinator))")
+_HOLDER = re.compile(rf"({_NAME_RUN.pattern})\s*(?:,\s*(?:the\s+)?|\()((?:[A-Z][\w-]*\s+){{0,3}}(?:{ROLE_HEAD}|Lead|Coordinator))")
 #: a question asking for several: "Which days …", "What countries …" (not "What is", "What does")
 _ASKS_SEVERAL = re.compile(r"^\W*(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has|this|us|its|dos)\b)[a-z]{3,}s\b(?!\s+of\b)", re.I)
 _ITEM_BEFORE = re.compile(rf"({_NAME_RUN.pattern})(?:,\s*|,?\s+and\s+)$")

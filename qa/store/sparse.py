@@ -12,6 +12,7 @@ same folder (bm25s's files, the corpus as llama-index metadata dicts, ``retrieve
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import json
 import re
@@ -100,23 +101,23 @@ class BM25Index:
         but its last three letters, as the index stems words, accents aside? A misspelt name
         ("Venezeulan", "Shirly"), a demonym ("Mexican" of "Mexico") or an unaccented one
         ("Schrodinger") is known; "Westfield" is not "Eastfield"."""
-        vocab, prefixes = self._vocab_by_length()
+        vocab, ordered = self._vocab_by_length()
         for form in dict.fromkeys((_unaccented(self.stemmer.stemWord(word.lower())), _unaccented(word.lower()))):
             if form in vocab.get(len(form), ()):
                 return True
-            if len(form) >= 5 and (form[: max(5, len(form) - 3)] in prefixes or any(
+            if len(form) >= 5 and (_begins_one(ordered, form[: max(5, len(form) - 3)]) or any(
                     _one_off(form, v) for n in (len(form) - 1, len(form), len(form) + 1) for v in vocab.get(n, ()))):
                 return True
         return False
 
-    def _vocab_by_length(self) -> tuple[dict[int, set[str]], set[str]]:
-        """The vocabulary (accents aside) by word length, and every beginning of five letters or more of its words."""
+    def _vocab_by_length(self) -> tuple[dict[int, set[str]], list[str]]:
+        """The vocabulary (accents aside) by word length, and sorted (for the words a beginning starts)."""
         if getattr(self, "_by_length", None) is None:
             vocab = {_unaccented(v) for v in (self.bm25.vocab if isinstance(self.bm25, SavedBM25) else self.bm25.vocab_dict)}
             by_length: dict[int, set[str]] = {}
             for v in vocab:
                 by_length.setdefault(len(v), set()).add(v)
-            self._by_length = (by_length, {v[:n] for v in vocab for n in range(5, len(v) + 1)})
+            self._by_length = (by_length, sorted(vocab))
         return self._by_length
 
     def retrieve(self, question: Any) -> list[Scored]:
@@ -136,6 +137,12 @@ class BM25Index:
             entry = idx if isinstance(idx, dict) else self.corpus[int(idx)]
             out.append(Scored(StoredNode.from_row(entry), float(score)))
         return out
+
+
+def _begins_one(ordered: list[str], beginning: str) -> bool:
+    """Does a word of the sorted list ``ordered`` begin with ``beginning``?"""
+    i = bisect.bisect_left(ordered, beginning)
+    return i < len(ordered) and ordered[i].startswith(beginning)
 
 
 def _unaccented(word: str) -> str:
