@@ -78,6 +78,9 @@ class Chunk:
     #: the headings the chunk's first sentence stands under, (level, words) outermost first: ((2,
     #: "Pumpkin Soup"), (3, "Ingredients")); empty when the document has none (Markdown ``#`` headings)
     section: tuple[tuple[int, str], ...] = ()
+    #: the header row of the table the chunk starts inside when that row lies in an earlier chunk (a
+    #: table longer than a chunk): its column names, without which a row cannot say which cell is which
+    table_head: str = ""
 
     @property
     def section_text(self) -> str:

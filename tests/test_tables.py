@@ -4,6 +4,8 @@ with " | " between cells. "What does a 10-visit pass cost for a youth?" got the 
 
 from __future__ import annotations
 
+import pytest
+
 from qa.answer import ReaderAnswerer
 from qa.answer.tables import asked_cell, asked_row, in_asked_row, is_header_row
 from qa.ingest import chunk_document, parse_document
@@ -111,3 +113,27 @@ def test_which_row_holds_a_value_is_answered_by_the_row_name():
            "| Dark chocolate torte | £8.50 | milk, egg, tree nuts |\n"
     doc, a = _answer("menu.md", menu, "Which dessert contains tree nuts?", [("egg, tree", 9.0)])
     assert a.short_answer == "Dark chocolate torte" and doc.text[a.answer_start : a.answer_end] == "Dark chocolate torte"
+
+
+def test_a_table_longer_than_a_chunk_carries_its_header_row_to_every_chunk():
+    """A table longer than a chunk was cut: its later rows, in passages without the header row, could
+    not say which column was which ("What is the Sunday fare to Harbour Road?" got the row's first cell)."""
+    from qa.ingest import chunk_to_node, embedding_text, node_to_chunk
+
+    head = "Stop | Weekday fare | Sunday fare"
+    rows = "\n".join(f"Stop number {n} Elm Street | €{n}.10 | €{n}.60" for n in range(1, 40))
+    text = f"Fares on route 7.\n{head}\n{rows}\nHarbour Road | €2.40 | €3.90\n"
+    doc = parse_document("fares.txt", text)
+    chunks = chunk_document(doc, 60, 0)
+    assert len(chunks) > 3
+    assert chunks[0].table_head == "" and all(c.table_head == head for c in chunks[1:])
+    last = chunks[-1]
+    assert node_to_chunk(chunk_to_node(last)) == last and head in embedding_text(last)  # it travels to the store and back
+    hits = [Hit(chunk=last, score=1.0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader([("€2.40", 9.0)]), refusal_threshold=-1.0, prefer_typed_rules=False,
+                              w_reader=1.0, reader_mid=0.0, reader_temp=1.0)
+    a = answerer.answer("What is the Sunday fare to Harbour Road?", hits, None, {})
+    assert a.short_answer == "€3.90" and doc.text[a.answer_start : a.answer_end] == "€3.90"
+    a = answerer.answer("What is the weekday fare to Harbour Road?", hits, None, {})
+    assert a.short_answer == "€2.40"
+

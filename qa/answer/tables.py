@@ -17,15 +17,34 @@ from collections.abc import Sequence
 
 from qa.answer.question import content_terms
 from qa.answer.spans import Span
+from qa.ingest.chunking import names_columns
 from qa.types import Chunk
 
 #: what joins the cells of a table row (qa.ingest.office, qa.ingest.webpage)
 CELL_SEP = " | "
 
 
-def lines_of(chunk: Chunk) -> list[str]:
+class Lines(list[str]):
+    """The texts of a chunk's sentences and, in ``above``, the first row of a table the chunk starts
+    inside when that row lies in an earlier chunk (:attr:`qa.types.Chunk.table_head`)."""
+
+    def __init__(self, texts: Sequence[str] = (), above: str = "") -> None:
+        super().__init__(texts)
+        self.above = above
+
+
+#: the index :func:`header_of` gives a header row that lies above the chunk (``Lines.above``)
+ABOVE = -1
+
+
+def lines_of(chunk: Chunk) -> Lines:
     """The texts of ``chunk``'s sentences (a table row is one), what the functions below take."""
-    return [s.text for s in chunk.sentences]
+    return Lines([s.text for s in chunk.sentences], chunk.table_head)
+
+
+def row_at(lines: Sequence[str], index: int) -> str:
+    """``lines[index]``, or the header row above the chunk for :data:`ABOVE`."""
+    return getattr(lines, "above", "") if index == ABOVE else lines[index]
 
 
 def cells(row: str) -> list[tuple[int, int]]:
@@ -62,22 +81,27 @@ def _in_table(line: str, width: int) -> bool:
     return len(cells(line)) == width or bool(_RULE.match(line))
 
 
-def _is_header(row: str) -> bool:
-    """No digit outside brackets in any cell: column names ("Youth (4-17)"), not values."""
-    return not re.search(r"\d", re.sub(r"\([^)]*\)", "", row))
-
-
 def header_of(lines: Sequence[str], index: int) -> int | None:
     """The index of the header row of the table row ``lines[index]``: the topmost row above it, in an
-    unbroken run of rows of as many cells, that holds no values; None when there is none."""
+    unbroken run of rows of as many cells, that holds no values; :data:`ABOVE` for the table's first
+    row carried from an earlier chunk (``Lines.above``) when the run reaches the chunk's top; None
+    when there is none.
+
+    >>> rows = Lines(["Night bus | 23:40 | 00:10", "Last bus | 22:50 | 23:20"], above="Service | Leaves | Arrives")
+    >>> header_of(rows, 1), row_at(rows, header_of(rows, 1)), header_of(["a | 1", "b | 2"], 1)
+    (-1, 'Service | Leaves | Arrives', None)
+    """
     width = len(cells(lines[index]))
     if not width:
         return None
     found, i = None, index - 1
     while i >= 0 and _in_table(lines[i], width):
-        if cells(lines[i]) and _is_header(lines[i]):
+        if cells(lines[i]) and names_columns(lines[i]):
             found = i
         i -= 1
+    above = getattr(lines, "above", "")
+    if i < 0 and above and len(cells(above)) == width and names_columns(above):
+        return ABOVE  # the topmost: the table's first row, before the chunk
     return found
 
 
@@ -85,7 +109,7 @@ def is_header_row(lines: Sequence[str], index: int) -> bool:
     """Is ``lines[index]`` the header row of a table (rows of as many cells follow it)?"""
     width = len(cells(lines[index]))
     after = index + 2 if index + 1 < len(lines) and _RULE.match(lines[index + 1]) else index + 1
-    return bool(width) and _is_header(lines[index]) and after < len(lines) and len(cells(lines[after])) == width \
+    return bool(width) and names_columns(lines[index]) and after < len(lines) and len(cells(lines[after])) == width \
         and header_of(lines, after) == index
 
 
@@ -95,9 +119,8 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     head = header_of(lines, index)
     if head is None:
         return None
-    asked = set(content_terms(question))
-    names = cells(lines[head])
-    hits = [(len(asked & set(content_terms(lines[head][a:b]))), j) for j, (a, b) in enumerate(names) if j > 0]
+    asked, head_row = set(content_terms(question)), row_at(lines, head)
+    hits = [(len(asked & set(content_terms(head_row[a:b]))), j) for j, (a, b) in enumerate(cells(head_row)) if j > 0]
     best = max((n for n, _ in hits), default=0)
     chosen = [j for n, j in hits if n == best]
     if not best or len(chosen) != 1:
@@ -109,8 +132,9 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
 def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     """The row of ``lines[index]``'s table whose first cell (the row's name) is the only one that
     shares a word with the question: "Manchester" in "What is the hotel limit per night in
-    Manchester?"; when no first cell does, the one row sharing the most words with the question. None
-    when no row, or more than one, is named."""
+    Manchester?" (of several, the one sharing the most words with the question: "12 | Airport
+    Terminal" for "… Airport Terminal on route 12?"); when no first cell does, the one row sharing the
+    most words with the question. None when no row, or more than one, is named."""
     width, asked = len(cells(lines[index])), set(content_terms(question))
     head = header_of(lines, index)
     i = index  # without a header (in an earlier passage), the run of rows this one is in
@@ -126,6 +150,9 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
             named.append(i)
         shared[i] = len(asked & set(content_terms(lines[i])))
         i += 1
+    if len(named) > 1:  # several rows named by their first cell ("route 12"): the one the question names more of
+        best = max(shared[r] for r in named)  # ("Airport Terminal on route 12")
+        named = [r for r in named if shared[r] == best]
     if named:
         return named[0] if len(named) == 1 else None
     # no row named by its first cell (a time, a number): the one row sharing the most words with the
@@ -201,7 +228,7 @@ def column_names(chunk: Chunk, index: int) -> str:
         return ""
     lines = lines_of(chunk)
     head = header_of(lines, index)
-    return lines[head] if head is not None and head != index else ""
+    return row_at(lines, head) if head is not None and head != index else ""
 
 
 def table_span(question: str, chunk: Chunk, index: int, span: Span | None) -> Span | None:

@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 8  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables
+CHUNKER_VERSION = 9  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -100,17 +100,29 @@ def page_at(pages: Sequence[tuple[int, int]], offset: int) -> int | None:
 _TABLE_LINE = re.compile(r" \| |^\s*\|?\s*:?-{3,}:?\s*\|")
 
 
-def _tables(sents: Sequence[Sentence]) -> dict[int, int]:
-    """The words of each table (a run of row sentences), keyed by the index of its first row."""
-    out: dict[int, int] = {}
+def names_columns(row: str) -> bool:
+    """A table's header row holds no digit outside brackets: column names ("Youth (4-17)"), not values.
+
+    >>> names_columns("Ticket | Adult | Youth (4-17)"), names_columns("Single visit | $7.50 | $4.00")
+    (True, False)
+    """
+    return not re.search(r"\d", re.sub(r"\([^)]*\)", "", row))
+
+
+def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
+    """The words of each table (a run of row sentences), keyed by the index of its first row; and
+    the index of its first row for every row of a table."""
+    words: dict[int, int] = {}
+    first_row: dict[int, int] = {}
     first = None
     for i, s in enumerate([*sents, None]):
         if s is not None and _TABLE_LINE.search(s.text):
             first = i if first is None else first
-            out[first] = out.get(first, 0) + _n_words(s)
+            words[first] = words.get(first, 0) + _n_words(s)
+            first_row[i] = first
         else:
             first = None
-    return out
+    return words, first_row
 
 
 def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> list[Chunk]:
@@ -134,18 +146,23 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         if heading is not None:
             path = under(path, heading)
 
+    tables, first_row = _tables(sents)
+    index_at = {s.start: i for i, s in enumerate(sents)}
+
     def flush() -> None:
         if not group:
             return
         start, end = group[0].start, group[-1].end
         body = doc.text[start:end]
+        # a chunk that starts inside a table longer than a chunk carries the table's header row on
+        first = first_row.get(index_at[start])
+        head = sents[first].text if first is not None and sents[first].start < start and names_columns(sents[first].text) else ""
         chunks.append(Chunk(chunk_id_for(doc.doc_id, start, body), doc.doc_id, doc.title, start, end, body, tuple(group),
-                            pages=pages_between(doc.pages, start, end), section=section_at.get(start, ())))
+                            pages=pages_between(doc.pages, start, end), section=section_at.get(start, ()), table_head=head))
 
     def crosses_mask(a: int, b: int) -> bool:
         return any(ms < b and me > a for ms, me in doc.masked)
 
-    tables = _tables(sents)
     for i, s in enumerate(sents):
         # a table that fits a chunk starts one rather than being cut: a row without its header row
         # cannot say which column is which ("Bupa | Zilveren Kruis | Médis" without "Leeds | Rotterdam | Porto")

@@ -17,6 +17,8 @@ _NODE_META_HIDDEN = ["doc_id", "start", "end", "sentences", "chunk_id"]
 PAGES_KEY = "pages"
 #: metadata key of a chunk's section path (:attr:`qa.types.Chunk.section`); only where there is one
 SECTION_KEY, SECTION_LEVELS_KEY = "section", "section_levels"
+#: metadata key of the header row a chunk inside a long table inherits (:attr:`qa.types.Chunk.table_head`)
+TABLE_HEAD_KEY = "table_head"
 
 
 def to_llama_document(doc: Document) -> Any:
@@ -35,8 +37,9 @@ def to_llama_document(doc: Document) -> Any:
 def chunk_to_node(chunk: Chunk) -> Any:
     """The chunk as a llama-index ``TextNode``; offsets and sentence spans live in metadata.
 
-    The title, and the section path where the document has headings, are the only metadata seen by
-    embedding and BM25 ("title\\nsection\\n\\ntext"): headlines carry the topic words that a passage
+    The title, the section path where the document has headings and the header row of a table begun
+    in an earlier chunk are the only metadata seen by embedding and BM25 ("title\\nsection\\n\\ntext"):
+    headlines carry the topic words that a passage
     deep in an article often lacks.
     """
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -57,6 +60,8 @@ def chunk_to_node(chunk: Chunk) -> Any:
         metadata[SECTION_KEY] = chunk.section_text
         metadata[SECTION_LEVELS_KEY] = json.dumps([level for level, _ in chunk.section])
         hidden.append(SECTION_LEVELS_KEY)
+    if chunk.table_head:  # its column names seen by embedding and BM25 too: "Departure" for a row of times
+        metadata[TABLE_HEAD_KEY] = chunk.table_head
     return TextNode(
         id_=chunk.chunk_id,
         text=chunk.text,
@@ -90,6 +95,7 @@ def node_to_chunk(node: Any) -> Chunk:
         sentences=sents,
         pages=pages,
         section=_section(md),
+        table_head=str(md.get(TABLE_HEAD_KEY) or ""),
     )
 
 
@@ -102,5 +108,5 @@ def _section(md: Any) -> tuple[tuple[int, str], ...]:
 
 def embedding_text(chunk: Chunk) -> str:
     """What the dense and sparse indexes see for a chunk (same as the node's EMBED content)."""
-    head = "\n".join(x for x in (chunk.title, chunk.section_text) if x)
+    head = "\n".join(x for x in (chunk.title, chunk.section_text, chunk.table_head) if x)
     return f"{head}\n\n{chunk.text}" if head else chunk.text
