@@ -30,13 +30,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from qa.answer.asked import restates
     from qa.answer.compose import REFUSAL
     from qa.answer.extractive import Answerer, ExtractiveAnswerer
     from qa.answer.question import (
         DATE, ENTITY, NUMBER, ORG, OTHER, PERSON, PLACE, QUOTE, REASON, STOPWORDS, content_terms, head_noun,
         question_type, stem,
     )
-    from qa.answer.reader import ReaderAnswerer, restates
+    from qa.answer.reader import ReaderAnswerer
     from qa.answer.scoring import Candidate
     from qa.answer.spans import Span, is_title_case, spans_of
     from qa.answer.speakers import quotes_speaker, speaker_of
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 _HOME = {
     "REFUSAL": "compose",
     "Answerer": "extractive", "ExtractiveAnswerer": "extractive",
-    "ReaderAnswerer": "reader", "quotes_speaker": "speakers", "restates": "reader", "speaker_of": "speakers",
+    "ReaderAnswerer": "reader", "quotes_speaker": "speakers", "restates": "asked", "speaker_of": "speakers",
     "Candidate": "scoring",
     "Span": "spans", "is_title_case": "spans", "spans_of": "spans",
     **{name: "question" for name in (

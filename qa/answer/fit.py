@@ -118,19 +118,32 @@ _UNIT_WORDS = re.compile(r"\b(?:kg|kilo\w*|grams?|mg|lbs?|pounds|ounces?|oz|ml|m
                          r"metres?|meters?|tons?|tonnes?|feet|foot|inch(?:es)?|miles?|degrees?|cups?|spoons?|tablespoons?|teaspoons?)\b", re.I)
 
 
+#: a length of time ("21 days"), not "3 days of talks"
+_TIMED = re.compile(r"\d\s?(?:days?|weeks?|months?|years?|hours?|hrs|minutes?|mins)\b(?!\s+of\b)", re.I)
+#: a question counting times or spells of time ("How many years …", "How many times …")
+_TIME_COUNTED = re.compile(r"\b(?:days?|weeks?|months?|years?|hours?|minutes?|seconds?|decades?|century|centuries|nights?|times?"
+                           r"|terms?|seasons?|periods?|eras?|generations?|mornings?|evenings?|weekends?)\b", re.I)
+
+
 def counts_in_units(question: str, span: str) -> bool:
     """A measured amount for a question that counts things: "1 kg" (of pumpkin) does not answer "How
-    many people does the soup serve?" (a user's recipes). A question counting the unit itself ("How
-    many grams …?") takes it. On train.json and the dev half, of the ~5,000 "how many" questions one
-    has its gold answer set aside ("about how many tone of opium", a typo for the unit; "1,000 tons
-    of bombs" keeps its "of" and is not set aside).
+    many people does the soup serve?" (a user's recipes), nor "21 days" (the loan) "How many books can I
+    borrow?" (a user's library). A question counting the unit itself ("How many grams …?", "How many
+    days …?") takes it. On train.json and the dev half, of the ~5,000 "how many" questions one has its
+    gold answer set aside ("about how many tone of opium", a typo for the unit; "1,000 tons of bombs"
+    keeps its "of" and is not set aside); none of the 4,565 counting no time has a length of time for gold.
 
     >>> counts_in_units("How many people does the soup serve?", "1 kg"), counts_in_units("How many people does it serve?", "4")
     (True, False)
     >>> counts_in_units("How many grams of sugar?", "225 g"), counts_in_units("How many bombs hit?", "1,000 tons of bombs")
     (False, False)
+    >>> counts_in_units("How many books can I borrow?", "21 days"), counts_in_units("How many days can I keep a book?", "21 days")
+    (True, False)
     """
-    return bool(_HOW_MANY.match(question)) and not _UNIT_WORDS.search(question) and bool(_MEASURED.search(span))
+    if not _HOW_MANY.match(question):
+        return False
+    return (not _UNIT_WORDS.search(question) and bool(_MEASURED.search(span))) \
+        or (not _TIME_COUNTED.search(question) and bool(_TIMED.search(span)))
 
 
 def costs_in_other_units(question: str, span: str) -> bool:
@@ -240,13 +253,19 @@ def unitless_amount(question: str, sentence: str, start: int, end: int) -> bool:
 
 
 def counted_after_in_other_units(question: str, sentence: str, start: int, end: int) -> bool:
-    """A number span for a cost question that the sentence counts in a unit no price is counted in:
-    "90" of "Replacement filter cartridges: 90 days" does not say what a cartridge costs (a user's
-    warranty). :func:`costs_in_other_units` on the span with the word after it.
+    """A number span that the sentence counts in a unit the question does not: "90" of "Replacement
+    filter cartridges: 90 days" does not say what a cartridge costs (a user's warranty), nor "21" of
+    "Books: 21 days" how many books one may borrow (a user's library). :func:`costs_in_other_units`
+    and :func:`counts_in_units` on the span with the word after it (on SQuAD, none of the 4,565 "how
+    many" questions counting no time has a gold answer followed by a unit of time).
 
     >>> s = "Replacement filter cartridges: 90 days."
     >>> counted_after_in_other_units("How much does a cartridge cost?", s, 31, 33), counted_after_in_other_units("How long?", s, 31, 33)
     (True, False)
+    >>> counted_after_in_other_units("How many cartridges are there?", s, 31, 33)
+    True
     """
     after = re.match(r"\s*[^\W\d_]+", sentence[end:])
-    return after is not None and costs_in_other_units(question, sentence[start:end] + after.group())
+    if after is None:
+        return False
+    return costs_in_other_units(question, sentence[start:end] + after.group()) or counts_in_units(question, sentence[start:end] + after.group())

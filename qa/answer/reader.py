@@ -15,21 +15,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from qa.answer.about import (
-    negation_unmet, numbered_items, other_event, other_numbered, other_ordinal, other_role, other_place, other_time,
-    other_version, role_for_employer, unnamed_role,
-)
-from qa.answer.definitions import defined_name, description_span, names_another, next_to
+from qa.answer.about import numbered_items
+from qa.answer.asked import Asked
+from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, whole_day, wrong_kind
+from qa.answer.fit import whole_day
 from qa.answer.question import (
-    ALIASES, CHECKED, REASON, content_terms, plausible, plausible_in, question_word, with_roles_both_ways,
+    ALIASES, CHECKED, REASON, content_terms, plausible, question_word, with_roles_both_ways,
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
-from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words, turn_label
-from qa.answer.tables import CELL_SEP, cells, in_asked_row, is_header_row, label_asked, lines_of, looked_up, other_item, table_span
+from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
+from qa.answer.labels import asked_value, line_label
+from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
@@ -48,70 +47,6 @@ class ReadWindow(NamedTuple):
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
-
-
-def restates(q_terms: set[str], span: str) -> bool:
-    """Is ``span`` mostly the question's own words (at least two, and half of them)? Such a span
-    answers nothing: "just hours after Delcy Rodríguez was sworn in" for "When was Delcy Rodríguez
-    sworn in?".
-
-    >>> q = set(content_terms("When was Delcy Rodríguez sworn in?"))
-    >>> restates(q, "just hours after Delcy Rodríguez was formally sworn in"), restates(q, "on Monday")
-    (True, False)
-    """
-    hits = len(q_terms & set(content_terms(span)))
-    return hits >= 2 and hits * 2 >= len(q_terms)
-
-
-#: "Who is the release manager?": the thing asked for is "release manager", named by its last word
-_ASKED_ROLE = re.compile(r"^\W*(?:who|what)\s+(?:is|was|are|were)\s+(?:the|a|an)\s+(?:[\w’'-]+\s+){0,3}?([\w’'-]+)"
-                         r"(?:\s+(?:of|at|for|in|on)\s+[^?]+)?\s*[?.!]*\s*$", re.I)
-
-
-def echoes(question: str, span: str) -> bool:
-    """Is ``span`` only the word that names what "Who is the X?" asks for ("manager" for "Who is the
-    release manager?", a user's README)? It names nobody. No gold answer of SQuAD's dev half or
-    train.json is such a word.
-
-    >>> echoes("Who is the release manager?", "manager"), echoes("Who is the release manager?", "Beatriz Souza")
-    (True, False)
-    >>> echoes("Who is taught at teacher's colleges?", "teachers")
-    False
-    """
-    asked = _ASKED_ROLE.match(question)
-    return asked is not None and not re.search(r"\d", span) and content_terms(span.strip()) == content_terms(asked.group(1)) != []
-
-
-class _Asked(NamedTuple):
-    """What a question asks, worked out once for the checks of every span its reading gives."""
-
-    question: str
-    kind: str | None
-    terms: set[str]
-    defined: str | None  # "Who is Cilia Flores?": a description, never another name
-    numbered: list[tuple[str, str]]  # "Nimbus 800": each sentence's section is then looked at
-
-    def sets_aside(self, ch: Any, idx: int, rs: int, re_: int, lines: Sequence[str], about: str) -> bool:
-        """Can ``[rs, re_)`` of sentence ``idx`` of chunk ``ch`` not answer: empty, not of the asked
-        kind, the question's own words, not fitting the question (:mod:`qa.answer.fit`) or about
-        something else (:mod:`qa.answer.about`)? ``about`` is the chunk's title, section and text;
-        ``lines`` its lines (tables)."""
-        q, sent = self.question, ch.sentences[idx].text
-        text = sent[rs:re_]
-        if re_ <= rs or (self.kind and not plausible_in(self.kind, sent, rs, re_)) or restates(self.terms, text) \
-                or echoes(q, text):
-            return True
-        if self.defined and (names_another(text, self.defined) or not next_to(sent, rs, re_, self.defined)):
-            return True
-        if (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)  # the span does not fit
-                or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_)
-                or role_for_employer(q, text) or turn_label(q, sent, rs, re_)):
-            return True
-        if is_header_row(lines, idx) or other_item(q, lines, idx):  # a table's header, another list item
-            return True
-        return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
-                or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, sent, about)
-                or other_place(q, sent, about) or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{sent}", about)))
 
 
 @dataclass
@@ -319,10 +254,10 @@ class ReaderAnswerer(ExtractiveAnswerer):
         (of the asked ``kind``, not restating the question) as ``span`` and its evidence as ``reader_score``."""
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
-        asked = _Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
+        asked = Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
         # the reader is told what a role's acronym stands for: it finds no "CTO" in "Chief Technology Officer"
         read = self.reader.read(with_roles_both_ways(question), [w.text for w in windows], top=spans)
-        for (c, lo, _, w_start, _), spans in zip(windows, read):
+        for (c, lo, hi, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
             lines, about = lines_of(ch), f"{ch.title}\n{ch.section_text}\n{ch.text}"
             for sp in spans:
@@ -349,6 +284,25 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 if owner.reader_score is None or evidence > owner.reader_score:
                     owner.reader_score = evidence
                     owner.span = Span(rs, re_, "reader")
+            self._look_up_labels(asked, ch, range(lo, hi + 1), lines, about, by_key)
+
+    def _look_up_labels(self, asked: Asked, ch: Any, indexes: range, lines: Sequence[str], about: str,
+                        by_key: Mapping[tuple[str, int], Candidate]) -> None:
+        """A labelled line the question names answers with its value, or the reader's span in it: "12:00
+        to 17:00" of "- Sunday: 12:00 to 17:00" for "When is it open on Sunday?" (the reader, trained on
+        prose, read past it), :func:`qa.answer.tables.asked_value`. As sure as a table's looked-up cell,
+        when the span passes the checks every span does."""
+        labels = [line_label(ch, i) for i in range(len(ch.sentences))]
+        for idx in indexes:
+            owner = by_key.get((ch.chunk_id, idx))
+            if owner is None:
+                continue
+            value = asked_value(asked.question, lines, idx, asked.kind, owner.span if owner.reader_score is not None else None,
+                                labels, about)
+            if value is None or asked.sets_aside(ch, idx, *value, lines, about):
+                continue
+            owner.reader_score = max(owner.reader_score if owner.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
+            owner.span = Span(*value, "reader")
 
     def _rescore(self, question: str, qtype: str, read_cands: Sequence[Candidate], rules_span: dict[int, Span | None],
                  kind: str | None) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from qa.answer.question import ENTITY, ORG, PERSON, PLACE, STOPWORDS, TOKEN, content_terms, head_noun, stem
 from qa.answer.spans import TYPE_ACCEPTS, Span, is_title_case, spans_of
+from qa.answer.labels import line_label
 from qa.answer.tables import column_names, table_span
 from qa.ingest.chunking import heading_of, under
 from qa.types import SECTION_SEP, Chunk, Hit, Sentence
@@ -203,6 +204,7 @@ def rank_sentences(
         # the headings the sentence stands under count half: "- 1 kg pumpkin" under "Pumpkin Soup"
         headed = set(content_terms(section_of(c.hit.chunk, c.index))) & q_terms - c.matched if c.hit.chunk.section or has_headings[c.hit_rank] else set()
         headed |= set(content_terms(column_names(c.hit.chunk, c.index))) & q_terms - c.matched  # a table row: its header's
+        headed |= set(content_terms(line_label(c.hit.chunk, c.index))) & q_terms - c.matched  # "AI-3: …. Owner: Mei Lin Chao."
         c.lexical = (sum(idf[t] for t in c.matched) + w.w_heading * sum(idf[t] for t in headed)) / q_weight
         c.span, c.span_fit = best_span(c.sentence.text, qtype, q_lower, q_terms, head)
         c.span = table_span(question, c.hit.chunk, c.index, c.span)  # a table row: the asked column's cell

@@ -26,12 +26,17 @@ _DATE_PATTERNS = [
     rf"(?:{_WEEKDAY},?\s+)?(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?",
     rf"(?:(?:early|late|mid)[- ])?{_MONTH}(?:\s+(?:of\s+)?\d{{4}})?",
     rf"(?:(?:[Ll]ate|[Ee]arly)\s+)?{_WEEKDAY}(?:\s+(?:night|morning|evening|afternoon))?",
+    r"(?:1[5-9]\d\d|20\d\d)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])",  # ISO 8601: "2025-11-14"
     r"(?:(?:in|since|by|until)\s+)?(?:1[5-9]\d\d|20\d\d)s?",
     r"(?i:(?:last|this|next|earlier this|later this)\s+(?:year|week|month|weekend))",
     r"(?i:(?:the\s+)?(?:early|late)\s+hours(?:\s+of\s+\w+)?)",
     r"(?i:yesterday|today|tonight|overnight)",
 ]
 _DATE = re.compile(r"\b(?:" + "|".join(_DATE_PATTERNS) + r")\b")
+#: a time of day ("09:00", "7:30 p.m.", "7 pm") or a range of them ("12:00 to 17:00"): when a library
+#: opens is a time, not the weekday the question already names (a user's opening hours: "- Sunday: 12:00 to 17:00")
+_CLOCK = r"(?:\d{1,2}:[0-5]\d(?:\s?(?:[ap]\.m\.|[ap]m\b|[AP]M\b))?|\d{1,2}\s?(?:[ap]\.m\.|[ap]m\b|[AP]M\b))"
+_CLOCK_TIME = re.compile(rf"(?<![\w:.]){_CLOCK}(?:\s?(?:to|until|till|–|—|-)\s?{_CLOCK})?(?![\w:])")
 _NUMWORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|dozen|dozens|billion)"
 _NUMBER = re.compile(
     r"(?:(?:up to|about|around|nearly|almost|over|more than|at least|some|roughly)\s+)?"
@@ -173,6 +178,9 @@ def _spans_of(sentence: str) -> tuple[Span, ...]:
         s, e = trim(sentence, m.start(), m.end())
         if e > s:
             out.append(Span(s, e, DATE))
+    for m in _CLOCK_TIME.finditer(sentence):
+        if not any(x.start <= m.start() < x.end for x in out):
+            out.append(Span(m.start(), m.end(), DATE))
     date_cover = [(x.start, x.end) for x in out]
     for m in _NUMBER.finditer(sentence):
         s, e = trim(sentence, m.start(), m.end())

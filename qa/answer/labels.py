@@ -1,0 +1,171 @@
+"""Labelled lines, "Label: value": the value of the line the question names by its label, and the
+lines that answer nothing because they are another label's. A user's opening hours ("- Sunday: 12:00
+to 17:00"), loan rules ("- Books: 21 days, up to 12 items") and action items ("AI-3: Keep a prebuilt
+image. Owner: Mei Lin Chao. Due date: 2025-11-21.") are lists the reader, trained on prose, reads
+poorly: it proposed Monday's line for Sunday, and every item's owner for AI-3.
+
+>>> hours = ["- Monday: 09:00 to 18:00", "- Sunday: 12:00 to 17:00"]
+>>> hours[1][slice(*asked_value("When is the library open on Sunday?", hours, 1, "when", None))]
+'12:00 to 17:00'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.answer.fit import counted_after_in_other_units, counts_in_units
+from qa.answer.question import content_terms, plausible
+from qa.answer.spans import Span, spans_of
+from qa.types import Chunk
+
+
+#: words of "how many", "how long" …: they ask, they name nothing the passage should mention
+_ASKING = frozenset(content_terms("many much long often far old"))
+
+
+#: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
+_LABELLED = re.compile(r"^\s*(?:(?:[-*•+]|\d{1,2}[.)])\s+)?(?P<label>[^\s:|.!?][^:|.!?]{0,40}?)\s*:\s+(?P<value>\S.*?)\s*$")
+
+
+def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """((start, end) of the label, (start, end) of the value) of a labelled line of at most five
+    label words; None for any other line.
+
+    >>> line = "- Sunday: 12:00 to 17:00"
+    >>> [line[a:b] for a, b in labelled(line)], labelled("He said: we will win the vote in the end"), labelled("09:00 to 18:00")
+    (['Sunday', '12:00 to 17:00'], None, None)
+    """
+    m = _LABELLED.match(line)
+    if m is None or len(m.group("label").split()) > 5 or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
+        return None
+    return m.span("label"), m.span("value")
+
+
+def line_of(chunk: Chunk, index: int) -> tuple[str, str]:
+    """The line of ``chunk``'s text that sentence ``index`` starts on, whole, and its part before the sentence."""
+    at = chunk.sentences[index].start - chunk.start
+    start = chunk.text.rfind("\n", 0, at) + 1
+    end = chunk.text.find("\n", at)
+    return chunk.text[start : end if end >= 0 else len(chunk.text)], chunk.text[start:at]
+
+
+def line_label(chunk: Chunk, index: int) -> str:
+    """The label of the line sentence ``index`` of ``chunk`` goes on, when it does not start it: "AI-3"
+    for "Owner: Mei Lin Chao." on "AI-3: Keep a prebuilt image. Owner: Mei Lin Chao." ("" otherwise),
+    which counts as the sentence's heading."""
+    line, before = line_of(chunk, index)
+    parts = labelled(line) if before.strip() else None
+    return line[slice(*parts[0])] if parts is not None and parts[0][1] <= len(before) else ""
+
+
+def _label_terms(line: str, label: tuple[int, int]) -> set[str]:
+    """The label's words, without what it says in brackets ("Plastics (types 1, 2 and 5)": plastics)."""
+    return set(content_terms(re.sub(r"\([^)]*\)", " ", line[slice(*label)])))
+
+
+def _shares(terms: set[str], asked: set[str]) -> bool:
+    """Do ``terms`` hold a word of ``asked``, or one that begins another of three letters or more ("owner", "owns")?"""
+    return any(t == q or (min(len(t), len(q)) >= 3 and (t.startswith(q) or q.startswith(t))) for t in terms for q in asked)
+
+
+def _named_labels(question: str, lines: Sequence[str], line_labels: Sequence[str] = ()) -> list[int]:
+    """The labelled lines whose label's every word the question holds; or, before them, the labelled
+    sentences of a labelled line that the question names by both labels: "Owner: Mei Lin Chao." on
+    the line of "AI-3: …" for "Who owns action item AI-3?"."""
+    asked = set(content_terms(question))
+    direct, nested = [], []
+    for i, line in enumerate(lines):
+        parts = labelled(line)
+        label = _label_terms(line, parts[0]) if parts else set()
+        outer = set(content_terms(line_labels[i])) if i < len(line_labels) else set()
+        if label and outer and outer <= asked and _shares(label, asked):
+            nested.append(i)
+        elif label and label <= asked and not outer:  # "Due date:" of some item: which one, the question must say
+            direct.append(i)
+    return nested or direct
+
+
+def labelled_value(question: str, lines: Sequence[str], index: int, line_labels: Sequence[str] = ()) -> tuple[int, int] | None:
+    """(start, end) of the value of the labelled line ``lines[index]`` when the question names its
+    label and no other line's (:func:`_named_labels`; ``line_labels``: :func:`line_label` of each):
+    "When is the library open on Sunday?" over "- Sunday: 12:00 to 17:00" (a user's opening hours, a
+    list the reader, trained on prose, read past); else None.
+
+    >>> hours = ["- Monday: 09:00 to 18:00", "- Sunday: 12:00 to 17:00"]
+    >>> labelled_value("When is it open on Sunday?", hours, 1), labelled_value("When is it open on Sunday?", hours, 0)
+    ((10, 24), None)
+    >>> items = ["AI-2: Extend the canary stage.", "Owner: Rafael Ortiz.", "AI-3: Keep an image.", "Owner: Mei Lin Chao."]
+    >>> items[3][slice(*labelled_value("Who owns action item AI-3?", items, 3, ["", "AI-2", "", "AI-3"]))]
+    'Mei Lin Chao.'
+    """
+    named = _named_labels(question, lines, line_labels)
+    return labelled(lines[index])[1] if named == [index] else None
+
+
+#: the most words of a value a labelled line answers with ("Glass: green bin, collected every second Tuesday")
+_VALUE_WORDS = 12
+
+
+def asked_value(question: str, lines: Sequence[str], index: int, kind: str | None, found: Span | None,
+                line_labels: Sequence[str] = (), about: str = "") -> tuple[int, int] | None:
+    """The value of the labelled line ``lines[index]`` the question names (:func:`labelled_value`) as
+    its answer when its passage (``about``) speaks of all the question does: the span the reader
+    ``found`` in it, if any; else the first span of the asked ``kind`` in the
+    value when a kind is asked (a name only when it is the whole value: "AI-3: Keep an image" names
+    nobody), else the whole value; None otherwise."""
+    value = labelled_value(question, lines, index, line_labels)
+    line = lines[index]
+    if value is None or (not kind and len(line[slice(*value)].split()) > _VALUE_WORDS):  # prose after a colon is no value
+        return None
+    passage = set(content_terms(about))
+    if about and any(not _shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
+        return None  # the question asks more than the passage speaks of: "the fine for food scraps in the black bin"
+    typed = [(x.start, x.end) for x in spans_of(line) if value[0] <= x.start and x.end <= value[1]
+             and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] if kind else [value]
+    if kind == "who":  # a name only when it is the whole value: "AI-3: Keep an image" names nobody
+        typed = [(a, b) for a, b in typed if line[a:b] == line[slice(*value)].rstrip(".;, ")]
+    if found is not None and value[0] <= found.start < value[1]:
+        return (found.start, found.end) if typed else None
+    return typed[0] if typed else None
+
+
+def _counts_other_units(question: str, line: str, start: int, end: int) -> bool:
+    return counts_in_units(question, line[start:end]) or counted_after_in_other_units(question, line, start, end)
+
+
+def label_unasked(question: str, line: str, start: int, end: int) -> bool:
+    """Is ``[start, end)`` of a labelled line its label, while the question holds no word of the value?
+    Then the question asks for a value: "Monday" does not answer "What are the opening hours?" over
+    "- Monday: 09:00 to 18:00", while "Wednesday" answers "Which day is it closed?" over "- Wednesday: closed".
+
+    >>> line = "- Wednesday: closed"
+    >>> label_unasked("What are the opening hours?", line, 2, 11), label_unasked("Which day is it closed?", line, 2, 11)
+    (True, False)
+    """
+    parts = labelled(line)
+    if parts is None or not (parts[0][0] <= start and end <= parts[0][1]):
+        return False
+    return not set(content_terms(question)) & set(content_terms(line[slice(*parts[1])]))
+
+
+def other_label(question: str, line: str, passage_lines: Sequence[str], about: str) -> bool:
+    """Is ``line``, a whole line of its passage, one of several labelled lines whose label the question
+    does not name, its value holding no word of the question, while the question names something the
+    passage (``about``: title, headings and text) never mentions? Then the question asks about another
+    label: "How long can I borrow magazines?" over "- Books: 21 days" was answered "21 days" (a user's
+    library). "Which action item does Rafael Ortiz own?" still reads "AI-2: … Owner: Rafael Ortiz.".
+
+    >>> loans = ["- Books: 21 days", "- DVDs: 7 days"]
+    >>> other_label("How long can I borrow magazines?", loans[0], loans, "Borrowing\\n" + "\\n".join(loans))
+    True
+    >>> other_label("How long can I borrow books?", loans[0], loans, "\\n".join(loans)), other_label("What are the loan periods?", loans[0], loans, "Loan periods")
+    (False, False)
+    """
+    parts = labelled(line)
+    if parts is None or sum(labelled(x) is not None for x in passage_lines) < 2:
+        return False
+    asked = set(content_terms(question))
+    if asked & (_label_terms(line, parts[0]) | set(content_terms(line[slice(*parts[1])]))):
+        return False
+    return bool(asked - set(content_terms(about)) - _ASKING)
