@@ -78,6 +78,9 @@ class Chunk:
     #: the headings the chunk's first sentence stands under, (level, words) outermost first: ((2,
     #: "Pumpkin Soup"), (3, "Ingredients")); empty when the document has none (Markdown ``#`` headings)
     section: tuple[tuple[int, str], ...] = ()
+    #: where the words of each heading of ``section`` stand in the document, (start, end): a heading's
+    #: version or date answers for the entries under it and is quoted there (:mod:`qa.answer.headed`)
+    section_spans: tuple[tuple[int, int], ...] = ()
     #: the header row of the table the chunk starts inside when that row lies in an earlier chunk (a
     #: table longer than a chunk): its column names, without which a row cannot say which cell is which
     table_head: str = ""
@@ -92,6 +95,7 @@ class Chunk:
         d["sentences"] = [s.to_dict() for s in self.sentences]
         d["pages"] = [list(p) for p in self.pages]
         d["section"] = [list(h) for h in self.section]
+        d["section_spans"] = [list(h) for h in self.section_spans]
         return d
 
 

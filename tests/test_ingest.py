@@ -804,7 +804,11 @@ def test_a_chunk_records_the_headings_it_starts_under_and_round_trips_them():
     sections = [c.section for c in chunks]
     assert chunks[0].section == () and doc.title == "Family Recipes"  # the document's own title is no section
     assert ((2, "Pumpkin Soup"), (3, "Ingredients")) in sections, sections
-    assert chunks[-1].section in (((2, "Pumpkin Soup"), (3, "Method")), ((2, "Beef Stew"),)), chunks[-1]
+    # a chunk that starts with a heading stands under the heading's parents only
+    assert all(c.section == () for c in chunks if c.sentences[0].text == "## Beef Stew")
+    assert chunks[-1].section in ((), ((2, "Beef Stew"),)), chunks[-1]
+    for c in chunks:  # where each heading's words stand in the document, for quoting them
+        assert [doc.text[a:b] for a, b in c.section_spans] == [words for _, words in c.section]
     for c in chunks:
         node = chunk_to_node(c)
         assert node_to_chunk(node) == c

@@ -4,6 +4,8 @@ its ingredient list, in a chunk of its own, never said "soup")."""
 
 from __future__ import annotations
 
+import pytest
+
 from qa.answer import ReaderAnswerer
 from qa.answer.scoring import rank_sentences, section_of
 from qa.ingest import chunk_document, parse_document
@@ -85,3 +87,70 @@ def test_the_reader_reads_a_passage_under_its_headings_and_never_answers_from_th
     assert any(p.startswith("Pumpkin Soup\n### Ingredients") and "- 1 kg pumpkin" in p for p in seen), seen
     # a count is not a measured amount: "1 kg" does not say how many the soup serves
     assert answerer.answer("How many people does the pumpkin soup serve?", hits, None, {}).short_answer == "4"
+
+
+CHANGELOG = """# Tessera Sync Changelog
+
+All notable changes to Tessera Sync are documented here. Versions follow semantic versioning.
+
+## [4.3.0] - 2025-09-18
+
+### Added
+- Support for Ubuntu 24.04 LTS desktop clients.
+
+### Fixed
+- Fixed a memory leak in the thumbnail cache that grew by about 40 MB per hour.
+
+## [4.2.1] - 2025-07-30
+
+### Fixed
+- Fixed the login loop on macOS Sequoia when single sign-on was enabled, fixed by Dmitri Kowalczyk.
+
+## [4.2.0] - 2025-06-12
+
+### Removed
+- Removed the legacy FTP bridge, which had been deprecated since version 3.9.0.
+"""
+
+
+def test_a_changelog_heading_gives_the_version_and_date_of_its_entries_quoted_where_it_stands():
+    """A user's changelog: "Which version fixed the memory leak in the thumbnail cache?" got "24.04" (a
+    neighbouring entry), "When was version 4.3.0 released?" was refused: no entry holds its version."""
+    doc = parse_document("CHANGELOG.md", CHANGELOG)
+    chunks = chunk_document(doc, 30)
+    assert any(c.section_spans and not c.sentences[0].text.startswith("#") for c in chunks)  # headings above the chunk
+    hits = [Hit(chunk=c, score=1.0) for c in chunks]
+    answerer = ReaderAnswerer(reader=ScriptedReader([("24.04", 9.0), ("3.9.0", 8.0)]), refusal_threshold=0.5, prefer_typed_rules=False,
+                              passages=True, w_reader=1.0, reader_mid=0.0, reader_temp=1.0)
+    for question, short, heading in [
+        ("Which version fixed the memory leak in the thumbnail cache?", "4.3.0", "[4.3.0] - 2025-09-18"),
+        ("When was version 4.3.0 released?", "2025-09-18", "[4.3.0] - 2025-09-18"),
+        ("Which version removed the legacy FTP bridge?", "4.2.0", "[4.2.0] - 2025-06-12"),
+        ("When was the legacy FTP bridge removed?", "2025-06-12", "[4.2.0] - 2025-06-12"),
+    ]:
+        a = answerer.answer(question, hits, None, {})
+        assert a.short_answer == short and doc.text[a.answer_start : a.answer_end] == short, (question, a.short_answer)
+        first = a.citations[0]
+        assert first.quote == heading == doc.text[first.start : first.end]  # the heading's words, where they stand
+        if not question.endswith("released?"):  # and the entry it answers for
+            assert len(a.citations) == 2 and doc.text[a.citations[1].start : a.citations[1].end] == a.citations[1].quote
+    for question in ("When was version 5.0.0 released?", "Who fixed the login loop in version 4.2.2?"):
+        assert answerer.answer(question, hits, None, {}).refused, question
+
+
+@pytest.mark.integration
+def test_a_changelog_with_the_shipped_reader(tmp_path):
+    """Real model, real Chroma, the shipped reader, on the user's kind of changelog."""
+    from qa import QA
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "CHANGELOG.md").write_text(CHANGELOG, encoding="utf-8")
+    engine = QA(seeds_dir=tmp_path / "docs", documents_dir=tmp_path / "uploads", index_dir=tmp_path / "index")
+    engine.index()
+    assert engine.ask("Which version fixed the memory leak in the thumbnail cache?").short_answer == "4.3.0"
+    assert engine.ask("When was version 4.2.1 released?").short_answer == "2025-07-30"
+    assert engine.ask("When was the legacy FTP bridge removed?").short_answer == "2025-06-12"
+    for question in ("Which version fixed the login loop on Windows?", "When was version 5.0.0 released?",
+                     "Who fixed the login loop in version 4.2.2?"):
+        answer = engine.ask(question)
+        assert answer.refused, (question, answer.short_answer)

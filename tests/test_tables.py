@@ -203,3 +203,21 @@ def test_labelled_lists_and_long_tables_with_the_shipped_reader(engine, question
         assert answer.refused, answer.short_answer
     else:
         assert answer.short_answer == expected, (answer.short_answer, answer.citations[:1])
+
+
+ACTIONS = ("Action items\nAI-1: Add pool size validation to the linter. Owner: Jonas Weber. Due date: 2025-11-07.\n"
+           "AI-2: Extend the canary stage. Owner: Rafael Ortiz. Due date: 2025-11-14.\n"
+           "AI-3: Keep a prebuilt rollback image. Owner: Mei Lin Chao. Due date: 2025-11-21.\n")
+
+
+def test_the_fields_of_a_labelled_item_answer_for_that_item_only():
+    """A user's postmortem: "Who owns action item AI-3?" got AI-1's owner (the "Owner:" sentences lost
+    their item's label) or "Keep" (a capital after the colon); "When is AI-2 due?" AI-1's date."""
+    doc, a = _answer("postmortem.txt", ACTIONS, "Who owns action item AI-3?", [("Jonas Weber", 9.0), ("Keep", 3.0), ("Mei Lin Chao", -2.0)])
+    assert a.short_answer == "Mei Lin Chao" and doc.text[a.answer_start : a.answer_end] == "Mei Lin Chao"
+    _, a = _answer("postmortem.txt", ACTIONS, "When is action item AI-2 due?", [("2025-11-07", 9.0)])
+    assert a.short_answer == "2025-11-14"
+    _, a = _answer("postmortem.txt", ACTIONS, "Who owns action item AI-7?", [("Jonas Weber", 9.0)], threshold=0.5)
+    assert a.refused, a.short_answer
+    _, a = _answer("postmortem.txt", ACTIONS, "Which action item does Rafael Ortiz own?", [("AI-2", 5.0)])
+    assert a.short_answer == "AI-2"  # the item whose line names him, though his name is in another sentence of it

@@ -16,10 +16,11 @@ from qa.answer.about import (
 )
 from qa.answer.definitions import names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
+from qa.answer.headed import not_a_version
+from qa.answer.labels import label_unasked, line_of, other_label
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
-from qa.answer.labels import label_unasked, line_of, other_label
 from qa.answer.tables import is_header_row, other_item
 
 
@@ -78,14 +79,14 @@ class Asked(NamedTuple):
             return True
         if (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)  # the span does not fit
                 or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_)
-                or role_for_employer(q, text) or turn_label(q, sent, rs, re_)):
+                or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)):
             return True
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or other_item(q, lines, idx) or other_label(q, line, ch.text.split("\n"), about) \
-                or label_unasked(q, sent, rs, re_):  # a table's header, another list item or label, a label for a value
+                or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
         return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
-                or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, sent, about)
+                or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section_of(ch, idx)}\n{sent}", about)
                 or other_place(q, sent, about)  # a line's label counts for each of its sentences ("AI-1: …. Owner: Jonas Weber.")
                 or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{before}{sent}", about)))
 

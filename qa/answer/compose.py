@@ -55,7 +55,7 @@ def corroborating(cands: Sequence[Candidate], margin: float, max_citations: int)
     """The best candidate and those that back it up: within ``margin`` of its score, from another
     document, each sentence once, at most ``max_citations`` in all."""
     best = cands[0]
-    chosen = [best]
+    chosen = [best] if best.backs is None else [best, best.backs]  # a heading's answer, then the entry it is for
     for c in cands[1:]:
         if len(chosen) >= max_citations or c.score < best.score - margin:
             break

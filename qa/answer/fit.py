@@ -114,7 +114,7 @@ _HOW_MANY = re.compile(r"^\W*(?:.*\b)?how many\b", re.I)
 _MEASURED = re.compile(r"\d\s?(?:kg|g|mg|lbs?|oz|ml|l|litres?|liters?|cl|dl|cm|mm|km|(?-i:m)|metres?|meters?|kilograms?|grams?|ounces?|"
                        r"tons?|tonnes?|feet|ft|inch(?:es)?|miles?|degrees?|°\s*[CF]?)(?![\w°])(?!\s+of\b)", re.I)
 #: the units themselves, in a question that counts them ("How many grams …?")
-_UNIT_WORDS = re.compile(r"\b(?:kg|kilo\w*|grams?|mg|lbs?|pounds|ounces?|oz|ml|millilit\w+|lit(?:re|er)s?|cm|centimet\w+|mm|km|"
+_UNIT_WORDS = re.compile(r"\b(?:kgs?|kilo\w*|grams?|mg|lbs?|pounds|ounces?|oz|ml|millilit\w+|lit(?:re|er)s?|cm|centimet\w+|mm|km|"
                          r"metres?|meters?|tons?|tonnes?|feet|foot|inch(?:es)?|miles?|degrees?|cups?|spoons?|tablespoons?|teaspoons?)\b", re.I)
 
 

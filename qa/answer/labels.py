@@ -21,7 +21,7 @@ from qa.types import Chunk
 
 
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
-_ASKING = frozenset(content_terms("many much long often far old"))
+_ASKING = frozenset(content_terms("many much long often far old time times day days"))
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
@@ -64,7 +64,7 @@ def _label_terms(line: str, label: tuple[int, int]) -> set[str]:
     return set(content_terms(re.sub(r"\([^)]*\)", " ", line[slice(*label)])))
 
 
-def _shares(terms: set[str], asked: set[str]) -> bool:
+def shares(terms: set[str], asked: set[str]) -> bool:
     """Do ``terms`` hold a word of ``asked``, or one that begins another of three letters or more ("owner", "owns")?"""
     return any(t == q or (min(len(t), len(q)) >= 3 and (t.startswith(q) or q.startswith(t))) for t in terms for q in asked)
 
@@ -79,7 +79,7 @@ def _named_labels(question: str, lines: Sequence[str], line_labels: Sequence[str
         parts = labelled(line)
         label = _label_terms(line, parts[0]) if parts else set()
         outer = set(content_terms(line_labels[i])) if i < len(line_labels) else set()
-        if label and outer and outer <= asked and _shares(label, asked):
+        if label and outer and outer <= asked and shares(label, asked):
             nested.append(i)
         elif label and label <= asked and not outer:  # "Due date:" of some item: which one, the question must say
             direct.append(i)
@@ -119,7 +119,7 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     if value is None or (not kind and len(line[slice(*value)].split()) > _VALUE_WORDS):  # prose after a colon is no value
         return None
     passage = set(content_terms(about))
-    if about and any(not _shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
+    if about and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
         return None  # the question asks more than the passage speaks of: "the fine for food scraps in the black bin"
     typed = [(x.start, x.end) for x in spans_of(line) if value[0] <= x.start and x.end <= value[1]
              and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] if kind else [value]

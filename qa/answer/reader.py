@@ -21,6 +21,7 @@ from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.fit import whole_day
+from qa.answer.headed import from_heading
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, question_word, with_roles_both_ways,
 )
@@ -175,7 +176,10 @@ class ReaderAnswerer(ExtractiveAnswerer):
             read_cands = theirs
             for c in read_cands:
                 c.span = their_words(c.span, rules_span[id(c)], c.sentence.text)
-        return read_cands
+        # a changelog's "## [4.3.0] - 2025-09-18" is the version and date of its entries
+        read = {id(c) for c in read_cands}
+        return from_heading(question, read_cands, self.w_reader * self.reader_confidence(self.reader_mid + 5 * self.reader_temp),
+                            unread=[c for c in cands if id(c) not in read])
 
     def _rows_asked_less(self, read_cands: Sequence[Candidate]) -> None:
         """Rows of one table (one document, as many cells) compete by the question's words they hold:

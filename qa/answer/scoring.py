@@ -50,6 +50,8 @@ class Candidate:
     matched: set[str] = field(default_factory=set)
     #: the reader's span score (start + end logit) for its best span in this sentence, if read
     reader_score: float | None = None
+    #: the entry this candidate's answer is for, cited after it (a heading's version: :mod:`qa.answer.headed`)
+    backs: Candidate | None = None
 
     @property
     def doc_id(self) -> str:

@@ -188,5 +188,5 @@ def turn_label(question: str, sentence: str, start: int, end: int) -> bool:
     >>> turn_label("What router does Daniel have?", s, 8, 19), turn_label("Who asked about the router?", s, 8, 19)
     (True, False)
     """
-    turn = _TURN.match(sentence)
-    return turn is not None and turn.start(1) <= start and end <= turn.end(1) + 1 and not re.match(r"^\W*(?:who|whom|whose)\b", question, re.I)
+    turn = _TURN.match(sentence)  # a label with a number ("AI-2: …") is an item's, not a speaker's
+    return turn is not None and not re.search(r"\d", turn.group(1)) and turn.start(1) <= start and end <= turn.end(1) + 1 and not re.match(r"^\W*(?:who|whom|whose)\b", question, re.I)

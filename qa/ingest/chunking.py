@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 9  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on
+CHUNKER_VERSION = 10  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -125,6 +125,31 @@ def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
     return words, first_row
 
 
+def _heading_words(sent: Sentence) -> tuple[int, tuple[int, int], str] | None:
+    """(level, (start, end) in the document, words) of a heading sentence's words, else None."""
+    heading = heading_of(sent.text)
+    if heading is None:
+        return None
+    at = sent.text.index(heading[1], len(sent.text) - len(sent.text.lstrip()) + heading[0])
+    return heading[0], (sent.start + at, sent.start + at + len(heading[1])), heading[1]
+
+
+def _sections_at(sents: Sequence[Sentence], title: str) -> dict[int, tuple[tuple[int, str, tuple[int, int]], ...]]:
+    """The headings each sentence stands under, by its start: (level, words, where the words stand), so
+    that a chunk that starts inside a section (its ingredients, not its "## Pumpkin Soup" line) still
+    says which one; a heading stands under its parents only, and the document's own title is left out."""
+    section_at: dict[int, tuple[tuple[int, str, tuple[int, int]], ...]] = {}
+    path: list[tuple[int, str, tuple[int, int]]] = []
+    for s in sents:
+        heading = _heading_words(s)
+        if heading is not None:
+            path = [h for h in path if h[0] < heading[0]]
+        section_at[s.start] = tuple(h for h in path if h[1] != title)
+        if heading is not None:
+            path = [*path, (heading[0], heading[2], heading[1])]
+    return section_at
+
+
 def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> list[Chunk]:
     """Pack consecutive sentences into chunks of at most ``max_words`` words.
 
@@ -136,16 +161,7 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         sents.extend(_split_long(s, max_words))
     chunks: list[Chunk] = []
     group: list[Sentence] = []
-    # the headings each sentence stands under, so that a chunk that starts inside a section (its
-    # ingredients, not its "## Pumpkin Soup" line) still says which one: the document's own title is left out
-    section_at: dict[int, tuple[tuple[int, str], ...]] = {}
-    path: list[tuple[int, str]] = []
-    for s in sents:
-        section_at[s.start] = tuple(h for h in path if h[1] != doc.title)
-        heading = heading_of(s.text)
-        if heading is not None:
-            path = under(path, heading)
-
+    section_at = _sections_at(sents, doc.title)
     tables, first_row = _tables(sents)
     index_at = {s.start: i for i, s in enumerate(sents)}
 
@@ -158,7 +174,8 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         first = first_row.get(index_at[start])
         head = sents[first].text if first is not None and sents[first].start < start and names_columns(sents[first].text) else ""
         chunks.append(Chunk(chunk_id_for(doc.doc_id, start, body), doc.doc_id, doc.title, start, end, body, tuple(group),
-                            pages=pages_between(doc.pages, start, end), section=section_at.get(start, ()), table_head=head))
+                            pages=pages_between(doc.pages, start, end), section=tuple((n, w) for n, w, _ in section_at.get(start, ())),
+                            section_spans=tuple(at for _, _, at in section_at.get(start, ())), table_head=head))
 
     def crosses_mask(a: int, b: int) -> bool:
         return any(ms < b and me > a for ms, me in doc.masked)

@@ -16,7 +16,7 @@ _NODE_META_HIDDEN = ["doc_id", "start", "end", "sentences", "chunk_id"]
 #: documents, so the nodes of text documents are exactly what they were before pages existed
 PAGES_KEY = "pages"
 #: metadata key of a chunk's section path (:attr:`qa.types.Chunk.section`); only where there is one
-SECTION_KEY, SECTION_LEVELS_KEY = "section", "section_levels"
+SECTION_KEY, SECTION_LEVELS_KEY, SECTION_SPANS_KEY = "section", "section_levels", "section_spans"
 #: metadata key of the header row a chunk inside a long table inherits (:attr:`qa.types.Chunk.table_head`)
 TABLE_HEAD_KEY = "table_head"
 
@@ -60,6 +60,9 @@ def chunk_to_node(chunk: Chunk) -> Any:
         metadata[SECTION_KEY] = chunk.section_text
         metadata[SECTION_LEVELS_KEY] = json.dumps([level for level, _ in chunk.section])
         hidden.append(SECTION_LEVELS_KEY)
+        if chunk.section_spans:
+            metadata[SECTION_SPANS_KEY] = json.dumps([list(at) for at in chunk.section_spans])
+            hidden.append(SECTION_SPANS_KEY)
     if chunk.table_head:  # its column names seen by embedding and BM25 too: "Departure" for a row of times
         metadata[TABLE_HEAD_KEY] = chunk.table_head
     return TextNode(
@@ -95,6 +98,7 @@ def node_to_chunk(node: Any) -> Chunk:
         sentences=sents,
         pages=pages,
         section=_section(md),
+        section_spans=tuple((int(a), int(b)) for a, b in json.loads(md.get(SECTION_SPANS_KEY) or "[]")),
         table_head=str(md.get(TABLE_HEAD_KEY) or ""),
     )
 

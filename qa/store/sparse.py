@@ -27,8 +27,10 @@ import numpy as np
 
 from qa.store.records import Scored, StoredNode, query_text
 
-#: BM25Retriever's defaults (from_defaults(similarity_top_k=10) is what the store always built)
-TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+#: BM25Retriever's defaults (from_defaults(similarity_top_k=10) is what the store always built), and a
+#: version number as one term ("3.8.0" had none: each part is one character), so that "When was version
+#: 3.8.0 released?" finds the changelog's section (changing it rebuilds indexes: chunking.CHUNKER_VERSION 10)
+TOKEN_PATTERN = r"(?u)\b\d+(?:\.\d+)+\b|\b\w\w+\b"
 CORPUS_STOPWORDS = "en"
 DEFAULT_TOP_K = 10
 #: written next to bm25s's files, as BM25Retriever.persist writes it (its constructor's arguments)
