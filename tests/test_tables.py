@@ -221,3 +221,12 @@ def test_the_fields_of_a_labelled_item_answer_for_that_item_only():
     assert a.refused, a.short_answer
     _, a = _answer("postmortem.txt", ACTIONS, "Which action item does Rafael Ortiz own?", [("AI-2", 5.0)])
     assert a.short_answer == "AI-2"  # the item whose line names him, though his name is in another sentence of it
+
+
+def test_a_code_no_row_of_a_keyed_table_has_is_refused():
+    """A user's API reference: "What does error 418 mean?" got the 413 row's meaning."""
+    codes = "## Error codes\nCode | Name | Meaning\n404 | not_found | The file does not exist.\n413 | payload_too_large | The upload is too big.\n"
+    _, a = _answer("api.html", codes, "What does error 418 mean?", [("The upload is too big.", 9.0)], threshold=0.5)
+    assert a.refused, a.short_answer
+    _, a = _answer("api.html", codes, "What does error 413 mean?", [("The upload is too big.", 9.0)], threshold=0.5)
+    assert a.short_answer == "The upload is too big."

@@ -21,7 +21,7 @@ from qa.answer.labels import label_unasked, line_of, other_label
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
-from qa.answer.tables import is_header_row, other_item
+from qa.answer.tables import is_header_row, other_item, unnamed_key
 
 
 def restates(q_terms: set[str], span: str) -> bool:
@@ -82,7 +82,8 @@ class Asked(NamedTuple):
                 or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)):
             return True
         line, before = line_of(ch, idx)
-        if is_header_row(lines, idx) or other_item(q, lines, idx) or other_label(q, line, ch.text.split("\n"), about) \
+        if is_header_row(lines, idx) or other_item(q, lines, idx) or unnamed_key(q, lines, idx) \
+                or other_label(q, line, ch.text.split("\n"), about) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
         return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else

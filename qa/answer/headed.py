@@ -67,6 +67,22 @@ def _names_all(question: str, text: str) -> bool:
         and all(re.search(rf"(?<![\w.]){re.escape(v)}(?![\w.]*\d)", text) for v in VERSION.findall(question))
 
 
+def _versioned_itself(question: str, sentence: str) -> bool:
+    """Does the entry give a version right after one of the question's words ("deprecated since version
+    3.9.0" for "In which version was the FTP bridge deprecated?"), the version the question asks for?
+
+    >>> s = "Removed the FTP bridge, which had been deprecated since version 3.9.0."
+    >>> _versioned_itself("In which version was the FTP bridge deprecated?", s), _versioned_itself("Which version removed the FTP bridge?", s)
+    (True, False)
+    """
+    asked = set(content_terms(question)) - _ASKING
+    for m in VERSION.finditer(sentence):
+        before = sentence[: m.start()].split()[-4:]
+        if asked & set(content_terms(" ".join(before))):
+            return True
+    return False
+
+
 def _heading_above(c: Candidate, asked: str) -> tuple[int, Sentence, tuple[int, int]] | None:
     """The nearest heading at or above ``c`` holding the asked version or date: its index in ``c``'s
     chunk (``c.index`` for one above the chunk, :attr:`~qa.types.Chunk.section_spans`), its words as a
@@ -117,6 +133,8 @@ def from_heading(question: str, cands: Sequence[Candidate], sure: float, unread:
         sentence = c.sentence.text
         if asked == "date" and heading_of(sentence) is None and any(s.kind == DATE for s in spans_of(sentence)):
             continue  # the entry says when itself
+        if asked == "version" and heading_of(sentence) is None and _versioned_itself(question, sentence):
+            continue
         if not _names_all(question, f"{section_of(c.hit.chunk, c.index)}\n{sentence}"):
             continue
         found = _heading_above(c, asked)

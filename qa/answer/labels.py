@@ -110,7 +110,8 @@ _VALUE_WORDS = 12
 def asked_value(question: str, lines: Sequence[str], index: int, kind: str | None, found: Span | None,
                 line_labels: Sequence[str] = (), about: str = "") -> tuple[int, int] | None:
     """The value of the labelled line ``lines[index]`` the question names (:func:`labelled_value`) as
-    its answer when its passage (``about``) speaks of all the question does: the span the reader
+    its answer when its passage (``about``) speaks of all the question does (or the question names
+    both the line's label and its item's, "Owner:" of "AI-3: …"): the span the reader
     ``found`` in it, if any; else the first span of the asked ``kind`` in the
     value when a kind is asked (a name only when it is the whole value: "AI-3: Keep an image" names
     nobody), else the whole value; None otherwise."""
@@ -119,7 +120,8 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     if value is None or (not kind and len(line[slice(*value)].split()) > _VALUE_WORDS):  # prose after a colon is no value
         return None
     passage = set(content_terms(about))
-    if about and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
+    nested = index < len(line_labels) and bool(line_labels[index])  # "Owner:" of "AI-3: …", both named: sure enough
+    if about and not nested and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
         return None  # the question asks more than the passage speaks of: "the fine for food scraps in the black bin"
     typed = [(x.start, x.end) for x in spans_of(line) if value[0] <= x.start and x.end <= value[1]
              and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] if kind else [value]

@@ -162,6 +162,39 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     return rows[0] if len(rows) == 1 and best > shared.get(index, 0) else None
 
 
+#: a row's key: "404", "E-1001", "AI-3" (a few capitals, then digits)
+_KEY = re.compile(r"^([A-Z]{0,5}-?)(\d{2,6})$")
+
+
+def _shape(key: str) -> tuple[str, int] | None:
+    m = _KEY.match(key)
+    return (m.group(1), len(m.group(2))) if m else None
+
+
+def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
+    """Is ``lines[index]`` a row of a table keyed by codes ("404 | not_found | …") while the question
+    names a code of the same shape that no row has? "What does error 418 mean?" was answered by the
+    413 row (a user's API reference).
+
+    >>> rows = ["Code | Name", "404 | not_found", "413 | payload_too_large"]
+    >>> unnamed_key("What does error 418 mean?", rows, 2), unnamed_key("What does error 413 mean?", rows, 2)
+    (True, False)
+    """
+    width = len(cells(lines[index]))
+    if not width:
+        return False
+    first, last = index, index
+    while first > 0 and _in_table(lines[first - 1], width):
+        first -= 1
+    while last + 1 < len(lines) and _in_table(lines[last + 1], width):
+        last += 1
+    keys = {lines[i][a:b] for i in range(first, last + 1) for a, b in cells(lines[i])[:1]}
+    shapes = {_shape(k) for k in keys} - {None}
+    if sum(_shape(k) is not None for k in keys) < 2:
+        return False
+    return any(_shape(t) in shapes and t not in keys for t in re.findall(r"\b[A-Z]{0,5}-?\d{2,6}\b", question))
+
+
 def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, end: int) -> tuple[int, int, int]:
     """A span the reader found in one row of a table, moved to the same column of the row the question
     names (:func:`asked_row`): the reader knows which column holds a price, less well which row is
