@@ -27,8 +27,16 @@ _BULLET = re.compile(r"^(?:[•●▪◦‣∙*–—-]|\(?\d{1,3}[.)]|\(?[a-z][
 
 
 def _joins(prev: str, line: str, width: int) -> bool:
-    """Does ``line`` continue the paragraph whose last line was ``prev`` (the PDF wrapped it)?"""
-    return len(prev) >= FULL_LINE * width and not _ENDS_SENTENCE.search(prev) and not _BULLET.match(line)
+    """Does ``line`` continue the paragraph whose last line was ``prev`` (the PDF wrapped it)? A long
+    line without a sentence end goes on, and so does a short one when the next begins in lower case:
+    a title set on three lines ("Alderbrook Household Waste" / "and Recycling Guide", a user's leaflet).
+
+    >>> _joins("Alderbrook Household Waste", "and Recycling Guide", 80), _joins("Short.", "and more", 80)
+    (True, False)
+    """
+    if _ENDS_SENTENCE.search(prev) or _BULLET.match(line):
+        return False
+    return len(prev) >= FULL_LINE * width or bool(re.match(r"[a-z]", line))
 
 
 def reflow(page_text: str) -> str:
@@ -40,6 +48,8 @@ def reflow(page_text: str) -> str:
 
     >>> reflow("A long first line that wraps\\nonto the next.\\nShort.\\nNext one")
     'A long first line that wraps onto the next.\\nShort.\\nNext one'
+    >>> reflow("Household Waste\\nand Recycling Guide\\n2026 Edition\\nThis guide says which bin each kind of waste goes in.")
+    'Household Waste and Recycling Guide\\n2026 Edition\\nThis guide says which bin each kind of waste goes in.'
     """
     lines = [clean_line(x) for x in page_text.splitlines()]
     width = max((len(x) for x in lines), default=0)
