@@ -50,11 +50,13 @@ CONTACTS = ("# Key Contacts\n\nName | Role | Email | Extension\nHarriet Osei | H
 MAINTAINERS = "## Maintainers\n\n- Jonas Ekdahl, lead maintainer\n- Beatriz Souza, release manager\n- Kenji Watanabe, Redis integration\n"
 
 
-def _answer(name: str, text: str, question: str, spans: list[tuple[str, float]], threshold: float = -1.0):
+def _answer(name: str, text: str, question: str, spans: list[tuple[str, float]], threshold: float = -1.0, shipped: bool = False):
+    """The answer of a scripted reader's ``spans``: calibrated as 1/0/1, or (``shipped``) as the shipped int8 reader."""
     doc = parse_document(name, text)
     hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    w_reader, temp = (12.0, 2.0) if shipped else (1.0, 1.0)
     answerer = ReaderAnswerer(reader=ScriptedReader(spans), refusal_threshold=threshold, prefer_typed_rules=False,
-                              w_reader=1.0, reader_mid=0.0, reader_temp=1.0)
+                              w_reader=w_reader, reader_mid=0.0, reader_temp=temp)
     return doc, answerer.answer(question, hits, None, {})
 
 
@@ -230,3 +232,25 @@ def test_a_code_no_row_of_a_keyed_table_has_is_refused():
     assert a.refused, a.short_answer
     _, a = _answer("api.html", codes, "What does error 413 mean?", [("The upload is too big.", 9.0)], threshold=0.5)
     assert a.short_answer == "The upload is too big."
+
+
+MINUTES = ("## Agenda\n1. Call to order and approval of the agenda\n2. Adoption of the minutes\n4. Skate park lighting at Riverside Park\n\n"
+           "## Summary of motions\nMotion | Subject | Moved by\n2025-41 | Minutes | Grace Whitfield\n2025-42 | Library roof | Daniel Okafor\n")
+FEES = "## Fees\nAge group | Season fee\nUnder-8 | $120\nUnder-12 | $165\nAdults (18+) | $280\n\n- Bulky items: booked collection, $35 per item, at most four items per booking\n"
+
+
+def test_numbered_items_keyed_rows_and_counts_from_a_town_s_documents():
+    """A user's minutes and club page: "What was agenda item 4?" was refused (the reader read past the
+    list, and the item without the question's words was set aside for the one saying "agenda"); "Who
+    moved motion 2025-47?" (no such motion) got a row of the motions' table, "the Under-18 age group"
+    the adults' fee; "How many bulky items per booking?" got "$35"."""
+    doc, a = _answer("minutes.docx", MINUTES, "What was agenda item 4?", [("order and approval of the agenda", 3.0)], shipped=True)
+    assert a.short_answer == "Skate park lighting at Riverside Park" and doc.text[a.answer_start : a.answer_end] == a.short_answer
+    _, a = _answer("minutes.docx", MINUTES, "Who moved motion 2025-47?", [("Grace Whitfield", 9.0)], threshold=0.5)
+    assert a.refused, a.short_answer
+    _, a = _answer("minutes.docx", MINUTES, "Who moved motion 2025-42?", [("Grace Whitfield", 9.0)])
+    assert a.short_answer == "Daniel Okafor"
+    _, a = _answer("club.md", FEES, "How much is the season fee for the Under-18 age group?", [("$280", 9.0)], threshold=0.5)
+    assert a.refused, a.short_answer
+    _, a = _answer("club.md", FEES, "How many bulky items can be collected per booking?", [("35", 9.0), ("four", 2.0)])
+    assert a.short_answer == "four"

@@ -107,9 +107,28 @@ NUMBERED = re.compile(r"\b([A-Z][\w-]*?)(?:\s+|-)([A-Z]?\d+[A-Za-z]?)\b")
 _NOT_A_NAME = re.compile(rf"{MONTHS}|In|On|By|At|From|Since|Until|After|Before|During|Over|Under|About|Around|What|Which|How|When|AD|BC|CE|Q[1-4]", re.I)
 
 
+#: items minutes, agendas, timetables and clubs number with a lower-case word or a hyphen ("motion
+#: 2025-47", "agenda item 4", "the Under-18 team")
+_KEYED = re.compile(r"\b(item|motion|resolution|room|gate|platform|route|step|point|section|chapter|article|clause|phase"
+                    r"|stage|level|floor|unit|ward|ticket|lot|exhibit|appendix|annex|under)(?:\s+|-)(\d+(?:-\d+)?[A-Za-z]?)\b", re.I)
+
+
 def numbered_items(question: str) -> list[tuple[str, str]]:
-    """The numbered items a question names, (word, number): [("Nimbus", "800")]; not "In 2015"."""
-    return [(w, n) for w, n in NUMBERED.findall(question) if not _NOT_A_NAME.fullmatch(w) and not _YEAR.fullmatch(n)]
+    """The numbered items a question names, (word in lower case, number): [("nimbus", "800")]; not "In
+    2015", nor "under 18" (only "Under-18").
+
+    >>> numbered_items("Who moved motion 2025-47?"), numbered_items("Who coaches the Under-14 team?")
+    ([('motion', '2025-47')], [('under', '14')])
+    """
+    found = [(w.lower(), n) for w, n in NUMBERED.findall(question) if not _NOT_A_NAME.fullmatch(w) and not _YEAR.fullmatch(n)]
+    found += [(w.lower(), n) for w, n in _KEYED.findall(question)
+              if (w.lower() != "under" or re.search(rf"\b{w}-{n}\b", question)) and not _YEAR.fullmatch(n)]
+    return list(dict.fromkeys(found))
+
+
+def _items_in(text: str) -> list[tuple[str, str]]:
+    """Every numbered item ``text`` names, (word in lower case, number): not "In 2015", but "Motion 2025-45"."""
+    return [(w.lower(), n) for w, n in NUMBERED.findall(text) if not _YEAR.fullmatch(n)] + [(w.lower(), n) for w, n in _KEYED.findall(text)]
 
 
 def other_numbered(question: str, sentence: str, passage: str) -> bool:
@@ -127,15 +146,19 @@ def other_numbered(question: str, sentence: str, passage: str) -> bool:
     >>> p = "Day 3: meet your team lead. Day 4: product demo with the Solutions team."
     >>> other_numbered("Who gives the demo on Day 3?", "Day 4: product demo with the Solutions team.", p)
     True
+    >>> m = "Motion 2025-45: To close the pool. Moved by Councillor Tomas Lindqvist."
+    >>> other_numbered("Who moved motion 2025-47?", m, m), other_numbered("Who moved motion 2025-45?", m, m)
+    (True, False)
     """
     asked = numbered_items(question)
     if not asked:
         return False
-    here = NUMBERED.findall(sentence)
+    here = _items_in(sentence)
     # a line labelled with a sibling ("Day 4: product demo …") is that one's, whatever else the passage names
-    label = NUMBERED.match(re.sub(r"^\W+", "", sentence.rsplit("\n", 1)[-1]))
-    return any((not re.search(rf"\b{re.escape(w)}(?:\s+|-){re.escape(n)}\b", passage)
-                or (label is not None and label.group(1) == w and label.group(2) != n))
+    line = re.sub(r"^\W+", "", sentence.rsplit("\n", 1)[-1])
+    label = next((x for x in _items_in(line.split(":", 1)[0]) if ":" in line), None)
+    return any((not re.search(rf"\b{re.escape(w)}(?:\s+|-){re.escape(n)}\b", passage, re.I)
+                or (label is not None and label[0] == w and label[1] != n))
                and any(w2 == w and n2 != n for w2, n2 in here) for w, n in asked)
 
 

@@ -17,7 +17,7 @@ from qa.answer.about import (
 from qa.answer.definitions import names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
-from qa.answer.labels import label_unasked, line_of, other_label
+from qa.answer.labels import label_unasked, line_of, numbered_value, other_label
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
@@ -82,7 +82,8 @@ class Asked(NamedTuple):
                 or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)):
             return True
         line, before = line_of(ch, idx)
-        if is_header_row(lines, idx) or other_item(q, lines, idx) or unnamed_key(q, lines, idx) \
+        if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
+                or unnamed_key(q, lines, idx) \
                 or other_label(q, line, ch.text.split("\n"), about) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True

@@ -21,7 +21,7 @@ from qa.types import Chunk
 
 
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
-_ASKING = frozenset(content_terms("many much long often far old time times day days"))
+_ASKING = frozenset(content_terms("many much long often far old time times day days item point step number"))
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
@@ -107,6 +107,29 @@ def labelled_value(question: str, lines: Sequence[str], index: int, line_labels:
 _VALUE_WORDS = 12
 
 
+#: a numbered list's line ("4. Skate park lighting") and a question naming its number ("agenda item 4")
+_NUMBERED_LINE = re.compile(r"^\s*(\d{1,2})[.)]\s+(?=\S)")
+_ITEM_ASKED = re.compile(r"\b(?:item|point|step|number|no\.?|#)\s*(\d{1,2})\b", re.I)
+
+
+def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
+    """(start, end) of the text of the numbered line ``lines[index]`` when the question names its
+    number as an item ("What was agenda item 4?" over "4. Skate park lighting") and no other line
+    has it; else None.
+
+    >>> agenda = ["## Agenda", "1. Call to order", "4. Skate park lighting"]
+    >>> agenda[2][slice(*numbered_value("What was agenda item 4?", agenda, 2))], numbered_value("What was agenda item 4?", agenda, 1)
+    ('Skate park lighting', None)
+    """
+    asked = _ITEM_ASKED.search(question)
+    m = _NUMBERED_LINE.match(lines[index])
+    if asked is None or m is None or m.group(1) != asked.group(1):
+        return None
+    if sum(bool((x := _NUMBERED_LINE.match(line)) and x.group(1) == asked.group(1)) for line in lines) != 1:
+        return None
+    return m.end(), len(lines[index].rstrip())
+
+
 def asked_value(question: str, lines: Sequence[str], index: int, kind: str | None, found: Span | None,
                 line_labels: Sequence[str] = (), about: str = "") -> tuple[int, int] | None:
     """The value of the labelled line ``lines[index]`` the question names (:func:`labelled_value`) as
@@ -115,7 +138,7 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     ``found`` in it, if any; else the first span of the asked ``kind`` in the
     value when a kind is asked (a name only when it is the whole value: "AI-3: Keep an image" names
     nobody), else the whole value; None otherwise."""
-    value = labelled_value(question, lines, index, line_labels)
+    value = labelled_value(question, lines, index, line_labels) or numbered_value(question, lines, index)
     line = lines[index]
     if value is None or (not kind and len(line[slice(*value)].split()) > _VALUE_WORDS):  # prose after a colon is no value
         return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa.answer.about import other_numbered
 from qa.answer.question import content_terms
 from qa.answer.spans import Span
 from qa.ingest.chunking import names_columns
@@ -162,13 +163,17 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     return rows[0] if len(rows) == 1 and best > shared.get(index, 0) else None
 
 
-#: a row's key: "404", "E-1001", "AI-3" (a few capitals, then digits)
-_KEY = re.compile(r"^([A-Z]{0,5}-?)(\d{2,6})$")
+#: a row's key: "404", "2025-41", "E-1001", "AI-3", "Under-12" (a short word, then digits; two digits at least alone)
+_KEY = re.compile(r"(?:([A-Za-z]{1,8}-?)(\d{1,6}(?:-\d{1,4})?)|()(\d{2,6}(?:-\d{1,4})?))")
 
 
-def _shape(key: str) -> tuple[str, int] | None:
-    m = _KEY.match(key)
-    return (m.group(1), len(m.group(2))) if m else None
+def _shape(key: str) -> tuple[str, str] | None:
+    """The key's word and its digits' pattern ("Under-", "99"), or None for no key."""
+    m = _KEY.fullmatch(key)
+    if m is None:
+        return None
+    word, digits = (m.group(1), m.group(2)) if m.group(2) else (m.group(3), m.group(4))
+    return word.lower(), re.sub(r"\d", "9", digits)
 
 
 def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
@@ -178,6 +183,9 @@ def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
 
     >>> rows = ["Code | Name", "404 | not_found", "413 | payload_too_large"]
     >>> unnamed_key("What does error 418 mean?", rows, 2), unnamed_key("What does error 413 mean?", rows, 2)
+    (True, False)
+    >>> fees = ["Age group | Fee", "Under-8 | $120", "Under-12 | $165", "Adults (18+) | $280"]
+    >>> unnamed_key("What is the fee for the Under-18 team?", fees, 3), unnamed_key("What is the fee for under-12s?", fees, 3)
     (True, False)
     """
     width = len(cells(lines[index]))
@@ -192,7 +200,9 @@ def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
     shapes = {_shape(k) for k in keys} - {None}
     if sum(_shape(k) is not None for k in keys) < 2:
         return False
-    return any(_shape(t) in shapes and t not in keys for t in re.findall(r"\b[A-Z]{0,5}-?\d{2,6}\b", question))
+    lowered = {k.lower() for k in keys}
+    return any(_shape(t) in shapes and t.lower() not in lowered
+               for t in re.findall(r"\b(?:[A-Za-z]{1,8}-?)?\d{1,6}(?:-\d{1,4})?\b", question))
 
 
 def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, end: int) -> tuple[int, int, int]:
@@ -246,8 +256,8 @@ def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int
     >>> looked_up("What is the default value of max_size?", rows, 3), looked_up("What is the default value of max_size?", rows, 2)
     ((13, 15), None)
     """
-    if not cells(lines[index]) or asked_row(question, lines, index) != index:
-        return None
+    if not cells(lines[index]) or asked_row(question, lines, index) != index or other_numbered(question, lines[index], ""):
+        return None  # not the row named, or one of another number ("Route 12 …" for "Route 22")
     a, b = cells(lines[index])[0]
     if not set(content_terms(question)) & set(content_terms(lines[index][a:b])):
         return None  # the row was asked_row's best guess, not named
