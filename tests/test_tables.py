@@ -254,3 +254,30 @@ def test_numbered_items_keyed_rows_and_counts_from_a_town_s_documents():
     assert a.refused, a.short_answer
     _, a = _answer("club.md", FEES, "How many bulky items can be collected per booking?", [("35", 9.0), ("four", 2.0)])
     assert a.short_answer == "four"
+
+
+BINS = ("## Bins and collection days\n- Glass: green bin, collected every second Tuesday\n"
+        "- Plastics (types 1, 2 and 5): yellow bin, collected every Thursday\n- Food scraps: brown caddy, collected every Wednesday\n"
+        "- General waste: black bin, collected every Friday\n")
+TIMELINE = ("Timeline\n14:02 UTC - Error rates rose and the first PagerDuty alert fired.\n14:09 UTC - Helena Frost declared a SEV-1 incident.\n"
+            "15:20 UTC - Rafael Ortiz enabled rate limiting on the retry queue.\n")
+
+
+def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
+    """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
+    plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple
+    bin?" got the black bin's day, "What happened at 15:20 UTC?" the line of 15:05, and "When did
+    the first PagerDuty alert fire?" the next line's time."""
+    cases = [
+        (BINS, "What goes in the brown caddy?", [("brown caddy", 9.0)], "Food scraps"),
+        (BINS, "When are plastics collected?", [("every Tuesday", 3.0)], "Thursday"),
+        (BINS, "What goes in the purple bin?", [("General waste", 9.0)], None),
+        (TIMELINE, "What happened at 15:20 UTC?", [("Helena Frost declared a SEV-1 incident.", 3.0)],
+         "Rafael Ortiz enabled rate limiting on the retry queue."),
+        (TIMELINE, "When did the first PagerDuty alert fire?", [("14:09 UTC", 3.0)], "14:02 UTC"),
+    ]
+    for text, question, spans, expected in cases:
+        doc, a = _answer("guide.pdf", text, question, spans, threshold=6.0, shipped=True)
+        assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
+        if expected:
+            assert doc.text[a.answer_start : a.answer_end] == expected

@@ -322,3 +322,22 @@ def role_for_employer(question: str, span: str) -> bool:
     """
     role = span.strip()
     return bool(_ASKS_EMPLOYER.search(question)) and bool(_ROLE_ACRONYM.fullmatch(role) or ROLE.fullmatch(role) or role in ROLE_ACRONYMS)
+
+
+_COLOURS = "red|orange|yellow|green|blue|purple|violet|pink|brown|black|white|grey|gray|silver|gold"
+_COLOURED = re.compile(rf"\b({_COLOURS})\s+([a-z]+)", re.I)
+
+
+def other_colour(question: str, sentence: str, passage: str) -> bool:
+    """Does ``sentence`` speak of a thing of another colour than the one asked, which its passage never
+    names? "What goes in the purple bin?" is not answered by "- General waste: black bin" (a user's
+    recycling guide).
+
+    >>> s = "- General waste: black bin, collected every Friday"
+    >>> other_colour("What goes in the purple bin?", s, s), other_colour("What goes in the black bin?", s, s)
+    (True, False)
+    """
+    asked = {(c.lower(), n.lower()) for c, n in _COLOURED.findall(question)}
+    here = {(c.lower(), n.lower()) for c, n in _COLOURED.findall(sentence)}
+    low = passage.lower()
+    return any(f"{c} {n}" not in low and any(n2 == n and c2 != c for c2, n2 in here) for c, n in asked)

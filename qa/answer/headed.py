@@ -75,8 +75,10 @@ def _versioned_itself(question: str, sentence: str) -> bool:
     >>> _versioned_itself("In which version was the FTP bridge deprecated?", s), _versioned_itself("Which version removed the FTP bridge?", s)
     (True, False)
     """
-    asked = set(content_terms(question)) - _ASKING
+    asked, named = set(content_terms(question)) - _ASKING, set(VERSION.findall(question))
     for m in VERSION.finditer(sentence):
+        if m.group() in named:  # "Ubuntu 24.04" of "Which version added support for Ubuntu 24.04?"
+            continue
         before = sentence[: m.start()].split()[-4:]
         if asked & set(content_terms(" ".join(before))):
             return True

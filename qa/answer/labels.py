@@ -21,23 +21,34 @@ from qa.types import Chunk
 
 
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
-_ASKING = frozenset(content_terms("many much long often far old time times day days item point step number"))
+_ASKING = frozenset(content_terms("many much long often far old time times day days item point step number "
+                                  "go goes get gets put happen happened happens"))
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
 _LABELLED = re.compile(r"^\s*(?:(?:[-*•+]|\d{1,2}[.)])\s+)?(?P<label>[^\s:|.!?][^:|.!?]{0,40}?)\s*:\s+(?P<value>\S.*?)\s*$")
 
 
+#: a timeline's line: "14:02 UTC - Error rates rose" (a time, a dash, what happened)
+_TIMED_LINE = re.compile(r"^\s*(?:[-*•+]\s+)?(?P<label>\d{1,2}[:.]\d{2}(?:\s?(?:[ap]\.?m\.?|[A-Z]{2,4}))?)\s+[-–—]\s+(?P<value>\S.*?)\s*$")
+
+
 def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """((start, end) of the label, (start, end) of the value) of a labelled line of at most five
-    label words; None for any other line.
+    label words (not counting what it says in brackets), or of a timeline's line; None for any other line.
 
     >>> line = "- Sunday: 12:00 to 17:00"
     >>> [line[a:b] for a, b in labelled(line)], labelled("He said: we will win the vote in the end"), labelled("09:00 to 18:00")
     (['Sunday', '12:00 to 17:00'], None, None)
+    >>> line = "14:02 UTC - The first alert fired."
+    >>> [line[a:b] for a, b in labelled(line)]
+    ['14:02 UTC', 'The first alert fired.']
     """
+    timed = _TIMED_LINE.match(line)
+    if timed is not None:
+        return timed.span("label"), timed.span("value")
     m = _LABELLED.match(line)
-    if m is None or len(m.group("label").split()) > 5 or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
+    if m is None or len(re.sub(r"\([^)]*\)", "", m.group("label")).split()) > 5 or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
         return None
     return m.span("label"), m.span("value")
 
@@ -104,7 +115,7 @@ def labelled_value(question: str, lines: Sequence[str], index: int, line_labels:
 
 
 #: the most words of a value a labelled line answers with ("Glass: green bin, collected every second Tuesday")
-_VALUE_WORDS = 12
+_VALUE_WORDS = 16
 
 
 #: a numbered list's line ("4. Skate park lighting") and a question naming its number ("agenda item 4")
@@ -153,6 +164,31 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     if found is not None and value[0] <= found.start < value[1]:
         return (found.start, found.end) if typed else None
     return typed[0] if typed else None
+
+
+def asked_label(question: str, lines: Sequence[str], index: int, kind: str | None) -> tuple[int, int] | None:
+    """(start, end) of the label of ``lines[index]`` when the question gives its value and asks for
+    the label: "What goes in the brown caddy?" over "- Food scraps: brown caddy, collected every
+    Wednesday", "When did the first alert fire?" over "14:02 UTC - The first alert fired." The value
+    holds two of the question's words at least, most of them, more than any other line's; the label
+    names none of them and is of the asked ``kind``.
+
+    >>> bins = ["- Glass: green bin", "- Food scraps: brown caddy, collected every Wednesday"]
+    >>> bins[1][slice(*asked_label("What goes in the brown caddy?", bins, 1, None))], asked_label("What goes in the green caddy?", bins, 1, None)
+    ('Food scraps', None)
+    """
+    asked = set(content_terms(question)) - _ASKING
+    def held(line: str) -> int:
+        parts = labelled(line)
+        if parts is None or _label_terms(line, parts[0]) & asked:
+            return 0
+        return sum(shares({t}, set(content_terms(line[slice(*parts[1])]))) for t in asked)
+    here = held(lines[index])
+    if here < 2 or here * 3 < len(asked) * 2 or any(held(x) >= here for i, x in enumerate(lines) if i != index):
+        return None
+    label = labelled(lines[index])[0]
+    text = lines[index][slice(*label)]
+    return label if not kind or plausible(kind, text) else None
 
 
 def _counts_other_units(question: str, line: str, start: int, end: int) -> bool:

@@ -28,7 +28,7 @@ from qa.answer.question import (
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
-from qa.answer.labels import asked_value, line_label
+from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
@@ -302,7 +302,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             if owner is None:
                 continue
             value = asked_value(asked.question, lines, idx, asked.kind, owner.span if owner.reader_score is not None else None,
-                                labels, about)
+                                labels, about) or asked_label(asked.question, lines, idx, asked.kind)
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):
                 continue
             owner.reader_score = max(owner.reader_score if owner.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
