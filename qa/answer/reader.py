@@ -22,13 +22,13 @@ from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.fit import whole_day
 from qa.answer.headed import from_heading
+from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, question_word, with_roles_both_ways,
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
-from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
