@@ -122,6 +122,11 @@ def test_a_transcript_line_speaks_for_the_name_it_opens_with_and_that_name_answe
             "[19:14] Priya Raman: Your Hub X3 looks healthy, so I don't think it is the router.\n")
     assert _answer("What did Priya say about the router?", text, "Your Hub X3 looks healthy").short_answer == "Your Hub X3 looks healthy"
     assert _answer("What router model does Daniel have?", text, "Priya Raman").short_answer != "Priya Raman"
+    # nor does it answer who does what the line speaks of, unless the speaker says "I" (a user's radio interview)
+    talk = ("Mayor Ortega: The brickworks site will get 200 homes, and we expect families by 2028.\n"
+            "Mayor Ortega: I was first elected in November 2021.\n")
+    assert _answer("Who is building the homes at the brickworks site?", talk, "Mayor Ortega").short_answer != "Mayor Ortega"
+    assert _answer("Who was first elected in November 2021?", talk, "Mayor Ortega").short_answer == "Mayor Ortega"
 
 
 @pytest.mark.integration

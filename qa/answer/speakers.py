@@ -187,6 +187,16 @@ def turn_label(question: str, sentence: str, start: int, end: int) -> bool:
     >>> s = "[19:07] Priya Raman: Which router do you have?"
     >>> turn_label("What router does Daniel have?", s, 8, 19), turn_label("Who asked about the router?", s, 8, 19)
     (True, False)
+    >>> s = "Mayor Ortega: The developer is Kestrel Housing Cooperative."
+    >>> turn_label("Who is building the homes?", s, 0, 12), turn_label("Who was first elected in 2021?", "Mayor Ortega: I was first elected in 2021.", 0, 12)
+    (True, False)
     """
     turn = _TURN.match(sentence)  # a label with a number ("AI-2: …") is an item's, not a speaker's
-    return turn is not None and not re.search(r"\d", turn.group(1)) and turn.start(1) <= start and end <= turn.end(1) + 1 and not re.match(r"^\W*(?:who|whom|whose)\b", question, re.I)
+    if turn is None or re.search(r"\d", turn.group(1)) or not (turn.start(1) <= start and end <= turn.end(1) + 1):
+        return False
+    if not re.match(r"^\W*(?:who|whom|whose)\b", question, re.I):
+        return True
+    # who said or asked it is who speaks; who does something else, only when they say "I" ("Mayor
+    # Ortega: The brickworks site will become … and we expect …" does not say who builds the homes)
+    return not _SPEECH_VERB.search(question) and not re.search(r"\b(?:say|tell|ask|mention|promise|explain|answer)\b", question, re.I) \
+        and not re.search(r"\bI(?:['’](?:m|ll|ve|d))?\b", sentence[turn.end(1):])
