@@ -281,3 +281,36 @@ def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
         assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
         if expected:
             assert doc.text[a.answer_start : a.answer_end] == expected
+
+
+EXAMS = ("## Timetable\nCourse code | Course title | Date | Room | Invigilator\n"
+         "CHEM 1010 | General Chemistry I | 2026-04-20 | Sandvik Hall A-101 | Dr. Paulo Ferreira\n"
+         "CHEM 3350 | Toxicology | 2026-05-07 | Gym North | Dr. Samuel Oyelaran\n"
+         "CHEM 4400 | Forensic Chemistry | 2026-05-20 | Gym North | Dr. Samuel Oyelaran\n")
+POLICY = ("Excess amounts:\nCompulsory excess: GBP 250\nTheft excess: GBP 400\nYoung driver excess: GBP 300\n\n"
+          "Named drivers:\nMain driver: Daniel Okafor\nNamed driver: Priya Nair\n")
+RULES = "Rule 4: Never work alone; two people must be present after 18:00.\nRule 7: Label every bottle.\n"
+
+
+def test_rows_named_by_any_cell_columns_by_a_verb_and_labels_by_their_most_specific_words():
+    """Users' exam timetable, insurance summary and safety manual: "Who invigilates the CHEM 4400
+    exam?" and "Which room is the Toxicology exam in?" were refused (no column named "invigilates", a
+    row named by its title), "What room is the CHEM 2415 exam in?" (no such course) got a row,
+    "Who is the named driver?" the main driver, "the young driver excess" the compulsory one, "the
+    excess for vandalism claims" (none) the compulsory one, and "Rule 4" answered how many."""
+    cases = [
+        (EXAMS, "Who invigilates the CHEM 4400 exam?", [("CHEM 4400", 3.0)], "Dr. Samuel Oyelaran"),
+        (EXAMS, "When is the CHEM 3350 exam?", [("Toxicology", 3.0)], "2026-05-07"),
+        (EXAMS, "Which room is the Toxicology exam in?", [("Sandvik Hall A-101", 3.0)], "Gym North"),
+        (EXAMS, "What room is the CHEM 2415 exam in?", [("Sandvik Hall A-101", 9.0)], None),
+        (POLICY, "Who is the named driver?", [("Daniel Okafor", 13.0)], "Priya Nair"),
+        (POLICY, "What is the young driver excess?", [("GBP 250", 9.0)], "GBP 300"),
+        (POLICY, "What is the excess for vandalism claims?", [("GBP 250", 9.0)], None),
+        (RULES, "How many people must be present in the lab after 18:00?", [("Rule 4", 9.0), ("two", 3.0)], "two"),
+        (RULES, "What does rule 7 say?", [("Never work alone", 3.0)], "Label every bottle."),
+    ]
+    for text, question, spans, expected in cases:
+        doc, a = _answer("doc.html", text, question, spans, threshold=6.0, shipped=True)
+        assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
+        if expected:
+            assert doc.text[a.answer_start : a.answer_end] == expected

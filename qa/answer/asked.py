@@ -21,7 +21,7 @@ from qa.answer.labels import label_unasked, line_of, numbered_value, other_label
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
-from qa.answer.tables import is_header_row, other_item, unnamed_key
+from qa.answer.tables import is_header_row, other_item, row_keys, unnamed_key
 
 
 def restates(q_terms: set[str], span: str) -> bool:
@@ -90,5 +90,5 @@ class Asked(NamedTuple):
         return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
                 or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section_of(ch, idx)}\n{sent}", about)
                 or other_place(q, sent, about) or other_colour(q, sent, about)  # a line's label counts for each of its sentences ("AI-1: …. Owner: Jonas Weber.")
-                or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{before}{sent}", about)))
+                or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{before}{sent} {row_keys(lines, idx)}", about)))
 

@@ -72,7 +72,7 @@ def line_label(chunk: Chunk, index: int) -> str:
 
 def _label_terms(line: str, label: tuple[int, int]) -> set[str]:
     """The label's words, without what it says in brackets ("Plastics (types 1, 2 and 5)": plastics)."""
-    return set(content_terms(re.sub(r"\([^)]*\)", " ", line[slice(*label)])))
+    return _terms(re.sub(r"\([^)]*\)", " ", line[slice(*label)]))
 
 
 def shares(terms: set[str], asked: set[str]) -> bool:
@@ -80,21 +80,29 @@ def shares(terms: set[str], asked: set[str]) -> bool:
     return any(t == q or (min(len(t), len(q)) >= 3 and (t.startswith(q) or q.startswith(t))) for t in terms for q in asked)
 
 
+def _terms(text: str) -> set[str]:
+    """``text``'s content words and its numbers ("Rule 7": rule, 7; a lone digit is no content word)."""
+    return set(content_terms(text)) | set(re.findall(r"\d+(?:[.-]\d+)*", text))
+
+
 def _named_labels(question: str, lines: Sequence[str], line_labels: Sequence[str] = ()) -> list[int]:
-    """The labelled lines whose label's every word the question holds; or, before them, the labelled
-    sentences of a labelled line that the question names by both labels: "Owner: Mei Lin Chao." on
-    the line of "AI-3: …" for "Who owns action item AI-3?"."""
-    asked = set(content_terms(question))
-    direct, nested = [], []
+    """The labelled lines whose label's every word (and number) the question holds, the most specific
+    ("Young driver excess", not "Named driver", for "What is the young driver excess?"); or, before
+    them, the labelled sentences of a labelled line that the question names by both labels: "Owner:
+    Mei Lin Chao." on the line of "AI-3: …" for "Who owns action item AI-3?"."""
+    asked = _terms(question)
+    direct: list[tuple[int, int]] = []
+    nested = []
     for i, line in enumerate(lines):
         parts = labelled(line)
         label = _label_terms(line, parts[0]) if parts else set()
-        outer = set(content_terms(line_labels[i])) if i < len(line_labels) else set()
+        outer = _terms(line_labels[i]) if i < len(line_labels) else set()
         if label and outer and outer <= asked and shares(label, asked):
             nested.append(i)
         elif label and label <= asked and not outer:  # "Due date:" of some item: which one, the question must say
-            direct.append(i)
-    return nested or direct
+            direct.append((len(label), i))
+    most = max((n for n, _ in direct), default=0)
+    return nested or [i for n, i in direct if n == most]
 
 
 def labelled_value(question: str, lines: Sequence[str], index: int, line_labels: Sequence[str] = ()) -> tuple[int, int] | None:
@@ -119,8 +127,8 @@ _VALUE_WORDS = 16
 
 
 #: a numbered list's line ("4. Skate park lighting") and a question naming its number ("agenda item 4")
-_NUMBERED_LINE = re.compile(r"^\s*(\d{1,2})[.)]\s+(?=\S)")
-_ITEM_ASKED = re.compile(r"\b(?:item|point|step|number|no\.?|#)\s*(\d{1,2})\b", re.I)
+_NUMBERED_LINE = re.compile(r"^\s*(\d{1,2}(?=[.)]\s)|\d{1,2}(?:\.\d{1,2})+(?=\.?\s))[.)]?\s+(?=\S)")
+_ITEM_ASKED = re.compile(r"\b(?:item|point|step|number|no\.?|#|clause|section|article|paragraph)\s*(\d{1,2}(?:\.\d{1,2})*)\b", re.I)
 
 
 def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -131,6 +139,9 @@ def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int
     >>> agenda = ["## Agenda", "1. Call to order", "4. Skate park lighting"]
     >>> agenda[2][slice(*numbered_value("What was agenda item 4?", agenda, 2))], numbered_value("What was agenda item 4?", agenda, 1)
     ('Skate park lighting', None)
+    >>> lease = ["4.1 The rent is due monthly.", "4.2 No pets without consent."]
+    >>> lease[1][slice(*numbered_value("What does clause 4.2 say?", lease, 1))], numbered_value("What does clause 4 say?", lease, 1)
+    ('No pets without consent.', None)
     """
     asked = _ITEM_ASKED.search(question)
     m = _NUMBERED_LINE.match(lines[index])
@@ -160,7 +171,10 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     typed = [(x.start, x.end) for x in spans_of(line) if value[0] <= x.start and x.end <= value[1]
              and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] if kind else [value]
     if kind == "who":  # a name only when it is the whole value: "AI-3: Keep an image" names nobody
-        typed = [(a, b) for a, b in typed if line[a:b] == line[slice(*value)].rstrip(".;, ")]
+        whole = line[slice(*value)].rstrip(".;, ")
+        typed = [(a, b) for a, b in typed if line[a:b] == whole]
+        if re.fullmatch(r"(?:[A-Z][\w'’.-]*\s?){1,4}", whole):  # "Named driver: Priya Nair", all in capitals: no names found
+            typed = typed or [(value[0], value[0] + len(whole))]
     if found is not None and value[0] <= found.start < value[1]:
         return (found.start, found.end) if typed else None
     return typed[0] if typed else None
@@ -195,6 +209,10 @@ def _counts_other_units(question: str, line: str, start: int, end: int) -> bool:
     return counts_in_units(question, line[start:end]) or counted_after_in_other_units(question, line, start, end)
 
 
+#: the words a question asking for an item's name uses: "Which action item does Rafael Ortiz own?"
+_ITEM_NOUNS = r"item|rule|step|clause|section|article|task|ticket|point|issue|motion|stage|phase|week|day|version|release"
+
+
 def label_unasked(question: str, line: str, start: int, end: int) -> bool:
     """Is ``[start, end)`` of a labelled line its label, while the question holds no word of the value?
     Then the question asks for a value: "Monday" does not answer "What are the opening hours?" over
@@ -203,10 +221,21 @@ def label_unasked(question: str, line: str, start: int, end: int) -> bool:
     >>> line = "- Wednesday: closed"
     >>> label_unasked("What are the opening hours?", line, 2, 11), label_unasked("Which day is it closed?", line, 2, 11)
     (True, False)
+
+    An item's name answers only which item: "Rule 4" is no answer to "How many people must be in the
+    lab after 18:00?" (a user's safety manual).
+
+    >>> rule = "Rule 4: Never work alone; two people must be present after 18:00."
+    >>> label_unasked("How many people must be present after 18:00?", rule, 0, 6), label_unasked("Which rule says two people must be present?", rule, 0, 6)
+    (True, False)
     """
     parts = labelled(line)
     if parts is None or not (parts[0][0] <= start and end <= parts[0][1]):
         return False
+    label = line[slice(*parts[0])]
+    item = re.fullmatch(r"([A-Za-z]+)[\s-]?\d+(?:[.-]\d+)*", label)
+    if item is not None and not re.match(rf"^\W*(?:which|what)\b.*\b(?:{re.escape(item.group(1))}|{_ITEM_NOUNS})", question, re.I):
+        return True  # an item's name ("Rule 4") answers which item, not what it says (how many, where)
     return not set(content_terms(question)) & set(content_terms(line[slice(*parts[1])]))
 
 
@@ -215,7 +244,10 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     does not name, its value holding no word of the question, while the question names something the
     passage (``about``: title, headings and text) never mentions? Then the question asks about another
     label: "How long can I borrow magazines?" over "- Books: 21 days" was answered "21 days" (a user's
-    library). "Which action item does Rafael Ortiz own?" still reads "AI-2: … Owner: Rafael Ortiz.".
+    library). "Which action item does Rafael Ortiz own?" still reads "AI-2: … Owner: Rafael Ortiz.". A
+    line whose label the question does not name answers nothing where another line's label is named
+    ("Who is the named driver?" got "Main driver: Daniel Okafor"). A word every sibling's label has names
+    none ("the excess for vandalism claims" over "Compulsory excess: GBP 250").
 
     >>> loans = ["- Books: 21 days", "- DVDs: 7 days"]
     >>> other_label("How long can I borrow magazines?", loans[0], loans, "Borrowing\\n" + "\\n".join(loans))
@@ -226,7 +258,12 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     parts = labelled(line)
     if parts is None or sum(labelled(x) is not None for x in passage_lines) < 2:
         return False
+    named = [passage_lines[i] for i in _named_labels(question, passage_lines)]
+    if named and line not in named:  # the question names another line's label ("Named driver:", not "Main driver:")
+        return True
     asked = set(content_terms(question))
-    if asked & (_label_terms(line, parts[0]) | set(content_terms(line[slice(*parts[1])]))):
+    # the label's own words, not those its siblings share ("excess" of "Compulsory excess", "Theft excess")
+    others = set().union(*(_label_terms(x, p[0]) for x in passage_lines if x != line and (p := labelled(x))))
+    if asked & ((_label_terms(line, parts[0]) - others) | set(content_terms(line[slice(*parts[1])]))):
         return False
     return bool(asked - set(content_terms(about)) - _ASKING)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.about import other_numbered
+from qa.answer.labels import shares
 from qa.answer.question import content_terms
 from qa.answer.spans import Span
 from qa.ingest.chunking import names_columns
@@ -114,14 +115,29 @@ def is_header_row(lines: Sequence[str], index: int) -> bool:
         and header_of(lines, after) == index
 
 
+def _column_words(question: str) -> set[str]:
+    """The column a when- or where-question asks for without naming it: "Date", "Room" (a user's exam timetable)."""
+    if re.match(r"^\W*when\b", question, re.I):
+        return set(content_terms("date"))
+    if re.match(r"^\W*where\b", question, re.I):
+        return set(content_terms("room location venue place address"))
+    return set()
+
+
 def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
     """(start, end) in ``lines[index]`` of the cell under the one column the question names (not the
-    first, which names the row), or None (no header, no column named, or two named alike)."""
+    first, which names the row), or None (no header, no column named, or two named alike). A word
+    names a column by its beginning too ("invigilates", "Invigilator"); "when" names "Date", "where" "Room".
+
+    >>> rows = ["Course code | Date | Room | Invigilator", "CHEM 4400 | 2026-05-20 | Gym North | Dr. Samuel Oyelaran"]
+    >>> [rows[1][slice(*asked_cell(q, rows, 1))] for q in ("Who invigilates the CHEM 4400 exam?", "When is the CHEM 4400 exam?")]
+    ['Dr. Samuel Oyelaran', '2026-05-20']
+    """
     head = header_of(lines, index)
     if head is None:
         return None
-    asked, head_row = set(content_terms(question)), row_at(lines, head)
-    hits = [(len(asked & set(content_terms(head_row[a:b]))), j) for j, (a, b) in enumerate(cells(head_row)) if j > 0]
+    asked, head_row = set(content_terms(question)) | _column_words(question), row_at(lines, head)
+    hits = [(sum(shares({t}, asked) for t in content_terms(head_row[a:b])), j) for j, (a, b) in enumerate(cells(head_row)) if j > 0]
     best = max((n for n, _ in hits), default=0)
     chosen = [j for n, j in hits if n == best]
     if not best or len(chosen) != 1:
@@ -160,11 +176,11 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     # question, more than this one ("Opening keynote" for "Who gives the opening keynote?", not "Closing keynote")
     best = max(shared.values(), default=0)
     rows = [r for r, n in shared.items() if n == best]
-    return rows[0] if len(rows) == 1 and best > shared.get(index, 0) else None
+    return rows[0] if len(rows) == 1 and best and (rows[0] == index or best > shared.get(index, 0)) else None
 
 
-#: a row's key: "404", "2025-41", "E-1001", "AI-3", "Under-12" (a short word, then digits; two digits at least alone)
-_KEY = re.compile(r"(?:([A-Za-z]{1,8}-?)(\d{1,6}(?:-\d{1,4})?)|()(\d{2,6}(?:-\d{1,4})?))")
+#: a row's key: "404", "2025-41", "E-1001", "AI-3", "Under-12", "CHEM 4400" (a short word, then digits; two digits at least alone)
+_KEY = re.compile(r"(?:([A-Za-z]{1,8}[- ]?)(\d{1,6}(?:-\d{1,4})?)|()(\d{2,6}(?:-\d{1,4})?))")
 
 
 def _shape(key: str) -> tuple[str, str] | None:
@@ -187,6 +203,9 @@ def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
     >>> fees = ["Age group | Fee", "Under-8 | $120", "Under-12 | $165", "Adults (18+) | $280"]
     >>> unnamed_key("What is the fee for the Under-18 team?", fees, 3), unnamed_key("What is the fee for under-12s?", fees, 3)
     (True, False)
+    >>> exams = ["Course | Room", "CHEM 1010 | Hall A", "CHEM 4400 | Lab 2"]
+    >>> unnamed_key("What room is the CHEM 2415 exam in?", exams, 1), unnamed_key("What room is the CHEM 4400 exam in?", exams, 1)
+    (True, False)
     """
     width = len(cells(lines[index]))
     if not width:
@@ -198,11 +217,13 @@ def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
         last += 1
     keys = {lines[i][a:b] for i in range(first, last + 1) for a, b in cells(lines[i])[:1]}
     shapes = {_shape(k) for k in keys} - {None}
-    if sum(_shape(k) is not None for k in keys) < 2:
+    head = header_of(lines, index)
+    keyed = head is not None and re.search(r"\b(?:code|id|no|number|key)\b", row_at(lines, head).split("|")[0], re.I)
+    if sum(_shape(k) is not None for k in keys) < (1 if keyed else 2):  # one row is key enough under "Course code"
         return False
     lowered = {k.lower() for k in keys}
-    return any(_shape(t) in shapes and t.lower() not in lowered
-               for t in re.findall(r"\b(?:[A-Za-z]{1,8}-?)?\d{1,6}(?:-\d{1,4})?\b", question))
+    tokens = re.findall(r"\b(?:[A-Za-z]{1,8}[- ]?)?\d{1,6}(?:-\d{1,4})?\b", question) + re.findall(r"\b\d{2,6}(?:-\d{1,4})?\b", question)
+    return any(_shape(t) in shapes and t.lower() not in lowered for t in tokens)
 
 
 def in_asked_row(question: str, lines: Sequence[str], index: int, start: int, end: int) -> tuple[int, int, int]:
@@ -247,21 +268,41 @@ def label_asked(question: str, row: str, start: int, end: int) -> tuple[int, int
     return a0, b0
 
 
+def row_keys(lines: Sequence[str], index: int) -> str:
+    """The numbers of a table row named as its header names their columns: "Route 7" for the "7" of
+    "7 | Airport Terminal | 09:56" under "Route | Stop | First bus", so that a row of another number
+    than the question's ("route 9") is told apart ("" for no row, no header, no bare number).
+
+    >>> row_keys(["Route | Stop | First bus", "7 | Airport Terminal | 09:56"], 1)
+    'Route 7'
+    """
+    head = header_of(lines, index)
+    if head is None or head == index:
+        return ""
+    row, names = lines[index], row_at(lines, head)
+    pairs = zip((row[a:b] for a, b in cells(row)), (names[a:b] for a, b in cells(names)))
+    return " ".join(f"{name} {value}" for value, name in pairs if re.fullmatch(r"\d{1,4}[A-Za-z]?", value))
+
+
 def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
     """(start, end) of the cell the question looks up in the table row ``lines[index]``: it names
-    this row by its first cell (no other row of the table) and one column of the header; else None.
+    this row by its first cell or by all of another cell's words (no other row of the table) and one
+    column of the header; else None.
     "What is the default value of max_size?" over "| max_size | 20 |" under "| Option | Default |".
 
     >>> rows = ["| Option | Default |", "|---|---|", "| min_size | 2 |", "| max_size | 20 |"]
     >>> looked_up("What is the default value of max_size?", rows, 3), looked_up("What is the default value of max_size?", rows, 2)
     ((13, 15), None)
     """
-    if not cells(lines[index]) or asked_row(question, lines, index) != index or other_numbered(question, lines[index], ""):
-        return None  # not the row named, or one of another number ("Route 12 …" for "Route 22")
-    a, b = cells(lines[index])[0]
-    if not set(content_terms(question)) & set(content_terms(lines[index][a:b])):
-        return None  # the row was asked_row's best guess, not named
-    return asked_cell(question, lines, index)
+    if not cells(lines[index]) or asked_row(question, lines, index) != index \
+            or other_numbered(question, f"{lines[index]} {row_keys(lines, index)}", "") \
+            or unnamed_key(question, lines, index):
+        return None  # not the row named, or one of another number ("Route 12 …" for "Route 22", "CHEM 1010" for "CHEM 2415")
+    asked, row = set(content_terms(question)), lines[index]
+    a, b = cells(row)[0]
+    named = asked & set(content_terms(row[a:b])) or any(set(content_terms(row[c:d])) and set(content_terms(row[c:d])) <= asked
+                                                        for c, d in cells(row)[1:])  # or by a whole cell ("the Toxicology exam")
+    return asked_cell(question, lines, index) if named else None  # else asked_row's best guess, not named
 
 
 def column_names(chunk: Chunk, index: int) -> str:

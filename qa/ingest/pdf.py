@@ -30,11 +30,19 @@ def _joins(prev: str, line: str, width: int) -> bool:
     """Does ``line`` continue the paragraph whose last line was ``prev`` (the PDF wrapped it)? A long
     line without a sentence end goes on, and so does a short one when the next begins in lower case:
     a title set on three lines ("Alderbrook Household Waste" / "and Recycling Guide", a user's leaflet).
+    A label's colon ends no line: "Solution:" / "Clean the filter." is one labelled line, and so is a
+    long line wrapped right after "Due:" (users' manual and syllabus).
 
     >>> _joins("Alderbrook Household Waste", "and Recycling Guide", 80), _joins("Short.", "and more", 80)
     (True, False)
+    >>> _joins("Solution:", "Clean the filter.", 80), _joins("Ingredients:", "- 1 kg flour", 80), _joins("These are the rules we follow:", "Be kind.", 80)
+    (True, False, False)
     """
-    if _ENDS_SENTENCE.search(prev) or _BULLET.match(line):
+    if _BULLET.match(line):
+        return False
+    if prev.endswith(":") and (len(prev) >= FULL_LINE * width or len(prev.split()) <= 3):
+        return True  # "Due:" wrapped at the end of a line, or a short label above its value ("Solution:")
+    if _ENDS_SENTENCE.search(prev):
         return False
     return len(prev) >= FULL_LINE * width or bool(re.match(r"[a-z]", line))
 
