@@ -366,9 +366,12 @@ def test_two_tabs_of_one_browser_keep_both_conversations(page):
     page.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()  # kept (an event of its own)
     ask(other, "How many Venezuelan security personnel were killed?", "Sources:")
     other.locator("#qa-chats label", has_text=INTERIM_Q[:20]).wait_for()  # merged with the first tab's
+    saved = page.evaluate("() => localStorage.getItem('qa-conversations')")
     ask(page, "What office was she sworn in to?", "Searched for:")  # the first tab saves again, from its copy
     page.locator("#qa-chats label", has_text="How many Venezuelan").wait_for()
-    page.wait_for_timeout(1500)  # the browser writes the kept value to its storage
+    # the browser writes the kept value to its storage: waited for, not guessed (1.5 s was too short on a busy machine)
+    page.wait_for_function("(s) => localStorage.getItem('qa-conversations') !== s", arg=saved)
+    page.wait_for_timeout(500)
     for tab, own in ((page, "What office was she sworn in to?"), (other, "How many Venezuelan security personnel")):
         tab.reload()
         tab.wait_for_selector("#qa-question textarea")
