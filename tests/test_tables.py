@@ -314,3 +314,17 @@ def test_rows_named_by_any_cell_columns_by_a_verb_and_labels_by_their_most_speci
         assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
         if expected:
             assert doc.text[a.answer_start : a.answer_end] == expected
+
+
+def test_a_numbered_clause_and_a_day_s_heading_from_a_lease_and_an_itinerary():
+    """A user's lease: "What does clause 4.2 say?" was refused (a clause is no "Label: value" line);
+    an itinerary: "Which hotel do we stay at on day 6?" got day 4's hotel (the day is a heading)."""
+    lease = ("## 4. Obligations of the Tenant\n4.1 The tenant shall keep the flat clean.\n"
+             "4.2 The tenant shall not keep any pets in the flat without the written consent of the landlord.\n")
+    doc, a = _answer("lease.docx", lease, "What does clause 4.2 say?", [("The tenant shall keep the flat clean", 3.0)], shipped=True)
+    assert a.short_answer == "The tenant shall not keep any pets in the flat without the written consent of the landlord."
+    _, a = _answer("lease.docx", lease, "What does clause 9.9 say?", [("The tenant shall keep the flat clean", 9.0)], threshold=6.0, shipped=True)
+    assert a.refused, a.short_answer
+    trip = "## Day 4 — Porto\n\n- Check in at Hotel Infante Sagres, confirmation code IS-77812.\n\n## Day 5 — Porto\n\n- Port tasting.\n"
+    _, a = _answer("trip.md", trip, "Which hotel do we stay at on day 6?", [("Hotel Infante Sagres", 9.0)], threshold=6.0, shipped=True)
+    assert a.refused, a.short_answer

@@ -132,7 +132,7 @@ def _items_in(text: str) -> list[tuple[str, str]]:
     return [(w.lower(), n) for w, n in NUMBERED.findall(text) if not _YEAR.fullmatch(n)] + [(w.lower(), n) for w, n in _KEYED.findall(text)]
 
 
-def other_numbered(question: str, sentence: str, passage: str) -> bool:
+def other_numbered(question: str, sentence: str, passage: str, heading: str = "") -> bool:
     """Does ``sentence`` speak of another of a numbered series than the one asked, which its passage
     never names? "How much does the Nimbus 800 cost?" is not answered by "$69 for the Nimbus 600" (a
     user's manual lists the Nimbus 200, 400 and 600), nor "Who teaches in Week 7?" by Week 6's
@@ -147,6 +147,8 @@ def other_numbered(question: str, sentence: str, passage: str) -> bool:
     >>> p = "Day 3: meet your team lead. Day 4: product demo with the Solutions team."
     >>> other_numbered("Who gives the demo on Day 3?", "Day 4: product demo with the Solutions team.", p)
     True
+    >>> other_numbered("Which hotel is it on day 3?", "Hotel: Infante Sagres", "Day 2 — Lisbon. Day 3 — Sintra.", "Day 2 — Lisbon")
+    True
     >>> m = "Motion 2025-45: To close the pool. Moved by Councillor Tomas Lindqvist."
     >>> other_numbered("Who moved motion 2025-47?", m, m), other_numbered("Who moved motion 2025-45?", m, m)
     (True, False)
@@ -154,12 +156,13 @@ def other_numbered(question: str, sentence: str, passage: str) -> bool:
     asked = numbered_items(question)
     if not asked:
         return False
-    here = _items_in(sentence)
-    # a line labelled with a sibling ("Day 4: product demo …") is that one's, whatever else the passage names
+    here = _items_in(sentence) + _items_in(heading)
+    # a line labelled with a sibling ("Day 4: product demo …"), or under its heading ("## Day 2 — Lisbon"),
+    # is that one's, whatever else the passage names
     line = re.sub(r"^\W+", "", sentence.rsplit("\n", 1)[-1])
-    label = next((x for x in _items_in(line.split(":", 1)[0]) if ":" in line), None)
+    labels = [x for x in _items_in(line.split(":", 1)[0]) if ":" in line][:1] + _items_in(heading)[:1]
     return any((not re.search(rf"\b{re.escape(w)}(?:\s+|-){re.escape(n)}\b", passage, re.I)
-                or (label is not None and label[0] == w and label[1] != n))
+                or any(lw == w and ln != n for lw, ln in labels))
                and any(w2 == w and n2 != n for w2, n2 in here) for w, n in asked)
 
 

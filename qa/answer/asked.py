@@ -17,11 +17,12 @@ from qa.answer.about import (
 from qa.answer.definitions import names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
-from qa.answer.labels import label_unasked, line_of, numbered_value, other_label
+from qa.answer.labels import label_unasked, line_of, numbered_value, other_label, other_number
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
 from qa.answer.tables import is_header_row, other_item, row_keys, unnamed_key
+from qa.types import SECTION_SEP
 
 
 def restates(q_terms: set[str], span: str) -> bool:
@@ -83,12 +84,13 @@ class Asked(NamedTuple):
             return True
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
-                or unnamed_key(q, lines, idx) \
+                or unnamed_key(q, lines, idx) or other_number(q, line) \
                 or other_label(q, line, ch.text.split("\n"), about) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
         return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
                 or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section_of(ch, idx)}\n{sent}", about)
                 or other_place(q, sent, about) or other_colour(q, sent, about)  # a line's label counts for each of its sentences ("AI-1: …. Owner: Jonas Weber.")
-                or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{before}{sent} {row_keys(lines, idx)}", about)))
+                or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{before}{sent} {row_keys(lines, idx)}", about,
+                                                          section_of(ch, idx).split(SECTION_SEP)[-1])))
 

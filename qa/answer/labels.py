@@ -21,8 +21,8 @@ from qa.types import Chunk
 
 
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
-_ASKING = frozenset(content_terms("many much long often far old time times day days item point step number "
-                                  "go goes get gets put happen happened happens"))
+_ASKING = frozenset(content_terms("many much long often far old time times day days item point step number clause "
+                                  "section article paragraph go goes get gets put happen happened happens say says"))
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
@@ -152,6 +152,17 @@ def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int
     return m.end(), len(lines[index].rstrip())
 
 
+def other_number(question: str, line: str) -> bool:
+    """Is ``line`` a numbered list's line of another number than the item the question names?
+    "What does clause 9.9 say?" is not answered by "4.1 The tenant shall keep the flat clean."
+
+    >>> other_number("What does clause 9.9 say?", "4.1 The tenant shall keep the flat clean."), other_number("What does clause 4.1 say?", "4.1 The flat.")
+    (True, False)
+    """
+    asked, m = _ITEM_ASKED.search(question), _NUMBERED_LINE.match(line)
+    return asked is not None and m is not None and m.group(1) != asked.group(1)
+
+
 def asked_value(question: str, lines: Sequence[str], index: int, kind: str | None, found: Span | None,
                 line_labels: Sequence[str] = (), about: str = "") -> tuple[int, int] | None:
     """The value of the labelled line ``lines[index]`` the question names (:func:`labelled_value`) as
@@ -160,10 +171,13 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     ``found`` in it, if any; else the first span of the asked ``kind`` in the
     value when a kind is asked (a name only when it is the whole value: "AI-3: Keep an image" names
     nobody), else the whole value; None otherwise."""
-    value = labelled_value(question, lines, index, line_labels) or numbered_value(question, lines, index)
+    value, numbered = labelled_value(question, lines, index, line_labels), False
+    if value is None:  # "What does clause 4.2 say?": the whole clause, however long
+        value = numbered_value(question, lines, index)
+        numbered = value is not None
     line = lines[index]
-    if value is None or (not kind and len(line[slice(*value)].split()) > _VALUE_WORDS):  # prose after a colon is no value
-        return None
+    if value is None or (not kind and not numbered and len(line[slice(*value)].split()) > _VALUE_WORDS):
+        return None  # prose after a colon is no value
     passage = set(content_terms(about))
     nested = index < len(line_labels) and bool(line_labels[index])  # "Owner:" of "AI-3: …", both named: sure enough
     if about and not nested and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
