@@ -40,6 +40,8 @@ def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     >>> line = "- Sunday: 12:00 to 17:00"
     >>> [line[a:b] for a, b in labelled(line)], labelled("He said: we will win the vote in the end"), labelled("09:00 to 18:00")
     (['Sunday', '12:00 to 17:00'], None, None)
+    >>> labelled("Warsaw (Polish: Warszawa) is the largest city of Poland.")  # a bracket opened is no label
+
     >>> line = "14:02 UTC - The first alert fired."
     >>> [line[a:b] for a, b in labelled(line)]
     ['14:02 UTC', 'The first alert fired.']
@@ -48,7 +50,8 @@ def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     if timed is not None:
         return timed.span("label"), timed.span("value")
     m = _LABELLED.match(line)
-    if m is None or len(re.sub(r"\([^)]*\)", "", m.group("label")).split()) > 5 or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
+    if m is None or m.group("label").count("(") != m.group("label").count(")") \
+            or len(re.sub(r"\([^)]*\)", "", m.group("label")).split()) > 5 or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
         return None
     return m.span("label"), m.span("value")
 
@@ -214,7 +217,9 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
     here = held(lines[index])
     if here < 2 or here * 3 < len(asked) * 2 or any(held(x) >= here for i, x in enumerate(lines) if i != index):
         return None
-    label = labelled(lines[index])[0]
+    label, value = labelled(lines[index])
+    if len(lines[index][slice(*value)].split()) > _VALUE_WORDS:  # prose after a colon gives no label a value
+        return None
     text = lines[index][slice(*label)]
     return label if not kind or plausible(kind, text) else None
 
