@@ -328,3 +328,12 @@ def test_a_numbered_clause_and_a_day_s_heading_from_a_lease_and_an_itinerary():
     trip = "## Day 4 — Porto\n\n- Check in at Hotel Infante Sagres, confirmation code IS-77812.\n\n## Day 5 — Porto\n\n- Port tasting.\n"
     _, a = _answer("trip.md", trip, "Which hotel do we stay at on day 6?", [("Hotel Infante Sagres", 9.0)], threshold=6.0, shipped=True)
     assert a.refused, a.short_answer
+
+
+def test_the_label_of_the_one_short_value_the_question_gives():
+    """A user's menu: "On which day is Trattoria Luciana closed?" got "Tuesday to Friday: 12:00 to
+    22:30" ("Monday: closed" was too short to be a candidate, and "Monday:" passed for a speaker)."""
+    menu = "# Trattoria Luciana\n## Opening hours\nMonday: closed\nTuesday to Friday: 12:00 to 22:30\nSaturday: 12:00 to 23:30\n"
+    doc, a = _answer("menu.html", menu, "On which day is Trattoria Luciana closed?", [("Tuesday to Friday: 12:00 to 22:30", 9.0)],
+                     threshold=6.0, shipped=True)
+    assert a.short_answer == "Monday" and doc.text[a.answer_start : a.answer_end] == "Monday"

@@ -207,6 +207,9 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
     >>> bins = ["- Glass: green bin", "- Food scraps: brown caddy, collected every Wednesday"]
     >>> bins[1][slice(*asked_label("What goes in the brown caddy?", bins, 1, None))], asked_label("What goes in the green caddy?", bins, 1, None)
     ('Food scraps', None)
+    >>> hours = ["Monday: closed", "Tuesday to Friday: 12:00 to 22:30"]
+    >>> hours[0][slice(*asked_label("On which day is Trattoria Luciana closed?", hours, 0, None))]
+    'Monday'
     """
     asked = set(content_terms(question)) - _ASKING
     def held(line: str) -> int:
@@ -215,9 +218,12 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
             return 0
         return sum(shares({t}, set(content_terms(line[slice(*parts[1])]))) for t in asked)
     here = held(lines[index])
-    if here < 2 or here * 3 < len(asked) * 2 or any(held(x) >= here for i, x in enumerate(lines) if i != index):
+    label, value = labelled(lines[index]) if here else (None, None)
+    # a short value the question gives whole ("closed" of "- Monday: closed" for "On which day is it closed?")
+    whole = value is not None and here >= 1 and len(lines[index][slice(*value)].split()) <= 3 \
+        and all(shares({t}, asked) for t in content_terms(lines[index][slice(*value)]))
+    if not (whole or (here >= 2 and here * 3 >= len(asked) * 2)) or any(held(x) >= here for i, x in enumerate(lines) if i != index):
         return None
-    label, value = labelled(lines[index])
     if len(lines[index][slice(*value)].split()) > _VALUE_WORDS:  # prose after a colon gives no label a value
         return None
     text = lines[index][slice(*label)]
@@ -280,6 +286,8 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     named = [passage_lines[i] for i in _named_labels(question, passage_lines)]
     if named and line not in named:  # the question names another line's label ("Named driver:", not "Main driver:")
         return True
+    if any(x != line and asked_label(question, passage_lines, i, None) for i, x in enumerate(passage_lines)):
+        return True  # or gives another line's value ("closed" of "Monday: closed")
     asked = set(content_terms(question))
     # the label's own words, not those its siblings share ("excess" of "Compulsory excess", "Theft excess")
     others = set().union(*(_label_terms(x, p[0]) for x in passage_lines if x != line and (p := labelled(x))))

@@ -32,6 +32,8 @@ from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences,
 from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
+#: the kind of a span a labelled line's lookup gave (:meth:`ReaderAnswerer._look_up_labels`): no later reading replaces it
+LOOKED_UP = "looked up"
 _WHY = re.compile(r"\b(?:why|how come|for what reason)\b", re.I)
 
 
@@ -285,7 +287,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
-                if owner.reader_score is None or evidence > owner.reader_score:
+                if (owner.reader_score is None or evidence > owner.reader_score) and not (owner.span and owner.span.kind == LOOKED_UP):
                     owner.reader_score = evidence
                     owner.span = Span(rs, re_, "reader")
             self._look_up_labels(asked, ch, range(lo, hi + 1), lines, about, by_key)
@@ -294,8 +296,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
                         by_key: Mapping[tuple[str, int], Candidate]) -> None:
         """A labelled line the question names answers with its value, or the reader's span in it: "12:00
         to 17:00" of "- Sunday: 12:00 to 17:00" for "When is it open on Sunday?" (the reader, trained on
-        prose, read past it), :func:`qa.answer.tables.asked_value`. As sure as a table's looked-up cell,
-        when the span passes the checks every span does."""
+        prose, read past it), :func:`qa.answer.labels.asked_value`; or, for the question giving its value,
+        its label (:func:`qa.answer.labels.asked_label`). As sure as a table's looked-up cell, when the
+        span passes the checks every span does, and kept when a later window reads the line again."""
         labels = [line_label(ch, i) for i in range(len(ch.sentences))]
         for idx in indexes:
             owner = by_key.get((ch.chunk_id, idx))
@@ -306,7 +309,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):
                 continue
             owner.reader_score = max(owner.reader_score if owner.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
-            owner.span = Span(*value, "reader")
+            owner.span = Span(*value, LOOKED_UP)
 
     def _rescore(self, question: str, qtype: str, read_cands: Sequence[Candidate], rules_span: dict[int, Span | None],
                  kind: str | None) -> None:

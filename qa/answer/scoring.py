@@ -25,7 +25,7 @@ import numpy as np
 
 from qa.answer.question import ENTITY, ORG, PERSON, PLACE, STOPWORDS, TOKEN, content_terms, head_noun, stem
 from qa.answer.spans import TYPE_ACCEPTS, Span, is_title_case, spans_of
-from qa.answer.labels import line_label
+from qa.answer.labels import labelled, line_label
 from qa.answer.tables import column_names, table_span
 from qa.ingest.chunking import heading_of, under
 from qa.types import SECTION_SEP, Chunk, Hit, Sentence
@@ -89,9 +89,11 @@ class Weights:
 
 
 def _answerable(sentence: str) -> bool:
-    """Can the sentence answer: three words or more, or two with a number ("Serves 4."), and no heading."""
+    """Can the sentence answer: three words or more, or two with a number ("Serves 4.") or a label
+    ("Monday: closed"), and no heading."""
     words = sentence.split()
-    return (len(words) >= 3 or (len(words) == 2 and any(ch.isdigit() for ch in sentence))) and heading_of(sentence) is None
+    return (len(words) >= 3 or (len(words) == 2 and (any(ch.isdigit() for ch in sentence) or labelled(sentence) is not None))) \
+        and heading_of(sentence) is None
 
 
 def _candidates(hits: Sequence[Hit]) -> list[Candidate]:

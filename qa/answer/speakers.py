@@ -179,6 +179,11 @@ def previous_sentences(c: Candidate) -> list[str]:
     return near + [sender] if sender and sender not in near else near
 
 
+#: labels that name no speaker: days and months
+_NOT_A_SPEAKER = re.compile(r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August"
+                            r"|September|October|November|December", re.I)
+
+
 def turn_label(question: str, sentence: str, start: int, end: int) -> bool:
     """Is the span the name a transcript's line opens with, for a question that asks for no person?
     "What router model does Daniel have?" is not answered by the "Priya Raman" of "[19:07] Priya
@@ -187,6 +192,8 @@ def turn_label(question: str, sentence: str, start: int, end: int) -> bool:
     >>> s = "[19:07] Priya Raman: Which router do you have?"
     >>> turn_label("What router does Daniel have?", s, 8, 19), turn_label("Who asked about the router?", s, 8, 19)
     (True, False)
+    >>> turn_label("On which day is the restaurant closed?", "Monday: closed", 0, 6)
+    False
     >>> s = "Mayor Ortega: The developer is Kestrel Housing Cooperative."
     >>> turn_label("Who is building the homes?", s, 0, 12), turn_label("Who was first elected in 2021?", "Mayor Ortega: I was first elected in 2021.", 0, 12)
     (True, False)
@@ -194,6 +201,9 @@ def turn_label(question: str, sentence: str, start: int, end: int) -> bool:
     turn = _TURN.match(sentence)  # a label with a number ("AI-2: …") is an item's, not a speaker's
     if turn is None or re.search(r"\d", turn.group(1)) or not (turn.start(1) <= start and end <= turn.end(1) + 1):
         return False
+    said = sentence[turn.end(1) + 1 :].strip()
+    if _NOT_A_SPEAKER.fullmatch(turn.group(1)) or (len(said.split()) <= 3 and not re.search(r"[.?!…]$", said)):
+        return False  # "Monday: closed" is a list's line, no one's turn
     if not re.match(r"^\W*(?:who|whom|whose)\b", question, re.I):
         return True
     # who said or asked it is who speaks; who does something else, only when they say "I" ("Mayor
