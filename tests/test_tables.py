@@ -337,3 +337,11 @@ def test_the_label_of_the_one_short_value_the_question_gives():
     doc, a = _answer("menu.html", menu, "On which day is Trattoria Luciana closed?", [("Tuesday to Friday: 12:00 to 22:30", 9.0)],
                      threshold=6.0, shipped=True)
     assert a.short_answer == "Monday" and doc.text[a.answer_start : a.answer_end] == "Monday"
+
+
+def test_a_label_named_is_asked_for_its_value_not_read_backwards():
+    """A user's FAQ: "How much is tuition per semester?" was refused: "95 EUR per semester" of the
+    union fee's line gave the question's words back, and its label was taken for the one asked."""
+    fees = "## Fees\n- Tuition per semester: 4,850 EUR\n- Student union fee: 95 EUR per semester\n- Thesis binding fee: 60 EUR\n"
+    doc, a = _answer("faq.md", fees, "How much is tuition per semester?", [("95 EUR", 9.0)], threshold=6.0, shipped=True)
+    assert a.short_answer in ("4,850 EUR", "4,850") and doc.text[a.answer_start : a.answer_end] == a.short_answer

@@ -217,7 +217,7 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
         if parts is None or _label_terms(line, parts[0]) & asked:
             return 0
         return sum(shares({t}, set(content_terms(line[slice(*parts[1])]))) for t in asked)
-    here = held(lines[index])
+    here = held(lines[index]) if not _named_labels(question, lines) else 0  # a label named asks for its value
     label, value = labelled(lines[index]) if here else (None, None)
     # a short value the question gives whole ("closed" of "- Monday: closed" for "On which day is it closed?")
     whole = value is not None and here >= 1 and len(lines[index][slice(*value)].split()) <= 3 \
@@ -284,8 +284,8 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     if parts is None or sum(labelled(x) is not None for x in passage_lines) < 2:
         return False
     named = [passage_lines[i] for i in _named_labels(question, passage_lines)]
-    if named and line not in named:  # the question names another line's label ("Named driver:", not "Main driver:")
-        return True
+    if named:  # the question names a line's label: another's answers nothing ("Named driver:", not "Main driver:")
+        return line not in named
     if any(x != line and asked_label(question, passage_lines, i, None) for i, x in enumerate(passage_lines)):
         return True  # or gives another line's value ("closed" of "Monday: closed")
     asked = set(content_terms(question))
