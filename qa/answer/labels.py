@@ -1,8 +1,10 @@
-"""Labelled lines, "Label: value": the value of the line the question names by its label, and the
-lines that answer nothing because they are another label's. A user's opening hours ("- Sunday: 12:00
-to 17:00"), loan rules ("- Books: 21 days, up to 12 items") and action items ("AI-3: Keep a prebuilt
-image. Owner: Mei Lin Chao. Due date: 2025-11-21.") are lists the reader, trained on prose, reads
-poorly: it proposed Monday's line for Sunday, and every item's owner for AI-3.
+"""Labelled lines, "Label: value": the value of the line the question names by its label (or the
+label of the line whose value it gives), and the lines that answer nothing because they are another
+label's. A user's opening hours ("- Sunday: 12:00 to 17:00"), loan rules ("- Books: 21 days, up to 12
+items"), action items ("AI-3: Keep a prebuilt image. Owner: Mei Lin Chao. Due date: 2025-11-21."),
+timeline ("15:20 UTC - …"), agenda ("4. Skate park lighting") and lease ("4.2 The tenant shall …")
+are lists the reader, trained on prose, reads poorly: it proposed Monday's line for Sunday, and
+every item's owner for AI-3.
 
 >>> hours = ["- Monday: 09:00 to 18:00", "- Sunday: 12:00 to 17:00"]
 >>> hours[1][slice(*asked_value("When is the library open on Sunday?", hours, 1, "when", None))]
@@ -40,8 +42,8 @@ def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     >>> line = "- Sunday: 12:00 to 17:00"
     >>> [line[a:b] for a, b in labelled(line)], labelled("He said: we will win the vote in the end"), labelled("09:00 to 18:00")
     (['Sunday', '12:00 to 17:00'], None, None)
-    >>> labelled("Warsaw (Polish: Warszawa) is the largest city of Poland.")  # a bracket opened is no label
-
+    >>> labelled("Warsaw (Polish: Warszawa) is the largest city of Poland.") is None  # a bracket opened is no label
+    True
     >>> line = "14:02 UTC - The first alert fired."
     >>> [line[a:b] for a, b in labelled(line)]
     ['14:02 UTC', 'The first alert fired.']

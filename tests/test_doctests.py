@@ -1,0 +1,22 @@
+"""The examples in the answering and ingest modules' docstrings run as tests: they are the rules'
+specifications (a user's case, and what it must not break), so they are kept true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "qa.answer.about", "qa.answer.asked", "qa.answer.extent", "qa.answer.fit", "qa.answer.headed", "qa.answer.labels",
+    "qa.answer.question", "qa.answer.scoring", "qa.answer.spans", "qa.answer.speakers", "qa.answer.tables",
+    "qa.ingest.chunking", "qa.ingest.pdf",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_the_docstring_examples_hold(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples of {name} fail"
