@@ -13,6 +13,7 @@ every item's owner for AI-3.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -22,9 +23,11 @@ from qa.answer.spans import Span, spans_of
 from qa.types import Chunk
 
 
+#: the words a question names a numbered line by ("agenda item 4", "clause 4.2")
+_ITEM_WORDS = "item point step number clause section article paragraph"
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
-_ASKING = frozenset(content_terms("many much long often far old time times day days item point step number clause "
-                                  "section article paragraph go goes get gets put happen happened happens say says"))
+_ASKING = frozenset(content_terms(f"many much long often far old time times day days {_ITEM_WORDS} "
+                                  "go goes get gets put happen happened happens say says"))
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
@@ -35,6 +38,7 @@ _LABELLED = re.compile(r"^\s*(?:(?:[-*•+]|\d{1,2}[.)])\s+)?(?P<label>[^\s:|.!?
 _TIMED_LINE = re.compile(r"^\s*(?:[-*•+]\s+)?(?P<label>\d{1,2}[:.]\d{2}(?:\s?(?:[ap]\.?m\.?|[A-Z]{2,4}))?)\s+[-–—]\s+(?P<value>\S.*?)\s*$")
 
 
+@functools.lru_cache(maxsize=8192)
 def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """((start, end) of the label, (start, end) of the value) of a labelled line of at most five
     label words (not counting what it says in brackets), or of a timeline's line; None for any other line.
@@ -95,6 +99,12 @@ def _named_labels(question: str, lines: Sequence[str], line_labels: Sequence[str
     ("Young driver excess", not "Named driver", for "What is the young driver excess?"); or, before
     them, the labelled sentences of a labelled line that the question names by both labels: "Owner:
     Mei Lin Chao." on the line of "AI-3: …" for "Who owns action item AI-3?"."""
+    return list(_named_in(question, tuple(lines), tuple(line_labels)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_in(question: str, lines: tuple[str, ...], line_labels: tuple[str, ...]) -> tuple[int, ...]:
+    # once per question and passage: every span read in it, and every line, asks again
     asked = _terms(question)
     direct: list[tuple[int, int]] = []
     nested = []
@@ -107,7 +117,7 @@ def _named_labels(question: str, lines: Sequence[str], line_labels: Sequence[str
         elif label and label <= asked and not outer:  # "Due date:" of some item: which one, the question must say
             direct.append((len(label), i))
     most = max((n for n, _ in direct), default=0)
-    return nested or [i for n, i in direct if n == most]
+    return tuple(nested) or tuple(i for n, i in direct if n == most)
 
 
 def labelled_value(question: str, lines: Sequence[str], index: int, line_labels: Sequence[str] = ()) -> tuple[int, int] | None:
@@ -133,7 +143,7 @@ _VALUE_WORDS = 16
 
 #: a numbered list's line ("4. Skate park lighting") and a question naming its number ("agenda item 4")
 _NUMBERED_LINE = re.compile(r"^\s*(\d{1,2}(?=[.)]\s)|\d{1,2}(?:\.\d{1,2})+(?=\.?\s))[.)]?\s+(?=\S)")
-_ITEM_ASKED = re.compile(r"\b(?:item|point|step|number|no\.?|#|clause|section|article|paragraph)\s*(\d{1,2}(?:\.\d{1,2})*)\b", re.I)
+_ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(_ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
 
 
 def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -213,23 +223,42 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
     >>> hours[0][slice(*asked_label("On which day is Trattoria Luciana closed?", hours, 0, None))]
     'Monday'
     """
+    label = _labels_asked(question, tuple(lines))[index]
+    return label if label is not None and (not kind or plausible(kind, lines[index][slice(*label)])) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _labels_asked(question: str, lines: tuple[str, ...]) -> tuple[tuple[int, int] | None, ...]:
+    """:func:`asked_label` of each line, any kind: once per question and passage."""
+    if _named_labels(question, lines):  # a label named asks for its value
+        return (None,) * len(lines)
     asked = set(content_terms(question)) - _ASKING
+
     def held(line: str) -> int:
         parts = labelled(line)
         if parts is None or _label_terms(line, parts[0]) & asked:
             return 0
         return sum(shares({t}, set(content_terms(line[slice(*parts[1])]))) for t in asked)
-    here = held(lines[index]) if not _named_labels(question, lines) else 0  # a label named asks for its value
-    label, value = labelled(lines[index]) if here else (None, None)
+
+    counts = [held(x) for x in lines]
+    return tuple(_label_given(lines, i, counts, asked) for i in range(len(lines)))
+
+
+def _label_given(lines: Sequence[str], index: int, counts: Sequence[int], asked: set[str]) -> tuple[int, int] | None:
+    """The label of ``lines[index]`` when its value holds ``counts[index]`` of the question's words
+    (``asked``), more than any other line's, and enough of them (:func:`asked_label`)."""
+    here = counts[index]
+    if not here:
+        return None
+    label, value = labelled(lines[index])
     # a short value the question gives whole ("closed" of "- Monday: closed" for "On which day is it closed?")
-    whole = value is not None and here >= 1 and len(lines[index][slice(*value)].split()) <= 3 \
+    whole = len(lines[index][slice(*value)].split()) <= 3 \
         and all(shares({t}, asked) for t in content_terms(lines[index][slice(*value)]))
-    if not (whole or (here >= 2 and here * 3 >= len(asked) * 2)) or any(held(x) >= here for i, x in enumerate(lines) if i != index):
+    if not (whole or (here >= 2 and here * 3 >= len(asked) * 2)) or any(n >= here for i, n in enumerate(counts) if i != index):
         return None
     if len(lines[index][slice(*value)].split()) > _VALUE_WORDS:  # prose after a colon gives no label a value
         return None
-    text = lines[index][slice(*label)]
-    return label if not kind or plausible(kind, text) else None
+    return label
 
 
 def _counts_other_units(question: str, line: str, start: int, end: int) -> bool:
