@@ -88,9 +88,10 @@ class Asked(NamedTuple):
                 or other_label(q, line, ch.text.split("\n"), about) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
+        section = section_of(ch, idx)
         return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
-                or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section_of(ch, idx)}\n{sent}", about)
+                or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section}\n{sent}", about)
                 or other_place(q, sent, about) or other_colour(q, sent, about)  # a line's label counts for each of its sentences ("AI-1: …. Owner: Jonas Weber.")
-                or (bool(self.numbered) and other_numbered(q, f"{section_of(ch, idx)}\n{before}{sent} {row_keys(lines, idx)}", about,
-                                                          section_of(ch, idx).split(SECTION_SEP)[-1])))
+                or (bool(self.numbered) and other_numbered(q, f"{section}\n{before}{sent} {row_keys(lines, idx)}", about,
+                                                          section.split(SECTION_SEP)[-1])))
 

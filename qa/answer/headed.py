@@ -24,7 +24,7 @@ from qa.answer.labels import shares
 from qa.answer.question import DATE, content_terms, question_word
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import Span, spans_of
-from qa.ingest.chunking import heading_of
+from qa.ingest.chunking import heading_of, heading_words
 from qa.types import Sentence
 
 #: a question asking in which release something happened, not the version of a thing ("what version of OpenSSL")
@@ -91,24 +91,15 @@ def _heading_above(c: Candidate, asked: str) -> tuple[int, Sentence, tuple[int, 
     sentence to quote (without the Markdown marks), and where in them it holds the answer."""
     chunk = c.hit.chunk
     for i in range(c.index, -1, -1):
-        found = _heading_words(chunk.sentences[i])
-        span = heading_span(found.text, asked) if found is not None else None
+        found = heading_words(chunk.sentences[i])
+        span = heading_span(found[2], asked) if found is not None else None
         if found is not None and span is not None:
-            return i, found, span
+            return i, Sentence(*found[1], found[2]), span
     for (_, words), (start, end) in zip(reversed(chunk.section), reversed(chunk.section_spans)):
         span = heading_span(words, asked)
         if span is not None:
             return c.index, Sentence(start, end, words), span
     return None
-
-
-def _heading_words(sentence: Sentence) -> Sentence | None:
-    """A heading sentence's words, where they stand ("[4.3.0] - 2025-09-18" of "## [4.3.0] - 2025-09-18")."""
-    heading = heading_of(sentence.text)
-    if heading is None:
-        return None
-    at = sentence.text.index(heading[1], len(sentence.text) - len(sentence.text.lstrip()) + heading[0])
-    return Sentence(sentence.start + at, sentence.start + at + len(heading[1]), heading[1])
 
 
 def _entries(cands: Sequence[Candidate]) -> list[Candidate]:

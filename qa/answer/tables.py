@@ -107,6 +107,18 @@ def header_of(lines: Sequence[str], index: int) -> int | None:
     return found
 
 
+def _run(lines: Sequence[str], index: int) -> tuple[int, int]:
+    """The first and last index of the unbroken run of rows (as many cells, or a Markdown rule) that
+    the table row ``lines[index]`` stands in."""
+    width = len(cells(lines[index]))
+    first, last = index, index
+    while first > 0 and _in_table(lines[first - 1], width):
+        first -= 1
+    while last + 1 < len(lines) and _in_table(lines[last + 1], width):
+        last += 1
+    return first, last
+
+
 def is_header_row(lines: Sequence[str], index: int) -> bool:
     """Is ``lines[index]`` the header row of a table (rows of as many cells follow it)?"""
     width = len(cells(lines[index]))
@@ -152,21 +164,16 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     Manchester?" (of several, the one sharing the most words with the question: "12 | Airport
     Terminal" for "… Airport Terminal on route 12?"); when no first cell does, the one row sharing the
     most words with the question. None when no row, or more than one, is named."""
-    width, asked = len(cells(lines[index])), set(content_terms(question))
-    head = header_of(lines, index)
-    i = index  # without a header (in an earlier passage), the run of rows this one is in
-    while head is None and i > 0 and _in_table(lines[i - 1], width):
-        i -= 1
-    named, shared, i = [], {}, (head + 1 if head is not None else i)
-    while i < len(lines) and _in_table(lines[i], width):
+    asked, head = set(content_terms(question)), header_of(lines, index)
+    first, last = _run(lines, index)  # without a header (in an earlier passage), the run of rows this one is in
+    named, shared = [], {}
+    for i in range(head + 1 if head is not None else first, last + 1):
         if not cells(lines[i]):  # the Markdown rule
-            i += 1
             continue
         a, b = cells(lines[i])[0]
         if asked & set(content_terms(lines[i][a:b])):
             named.append(i)
         shared[i] = len(asked & set(content_terms(lines[i])))
-        i += 1
     if len(named) > 1:  # several rows named by their first cell ("route 12"): the one the question names more of
         best = max(shared[r] for r in named)  # ("Airport Terminal on route 12")
         named = [r for r in named if shared[r] == best]
@@ -207,14 +214,9 @@ def unnamed_key(question: str, lines: Sequence[str], index: int) -> bool:
     >>> unnamed_key("What room is the CHEM 2415 exam in?", exams, 1), unnamed_key("What room is the CHEM 4400 exam in?", exams, 1)
     (True, False)
     """
-    width = len(cells(lines[index]))
-    if not width:
+    if not cells(lines[index]):
         return False
-    first, last = index, index
-    while first > 0 and _in_table(lines[first - 1], width):
-        first -= 1
-    while last + 1 < len(lines) and _in_table(lines[last + 1], width):
-        last += 1
+    first, last = _run(lines, index)
     keys = {lines[i][a:b] for i in range(first, last + 1) for a, b in cells(lines[i])[:1]}
     shapes = {_shape(k) for k in keys} - {None}
     head = header_of(lines, index)
@@ -299,9 +301,8 @@ def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int
             or unnamed_key(question, lines, index):
         return None  # not the row named, or one of another number ("Route 12 …" for "Route 22", "CHEM 1010" for "CHEM 2415")
     asked, row = set(content_terms(question)), lines[index]
-    a, b = cells(row)[0]
-    named = asked & set(content_terms(row[a:b])) or any(set(content_terms(row[c:d])) and set(content_terms(row[c:d])) <= asked
-                                                        for c, d in cells(row)[1:])  # or by a whole cell ("the Toxicology exam")
+    terms = [set(content_terms(row[a:b])) for a, b in cells(row)]
+    named = asked & terms[0] or any(t and t <= asked for t in terms[1:])  # or by a whole cell ("the Toxicology exam")
     return asked_cell(question, lines, index) if named else None  # else asked_row's best guess, not named
 
 

@@ -125,8 +125,12 @@ def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
     return words, first_row
 
 
-def _heading_words(sent: Sentence) -> tuple[int, tuple[int, int], str] | None:
-    """(level, (start, end) in the document, words) of a heading sentence's words, else None."""
+def heading_words(sent: Sentence) -> tuple[int, tuple[int, int], str] | None:
+    """(level, (start, end) in the document, words) of a heading sentence's words, else None.
+
+    >>> heading_words(Sentence(10, 33, "## [4.3.0] - 2025-09-18"))
+    (2, (13, 33), '[4.3.0] - 2025-09-18')
+    """
     heading = heading_of(sent.text)
     if heading is None:
         return None
@@ -141,7 +145,7 @@ def _sections_at(sents: Sequence[Sentence], title: str) -> dict[int, tuple[tuple
     section_at: dict[int, tuple[tuple[int, str, tuple[int, int]], ...]] = {}
     path: list[tuple[int, str, tuple[int, int]]] = []
     for s in sents:
-        heading = _heading_words(s)
+        heading = heading_words(s)
         if heading is not None:
             path = [h for h in path if h[0] < heading[0]]
         section_at[s.start] = tuple(h for h in path if h[1] != title)
