@@ -89,6 +89,19 @@ def seed_engine(tmp_path_factory: pytest.TempPathFactory):
     return engine
 
 
+def indexed_engine(root: Path, files: dict[str, str]):
+    """The real engine (real model, real Chroma) over ``files`` (name: text) written to ``root``/docs, indexed."""
+    from qa import QA
+
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    engine = QA(seeds_dir=docs, documents_dir=root / "uploads", index_dir=root / "index")
+    engine.index()
+    return engine
+
+
 def seed_text(doc_id: str) -> str:
     """The original file text, exactly as offsets index it."""
     return (SEEDS / doc_id).read_bytes().decode("utf-8")

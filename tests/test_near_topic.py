@@ -13,6 +13,7 @@ import pytest
 from qa.answer import ReaderAnswerer
 from qa.ingest import chunk_document, parse_document
 from qa.types import Hit
+from tests.conftest import indexed_engine
 from tests.fakes import ScriptedReader
 
 HISTORY = (
@@ -35,16 +36,7 @@ MINUTES = (
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory):
-    from qa import QA
-
-    root = tmp_path_factory.mktemp("near-topic")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "history_millbrook.md").write_text(HISTORY, encoding="utf-8")
-    (docs / "minutes.txt").write_text(MINUTES, encoding="utf-8")
-    qa = QA(seeds_dir=docs, documents_dir=root / "uploads", index_dir=root / "index")
-    qa.index()
-    return qa
+    return indexed_engine(tmp_path_factory.mktemp("near-topic"), {"history_millbrook.md": HISTORY, "minutes.txt": MINUTES})
 
 
 @pytest.mark.integration

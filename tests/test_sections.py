@@ -10,6 +10,7 @@ from qa.answer import ReaderAnswerer
 from qa.answer.scoring import rank_sentences, section_of
 from qa.ingest import chunk_document, parse_document
 from qa.types import Hit
+from tests.conftest import indexed_engine
 from tests.fakes import ScriptedReader
 
 RECIPES = """# Family Recipes
@@ -141,12 +142,7 @@ def test_a_changelog_heading_gives_the_version_and_date_of_its_entries_quoted_wh
 @pytest.mark.integration
 def test_a_changelog_with_the_shipped_reader(tmp_path):
     """Real model, real Chroma, the shipped reader, on the user's kind of changelog."""
-    from qa import QA
-
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "CHANGELOG.md").write_text(CHANGELOG, encoding="utf-8")
-    engine = QA(seeds_dir=tmp_path / "docs", documents_dir=tmp_path / "uploads", index_dir=tmp_path / "index")
-    engine.index()
+    engine = indexed_engine(tmp_path, {"CHANGELOG.md": CHANGELOG})
     assert engine.ask("Which version fixed the memory leak in the thumbnail cache?").short_answer == "4.3.0"
     assert engine.ask("When was version 4.2.1 released?").short_answer == "2025-07-30"
     assert engine.ask("When was the legacy FTP bridge removed?").short_answer == "2025-06-12"

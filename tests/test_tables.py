@@ -10,6 +10,7 @@ from qa.answer import ReaderAnswerer
 from qa.answer.tables import asked_cell, asked_row, in_asked_row, is_header_row
 from qa.ingest import chunk_document, parse_document
 from qa.types import Hit
+from tests.conftest import indexed_engine
 from tests.fakes import ScriptedReader
 
 PRICES = ["Admission prices include tax.", "Ticket | Adult (18-64) | Youth (4-17) | Senior (65+)",
@@ -174,16 +175,7 @@ def _timetable() -> str:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory):
-    from qa import QA
-
-    root = tmp_path_factory.mktemp("tables")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "library.md").write_text(LIBRARY, encoding="utf-8")
-    (docs / "timetable.html").write_text(_timetable(), encoding="utf-8")
-    qa = QA(seeds_dir=docs, documents_dir=root / "uploads", index_dir=root / "index")
-    qa.index()
-    return qa
+    return indexed_engine(tmp_path_factory.mktemp("tables"), {"library.md": LIBRARY, "timetable.html": _timetable()})
 
 
 @pytest.mark.integration
@@ -263,6 +255,16 @@ TIMELINE = ("Timeline\n14:02 UTC - Error rates rose and the first PagerDuty aler
             "15:20 UTC - Rafael Ortiz enabled rate limiting on the retry queue.\n")
 
 
+def _answers_each(cases: list[tuple[str, str, list[tuple[str, float]], str | None]], name: str) -> None:
+    """Each (document text, question, the scripted reader's spans, the short answer or None for a
+    refusal), read with the shipped calibration; a short answer stands at its offsets."""
+    for text, question, spans, expected in cases:
+        doc, a = _answer(name, text, question, spans, threshold=6.0, shipped=True)
+        assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
+        if expected:
+            assert doc.text[a.answer_start : a.answer_end] == expected
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple
@@ -276,11 +278,7 @@ def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
          "Rafael Ortiz enabled rate limiting on the retry queue."),
         (TIMELINE, "When did the first PagerDuty alert fire?", [("14:09 UTC", 3.0)], "14:02 UTC"),
     ]
-    for text, question, spans, expected in cases:
-        doc, a = _answer("guide.pdf", text, question, spans, threshold=6.0, shipped=True)
-        assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
-        if expected:
-            assert doc.text[a.answer_start : a.answer_end] == expected
+    _answers_each(cases, "guide.pdf")
 
 
 EXAMS = ("## Timetable\nCourse code | Course title | Date | Room | Invigilator\n"
@@ -309,11 +307,7 @@ def test_rows_named_by_any_cell_columns_by_a_verb_and_labels_by_their_most_speci
         (RULES, "How many people must be present in the lab after 18:00?", [("Rule 4", 9.0), ("two", 3.0)], "two"),
         (RULES, "What does rule 7 say?", [("Never work alone", 3.0)], "Label every bottle."),
     ]
-    for text, question, spans, expected in cases:
-        doc, a = _answer("doc.html", text, question, spans, threshold=6.0, shipped=True)
-        assert (None if a.refused else a.short_answer) == expected, (question, a.short_answer)
-        if expected:
-            assert doc.text[a.answer_start : a.answer_end] == expected
+    _answers_each(cases, "doc.html")
 
 
 def test_a_numbered_clause_and_a_day_s_heading_from_a_lease_and_an_itinerary():
