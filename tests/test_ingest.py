@@ -343,6 +343,11 @@ def test_long_title_without_spaces_is_cut():
         ("The committee met on\nTuesday and voted.\nnext line", ["The committee met on", "Tuesday and voted.", "next line"]),
         ("A headline without a stop\nand a lower-case line", ["A headline without a stop\nand a lower-case line"]),
         ("Ends with a colon:\nthe list", ["Ends with a colon:", "the list"]),
+        # a table row is one record: a user's "ul. Pawia 9" cut Krakow's row in two, so "Who is the
+        # office manager in Krakow?" was answered "Pawia"; a lower-case row ran into the header row
+        ("City | Address | Manager\nKrakow | ul. Pawia 9, Krakow | P. Zielinski\nmax_size | 20",
+         ["City | Address | Manager", "Krakow | ul. Pawia 9, Krakow | P. Zielinski", "max_size | 20"]),
+        ("Option | Default\nmin_size | 2. Lower is slower.", ["Option | Default", "min_size | 2. Lower is slower."]),
     ],
 )
 def test_sentence_boundaries(text, expected):

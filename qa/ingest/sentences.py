@@ -3,7 +3,8 @@
 Line breaks end a sentence (news text is one paragraph per line; the PDF, DOCX and HTML converters
 write one paragraph per line for the same reason), except where the sentence plainly goes on: the
 line ends without a full stop and the next one starts in lower case (a hard-wrapped text file, a
-sentence running over a PDF page break).
+sentence running over a PDF page break). A table row (cells joined by " | ") is one sentence
+whatever its cells hold: "Krakow | ul. Pawia 9, 31-154 Krakow | Piotr Zielinski" is one record.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ _SENTENCE_STARTERS = {
 _OPEN_LINE_END = re.compile(r"[^.!?…:;\"”’'»)\]\s]\s*$")
 # Sentence end: terminal punctuation plus closing quotes/brackets.
 _END = re.compile(r"[.!?…]+[\"”’'»)\]]*")
+#: the cell separator of a table row as the converters write it (qa.answer.tables.CELL_SEP)
+_CELL_SEP = " | "
 
 
 def _is_boundary(text: str, end: int, seg_end: int) -> bool:
@@ -75,6 +78,7 @@ def _continued(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]
     """``lines`` with each line joined to the next where the sentence goes on across the break: the
     line ends without punctuation and the next starts in lower case, with at most one blank line
     between (a PDF page break). "…takes between 15 minutes and one hour and can" / "cause nausea."
+    Table rows are never joined: "max_size | 20" under "Option | Default" is a row of its own.
     """
     out: list[tuple[int, int]] = []
     for start, end in lines:
@@ -82,7 +86,8 @@ def _continued(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]
             prev_start, prev_end = out[-1]
             gap = text[prev_end:start]
             if (not gap.strip() and gap.count("\n") <= 2 and text[start:end][:1].islower()
-                    and _OPEN_LINE_END.search(text, prev_start, prev_end)):
+                    and _OPEN_LINE_END.search(text, prev_start, prev_end)
+                    and _CELL_SEP not in text[prev_start:prev_end] and _CELL_SEP not in text[start:end]):
                 out[-1] = (prev_start, end)
                 continue
         out.append((start, end))
@@ -98,6 +103,9 @@ def split_sentences(doc: Document) -> list[Sentence]:
     out: list[Sentence] = []
     for seg_start, seg_end in _continued(text, list(unmasked_lines(text, doc.masked))):
         s = seg_start
+        if _CELL_SEP in text[seg_start:seg_end]:  # a table row: one record, never cut at "ul." or "approx."
+            out.append(Sentence(s, seg_end, text[s:seg_end]))
+            continue
         for m in _END.finditer(text, seg_start, seg_end):
             if m.end() <= s or not _is_boundary(text, m.end(), seg_end):
                 continue
