@@ -140,6 +140,8 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     """(start, end) in ``lines[index]`` of the cell under the one column the question names (not the
     first, which names the row), or None (no header, no column named, or two named alike). A word
     names a column by its beginning too ("invigilates", "Invigilator"); "when" names "Date", "where" "Room".
+    Of two columns named by as many words, the one the question names whole wins ("Address" over
+    "Office manager" in "What is the address of the Berlin office?").
 
     >>> rows = ["Course code | Date | Room | Invigilator", "CHEM 4400 | 2026-05-20 | Gym North | Dr. Samuel Oyelaran"]
     >>> [rows[1][slice(*asked_cell(q, rows, 1))] for q in ("Who invigilates the CHEM 4400 exam?", "When is the CHEM 4400 exam?")]
@@ -149,10 +151,15 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     if head is None:
         return None
     asked, head_row = set(content_terms(question)) | _column_words(question), row_at(lines, head)
-    hits = [(sum(shares({t}, asked) for t in content_terms(head_row[a:b])), j) for j, (a, b) in enumerate(cells(head_row)) if j > 0]
-    best = max((n for n, _ in hits), default=0)
+    hits = []
+    for j, (a, b) in enumerate(cells(head_row)):
+        terms = content_terms(head_row[a:b])
+        if j > 0 and terms:  # words named, then the share of the column's name they are: "Address", not "Office manager",
+            named = sum(shares({t}, asked) for t in terms)  # for "What is the address of the Berlin office?"
+            hits.append(((named, named / len(terms)), j))
+    best = max((n for n, _ in hits), default=(0, 0))
     chosen = [j for n, j in hits if n == best]
-    if not best or len(chosen) != 1:
+    if not best[0] or len(chosen) != 1:
         return None
     a, b = cells(lines[index])[chosen[0]]
     return (a, b) if b > a else None
