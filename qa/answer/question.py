@@ -41,6 +41,13 @@ PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
 
 # "which U.S. official", "what kind of weapons": up to two words between the wh-word and its noun
 _WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+(?!(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b)[\w.’'-]+){0,3}?\s+"
+# nouns for a person by role: "Which councillor voted against?" asks for a person, never "6-1" (a user's minutes)
+_ROLES = ("(?:leader|official|minister|president|figure|scholar|analyst|general|officer|politician|journalist|spokesman|"
+          "spokeswoman|councill?or|mayor|senator|governor|chair|chairman|chairwoman|chairperson|secretary|treasurer|"
+          "manager|director|employee|engineer|doctor|nurse|physician|surgeon|teacher|professor|student|author|writer|"
+          "poet|painter|artist|architect|composer|singer|actor|actress|player|coach|captain|driver|pilot|judge|lawyer|"
+          "king|queen|emperor|empress|pope|bishop|priest|scientist|researcher|inventor|founder|landlord|tenant|"
+          "speaker|candidate|commander|soldier|colleague|invigilator|instructor|lecturer|supervisor|coordinator)")
 _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
     (re.compile(rf"\b(when|{_WH}(year|date|day|month|time|decade|century)s?\b|since when|how long ago)", re.I), DATE),
@@ -49,7 +56,7 @@ _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
                 rf"|\b{_WH}(phrase|words?|term|slogan|expression)\b", re.I), QUOTE),
     (re.compile(rf"\b(where|{_WH}(city|country|countries|town|place|region|state|states|neighbou?rhood|location|district|island|continent|border|area|capital|cities|nation|nations)\b)", re.I), PLACE),
     (re.compile(rf"\b{_WH}(organi[sz]ation|agency|group|company|channel|account|network|party|department|body|bodies|institution|court|council|cartel|outlet|university|newspaper|team|unit|administration|tv|television|station|force|forces)s?\b", re.I), ORG),
-    (re.compile(rf"\b(who|whom|whose|{_WH}(person|people|man|woman|leader|official|minister|president|figure|scholar|analyst|general|officer|politician|journalist|spokesman|spokeswoman)s?\b|name of the (person|man|woman|leader|official|minister|president))", re.I), PERSON),
+    (re.compile(rf"\b(who|whom|whose|{_WH}(person|people|man|men|woman|women|{_ROLES})s?\b|name of the (person|man|woman|leader|official|minister|president))", re.I), PERSON),
     (re.compile(r"\b(why|how come|for what reason|what (caused|led to|prompted|motivated))\b", re.I), REASON),
     (re.compile(r"^\s*how\b", re.I), REASON),
     (re.compile(r"\b(what|which) (is|was|are|were) the name\b|\bwhat \w+ (is|was) named\b", re.I), ENTITY),
@@ -288,7 +295,7 @@ def looks_like(qtype: str, text: str) -> bool:
     rest = t[_LEADING.match(t).end():]
     if not rest or not rest[0].isupper():
         return False
-    return not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+    return not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t) or _only_a_time(t))
 
 
 def plausible_in(qtype: str, sentence: str, start: int, end: int) -> bool:
@@ -317,6 +324,8 @@ def plausible(qtype: str, text: str) -> bool:
 
     >>> plausible("who", "teachers"), plausible("who", "1832"), plausible("who", "May 4")
     (True, False, False)
+    >>> plausible("who", "14:41 UTC"), plausible("who", "10:30 a.m."), plausible("who", "Ortiz at 14:41")
+    (False, False, True)
     >>> plausible("when", "interim president")
     False
     """
@@ -324,7 +333,29 @@ def plausible(qtype: str, text: str) -> bool:
     if kind != "who":
         return looks_like(kind, text)
     t = " ".join(text.split())
-    return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t))
+    return bool(t) and not (_ONLY_NUMBER.match(t) or _DATE_WORD.match(t) or _only_a_time(t))
+
+
+def only_a_date(text: str) -> bool:
+    """Is ``text`` (Markdown's emphasis aside) a date or a time and nothing else: "1644", "**1902**",
+    "Monday", "14:41 UTC"? Such a label answers when, not who or how many.
+
+    >>> only_a_date("**1644**"), only_a_date("Monday"), only_a_date("14:41 UTC"), only_a_date("4"), only_a_date("Food scraps")
+    (True, True, True, False, False)
+    """
+    t = " ".join(text.strip("*_` ").split())
+    return bool(t) and ((looks_like("when", t) and _DATE_WORD.match(t) is not None) or _only_a_time(t))
+
+
+_TIME_ZONE = re.compile(r"\b(?:UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|local time|hrs|h)\b", re.I)
+
+
+def _only_a_time(text: str) -> bool:
+    """Is ``text`` nothing but a time of day or a date ("14:41 UTC", "10:30 a.m.")? A timeline's
+    "14:41 UTC - The rollback was started by Rafael Ortiz." answered "Who started the rollback?"
+    with its time (a user's postmortem)."""
+    rest = _TIME_ZONE.sub(" ", _TIME_EXPR.sub(" ", text))
+    return _TIME_EXPR.search(text) is not None and not re.search(r"[^\W\d_]", rest)
 
 
 #: roles a question may name by acronym where documents spell them out, or the other way round

@@ -321,6 +321,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
         for c in read_cands:
             rules = rules_span[id(c)]
             cell = looked_up(question, lines_of(c.hit.chunk), c.index) if CELL_SEP in c.sentence.text else None
+            if cell is not None and kind and not plausible(kind, c.sentence.text[cell[0] : cell[1]]):
+                cell = None  # "Which councillor voted against?" names the "Vote" column: "6-1" is nobody
             if cell is not None:  # the row and the column both named: a lookup, sure whatever the reader (never trained on tables) says
                 c.reader_score = max(c.reader_score if c.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
                 c.span = Span(*cell, "table")
@@ -336,9 +338,11 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 c.span = rules
             elif c.reader_score < self.span_min or (self.quote_reasons and qtype == REASON and _WHY.search(question)):
                 c.span = None
-        for c in read_cands:  # a table row answers with the cell under the column the question names
+        for c in read_cands:  # a table row answers with the cell under the column the question names, if of the asked type
             if c.span is not None:
                 c.span = table_span(question, c.hit.chunk, c.index, c.span)
+                if c.span is not None and kind and c.span.kind == "table" and not plausible(kind, c.span.text(c.sentence.text)):
+                    c.span = None
         if speaker:
             for c in read_cands:
                 if not quotes_speaker(speaker, c.sentence.text, previous_sentences(c)):
