@@ -29,6 +29,32 @@ def test_the_cell_under_the_named_column_of_the_named_row():
     assert (index, PRICES[index][a:b]) == (3, "$65.00")  # the reader's column, the question's row
 
 
+OFFICES = ["City | Address | Opening hours | Office manager",
+           "Berlin | Torstrasse 140, 10119 Berlin | 08:30-19:00 Monday to Friday | Lukas Brenner",
+           "Krakow | ul. Pawia 9, 31-154 Krakow | 07:30-17:00 Monday to Friday | Piotr Zielinski"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What is the address of the Berlin office?", "Torstrasse 140, 10119 Berlin"),  # not "Office manager": named by half
+    ("Who is the office manager in Berlin?", "Lukas Brenner"),
+    ("What are the opening hours of the Berlin office?", "08:30-19:00 Monday to Friday"),
+])
+def test_of_two_columns_named_alike_the_one_named_whole_is_asked(question, expected):
+    """A user's handbook: "What is the address of the Berlin office?" named "Address" and half of
+    "Office manager", and was answered with the postcode the reader took."""
+    assert OFFICES[1][slice(*asked_cell(question, OFFICES, 1))] == expected
+
+
+def test_a_row_cut_by_an_abbreviation_in_a_cell_is_still_one_row():
+    """"ul. Pawia 9" cut Krakow's row in two sentences, so "Who is the office manager in Krakow?"
+    was answered "Pawia", from a row with no first cell."""
+    doc = parse_document("offices.md", "Our offices.\n" + "\n".join(OFFICES) + "\n")
+    texts = [s.text for c in chunk_document(doc) for s in c.sentences]
+    assert OFFICES[2] in texts
+    krakow = OFFICES.index(OFFICES[2])
+    assert OFFICES[krakow][slice(*asked_cell("Who is the office manager in Krakow?", OFFICES, krakow))] == "Piotr Zielinski"
+
+
 def test_the_answerer_reads_a_table_by_its_row_and_column_and_never_answers_with_the_header():
     doc = parse_document("policy.txt", LIMITS)
     hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
@@ -265,6 +291,38 @@ def _answers_each(cases: list[tuple[str, str, list[tuple[str, float]], str | Non
             assert doc.text[a.answer_start : a.answer_end] == expected
 
 
+MOTIONS = ("Motions\nMotion | Item | Mover | Vote | Result\n2025-41 | Parking fees | Priya Nair | 4-3 | Carried\n"
+           "2025-42 | Library roof contract | Daniel Okafor | 6-1 | Carried\n"
+           "The roof contract was carried 6-1, with Councillor Tomas Lindqvist opposed.\n")
+
+
+def test_a_looked_up_cell_of_the_wrong_type_answers_nothing():
+    """A user's council minutes: "Which councillor voted against the library roof contract?" named
+    the row and the "Vote" column, and was answered "6-1", a count for a person."""
+    cases = [
+        (MOTIONS, "Which councillor voted against the library roof contract?", [("6-1", 9.0), ("Tomas Lindqvist", 3.0)],
+         "Tomas Lindqvist"),
+        (MOTIONS, "What was the vote on the library roof contract?", [("Daniel Okafor", 3.0)], "6-1"),
+    ]
+    _answers_each(cases, "minutes.docx")
+
+
+CHRONICLE = ("## The sixteenth and seventeenth centuries\n"
+             "- **1571**: The grammar school is founded by the wool merchant William Haddow.\n"
+             "- **1644**: Royalist troops occupy the town for six weeks during the Civil War.\n")
+
+
+def test_a_markdown_timeline_s_bold_years_answer_when_and_only_when():
+    """A user's town chronicle: "Who founded the grammar school?" was answered "**1571**" (the
+    line's label, with its Markdown), "How long did Royalist troops occupy the town?" "**1644**"."""
+    cases = [
+        (CHRONICLE, "Who founded the grammar school?", [("**1571**", 9.0), ("William Haddow", 3.0)], "William Haddow"),
+        (CHRONICLE, "How long did Royalist troops occupy the town?", [("**1644**", 9.0), ("six weeks", 3.0)], "six weeks"),
+        (CHRONICLE, "When did Royalist troops occupy the town?", [("six weeks", 3.0)], "1644"),
+    ]
+    _answers_each(cases, "chronicle.md")
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple
@@ -277,6 +335,8 @@ def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
         (TIMELINE, "What happened at 15:20 UTC?", [("Helena Frost declared a SEV-1 incident.", 3.0)],
          "Rafael Ortiz enabled rate limiting on the retry queue."),
         (TIMELINE, "When did the first PagerDuty alert fire?", [("14:09 UTC", 3.0)], "14:02 UTC"),
+        # a who-question is never answered by its line's time (a user's postmortem: "Who started the rollback?")
+        (TIMELINE, "Who enabled rate limiting on the retry queue?", [("15:20 UTC", 9.0), ("Rafael Ortiz", 3.0)], "Rafael Ortiz"),
     ]
     _answers_each(cases, "guide.pdf")
 

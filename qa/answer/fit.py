@@ -19,7 +19,10 @@ _DAY = re.compile(rf"^\W*(?:(?:on|in)\s+)?(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)
 _RANGE = re.compile(r"\b(?:to|until|till|through|thru)\b|[–-]\s*\d", re.I)
 _STARTS_WITH_DATE = re.compile(rf"^\W*(?:{MONTHS}\b|\d{{4}}\b|\d{{1,2}}\s+{MONTHS}\b)", re.I)
 _WHERE = re.compile(r"^\W*where\b", re.I)
-_HOW_LONG = re.compile(r"^\W*how\s+long\b", re.I)
+_HOW_LONG = re.compile(r"^\W*how\s+long\b(?!\s+ago)", re.I)
+#: a year alone ("1644", "in 1644", Markdown's "**1644**"): when, never how long
+_SINCE_WHEN = re.compile(r"^\W*how\s+long\s+(?:has|have|had)\b", re.I)
+_BARE_YEAR = re.compile(r"[\W_]*(?:in\s+)?(?:1\d{3}|20\d{2})[\W_]*")
 
 
 def wrong_kind(question: str, span: str) -> bool:
@@ -36,6 +39,8 @@ def wrong_kind(question: str, span: str) -> bool:
     (True, False)
     >>> wrong_kind("How long did it run?", "1961 to 1972"), wrong_kind("How long was it occupied?", "4 August 1915 until 1918")
     (False, False)
+    >>> wrong_kind("How long did the troops stay?", "**1644**"), wrong_kind("How long did they stay?", "1644 weeks")
+    (True, False)
     >>> wrong_kind("Where did it happen?", "Caracas"), wrong_kind("When did it happen?", "January 3")
     (False, False)
     >>> wrong_kind("Who is the venue contact?", "Lake Starnberg"), wrong_kind("Who is the venue contact?", "Anna Berg")
@@ -52,7 +57,8 @@ def wrong_kind(question: str, span: str) -> bool:
     if _WHO.match(question) and _A_PLACE.search(span):  # "Lake Starnberg" is nobody (a user's venue list)
         return True
     if _HOW_LONG.match(question):
-        return bool(_DAY.match(span)) and not _RANGE.search(span)
+        year = bool(_BARE_YEAR.fullmatch(span)) and not _SINCE_WHEN.match(question)  # "How long has it run?" "1951": since then
+        return (bool(_DAY.match(span)) or year) and not _RANGE.search(span)
     return False
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.fit import counted_after_in_other_units, counts_in_units
-from qa.answer.question import content_terms, plausible
+from qa.answer.question import content_terms, only_a_date, plausible
 from qa.answer.spans import Span, spans_of
 from qa.types import Chunk
 
@@ -31,7 +31,9 @@ _ASKING = frozenset(content_terms(f"many much long often far old time times day 
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)
-_LABELLED = re.compile(r"^\s*(?:(?:[-*•+]|\d{1,2}[.)])\s+)?(?P<label>[^\s:|.!?][^:|.!?]{0,40}?)\s*:\s+(?P<value>\S.*?)\s*$")
+#: (Markdown's emphasis around the label or its colon is not the label's: "- **1902**: …", "**Due:** Friday")
+_LABELLED = re.compile(r"^\s*(?:(?:[-*•+]|\d{1,2}[.)])\s+)?(?:\*\*?|__?)?(?P<label>[^\s:|.!?*_][^:|.!?]{0,40}?)(?:\*\*?|__?)?\s*:"
+                       r"(?:\*\*?|__?)?\s+(?P<value>\S.*?)\s*$")
 
 
 #: a timeline's line: "14:02 UTC - Error rates rose" (a time, a dash, what happened)
@@ -51,6 +53,8 @@ def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     >>> line = "14:02 UTC - The first alert fired."
     >>> [line[a:b] for a, b in labelled(line)]
     ['14:02 UTC', 'The first alert fired.']
+    >>> [[x[a:b] for a, b in labelled(x)] for x in ("- **1902**: The bridge opens.", "**Due:** Friday")]
+    [['1902', 'The bridge opens.'], ['Due', 'Friday']]
     """
     timed = _TIMED_LINE.match(line)
     if timed is not None:
@@ -220,11 +224,13 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
     >>> bins[1][slice(*asked_label("What goes in the brown caddy?", bins, 1, None))], asked_label("What goes in the green caddy?", bins, 1, None)
     ('Food scraps', None)
     >>> hours = ["Monday: closed", "Tuesday to Friday: 12:00 to 22:30"]
-    >>> hours[0][slice(*asked_label("On which day is Trattoria Luciana closed?", hours, 0, None))]
+    >>> hours[0][slice(*asked_label("On which day is Trattoria Luciana closed?", hours, 0, "when"))]
     'Monday'
     """
     label = _labels_asked(question, tuple(lines))[index]
-    return label if label is not None and (not kind or plausible(kind, lines[index][slice(*label)])) else None
+    if label is None or (kind != "when" and only_a_date(lines[index][slice(*label)])):
+        return None  # "How many people were killed …?" over "- 1941: Bombs fall on Brenn Street, killing nine people."
+    return label if not kind or plausible(kind, lines[index][slice(*label)]) else None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -144,10 +144,12 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     >>> s = "Call (503) 555-0147 or +47 32 21 45 00."
     >>> s[slice(*trim(s, 6, 9))], s[slice(*trim(s, s.index("+47") + 1, s.index(" 00")))]
     ('(503) 555-0147', '+47 32 21 45 00')
+    >>> s = "- **1902**: The bridge opens."; s[slice(*trim(s, 2, 10))]
+    '1902'
     """
-    while start < end and sentence[start] in " \t,;:.–—-(\"“‘'":
+    while start < end and sentence[start] in " \t,;:.–—-(\"“‘'*`":  # "*", "`": Markdown's "**1902**", "`max_size`"
         start += 1
-    while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'":
+    while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'*`":
         if sentence[end - 1] == ")" and sentence.count("(", start, end) >= sentence.count(")", start, end):
             break  # the bracket the span opened: "General Counsel (on leave)" keeps it
         end -= 1
