@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.answer.definitions import TITLES
-from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, with_other_slot, without_shared_tail
+from qa.followups import follow_up_of
+from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, without_shared_tail
 from qa.types import Answer
 
 #: Pronouns that point at a person or group (replaced by a name).
@@ -148,6 +149,8 @@ def _modifies(following: str) -> bool:
 
 
 _HOW_MANY = re.compile(r"\bhow many\s+(.+?)\s+(?:were|was|are|is|have|has|had|did|do|does|will|would|could|can|died)\b", re.I)
+#: "How many participants completed the trial?": what is counted, a plural, right before its verb
+_HOW_MANY_DID = re.compile(r"\b(?i:how many)\s+((?:[a-z-]+\s+)?[a-z-]+s)\s+[a-z]+ed\b")
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{0,3}|IX|X)$")
 
 
@@ -174,7 +177,7 @@ def _group_in(text: str | None) -> str | None:
     """A group named in ``text``: what "how many" counts, else a phrase ending in a group word."""
     if not text:
         return None
-    m = _HOW_MANY.search(text)
+    m = _HOW_MANY.search(text) or _HOW_MANY_DID.search(text)
     if m:
         return m.group(1).strip(" ,")
     words = WORD.findall(text)
@@ -202,7 +205,13 @@ def _person_named(answer: str) -> str | None:
     names = [n for n in names_in(text) if not _is_thing_name(n, text)]
     if names and all(n in names[0] for n in names):  # "Flores; Cilia Flores" is one person
         return names[0]
+    if names and text.startswith(names[0]) and _AFFILIATION.match(text, len(names[0])):
+        return names[0]  # "Professor Ingrid Solberg of Nordvik University, Norway": a person, then where she is from
     return None
+
+
+#: what follows a person's name in an answer that goes on to say where they are from
+_AFFILIATION = re.compile(r"\s+(?:of|from|at)\s+(?:the\s+)?[A-Z]")
 
 
 def _person_in(question: str, answer: str | None, skip: frozenset[str] = frozenset()) -> str | None:
@@ -297,7 +306,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
     previous = _without_added_topic(previous_question)  # its names and topic, not an older turn's in brackets
-    if question and (swapped := with_other_slot(question, previous)):
+    if question and (swapped := follow_up_of(question, previous)):
         return swapped
     if question and previous and (wh := _ELLIPSIS.match(question)):
         kept = re.search(r"\([^()]*\)(?=[?.!]*$)", previous_question) if _ELLIPSIS.match(previous) else None
@@ -325,6 +334,8 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
         repl = None
         if lw in PERSON_PRONOUNS:
             who = _referent(lw, turns, called)
+            if who and lw in _PLURAL and who[:1].islower() and who.split()[0].lower() not in DETERMINERS:
+                who = f"the {who}"  # "How many of them …?" → "How many of the participants …?"
             if who:
                 possessive = lw in _POSSESSIVE or (lw == "her" and nxt.isalpha() and nxt not in _AFTER_OBJECT)
                 repl = (f"{who}’" if who.endswith("s") else f"{who}’s") if possessive else who

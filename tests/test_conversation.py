@@ -262,9 +262,37 @@ def test_a_follow_up_offering_another_name_asks_the_previous_question_for_it(que
     assert resolve(question, [answered(previous, "25")]) == expected
 
 
+@pytest.mark.parametrize("question, previous, expected", [
+    # three users' chats: each follow-up below was searched as it stood, and refused or answered from anywhere
+    ("And in week 10?", "How long is the long run in week 9?", "How long is the long run in week 10?"),
+    ("And for 7 to 9 years?", "What is the dose for children aged 1 to 3 years?", "What is the dose for children aged 7 to 9 years?"),
+    ("And during the 1947 flood?", "Who was mayor at the time of the 1852 flood?", "Who was mayor at the time of the 1947 flood?"),
+    ("And in 1951?", "What was the population of Wrenford in 1901?", "What was the population of Wrenford in 1951?"),
+    ("And for pre-existing conditions?", "What is the waiting period for maternity care?",
+     "What is the waiting period for pre-existing conditions?"),
+    ("What about physiotherapy?", "What is the co-pay for a specialist visit?", "What is the co-pay for physiotherapy?"),
+    ("And the Business plan?", "What is the rate limit of the Pro plan?", "What is the rate limit of the Business plan?"),
+    ("In which room?", "What time does Leo Fernandes speak?", "In which room does Leo Fernandes speak?"),
+    ("And what is the price?", "How much is the ticket?", "And what is the price?"),  # a question of its own
+])
+def test_a_follow_up_naming_only_what_changed_asks_the_previous_question_for_it(question, previous, expected):
+    assert resolve(question, [answered(previous, "8 km")]) == expected
+
+
 def test_she_is_never_an_event_or_an_organisation():
     """A user's chat: after "Who is the programme chair of NordDev Summit?" (answered with a span that
     ran on into the next clause), "What does she do on Day 2?" was searched for NordDev Summit."""
     chair = "Who is the programme chair of NordDev Summit?"
     assert resolve("What does she do on Day 2?", [answered(chair, "Mette Kjær")]) == "What does Mette Kjær do on Day 2?"
     assert "NordDev" not in resolve("What does she do on Day 2?", [answered(chair, "the programme committee")])
+
+
+def test_a_person_named_with_where_they_are_from_and_a_counted_group_are_referents():
+    """A user's chat: "Which university is she from?" after "Who gives the opening keynote?"
+    (answered "Professor Ingrid Solberg of Nordvik University, Norway") and "How many of them were in
+    the amber group?" after "How many participants completed the trial?" were searched as asked."""
+    keynote = answered("Who gives the opening keynote?", "Professor Ingrid Solberg of Nordvik University, Norway")
+    assert resolve("Which university is she from?", [keynote]) == "Which university is Professor Ingrid Solberg from?"
+    trial = answered("How many participants completed the trial?", "148")
+    assert resolve("How many of them were in the amber group?", [trial]) == "How many of the participants were in the amber group?"
+    assert resolve("What did she say?", [answered("Who spoke?", "Ruth Callaghan and Leo Fernandes")]) == "What did she say?"

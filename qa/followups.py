@@ -1,0 +1,138 @@
+"""Follow-ups that name only what changed: "And in week 10?", "What about physiotherapy?", "In which
+room?". Each is the previous question asked again with the new part in the old one's place; three
+users' chats sent them unchanged, so "And for 7 to 9 years?" after "What is the dose for children
+aged 1 to 3 years?" was refused. Names ("and in Porto?") are :func:`qa.topics.with_other_slot`'s.
+Pure Python, no model.
+
+>>> with_other_part("And in week 10?", "How long is the long run in week 9?")
+'How long is the long run in week 10?'
+>>> with_other_part("What about physiotherapy?", "What is the co-pay for a specialist visit?")
+'What is the co-pay for physiotherapy?'
+>>> asked_for_another("In which room?", "What time does Leo Fernandes speak?")
+'In which room does Leo Fernandes speak?'
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.topics import AUX, WH, topic_of, with_other_slot
+
+_PREPOSITION = r"(?:in|for|at|on|of|with|by|from|to|during|after|before|under|over|about)"
+#: "and for a child?", "what about intervals?", "how about in week 10?": a connective, maybe a preposition, a short phrase
+_OTHER_PART = re.compile(rf"^\W*(?i:and|but|so|what about|how about|and what about)\s+(?:(?i:({_PREPOSITION}))\s+)?"
+                         r"([\w’'.%/-]+(?:\s+[\w’'.%/-]+){0,5})\s*[?.!]*\s*$")
+#: a number, or a range of them: "9", "1 to 3", "7-9", "2.5"
+_NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:[.,]\d+)?)?"
+_WORDS = re.compile(r"[\w’'.%/-]+")
+_NOT_A_PART = WH | AUX | {"it", "its", "they", "them", "he", "she", "him", "her", "that", "this", "you", "i", "we"}
+
+
+def follow_up_of(question: str, previous: str) -> str | None:
+    """``question`` as a whole question when it names only what changed since ``previous`` (or asks
+    only a wh-phrase), else None: a number first ("And in 1951?" after "… of Wrenford in 1901?" is no
+    other town), then a name (:func:`qa.topics.with_other_slot`), another part, a wh-phrase.
+
+    >>> follow_up_of("And in 1951?", "What was the population of Wrenford in 1901?")
+    'What was the population of Wrenford in 1951?'
+    >>> follow_up_of("and in Porto?", "What is the annual leave in Leeds?")
+    'What is the annual leave in Porto?'
+    """
+    m = _OTHER_PART.match(question)
+    if m and re.search(_NUMBER, m.group(2)) and (swapped := _other_number(m.group(2), previous.strip().rstrip("?.! "))):
+        return f"{swapped}?"
+    return with_other_slot(question, previous) or with_other_part(question, previous) or asked_for_another(question, previous)
+
+
+def with_other_part(question: str, previous: str) -> str | None:
+    """The previous question with the part the follow-up offers in its place: a number beside the
+    same word ("week 9" → "week 10", "the 1852 flood" → "the 1947 flood", "1 to 3 years" → "7 to 9
+    years"), else the object of the same preposition, else (no preposition given) of its last one,
+    else its topic (:func:`qa.topics.topic_of`); a phrase after a preposition the previous question
+    lacks is added at its end. None when ``question`` is no such follow-up.
+
+    >>> with_other_part("And during the 1947 flood?", "Who was mayor at the time of the 1852 flood?")
+    'Who was mayor at the time of the 1947 flood?'
+    >>> with_other_part("And for 7 to 9 years?", "What is the dose for children aged 1 to 3 years?")
+    'What is the dose for children aged 7 to 9 years?'
+    >>> with_other_part("And for pre-existing conditions?", "What is the waiting period for maternity care?")
+    'What is the waiting period for pre-existing conditions?'
+    >>> with_other_part("What about intervals?", "What pace are the tempo runs?")
+    'What pace are intervals?'
+    >>> with_other_part("And for a child?", "How much is an adult ticket?")
+    'How much is an adult ticket for a child?'
+    >>> with_other_part("And what is the price?", "How much is it?") is None, with_other_part("so?", "Who won?") is None
+    (True, True)
+    """
+    m = _OTHER_PART.match(question)
+    body = previous.strip().rstrip("?.! ")
+    if not m or not body:
+        return None
+    prep, part = (m.group(1) or "").lower(), m.group(2)
+    if any(w.lower() in _NOT_A_PART for w in _WORDS.findall(part)[:1]) or not re.search(r"[^\W\d_]|\d", part):
+        return None
+    swapped = _other_number(part, body) or _other_object(prep, part, body)
+    if swapped:
+        return f"{swapped}?"
+    topic = topic_of(previous)
+    if not prep and topic and topic in body:
+        return f"{body.replace(topic, part, 1)}?"
+    return f"{body} {prep + ' ' if prep else ''}{part}?"
+
+
+def _other_number(part: str, body: str) -> str | None:
+    """``body`` with the number beside the word the ``part``'s number stands beside replaced by it."""
+    m = re.search(_NUMBER, part)
+    if m is None:
+        return None
+    before = _WORDS.findall(part[: m.start()])
+    after = _WORDS.findall(part[m.end():])
+    if before and before[-1].lower() not in _NOT_A_PART | {"the", "a", "an"}:
+        pattern = rf"(?i:\b{re.escape(before[-1])})\s+({_NUMBER})"
+    elif after:
+        pattern = rf"\b({_NUMBER})\s+(?i:{re.escape(after[0])})\b"
+    else:
+        numbers = list(re.finditer(rf"\b({_NUMBER})\b", body))
+        if len(numbers) != 1:
+            return None
+        pattern = rf"\b({_NUMBER})\b"
+    old = re.search(pattern, body)
+    return f"{body[: old.start(1)]}{m.group()}{body[old.end(1):]}" if old else None
+
+
+def _other_object(prep: str, part: str, body: str) -> str | None:
+    """``body`` with the object of its last ``prep`` (of its last preposition, when none is given)
+    replaced by ``part``: up to the next preposition or the end."""
+    preps = list(re.finditer(rf"\b({prep if prep else _PREPOSITION})\s+", body, re.I))
+    if not preps:
+        return None
+    at = preps[-1]
+    rest = re.search(rf"\s+{_PREPOSITION}\s", body[at.end():], re.I)
+    end = at.end() + rest.start() if rest else len(body)
+    return f"{body[: at.end()]}{part}{body[end:]}"
+
+
+#: "in which room?", "which room?", "what time?": a wh-phrase and nothing else
+_WH_PHRASE = re.compile(rf"^\W*(?i:and\s+|but\s+|so\s+)?((?:(?i:{_PREPOSITION})\s+)?(?i:which|what|whose)\s+[\w’'-]+(?:\s+[\w’'-]+)?)\s*[?.!]*\s*$")
+
+
+def asked_for_another(question: str, previous: str) -> str | None:
+    """The previous question asked with the follow-up's wh-phrase instead of its own: "In which
+    room?" after "What time does Leo Fernandes speak?" is "In which room does Leo Fernandes speak?"
+    (the words from its first auxiliary on). None when ``question`` is no wh-phrase alone, or the
+    previous question has no auxiliary among its first four words.
+
+    >>> asked_for_another("Which room?", "When is the keynote held?")
+    'Which room is the keynote held?'
+    >>> asked_for_another("Which room?", "Who spoke first?") is None
+    True
+    """
+    m = _WH_PHRASE.match(question)
+    words = previous.strip().rstrip("?.! ").split()
+    if not m or m.group(1).split()[-1].lower() in AUX:
+        return None
+    aux = next((i for i, w in enumerate(words[:4]) if i > 0 and w.lower() in AUX - {"much", "many", "long", "old", "often", "far"}), None)
+    if aux is None:
+        return None
+    phrase = m.group(1)
+    return " ".join([phrase[:1].upper() + phrase[1:], *words[aux:]]) + "?"
