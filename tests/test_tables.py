@@ -323,6 +323,17 @@ def test_a_markdown_timeline_s_bold_years_answer_when_and_only_when():
     _answers_each(cases, "chronicle.md")
 
 
+EMAIL = ("From: Ruth Callaghan <r.callaghan@example.ac.uk>\nTo: Helena Marsh\nCc: Aisha Bello\nSubject: Freezer order\n\n"
+         "I have placed purchase order PO-55031 for an Arctiko ULUF 450 freezer.\n")
+
+
+def test_an_e_mail_s_header_field_is_never_the_answer():
+    """A user's e-mail thread: "What is the purchase order number for the freezer?" was answered
+    "Subject" (the label of "Subject: Freezer order", which holds two of its words)."""
+    cases = [(EMAIL, "What is the purchase order number for the freezer?", [("PO-55031", 3.0)], "PO-55031")]
+    _answers_each(cases, "emails.txt")
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple

@@ -226,11 +226,19 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
     >>> hours = ["Monday: closed", "Tuesday to Friday: 12:00 to 22:30"]
     >>> hours[0][slice(*asked_label("On which day is Trattoria Luciana closed?", hours, 0, "when"))]
     'Monday'
+    >>> asked_label("What is the purchase order number for the freezer?", ["To: Ruth", "Subject: Freezer order"], 1, None) is None
+    True
     """
     label = _labels_asked(question, tuple(lines))[index]
     if label is None or (kind != "when" and only_a_date(lines[index][slice(*label)])):
         return None  # "How many people were killed …?" over "- 1941: Bombs fall on Brenn Street, killing nine people."
+    if lines[index][slice(*label)].lower() in _HEADER_FIELDS:
+        return None  # "Subject: Freezer order" names no purchase order number, "Cc: Aisha Bello" nobody she replaced
     return label if not kind or plausible(kind, lines[index][slice(*label)]) else None
+
+
+#: an e-mail's or memo's header fields: the name of a field, never what a question asks for
+_HEADER_FIELDS = frozenset("from to cc bcc subject date sent re fw fwd attachment attachments reply-to importance memo".split())
 
 
 @functools.lru_cache(maxsize=1024)
