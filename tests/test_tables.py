@@ -45,6 +45,22 @@ def test_of_two_columns_named_alike_the_one_named_whole_is_asked(question, expec
     assert OFFICES[1][slice(*asked_cell(question, OFFICES, 1))] == expected
 
 
+PLAN = ["| Week | Easy runs | Long run (Sun) | Weekly total |", "|---|---|---|---|", "| 4 (recovery week) | 2 x 4 km | 8 km | 21 km |",
+        "| 7 | 2 x 6 km | 14 km | 33 km |", "| 10 (peak week) | 2 x 7 km | 18 km | 40 km |"]
+
+
+def test_a_row_is_named_by_its_number_as_the_header_names_it():
+    """A user's training plan: "How long is the long run in week 7?" got the "4 (recovery week)" row
+    (the only one whose first cell says "week"), and "… in week 13?" (no such week) too."""
+    from qa.answer.tables import looked_up
+
+    q = "How long is the long run in week 7?"
+    assert asked_row(q, PLAN, 2) == 3
+    assert PLAN[3][slice(*looked_up(q, PLAN, 3))] == "14 km"
+    assert PLAN[4][slice(*looked_up("What is the weekly total in week 10?", PLAN, 4))] == "40 km"
+    assert looked_up("How long is the long run in week 13?", PLAN, 2) is None
+
+
 def test_a_row_cut_by_an_abbreviation_in_a_cell_is_still_one_row():
     """"ul. Pawia 9" cut Krakow's row in two sentences, so "Who is the office manager in Krakow?"
     was answered "Pawia", from a row with no first cell."""

@@ -173,6 +173,9 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     most words with the question. None when no row, or more than one, is named."""
     asked, head = set(content_terms(question)), header_of(lines, index)
     first, last = _run(lines, index)  # without a header (in an earlier passage), the run of rows this one is in
+    keyed = _row_named_by_key(question, lines, range(head + 1 if head is not None else first, last + 1))
+    if keyed is not None:
+        return keyed
     named, shared = [], {}
     for i in range(head + 1 if head is not None else first, last + 1):
         if not cells(lines[i]):  # the Markdown rule
@@ -290,7 +293,21 @@ def row_keys(lines: Sequence[str], index: int) -> str:
         return ""
     row, names = lines[index], row_at(lines, head)
     pairs = zip((row[a:b] for a, b in cells(row)), (names[a:b] for a, b in cells(names)))
-    return " ".join(f"{name} {value}" for value, name in pairs if re.fullmatch(r"\d{1,4}[A-Za-z]?", value))
+    keys = ((_BARE_NUMBER.fullmatch(value), name) for value, name in pairs)
+    return " ".join(f"{name} {m.group(1)}" for m, name in keys if m)
+
+
+#: a cell that is a number, maybe with a note: "7", "12b", "4 (recovery week)"
+_BARE_NUMBER = re.compile(r"(\d{1,4}[A-Za-z]?)(?:\s*\([^)]*\))?")
+
+
+def _row_named_by_key(question: str, lines: Sequence[str], rows: range) -> int | None:
+    """The one row of ``rows`` whose number the question names as its header names it: "week 7"
+    for "7 | 2 x 6 km | 30 min tempo | 14 km" under "Week | Easy runs | …" (a user's training plan:
+    "How long is the long run in week 7?" got the "4 (recovery week)" row, which says "week")."""
+    named = [i for i in rows if (key := row_keys(lines, i).split(" ")) and len(key) >= 2
+             and re.search(rf"\b{re.escape(' '.join(key[:2]))}\b", question, re.I)]
+    return named[0] if len(named) == 1 else None
 
 
 def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -309,7 +326,8 @@ def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int
         return None  # not the row named, or one of another number ("Route 12 …" for "Route 22", "CHEM 1010" for "CHEM 2415")
     asked, row = set(content_terms(question)), lines[index]
     terms = [set(content_terms(row[a:b])) for a, b in cells(row)]
-    named = asked & terms[0] or any(t and t <= asked for t in terms[1:])  # or by a whole cell ("the Toxicology exam")
+    named = asked & terms[0] or any(t and t <= asked for t in terms[1:]) \
+        or _row_named_by_key(question, lines, range(index, index + 1)) == index  # or a whole cell ("the Toxicology exam"), or "week 7"
     return asked_cell(question, lines, index) if named else None  # else asked_row's best guess, not named
 
 
