@@ -61,6 +61,21 @@ def test_a_row_is_named_by_its_number_as_the_header_names_it():
     assert looked_up("How long is the long run in week 13?", PLAN, 2) is None
 
 
+SESSIONS = ["Time | Room | Speaker | Talk title", "11:20-11:40 | Seminar Room B | Chen Wei | Caffeine timing and slow-wave sleep"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What time does Chen Wei's talk start?", "11:20-11:40"),  # the first column, the row named by another cell
+    ("In which room does Chen Wei speak?", "Seminar Room B"),  # not "Speaker", whose cell names the row
+    ("What is the title of Chen Wei's talk?", "Caffeine timing and slow-wave sleep"),
+    ("Who speaks at 11:20?", "Chen Wei"),
+])
+def test_a_programme_s_columns_are_asked_for_whichever_cell_names_the_row(question, expected):
+    """A user's conference programme: "What time does Chen Wei's talk start?" got the talk's title
+    (the "Time" column was never asked for: a first column names the row)."""
+    assert SESSIONS[1][slice(*asked_cell(question, SESSIONS, 1))] == expected
+
+
 def test_a_row_cut_by_an_abbreviation_in_a_cell_is_still_one_row():
     """"ul. Pawia 9" cut Krakow's row in two sentences, so "Who is the office manager in Krakow?"
     was answered "Pawia", from a row with no first cell."""

@@ -150,19 +150,32 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     head = header_of(lines, index)
     if head is None:
         return None
-    asked, head_row = set(content_terms(question)) | _column_words(question), row_at(lines, head)
-    hits = []
-    for j, (a, b) in enumerate(cells(head_row)):
-        terms = content_terms(head_row[a:b])
-        if j > 0 and terms:  # words named, then the share of the column's name they are: "Address", not "Office manager",
-            named = sum(shares({t}, asked) for t in terms)  # for "What is the address of the Berlin office?"
-            hits.append(((named, named / len(terms)), j))
-    best = max((n for n, _ in hits), default=(0, 0))
+    asked, row = set(content_terms(question)) | _column_words(question), lines[index]
+    hits = _columns_named(asked, row_at(lines, head), row)
+    best = max((n for n, _ in hits), default=(0, 0, False))
     chosen = [j for n, j in hits if n == best]
     if not best[0] or len(chosen) != 1:
         return None
     a, b = cells(lines[index])[chosen[0]]
     return (a, b) if b > a else None
+
+
+def _columns_named(asked: set[str], head_row: str, row: str) -> list[tuple[tuple[int, float, bool], int]]:
+    """((question words naming it, the share of its name they are, its cell not naming the row), j)
+    for each column j of ``head_row`` the question may ask for: "Address", not "Office manager", for
+    "What is the address of the Berlin office?"; "Room", not "Speaker" (whose cell, "Chen Wei", is
+    what names the row), for "In which room does Chen Wei speak?". The first column names the row,
+    unless another cell does: "What time does Chen Wei's talk start?" asks for "Time"."""
+    hits, parts = [], cells(row)
+    key = parts[:1]
+    first = 0 if key and not set(content_terms(row[key[0][0] : key[0][1]])) & asked else 1
+    for j, (a, b) in enumerate(cells(head_row)):
+        terms = content_terms(head_row[a:b])
+        if j >= first and terms:
+            named = sum(shares({t}, asked) for t in terms)
+            cell = set(content_terms(row[slice(*parts[j])])) - set(terms) if j < len(parts) else set()
+            hits.append(((named, named / len(terms), not cell & asked), j))
+    return hits
 
 
 def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
