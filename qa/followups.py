@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from qa.topics import AUX, WH, topic_of, with_other_slot
+from qa.topics import AUX, DETERMINERS, WH, topic_of, with_other_slot
 
 _PREPOSITION = r"(?:in|for|at|on|of|with|by|from|to|during|after|before|under|over|about)"
 #: "and for a child?", "what about intervals?", "how about in week 10?": a connective, maybe a preposition, a short phrase
@@ -59,6 +59,8 @@ def with_other_part(question: str, previous: str) -> str | None:
     'What is the waiting period for pre-existing conditions?'
     >>> with_other_part("What about intervals?", "What pace are the tempo runs?")
     'What pace are intervals?'
+    >>> with_other_part("What about intervals?", "What pace are tempo runs?"), with_other_part("And the cavalry?", "How long did the troops stay?")
+    ('What pace are intervals?', 'How long did the cavalry stay?')
     >>> with_other_part("And for a child?", "How much is an adult ticket?")
     'How much is an adult ticket for a child?'
     >>> with_other_part("And what is the price?", "How much is it?") is None, with_other_part("so?", "Who won?") is None
@@ -74,9 +76,14 @@ def with_other_part(question: str, previous: str) -> str | None:
     swapped = _other_number(part, body) or _other_object(prep, part, body)
     if swapped:
         return f"{swapped}?"
-    topic = topic_of(previous)
-    if not prep and topic and topic in body:
-        return f"{body.replace(topic, part, 1)}?"
+    if not prep:
+        topic = topic_of(previous)
+        if topic and topic in body and topic.split()[0].lower() in DETERMINERS:  # "the troops" of "How long did the troops stay?"
+            return f"{body.replace(topic, part, 1)}?"
+        words = body.split()
+        aux = max((i for i, w in enumerate(words) if 0 < i < len(words) - 1 and w.lower() in AUX), default=None)
+        if aux is not None and len(words) - aux - 1 <= 4:  # "tempo runs" of "What pace are tempo runs?"
+            return " ".join([*words[: aux + 1], part]) + "?"
     return f"{body} {prep + ' ' if prep else ''}{part}?"
 
 

@@ -70,6 +70,8 @@ def _subject(phrase: list[str]) -> list[str]:
     for k in range(2, len(phrase) - 1):
         if phrase[k][:1].islower() and phrase[k + 1].lower() in DETERMINERS | _PREPOSITIONS:
             return phrase[:k]
+    if len(phrase) > 2 and phrase[-1][:1].islower() and phrase[-1].isalpha():  # "did the troops stay": the verb ends it
+        return phrase[:-1]
     return phrase
 
 
