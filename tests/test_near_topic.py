@@ -121,6 +121,20 @@ def test_a_transcript_line_speaks_for_the_name_it_opens_with_and_that_name_answe
     assert _answer("Who was first elected in November 2021?", talk, "Mayor Ortega").short_answer == "Mayor Ortega"
 
 
+def test_the_one_line_of_a_described_speaker_naming_what_they_are_asked_about_answers_whole():
+    """A user's consultation transcript: "What did the doctor say about salt?" was refused (the reader,
+    trained on prose, was unsure of the "Dr. Patel:" line); "the doctor" is "Dr." in a turn's name."""
+    text = ("Doctor: Dr. Anjali Patel\nDr. Patel: Your blood pressure is 148 over 94.\n"
+            "Dr. Patel: Cut salt down to less than 5 grams a day, and no more than two cups of coffee a day.\n"
+            "Maria: I can do that. I also eat a lot of salt at work.\n")
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(parse_document("visit.txt", text), 400, 0)]
+    unsure = ReaderAnswerer(reader=ScriptedReader([("less than 5 grams a day", -3.0)]), refusal_threshold=6.2,
+                            prefer_typed_rules=False, w_reader=12.0, reader_mid=0.0, reader_temp=2.0)
+    answer = unsure.answer("What did the doctor say about salt?", hits, None, {})
+    assert answer.short_answer == "Cut salt down to less than 5 grams a day, and no more than two cups of coffee a day"
+    assert unsure.answer("What did the doctor say about coffee beans?", hits, None, {}).refused  # no line of theirs names both
+
+
 @pytest.mark.integration
 def test_a_name_no_document_mentions_is_refused_and_said_while_a_misspelt_one_is_found(engine):
     """A user's support chat: "How many customers are affected at the Westfield exchange?" got the

@@ -28,7 +28,7 @@ from qa.answer.question import (
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
-from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, speaker_of, their_words
+from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, said_about, speaker_of, their_words, turn_words
 from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
@@ -178,10 +178,22 @@ class ReaderAnswerer(ExtractiveAnswerer):
             read_cands = theirs
             for c in read_cands:
                 c.span = their_words(c.span, rules_span[id(c)], c.sentence.text)
+            sure = said_about(question, [c.sentence.text for c in theirs])
+            if sure is not None:  # the one line of theirs that names what they are asked about: all of it
+                self._made_sure(theirs[sure])
+                theirs[sure].span = turn_words(theirs[sure].sentence.text) or theirs[sure].span
+                read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         # a changelog's "## [4.3.0] - 2025-09-18" is the version and date of its entries
         read = {id(c) for c in read_cands}
         return from_heading(question, read_cands, self.w_reader * self.reader_confidence(self.reader_mid + 5 * self.reader_temp),
                             unread=[c for c in cands if id(c) not in read])
+
+    def _made_sure(self, c: Candidate) -> None:
+        """``c``'s reader evidence raised to a lookup's (:meth:`_look_up_labels`), its score with it."""
+        sure = self.reader_mid + 5 * self.reader_temp
+        if c.span is not None and c.reader_score is not None and c.reader_score < sure:
+            c.score += self.w_reader * (self.reader_confidence(sure) - self.reader_confidence(c.reader_score))
+            c.reader_score = sure
 
     def _rows_asked_less(self, read_cands: Sequence[Candidate]) -> None:
         """Rows of one table (one document, as many cells) compete by the question's words they hold:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.definitions import fold
+from qa.answer.question import content_terms
 from qa.answer.scoring import Candidate
 from qa.answer.spans import Span
 
@@ -103,6 +104,9 @@ def _attributes_to(speaker: re.Pattern[str], sentence: str) -> bool:
 _FROM = re.compile(r"^\s*From:\s*(.+)$", re.I)
 #: a transcript's or minutes' line opened by who speaks: "[19:14] Priya Raman: …", "Jenna Ortiz: …"
 _TURN = re.compile(r"^\s*(?:\[[^\]]{1,24}\]\s*|\d{1,2}[:.]\d{2}\s+)?([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,3}):\s+\S", re.I)
+#: a speaker described by a title, and the title's abbreviation before a name ("What did the doctor say?" over "Dr. Patel: …")
+_TITLE_ABBREVIATIONS = {"doctor": r"\bDr\b\.?", "professor": r"\bProf\b\.?", "nurse": r"\bNurse\b", "senator": r"\bSen\b\.",
+                        "governor": r"\bGov\b\.", "general": r"\bGen\b\.", "captain": r"\bCapt\b\.?", "reverend": r"\bRev\b\.?"}
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I'll|I’ll|I've|I’ve|I'd|I’d|my|me|we|our)\b", re.I)
 
 
@@ -131,8 +135,11 @@ def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = 
     True
     >>> quotes_speaker("Priya", "It is the line card.", ["[19:15] Daniel Foster: Is it the router?", "[19:14] Priya Raman: Hi."])
     False
+    >>> quotes_speaker("doctor", "Dr. Patel: Cut salt down to less than 5 grams a day."), quotes_speaker("doctor", "Maria: Thank you.")
+    (True, False)
     """
-    pat = re.compile(rf"\b{re.escape(fold(speaker))}\b", re.I)
+    title = _TITLE_ABBREVIATIONS.get(speaker.lower())  # "the doctor" speaks in a transcript's "Dr. Patel:" lines
+    pat = re.compile(rf"\b(?:{re.escape(fold(speaker))}\b{'|' + title if title else ''})", re.I)
     sentence = fold(sentence)
     earlier = [fold(p) for p in ([previous] if isinstance(previous, str) else previous) if p]
     if _attributes_to(pat, sentence):
@@ -155,6 +162,44 @@ def quotes_speaker(speaker: str, sentence: str, previous: str | Sequence[str] = 
         if not _CONTINUES.search(before):
             return False
     return False
+
+
+#: what a "What did X say about Y?" question asks about
+_ABOUT = re.compile(r"\b(?:about|on|regarding|concerning)\s+(?:the\s+)?(.+?)\W*$", re.I)
+
+
+def said_about(question: str, theirs: Sequence[str]) -> int | None:
+    """The index of the one sentence of ``theirs`` (what the asked speaker is reported to have said)
+    that names every word of what "What did X say about Y?" asks about, or None. "What did the doctor
+    say about salt?" over a transcript is answered by "Dr. Patel: Cut salt down to less than 5 grams a
+    day …" as surely as a looked-up line: the reader, trained on prose, was unsure of dialogue.
+
+    >>> said_about("What did the doctor say about salt?", ["Dr. Patel: Cut salt down to 5 grams a day.", "Dr. Patel: Hello."])
+    0
+    >>> said_about("What did the doctor say?", ["Dr. Patel: Cut salt."]), said_about("What did she say about salt?", ["Salt.", "No salt."])
+    (None, None)
+    """
+    m = _ABOUT.search(question) if _SAID_BY.search(question) else None
+    terms = set(content_terms(m.group(1))) if m else set()
+    if not terms:
+        return None
+    naming = [i for i, s in enumerate(theirs) if terms <= set(content_terms(s))]
+    return naming[0] if len(naming) == 1 else None
+
+
+def turn_words(sentence: str) -> Span | None:
+    """What a transcript's line says, less who says it: "Cut salt down …" of "Dr. Patel: Cut salt down …".
+
+    >>> s = "Dr. Patel: Cut salt down."; turn_words(s).text(s), turn_words("Salt is bad.")
+    ('Cut salt down', None)
+    """
+    m = _TURN.match(sentence)
+    if m is None:
+        return None
+    start, end = m.end() - 1, len(sentence.rstrip())
+    while end > start and sentence[end - 1] in ".!?":
+        end -= 1
+    return Span(start, end, "turn")
 
 
 def their_words(span: Span | None, quote: Span | None, sentence: str) -> Span | None:
