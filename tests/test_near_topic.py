@@ -121,6 +121,14 @@ def test_a_transcript_line_speaks_for_the_name_it_opens_with_and_that_name_answe
     assert _answer("Who was first elected in November 2021?", talk, "Mayor Ortega").short_answer == "Mayor Ortega"
 
 
+def test_a_relative_s_date_does_not_answer_for_another_of_the_family():
+    """A user's biography gave Edmund Rookwood's death for "When did Clara Rookwood die?" (his
+    daughter, of whose death it says nothing)."""
+    text = "Clara Rookwood was born in 1849.\nEdmund Rookwood died of pneumonia on 17 January 1869.\n"
+    assert _answer("When did Clara Rookwood die?", text, "17 January 1869").refused
+    assert _answer("When did Edmund Rookwood die?", text, "17 January 1869").short_answer == "17 January 1869"
+
+
 def test_the_one_line_of_a_described_speaker_naming_what_they_are_asked_about_answers_whole():
     """A user's consultation transcript: "What did the doctor say about salt?" was refused (the reader,
     trained on prose, was unsure of the "Dr. Patel:" line); "the doctor" is "Dr." in a turn's name."""

@@ -84,6 +84,33 @@ def other_role(question: str, sentence: str) -> bool:
     return not any(n.lower() in keys or _initials(n) in keys for n in named)
 
 
+#: a person's full name in a question: a first name and a surname, capitalised ("Clara Rookwood")
+_FULL_NAME = re.compile(r"(?<!^)\b([A-Z][a-zà-ÿ’'-]+)\s+(?:[A-Z]\.\s+)?([A-Z][a-zà-ÿ’'-]{2,})\b")
+#: words before a surname that are no first name ("Mr Pellow", "the Rookwood family")
+_NOT_FIRST = frozenset("mr mrs ms miss dr sir lady lord dame king queen prince princess saint st the mayor "
+                       "president councillor professor reverend captain general".split())
+
+
+def other_person(question: str, sentence: str) -> bool:
+    """Does ``sentence`` name another person of the asked one's family: the surname with another first
+    name, and never the asked first name? "When did Clara Rookwood die?" is not answered by "Edmund
+    Rookwood died of pneumonia on 17 January 1869." (a user's biography: a family's dates were given
+    for each other).
+
+    >>> s = "Edmund Rookwood died of pneumonia on 17 January 1869."
+    >>> other_person("When did Clara Rookwood die?", s), other_person("When did Edmund Rookwood die?", s)
+    (True, False)
+    >>> other_person("When did Clara Rookwood die?", "Rookwood died in 1869."), other_person("Who won?", s)
+    (False, False)
+    """
+    for first, surname in _FULL_NAME.findall(question):
+        if first.lower() in _NOT_FIRST or re.search(rf"\b{re.escape(first)}\b", sentence):
+            continue
+        others = re.findall(rf"\b([A-Z][a-zà-ÿ’'-]+)\s+(?:[A-Z]\.\s+)?{re.escape(surname)}\b", sentence)
+        if any(o.lower() not in _NOT_FIRST for o in others):
+            return True
+    return False
+
 
 def unnamed_role(question: str, passage: str) -> bool:
     """Does the question ask for the holder of a role by its acronym ("Who is the CTO?") that
