@@ -21,6 +21,8 @@ _STARTS_WITH_DATE = re.compile(rf"^\W*(?:{MONTHS}\b|\d{{4}}\b|\d{{1,2}}\s+{MONTH
 _WHERE = re.compile(r"^\W*where\b", re.I)
 _HOW_LONG = re.compile(r"^\W*how\s+long\b(?!\s+ago)", re.I)
 #: a year alone ("1644", "in 1644", Markdown's "**1644**"): when, never how long
+#: a time of day and nothing else: "14:00", "9:30 a.m."
+_CLOCK_TIME = re.compile(r"(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*(?:-|–|to)\s*\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?", re.I)
 _SINCE_WHEN = re.compile(r"^\W*how\s+long\s+(?:has|have|had)\b", re.I)
 _BARE_YEAR = re.compile(r"[\W_]*(?:in\s+)?(?:1\d{3}|20\d{2})[\W_]*")
 
@@ -41,6 +43,8 @@ def wrong_kind(question: str, span: str) -> bool:
     (False, False)
     >>> wrong_kind("How long did the troops stay?", "**1644**"), wrong_kind("How long did they stay?", "1644 weeks")
     (True, False)
+    >>> wrong_kind("How much extra is a guided tour?", "14:00"), wrong_kind("How much is a guided tour?", "£2.00")
+    (True, False)
     >>> wrong_kind("Where did it happen?", "Caracas"), wrong_kind("When did it happen?", "January 3")
     (False, False)
     >>> wrong_kind("Who is the venue contact?", "Lake Starnberg"), wrong_kind("Who is the venue contact?", "Anna Berg")
@@ -55,6 +59,8 @@ def wrong_kind(question: str, span: str) -> bool:
     if _WHERE.match(question):
         return bool(_STARTS_WITH_DATE.match(span))
     if _WHO.match(question) and _A_PLACE.search(span):  # "Lake Starnberg" is nobody (a user's venue list)
+        return True
+    if _HOW_MUCH.search(question) and _CLOCK_TIME.fullmatch(span.strip()):  # "How much extra is a guided tour?" "14:00"
         return True
     if _HOW_LONG.match(question):
         year = bool(_BARE_YEAR.fullmatch(span)) and not _SINCE_WHEN.match(question)  # "How long has it run?" "1951": since then
@@ -225,6 +231,11 @@ _ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnu
 _ASKS_EMAIL = re.compile(r"\b(?:what|which)\b[^?]*\be-?mail\s+address", re.I)
 
 
+#: a place's address asked for ("the address of the museum", "its address"), not an IP's, nor the verb
+_ASKS_ADDRESS = re.compile(r"^\W*(?:what|which)(?:\s+(?:is|was)\s+(?:the|its|their|his|her|your|our|(?:the\s+)?[\w’'-]+[’']s))?\s+"
+                           r"(?:postal\s+|street\s+|home\s+|office\s+|mailing\s+|full\s+)?address\b", re.I)
+
+
 def not_the_contact_asked(question: str, span: str) -> bool:
     """A phone number asked for and no phone number given (under six digits: "17", a parking space),
     or an e-mail address asked for and none given ("Priya Raman"); from a user's documents.
@@ -235,9 +246,16 @@ def not_the_contact_asked(question: str, span: str) -> bool:
     True
     >>> not_the_contact_asked("What is the agent's email address?", "Priya Raman"), not_the_contact_asked("Who sent the email?", "Ann")
     (True, False)
+    >>> not_the_contact_asked("What is the address of the museum?", "1093377"), not_the_contact_asked("What is its address?", "12 Market Square")
+    (True, False)
+    >>> not_the_contact_asked("What is the address of the museum?", "visit@museum.example")
+    True
     """
     if _ASKS_EMAIL.search(question):
         return "@" not in span
+    if _ASKS_ADDRESS.search(question) and not _ASKS_EMAIL.search(question):
+        # a street has a name: "number 1093377" is a charity's (a user's museum guide), and an e-mail no street
+        return not re.search(r"\b[A-ZÀ-Þ][^\W\d_]", span) or bool(re.search(r"@|://|\bwww\.", span))
     if _ASKS_PHONE.search(question) and re.search(r"\b(?:what|which)\b", question, re.I):
         digits = len(re.findall(r"\d", span))  # not "17" (a parking space), nor "Strandveien 44, 1366" (an address)
         return digits < 6 or len(re.findall(r"[^\W\d_]", span)) > digits
