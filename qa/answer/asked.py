@@ -18,11 +18,11 @@ from qa.answer.about import (
 from qa.answer.definitions import names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
-from qa.answer.labels import label_unasked, line_of, numbered_value, other_label, other_number
+from qa.answer.labels import label_unasked, line_of, numbered_value, other_item, other_label, other_number
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
-from qa.answer.tables import is_header_row, other_item, row_keys, unnamed_key
+from qa.answer.tables import is_header_row, row_keys, unnamed_key
 from qa.types import SECTION_SEP
 
 

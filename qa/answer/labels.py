@@ -339,3 +339,32 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     if asked & ((_label_terms(line, parts[0]) - others) | set(content_terms(line[slice(*parts[1])]))):
         return False
     return bool(asked - set(content_terms(about)) - _ASKING)
+
+
+#: a list item's line: "- ", "* ", "• " or "3. " first
+_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)])\s+\S")
+
+
+def other_item(question: str, lines: Sequence[str], index: int) -> bool:
+    """Is ``lines[index]`` an item of a list that has none of the question's words, while another
+    item of the list has some? Then the item the question names is that one. "Who is the release manager?"
+    over "- Beatriz Souza, release manager" / "- Kenji Watanabe, Redis integration" was answered
+    "Kenji Watanabe" (a user's README: the reader took the name after the role, on the next line).
+
+    >>> items = ["- Beatriz Souza, release manager", "- Kenji Watanabe, Redis integration"]
+    >>> other_item("Who is the release manager?", items, 1), other_item("Who is the release manager?", items, 0)
+    (True, False)
+    >>> other_item("Who works on Redis?", ["Beatriz Souza manages releases.", "Kenji Watanabe works on it."], 1)
+    False
+    """
+    if not _ITEM.match(lines[index]):
+        return False
+    terms = set(content_terms(question))
+    if terms & set(content_terms(lines[index])):
+        return False
+    first = last = index
+    while first > 0 and _ITEM.match(lines[first - 1]):
+        first -= 1
+    while last + 1 < len(lines) and _ITEM.match(lines[last + 1]):
+        last += 1
+    return any(terms & set(content_terms(lines[j])) for j in range(first, last + 1) if j != index)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.about import other_numbered
+from qa.answer.columns import attribute_unnamed, other_kind_of
 from qa.answer.labels import shares
 from qa.answer.question import content_terms
 from qa.answer.spans import Span
@@ -151,7 +152,7 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     if head is None:
         return None
     asked, row = set(content_terms(question)) | _column_words(question), lines[index]
-    hits = _columns_named(asked, row_at(lines, head), row)
+    hits = _columns_named(asked, row_at(lines, head), row, question)
     best = max((n for n, _ in hits), default=(0, 0, False))
     chosen = [j for n, j in hits if n == best]
     if not best[0] or len(chosen) != 1:
@@ -160,7 +161,7 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     return (a, b) if b > a else None
 
 
-def _columns_named(asked: set[str], head_row: str, row: str) -> list[tuple[tuple[int, float, bool], int]]:
+def _columns_named(asked: set[str], head_row: str, row: str, question: str = "") -> list[tuple[tuple[int, float, bool], int]]:
     """((question words naming it, the share of its name they are, its cell not naming the row), j)
     for each column j of ``head_row`` the question may ask for: "Address", not "Office manager", for
     "What is the address of the Berlin office?"; "Room", not "Speaker" (whose cell, "Chen Wei", is
@@ -171,7 +172,7 @@ def _columns_named(asked: set[str], head_row: str, row: str) -> list[tuple[tuple
     first = 0 if key and not set(content_terms(row[key[0][0] : key[0][1]])) & asked else 1
     for j, (a, b) in enumerate(cells(head_row)):
         terms = content_terms(head_row[a:b])
-        if j >= first and terms:
+        if j >= first and terms and not other_kind_of(question, head_row[a:b]):
             named = sum(shares({t}, asked) for t in terms)
             cell = set(content_terms(row[slice(*parts[j])])) - set(terms) if j < len(parts) else set()
             hits.append(((named, named / len(terms), not cell & asked), j))
@@ -363,33 +364,6 @@ def table_span(question: str, chunk: Chunk, index: int, span: Span | None) -> Sp
     cell = asked_cell(question, lines, index)
     if cell is not None:
         return Span(*cell, "table")
-    return None if is_header_row(lines, index) else span
-
-
-#: a list item's line: "- ", "* ", "• " or "3. " first
-_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,2}[.)])\s+\S")
-
-
-def other_item(question: str, lines: Sequence[str], index: int) -> bool:
-    """Is ``lines[index]`` an item of a list that has none of the question's words, while another
-    item of the list has some? Then the item the question names is that one. "Who is the release manager?"
-    over "- Beatriz Souza, release manager" / "- Kenji Watanabe, Redis integration" was answered
-    "Kenji Watanabe" (a user's README: the reader took the name after the role, on the next line).
-
-    >>> items = ["- Beatriz Souza, release manager", "- Kenji Watanabe, Redis integration"]
-    >>> other_item("Who is the release manager?", items, 1), other_item("Who is the release manager?", items, 0)
-    (True, False)
-    >>> other_item("Who works on Redis?", ["Beatriz Souza manages releases.", "Kenji Watanabe works on it."], 1)
-    False
-    """
-    if not _ITEM.match(lines[index]):
-        return False
-    terms = set(content_terms(question))
-    if terms & set(content_terms(lines[index])):
-        return False
-    first = last = index
-    while first > 0 and _ITEM.match(lines[first - 1]):
-        first -= 1
-    while last + 1 < len(lines) and _ITEM.match(lines[last + 1]):
-        last += 1
-    return any(terms & set(content_terms(lines[j])) for j in range(first, last + 1) if j != index)
+    head = header_of(lines, index)
+    columns = [row_at(lines, head)[a:b] for a, b in cells(row_at(lines, head))] if head is not None else []
+    return None if is_header_row(lines, index) or attribute_unnamed(question, columns) else span

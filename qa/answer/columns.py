@@ -1,0 +1,50 @@
+"""Which column of a table a question asks for, told by the words it names them with: "What is
+Helena Marsh's job title?" asks for no "Talk title", and a programme whose columns name no job title
+answers it with no row (a user's conference programme). Used by :mod:`qa.answer.tables`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.answer.labels import shares
+from qa.answer.question import content_terms
+
+
+def other_kind_of(question: str, column: str) -> bool:
+    """Does the question name the column's last word with another word before it than the column's
+    own? "What is Helena Marsh's job title?" asks for no "Talk title" (a user's programme).
+
+    >>> other_kind_of("What is Helena Marsh's job title?", "Talk title"), other_kind_of("What is the talk title?", "Talk title")
+    (True, False)
+    >>> other_kind_of("What is the title of her talk?", "Talk title"), other_kind_of("What is the job title?", "Title")
+    (False, False)
+    """
+    words = column.split()
+    if len(words) < 2:
+        return False
+    before = re.findall(rf"\b([\w’'-]+)\s+{re.escape(words[-1])}\b", question, re.I)
+    own = set(content_terms(column))
+    return any(content_terms(b) and not set(content_terms(b)) & own for b in before)
+
+
+#: "What is Helena Marsh's job title?", "What is the email of …": the attribute a question asks of someone
+_ATTRIBUTE = re.compile(r"^\W*what(?:\s+is|\s+was|’s|'s)\s+(?:(?:the\s+)?[\w .-]+?[’']s?\s+([\w -]+?)|the\s+([\w -]+?)\s+of\b.*?)\W*$", re.I)
+
+
+def attribute_unnamed(question: str, columns: Sequence[str]) -> bool:
+    """Does the question ask for an attribute of someone (its possessive, or "the … of") that no
+    column of the row's table names? "What is Helena Marsh's job title?" over a programme's "09:15 |
+    Lecture Theatre 1 | Helena Marsh | Opening remarks" (a user's): the row tells no job title.
+
+    >>> columns = ["Time", "Room", "Speaker", "Talk title"]
+    >>> attribute_unnamed("What is Helena Marsh's job title?", columns), attribute_unnamed("What is Helena Marsh's room?", columns)
+    (True, False)
+    """
+    m = _ATTRIBUTE.match(question)
+    if not columns or m is None:
+        return False
+    attribute = set(content_terms(m.group(1) or m.group(2)))
+    return bool(attribute) and not any(any(shares({t}, set(content_terms(c))) for t in attribute) and not other_kind_of(question, c)
+                                       for c in columns)
