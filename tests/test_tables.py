@@ -365,6 +365,23 @@ def test_an_e_mail_s_header_field_is_never_the_answer():
     _answers_each(cases, "emails.txt")
 
 
+SIGNED = ("Time | Room | Speaker | Talk title\n09:15 | Theatre 1 | Helena Marsh | Opening remarks\n\n"
+          "Kind regards,\nHelena\n\n--\nDr Helena Marsh\nReader in Sleep Psychology, University of Eastbridge\n\n"
+          "Kind regards,\nDaniel Price\n\n--\nDaniel Price\nAccount Manager, Somnotrack UK Ltd\n")
+
+
+def test_a_signature_s_name_line_answers_and_a_table_without_the_asked_column_does_not():
+    """A user's e-mails: "Who is the account manager at Somnotrack UK?" was refused (a line of two
+    words, "Daniel Price", was never read for an answer), and "What is Helena Marsh's job title?"
+    was answered from a programme's row, whose table has no column for it."""
+    cases = [
+        (SIGNED, "Who is the account manager at Somnotrack UK?", [("Daniel Price", 3.0)], "Daniel Price"),
+        (SIGNED, "What is Helena Marsh's job title?", [("Theatre 1", 9.0), ("Reader in Sleep Psychology", 3.0)],
+         "Reader in Sleep Psychology"),
+    ]
+    _answers_each(cases, "emails.txt")
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple

@@ -188,6 +188,12 @@ class ReaderAnswerer(ExtractiveAnswerer):
         return from_heading(question, read_cands, self.w_reader * self.reader_confidence(self.reader_mid + 5 * self.reader_temp),
                             unread=[c for c in cands if id(c) not in read])
 
+    def _unread(self, c: Candidate) -> None:
+        """``c`` without its span and its reader evidence (and the score that evidence gave)."""
+        if c.reader_score is not None:
+            c.score -= self.w_reader * self.reader_confidence(c.reader_score)
+        c.reader_score, c.span = None, None
+
     def _made_sure(self, c: Candidate) -> None:
         """``c``'s reader evidence raised to a lookup's (:meth:`_look_up_labels`), its score with it."""
         sure = self.reader_mid + 5 * self.reader_temp
@@ -208,8 +214,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             most = max(len(c.matched) for c in rows)
             for c in rows:
                 if len(c.matched) < most:
-                    c.score -= self.w_reader * self.reader_confidence(c.reader_score)
-                    c.reader_score, c.span = None, None
+                    self._unread(c)
 
     def _read_speakers_sentences(self, question: str, qtype: str, head: str, cands: Sequence[Candidate],
                                  read_cands: list[Candidate], pending: list[Candidate],
@@ -353,8 +358,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
         for c in read_cands:  # a table row answers with the cell under the column the question names, if of the asked type
             if c.span is not None:
                 c.span = table_span(question, c.hit.chunk, c.index, c.span)
-                if c.span is not None and kind and c.span.kind == "table" and not plausible(kind, c.span.text(c.sentence.text)):
-                    c.span = None
+                if c.span is None or (kind and c.span.kind == "table" and not plausible(kind, c.span.text(c.sentence.text))):
+                    self._unread(c)  # a header row, a row whose table has no column for what is asked, a cell of the wrong type
         if speaker:
             for c in read_cands:
                 if not quotes_speaker(speaker, c.sentence.text, previous_sentences(c)):

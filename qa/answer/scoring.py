@@ -89,11 +89,16 @@ class Weights:
 
 
 def _answerable(sentence: str) -> bool:
-    """Can the sentence answer: three words or more, or two with a number ("Serves 4.") or a label
-    ("Monday: closed"), and no heading."""
+    """Can the sentence answer: three words or more, or two with a number ("Serves 4."), a label
+    ("Monday: closed") or a name ("Daniel Price", an e-mail signature's first line), and no heading."""
     words = sentence.split()
-    return (len(words) >= 3 or (len(words) == 2 and (any(ch.isdigit() for ch in sentence) or labelled(sentence) is not None))) \
+    return (len(words) >= 3 or (len(words) == 2 and (any(ch.isdigit() for ch in sentence) or labelled(sentence) is not None
+                                                     or _NAME_LINE.fullmatch(sentence.strip()) is not None))) \
         and heading_of(sentence) is None
+
+
+#: a line that is a person's name and nothing else: "Daniel Price" (what "Who is the account manager?" asks for)
+_NAME_LINE = re.compile(r"(?:Dr\.?\s+|Prof\.?\s+)?[A-Z][a-zà-ÿ’'-]+\s+[A-Z][a-zà-ÿ’'-]+")
 
 
 def _candidates(hits: Sequence[Hit]) -> list[Candidate]:
