@@ -334,6 +334,8 @@ def test_a_looked_up_cell_of_the_wrong_type_answers_nothing():
         (MOTIONS, "Which councillor voted against the library roof contract?", [("6-1", 9.0), ("Tomas Lindqvist", 3.0)],
          "Tomas Lindqvist"),
         (MOTIONS, "What was the vote on the library roof contract?", [("Daniel Okafor", 3.0)], "6-1"),
+        # the first column ("Motion") is asked only when it is named better than another
+        (MOTIONS, "What was the vote on the parking fees motion?", [("Priya Nair", 3.0)], "4-3"),
     ]
     _answers_each(cases, "minutes.docx")
 

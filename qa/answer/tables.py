@@ -153,7 +153,7 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
         return None
     asked, row = set(content_terms(question)) | _column_words(question), lines[index]
     hits = _columns_named(asked, row_at(lines, head), row, question)
-    best = max((n for n, _ in hits), default=(0, 0, False))
+    best = max((n for n, _ in hits), default=(0, 0.0, False, False))
     chosen = [j for n, j in hits if n == best]
     if not best[0] or len(chosen) != 1:
         return None
@@ -161,7 +161,7 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     return (a, b) if b > a else None
 
 
-def _columns_named(asked: set[str], head_row: str, row: str, question: str = "") -> list[tuple[tuple[int, float, bool], int]]:
+def _columns_named(asked: set[str], head_row: str, row: str, question: str = "") -> list[tuple[tuple[int, float, bool, bool], int]]:
     """((question words naming it, the share of its name they are, its cell not naming the row), j)
     for each column j of ``head_row`` the question may ask for: "Address", not "Office manager", for
     "What is the address of the Berlin office?"; "Room", not "Speaker" (whose cell, "Chen Wei", is
@@ -175,7 +175,7 @@ def _columns_named(asked: set[str], head_row: str, row: str, question: str = "")
         if j >= first and terms and not other_kind_of(question, head_row[a:b]):
             named = sum(shares({t}, asked) for t in terms)
             cell = set(content_terms(row[slice(*parts[j])])) - set(terms) if j < len(parts) else set()
-            hits.append(((named, named / len(terms), not cell & asked), j))
+            hits.append(((named, named / len(terms), not cell & asked, j > 0), j))  # of all else equal, not the first
     return hits
 
 
