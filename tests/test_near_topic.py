@@ -121,6 +121,23 @@ def test_a_transcript_line_speaks_for_the_name_it_opens_with_and_that_name_answe
     assert _answer("Who was first elected in November 2021?", talk, "Mayor Ortega").short_answer == "Mayor Ortega"
 
 
+def test_a_row_under_another_day_or_in_another_lettered_room_does_not_answer():
+    """A user's programme: "Who is speaking in Seminar Room C on Friday?" (no talk is) got Thursday's
+    Room C speaker, then Friday's Room B one."""
+    text = ("## Day 1: Thursday 9 October\nTime | Room | Speaker\n11:40 | Seminar Room C | Fatima El Amrani\n\n"
+            "## Day 2: Friday 10 October\nTime | Room | Speaker\n10:20 | Seminar Room B | Jonas Lindqvist\n")
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(parse_document("programme.md", text), 400, 0)]
+
+    def answer(question: str, read: str):  # calibrated as the shipped reader: without the reader's evidence, a refusal
+        shipped = ReaderAnswerer(reader=ScriptedReader([(read, 9.0)]), refusal_threshold=6.2, prefer_typed_rules=False,
+                                 w_reader=12.0, reader_mid=0.0, reader_temp=2.0)
+        return shipped.answer(question, hits, None, {})
+
+    assert answer("Who is speaking in Seminar Room C on Friday?", "Fatima El Amrani").refused
+    assert answer("Who is speaking in Seminar Room C on Friday?", "Jonas Lindqvist").refused
+    assert answer("Who is speaking in Seminar Room C on Thursday?", "Fatima El Amrani").short_answer == "Fatima El Amrani"
+
+
 def test_a_relative_s_date_does_not_answer_for_another_of_the_family():
     """A user's biography gave Edmund Rookwood's death for "When did Clara Rookwood die?" (his
     daughter, of whose death it says nothing)."""

@@ -49,6 +49,24 @@ def other_time(question: str, sentence: str, passage: str) -> bool:
     return bool(quarters) and not quarters & _quarters(passage) and bool(_quarters(sentence))
 
 
+_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
+
+
+def other_weekday(question: str, context: str) -> bool:
+    """Does ``context`` (a sentence and the headings it stands under) name only other weekdays than
+    the one the question names? "Who is speaking in Seminar Room C on Friday?" is not answered by a
+    row under "Day 1: Thursday 9 October 2025" (a user's programme).
+
+    >>> other_weekday("Who speaks on Friday?", "Day 1: Thursday\\n11:20 | Room C | Ann Lee"), other_weekday("Who speaks on Friday?", "Ann Lee")
+    (True, False)
+    >>> other_weekday("Who speaks on Friday?", "Fridays and Thursdays: Ann Lee")
+    False
+    """
+    asked = {d.lower() for d in _WEEKDAY.findall(question)}
+    named = {d.lower() for d in _WEEKDAY.findall(context)}
+    return bool(asked) and bool(named) and not asked & named
+
+
 #: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
 ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
 ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{ROLE_HEAD}\b")
@@ -138,7 +156,7 @@ _NOT_A_NAME = re.compile(rf"{MONTHS}|In|On|By|At|From|Since|Until|After|Before|D
 #: 2025-47", "agenda item 4", "the Under-18 team")
 _KEYED = re.compile(r"\b(item|motion|resolution|room|gate|platform|route|step|point|section|chapter|article|clause|phase"
                     r"|stage|level|floor|unit|ward|ticket|lot|exhibit|appendix|annex|under|rule|week|day|module|lesson|part"
-                    r"|task|exercise)(?:\s+|-)(\d+(?:[-.]\d+)?[A-Za-z]?)\b", re.I)
+                    r"|task|exercise)(?:\s+|-)(\d+(?:[-.]\d+)?[A-Za-z]?|(?-i:[A-Z])(?![\w’'-]))", re.I)  # "Room 12", "Seminar Room C"
 
 
 def numbered_items(question: str) -> list[tuple[str, str]]:
@@ -188,7 +206,8 @@ def other_numbered(question: str, sentence: str, passage: str, heading: str = ""
     # is that one's, whatever else the passage names
     line = re.sub(r"^\W+", "", sentence.rsplit("\n", 1)[-1])
     labels = [x for x in _items_in(line.split(":", 1)[0]) if ":" in line][:1] + _items_in(heading)[:1]
-    return any((not re.search(rf"\b{re.escape(w)}(?:\s+|-){re.escape(n)}\b", passage, re.I)
+    row = " | " in line  # a table's row is one record: "10:20 | Seminar Room B | Jonas Lindqvist" is Room B's, whatever else
+    return any(((row and (w, n) not in here) or not re.search(rf"\b{re.escape(w)}(?:\s+|-){re.escape(n)}\b", passage, re.I)
                 or any(lw == w and ln != n for lw, ln in labels))
                and any(w2 == w and n2 != n for w2, n2 in here) for w, n in asked)
 

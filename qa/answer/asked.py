@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from qa.answer.about import (
     negation_unmet, other_colour, other_event, other_numbered, other_ordinal, other_person, other_place, other_role, other_time,
-    other_version,
+    other_version, other_weekday,
     role_for_employer, unnamed_role,
 )
 from qa.answer.definitions import names_another, next_to
@@ -91,7 +91,7 @@ class Asked(NamedTuple):
             return True
         section = section_of(ch, idx)
         return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
-                or other_person(q, sent)
+                or other_person(q, sent) or other_weekday(q, f"{section}\n{before}{sent}")
                 or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section}\n{sent}", about)
                 or other_place(q, sent, about) or other_colour(q, sent, about)  # a line's label counts for each of its sentences ("AI-1: …. Owner: Jonas Weber.")
                 or (bool(self.numbered) and other_numbered(q, f"{section}\n{before}{sent} {row_keys(lines, idx)}", about,

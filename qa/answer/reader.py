@@ -335,11 +335,12 @@ class ReaderAnswerer(ExtractiveAnswerer):
         sentence with nothing of the asked type, or not the asked speaker's, loses ``type_penalty``."""
         typed = qtype in TYPE_ACCEPTS and not defined_name(question)  # the rules find names: "Who is X?" asks no name
         speaker = speaker_of(question)
+        asked = Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
         for c in read_cands:
-            rules = rules_span[id(c)]
-            cell = looked_up(question, lines_of(c.hit.chunk), c.index) if CELL_SEP in c.sentence.text else None
-            if cell is not None and kind and not plausible(kind, c.sentence.text[cell[0] : cell[1]]):
-                cell = None  # "Which councillor voted against?" names the "Vote" column: "6-1" is nobody
+            rules, ch = rules_span[id(c)], c.hit.chunk
+            cell = looked_up(question, lines_of(ch), c.index) if CELL_SEP in c.sentence.text else None
+            if cell is not None and asked.sets_aside(ch, c.index, *cell, lines_of(ch), f"{ch.title}\n{ch.section_text}\n{ch.text}"):
+                cell = None  # "Which councillor voted against?" names the "Vote" column: "6-1" is nobody; a row under Thursday's heading
             if cell is not None:  # the row and the column both named: a lookup, sure whatever the reader (never trained on tables) says
                 c.reader_score = max(c.reader_score if c.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
                 c.span = Span(*cell, "table")
