@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "qa.answer.about", "qa.answer.asked", "qa.answer.columns", "qa.answer.extent", "qa.answer.fit", "qa.answer.headed",
+    "qa.answer.about", "qa.answer.another", "qa.answer.asked", "qa.answer.columns", "qa.answer.extent", "qa.answer.fit", "qa.answer.headed",
     "qa.answer.labels", "qa.answer.question", "qa.answer.scoring", "qa.answer.spans", "qa.answer.speakers", "qa.answer.tables",
     "qa.ingest.chunking", "qa.ingest.pdf", "qa.followups", "qa.topics",
 ]

@@ -49,24 +49,6 @@ def other_time(question: str, sentence: str, passage: str) -> bool:
     return bool(quarters) and not quarters & _quarters(passage) and bool(_quarters(sentence))
 
 
-_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
-
-
-def other_weekday(question: str, context: str) -> bool:
-    """Does ``context`` (a sentence and the headings it stands under) name only other weekdays than
-    the one the question names? "Who is speaking in Seminar Room C on Friday?" is not answered by a
-    row under "Day 1: Thursday 9 October 2025" (a user's programme).
-
-    >>> other_weekday("Who speaks on Friday?", "Day 1: Thursday\\n11:20 | Room C | Ann Lee"), other_weekday("Who speaks on Friday?", "Ann Lee")
-    (True, False)
-    >>> other_weekday("Who speaks on Friday?", "Fridays and Thursdays: Ann Lee")
-    False
-    """
-    asked = {d.lower() for d in _WEEKDAY.findall(question)}
-    named = {d.lower() for d in _WEEKDAY.findall(context)}
-    return bool(asked) and bool(named) and not asked & named
-
-
 #: the word a role's name ends on ("Chief Financial Officer", "Deputy Director", "Foreign Minister")
 ROLE_HEAD = r"(?:Officer|President|Director|Minister|Secretary|Manager|Chair(?:man|woman|person)?|Treasurer|Counsel|Editor|Governor|Commander|Head)"
 ROLE = re.compile(rf"\b(?:[A-Z][\w-]*\s+){{0,3}}{ROLE_HEAD}\b")
@@ -100,34 +82,6 @@ def other_role(question: str, sentence: str) -> bool:
         return False
     keys = {k for a in asked for k in (a.lower(), _initials(a))}
     return not any(n.lower() in keys or _initials(n) in keys for n in named)
-
-
-#: a person's full name in a question: a first name and a surname, capitalised ("Clara Rookwood")
-_FULL_NAME = re.compile(r"(?<!^)\b([A-Z][a-zà-ÿ’'-]+)\s+(?:[A-Z]\.\s+)?([A-Z][a-zà-ÿ’'-]{2,})\b")
-#: words before a surname that are no first name ("Mr Pellow", "the Rookwood family")
-_NOT_FIRST = frozenset("mr mrs ms miss dr sir lady lord dame king queen prince princess saint st the mayor "
-                       "president councillor professor reverend captain general".split())
-
-
-def other_person(question: str, sentence: str) -> bool:
-    """Does ``sentence`` name another person of the asked one's family: the surname with another first
-    name, and never the asked first name? "When did Clara Rookwood die?" is not answered by "Edmund
-    Rookwood died of pneumonia on 17 January 1869." (a user's biography: a family's dates were given
-    for each other).
-
-    >>> s = "Edmund Rookwood died of pneumonia on 17 January 1869."
-    >>> other_person("When did Clara Rookwood die?", s), other_person("When did Edmund Rookwood die?", s)
-    (True, False)
-    >>> other_person("When did Clara Rookwood die?", "Rookwood died in 1869."), other_person("Who won?", s)
-    (False, False)
-    """
-    for first, surname in _FULL_NAME.findall(question):
-        if first.lower() in _NOT_FIRST or re.search(rf"\b{re.escape(first)}\b", sentence):
-            continue
-        others = re.findall(rf"\b([A-Z][a-zà-ÿ’'-]+)\s+(?:[A-Z]\.\s+)?{re.escape(surname)}\b", sentence)
-        if any(o.lower() not in _NOT_FIRST for o in others):
-            return True
-    return False
 
 
 def unnamed_role(question: str, passage: str) -> bool:

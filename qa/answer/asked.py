@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from qa.answer.about import (
-    negation_unmet, other_colour, other_event, other_numbered, other_ordinal, other_person, other_place, other_role, other_time,
-    other_version, other_weekday,
-    role_for_employer, unnamed_role,
+    negation_unmet, other_colour, other_event, other_numbered, other_ordinal, other_place, other_role, other_time,
+    other_version, role_for_employer, unnamed_role,
 )
+from qa.answer.another import other_person, other_weekday
 from qa.answer.definitions import names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version

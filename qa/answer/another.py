@@ -1,0 +1,73 @@
+"""Sentences about another person or day than the one asked: "When did Clara Rookwood die?" is not
+answered by her father's death, nor "Who is speaking on Friday?" by a row under Thursday's heading
+(users' biography and conference programme). Rules over the text, no model; part of
+:meth:`qa.answer.asked.Asked.sets_aside`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.answer.definitions import fold
+from qa.answer.question import STOPWORDS
+
+_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
+
+
+def other_weekday(question: str, context: str) -> bool:
+    """Does ``context`` (a sentence and the headings it stands under) name only other weekdays than
+    the one the question names? "Who is speaking in Seminar Room C on Friday?" is not answered by a
+    row under "Day 1: Thursday 9 October 2025" (a user's programme).
+
+    >>> other_weekday("Who speaks on Friday?", "Day 1: Thursday\\n11:20 | Room C | Ann Lee"), other_weekday("Who speaks on Friday?", "Ann Lee")
+    (True, False)
+    >>> other_weekday("Who speaks on Friday?", "Fridays and Thursdays: Ann Lee")
+    False
+    """
+    asked = {d.lower() for d in _WEEKDAY.findall(question)}
+    named = {d.lower() for d in _WEEKDAY.findall(context)}
+    return bool(asked) and bool(named) and not asked & named
+
+
+#: a person's full name as a question's subject, right after its auxiliary: "When did Clara Rookwood die?"
+_ASKED_PERSON = re.compile(r"\b(?:did|does|do|was|is|were|has|had)\s+([A-Z][a-zà-ÿ’'-]+)\s+([A-Z][a-zà-ÿ’'-]{2,})\b(?!\s+[A-Z])")
+#: words before a surname that are no first name ("Mr Pellow", "the Rookwood family")
+_NOT_FIRST = frozenset("mr mrs ms miss dr sir lady lord dame king queen prince princess saint st the mayor "
+                       "president councillor professor reverend captain general".split())
+
+
+#: words that open a sentence before a surname without being a first name ("Said Young …", "Upon Byers' retirement")
+_NOT_A_FIRST_NAME = frozenset("said says upon after before under its his her their when while during since".split())
+
+
+def _one_letter_off(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` the same word but for one letter (changed, added or left out), or the same?"""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) <= 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def other_person(question: str, sentence: str) -> bool:
+    """Is ``sentence`` about another person of the asked one's family: the question's subject is a full
+    name, the sentence's subject the same surname with another first name, and the asked first name
+    is nowhere in it? "When did Clara Rookwood die?" is not answered by "Edmund Rookwood died of
+    pneumonia on 17 January 1869." (a user's biography: a family's dates were given for each other).
+    Names elsewhere in either say nothing (on the dev half, any shared capitalised word did: "Wang Khan"
+    and "Genghis Khan", "Energy Conservation Act" and "Designation Act").
+
+    >>> s = "Edmund Rookwood died of pneumonia on 17 January 1869."
+    >>> other_person("When did Clara Rookwood die?", s), other_person("When did Edmund Rookwood die?", s)
+    (True, False)
+    >>> other_person("When did Clara Rookwood die?", "Rookwood died in 1869."), other_person("Who won?", s)
+    (False, False)
+    """
+    m = _ASKED_PERSON.search(question)
+    if m is None or m.group(1).lower() in _NOT_FIRST or re.search(rf"\b{re.escape(m.group(1))}\b", sentence):
+        return False
+    other = re.match(rf"\W*([A-Z][a-zà-ÿ’'-]+)\s+(?:[A-Z]\.\s+)?{re.escape(m.group(2))}\b(?!\s+[A-Z])", sentence)  # its subject
+    if other is None or other.group(1).lower() in _NOT_FIRST | STOPWORDS | _NOT_A_FIRST_NAME:
+        return False
+    return not _one_letter_off(fold(other.group(1)), fold(m.group(1)))  # "Napoléon", "Winstron": the asked one
