@@ -76,6 +76,17 @@ def test_a_programme_s_columns_are_asked_for_whichever_cell_names_the_row(questi
     assert SESSIONS[1][slice(*asked_cell(question, SESSIONS, 1))] == expected
 
 
+BENEFITS = ["Service | Co-pay | Coverage | Notes", "Physiotherapy | EUR 25 | 70% | Up to 20 sessions per plan year"]
+
+
+def test_a_count_is_answered_by_the_cell_that_counts_it():
+    """A user's insurance table: "How many physiotherapy sessions are covered per year?" got the
+    "Coverage" cell, "70%" ("covered" named the column)."""
+    q = "How many physiotherapy sessions are covered per year?"
+    assert BENEFITS[1][slice(*asked_cell(q, BENEFITS, 1))] == "Up to 20 sessions per plan year"
+    assert BENEFITS[1][slice(*asked_cell("What is the coverage for physiotherapy?", BENEFITS, 1))] == "70%"
+
+
 def test_a_row_cut_by_an_abbreviation_in_a_cell_is_still_one_row():
     """"ul. Pawia 9" cut Krakow's row in two sentences, so "Who is the office manager in Krakow?"
     was answered "Pawia", from a row with no first cell."""

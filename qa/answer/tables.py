@@ -155,10 +155,28 @@ def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, in
     hits = _columns_named(asked, row_at(lines, head), row, question)
     best = max((n for n, _ in hits), default=(0, 0.0, False, False))
     chosen = [j for n, j in hits if n == best]
-    if not best[0] or len(chosen) != 1:
-        return None
+    counted = _counted_cell(question, row)  # "20 sessions" whatever column "covered" names ("Coverage": 70%)
+    if counted is not None or not best[0] or len(chosen) != 1:
+        return counted
     a, b = cells(lines[index])[chosen[0]]
     return (a, b) if b > a else None
+
+
+def _counted_cell(question: str, row: str) -> tuple[int, int] | None:
+    """The one cell of ``row`` that counts what "how many …" counts: "Up to 20 sessions per plan year"
+    for "How many physiotherapy sessions are covered?", not the "Coverage" column's "70%" (a user's
+    insurance table).
+
+    >>> row = "Physiotherapy | EUR 25 | 70% | Up to 20 sessions per plan year"
+    >>> row[slice(*_counted_cell("How many physiotherapy sessions are covered per year?", row))]
+    'Up to 20 sessions per plan year'
+    """
+    m = re.match(r"^\W*how\s+many\s+((?:[\w-]+\s+){0,3}?[\w-]{3,}s)\b", question, re.I)  # the plural counted
+    if m is None:
+        return None
+    noun = m.group(1).split()[-1][:-1]
+    found = [(a, b) for a, b in cells(row) if re.search(rf"\d[\d,.]*\s+(?:[\w-]+\s+)?{re.escape(noun)}", row[a:b], re.I)]
+    return found[0] if len(found) == 1 else None
 
 
 def _columns_named(asked: set[str], head_row: str, row: str, question: str = "") -> list[tuple[tuple[int, float, bool, bool], int]]:
