@@ -138,6 +138,13 @@ def test_a_row_under_another_day_or_in_another_lettered_room_does_not_answer():
     assert answer("Who is speaking in Seminar Room C on Thursday?", "Fatima El Amrani").short_answer == "Fatima El Amrani"
 
 
+def test_a_time_of_day_takes_the_weekday_that_dates_it():
+    """A user's SOP: "When is chemical waste collected?" got "11:00" of "every Wednesday at 11:00"."""
+    text = "Chemical waste is collected every Wednesday at 11:00 from the waste store.\n"
+    assert _answer("When is chemical waste collected?", text, "11:00").short_answer == "Wednesday at 11:00"
+    assert _answer("What time is chemical waste collected?", text, "11:00").short_answer == "11:00"
+
+
 def test_a_relative_s_date_does_not_answer_for_another_of_the_family():
     """A user's biography gave Edmund Rookwood's death for "When did Clara Rookwood die?" (his
     daughter, of whose death it says nothing)."""

@@ -223,6 +223,24 @@ def whole_day(question: str, sentence: str, start: int, end: int) -> int:
     return m.end() if m else end
 
 
+_DAY_BEFORE = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?(?:\s+(?:morning|afternoon|evening))?\s+at\s+$")
+
+
+def day_before(question: str, sentence: str, start: int, end: int) -> int:
+    """The start of a when-answer that is a time of day the sentence dates by the weekday right before
+    it: "11:00" becomes "Wednesday at 11:00" (a user's SOP: "When is chemical waste collected?" of
+    "… every Wednesday at 11:00"). No dev-half or train.json gold time of day stands after a weekday.
+
+    >>> s = "Waste is collected every Wednesday at 11:00 from Room C3.04."
+    >>> s[day_before("When is waste collected?", s, s.index("11:00"), s.index(" from")):s.index(" from")]
+    'Wednesday at 11:00'
+    """
+    if not re.match(r"^\W*when\b", question, re.I) or not _CLOCK_TIME.fullmatch(sentence[start:end]):
+        return start
+    m = _DAY_BEFORE.search(sentence, 0, start)
+    return m.start() if m and m.end() == start else start
+
+
 #: "What time does the flight leave?", not "what time of year" / "what time period"
 _WHAT_TIME = re.compile(r"^\W*(?:at\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone|scale))", re.I)
 _RELATIVE_TIME = re.compile(r"^\W*(?:about\s+|at\s+least\s+)?\d+\s*(?:minutes?|mins?|hours?|hrs?)\s+(?:before|after|prior|ahead)\b", re.I)
