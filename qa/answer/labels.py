@@ -324,6 +324,9 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     True
     >>> other_label("How long can I borrow books?", loans[0], loans, "\\n".join(loans)), other_label("What are the loan periods?", loans[0], loans, "Loan periods")
     (False, False)
+    >>> made = ["Marketing authorisation holder: Brightwell Ltd.", "Manufacturer: Halvorsen Pharma Ltd, Leeds."]
+    >>> other_label("Who manufactures Norafen?", made[1], made, "Norafen\\n" + "\\n".join(made))
+    False
     """
     parts = labelled(line)
     if parts is None or sum(labelled(x) is not None for x in passage_lines) < 2:
@@ -336,9 +339,11 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     asked = set(content_terms(question))
     # the label's own words, not those its siblings share ("excess" of "Compulsory excess", "Theft excess")
     others = set().union(*(_label_terms(x, p[0]) for x in passage_lines if x != line and (p := labelled(x))))
-    if asked & ((_label_terms(line, parts[0]) - others) | set(content_terms(line[slice(*parts[1])]))):
+    own = (_label_terms(line, parts[0]) - others) | set(content_terms(line[slice(*parts[1])]))
+    if any(shares({t}, own) for t in asked):  # a word's beginning too: "manufactures" names "Manufacturer:"
         return False
-    return bool(asked - set(content_terms(about)) - _ASKING)
+    mentioned = set(content_terms(about))
+    return any(not shares({t}, mentioned) for t in asked - _ASKING)
 
 
 #: a list item's line: "- ", "* ", "• " or "3. " first
