@@ -145,6 +145,13 @@ def test_a_time_of_day_takes_the_weekday_that_dates_it():
     assert _answer("What time is chemical waste collected?", text, "11:00").short_answer == "11:00"
 
 
+def test_of_a_sentence_s_amounts_for_this_and_that_the_one_for_what_is_asked_answers():
+    """A user's programme: "How much is the early-bird fee for students?" got the full delegate's fee."""
+    text = "The early-bird fee is GBP 290 for a full delegate and GBP 120 for a student.\n"
+    assert _answer("How much is the early-bird fee for students?", text, "GBP 290").short_answer == "GBP 120"
+    assert _answer("How much is the early-bird fee for a full delegate?", text, "GBP 290").short_answer == "GBP 290"
+
+
 def test_a_relative_s_date_does_not_answer_for_another_of_the_family():
     """A user's biography gave Edmund Rookwood's death for "When did Clara Rookwood die?" (his
     daughter, of whose death it says nothing)."""

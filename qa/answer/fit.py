@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from qa.answer.question import content_terms
+
 #: month names (capitalised: the regexes that want any case say re.I)
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 #: a calendar day ("January 3, 2026", "3 January"), where a length of time cannot start, unless a
@@ -323,3 +325,35 @@ def counted_after_in_other_units(question: str, sentence: str, start: int, end: 
         return False
     text = before + sentence[start:end] + (after.group() if after else "")
     return costs_in_other_units(question, text) or counts_in_units(question, text)
+
+
+#: an amount and whom or what it is for: "GBP 120 for a student", "$69 for the Nimbus 600"
+_AMOUNT_FOR = re.compile(r"((?:[$€£¥]|\b(?:GBP|EUR|USD|CHF)\s?)\d[\d,.]*|\b\d[\d,.]*\s?(?:%|percent\b|(?:GBP|EUR|USD|euros?|dollars?|pounds?)\b))"
+                         r"(?:\s+(?:per|a|each)\s+[\w-]+)?\s+for\s+(?:a|an|the|each|every)?\s*([\w-]+(?:\s+[\w-]+)?)")
+
+
+def paired_amount(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A span on one of a sentence's amounts "for" something, moved to the amount for what the question
+    names: "The early-bird fee is GBP 290 for a full delegate and GBP 120 for a student." answers "How
+    much is the early-bird fee for students?" with "GBP 120" (a user's programme: the reader took the
+    first). Unchanged when the question names what the span's amount is for, or no other's.
+
+    >>> s = "The early-bird fee is GBP 290 for a full delegate and GBP 120 for a student."
+    >>> s[slice(*paired_amount("How much is the early-bird fee for students?", s, s.index("GBP 290"), s.index("GBP 290") + 7))]
+    'GBP 120'
+    >>> s[slice(*paired_amount("How much is the fee for a full delegate?", s, s.index("GBP 290"), s.index("GBP 290") + 7))]
+    'GBP 290'
+    """
+    pairs = list(_AMOUNT_FOR.finditer(sentence))
+    if len(pairs) < 2:
+        return start, end
+    asked = set(content_terms(question))
+
+    def names(m: re.Match[str]) -> bool:  # "students" names "a student" (a word's beginning, as labels.shares)
+        return any(t.startswith(q) or q.startswith(t) for t in content_terms(m.group(2)) for q in asked if min(len(t), len(q)) >= 3)
+
+    here = next((m for m in pairs if m.start(1) < end and start < m.end(1)), None)
+    if here is None or names(here):
+        return start, end
+    named = [m for m in pairs if m is not here and names(m)]
+    return (named[0].start(1), named[0].end(1)) if len(named) == 1 else (start, end)

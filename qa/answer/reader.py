@@ -20,7 +20,7 @@ from qa.answer.asked import Asked
 from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fit import day_before, whole_day
+from qa.answer.fit import day_before, paired_amount, whole_day
 from qa.answer.headed import from_heading
 from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
@@ -301,6 +301,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 elif re_ > rs:
                     rs, re_ = reach(question, sent.text, rs, re_)
                 rs, re_ = day_before(question, sent.text, rs, re_), whole_day(question, sent.text, rs, re_)
+                rs, re_ = paired_amount(question, sent.text, rs, re_)  # "GBP 120 for a student", not the delegate's
                 if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
                 evidence = sp.margin if margin and sp.margin is not None else sp.score
