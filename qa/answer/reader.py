@@ -28,7 +28,9 @@ from qa.answer.question import (
 )
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
-from qa.answer.speakers import SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, said_about, speaker_of, their_words, turn_words
+from qa.answer.speakers import (
+    SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, said_about, speaker_of, their_words, turn_words,
+)
 from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
@@ -339,8 +341,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
         asked = Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
         for c in read_cands:
             rules, ch = rules_span[id(c)], c.hit.chunk
-            cell = looked_up(question, lines_of(ch), c.index) if CELL_SEP in c.sentence.text else None
-            if cell is not None and asked.sets_aside(ch, c.index, *cell, lines_of(ch), f"{ch.title}\n{ch.section_text}\n{ch.text}"):
+            lines = lines_of(ch)
+            cell = looked_up(question, lines, c.index) if CELL_SEP in c.sentence.text else None
+            if cell is not None and asked.sets_aside(ch, c.index, *cell, lines, f"{ch.title}\n{ch.section_text}\n{ch.text}"):
                 cell = None  # "Which councillor voted against?" names the "Vote" column: "6-1" is nobody; a row under Thursday's heading
             if cell is not None:  # the row and the column both named: a lookup, sure whatever the reader (never trained on tables) says
                 c.reader_score = max(c.reader_score if c.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
