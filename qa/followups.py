@@ -25,7 +25,8 @@ _OTHER_PART = re.compile(rf"^\W*(?i:and|but|so|what about|how about|and what abo
 #: a number, or a range of them: "9", "1 to 3", "7-9", "2.5"
 _NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:[.,]\d+)?)?"
 _WORDS = re.compile(r"[\w’'.%/-]+")
-_NOT_A_PART = WH | AUX | {"it", "its", "they", "them", "he", "she", "him", "her", "that", "this", "you", "i", "we"}
+_NOT_A_PART = WH | AUX | {"it", "its", "they", "them", "he", "she", "him", "her", "that", "this", "you", "i", "we", "then"}
+_VERBS = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has", "have", "had"}
 
 
 def follow_up_of(question: str, previous: str) -> str | None:
@@ -65,14 +66,17 @@ def with_other_part(question: str, previous: str) -> str | None:
     'How much is an adult ticket for a child?'
     >>> with_other_part("And what is the price?", "How much is it?") is None, with_other_part("so?", "Who won?") is None
     (True, True)
+    >>> with_other_part("And then what happened?", "Who won?") is None, with_other_part("And the long run?", "What pace is the tempo run?")
+    (True, 'What pace is the long run?')
     """
     m = _OTHER_PART.match(question)
     body = previous.strip().rstrip("?.! ")
     if not m or not body:
         return None
     prep, part = (m.group(1) or "").lower(), m.group(2)
-    if any(w.lower() in _NOT_A_PART for w in _WORDS.findall(part)[:1]) or not re.search(r"[^\W\d_]|\d", part):
-        return None
+    words = [w.lower() for w in _WORDS.findall(part)]
+    if not words or words[0] in _NOT_A_PART or any(w in WH | _VERBS for w in words):
+        return None  # "And you?", "And then what happened?": a question of its own
     swapped = _other_number(part, body) or _other_object(prep, part, body)
     if swapped:
         return f"{swapped}?"
