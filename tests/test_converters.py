@@ -392,3 +392,29 @@ def test_html_and_docx_headings_give_their_chunks_a_section(tmp_path):
         assert deep in [c.section for c in chunks], (name, [c.section for c in chunks])
         assert_exact_slices(doc)
 
+
+
+def test_a_pdf_table_is_read_one_row_a_line_with_its_cells_apart(tmp_path):
+    """Users' leaflet, manual and paper: pypdf's plain text gave a table row as "4 to 6 years 16 to 20
+    kg 7.5 ml up to 3 times", so no column could be asked for; a header cell set on two lines too."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 7, "How much to give. Measure each dose with the syringe supplied in the pack.")
+    rows = [("Age", "Body weight", "Single dose", "How often in 24 hours"), ("1 to 3 years", "10 to 15 kg", "5 ml", "up to 3 times"),
+            ("4 to 6 years", "16 to 20 kg", "7.5 ml", "up to 3 times"), ("7 to 9 years", "21 to 29 kg", "10 ml", "up to 3 times")]
+    with pdf.table(col_widths=(40, 30, 30, 30)) as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.multi_cell(0, 7, "Leave at least 4 hours between doses.")
+    (tmp_path / "leaflet.pdf").write_bytes(bytes(pdf.output()))
+    (doc,) = load_documents(tmp_path).documents
+    lines = doc.text.split("\n")
+    assert "4 to 6 years | 16 to 20 kg | 7.5 ml | up to 3 times" in lines
+    assert "Age | Body weight | Single dose | How often in 24 hours" in lines
+    assert lines[0].startswith("How much to give.") and lines[-1] == "Leave at least 4 hours between doses."
+    assert [s.text for s in split_sentences(doc) if "7.5 ml" in s.text] == ["4 to 6 years | 16 to 20 kg | 7.5 ml | up to 3 times"]

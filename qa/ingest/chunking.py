@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 13  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line
+CHUNKER_VERSION = 14  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -101,12 +101,15 @@ _TABLE_LINE = re.compile(r" \| |^\s*\|?\s*:?-{3,}:?\s*\|")
 
 
 def names_columns(row: str) -> bool:
-    """A table's header row holds no digit outside brackets: column names ("Youth (4-17)"), not values.
+    """A table's header row holds no value: no digit outside brackets but in a name of four words or
+    more ("How often in 24 hours", a user's leaflet); column names ("Youth (4-17)"), not values.
 
     >>> names_columns("Ticket | Adult | Youth (4-17)"), names_columns("Single visit | $7.50 | $4.00")
     (True, False)
+    >>> names_columns("Age | Single dose | How often in 24 hours"), names_columns("Physiotherapy | 70% | Up to 20 sessions a year")
+    (True, False)
     """
-    return not re.search(r"\d", re.sub(r"\([^)]*\)", "", row))
+    return not any(re.search(r"\d", cell) and len(cell.split()) < 4 for cell in re.sub(r"\([^)]*\)", "", row).split("|"))
 
 
 def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:

@@ -1,4 +1,5 @@
-"""PDF: the text of each page (pypdf), lines reflowed into paragraphs, and where each page starts.
+"""PDF: the text of each page (pypdf), lines reflowed into paragraphs, tables one row a line with
+their cells joined by " | " (:mod:`qa.ingest.pdf_tables`), and where each page starts.
 
 pypdf because it is pure Python (no system library), small (~4 MB) and imports in well under a
 second, and its plain text extraction is what a reader needs; layout analysis (pdfminer, PyMuPDF)
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from qa.ingest.documents import MAX_DOCUMENT_BYTES
 from qa.ingest.extracted import Extracted, SkippedFile, check_size, clean_line, no_text
+from qa.ingest.pdf_tables import with_tables
 
 #: a line shorter than this share of the page's longest line ends its paragraph (a heading, a last line)
 FULL_LINE = 0.6
@@ -99,6 +101,15 @@ def join_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
     return "".join(parts), tuple(starts)
 
 
+def _layout(page: object) -> str:
+    """The page's layout text (:mod:`qa.ingest.pdf_tables` finds its tables there), or "" where
+    pypdf's layout mode, younger than its plain one, fails: the page's plain text is kept then."""
+    try:
+        return page.extract_text(extraction_mode="layout") or ""  # type: ignore[attr-defined]
+    except Exception:  # any failure of the layout pass costs the tables only, never the page
+        return ""
+
+
 @dataclass(frozen=True)
 class PdfConverter:
     kind: str = "PDF"
@@ -117,7 +128,7 @@ class PdfConverter:
             texts: list[str] = []
             size = 0
             for page in reader.pages:
-                texts.append(reflow(page.extract_text() or ""))
+                texts.append(with_tables(reflow(page.extract_text() or ""), _layout(page)))
                 size += len(texts[-1])
                 if size > MAX_DOCUMENT_BYTES:  # stop early: the rest would be refused anyway
                     break

@@ -1,0 +1,114 @@
+"""A PDF's tables, as the other converters write them: one row a line, its cells joined by " | ".
+
+pypdf's plain text joins a row's cells with single spaces ("4 to 6 years 16 to 20 kg 7.5 ml up to 3
+times"), so no cell could be asked for by its column (users' leaflets, manuals and papers). Its
+layout text keeps where each word stands: a table is a run of rows (lines, or lines with no blank
+between them) whose cells, separated by three spaces or more, start at the same three or more
+columns. Such a run replaces the stretch of the plain text that holds exactly its words, in order
+of the rows; where the words differ (a two-column page, a table pypdf reads otherwise), the plain
+text stays as it is.
+
+>>> layout = "Age            Weight        Dose\\n\\n1 to 3 years   10 to 15 kg   5 ml\\n\\n4 to 6 years   16 to 20 kg   7.5 ml\\n"
+>>> with_tables("Dosage\\nAge Weight Dose\\n1 to 3 years 10 to 15 kg 5 ml\\n4 to 6 years 16 to 20 kg 7.5 ml\\nEnd.", layout)
+'Dosage\\nAge | Weight | Dose\\n1 to 3 years | 10 to 15 kg | 5 ml\\n4 to 6 years | 16 to 20 kg | 7.5 ml\\nEnd.'
+"""
+
+from __future__ import annotations
+
+import re
+
+#: a cell of a layout line: text up to three spaces or more
+_CELL = re.compile(r"\S+(?:\s{1,2}\S+)*")
+#: columns this many characters apart are one
+_SLACK = 2
+#: a table has at least this many columns and rows (the header counted)
+MIN_COLUMNS, MIN_ROWS = 3, 3
+
+
+def _cells(line: str) -> list[tuple[int, str]]:
+    """(column, text) of each cell of a layout line."""
+    return [(m.start(), m.group()) for m in _CELL.finditer(line)]
+
+
+def _groups(layout: str) -> list[list[list[tuple[int, str]]]]:
+    """The layout's lines in groups with no blank line between them, each line as its cells."""
+    groups: list[list[list[tuple[int, str]]]] = [[]]
+    for line in layout.splitlines():
+        if line.strip():
+            groups[-1].append(_cells(line))
+        elif groups[-1]:
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def _columns(lines: list[list[tuple[int, str]]]) -> list[int]:
+    """The columns the cells of ``lines`` start at, near ones merged."""
+    starts: list[int] = []
+    for col in sorted(c for cells in lines for c, _ in cells):
+        if not starts or col - starts[-1] > _SLACK:
+            starts.append(col)
+    return starts
+
+
+def _row(lines: list[list[tuple[int, str]]], columns: list[int]) -> list[str]:
+    """One row's cells: each column's texts, top to bottom (a cell set on several lines)."""
+    texts: list[list[str]] = [[] for _ in columns]
+    for cells in lines:
+        for col, text in cells:
+            j = max(i for i, c in enumerate(columns) if c <= col + _SLACK)
+            texts[j].append(text)
+    return [" ".join(t) for t in texts]
+
+
+def _rows(group: list[list[tuple[int, str]]]) -> tuple[list[int], list[list[str]]] | None:
+    """The group's columns and its rows (one, or one a line when several lines fill every column);
+    None when it is no table's part (fewer than three columns)."""
+    columns = _columns(group)
+    if len(columns) < MIN_COLUMNS:
+        return None
+    full = [i for i, cells in enumerate(group) if len(cells) >= len(columns)]
+    if full:  # a line of prose at the margin right above or below the rows, no blank between, is none of the table's
+        group = [cells for i, cells in enumerate(group) if full[0] <= i <= full[-1] or len(cells) > 1 or cells[0][0] > columns[0]]
+        full = [i for i, cells in enumerate(group) if len(cells) >= len(columns)]
+    if len(full) > 1:  # rows without a blank between them: each line a row
+        return columns, [_row([cells], columns) for cells in group]
+    return columns, [_row(group, columns)]
+
+
+def _same(a: list[int], b: list[int]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= _SLACK for x, y in zip(a, b))
+
+
+def tables(layout: str) -> list[list[list[str]]]:
+    """The tables of a page's layout text, each as its rows of cells."""
+    found: list[list[list[str]]] = []
+    run: list[list[str]] = []
+    run_columns: list[int] = []
+    for group in _groups(layout) + [[]]:
+        part = _rows(group) if group else None
+        if part is not None and (not run or _same(part[0], run_columns)):
+            run_columns = run_columns or part[0]
+            run.extend(part[1])
+            continue
+        if len(run) >= MIN_ROWS:
+            found.append(run)
+        run, run_columns = (list(part[1]), part[0]) if part is not None else ([], [])
+    return found
+
+
+def with_tables(plain: str, layout: str) -> str:
+    """``plain`` (a page's reflowed text) with each table of ``layout`` written one row a line, cells
+    joined by " | ", in place of the stretch that holds exactly the table's words."""
+    for rows in tables(layout):
+        words = [w for row in rows for cell in row for w in cell.split()]
+        exactly = re.compile(r"(?<!\S)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\S)")
+        stretch = exactly.search(plain)
+        if stretch is None:  # pypdf's plain text puts the words in another order: left as it is
+            continue
+        table = "\n".join(" | ".join(cell for cell in row) for row in rows)
+        before, after = plain[: stretch.start()].rstrip(" "), plain[stretch.end():].lstrip(" ")
+        # the rows on lines of their own, even where reflow joined them to the prose around
+        opening = "\n" if before and not before.endswith("\n") else ""
+        closing = "\n" if after and not after.startswith("\n") else ""
+        plain = before + opening + table + closing + after
+    return plain
