@@ -395,6 +395,23 @@ def test_a_signature_s_name_line_answers_and_a_table_without_the_asked_column_do
     _answers_each(cases, "emails.txt")
 
 
+DOSES = ("Dosage by age\nAge | Body weight | Single dose | How often in 24 hours\n"
+         "1 to 3 years | 10 to 15 kg | 5 ml | up to 3 times\n4 to 6 years | 16 to 20 kg | 7.5 ml | up to 3 times\n"
+         "6 to 12 months | 7.6 to 9 kg | 2.5 ml | up to 4 times\n")
+
+
+def test_a_row_quoted_by_its_range_answers_and_a_row_of_another_range_does_not():
+    """A user's dose table (a PDF's): "What is the dose … for children aged 4 to 6 years?" got the
+    leaflet's prose (every row says "years"), and "How often … aged 6 to 12 months" another row's."""
+    cases = [
+        (DOSES, "What is the dose for children aged 4 to 6 years?", [("5 ml", 9.0)], "7.5 ml"),
+        (DOSES, "How often in 24 hours can a baby aged 6 to 12 months have it?", [("up to 3 times", 9.0)], "up to 4 times"),
+        (DOSES, "What is the single dose for a child weighing 16 to 20 kg?", [("16 to 20 kg", 9.0), ("7.5 ml", 3.0)], "7.5 ml"),
+        (DOSES, "What is the dose for children aged 7 to 9 years?", [("7.5 ml", 9.0)], None),  # no such row
+    ]
+    _answers_each(cases, "leaflet.pdf")
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple

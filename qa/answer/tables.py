@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.about import other_numbered
+from qa.answer.cells import CELL_SEP, cells, row_quoted
 from qa.answer.columns import attribute_unnamed, other_kind_of
 from qa.answer.labels import shares
 from qa.answer.question import content_terms
@@ -23,8 +24,6 @@ from qa.answer.spans import Span
 from qa.ingest.chunking import names_columns
 from qa.types import Chunk
 
-#: what joins the cells of a table row (qa.ingest.office, qa.ingest.webpage)
-CELL_SEP = " | "
 
 
 class Lines(list[str]):
@@ -48,31 +47,6 @@ def lines_of(chunk: Chunk) -> Lines:
 def row_at(lines: Sequence[str], index: int) -> str:
     """``lines[index]``, or the header row above the chunk for :data:`ABOVE`."""
     return getattr(lines, "above", "") if index == ABOVE else lines[index]
-
-
-def cells(row: str) -> list[tuple[int, int]]:
-    """(start, end) of each cell of a " | "-joined row, blanks trimmed; [] for a line that is no row.
-    A Markdown row's outer bars are no cells: "| max_size | 20 |" has two.
-
-    >>> row = "| max_size | 20 |"
-    >>> [row[a:b] for a, b in cells(row)]
-    ['max_size', '20']
-    """
-    if CELL_SEP not in row:
-        return []
-    lo, hi = 0, len(row)
-    if row.lstrip().startswith("|"):
-        lo = row.index("|") + 1
-    if row.rstrip().endswith("|") and row.rstrip()[:-1].rstrip() and hi > lo:
-        hi = len(row.rstrip()) - 1
-    out, start = [], lo
-    for part in row[lo:hi].split(CELL_SEP.strip()) if lo else row[lo:hi].split(CELL_SEP):
-        sep = 1 if lo else len(CELL_SEP)
-        a = start + len(part) - len(part.lstrip())
-        b = start + len(part.rstrip())
-        out.append((a, max(a, b)))
-        start += len(part) + sep
-    return out if len(out) >= 2 else []
 
 
 #: a Markdown table's rule under its header: "|---|:---:|"
@@ -205,7 +179,10 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     most words with the question. None when no row, or more than one, is named."""
     asked, head = set(content_terms(question)), header_of(lines, index)
     first, last = _run(lines, index)  # without a header (in an earlier passage), the run of rows this one is in
-    keyed = _row_named_by_key(question, lines, range(head + 1 if head is not None else first, last + 1))
+    rows = range(head + 1 if head is not None else first, last + 1)
+    keyed = _row_named_by_key(question, lines, rows)
+    if keyed is None:
+        keyed = row_quoted(question, lines, rows)
     if keyed is not None:
         return keyed
     named, shared = [], {}

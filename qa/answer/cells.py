@@ -1,0 +1,83 @@
+"""A table row's cells, as the converters write a row (cells joined by " | "), and what a question
+quotes of them: "4 to 6 years" in "What is the dose for children aged 4 to 6 years?" names its row,
+and "7.6 to 9 kg" says the row of "5 to 7.5 kg" is another (a user's dose table). Used by
+:mod:`qa.answer.tables` and :mod:`qa.answer.asked`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+#: what joins the cells of a table row (qa.ingest.office, qa.ingest.webpage, qa.ingest.pdf_tables)
+CELL_SEP = " | "
+
+
+def cells(row: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of a " | "-joined row, blanks trimmed; [] for a line that is no row.
+    A Markdown row's outer bars are no cells: "| max_size | 20 |" has two.
+
+    >>> row = "| max_size | 20 |"
+    >>> [row[a:b] for a, b in cells(row)]
+    ['max_size', '20']
+    """
+    if CELL_SEP not in row:
+        return []
+    lo, hi = 0, len(row)
+    if row.lstrip().startswith("|"):
+        lo = row.index("|") + 1
+    if row.rstrip().endswith("|") and row.rstrip()[:-1].rstrip() and hi > lo:
+        hi = len(row.rstrip()) - 1
+    out, start = [], lo
+    for part in row[lo:hi].split(CELL_SEP.strip()) if lo else row[lo:hi].split(CELL_SEP):
+        sep = 1 if lo else len(CELL_SEP)
+        a = start + len(part) - len(part.lstrip())
+        b = start + len(part.rstrip())
+        out.append((a, max(a, b)))
+        start += len(part) + sep
+    return out if len(out) >= 2 else []
+
+
+def row_quoted(question: str, lines: Sequence[str], rows: range) -> int | None:
+    """The one row of ``rows`` with a cell of a number and a word or more that the question quotes
+    whole, the longest such quote: "4 to 6 years" in "What is the dose for children aged 4 to 6
+    years?" (a user's dose table, whose every row says "years").
+
+    >>> doses = ["Age | Dose", "1 to 3 years | 5 ml", "4 to 6 years | 7.5 ml"]
+    >>> row_quoted("What is the dose for children aged 4 to 6 years?", doses, range(1, 3))
+    2
+    """
+    asked = " ".join(question.lower().split())
+    quoted = [(len(text), i) for i in rows for a, b in cells(lines[i])
+              if re.search(r"\d", text := " ".join(lines[i][a:b].lower().split())) and len(text.split()) > 1
+              and re.search(rf"(?<![\w.]){re.escape(text)}(?![\w.])", asked)]
+    best = max((n for n, _ in quoted), default=0)
+    found = {i for n, i in quoted if n == best}
+    return found.pop() if len(found) == 1 else None
+
+
+def _template(cell: str) -> re.Pattern[str] | None:
+    """The shape of a cell of numbers and words, any numbers in their place: "5 to 7.5 kg" →
+    "N to N kg"; None for a cell without a number or of one word."""
+    text = " ".join(cell.split())
+    if not re.search(r"\d", text) or len(text.split()) < 2:
+        return None
+    parts = [r"\d+(?:[.,]\d+)?" if re.fullmatch(r"\d+(?:[.,]\d+)?", p) else re.escape(p) for p in re.split(r"(\d+(?:[.,]\d+)?)", text) if p]
+    return re.compile(r"(?<![\w.])" + "".join(parts).replace(r"\ ", r"\s+") + r"(?![\w.])", re.I)
+
+
+def other_value(question: str, row: str) -> bool:
+    """Does the question give, for a cell of ``row`` shaped like "5 to 7.5 kg", another value of that
+    shape ("7.6 to 9 kg")? Then the row is not the one asked, whatever else it holds.
+
+    >>> other_value("How much should a baby weighing 7.6 to 9 kg get?", "3 to 6 months | 5 to 7.5 kg | 2.5 ml")
+    True
+    >>> other_value("How much should a baby weighing 7.6 to 9 kg get?", "6 to 12 months | 7.6 to 9 kg | 2.5 ml")
+    False
+    """
+    for a, b in cells(row):
+        shape = _template(row[a:b])
+        found = shape.search(question) if shape is not None else None
+        if found is not None and " ".join(found.group().lower().split()) != " ".join(row[a:b].lower().split()):
+            return True
+    return False
