@@ -100,6 +100,10 @@ def page_at(pages: Sequence[tuple[int, int]], offset: int) -> int | None:
 _TABLE_LINE = re.compile(r" \| |^\s*\|?\s*:?-{3,}:?\s*\|")
 
 
+#: a model's or product's code: "DW-500", "X3", "Nimbus 800"
+_MODEL_CODE = re.compile(r"(?!(?:EUR|USD|GBP|CHF|JPY|AUD|CAD|NOK|SEK|DKK|PLN|Rs|kr|No|Nr)\b)[A-Za-z][A-Za-z]*[- ]?\d+[A-Za-z]?")
+
+
 def names_columns(row: str) -> bool:
     """A table's header row holds no value: no digit outside brackets but in a name of four words or
     more ("How often in 24 hours", a user's leaflet); column names ("Youth (4-17)"), not values.
@@ -108,8 +112,16 @@ def names_columns(row: str) -> bool:
     (True, False)
     >>> names_columns("Age | Single dose | How often in 24 hours"), names_columns("Physiotherapy | 70% | Up to 20 sessions a year")
     (True, False)
+    >>> names_columns("Property | DW-500 | DW-700 | DW-900"), names_columns("Noise level | 49 dB | 44 dB")
+    (True, False)
+    >>> names_columns("Price | EUR 449 | EUR 629"), names_columns("Volume | 500ml | 750ml")
+    (False, False)
     """
-    return not any(re.search(r"\d", cell) and len(cell.split()) < 4 for cell in re.sub(r"\([^)]*\)", "", row).split("|"))
+    parts = [c.strip() for c in re.sub(r"\([^)]*\)", "", row).split("|") if c.strip()]
+    valued = [c for c in parts if re.search(r"\d", c) and len(c.split()) < 4]
+    # model codes naming the columns ("Property | DW-500 | DW-700 | DW-900", a user's spec table), the first cell none
+    codes = len(valued) >= 2 and parts[:1] != valued[:1] and all(_MODEL_CODE.fullmatch(c) for c in valued)
+    return not valued or codes
 
 
 def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
