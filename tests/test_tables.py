@@ -412,6 +412,26 @@ def test_a_row_quoted_by_its_range_answers_and_a_row_of_another_range_does_not()
     _answers_each(cases, "leaflet.pdf")
 
 
+TROUBLE = ("3. Troubleshooting\nProblem: The dishwasher does not drain. Cause: The filter is blocked. "
+           "Solution: Clean the filter and straighten the drain hose.\n"
+           "Problem: Dishes are not dry. Cause: The rinse aid is empty. Solution: Refill the rinse aid.\n")
+
+
+def test_a_troubleshooting_record_s_remedy_answers_what_to_do_about_its_problem():
+    """A user's manual: "What should I do if the dishwasher does not drain?" got the section's heading
+    "Troubleshooting" (a numbered title line is no answer) when the reader was unsure of the record."""
+    doc = parse_document("manual.pdf", TROUBLE)
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
+    for question, spans, expected in [
+        ("What should I do if the dishwasher does not drain?", [("Troubleshooting", 9.0)], "Clean the filter and straighten the drain hose"),
+        ("What should I do if the dishes are not dry?", [("The rinse aid is empty", 3.0)], "Refill the rinse aid"),
+    ]:  # read as the shipped reader reads: whole passages
+        answerer = ReaderAnswerer(reader=ScriptedReader(spans), refusal_threshold=6.0, prefer_typed_rules=False,
+                                  w_reader=12.0, reader_mid=0.0, reader_temp=2.0, passages=True)
+        a = answerer.answer(question, hits, None, {})
+        assert a.short_answer == expected and doc.text[a.answer_start : a.answer_end] == expected, (question, a.short_answer)
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple

@@ -26,6 +26,7 @@ from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, content_terms, plausible, question_word, with_roles_both_ways,
 )
+from qa.answer.remedies import remedy
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, trim
 from qa.answer.speakers import (
@@ -317,7 +318,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
         """A labelled line the question names answers with its value, or the reader's span in it: "12:00
         to 17:00" of "- Sunday: 12:00 to 17:00" for "When is it open on Sunday?" (the reader, trained on
         prose, read past it), :func:`qa.answer.labels.asked_value`; or, for the question giving its value,
-        its label (:func:`qa.answer.labels.asked_label`). As sure as a table's looked-up cell, when the
+        its label (:func:`qa.answer.labels.asked_label`); or a troubleshooting record's remedy for the problem
+        the question describes (:func:`qa.answer.remedies.remedy`). As sure as a table's looked-up cell, when the
         span passes the checks every span does, and kept when a later window reads the line again."""
         labels = [line_label(ch, i) for i in range(len(ch.sentences))]
         for idx in indexes:
@@ -325,7 +327,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
             if owner is None:
                 continue
             value = asked_value(asked.question, lines, idx, asked.kind, owner.span if owner.reader_score is not None else None,
-                                labels, about) or asked_label(asked.question, lines, idx, asked.kind)
+                                labels, about) or asked_label(asked.question, lines, idx, asked.kind) \
+                or remedy(asked.question, lines, idx)  # "Solution: Clean the filter." of the problem the question describes
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):
                 continue
             owner.reader_score = max(owner.reader_score if owner.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)

@@ -93,8 +93,13 @@ def _answerable(sentence: str) -> bool:
     ("Monday: closed") or a name ("Daniel Price", an e-mail signature's first line), and no heading."""
     words = sentence.split()
     return (len(words) >= 3 or (len(words) == 2 and (any(ch.isdigit() for ch in sentence) or labelled(sentence) is not None
-                                                     or _NAME_LINE.fullmatch(sentence.strip()) is not None))) \
+                                                     or _NAME_LINE.fullmatch(sentence.strip()) is not None)
+                                and _NUMBERED_TITLE.fullmatch(sentence.strip()) is None)) \
         and heading_of(sentence) is None
+
+
+#: a section's number and one-word title, a PDF's heading: "3. Troubleshooting" (what it says is under it)
+_NUMBERED_TITLE = re.compile(r"\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z][\w-]*")
 
 
 #: a line that is a person's name and nothing else: "Daniel Price" (what "Who is the account manager?" asks for)
