@@ -420,6 +420,9 @@ TROUBLE = ("3. Troubleshooting\nProblem: The dishwasher does not drain. Cause: T
 def test_a_troubleshooting_record_s_remedy_answers_what_to_do_about_its_problem():
     """A user's manual: "What should I do if the dishwasher does not drain?" got the section's heading
     "Troubleshooting" (a numbered title line is no answer) when the reader was unsure of the record."""
+    errors = "Problem: Error code E24 is shown. Cause: The water inlet tap is closed. Solution: Open the tap.\n"
+    doc, a = _answer("manual.pdf", errors, "What does error code E15 mean?", [("The water inlet tap is closed", 9.0)], 6.0, True)
+    assert a.refused, a.short_answer  # another code's cause (a user's manual: "E15" got E24's)
     doc = parse_document("manual.pdf", TROUBLE)
     hits = [Hit(chunk=c, score=1.0) for c in chunk_document(doc, 200, 0)]
     for question, spans, expected in [

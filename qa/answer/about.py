@@ -110,7 +110,8 @@ _NOT_A_NAME = re.compile(rf"{MONTHS}|In|On|By|At|From|Since|Until|After|Before|D
 #: 2025-47", "agenda item 4", "the Under-18 team")
 _KEYED = re.compile(r"\b(item|motion|resolution|room|gate|platform|route|step|point|section|chapter|article|clause|phase"
                     r"|stage|level|floor|unit|ward|ticket|lot|exhibit|appendix|annex|under|rule|week|day|module|lesson|part"
-                    r"|task|exercise)(?:\s+|-)(\d+(?:[-.]\d+)?[A-Za-z]?|(?-i:[A-Z])(?![\w’'-]))", re.I)  # "Room 12", "Seminar Room C"
+                    r"|task|exercise|error|code|fault)(?:\s+|-)(\d+(?:[-.]\d+)?[A-Za-z]?|(?-i:[A-Z]{1,3}\d{1,4})\b|(?-i:[A-Z])(?![\w’'-]))",
+                    re.I)  # "Room 12", "Seminar Room C", "error code E24"
 
 
 def numbered_items(question: str) -> list[tuple[str, str]]:
