@@ -435,6 +435,22 @@ def test_a_troubleshooting_record_s_remedy_answers_what_to_do_about_its_problem(
         assert a.short_answer == expected and doc.text[a.answer_start : a.answer_end] == expected, (question, a.short_answer)
 
 
+SEASONS = "Opening hours\nWinter season (1 October to 31 March): Wednesday to Sunday, 10:30 to 16:00.\n"
+TRAINING = ("Training times\n- Under-8: Saturdays from 9:00 to 10:00 a.m.\n"
+            "- Under-12: Tuesdays and Thursdays from 5:30 to 6:45 p.m. at Kingsmead Field\n")
+
+
+def test_a_range_or_pair_of_weekdays_is_answered_whole():
+    """Users' museum guide and club FAQ: "Which days is the museum open in the winter season?" got
+    "Wednesday" of "Wednesday to Sunday", "Which days does the Under-12 team train?" "Tuesday" of
+    "Tuesdays and Thursdays" (plural weekdays were no time at all)."""
+    cases = [
+        (SEASONS, "Which days is the museum open in the winter season?", [("Wednesday", 9.0)], "Wednesday to Sunday"),
+        (TRAINING, "Which days does the Under-12 team train?", [("Tuesday", 9.0)], "Tuesdays and Thursdays"),
+    ]
+    _answers_each(cases, "guide.md")
+
+
 def test_a_labelled_line_answers_for_its_label_and_its_label_for_its_value():
     """A user's recycling guide and postmortem: "What goes in the brown caddy?" was refused, "When are
     plastics collected?" got Monday (a label with brackets was no label), "What goes in the purple

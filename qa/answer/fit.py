@@ -210,6 +210,25 @@ _DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|t
                          rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b(?:,?\s+\d{{4}}\b)?)")
 
 
+_DAY_RANGE_NEXT = re.compile(r"s?\s*(?:to|through|-|–|and|&)\s*(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b")
+
+
+def day_range(sentence: str, start: int, end: int) -> int:
+    """The end of a span that is one weekday of a range or pair the sentence goes on with: "Wednesday"
+    becomes "Wednesday to Sunday", "Tuesdays" "Tuesdays and Thursdays" (users' museum guide and club
+    FAQ: "Which days is the museum open in winter?"). No dev-half or train.json gold weekday stands
+    before "to", "and" or a dash and another.
+
+    >>> s = "From October to March it is open Wednesday to Sunday."
+    >>> s[s.index("Wednesday"):day_range(s, s.index("Wednesday"), s.index(" to Sunday"))]
+    'Wednesday to Sunday'
+    """
+    if not _WEEKDAY_ALONE.fullmatch(sentence[start:end].rstrip("s")) and not _WEEKDAY_ALONE.fullmatch(sentence[start:end]):
+        return end
+    m = _DAY_RANGE_NEXT.match(sentence, end)
+    return m.end() if m else end
+
+
 def whole_day(question: str, sentence: str, start: int, end: int) -> int:
     """The end of a when-answer that names a weekday the sentence dates right after it: "Saturday"
     becomes "Saturday, April 26" (a user's minutes: "When is the spring planting day?"). Not for

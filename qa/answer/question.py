@@ -197,7 +197,7 @@ _WEEKDAY = r"(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 # lengths of time (and "now", "ago"): a time expression, but one that dates nothing on its own
 _DURATION_WORDS = r"(?:now|ago|years?|months?|weeks?|days?|hours?|minutes?)"
 _TIME_EXPR = re.compile(
-    rf"\b{_MONTH}(?!\w)|\b{_WEEKDAY}(?!\w)"                        # month names, weekdays
+    rf"\b{_MONTH}(?!\w)|\b{_WEEKDAY}s?(?!\w)"                        # month names, weekdays
     r"|(?i:"
     r"\b1\d{3}s?\b|\b20\d{2}s?\b"                                 # a year (1000-2099), or its decade: 1970s
     r"|'\d0s\b|\b\d0s\b"                                          # '60s, 60s
@@ -250,8 +250,8 @@ def looks_like(qtype: str, text: str) -> bool:
 
     >>> looks_like("when", "1832")
     True
-    >>> looks_like("when", "Tuesday night")
-    True
+    >>> looks_like("when", "Tuesday night"), looks_like("when", "Tuesdays and Thursdays")
+    (True, True)
     >>> looks_like("when", "the 19th century")
     True
     >>> looks_like("when", "after the war"), looks_like("when", "the war"), looks_like("when", "just hours after")

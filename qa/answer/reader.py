@@ -20,7 +20,7 @@ from qa.answer.asked import Asked
 from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fit import day_before, paired_amount, whole_day
+from qa.answer.fit import day_before, day_range, paired_amount, whole_day
 from qa.answer.headed import from_heading
 from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
@@ -303,7 +303,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     rs, re_ = description_span(sent.text, rs, re_, asked.defined)
                 elif re_ > rs:
                     rs, re_ = reach(question, sent.text, rs, re_)
-                rs, re_ = day_before(question, sent.text, rs, re_), whole_day(question, sent.text, rs, re_)
+                rs, re_ = day_before(question, sent.text, rs, re_), whole_day(question, sent.text, rs, day_range(sent.text, rs, re_))
                 rs, re_ = paired_amount(question, sent.text, rs, re_)  # "GBP 120 for a student", not the delegate's
                 if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
@@ -329,6 +329,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
             value = asked_value(asked.question, lines, idx, asked.kind, owner.span if owner.reader_score is not None else None,
                                 labels, about) or asked_label(asked.question, lines, idx, asked.kind) \
                 or remedy(asked.question, lines, idx)  # "Solution: Clean the filter." of the problem the question describes
+            if value is not None:
+                value = value[0], day_range(lines[idx], *value)  # "Wednesday to Sunday", not its first day
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):
                 continue
             owner.reader_score = max(owner.reader_score if owner.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
