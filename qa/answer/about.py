@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.fit import MONTHS
+from qa.answer.fit import MONTHS, WEEKDAYS
 from qa.answer.question import ROLE_ACRONYMS, STOPWORDS
 
 
@@ -279,7 +279,7 @@ def other_version(question: str, sentence: str, passage: str) -> bool:
 _PLACE_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*){0,3}"
 #: "manager for Europe", "leave in the Lisbon office", and in a sentence also "Manager (Rotterdam)"
 _QUALIFIED = re.compile(rf"\b([A-Za-z]+)\s+(?:(for|in|at)\s+(?:the\s+)?|\()({_PLACE_NAME})")
-_NO_PLACE = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|The|A|An|[A-Z]{{1,3}}|[A-Z](?:\.[A-Z])+\.?)$")
+_NO_PLACE = re.compile(rf"^(?:{MONTHS}|{WEEKDAYS}|The|A|An|[A-Z]{{1,3}}|[A-Z](?:\.[A-Z])+\.?)$")
 
 
 def _qualified(text: str) -> list[tuple[str, str, str]]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 from qa.answer.definitions import fold
+from qa.answer.fit import WEEKDAYS
 from qa.answer.question import STOPWORDS
 
-_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
+_WEEKDAY = re.compile(rf"\b({WEEKDAYS})s?\b", re.I)
 
 
 def other_weekday(question: str, context: str) -> bool:

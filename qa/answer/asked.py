@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from qa.answer.about import (
-    negation_unmet, other_colour, other_event, other_numbered, other_ordinal, other_place, other_role, other_time,
-    other_version, role_for_employer, unnamed_role,
+    negation_unmet, numbered_items, other_colour, other_event, other_numbered, other_ordinal, other_place, other_role,
+    other_time, other_version, role_for_employer, unnamed_role,
 )
 from qa.answer.another import other_person, other_weekday
-from qa.answer.cells import other_value
-from qa.answer.definitions import names_another, next_to
+from qa.answer.cells import other_value, quoted
+from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
 from qa.answer.labels import label_unasked, line_of, numbered_value, other_item, other_label, other_number
@@ -59,18 +59,6 @@ def echoes(question: str, span: str) -> bool:
     return asked is not None and not re.search(r"\d", span) and content_terms(span.strip()) == content_terms(asked.group(1)) != []
 
 
-def quoted(question: str, span: str) -> bool:
-    """Is ``span``, a number with its words, quoted whole by the question? "7.6 to 9 kg" does not answer
-    "How much should a baby weighing 7.6 to 9 kg get?" (a user's dose table: the reader's weight cell).
-    One gold answer of the dev half and 7 of train.json's are (odd questions: "… in the 487 …").
-
-    >>> quoted("How much should a baby weighing 7.6 to 9 kg get?", "7.6 to 9 kg"), quoted("How much?", "2.5 ml")
-    (True, False)
-    """
-    text = " ".join(span.lower().split())
-    return bool(re.search(r"\d", text)) and re.search(rf"(?<![\w.]){re.escape(text)}(?![\w.])", " ".join(question.lower().split())) is not None
-
-
 class Asked(NamedTuple):
     """What a question asks, worked out once for the checks of every span its reading gives."""
 
@@ -79,6 +67,11 @@ class Asked(NamedTuple):
     terms: set[str]
     defined: str | None  # "Who is Cilia Flores?": a description, never another name
     numbered: list[tuple[str, str]]  # "Nimbus 800": each sentence's section is then looked at
+
+    @classmethod
+    def of(cls, question: str, kind: str | None) -> Asked:
+        """What ``question`` asks, for spans of the asked ``kind`` (None: any)."""
+        return cls(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
 
     def sets_aside(self, ch: Any, idx: int, rs: int, re_: int, lines: Sequence[str], about: str) -> bool:
         """Can ``[rs, re_)`` of sentence ``idx`` of chunk ``ch`` not answer: empty, not of the asked

@@ -15,6 +15,8 @@ from qa.answer.question import content_terms
 
 #: month names (capitalised: the regexes that want any case say re.I)
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+#: weekday names (capitalised, as MONTHS)
+WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 #: a calendar day ("January 3, 2026", "3 January"), where a length of time cannot start, unless a
 #: range follows ("4 August 1915 until November 1918"); a year alone may ("since 1957": "1957")
 _DAY = re.compile(rf"^\W*(?:(?:on|in)\s+)?(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}\s+{MONTHS}\b)", re.I)
@@ -204,13 +206,12 @@ def placed_for_who(question: str, sentence: str, start: int) -> bool:
     return bool(_WHO.match(question)) and bool(_AT_A_PLACE.search(sentence[max(0, start - 8) : start]))
 
 
-_WEEKDAY_ALONE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-                            r"(?:\s+(?:morning|afternoon|evening|night))?")
+_WEEKDAY_ALONE = re.compile(rf"{WEEKDAYS}(?:\s+(?:morning|afternoon|evening|night))?")
 _DATE_AFTER = re.compile(rf",?\s+(?:the\s+)?(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
                          rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b(?:,?\s+\d{{4}}\b)?)")
 
 
-_DAY_RANGE_NEXT = re.compile(r"s?\s*(?:to|through|-|–|and|&)\s*(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\b")
+_DAY_RANGE_NEXT = re.compile(rf"s?\s*(?:to|through|-|–|and|&)\s*{WEEKDAYS}s?\b")
 
 
 def day_range(sentence: str, start: int, end: int) -> int:
@@ -244,7 +245,7 @@ def whole_day(question: str, sentence: str, start: int, end: int) -> int:
     return m.end() if m else end
 
 
-_DAY_BEFORE = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?(?:\s+(?:morning|afternoon|evening))?\s+at\s+$")
+_DAY_BEFORE = re.compile(rf"\b{WEEKDAYS}s?(?:\s+(?:morning|afternoon|evening))?\s+at\s+$")
 
 
 def day_before(question: str, sentence: str, start: int, end: int) -> int:

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from qa.answer.about import numbered_items
 from qa.answer.asked import Asked
 from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
@@ -24,7 +23,7 @@ from qa.answer.fit import day_before, day_range, paired_amount, whole_day
 from qa.answer.headed import from_heading
 from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
-    ALIASES, CHECKED, REASON, content_terms, plausible, question_word, with_roles_both_ways,
+    ALIASES, CHECKED, REASON, plausible, question_word, with_roles_both_ways,
 )
 from qa.answer.remedies import remedy
 from qa.answer.scoring import Candidate, section_of
@@ -280,7 +279,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         (of the asked ``kind``, not restating the question) as ``span`` and its evidence as ``reader_score``."""
         by_key = {(c.hit.chunk.chunk_id, c.index): c for c in cands}
         margin = self._uses_margin()
-        asked = Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
+        asked = Asked.of(question, kind)
         # the reader is told what a role's acronym stands for: it finds no "CTO" in "Chief Technology Officer"
         read = self.reader.read(with_roles_both_ways(question), [w.text for w in windows], top=spans)
         for (c, lo, hi, w_start, _), spans in zip(windows, read):
@@ -343,7 +342,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         sentence with nothing of the asked type, or not the asked speaker's, loses ``type_penalty``."""
         typed = qtype in TYPE_ACCEPTS and not defined_name(question)  # the rules find names: "Who is X?" asks no name
         speaker = speaker_of(question)
-        asked = Asked(question, kind, set(content_terms(question)), defined_name(question), numbered_items(question))
+        asked = Asked.of(question, kind)
         for c in read_cands:
             rules, ch = rules_span[id(c)], c.hit.chunk
             lines = lines_of(ch)

@@ -352,7 +352,8 @@ def column_names(chunk: Chunk, index: int) -> str:
 
 def table_span(question: str, chunk: Chunk, index: int, span: Span | None) -> Span | None:
     """The span sentence ``index`` of ``chunk`` answers with: in a table row, the cell under the column
-    the question names (:func:`asked_cell`), none in a header row; ``span`` otherwise."""
+    the question names (:func:`asked_cell`), none in a header row nor in a table with no column for the
+    attribute asked (:func:`qa.answer.columns.attribute_unnamed`); ``span`` otherwise."""
     if CELL_SEP not in chunk.sentences[index].text:
         return span
     lines = lines_of(chunk)

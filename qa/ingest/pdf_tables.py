@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from qa.ingest.sentences import CELL_SEP
+
 #: a cell of a layout line: text up to three spaces or more
 _CELL = re.compile(r"\S+(?:\s{1,2}\S+)*")
 #: columns this many characters apart are one
@@ -105,7 +107,7 @@ def with_tables(plain: str, layout: str) -> str:
         stretch = exactly.search(plain)
         if stretch is None:  # pypdf's plain text puts the words in another order: left as it is
             continue
-        table = "\n".join(" | ".join(cell for cell in row) for row in rows)
+        table = "\n".join(CELL_SEP.join(row) for row in rows)
         before, after = plain[: stretch.start()].rstrip(" "), plain[stretch.end():].lstrip(" ")
         # the rows on lines of their own, even where reflow joined them to the prose around
         opening = "\n" if before and not before.endswith("\n") else ""

@@ -29,8 +29,8 @@ _SENTENCE_STARTERS = {
 _OPEN_LINE_END = re.compile(r"[^.!?…:;\"”’'»)\]\s]\s*$")
 # Sentence end: terminal punctuation plus closing quotes/brackets.
 _END = re.compile(r"[.!?…]+[\"”’'»)\]]*")
-#: the cell separator of a table row as the converters write it (qa.answer.tables.CELL_SEP)
-_CELL_SEP = " | "
+#: what joins the cells of a table row, as the converters write it (office, webpage, pdf_tables)
+CELL_SEP = " | "
 
 
 def _is_boundary(text: str, end: int, seg_end: int) -> bool:
@@ -87,7 +87,7 @@ def _continued(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]
             gap = text[prev_end:start]
             if (not gap.strip() and gap.count("\n") <= 2 and text[start:end][:1].islower()
                     and _OPEN_LINE_END.search(text, prev_start, prev_end)
-                    and _CELL_SEP not in text[prev_start:prev_end] and _CELL_SEP not in text[start:end]):
+                    and CELL_SEP not in text[prev_start:prev_end] and CELL_SEP not in text[start:end]):
                 out[-1] = (prev_start, end)
                 continue
         out.append((start, end))
@@ -103,7 +103,7 @@ def split_sentences(doc: Document) -> list[Sentence]:
     out: list[Sentence] = []
     for seg_start, seg_end in _continued(text, list(unmasked_lines(text, doc.masked))):
         s = seg_start
-        if _CELL_SEP in text[seg_start:seg_end]:  # a table row: one record, never cut at "ul." or "approx."
+        if CELL_SEP in text[seg_start:seg_end]:  # a table row: one record, never cut at "ul." or "approx."
             out.append(Sentence(s, seg_end, text[s:seg_end]))
             continue
         for m in _END.finditer(text, seg_start, seg_end):
