@@ -300,3 +300,58 @@ def test_many_callers_all_served_with_at_most_parallel_passes_at_once(parallel):
     assert not errors and results == {i: i * 2 for i in range(200)}
     assert 1 <= peak[0] <= parallel and b._running == 0 and not b._queue
     assert b.served == 200
+
+
+# --- the exported graph -------------------------------------------------------------------------
+
+
+def _attention_like(path: Path) -> None:
+    """scores + mask → Softmax → Where(IsNaN(p), 0, p) → MatMul with values, as torch exports attention;
+    and one IsNaN that is no such guard (its Where keeps another tensor), which must stay."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    zero = helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.zeros((), np.float32)))
+    nodes = [
+        zero,
+        helper.make_node("Add", ["scores", "mask"], ["masked"]),
+        helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
+        helper.make_node("IsNaN", ["p"], ["nan"]),
+        helper.make_node("Where", ["nan", "zero", "p"], ["guarded"]),
+        helper.make_node("MatMul", ["guarded", "values"], ["out"]),
+        helper.make_node("IsNaN", ["scores"], ["snan"]),
+        helper.make_node("Where", ["snan", "zero", "mask"], ["other"]),
+    ]
+    f = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info(n, f, [2, 3]) for n in ("scores", "mask")] + [helper.make_tensor_value_info("values", f, [3, 2])],
+        [helper.make_tensor_value_info("out", f, [2, 2]), helper.make_tensor_value_info("other", f, [2, 3])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_the_softmax_nan_guards_go_and_every_value_stays(tmp_path):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from qa.runtime.export import _drop_nan_guards
+
+    before, after = tmp_path / "before.onnx", tmp_path / "after.onnx"
+    _attention_like(before)
+    _attention_like(after)
+    assert _drop_nan_guards(after) == 1
+    ops = [n.op_type for n in onnx.load(str(after)).graph.node]
+    assert ops.count("IsNaN") == 1 and ops.count("Where") == 1  # the other IsNaN is not a guard: kept
+    assert "Constant" in ops  # the zero still feeds that Where
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = np.where(rng.random((2, 3)) < 0.4, np.float32(-3.4e38), np.float32(0.0)).astype(np.float32)
+        mask[:, 0] = 0.0  # as in every window: the first token ([CLS]) is never masked
+        feeds = {"scores": rng.normal(size=(2, 3)).astype(np.float32), "mask": mask,
+                 "values": rng.normal(size=(3, 2)).astype(np.float32)}
+        got = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feeds) for p in (before, after)]
+        assert all(np.array_equal(x, y) for x, y in zip(*got))
+    assert _drop_nan_guards(after) == 0  # nothing left to drop: the file is not rewritten
