@@ -188,10 +188,9 @@ class OnnxReader(TransformersReader):
         with self._lock:
             if self._session is not None:
                 return
-            import onnxruntime as ort
             from tokenizers import Tokenizer
 
-            from qa.runtime.embedder import session_options
+            from qa.runtime.embedder import open_session
 
             art = self.artifact_dir()
             if art is None or not (art / "reader.json").is_file():
@@ -208,7 +207,7 @@ class OnnxReader(TransformersReader):
             wtok.no_padding()
             wtok.enable_truncation(self.max_length, stride=self.stride, strategy="only_second")
             model_file = c.int8_twin(folder) if self.quantize else folder / c.MODEL_FILE
-            session = ort.InferenceSession(str(model_file), session_options(), providers=["CPUExecutionProvider"])
+            session = open_session(model_file)
             self._qtok, self._wtok, self.export_dir = qtok, wtok, folder
             self._session = session
 
