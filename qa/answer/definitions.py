@@ -9,6 +9,7 @@ the reader's spans are kept only beside the name (:func:`next_to`), not naming s
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -63,9 +64,13 @@ def names_another(span: str, name: str) -> bool:
 _LETTERS = str.maketrans("łŁøØđĐıß", "lLoOdDis")
 
 
+@functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """``text`` lower-cased without accents, one character for one ("Bolesław" and "Boleslaw"
-    match), so that offsets into it are offsets into ``text``."""
+    match), so that offsets into it are offsets into ``text``. Cached: a server folds the same
+    sentences for question after question."""
+    if text.isascii():  # nothing to decompose, and ASCII letters casefold to their lower case
+        return text.lower()
     return "".join((unicodedata.normalize("NFKD", ch)[:1] or ch).casefold()[:1] for ch in text.translate(_LETTERS))
 
 

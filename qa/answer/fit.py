@@ -9,6 +9,7 @@ Pure Python, on the query path.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from qa.answer.question import content_terms
@@ -352,6 +353,12 @@ _AMOUNT_FOR = re.compile(r"((?:[$€£¥]|\b(?:GBP|EUR|USD|CHF)\s?)\d[\d,.]*|\b\
                          r"(?:\s+(?:per|a|each)\s+[\w-]+)?\s+for\s+(?:a|an|the|each|every)?\s*([\w-]+(?:\s+[\w-]+)?)")
 
 
+@functools.lru_cache(maxsize=8192)
+def _amounts_for(sentence: str) -> tuple[re.Match[str], ...]:
+    """``sentence``'s amounts "for" something (:data:`_AMOUNT_FOR`), cached: every span read in it asks."""
+    return tuple(_AMOUNT_FOR.finditer(sentence))
+
+
 def paired_amount(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
     """A span on one of a sentence's amounts "for" something, moved to the amount for what the question
     names: "The early-bird fee is GBP 290 for a full delegate and GBP 120 for a student." answers "How
@@ -364,7 +371,7 @@ def paired_amount(question: str, sentence: str, start: int, end: int) -> tuple[i
     >>> s[slice(*paired_amount("How much is the fee for a full delegate?", s, s.index("GBP 290"), s.index("GBP 290") + 7))]
     'GBP 290'
     """
-    pairs = list(_AMOUNT_FOR.finditer(sentence))
+    pairs = _amounts_for(sentence)
     if len(pairs) < 2:
         return start, end
     asked = set(content_terms(question))

@@ -294,8 +294,10 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     a, b = label_asked(question, lines[idx], a, b)
                     a, b = a + ch.sentences[idx].start, b + ch.sentences[idx].start
                 owner = by_key.get((ch.chunk_id, idx)) if idx is not None else None
-                if owner is None:
-                    continue
+                evidence = sp.margin if margin and sp.margin is not None else sp.score
+                if owner is None or not (owner.reader_score is None or evidence > owner.reader_score) \
+                        or (owner.span and owner.span.kind == LOOKED_UP):
+                    continue  # it could not replace the owner's span: no need to check it
                 sent = ch.sentences[idx]
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
                 if asked.defined and re_ > rs:
@@ -306,10 +308,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 rs, re_ = paired_amount(question, sent.text, rs, re_)  # "GBP 120 for a student", not the delegate's
                 if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
-                evidence = sp.margin if margin and sp.margin is not None else sp.score
-                if (owner.reader_score is None or evidence > owner.reader_score) and not (owner.span and owner.span.kind == LOOKED_UP):
-                    owner.reader_score = evidence
-                    owner.span = Span(rs, re_, "reader")
+                owner.reader_score = evidence
+                owner.span = Span(rs, re_, "reader")
             self._look_up_labels(asked, ch, range(lo, hi + 1), lines, about, by_key)
 
     def _look_up_labels(self, asked: Asked, ch: Any, indexes: range, lines: Sequence[str], about: str,

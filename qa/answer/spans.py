@@ -117,6 +117,17 @@ def _whole_addresses(sentence: str, start: int, end: int) -> tuple[int, int]:
     (less a sentence's closing punctuation): the reader's word pieces cut
     "people@northwind-robotics.example" at "people@northwind-robotics", and "+47 32 21 45 00" lost
     its "+", "(503) 555-0147" all but "503"."""
+    for a, b in _addresses(sentence):
+        if a < end and start < b:  # the span overlaps the address: it holds all of it
+            start, end = min(start, a), max(end, b)
+    return start, end
+
+
+@functools.lru_cache(maxsize=8192)
+def _addresses(sentence: str) -> tuple[tuple[int, int], ...]:
+    """Where ``sentence``'s e-mail and web addresses and phone numbers stand (less closing punctuation);
+    cached, as every span the reader finds in a sentence asks."""
+    found = []
     for m in _ADDRESS.finditer(sentence):
         if m.group()[:1].isdigit() or m.group()[:1] in "+(":  # a phone number: at least 7 digits
             if len(re.sub(r"\D", "", m.group())) < 7:
@@ -124,9 +135,8 @@ def _whole_addresses(sentence: str, start: int, end: int) -> tuple[int, int]:
         a, b = m.start(), m.end()
         while b > a and sentence[b - 1] in ".,;:!?":
             b -= 1
-        if a < end and start < b:  # the span overlaps the address: it holds all of it
-            start, end = min(start, a), max(end, b)
-    return start, end
+        found.append((a, b))
+    return tuple(found)
 
 
 def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -159,6 +169,7 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     return _whole_addresses(sentence, start, end) if end > start else (start, end)
 
 
+@functools.lru_cache(maxsize=8192)
 def is_title_case(sentence: str) -> bool:
     """Headline Case Or ALL CAPS: capitals there say nothing about names."""
     words = [w for w in re.findall(r"[^\W\d_][\w’'-]*", sentence) if len(w) > 3]
