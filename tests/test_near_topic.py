@@ -87,6 +87,9 @@ def test_a_death_is_not_dated_by_a_sentence_that_speaks_of_none():
     ("When was version 2.5.0 released?", "The latest release is version 2.4.1, published on 18 November 2024.", "18 November 2024", None),
     ("How long is the housing covered on the AP-800?", "Housing: 5 years for the AP-600 and 3 years for the AP-400.", "5 years", None),
     ("How long is the housing covered on the AP-400?", "Housing: 5 years for the AP-600 and 3 years for the AP-400.", "5 years", "3 years"),
+    # a model number that looks like a year is still a model's ("DW-1000" beside the DW-700 and DW-900)
+    ("What is the energy class of the DW-1000?", "The Half Load option is available on the DW-700 and the DW-900 only.", "Half Load", None),
+    ("Which option does the DW-900 have?", "The Half Load option is available on the DW-700 and the DW-900 only.", "Half Load", "Half Load"),
     ("Who gives the demo on Day 3?", "Day 3: meet your team lead.\nDay 4: product demo with the Solutions team.", "the Solutions team", None),
     ("How much does a replacement cartridge cost?", "Replacement filter cartridges: 90 days.", "90", None),
     ("Who is the venue contact?", "1. Seehof Lodge, Lake Starnberg: 185 EUR per night.", "Lake Starnberg", None),

@@ -121,7 +121,7 @@ def numbered_items(question: str) -> list[tuple[str, str]]:
     >>> numbered_items("Who moved motion 2025-47?"), numbered_items("Who coaches the Under-14 team?")
     ([('motion', '2025-47')], [('under', '14')])
     """
-    found = [(w.lower(), n) for w, n in NUMBERED.findall(question) if not _NOT_A_NAME.fullmatch(w) and not _YEAR.fullmatch(n)]
+    found = [(w.lower(), n) for w, n in _numbered(question) if not _NOT_A_NAME.fullmatch(w)]
     found += [(w.lower(), n) for w, n in _KEYED.findall(question)
               if (w.lower() != "under" or re.search(rf"\b{w}-{n}\b", question)) and not _YEAR.fullmatch(n)]
     return list(dict.fromkeys(found))
@@ -129,7 +129,18 @@ def numbered_items(question: str) -> list[tuple[str, str]]:
 
 def _items_in(text: str) -> list[tuple[str, str]]:
     """Every numbered item ``text`` names, (word in lower case, number): not "In 2015", but "Motion 2025-45"."""
-    return [(w.lower(), n) for w, n in NUMBERED.findall(text) if not _YEAR.fullmatch(n)] + [(w.lower(), n) for w, n in _KEYED.findall(text)]
+    return [(w.lower(), n) for w, n in _numbered(text)] + [(w.lower(), n) for w, n in _KEYED.findall(text)]
+
+
+def _numbered(text: str) -> list[tuple[str, str]]:
+    """:data:`NUMBERED`'s (word, number) pairs, less years ("In 2015"); a number a code joins with a
+    hyphen is no year ("the DW-1000", "Route-1066").
+
+    >>> _numbered("Is the DW-1000 quieter than the Nimbus 2000 in 2015?")
+    [('DW', '1000')]
+    """
+    return [(m.group(1), m.group(2)) for m in NUMBERED.finditer(text)
+            if not _YEAR.fullmatch(m.group(2)) or text[m.end(1)] == "-"]
 
 
 def other_numbered(question: str, sentence: str, passage: str, heading: str = "") -> bool:
