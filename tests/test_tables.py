@@ -165,6 +165,21 @@ def test_a_table_that_fits_a_chunk_is_not_cut_from_its_header():
     assert len(holding) == 1 and "Benefit | Leeds | Rotterdam | Porto" in holding[0].text
 
 
+def test_a_troubleshooting_record_that_fits_a_chunk_is_not_cut_between_its_problem_and_its_remedy():
+    """A user's dishwasher manual: "does not drain" ended one chunk and its "Solution: Clean the
+    filter …" began the next, so "What should I do if the dishwasher does not drain?" was answered
+    from another passage ("reduces water use by about 30 percent")."""
+    intro = "Read the safety instructions before the first use and keep this manual for reference. " * 6
+    record = ("Problem: The dishwasher does not drain.\nCause: The filter is blocked or the drain hose is kinked.\n"
+              "Solution: Clean the filter assembly under running water and straighten the drain hose.\n")
+    chunks = chunk_document(parse_document("manual.txt", intro + "\n" + record + record.replace("drain", "dry")), 110, 0)
+    for problem in ("does not drain.", "does not dry."):
+        holding = [c for c in chunks if problem in c.text]
+        assert len(holding) == 1 and "Solution: Clean the filter" in holding[0].text.split(problem, 1)[1]
+    long_record = "Problem: It stops.\n" + "Cause: One of many things went wrong at once. " * 30 + "\nSolution: Call us.\n"
+    assert len(chunk_document(parse_document("manual.txt", long_record), 110, 0)) > 1  # longer than a chunk: cut as before
+
+
 def test_rows_of_one_table_read_from_two_passages_compete_by_the_question_words_they_hold():
     """A user's programme: "Who gives the opening keynote?" got the speaker of the "Closing keynote"
     row, which the reader was surer of; the table was long, its rows in two passages."""

@@ -11,13 +11,12 @@ from collections.abc import Sequence
 
 from qa.answer.labels import shares
 from qa.answer.question import content_terms
+from qa.ingest.chunking import PROBLEM_LABEL as _PROBLEM
+from qa.ingest.chunking import REMEDY_LABEL as _REMEDY
 
 #: a question asking what to do about a problem
 _ASKS_REMEDY = re.compile(r"^\W*(?:what\s+(?:should|can|do|must)\s+(?:i|we|you)\s+do\b|how\s+(?:do|can|should)\s+(?:i|we|you)\s+"
                           r"(?:fix|solve|resolve|stop|repair|clear|deal\s+with)\b|what\s+is\s+the\s+(?:solution|remedy|fix)\b)", re.I)
-#: a record's problem, and its remedy, as labelled sentences
-_PROBLEM = re.compile(r"^\W*(?:problem|symptom|issue|fault)\s*:\s*", re.I)
-_REMEDY = re.compile(r"^\W*(?:solution|remedy|fix|action|what to do|resolution)\s*:\s*", re.I)
 #: words of such a question that name no problem
 _ASKING = frozenset(content_terms("solution remedy fix solve resolve repair clear deal problem issue happen happens"))
 

@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 14  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells
+CHUNKER_VERSION = 15  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -140,6 +140,31 @@ def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
     return words, first_row
 
 
+#: a troubleshooting record's first and last labelled lines ("Problem: … / Cause: … / Solution: …")
+PROBLEM_LABEL = re.compile(r"^\W*(?:problem|symptom|issue|fault)\s*:\s*", re.I)
+REMEDY_LABEL = re.compile(r"^\W*(?:solution|remedy|fix|action|what to do|resolution)\s*:\s*", re.I)
+#: sentences a record may run to, its problem's included
+_RECORD_SPAN = 6
+
+
+def _records(sents: Sequence[Sentence]) -> dict[int, int]:
+    """The words of each troubleshooting record, keyed by the index of its "Problem:" sentence: from
+    there to the first "Solution:" (or "Remedy:" …) sentence within :data:`_RECORD_SPAN`, with no other
+    problem between. A record cut by a chunk's end loses its problem or its remedy (a user's manual:
+    "does not drain" in one chunk, "Clean the filter" in the next)."""
+    words: dict[int, int] = {}
+    for i, s in enumerate(sents):
+        if not PROBLEM_LABEL.match(s.text):
+            continue
+        for j in range(i + 1, min(len(sents), i + _RECORD_SPAN)):
+            if PROBLEM_LABEL.match(sents[j].text):
+                break
+            if REMEDY_LABEL.match(sents[j].text):
+                words[i] = sum(_n_words(x) for x in sents[i : j + 1])
+                break
+    return words
+
+
 def heading_words(sent: Sentence) -> tuple[int, tuple[int, int], str] | None:
     """(level, (start, end) in the document, words) of a heading sentence's words, else None.
 
@@ -182,6 +207,7 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
     group: list[Sentence] = []
     section_at = _sections_at(sents, doc.title)
     tables, first_row = _tables(sents)
+    records = _records(sents)
     index_at = {s.start: i for i, s in enumerate(sents)}
 
     def flush() -> None:
@@ -202,7 +228,9 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
     for i, s in enumerate(sents):
         # a table that fits a chunk starts one rather than being cut: a row without its header row
         # cannot say which column is which ("Bupa | Zilveren Kruis | Médis" without "Leeds | Rotterdam | Porto")
+        # and so does a troubleshooting record: its problem and its remedy in one passage
         whole = tables.get(i, 0) if tables.get(i, max_words + 1) <= max_words else _n_words(s)
+        whole = records[i] if records.get(i, max_words + 1) <= max_words else whole
         if group and (sum(_n_words(x) for x in group) + whole > max_words or crosses_mask(group[-1].end, s.start)):
             flush()
             keep = group[-overlap:] if overlap and not crosses_mask(group[-1].end, s.start) else []
