@@ -72,3 +72,30 @@ def other_person(question: str, sentence: str) -> bool:
     if other is None or other.group(1).lower() in _NOT_FIRST | STOPWORDS | _NOT_A_FIRST_NAME:
         return False
     return not _one_letter_off(fold(other.group(1)), fold(m.group(1)))  # "Napoléon", "Winstron": the asked one
+
+
+#: a question's party and what it must do: "How much notice must the landlord give?" -> ("landlord", "give")
+_ASKED_PARTY = re.compile(r"\b(?:must|shall|should|will|does|do|can|may)\s+(?:the|a|an|each|every|my|our|your)\s+([a-z]{3,})\s+([a-z]{3,})\b")
+#: be, have and do say nothing of what a party does
+_NO_ACT = frozenset("be been being have has had do does did get".split())
+
+
+def other_party(question: str, sentence: str) -> bool:
+    """Does ``sentence`` say what another party must do than the one the question asks about? "How much
+    notice must the landlord give?" is not answered by "the tenant must give at least one month's
+    written notice" (a user's lease: the clause after it gives the landlord's two months). Only where
+    the sentence states the same act of another party ("the tenant must give") and never of the asked one.
+
+    >>> s = "6.1 After the fixed term, the tenant must give at least one month's written notice."
+    >>> other_party("How much notice must the landlord give?", s), other_party("How much notice must the tenant give?", s)
+    (True, False)
+    >>> other_party("How much notice must the landlord give?", "The landlord must give two months' notice.")
+    False
+    """
+    m = _ASKED_PARTY.search(question.lower())
+    if m is None or m.group(2) in _NO_ACT:
+        return False
+    party, act = m.groups()
+    stated = re.findall(rf"\b(?:the|a|an|each|every|any)\s+([a-z]{{3,}})\s+(?:must|shall|should|will|may|can|has\s+to|is\s+required\s+to)"
+                        rf"\s+(?:\w+\s+)?{re.escape(act)}\b", sentence.lower())
+    return bool(stated) and party not in stated
