@@ -90,6 +90,11 @@ def test_a_death_is_not_dated_by_a_sentence_that_speaks_of_none():
     # a model number that looks like a year is still a model's ("DW-1000" beside the DW-700 and DW-900)
     ("What is the energy class of the DW-1000?", "The Half Load option is available on the DW-700 and the DW-900 only.", "Half Load", None),
     ("Which option does the DW-900 have?", "The Half Load option is available on the DW-700 and the DW-900 only.", "Half Load", "Half Load"),
+    # a user's itinerary: the Sintra day has no guide; and a lease: the tenant's notice is not the landlord's
+    ("Who is the guide for the Sintra tour?", "- 09:30 Guided walking tour of Alfama with guide Rui Tavares.", "Rui Tavares", None),
+    ("Who is the guide for the Alfama tour?", "- 09:30 Guided walking tour of Alfama with guide Rui Tavares.", "Rui Tavares", "Rui Tavares"),
+    ("How much notice must the landlord give?", "6.1 After the term, the tenant must give at least one month's notice.", "one month", None),
+    ("How much notice must the tenant give?", "6.1 After the term, the tenant must give at least one month's notice.", "one month", "one month"),
     ("Who gives the demo on Day 3?", "Day 3: meet your team lead.\nDay 4: product demo with the Solutions team.", "the Solutions team", None),
     ("How much does a replacement cartridge cost?", "Replacement filter cartridges: 90 days.", "90", None),
     ("Who is the venue contact?", "1. Seehof Lodge, Lake Starnberg: 185 EUR per night.", "Lake Starnberg", None),

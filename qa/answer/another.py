@@ -99,3 +99,31 @@ def other_party(question: str, sentence: str) -> bool:
     stated = re.findall(rf"\b(?:the|a|an|each|every|any)\s+([a-z]{{3,}})\s+(?:must|shall|should|will|may|can|has\s+to|is\s+required\s+to)"
                         rf"\s+(?:\w+\s+)?{re.escape(act)}\b", sentence.lower())
     return bool(stated) and party not in stated
+
+
+#: a thing the question names by a proper name before it: "the Sintra tour" -> ("Sintra", "tour")
+_NAMED_THING = re.compile(r"\b(?:the|a|an|our|my)\s+([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)\s+([a-z]{3,})\b")
+_NAME = r"[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+){0,2}"
+
+
+def other_named(question: str, context: str) -> bool:
+    """Is ``context`` (a sentence and the headings it stands under) about the same kind of thing as
+    the question, named by another name, and never by the asked one? "Who is the guide for the
+    Sintra tour?" is not answered by "Guided walking tour of Alfama with guide Rui Tavares" under
+    "Day 2 — Lisbon" (a user's itinerary, whose Sintra day has no guide).
+
+    >>> other_named("Who is the guide for the Sintra tour?", "Day 2 — Lisbon\\n- 09:30 Walking tour of Alfama with guide Rui Tavares.")
+    True
+    >>> other_named("Who is the guide for the Alfama tour?", "- 09:30 Walking tour of Alfama with guide Rui Tavares.")
+    False
+    >>> other_named("Who leads the Sintra tour?", "Day 3 — Sintra\\n- 10:00 Guided tour of Pena Palace with Ana Lopes.")
+    False
+    """
+    m = _NAMED_THING.search(question)
+    if m is None or m.start() == 0:
+        return False
+    name, thing = m.groups()
+    if fold(name) in fold(context) or name.lower() in STOPWORDS:
+        return False
+    other = re.search(rf"\b{re.escape(thing)}s?\s+(?:of|in|at|to|around|through)\s+(?:the\s+)?({_NAME})", context)
+    return other is not None and fold(other.group(1)) != fold(name)
