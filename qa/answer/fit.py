@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from qa.answer.question import content_terms
+from qa.answer.question import ROLES, content_terms
 
 #: month names (capitalised: the regexes that want any case say re.I)
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -30,6 +30,10 @@ _HOW_LONG = re.compile(r"^\W*how\s+long\b(?!\s+ago)", re.I)
 _CLOCK_TIME = re.compile(r"(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*(?:-|–|to)\s*\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?", re.I)
 _SINCE_WHEN = re.compile(r"^\W*how\s+long\s+(?:has|have|had)\b", re.I)
 _BARE_YEAR = re.compile(r"[\W_]*(?:in\s+)?(?:1\d{3}|20\d{2})[\W_]*")
+
+
+#: a role noun alone: who someone is, never where
+_ONLY_A_ROLE = re.compile(rf"\W*(?:(?:the|a|an|our|my|their|his|her)\s+)?{ROLES}s?\W*", re.I)
 
 
 def wrong_kind(question: str, span: str) -> bool:
@@ -52,6 +56,8 @@ def wrong_kind(question: str, span: str) -> bool:
     (True, False)
     >>> wrong_kind("Where did it happen?", "Caracas"), wrong_kind("When did it happen?", "January 3")
     (False, False)
+    >>> wrong_kind("Where does Margaret Ellison live?", "landlord"), wrong_kind("Where does she live?", "the landlord's flat")
+    (True, False)
     >>> wrong_kind("Who is the venue contact?", "Lake Starnberg"), wrong_kind("Who is the venue contact?", "Anna Berg")
     (True, False)
     >>> wrong_kind("What time should I arrive?", "30 minutes before your appointment time"), wrong_kind("What time?", "at 8:30")
@@ -61,8 +67,8 @@ def wrong_kind(question: str, span: str) -> bool:
         return True
     if _WHAT_TIME.match(question):  # a time of day (or a time standard), not "Friday" (a user's itinerary),
         return not _CLOCK.search(span) or bool(_RELATIVE_TIME.match(span))  # nor "30 minutes before your appointment"
-    if _WHERE.match(question):
-        return bool(_STARTS_WITH_DATE.match(span))
+    if _WHERE.match(question):  # nor a person's role ("landlord" of "Margaret Ellison (landlord)")
+        return bool(_STARTS_WITH_DATE.match(span)) or bool(_ONLY_A_ROLE.fullmatch(span))
     if _WHO.match(question) and _A_PLACE.search(span):  # "Lake Starnberg" is nobody (a user's venue list)
         return True
     if _HOW_MUCH.search(question) and _CLOCK_TIME.fullmatch(span.strip()):  # "How much extra is a guided tour?" "14:00"

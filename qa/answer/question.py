@@ -41,8 +41,8 @@ PERSON, DATE, NUMBER, PLACE, ORG, QUOTE, REASON, ENTITY, OTHER = (
 
 # "which U.S. official", "what kind of weapons": up to two words between the wh-word and its noun
 _WH = r"(?:what|which)(?:\s+(?:kind|type|sort)\s+of)?(?:\s+(?!(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b)[\w.’'-]+){0,3}?\s+"
-# nouns for a person by role: "Which councillor voted against?" asks for a person, never "6-1" (a user's minutes)
-_ROLES = ("(?:leader|official|minister|president|figure|scholar|analyst|general|officer|politician|journalist|spokesman|"
+#: nouns for a person by role: "Which councillor voted against?" asks for a person, never "6-1" (a user's minutes)
+ROLES = ("(?:leader|official|minister|president|figure|scholar|analyst|general|officer|politician|journalist|spokesman|"
           "spokeswoman|councill?or|mayor|senator|governor|chair|chairman|chairwoman|chairperson|secretary|treasurer|"
           "manager|director|employee|engineer|doctor|nurse|physician|surgeon|teacher|professor|student|author|writer|"
           "poet|painter|artist|architect|composer|singer|actor|actress|player|coach|captain|driver|pilot|judge|lawyer|"
@@ -56,7 +56,7 @@ _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
                 rf"|\b{_WH}(phrase|words?|term|slogan|expression)\b", re.I), QUOTE),
     (re.compile(rf"\b(where|{_WH}(city|country|countries|town|place|region|state|states|neighbou?rhood|location|district|island|continent|border|area|capital|cities|nation|nations)\b)", re.I), PLACE),
     (re.compile(rf"\b{_WH}(organi[sz]ation|agency|group|company|channel|account|network|party|department|body|bodies|institution|court|council|cartel|outlet|university|newspaper|team|unit|administration|tv|television|station|force|forces)s?\b", re.I), ORG),
-    (re.compile(rf"\b(who|whom|whose|{_WH}(person|people|man|men|woman|women|{_ROLES})s?\b|name of the (person|man|woman|leader|official|minister|president))", re.I), PERSON),
+    (re.compile(rf"\b(who|whom|whose|{_WH}(person|people|man|men|woman|women|{ROLES})s?\b|name of the (person|man|woman|leader|official|minister|president))", re.I), PERSON),
     (re.compile(r"\b(why|how come|for what reason|what (caused|led to|prompted|motivated))\b", re.I), REASON),
     (re.compile(r"^\s*how\b", re.I), REASON),
     (re.compile(r"\b(what|which) (is|was|are|were) the name\b|\bwhat \w+ (is|was) named\b", re.I), ENTITY),
