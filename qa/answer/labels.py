@@ -197,6 +197,7 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     line = lines[index]
     if value is None or (not kind and not numbered and len(line[slice(*value)].split()) > _VALUE_WORDS):
         return None  # prose after a colon is no value
+    value = _keyed_part(question, line, value)
     passage = set(content_terms(about))
     nested = index < len(line_labels) and bool(line_labels[index])  # "Owner:" of "AI-3: …", both named: sure enough
     if about and not nested and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
@@ -211,6 +212,21 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     if found is not None and value[0] <= found.start < value[1]:
         return (found.start, found.end) if typed else None
     return typed[0] if typed else None
+
+
+def _keyed_part(question: str, line: str, value: tuple[int, int]) -> tuple[int, int]:
+    """Of a value listing keyed parts, the one whose key the question asks: "4999" of "- IT Help Desk:
+    Room D-001, extension 4999" for "What is the extension of the IT Help Desk?" ("Room D-001" for "Which
+    room …?": a capitalised key is part of the name); else ``value``.
+
+    >>> line = "- IT Help Desk: Room D-001, extension 4999"
+    >>> [line[slice(*_keyed_part(q, line, (16, len(line))))] for q in ("What is its extension?", "Which room?", "Where is it?")]
+    ['4999', 'Room D-001', 'Room D-001, extension 4999']
+    """
+    asked = set(content_terms(question))
+    parts = [(value[0] + m.start(1 if m.group(1)[0].isupper() else 2), value[0] + m.end(2)) for m in re.finditer(r"(?:^|[,;]\s*)([A-Za-z]+)\s+([^,;]+)", line[slice(*value)])
+             if content_terms(m.group(1)) and set(content_terms(m.group(1))) <= asked]
+    return parts[0] if len(parts) == 1 else value
 
 
 def asked_label(question: str, lines: Sequence[str], index: int, kind: str | None) -> tuple[int, int] | None:
