@@ -291,6 +291,49 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
     assert keeper.text == DOCX_PARAGRAPHS[2]
 
 
+def test_an_empty_table_cell_keeps_the_cells_after_it_in_their_columns(tmp_path):
+    """A user's supplier agreement: the signature table's blank corner was dropped, so "For the Buyer"
+    stood over the labels' column and "Who signed for the supplier?" got "the Buyer"."""
+    import docx
+
+    from qa.ingest.webpage import _text
+
+    d = docx.Document()
+    table = d.add_table(rows=3, cols=3)
+    for row, values in zip(table.rows, [("", "For the Buyer", "For the Supplier"), ("Name", "", "Marco Bellini"), ("", "", "")]):
+        for cell, value in zip(row.cells, values):
+            cell.text = value
+    d.save(str(tmp_path / "agreement.docx"))
+    doc = one_document(tmp_path)
+    assert doc.text.split("\n") == ["- | For the Buyer | For the Supplier", "Name | - | Marco Bellini"]  # a blank row is no line
+    assert_exact_slices(doc)
+    html = ("<table><tr><th></th><th>For the Buyer</th><th>For the Supplier</th></tr>"
+            "<tr><td>Name</td><td></td><td><b>Marco</b> Bellini</td></tr><tr><td></td><td> </td><td></td></tr></table>")
+    assert _text(html).split("\n") == ["- | For the Buyer | For the Supplier", "Name | - | Marco Bellini"]
+
+
+@pytest.mark.integration
+def test_a_signature_table_with_a_blank_corner_names_each_party_s_signatory(tmp_path):
+    import docx
+
+    from qa import QA
+
+    d = docx.Document()
+    d.add_paragraph("This agreement is made between Kaffeehaus Vogel GmbH (the Buyer) and Molino Tecnico S.r.l. (the Supplier).")
+    d.add_heading("Signatures", level=2)
+    table = d.add_table(rows=3, cols=3)
+    rows = [("", "For the Buyer", "For the Supplier"), ("Name", "Hanna Vogel", "Marco Bellini"), ("Date", "15 January 2026", "19 January 2026")]
+    for row, values in zip(table.rows, rows):
+        for cell, value in zip(row.cells, values):
+            cell.text = value
+    (tmp_path / "docs").mkdir()
+    d.save(str(tmp_path / "docs" / "supplier_agreement.docx"))
+    engine = QA(seeds_dir=tmp_path / "docs", documents_dir=tmp_path / "uploads", index_dir=tmp_path / "index")
+    engine.index()
+    assert engine.ask("Who signed for the supplier?").short_answer == "Marco Bellini"
+    assert engine.ask("Who signed for the buyer?").short_answer == "Hanna Vogel"
+
+
 def test_html_main_content_without_navigation_or_footer(tmp_path):
     (tmp_path / "glacier.html").write_text(HTML_PAGE, encoding="utf-8")
     doc = one_document(tmp_path)

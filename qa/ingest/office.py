@@ -17,6 +17,7 @@ from typing import Any
 
 from qa.ingest.documents import MAX_DOCUMENT_BYTES
 from qa.ingest.extracted import Extracted, SkippedFile, check_size, clean_line, no_text
+from qa.ingest.sentences import CELL_SEP, EMPTY_CELL
 
 #: the most a DOCX may hold uncompressed (all its parts): a zip bomb is refused before it is unpacked
 MAX_UNPACKED_BYTES = 8 * MAX_DOCUMENT_BYTES
@@ -35,15 +36,16 @@ def check_zip(data: bytes) -> None:
 
 
 def _row_line(row: Any) -> str:
+    """The row's cells joined by " | ", an empty one as :data:`EMPTY_CELL` (left out, the cells after
+    it would stand under the wrong column: a signature table's blank corner put "For the Buyer" over
+    the labels); a row with no text at all is an empty line."""
     cells, seen = [], set()
     for cell in row.cells:
         if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
             continue
         seen.add(id(cell._tc))
-        text = " ".join(clean_line(p.text) for p in cell.paragraphs if p.text.strip())
-        if text:
-            cells.append(text)
-    return " | ".join(cells)
+        cells.append(" ".join(clean_line(p.text) for p in cell.paragraphs if p.text.strip()))
+    return CELL_SEP.join(c or EMPTY_CELL for c in cells) if any(cells) else ""
 
 
 def _lines(document: Any) -> Iterator[str]:

@@ -31,6 +31,8 @@ _OPEN_LINE_END = re.compile(r"[^.!?…:;\"”’'»)\]\s]\s*$")
 _END = re.compile(r"[.!?…]+[\"”’'»)\]]*")
 #: what joins the cells of a table row, as the converters write it (office, webpage, pdf_tables)
 CELL_SEP = " | "
+#: what a converter writes for an empty cell, so that the cells after it keep their columns
+EMPTY_CELL = "-"
 
 
 def _is_boundary(text: str, end: int, seg_end: int) -> bool:

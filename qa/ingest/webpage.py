@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.ingest.extracted import Extracted, SkippedFile, check_size, clean_line, no_text
+from qa.ingest.sentences import CELL_SEP, EMPTY_CELL
 
 # Elements that end a line of text: what a browser shows as a block.
 _BLOCKS = frozenset(
@@ -56,6 +57,8 @@ def _block_lines(root: Any) -> Iterator[str]:
 
     line: list[str] = []
     skipping = 0
+    cells = 0  # cells begun on this line: an empty one is written as EMPTY_CELL, so later ones keep their columns
+    cell_from = 0
     for event, el in etree.iterwalk(root, events=("start", "end")):  # no recursion: deep pages are fine
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         if tag in _SKIP:
@@ -67,11 +70,17 @@ def _block_lines(root: Any) -> Iterator[str]:
             continue
         if tag in _BLOCKS:
             text = clean_line("".join(line))
+            if cells and not text.replace(CELL_SEP.strip(), "").replace(EMPTY_CELL, "").strip():
+                text = ""  # a row of empty cells
             # a heading keeps its level as Markdown does ("## Prices"), so its section is known (qa.ingest.chunking)
             yield f"{'#' * int(tag[1])} {text}" if event == "end" and tag in _HEADINGS and text else text
-            line = []
-        elif event == "start" and tag in _CELLS and "".join(line).strip():
-            line.append(" | ")
+            line, cells = [], 0
+        elif event == "start" and tag in _CELLS:
+            if cells or "".join(line).strip():
+                line.append(CELL_SEP)
+            cells, cell_from = cells + 1, len(line)
+        elif event == "end" and tag in _CELLS and not "".join(line[cell_from:]).strip():
+            line.append(EMPTY_CELL)
         if event == "start" and el.text and isinstance(el.tag, str):
             line.append(el.text)
         if event == "end" and el.tail:
