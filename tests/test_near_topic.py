@@ -106,6 +106,15 @@ def test_a_sentence_about_another_place_version_item_or_kind_does_not_answer(que
     assert (a.short_answer if not a.refused else None) == answers, a.short_answer
 
 
+def test_a_clause_number_is_no_answer_unless_the_clause_is_asked():
+    """A user's supply agreement: "3.1" answered "What is the minimum order quantity for espresso machines?"."""
+    text = "3.1 The minimum order quantity is 20 units per order.\n3.2 Orders are placed by e-mail."
+    assert _answer("What is the minimum order quantity?", text, "3.1").short_answer != "3.1"
+    assert _answer("Which clause sets the minimum order quantity?", text, "3.1").short_answer == "3.1"
+    assert _answer("What is the early payment discount?", "4.3 A 2% discount applies to early payments.", "4.3 A 2%").short_answer \
+        == "A 2%"  # the span's number goes, the rest stays
+
+
 def test_an_e_mail_body_speaks_for_its_sender():
     """A user's e-mail thread: "What did Paul say he needs for the hackathon?" was refused; his words
     are the body of the message "From: Paul Okonkwo"."""

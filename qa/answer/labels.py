@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from qa.answer.fit import counted_after_in_other_units, counts_in_units
 from qa.answer.question import content_terms, only_a_date, plausible
-from qa.answer.spans import Span, spans_of
+from qa.answer.spans import NUMBERED_LINE, Span, spans_of
 from qa.types import Chunk
 
 
@@ -145,8 +145,7 @@ def labelled_value(question: str, lines: Sequence[str], index: int, line_labels:
 _VALUE_WORDS = 16
 
 
-#: a numbered list's line ("4. Skate park lighting") and a question naming its number ("agenda item 4")
-_NUMBERED_LINE = re.compile(r"^\s*(\d{1,2}(?=[.)]\s)|\d{1,2}(?:\.\d{1,2})+(?=\.?\s))[.)]?\s+(?=\S)")
+#: a question naming a numbered line's number ("agenda item 4"; the line: NUMBERED_LINE)
 _ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(_ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
 
 
@@ -163,10 +162,10 @@ def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int
     ('No pets without consent.', None)
     """
     asked = _ITEM_ASKED.search(question)
-    m = _NUMBERED_LINE.match(lines[index])
+    m = NUMBERED_LINE.match(lines[index])
     if asked is None or m is None or m.group(1) != asked.group(1):
         return None
-    if sum(bool((x := _NUMBERED_LINE.match(line)) and x.group(1) == asked.group(1)) for line in lines) != 1:
+    if sum(bool((x := NUMBERED_LINE.match(line)) and x.group(1) == asked.group(1)) for line in lines) != 1:
         return None
     return m.end(), len(lines[index].rstrip())
 
@@ -178,7 +177,7 @@ def other_number(question: str, line: str) -> bool:
     >>> other_number("What does clause 9.9 say?", "4.1 The tenant shall keep the flat clean."), other_number("What does clause 4.1 say?", "4.1 The flat.")
     (True, False)
     """
-    asked, m = _ITEM_ASKED.search(question), _NUMBERED_LINE.match(line)
+    asked, m = _ITEM_ASKED.search(question), NUMBERED_LINE.match(line)
     return asked is not None and m is not None and m.group(1) != asked.group(1)
 
 

@@ -27,7 +27,7 @@ from qa.answer.question import (
 )
 from qa.answer.remedies import remedy
 from qa.answer.scoring import Candidate, section_of
-from qa.answer.spans import TYPE_ACCEPTS, Span, trim
+from qa.answer.spans import TYPE_ACCEPTS, Span, past_numbering, trim
 from qa.answer.speakers import (
     SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, said_about, speaker_of, their_words, turn_words,
 )
@@ -300,6 +300,10 @@ class ReaderAnswerer(ExtractiveAnswerer):
                     continue  # it could not replace the owner's span: no need to check it
                 sent = ch.sentences[idx]
                 rs, re_ = trim(sent.text, a - sent.start, min(b, sent.end) - sent.start)
+                past = past_numbering(question, sent.text, rs, re_)
+                if rs < re_ and past[0] >= past[1]:
+                    continue  # only the line's number ("3.1"): no answer
+                rs, re_ = past
                 if asked.defined and re_ > rs:
                     rs, re_ = description_span(sent.text, rs, re_, asked.defined)
                 elif re_ > rs:

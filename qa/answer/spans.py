@@ -139,6 +139,30 @@ def _addresses(sentence: str) -> tuple[tuple[int, int], ...]:
     return tuple(found)
 
 
+#: a numbered list's or a contract's line number ("4. Skate park lighting", "3.1 The minimum order …")
+NUMBERED_LINE = re.compile(r"^\s*(\d{1,2}(?=[.)]\s)|\d{1,2}(?:\.\d{1,2})+(?=\.?\s))[.)]?\s+(?=\S)")
+#: a question asking for such a number: "Which clause covers late payment?"
+_ASKS_NUMBER = re.compile(r"\b(?:which|what)\s+(?:clause|section|item|paragraph|point|article|step|rule|number)\b", re.I)
+
+
+def past_numbering(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A span opening with its line's number starts after it: the reader took "3.1" of "3.1 The
+    minimum order quantity is 50 units …" for the quantity, "4.3 A 2%" for the discount (a user's
+    supply agreement). A span of the number alone comes back empty, unless the question asks for a
+    clause's or item's number.
+
+    >>> s = "3.1 The minimum order quantity is 50 units."
+    >>> s[slice(*past_numbering("What is the minimum order quantity?", s, 0, 3))], s[slice(*past_numbering("Which clause sets it?", s, 0, 3))]
+    ('', '3.1')
+    >>> s = "4.3 A 2% discount applies."; s[slice(*past_numbering("What discount?", s, 0, 8))]
+    'A 2%'
+    """
+    m = NUMBERED_LINE.match(sentence)
+    if m is None or start >= m.end() or _ASKS_NUMBER.search(question):
+        return start, end
+    return (m.end(), end) if end > m.end() else (start, start)
+
+
 def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     """``start``/``end`` moved inwards past blanks, punctuation and quote marks (a period stays
     only after an abbreviation such as "U.S."); an e-mail or web address is kept whole.
