@@ -115,6 +115,16 @@ def test_a_clause_number_is_no_answer_unless_the_clause_is_asked():
         == "A 2%"  # the span's number goes, the rest stays
 
 
+def test_what_was_decided_under_an_item_is_its_body_not_its_title():
+    """A user's PTA minutes: "What was decided under item 4?" got the item's title, "Christmas Fair"."""
+    minutes = ("4. Christmas Fair\nMrs Okafor opened the item. It was decided to hold the fair on Saturday 6 December.\n"
+               "5. Outdoor reading shelter\nThe committee agreed to fund £1,500.\n")
+    a = _answer("What was decided under item 4?", minutes, "Christmas Fair")
+    assert not a.refused and a.citations[0].quote == "It was decided to hold the fair on Saturday 6 December."
+    assert _answer("What was agreed under item 5?", minutes, "Outdoor reading shelter").citations[0].quote == "The committee agreed to fund £1,500."
+    assert _answer("What medicines can the school give?", "7.3 Medicines: We give medicines a doctor prescribed.", "Medicines").refused
+
+
 def test_an_e_mail_body_speaks_for_its_sender():
     """A user's e-mail thread: "What did Paul say he needs for the hackathon?" was refused; his words
     are the body of the message "From: Paul Okonkwo"."""

@@ -19,7 +19,8 @@ from qa.answer.cells import other_value, quoted
 from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
-from qa.answer.labels import label_unasked, line_of, numbered_value, other_item, other_label, other_number
+from qa.answer.labels import label_unasked, line_of, other_item, other_label
+from qa.answer.numbered import numbered_value, other_number
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.speakers import turn_label
@@ -45,17 +46,25 @@ _ASKED_ROLE = re.compile(r"^\W*(?:who|what)\s+(?:is|was|are|were)\s+(?:the|a|an)
                          r"(?:\s+(?:of|at|for|in|on)\s+[^?]+)?\s*[?.!]*\s*$", re.I)
 
 
+#: "What medicines …?", "Which club …?": the kind of thing asked, named right after the wh-word
+_WH_NOUN = re.compile(r"^\W*(?:what|which)\s+([\w’'-]+)\b", re.I)
+
+
 def echoes(question: str, span: str) -> bool:
     """Is ``span`` only the word that names what "Who is the X?" asks for ("manager" for "Who is the
-    release manager?", a user's README)? It names nobody. No gold answer of SQuAD's dev half or
-    train.json is such a word.
+    release manager?", a user's README), or, one word, the kind "What X …?" asks for? It names nobody
+    and nothing. No gold answer of SQuAD's dev half or train.json is such a word.
 
     >>> echoes("Who is the release manager?", "manager"), echoes("Who is the release manager?", "Beatriz Souza")
     (True, False)
     >>> echoes("Who is taught at teacher's colleges?", "teachers")
     False
+    >>> echoes("What medicines can the school give?", "Medicines"), echoes("What vitamin does sunlight give?", "vitamin D")
+    (True, False)
     """
     asked = _ASKED_ROLE.match(question)
+    if asked is None and len(span.split()) == 1:  # "Medicines" for "What medicines can the school give?" (a user's handbook)
+        asked = _WH_NOUN.match(question)
     return asked is not None and not re.search(r"\d", span) and content_terms(span.strip()) == content_terms(asked.group(1)) != []
 
 

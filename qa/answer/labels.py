@@ -19,14 +19,13 @@ from collections.abc import Sequence
 
 from qa.answer.fit import counted_after_in_other_units, counts_in_units
 from qa.answer.question import content_terms, only_a_date, plausible
-from qa.answer.spans import NUMBERED_LINE, Span, spans_of
+from qa.answer.numbered import ITEM_WORDS, numbered_value
+from qa.answer.spans import Span, spans_of
 from qa.types import Chunk
 
 
-#: the words a question names a numbered line by ("agenda item 4", "clause 4.2")
-_ITEM_WORDS = "item point step number clause section article paragraph"
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
-_ASKING = frozenset(content_terms(f"many much long often far old time times day days {_ITEM_WORDS} "
+_ASKING = frozenset(content_terms(f"many much long often far old time times day days {ITEM_WORDS} "
                                   "go goes get gets put happen happened happens say says"))
 
 
@@ -143,42 +142,6 @@ def labelled_value(question: str, lines: Sequence[str], index: int, line_labels:
 
 #: the most words of a value a labelled line answers with ("Glass: green bin, collected every second Tuesday")
 _VALUE_WORDS = 16
-
-
-#: a question naming a numbered line's number ("agenda item 4"; the line: NUMBERED_LINE)
-_ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(_ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
-
-
-def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
-    """(start, end) of the text of the numbered line ``lines[index]`` when the question names its
-    number as an item ("What was agenda item 4?" over "4. Skate park lighting") and no other line
-    has it; else None.
-
-    >>> agenda = ["## Agenda", "1. Call to order", "4. Skate park lighting"]
-    >>> agenda[2][slice(*numbered_value("What was agenda item 4?", agenda, 2))], numbered_value("What was agenda item 4?", agenda, 1)
-    ('Skate park lighting', None)
-    >>> lease = ["4.1 The rent is due monthly.", "4.2 No pets without consent."]
-    >>> lease[1][slice(*numbered_value("What does clause 4.2 say?", lease, 1))], numbered_value("What does clause 4 say?", lease, 1)
-    ('No pets without consent.', None)
-    """
-    asked = _ITEM_ASKED.search(question)
-    m = NUMBERED_LINE.match(lines[index])
-    if asked is None or m is None or m.group(1) != asked.group(1):
-        return None
-    if sum(bool((x := NUMBERED_LINE.match(line)) and x.group(1) == asked.group(1)) for line in lines) != 1:
-        return None
-    return m.end(), len(lines[index].rstrip())
-
-
-def other_number(question: str, line: str) -> bool:
-    """Is ``line`` a numbered list's line of another number than the item the question names?
-    "What does clause 9.9 say?" is not answered by "4.1 The tenant shall keep the flat clean."
-
-    >>> other_number("What does clause 9.9 say?", "4.1 The tenant shall keep the flat clean."), other_number("What does clause 4.1 say?", "4.1 The flat.")
-    (True, False)
-    """
-    asked, m = _ITEM_ASKED.search(question), NUMBERED_LINE.match(line)
-    return asked is not None and m is not None and m.group(1) != asked.group(1)
 
 
 def asked_value(question: str, lines: Sequence[str], index: int, kind: str | None, found: Span | None,

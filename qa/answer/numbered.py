@@ -1,0 +1,75 @@
+"""Numbered lines: an agenda's "4. Christmas Fair", a contract's "4.2 The tenant shall …". The
+question names one by its number ("What was decided under item 4?", "What does clause 4.2 say?"):
+its text answers, or, under a title line, the sentence of its body that says what was asked.
+Rules over the text, no model; read by :func:`qa.answer.labels.asked_value` and
+:meth:`qa.answer.asked.Asked.sets_aside`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.answer.question import content_terms
+from qa.answer.spans import NUMBERED_LINE
+
+#: the words a question names a numbered line by ("agenda item 4", "clause 4.2")
+ITEM_WORDS = "item point step number clause section article paragraph"
+#: a question naming a numbered line's number ("agenda item 4"; the line: NUMBERED_LINE)
+_ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
+
+
+#: what a question asks of an item's body, not its title: "What was decided under item 4?"
+_OF_THE_BODY = re.compile(r"\b(?:decided|agreed|discussed|said|reported|proposed|noted|approved|resolved|raised|suggested|"
+                          r"planned|happened|done)\b", re.I)
+
+
+def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
+    """(start, end) in ``lines[index]`` of the numbered item the question names by its number, the
+    only line with that number: its text ("What was agenda item 4?" over "4. Skate park lighting");
+    or, when the question asks what was decided, said … and the line is a title, the sentence of the
+    body under it that says so, else the body's first (a user's PTA minutes: "4. Christmas Fair" answered
+    "What was decided under item 4?"). None for every other line.
+
+    >>> agenda = ["## Agenda", "1. Call to order", "4. Skate park lighting"]
+    >>> agenda[2][slice(*numbered_value("What was agenda item 4?", agenda, 2))], numbered_value("What was agenda item 4?", agenda, 1)
+    ('Skate park lighting', None)
+    >>> lease = ["4.1 The rent is due monthly.", "4.2 No pets without consent."]
+    >>> lease[1][slice(*numbered_value("What does clause 4.2 say?", lease, 1))], numbered_value("What does clause 4 say?", lease, 1)
+    ('No pets without consent.', None)
+    >>> minutes = ["4. Christmas Fair", "Mrs Okafor spoke.", "It was decided to hold it on 6 December.", "5. Shelter"]
+    >>> [numbered_value("What was decided under item 4?", minutes, i) is not None for i in range(4)]
+    [False, False, True, False]
+    """
+    asked = _ITEM_ASKED.search(question)
+    if asked is None:
+        return None
+    titled = [i for i, line in enumerate(lines) if (x := NUMBERED_LINE.match(line)) and x.group(1) == asked.group(1)]
+    if len(titled) != 1:
+        return None
+    line, m = lines[titled[0]], NUMBERED_LINE.match(lines[titled[0]])
+    text = line[m.end():].rstrip()
+    if _OF_THE_BODY.search(question) and len(text.split()) <= 6 and not text.endswith((".", "!", "?", ":")):
+        body = []
+        for i in range(titled[0] + 1, len(lines)):
+            if NUMBERED_LINE.match(lines[i]) or lines[i].lstrip().startswith("#"):
+                break
+            body.append(i)
+        verbs = set(content_terms(" ".join(_OF_THE_BODY.findall(question))))
+        saying = [i for i in body if verbs & set(content_terms(lines[i]))]
+        target = (saying or body or [None])[0]
+        return (0, len(lines[index].rstrip())) if index == target else None
+    return (m.end(), len(line)) if index == titled[0] else None
+
+
+def other_number(question: str, line: str) -> bool:
+    """Is ``line`` a numbered list's line of another number than the item the question names?
+    "What does clause 9.9 say?" is not answered by "4.1 The tenant shall keep the flat clean."
+
+    >>> other_number("What does clause 9.9 say?", "4.1 The tenant shall keep the flat clean."), other_number("What does clause 4.1 say?", "4.1 The flat.")
+    (True, False)
+    """
+    asked, m = _ITEM_ASKED.search(question), NUMBERED_LINE.match(line)
+    return asked is not None and m is not None and m.group(1) != asked.group(1)
+
+
