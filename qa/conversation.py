@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.answer.definitions import TITLES
-from qa.followups import follow_up_of
+from qa.followups import follow_up_of, it_names, of_what
 from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, without_shared_tail
 from qa.types import Answer
 
@@ -314,10 +314,11 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     if not question or not needs_context(question):
         return question
     turns = [(previous, previous_answer), *earlier]
-    thing = topic_of(previous) if previous else ""
+    thing = of_what(topic_of(previous)) if previous else ""  # "the price of the E-500": "it" is the E-500
     if any(w.lower().strip(",.;:") in {"it", "its"} for w in thing.split()):
         thing = ""  # "ordered it": the previous question's own "it" was never resolved
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in DETERMINERS
+    named = it_names(previous, previous_answer)  # "Which club runs on Wednesday?" "Coding Club": "it" is Coding Club
 
     out: list[str] = []
     pos = 0
@@ -340,7 +341,9 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
                 possessive = lw in _POSSESSIVE or (lw == "her" and nxt.isalpha() and nxt not in _AFTER_OBJECT)
                 repl = (f"{who}’" if who.endswith("s") else f"{who}’s") if possessive else who
         elif lw in {"it", "its"} or _is_demonstrative_pronoun(tokens, k):
-            if thing_is_phrase:
+            if named:
+                repl = f"{named}’s" if lw == "its" else named
+            elif thing_is_phrase:
                 phrase = without_shared_tail(thing, question)
                 repl = f"{phrase}’s" if lw == "its" else phrase
             elif thing and not names_in(question):  # a bracketed topic would only pull away from the name asked about

@@ -147,3 +147,35 @@ def asked_for_another(question: str, previous: str) -> str | None:
         return None
     phrase = m.group(1)
     return " ".join([phrase[:1].upper() + phrase[1:], *words[aux:]]) + "?"
+
+
+#: a question asking which thing of a kind: "Which club runs on Wednesday?" (not "What is …", "What did …")
+_WHICH_THING = re.compile(r"^\W*(?:which|what)\s+(?!(?:is|was|are|were|did|does|do|has|had|have|will|can|time|day|date|year)\b)[a-z]", re.I)
+
+
+def it_names(previous: str, answer: str | None) -> str | None:
+    """The thing a "which X" turn's short answer names, when it is a name, else None: after "Which club
+    runs on Wednesday?" "Coding Club", "Who leads it?" asks who leads Coding Club (a user's chat).
+
+    >>> it_names("Which club runs on Wednesday?", "Coding Club"), it_names("What time does it start?", "3:15pm")
+    ('Coding Club', None)
+    """
+    if not previous or not answer or not _WHICH_THING.match(previous):
+        return None
+    answer = answer.strip()
+    return answer if re.fullmatch(r"[A-Z][\w’'&.-]*(?:\s+(?:[A-Z0-9][\w’'&.-]*|of|and|the|de|du)){0,5}", answer) else None
+
+
+#: attributes a question asks of a thing: after "What is the price of the E-500?", "it" is the E-500
+_ATTRIBUTE_OF = re.compile(r"^(?:the|a|an)\s+(?:price|cost|weight|capacity|size|height|width|length|depth|colou?r|title|name|"
+                           r"address|phone number|e-?mail address|warranty|value|speed|power)\s+of\s+(\S.*)$", re.I)
+
+
+def of_what(topic: str) -> str:
+    """The thing an attribute topic is of ("the price of the E-500" -> "the E-500"), else ``topic``.
+
+    >>> of_what("the price of the E-500"), of_what("the operation that captured Maduro")
+    ('the E-500', 'the operation that captured Maduro')
+    """
+    m = _ATTRIBUTE_OF.match(topic)
+    return m.group(1) if m else topic

@@ -54,6 +54,9 @@ def test_an_answer_without_searched_question_counts_as_searched_for_itself():
         ("Is it true that Maduro fled?", None, "Is it true that Maduro fled?"),  # no previous turn
         # "it" without a noun phrase to stand for: the topic is added in brackets
         ("When did it happen?", SWORN_IN, "When did it happen (sworn in as interim president)?"),
+        # users' chats: "it" is the club a "which club" question was answered with, and the thing a price is of
+        ("Who leads it?", answered("Which club runs on Wednesday?", "Coding Club"), "Who leads Coding Club?"),
+        ("How much does it weigh?", answered("What is the price of the E-500?", "€599.00"), "How much does the E-500 weigh?"),
     ],
 )
 def test_rewrite_resolves_pronouns_from_the_previous_turn(question, previous, expected):
