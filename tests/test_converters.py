@@ -461,3 +461,25 @@ def test_a_pdf_table_is_read_one_row_a_line_with_its_cells_apart(tmp_path):
     assert "Age | Body weight | Single dose | How often in 24 hours" in lines
     assert lines[0].startswith("How much to give.") and lines[-1] == "Leave at least 4 hours between doses."
     assert [s.text for s in split_sentences(doc) if "7.5 ml" in s.text] == ["4 to 6 years | 16 to 20 kg | 7.5 ml | up to 3 times"]
+
+
+def test_a_pdf_table_with_right_aligned_prices_is_read_whole(tmp_path):
+    """A user's price list: prices and weights set right-aligned start at other columns row by row
+    ("€49.00", "€189.00"), so the header and the first and last rows were left as plain text."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    rows = [("Code", "Product", "Capacity", "Price", "Weight"), ("G-100", "Hand Grinder Classic", "30 g beans", "49.00", "0.45 kg"),
+            ("G-200", "Burr Grinder Home", "250 g hopper", "189.00", "2.8 kg"), ("E-700", "Espresso Machine Duo", "2.5 l", "1,149.00", "14.2 kg"),
+            ("F-05", "Paper Filters", "size 02", "6.50", "0.15 kg")]
+    with pdf.table(col_widths=(20, 60, 40, 30, 30), text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT")) as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    (tmp_path / "catalogue.pdf").write_bytes(bytes(pdf.output()))
+    (doc,) = load_documents(tmp_path).documents
+    lines = doc.text.split("\n")
+    assert lines == [" | ".join(r) for r in rows], lines

@@ -62,9 +62,19 @@ def _row(lines: list[list[tuple[int, str]]], columns: list[int]) -> list[str]:
     return [" ".join(t) for t in texts]
 
 
-def _rows(group: list[list[tuple[int, str]]]) -> tuple[list[int], list[list[str]]] | None:
-    """The group's columns and its rows (one, or one a line when several lines fill every column);
-    None when it is no table's part (fewer than three columns)."""
+def _ends(lines: list[list[tuple[int, str]]], columns: list[int]) -> list[int]:
+    """Where each column's cells end, the furthest (a right-aligned column's cells end together)."""
+    ends = [0] * len(columns)
+    for cells in lines:
+        for col, text in cells:
+            j = max(i for i, c in enumerate(columns) if c <= col + _SLACK)
+            ends[j] = max(ends[j], col + len(text))
+    return ends
+
+
+def _rows(group: list[list[tuple[int, str]]]) -> tuple[list[tuple[int, int]], list[list[str]]] | None:
+    """The group's columns (start, end) and its rows (one, or one a line when several lines fill every
+    column); None when it is no table's part (fewer than three columns)."""
     columns = _columns(group)
     if len(columns) < MIN_COLUMNS:
         return None
@@ -72,20 +82,23 @@ def _rows(group: list[list[tuple[int, str]]]) -> tuple[list[int], list[list[str]
     if full:  # a line of prose at the margin right above or below the rows, no blank between, is none of the table's
         group = [cells for i, cells in enumerate(group) if full[0] <= i <= full[-1] or len(cells) > 1 or cells[0][0] > columns[0]]
         full = [i for i, cells in enumerate(group) if len(cells) >= len(columns)]
+    spans = list(zip(columns, _ends(group, columns)))
     if len(full) > 1:  # rows without a blank between them: each line a row
-        return columns, [_row([cells], columns) for cells in group]
-    return columns, [_row(group, columns)]
+        return spans, [_row([cells], columns) for cells in group]
+    return spans, [_row(group, columns)]
 
 
-def _same(a: list[int], b: list[int]) -> bool:
-    return len(a) == len(b) and all(abs(x - y) <= _SLACK for x, y in zip(a, b))
+def _same(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    """The same columns: each starts where the other does, or ends where it does (prices and weights
+    are set right-aligned: "€49.00" starts two columns right of "€189.00", a user's price list)."""
+    return len(a) == len(b) and all(abs(x[0] - y[0]) <= _SLACK or abs(x[1] - y[1]) <= _SLACK for x, y in zip(a, b))
 
 
 def tables(layout: str) -> list[list[list[str]]]:
     """The tables of a page's layout text, each as its rows of cells."""
     found: list[list[list[str]]] = []
     run: list[list[str]] = []
-    run_columns: list[int] = []
+    run_columns: list[tuple[int, int]] = []
     for group in _groups(layout) + [[]]:
         part = _rows(group) if group else None
         if part is not None and (not run or _same(part[0], run_columns)):
