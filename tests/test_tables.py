@@ -542,3 +542,14 @@ def test_a_label_named_is_asked_for_its_value_not_read_backwards():
     fees = "## Fees\n- Tuition per semester: 4,850 EUR\n- Student union fee: 95 EUR per semester\n- Thesis binding fee: 60 EUR\n"
     doc, a = _answer("faq.md", fees, "How much is tuition per semester?", [("95 EUR", 9.0)], threshold=6.0, shipped=True)
     assert a.short_answer in ("4,850 EUR", "4,850") and doc.text[a.answer_start : a.answer_end] == a.short_answer
+
+
+def test_cost_names_a_price_column_and_a_word_naming_the_row_names_no_column():
+    """Users' price list and school calendar: "How much does the E-700 cost?" named no column ("Price"),
+    and "When is the INSET day in November?" got the "Day" column's "Friday" (its "day" names the row)."""
+    prices = ["Code | Product | Capacity | Price | Weight", "E-700 | Espresso Machine Duo | 2.5 l | €1,149.00 | 14.2 kg"]
+    assert prices[1][slice(*asked_cell("How much does the E-700 cost?", prices, 1))] == "€1,149.00"
+    assert prices[1][slice(*asked_cell("How much does the E-700 weigh?", prices, 1))] == "14.2 kg"
+    dates = ["Event | Day | Date | Time", "INSET day (school closed) | Friday | 21 November 2025 | All day"]
+    assert dates[1][slice(*asked_cell("When is the INSET day in November?", dates, 1))] == "21 November 2025"
+    assert dates[1][slice(*asked_cell("At what time is the INSET day?", dates, 1))] == "All day"

@@ -108,6 +108,8 @@ def _column_words(question: str) -> set[str]:
         return set(content_terms("date"))
     if re.match(r"^\W*where\b", question, re.I):
         return set(content_terms("room location venue place address"))
+    if re.search(r"\b(?:cost|costs|charged?|pay)\b", question, re.I):  # "How much does the E-700 cost?": its "Price"
+        return set(content_terms("price cost fee charge"))
     return set()
 
 
@@ -161,11 +163,13 @@ def _columns_named(asked: set[str], head_row: str, row: str, question: str = "")
     unless another cell does: "What time does Chen Wei's talk start?" asks for "Time"."""
     hits, parts = [], cells(row)
     key = parts[:1]
-    first = 0 if key and not set(content_terms(row[key[0][0] : key[0][1]])) & asked else 1
+    keyed = set(content_terms(row[key[0][0] : key[0][1]])) & asked if key else set()
+    first = 0 if key and not keyed else 1
     for j, (a, b) in enumerate(cells(head_row)):
         terms = content_terms(head_row[a:b])
         if j >= first and terms and not other_kind_of(question, head_row[a:b]):
-            named = sum(shares({t}, asked) for t in terms)
+            # a word naming the row names no column: "INSET day" asks for the "Date" of the INSET day's row, not its "Day"
+            named = sum(shares({t}, asked - keyed if j else asked) for t in terms)
             cell = set(content_terms(row[slice(*parts[j])])) - set(terms) if j < len(parts) else set()
             hits.append(((named, named / len(terms), not cell & asked, j > 0), j))  # of all else equal, not the first
     return hits
