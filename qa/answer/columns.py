@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.labels import shares
-from qa.answer.question import content_terms
+from qa.answer.question import ROLES, content_terms
 
 
 def other_kind_of(question: str, column: str) -> bool:
@@ -20,13 +20,24 @@ def other_kind_of(question: str, column: str) -> bool:
     (True, False)
     >>> other_kind_of("What is the title of her talk?", "Talk title"), other_kind_of("What is the job title?", "Title")
     (False, False)
+    >>> other_kind_of("Who is the Year 3 class teacher?", "Class"), other_kind_of("Which class is Year 3?", "Class")
+    (True, False)
     """
     words = column.split()
     if len(words) < 2:
-        return False
+        return _only_a_modifier(question, column)
     before = re.findall(rf"\b([\w’'-]+)\s+{re.escape(words[-1])}\b", question, re.I)
     own = set(content_terms(column))
     return any(content_terms(b) and not set(content_terms(b)) & own for b in before)
+
+
+def _only_a_modifier(question: str, column: str) -> bool:
+    """Does the question name a one-word column only before a person's role? "Who is the Year 3 class
+    teacher?" asks for a teacher, not the "Class" column (a user's newsletter gave the class's name);
+    "the default value" still names "Default"."""
+    uses = re.findall(rf"\b{re.escape(column)}\s+([a-z][\w’'-]*)", question, re.I)
+    return bool(uses) and len(uses) == len(re.findall(rf"\b{re.escape(column)}\b", question, re.I)) \
+        and all(re.fullmatch(rf"{ROLES}s?", w, re.I) for w in uses)
 
 
 #: "What is Helena Marsh's job title?", "What is the email of …": the attribute a question asks of someone
