@@ -125,6 +125,16 @@ def test_what_was_decided_under_an_item_is_its_body_not_its_title():
     assert _answer("What medicines can the school give?", "7.3 Medicines: We give medicines a doctor prescribed.", "Medicines").refused
 
 
+def test_a_table_row_is_of_the_year_its_document_s_title_names():
+    """A user's "Q3 2025 Sales Report": "What was revenue in September 2024?" got September 2025's row."""
+    report = "# Q3 2025 Sales Report\n\nMonthly revenue.\n\n| Month | Revenue |\n|---|---|\n| August | €61,000 |\n| September | €74,300 |\n"
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(parse_document("report.md", report), 400, 0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader([("€74,300", 15.0)]), refusal_threshold=0.6, prefer_typed_rules=False,
+                              w_reader=1.0, reader_mid=0.0)
+    assert answerer.answer("What was revenue in September 2024?", hits, None, {}).refused
+    assert answerer.answer("What was revenue in September 2025?", hits, None, {}).short_answer == "€74,300"
+
+
 def test_an_e_mail_body_speaks_for_its_sender():
     """A user's e-mail thread: "What did Paul say he needs for the hackathon?" was refused; his words
     are the body of the message "From: Paul Okonkwo"."""

@@ -105,7 +105,9 @@ class Asked(NamedTuple):
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
         section = section_of(ch, idx)
-        return (other_time(q, sent, ch.text) or other_event(q, sent) or other_role(q, sent) or unnamed_role(q, about)  # about else
+        # a table row of a "Q3 2025 Sales Report" is of 2025, whatever its line says
+        return (other_time(q, f"{ch.title}\n{section}\n{sent}", f"{ch.title}\n{ch.text}") or other_event(q, sent)
+                or other_role(q, sent) or unnamed_role(q, about)  # about else
                 or other_person(q, sent) or other_party(q, sent) or other_weekday(q, f"{section}\n{before}{sent}")
                 or other_named(q, f"{section}\n{before}{sent}")
                 or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section}\n{sent}", about)
