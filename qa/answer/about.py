@@ -136,11 +136,15 @@ def _numbered(text: str) -> list[tuple[str, str]]:
     """:data:`NUMBERED`'s (word, number) pairs, less years ("In 2015"); a number a code joins with a
     hyphen is no year ("the DW-1000", "Route-1066").
 
-    >>> _numbered("Is the DW-1000 quieter than the Nimbus 2000 in 2015?")
-    [('DW', '1000')]
+    >>> _numbered("Is the DW-1000 quieter than the Nimbus 2000 in 2015? Who owns AP6?")
+    [('DW', '1000'), ('AP', '6')]
     """
     return [(m.group(1), m.group(2)) for m in NUMBERED.finditer(text)
-            if not _YEAR.fullmatch(m.group(2)) or text[m.end(1)] == "-"]
+            if not _YEAR.fullmatch(m.group(2)) or text[m.end(1)] == "-"] + _CODED.findall(text)
+
+
+#: an item coded by capitals and its number with nothing between: "AP6" (action point 6), "WP3"
+_CODED = re.compile(r"\b([A-Z]{2,3})(\d{1,2})\b")
 
 
 def other_numbered(question: str, sentence: str, passage: str, heading: str = "") -> bool:
