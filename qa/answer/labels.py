@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.fit import counted_after_in_other_units, counts_in_units
-from qa.answer.question import content_terms, only_a_date, plausible
+from qa.answer.question import ROLES, content_terms, only_a_date, plausible
 from qa.answer.numbered import ITEM_WORDS, numbered_value
 from qa.answer.spans import Span, spans_of
 from qa.types import Chunk
@@ -212,6 +212,8 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
         return None  # "How many people were killed …?" over "- 1941: Bombs fall on Brenn Street, killing nine people."
     if lines[index][slice(*label)].lower() in _HEADER_FIELDS:
         return None  # "Subject: Freezer order" names no purchase order number, "Cc: Aisha Bello" nobody she replaced
+    if kind != "who" and re.fullmatch(rf"{ROLES}s?", lines[index][slice(*label)], re.I):
+        return None  # "Customer: Jonas Richter" says which grinder he had no more than who he is (a user's chat)
     return label if not kind or plausible(kind, lines[index][slice(*label)]) else None
 
 
@@ -233,10 +235,10 @@ def _labels_asked(question: str, lines: tuple[str, ...]) -> tuple[tuple[int, int
         return sum(shares({t}, set(content_terms(line[slice(*parts[1])]))) for t in asked)
 
     counts = [held(x) for x in lines]
-    return tuple(_label_given(lines, i, counts, asked) for i in range(len(lines)))
+    return tuple(_label_given(question, lines, i, counts, asked) for i in range(len(lines)))
 
 
-def _label_given(lines: Sequence[str], index: int, counts: Sequence[int], asked: set[str]) -> tuple[int, int] | None:
+def _label_given(question: str, lines: Sequence[str], index: int, counts: Sequence[int], asked: set[str]) -> tuple[int, int] | None:
     """The label of ``lines[index]`` when its value holds ``counts[index]`` of the question's words
     (``asked``), more than any other line's, and enough of them (:func:`asked_label`)."""
     here = counts[index]
@@ -244,8 +246,9 @@ def _label_given(lines: Sequence[str], index: int, counts: Sequence[int], asked:
         return None
     label, value = labelled(lines[index])
     # a short value the question gives whole ("closed" of "- Monday: closed" for "On which day is it closed?")
-    whole = len(lines[index][slice(*value)].split()) <= 3 \
-        and all(shares({t}, asked) for t in content_terms(lines[index][slice(*value)]))
+    text = lines[index][slice(*value)].strip(" .;,")
+    whole = len(text.split()) <= 3 and all(shares({t}, asked) for t in content_terms(text)) \
+        and not re.search(rf"\b{re.escape(text)}[’']s\b", question)  # "What was wrong with Jonas Richter's grinder?": no "Customer"
     if not (whole or (here >= 2 and here * 3 >= len(asked) * 2)) or any(n >= here for i, n in enumerate(counts) if i != index):
         return None
     if len(lines[index][slice(*value)].split()) > _VALUE_WORDS:  # prose after a colon gives no label a value

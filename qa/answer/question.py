@@ -47,7 +47,8 @@ ROLES = ("(?:leader|official|minister|president|figure|scholar|analyst|general|o
           "manager|director|employee|engineer|doctor|nurse|physician|surgeon|teacher|professor|student|author|writer|"
           "poet|painter|artist|architect|composer|singer|actor|actress|player|coach|captain|driver|pilot|judge|lawyer|"
           "king|queen|emperor|empress|pope|bishop|priest|scientist|researcher|inventor|founder|landlord|tenant|"
-          "speaker|candidate|commander|soldier|colleague|invigilator|instructor|lecturer|supervisor|coordinator)")
+          "speaker|candidate|commander|soldier|colleague|invigilator|instructor|lecturer|supervisor|coordinator|"
+         "customer|client|patient|owner|guest|visitor)")
 _QTYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(how (many|much)|what (number|percentage|percent|amount|sum|share|proportion)|how (large|big|high|long|old|far))\b", re.I), NUMBER),
     (re.compile(rf"\b(when|{_WH}(year|date|day|month|time|decade|century)s?\b|since when|how long ago)", re.I), DATE),
