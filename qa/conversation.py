@@ -157,7 +157,7 @@ _ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{0,3}|IX|X)$")
 #: the last word of a name that is an event, an organisation or a place, never a person
 _THING_HEADS = frozenset("summit conference festival congress forum expo meeting inc ltd llc plc gmbh corp corporation company "
                          "group association society foundation institute university college school hospital ministry council "
-                         "committee agency bank hall centre center museum park street road avenue square airport station".split())
+                         "committee agency bank hall centre center museum park street road avenue square airport station club team".split())
 
 
 def _is_thing_name(name: str, context: str = "") -> bool:
@@ -319,6 +319,8 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
         thing = ""  # "ordered it": the previous question's own "it" was never resolved
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in DETERMINERS
     named = it_names(previous, previous_answer)  # "Which club runs on Wednesday?" "Coding Club": "it" is Coding Club
+    if not named and not thing_is_phrase:  # "Who leads Coding Club?", then "How much does it cost?"
+        named = next((n for n in names_in(previous) if len(n.split()) > 1 and _is_thing_name(n, previous)), None)
 
     out: list[str] = []
     pos = 0

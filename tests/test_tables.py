@@ -553,3 +553,16 @@ def test_cost_names_a_price_column_and_a_word_naming_the_row_names_no_column():
     dates = ["Event | Day | Date | Time", "INSET day (school closed) | Friday | 21 November 2025 | All day"]
     assert dates[1][slice(*asked_cell("When is the INSET day in November?", dates, 1))] == "21 November 2025"
     assert dates[1][slice(*asked_cell("At what time is the INSET day?", dates, 1))] == "All day"
+
+
+def test_which_club_runs_on_a_day_is_the_row_the_day_names_and_who_asks_for_its_leader():
+    """A user's clubs page: "Which club runs on Monday?" was refused (every row's name says "Club",
+    so the kind asked named them all), "Who runs football?" named no column ("Leader"), and "the
+    e-mail address of the SENCo" no "Contact"."""
+    clubs = ["Club | Day | Leader | Room", "Chess Club | Friday | Mr David Reyes | Library", "Coding Club | Wednesday | Mr Tom Fletcher | ICT suite",
+             "Football | Monday | Coach Mark Bennett | Field"]
+    assert asked_row("Which club runs on Monday?", clubs, 1) == 3
+    assert clubs[1][slice(*asked_cell("Which club runs on Friday?", clubs, 1))] == "Chess Club"
+    assert clubs[3][slice(*asked_cell("Who runs football?", clubs, 3))] == "Coach Mark Bennett"
+    staff = ["Name | Role | Contact", "Ms Priya Shah | SENCo | senco@ashgrove.sch.uk"]
+    assert staff[1][slice(*asked_cell("What is the e-mail address of the SENCo?", staff, 1))] == "senco@ashgrove.sch.uk"

@@ -108,9 +108,14 @@ def _column_words(question: str) -> set[str]:
         return set(content_terms("date"))
     if re.match(r"^\W*where\b", question, re.I):
         return set(content_terms("room location venue place address"))
+    words = ""
     if re.search(r"\b(?:cost|costs|charged?|pay)\b", question, re.I):  # "How much does the E-700 cost?": its "Price"
-        return set(content_terms("price cost fee charge"))
-    return set()
+        words += " price cost fee charge"
+    if re.match(r"^\W*who\b", question, re.I):  # "Who runs football?": its "Leader"
+        words += " leader coach teacher instructor host organiser organizer"
+    if re.search(r"\b(?:e-?mail|phone|telephone)\b", question, re.I):  # "the e-mail address of the SENCo": its "Contact"
+        words += " contact"
+    return set(content_terms(words))
 
 
 def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -155,6 +160,9 @@ def _counted_cell(question: str, row: str) -> tuple[int, int] | None:
     return found[0] if len(found) == 1 else None
 
 
+_WHICH_NOUN = re.compile(r"^\W*(?:which|what)\s+([a-z][\w’'-]*)", re.I)
+
+
 def _columns_named(asked: set[str], head_row: str, row: str, question: str = "") -> list[tuple[tuple[int, float, bool, bool], int]]:
     """((question words naming it, the share of its name they are, its cell not naming the row), j)
     for each column j of ``head_row`` the question may ask for: "Address", not "Office manager", for
@@ -163,7 +171,8 @@ def _columns_named(asked: set[str], head_row: str, row: str, question: str = "")
     unless another cell does: "What time does Chen Wei's talk start?" asks for "Time"."""
     hits, parts = [], cells(row)
     key = parts[:1]
-    keyed = set(content_terms(row[key[0][0] : key[0][1]])) & asked if key else set()
+    kind = _WHICH_NOUN.match(question)  # "Which club runs on Friday?": "club" asks for the row's name, it names no row
+    keyed = (set(content_terms(row[key[0][0] : key[0][1]])) & asked) - set(content_terms(kind.group(1) if kind else "")) if key else set()
     first = 0 if key and not keyed else 1
     for j, (a, b) in enumerate(cells(head_row)):
         terms = content_terms(head_row[a:b])
@@ -181,7 +190,8 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     Manchester?" (of several, the one sharing the most words with the question: "12 | Airport
     Terminal" for "… Airport Terminal on route 12?"); when no first cell does, the one row sharing the
     most words with the question. None when no row, or more than one, is named."""
-    asked, head = set(content_terms(question)), header_of(lines, index)
+    kind = _WHICH_NOUN.match(question)  # "Which club runs on Monday?": every club's row says "club"; Monday names the row
+    asked, head = set(content_terms(question)) - set(content_terms(kind.group(1) if kind else "")), header_of(lines, index)
     first, last = _run(lines, index)  # without a header (in an earlier passage), the run of rows this one is in
     rows = range(head + 1 if head is not None else first, last + 1)
     keyed = _row_named_by_key(question, lines, rows)
