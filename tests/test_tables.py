@@ -566,3 +566,15 @@ def test_which_club_runs_on_a_day_is_the_row_the_day_names_and_who_asks_for_its_
     assert clubs[3][slice(*asked_cell("Who runs football?", clubs, 3))] == "Coach Mark Bennett"
     staff = ["Name | Role | Contact", "Ms Priya Shah | SENCo | senco@ashgrove.sch.uk"]
     assert staff[1][slice(*asked_cell("What is the e-mail address of the SENCo?", staff, 1))] == "senco@ashgrove.sch.uk"
+
+
+def test_a_word_naming_both_the_row_and_the_only_column_still_names_the_column_and_a_more_specific_item_no_row():
+    """Users' running plan and clinic fees: "What is the goal race pace?" asks for the "Pace" of the
+    "Goal race pace" row; "the yellow fever vaccine" is not the "Flu vaccine" row."""
+    paces = ["| Run type | Pace |", "|---|---|", "| Easy run | 6:45 to 7:00 min/km |", "| Goal race pace | 6:10 min/km |"]
+    assert paces[3][slice(*asked_cell("What is the goal race pace?", paces, 3))] == "6:10 min/km"
+    from qa.answer.tables import looked_up
+
+    fees = ["Service | Price", "Flu vaccine | EUR 30", "Travel vaccination consultation | EUR 45"]
+    assert looked_up("How much does the yellow fever vaccine cost?", fees, 1) is None
+    assert fees[1][slice(*looked_up("How much does the flu vaccine cost?", fees, 1))] == "EUR 30"

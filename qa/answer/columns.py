@@ -22,13 +22,16 @@ def other_kind_of(question: str, column: str) -> bool:
     (False, False)
     >>> other_kind_of("Who is the Year 3 class teacher?", "Class"), other_kind_of("Which class is Year 3?", "Class")
     (True, False)
+    >>> other_kind_of("How much does shipping within Germany cost?", "Shipping cost")
+    False
     """
     words = column.split()
     if len(words) < 2:
         return _only_a_modifier(question, column)
     before = re.findall(rf"\b([\w’'-]+)\s+{re.escape(words[-1])}\b", question, re.I)
     own = set(content_terms(column))
-    return any(content_terms(b) and not set(content_terms(b)) & own for b in before)
+    # a name before it is the question's subject, no kind: "How much does shipping within Germany cost?"
+    return any(content_terms(b) and not b[:1].isupper() and not set(content_terms(b)) & own for b in before)
 
 
 def _only_a_modifier(question: str, column: str) -> bool:
@@ -59,3 +62,24 @@ def attribute_unnamed(question: str, columns: Sequence[str]) -> bool:
     attribute = set(content_terms(m.group(1) or m.group(2)))
     return bool(attribute) and not any(any(shares({t}, set(content_terms(c))) for t in attribute) and not other_kind_of(question, c)
                                        for c in columns)
+
+
+def names_another(question: str, key_terms: set[str], known: set[str]) -> bool:
+    """Does the question name the row's key only in part, after words of its phrase the key lacks
+    (and that name no column: ``known``)? "How much does the yellow fever vaccine cost?" is not
+    answered by the "Flu vaccine" row (a user's clinic fees: "yellow fever" is nowhere in them).
+
+    >>> flu = set(content_terms("Flu vaccine"))
+    >>> names_another("How much does the yellow fever vaccine cost?", flu, {"cost"}), names_another("How much is the flu vaccine?", flu, set())
+    (True, False)
+    """
+    runs: list[list[str]] = [[]]
+    for word in re.findall(r"[\w’'-]+", question):
+        terms = content_terms(word)
+        if terms:
+            runs[-1].extend(terms)
+        elif runs[-1]:
+            runs.append([])
+    # the words before the key's in its phrase say which one ("yellow fever"); those after are its kind ("the CHEM 4400 exam")
+    return any(set(run[: next(i for i, t in enumerate(run) if t in key_terms)]) - key_terms - known
+               for run in runs if set(run) & key_terms)

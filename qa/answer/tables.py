@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from qa.answer.about import other_numbered
 from qa.answer.cells import CELL_SEP, cells, row_quoted
-from qa.answer.columns import attribute_unnamed, other_kind_of
+from qa.answer.columns import attribute_unnamed, names_another, other_kind_of
 from qa.answer.labels import shares
 from qa.answer.question import content_terms
 from qa.answer.spans import Span
@@ -169,18 +169,24 @@ def _columns_named(asked: set[str], head_row: str, row: str, question: str = "")
     "What is the address of the Berlin office?"; "Room", not "Speaker" (whose cell, "Chen Wei", is
     what names the row), for "In which room does Chen Wei speak?". The first column names the row,
     unless another cell does: "What time does Chen Wei's talk start?" asks for "Time"."""
-    hits, parts = [], cells(row)
+    hits: list[tuple[tuple[int, float, bool, bool], int]] = []
+    parts = cells(row)
     key = parts[:1]
     kind = _WHICH_NOUN.match(question)  # "Which club runs on Friday?": "club" asks for the row's name, it names no row
     keyed = (set(content_terms(row[key[0][0] : key[0][1]])) & asked) - set(content_terms(kind.group(1) if kind else "")) if key else set()
     first = 0 if key and not keyed else 1
-    for j, (a, b) in enumerate(cells(head_row)):
-        terms = content_terms(head_row[a:b])
-        if j >= first and terms and not other_kind_of(question, head_row[a:b]):
-            # a word naming the row names no column: "INSET day" asks for the "Date" of the INSET day's row, not its "Day"
-            named = sum(shares({t}, asked - keyed if j else asked) for t in terms)
-            cell = set(content_terms(row[slice(*parts[j])])) - set(terms) if j < len(parts) else set()
-            hits.append(((named, named / len(terms), not cell & asked, j > 0), j))  # of all else equal, not the first
+    for words in (asked - keyed, asked):
+        # a word naming the row names no column: "INSET day" asks for the "Date" of the INSET day's row, not its
+        # "Day"; unless no column is named else ("Goal race pace" asks for the "Pace" column all the same)
+        hits = []
+        for j, (a, b) in enumerate(cells(head_row)):
+            terms = content_terms(head_row[a:b])
+            if j >= first and terms and not other_kind_of(question, head_row[a:b]):
+                named = sum(shares({t}, words if j else asked) for t in terms)
+                cell = set(content_terms(row[slice(*parts[j])])) - set(terms) if j < len(parts) else set()
+                hits.append(((named, named / len(terms), not cell & asked, j > 0), j))  # of all else equal, not the first
+        if any(n[0] for n, j in hits if j):
+            break
     return hits
 
 
@@ -194,6 +200,8 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
     asked, head = set(content_terms(question)) - set(content_terms(kind.group(1) if kind else "")), header_of(lines, index)
     first, last = _run(lines, index)  # without a header (in an earlier passage), the run of rows this one is in
     rows = range(head + 1 if head is not None else first, last + 1)
+    if head is not None:  # a word naming a column names no row: "shipping" of "Free shipping from" is no "no free shipping"
+        asked -= set(content_terms(row_at(lines, head)))
     keyed = _row_named_by_key(question, lines, rows)
     if keyed is None:
         keyed = row_quoted(question, lines, rows)
@@ -351,6 +359,10 @@ def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int
     terms = [set(content_terms(row[a:b])) for a, b in cells(row)]
     named = asked & terms[0] or any(t and t <= asked for t in terms[1:]) \
         or _row_named_by_key(question, lines, range(index, index + 1)) == index  # or a whole cell ("the Toxicology exam"), or "week 7"
+    head = header_of(lines, index)
+    known = set(content_terms(row_at(lines, head))) | _column_words(question) if head is not None else set()
+    if named and not any(t and t <= asked for t in terms[1:]) and names_another(question, terms[0], known | set(content_terms("much many"))):
+        return None  # "the yellow fever vaccine" is not the "Flu vaccine" row
     return asked_cell(question, lines, index) if named else None  # else asked_row's best guess, not named
 
 
