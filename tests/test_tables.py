@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import ReaderAnswerer
-from qa.answer.tables import asked_cell, asked_row, in_asked_row, is_header_row
+from qa.answer.tables import asked_cell, asked_row, in_asked_row, is_header_row, looked_up
 from qa.ingest import chunk_document, parse_document
 from qa.types import Hit
 from tests.conftest import indexed_engine
@@ -573,8 +573,6 @@ def test_a_word_naming_both_the_row_and_the_only_column_still_names_the_column_a
     "Goal race pace" row; "the yellow fever vaccine" is not the "Flu vaccine" row."""
     paces = ["| Run type | Pace |", "|---|---|", "| Easy run | 6:45 to 7:00 min/km |", "| Goal race pace | 6:10 min/km |"]
     assert paces[3][slice(*asked_cell("What is the goal race pace?", paces, 3))] == "6:10 min/km"
-    from qa.answer.tables import looked_up
-
     fees = ["Service | Price", "Flu vaccine | EUR 30", "Travel vaccination consultation | EUR 45"]
     assert looked_up("How much does the yellow fever vaccine cost?", fees, 1) is None
     assert fees[1][slice(*looked_up("How much does the flu vaccine cost?", fees, 1))] == "EUR 30"
