@@ -52,8 +52,6 @@ PLAN = ["| Week | Easy runs | Long run (Sun) | Weekly total |", "|---|---|---|--
 def test_a_row_is_named_by_its_number_as_the_header_names_it():
     """A user's training plan: "How long is the long run in week 7?" got the "4 (recovery week)" row
     (the only one whose first cell says "week"), and "… in week 13?" (no such week) too."""
-    from qa.answer.tables import looked_up
-
     q = "How long is the long run in week 7?"
     assert asked_row(q, PLAN, 2) == 3
     assert PLAN[3][slice(*looked_up(q, PLAN, 3))] == "14 km"
