@@ -574,3 +574,14 @@ def test_a_word_naming_both_the_row_and_the_only_column_still_names_the_column_a
     fees = ["Service | Price", "Flu vaccine | EUR 30", "Travel vaccination consultation | EUR 45"]
     assert looked_up("How much does the yellow fever vaccine cost?", fees, 1) is None
     assert fees[1][slice(*looked_up("How much does the flu vaccine cost?", fees, 1))] == "EUR 30"
+
+
+def test_opening_hours_are_asked_of_a_weekday_s_line_that_never_says_open():
+    """A user's shop policies list "Thursday: 9:00 to 19:00" under "Our customer service team is
+    available at these times:"; "What are the opening hours on Thursday?" was refused."""
+    from qa.answer.labels import asked_value
+
+    lines = ["Our customer service team is available at these times:", "Monday: 9:00 to 17:00", "Thursday: 9:00 to 19:00"]
+    value = asked_value("What are the opening hours on Thursday?", lines, 2, None, None, about="\n".join(lines))
+    assert value is not None and lines[2][slice(*value)] == "9:00 to 19:00"
+    assert asked_value("What are the opening hours on Thursday?", lines, 1, None, None, about="\n".join(lines)) is None
