@@ -75,7 +75,8 @@ def other_person(question: str, sentence: str) -> bool:
 
 
 #: a question's party and what it must do: "How much notice must the landlord give?" -> ("landlord", "give")
-_ASKED_PARTY = re.compile(r"\b(?:must|shall|should|will|does|do|can|may)\s+(?:the|a|an|each|every|my|our|your)\s+([a-z]{3,})\s+([a-z]{3,})\b")
+_ASKED_PARTY = re.compile(r"\b(?:must|shall|should|will|does|do|can|may)\s+(?:the|a|an|each|every|my|our|your)\s+"
+                          r"([a-z]{3,})\s+([a-z]{3,})\b")
 #: be, have and do say nothing of what a party does
 _NO_ACT = frozenset("be been being have has had do does did get".split())
 

@@ -187,8 +187,9 @@ def _keyed_part(question: str, line: str, value: tuple[int, int]) -> tuple[int, 
     ['4999', 'Room D-001', 'Room D-001, extension 4999']
     """
     asked = set(content_terms(question))
-    parts = [(value[0] + m.start(1 if m.group(1)[0].isupper() else 2), value[0] + m.end(2)) for m in re.finditer(r"(?:^|[,;]\s*)([A-Za-z]+)\s+([^,;]+)", line[slice(*value)])
+    keyed = [m for m in re.finditer(r"(?:^|[,;]\s*)([A-Za-z]+)\s+([^,;]+)", line[slice(*value)])
              if content_terms(m.group(1)) and set(content_terms(m.group(1))) <= asked]
+    parts = [(value[0] + m.start(1 if m.group(1)[0].isupper() else 2), value[0] + m.end(2)) for m in keyed]
     return parts[0] if len(parts) == 1 else value
 
 
