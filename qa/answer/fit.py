@@ -62,11 +62,14 @@ def wrong_kind(question: str, span: str) -> bool:
     (True, False)
     >>> wrong_kind("What time should I arrive?", "30 minutes before your appointment time"), wrong_kind("What time?", "at 8:30")
     (True, False)
+    >>> wrong_kind("What time does the Nativity finish?", "Tuesday 9 December"), wrong_kind("What time?", "Tuesday 9 December, 2:00pm")
+    (True, False)
     """
     if costs_in_other_units(question, span) or counts_in_units(question, span) or not_the_contact_asked(question, span):
         return True
     if _WHAT_TIME.match(question):  # a time of day (or a time standard), not "Friday" (a user's itinerary),
-        return not _CLOCK.search(span) or bool(_RELATIVE_TIME.match(span))  # nor "30 minutes before your appointment"
+        return not _CLOCK.search(span) or bool(_RELATIVE_TIME.match(span)) \
+            or bool(_CALENDAR_DAY.match(span) and not _RANGE.search(span))  # nor "30 minutes before …", nor "Tuesday 9 December"
     if _WHERE.match(question):  # nor a person's role ("landlord" of "Margaret Ellison (landlord)")
         return bool(_STARTS_WITH_DATE.match(span)) or bool(_ONLY_A_ROLE.fullmatch(span))
     if _WHO.match(question) and _A_PLACE.search(span):  # "Lake Starnberg" is nobody (a user's venue list)
@@ -273,6 +276,8 @@ def day_before(question: str, sentence: str, start: int, end: int) -> int:
 #: "What time does the flight leave?", not "what time of year" / "what time period"
 _WHAT_TIME = re.compile(r"^\W*(?:at\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone|scale))", re.I)
 _RELATIVE_TIME = re.compile(r"^\W*(?:about\s+|at\s+least\s+)?\d+\s*(?:minutes?|mins?|hours?|hrs?)\s+(?:before|after|prior|ahead)\b", re.I)
+#: a calendar day and no time of it: "Tuesday 9 December", "March 3" (a user's newsletter gave one for "what time")
+_CALENDAR_DAY = re.compile(rf"^\W*(?:on\s+)?(?:{WEEKDAYS},?\s+)?(?:{MONTHS}\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS})\b[^:]*$", re.I)
 _CLOCK = re.compile(r"\d|\b(?:noon|midnight|midday|dawn|dusk|sunrise|sunset|morning|afternoon|evening|night|time)\b", re.I)
 _ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnumber\s+to\s+call\b", re.I)
 _ASKS_EMAIL = re.compile(r"\b(?:what|which)\b[^?]*\be-?mail\s+address", re.I)
