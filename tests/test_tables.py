@@ -574,6 +574,9 @@ def test_a_word_naming_both_the_row_and_the_only_column_still_names_the_column_a
     fees = ["Service | Price", "Flu vaccine | EUR 30", "Travel vaccination consultation | EUR 45"]
     assert looked_up("How much does the yellow fever vaccine cost?", fees, 1) is None
     assert fees[1][slice(*looked_up("How much does the flu vaccine cost?", fees, 1))] == "EUR 30"
+    club = ["| Member | Annual fee | Monthly fee |", "|---|---|---|", "| Adults (18+) | $280 | $55 |"]  # a 20-ride card is no member
+    assert looked_up("What does a 20-ride card cost for an adult?", club, 2) is None
+    assert club[2][slice(*looked_up("What is the annual fee for adults?", club, 2))] == "$280"
 
 
 def test_opening_hours_are_asked_of_a_weekday_s_line_that_never_says_open():

@@ -356,6 +356,9 @@ def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int
             or unnamed_key(question, lines, index):
         return None  # not the row named, or one of another number ("Route 12 …" for "Route 22", "CHEM 1010" for "CHEM 2415")
     asked, row = set(content_terms(question)), lines[index]
+    passage = "\n".join(lines).lower()
+    if any(re.search(r"\d", t) and t not in passage for t in asked):
+        return None  # "a 20-ride card" is none of a club's fees ("| Adults (18+) | $280 | $55 |"): its code is not in this table
     terms = [set(content_terms(row[a:b])) for a, b in cells(row)]
     named = asked & terms[0] or any(t and t <= asked for t in terms[1:]) \
         or _row_named_by_key(question, lines, range(index, index + 1)) == index  # or a whole cell ("the Toxicology exam"), or "week 7"
