@@ -72,14 +72,21 @@ def names_another(question: str, key_terms: set[str], known: set[str]) -> bool:
     >>> flu = set(content_terms("Flu vaccine"))
     >>> names_another("How much does the yellow fever vaccine cost?", flu, {"cost"}), names_another("How much is the flu vaccine?", flu, set())
     (True, False)
+    >>> names_another("Who runs the vaccine clinic?", flu, set())  # a verb before it is no kind of vaccine
+    False
     """
-    runs: list[list[str]] = [[]]
+    phrases: list[list[str]] = []  # runs of content words after an article or a preposition: noun phrases
+    run: list[str] | None = None
     for word in re.findall(r"[\w’'-]+", question):
         terms = content_terms(word)
-        if terms:
-            runs[-1].extend(terms)
-        elif runs[-1]:
-            runs.append([])
+        if not terms:  # "the yellow fever vaccine" is a phrase, "runs football" (after "Who") none
+            run = [] if word.lower() in _OPENS_PHRASE else None
+            if run is not None:
+                phrases.append(run)
+        elif run is not None:
+            run.extend(terms)
     # the words before the key's in its phrase say which one ("yellow fever"); those after are its kind ("the CHEM 4400 exam")
-    return any(set(run[: next(i for i, t in enumerate(run) if t in key_terms)]) - key_terms - known
-               for run in runs if set(run) & key_terms)
+    return any(set(p[: next(i for i, t in enumerate(p) if t in key_terms)]) - key_terms - known for p in phrases if set(p) & key_terms)
+
+
+_OPENS_PHRASE = frozenset("the a an my our your his her their this that these those for of to with".split())
