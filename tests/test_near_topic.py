@@ -97,6 +97,7 @@ def test_a_death_is_not_dated_by_a_sentence_that_speaks_of_none():
     ("How much notice must the tenant give?", "6.1 After the term, the tenant must give at least one month's notice.", "one month", "one month"),
     ("Where does Margaret Ellison live?", "Signed by Margaret Ellison (landlord) on 14 March 2025.", "landlord", None),  # a role is no place
     ("Who owns action point AP6?", "AP1: Book the hall. Owner: Fatima Noor. Due: 14 November.", "Fatima Noor", None),
+    ("What is the price of the E-900?", "| Month | Grinders | Espresso |\n| July | €21,400 | €24,600 |", "€24,600", None),
     ("Who owns action point AP1?", "AP1: Book the hall. Owner: Fatima Noor. Due: 14 November.", "Fatima Noor", "Fatima Noor"),
     ("Who gives the demo on Day 3?", "Day 3: meet your team lead.\nDay 4: product demo with the Solutions team.", "the Solutions team", None),
     ("How much does a replacement cartridge cost?", "Replacement filter cartridges: 90 days.", "90", None),

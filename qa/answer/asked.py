@@ -15,7 +15,7 @@ from qa.answer.about import (
     other_time, other_version, role_for_employer, unnamed_role,
 )
 from qa.answer.another import other_named, other_party, other_person, other_weekday
-from qa.answer.cells import other_value, quoted
+from qa.answer.cells import CELL_SEP, code_unheld, other_value, quoted
 from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
@@ -101,6 +101,7 @@ class Asked(NamedTuple):
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
                 or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
+                or (CELL_SEP in sent and code_unheld(q, about)) \
                 or other_label(q, line, ch.text.split("\n"), about) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True

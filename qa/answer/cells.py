@@ -90,3 +90,21 @@ def other_value(question: str, row: str) -> bool:
         if found is not None and " ".join(found.group().lower().split()) != " ".join(row[a:b].lower().split()):
             return True
     return False
+
+
+#: a code of letters and digits: "E-900", "AP6", "20-ride", "G-300"
+_CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+\b|\b[A-Za-z]+\d+[A-Za-z]?\b")
+
+
+def code_unheld(question: str, passage: str) -> bool:
+    """Does the question name a code of letters and digits ("the E-900") that ``passage`` never holds?
+    Then no row of its tables is that item's: "What is the price of the E-900 espresso machine?" is not
+    answered by a sales table's July row (a user's report; the catalogue lists the E-500 and E-700).
+
+    >>> code_unheld("What is the price of the E-900?", "| July | €21,400 | €24,600 |"), code_unheld("What is the E-500 price?", "E-500 | €599")
+    (True, False)
+    >>> code_unheld("How much was sold in 2025?", "| July | 498 |"), code_unheld("What costs 5 EUR?", "| Tea | 5 EUR |")
+    (False, False)
+    """
+    low = passage.lower()
+    return any(m.group().lower() not in low for m in _CODE.finditer(question))

@@ -64,15 +64,15 @@ def attribute_unnamed(question: str, columns: Sequence[str]) -> bool:
                                        for c in columns)
 
 
-def names_another(question: str, key_terms: set[str], known: set[str]) -> bool:
+def names_other_item(question: str, key_terms: set[str], known: set[str]) -> bool:
     """Does the question name the row's key only in part, after words of its phrase the key lacks
     (and that name no column: ``known``)? "How much does the yellow fever vaccine cost?" is not
     answered by the "Flu vaccine" row (a user's clinic fees: "yellow fever" is nowhere in them).
 
     >>> flu = set(content_terms("Flu vaccine"))
-    >>> names_another("How much does the yellow fever vaccine cost?", flu, {"cost"}), names_another("How much is the flu vaccine?", flu, set())
+    >>> names_other_item("How much does the yellow fever vaccine cost?", flu, {"cost"}), names_other_item("How much is the flu vaccine?", flu, set())
     (True, False)
-    >>> names_another("Who runs the vaccine clinic?", flu, set())  # a verb before it is no kind of vaccine
+    >>> names_other_item("Who runs the vaccine clinic?", flu, set())  # a verb before it is no kind of vaccine
     False
     """
     phrases: list[list[str]] = []  # runs of content words after an article or a preposition: noun phrases

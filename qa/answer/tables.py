@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from qa.answer.about import other_numbered
 from qa.answer.cells import CELL_SEP, cells, row_quoted
-from qa.answer.columns import attribute_unnamed, names_another, other_kind_of
+from qa.answer.columns import attribute_unnamed, names_other_item, other_kind_of
 from qa.answer.labels import shares
 from qa.answer.question import content_terms
 from qa.answer.spans import Span
@@ -364,7 +364,7 @@ def looked_up(question: str, lines: Sequence[str], index: int) -> tuple[int, int
         or _row_named_by_key(question, lines, range(index, index + 1)) == index  # or a whole cell ("the Toxicology exam"), or "week 7"
     head = header_of(lines, index)
     known = set(content_terms(row_at(lines, head))) | _column_words(question) if head is not None else set()
-    if named and not any(t and t <= asked for t in terms[1:]) and names_another(question, terms[0], known | set(content_terms("much many"))):
+    if named and not any(t and t <= asked for t in terms[1:]) and names_other_item(question, terms[0], known | set(content_terms("much many"))):
         return None  # "the yellow fever vaccine" is not the "Flu vaccine" row
     return asked_cell(question, lines, index) if named else None  # else asked_row's best guess, not named
 
