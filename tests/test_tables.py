@@ -588,3 +588,12 @@ def test_opening_hours_are_asked_of_a_weekday_s_line_that_never_says_open():
     value = asked_value("What are the opening hours on Thursday?", lines, 2, None, None, about="\n".join(lines))
     assert value is not None and lines[2][slice(*value)] == "9:00 to 19:00"
     assert asked_value("What are the opening hours on Thursday?", lines, 1, None, None, about="\n".join(lines)) is None
+
+
+def test_a_markdown_header_above_its_rule_names_columns_even_with_a_quarter_in_it():
+    """A user's sales report: "| Product line | July | … | Q3 total | Growth vs Q2 |" holds digits, so
+    it did not count as the header, and "How many accessories were sold in Q3?" got "255 | 233"."""
+    rows = ["| Product line | July | August | September | Q3 total | Growth vs Q2 |", "|---|---|---|---|---|---|",
+            "| Grinders | 142 | 128 | 187 | 457 | +9.8% |", "| Accessories | 255 | 233 | 388 | 876 | +14.2% |"]
+    assert rows[3][slice(*looked_up("How many accessories were sold in Q3?", rows, 3))] == "876"
+    assert rows[2][slice(*looked_up("How many grinders were sold in September?", rows, 2))] == "187"

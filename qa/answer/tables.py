@@ -73,7 +73,8 @@ def header_of(lines: Sequence[str], index: int) -> int | None:
         return None
     found, i = None, index - 1
     while i >= 0 and _in_table(lines[i], width):
-        if cells(lines[i]) and names_columns(lines[i]):
+        # a Markdown table's header stands above its rule, whatever it holds ("| Product line | … | Q3 total |")
+        if cells(lines[i]) and (names_columns(lines[i]) or (i + 1 < len(lines) and _RULE.match(lines[i + 1]))):
             found = i
         i -= 1
     above = getattr(lines, "above", "")
