@@ -597,3 +597,13 @@ def test_a_markdown_header_above_its_rule_names_columns_even_with_a_quarter_in_i
             "| Grinders | 142 | 128 | 187 | 457 | +9.8% |", "| Accessories | 255 | 233 | 388 | 876 | +14.2% |"]
     assert rows[3][slice(*looked_up("How many accessories were sold in Q3?", rows, 3))] == "876"
     assert rows[2][slice(*looked_up("How many grinders were sold in September?", rows, 2))] == "187"
+
+
+def test_a_label_joining_two_things_is_named_by_either_and_a_place_is_its_whole_value():
+    """A user's shop policies: "Where is the showroom?" over "Showroom and warehouse: Karl-Liebknecht-Straße
+    42, 04275 Leipzig, Germany" was refused (the label's every word was required), then answered "42"."""
+    from qa.answer.labels import asked_value
+
+    lines = ["E-mail: hello@beanandburr.de", "Showroom and warehouse: Karl-Liebknecht-Straße 42, 04275 Leipzig, Germany"]
+    value = asked_value("Where is the showroom?", lines, 1, "where", None, about="\n".join(lines))
+    assert value is not None and lines[1][slice(*value)] == "Karl-Liebknecht-Straße 42, 04275 Leipzig, Germany"

@@ -88,6 +88,12 @@ def _label_terms(line: str, label: tuple[int, int]) -> set[str]:
     return _terms(re.sub(r"\([^)]*\)", " ", line[slice(*label)]))
 
 
+def _one_of(line: str, label: tuple[int, int], asked: set[str]) -> bool:
+    """Does the question name one of the things a label joins ("Showroom and warehouse:" for "Where is the showroom?")?"""
+    parts = re.split(r"\s+(?:and|&)\s+|\s*/\s*", re.sub(r"\([^)]*\)", " ", line[slice(*label)]))
+    return len(parts) > 1 and any(_terms(p) and _terms(p) <= asked for p in parts)
+
+
 def shares(terms: set[str], asked: set[str]) -> bool:
     """Do ``terms`` hold a word of ``asked``, or one that begins another of three letters or more ("owner", "owns")?"""
     return any(t == q or (min(len(t), len(q)) >= 3 and (t.startswith(q) or q.startswith(t))) for t in terms for q in asked)
@@ -118,7 +124,7 @@ def _named_in(question: str, lines: tuple[str, ...], line_labels: tuple[str, ...
         outer = _terms(line_labels[i]) if i < len(line_labels) else set()
         if label and outer and outer <= asked and shares(label, asked):
             nested.append(i)
-        elif label and label <= asked and not outer:  # "Due date:" of some item: which one, the question must say
+        elif label and not outer and (label <= asked or _one_of(line, parts[0], asked)):  # "Due date:" of some item: which one, the question must say
             direct.append((len(label), i))
     most = max((n for n, _ in direct), default=0)
     return tuple(nested) or tuple(i for n, i in direct if n == most)
@@ -166,7 +172,8 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
     if about and not nested and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
         return None  # the question asks more than the passage speaks of: "the fine for food scraps in the black bin"
     typed = [(x.start, x.end) for x in spans_of(line) if value[0] <= x.start and x.end <= value[1]
-             and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] if kind else [value]
+             and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] \
+        if kind and kind != "where" else [value]  # a place's value is whole: "Karl-Liebknecht-Straße 42, 04275 Leipzig", not "42"
     if kind == "who":  # a name only when it is the whole value: "AI-3: Keep an image" names nobody
         whole = line[slice(*value)].rstrip(".;, ")
         typed = [(a, b) for a, b in typed if line[a:b] == whole]
