@@ -318,9 +318,10 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     if any(w.lower().strip(",.;:") in {"it", "its"} for w in thing.split()):
         thing = ""  # "ordered it": the previous question's own "it" was never resolved
     thing_is_phrase = bool(thing) and thing.split()[0].lower() in DETERMINERS
-    named = it_names(previous, previous_answer)  # "Which club runs on Wednesday?" "Coding Club": "it" is Coding Club
-    if not named and not thing_is_phrase:  # "Who leads Coding Club?", then "How much does it cost?"
-        named = next((n for n in names_in(previous) if len(n.split()) > 1 and _is_thing_name(n, previous)), None)
+    named = None  # where the previous question's topic is no noun phrase of its own, "it" is the thing it named:
+    if not thing_is_phrase:  # "Which club runs on Wednesday?" "Coding Club"; "Who leads Coding Club?" (not "the agreement"
+        named = it_names(previous, previous_answer) or next(  # of "Which law governs the agreement?")
+            (n for n in names_in(previous) if len(n.split()) > 1 and _is_thing_name(n, previous)), None)
 
     out: list[str] = []
     pos = 0

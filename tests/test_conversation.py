@@ -58,6 +58,7 @@ def test_an_answer_without_searched_question_counts_as_searched_for_itself():
         ("Who leads it?", answered("Which club runs on Wednesday?", "Coding Club"), "Who leads Coding Club?"),
         ("How much does it weigh?", answered("What is the price of the E-500?", "€599.00"), "How much does the E-500 weigh?"),
         ("How much does it cost?", answered("Who leads Coding Club?", "Mr Tom Fletcher"), "How much does Coding Club cost?"),
+        ("Who signed it?", answered("Which law governs the agreement?", "Federal Republic of Germany"), "Who signed the agreement?"),
     ],
 )
 def test_rewrite_resolves_pronouns_from_the_previous_turn(question, previous, expected):
