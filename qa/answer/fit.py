@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from qa.answer.money import costs_in_other_units
 from qa.answer.question import ROLES, content_terms
 
 #: month names (capitalised: the regexes that want any case say re.I)
@@ -123,18 +124,6 @@ def joined_to_asked(question: str, sentence: str, start: int, end: int) -> bool:
                or re.search(_JOINED_INSIDE.format(name=re.escape(n)), span) for n in names)
 
 
-#: a question asking what something costs: not "how much time", nor "how much more/less" (a share)
-_COST = re.compile(r"^(?!.*\bhow much (?:time|more|less)\b)(?:.*\bhow much\b.*\b(?:cost|costs|charge[sd]?|pay|paid|price[sd]?"
-                   r"|fees?|fines?|spen[dt]|worth|earn(?:s|ed)?|salary|bounty|sell|sold|buy|bought)\b"
-                   r"|.*\bwhat (?:is|was|are|were) the (?:price|cost|fee|fine|charge|salary)\b)", re.I)
-#: units no price is counted in
-_NOT_MONEY = re.compile(r"\b(?:minutes?|mins|hours?|hrs|days?|weeks?|months?|years?|seconds?|litres?|liters?|ml|millilit\w+"
-                        r"|gallons?|kg|kilograms?|grams?|km|kilometres?|kilometers?|miles?|metres?|meters?|feet|ft|inches?"
-                        r"|degrees?)\b|°\s*[CF]\b", re.I)
-_MONEY = re.compile(r"[$€£¥₹¢%]|\b(?:dollars?|euros?|pounds?|cents?|yen|usd|eur|gbp|pesos?|francs?|marks?|rupees?|yuan"
-                    r"|won|bolivars?|shillings?|pence|guineas?|dirhams?|free|nothing|percent|per ?cent)\b", re.I)
-
-
 _HOW_MANY = re.compile(r"^\W*(?:.*\b)?how many\b", re.I)
 #: a number measured in a unit of mass, volume, length or temperature ("1 kg", "190°C"), not "of" something
 _MEASURED = re.compile(r"\d\s?(?:kg|g|mg|lbs?|oz|ml|l|litres?|liters?|cl|dl|cm|mm|km|(?-i:m)|metres?|meters?|kilograms?|grams?|ounces?|"
@@ -179,21 +168,6 @@ def counts_in_units(question: str, span: str) -> bool:
         or (not _TIME_COUNTED.search(question) and bool(_TIMED.search(span))) \
         or (not _MONEY_COUNTED.search(question) and bool(re.search(r"[$€£¥₹¢]", span)))
 
-
-def costs_in_other_units(question: str, span: str) -> bool:
-    """A span in units no price is counted in, for a question asking what something costs: "600
-    litres" or "between 15 minutes and one hour" do not answer "How much does an infusion cost?" (a
-    user's leaflet). A money or percent mark keeps it ("£2 per week"). On SQuAD's 273 cost questions
-    (dev half and train.json) no gold answer is set aside.
-
-    >>> costs_in_other_units("How much does a cartridge cost?", "600 litres")
-    True
-    >>> costs_in_other_units("How much does a cartridge cost?", "$35"), costs_in_other_units("How much is the fine?", "£2 per week")
-    (False, False)
-    >>> costs_in_other_units("How much time do they spend?", "15 minutes")
-    False
-    """
-    return bool(_COST.match(question)) and bool(_NOT_MONEY.search(span)) and not _MONEY.search(span)
 
 
 _WHO = re.compile(r"^\W*(?:who|whom)\b", re.I)
