@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
-#: a question asking for an upper or a lower bound
-_ASKS_MOST = re.compile(r"\b(?:maximum|max|at most|highest|upper limit|cap|ceiling)\b", re.I)
-_ASKS_LEAST = re.compile(r"\b(?:minimum|min|at least|lowest|lower limit)\b", re.I)
+#: a question asking for an upper or a lower bound ("at least" in a question describes: "the prize for finding a
+#: prime with at least 10 million digits" asks the prize, a dev-half question)
+_ASKS_MOST = re.compile(r"\b(?:maximum|max|highest|upper limit|cap|ceiling)\b", re.I)
+_ASKS_LEAST = re.compile(r"\b(?:minimum|min|lowest|lower limit)\b", re.I)
 _AMOUNT = r"(?:[$€£¥]\s?\d[\d,.]*|\b(?:GBP|EUR|USD|CHF)\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:%|percent\b|per cent\b)?)"
 #: where a sentence states a bound: "up to a maximum of 10%", "at most 3", "capped at EUR 500", "at least 20 units"
 _MOST = re.compile(rf"\b(?:(?:up\s+to\s+)?(?:a\s+)?maximum\s+(?:of\s+)?|up\s+to\s+|at\s+most\s+|no\s+more\s+than\s+|capped\s+at\s+|not\s+exceeding\s+)({_AMOUNT})", re.I)
@@ -25,6 +26,8 @@ def bounded_amount(question: str, sentence: str, start: int, end: int) -> tuple[
     >>> s[slice(*bounded_amount("What is the maximum penalty for late delivery?", s, s.index("1.5%"), s.index("1.5%") + 4))]
     '10%'
     >>> s[slice(*bounded_amount("What penalty does the supplier pay per week?", s, s.index("1.5%"), s.index("1.5%") + 4))]
+    '1.5%'
+    >>> s[slice(*bounded_amount("What is the prize for at least 10% of the value?", s, s.index("1.5%"), s.index("1.5%") + 4))]
     '1.5%'
     >>> t = "Groups of at least 10 pay EUR 8 each."
     >>> t[slice(*bounded_amount("What is the minimum group size?", t, t.index("EUR"), t.index("EUR") + 5))]
