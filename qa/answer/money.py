@@ -34,7 +34,7 @@ def costs_in_other_units(question: str, span: str) -> bool:
     >>> costs_in_other_units("What did the footbridge cost to build?", "cast and wrought iron")
     True
     """
-    if _PRICED.match(question) and not _A_NUMBER.search(span) and not _MONEY.search(span):
+    if _PRICED.match(question) and not A_NUMBER.search(span) and not _MONEY.search(span):
         return True  # "What did the footbridge cost to build?" is no "cast and wrought iron" (a user's history)
     return bool(_COST.match(question)) and bool(_NOT_MONEY.search(span)) and not _MONEY.search(span)
 
@@ -42,5 +42,5 @@ def costs_in_other_units(question: str, span: str) -> bool:
 #: a question asking a price: "How much does it cost?", "What did the footbridge cost to build?" (1 of SQuAD's 67
 #: such questions, "What did Kerry think cost him the race …?", has no number in its gold answer: "cost" must end it)
 _PRICED = re.compile(r"^\W*(?:how much\b.*\b(?:cost|costs|price[sd]?)|what did\b.*\bcost(?:\s+to\s+\w+)?)\W*$", re.I)
-_A_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+A_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
                        r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|trillion|half|quarter|dozen|double|twice)\b", re.I)
