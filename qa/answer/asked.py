@@ -20,6 +20,7 @@ from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
 from qa.answer.labels import label_unasked, line_of, other_item, other_label
+from qa.answer.measures import other_dimension
 from qa.answer.numbered import numbered_value, other_number
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
@@ -95,7 +96,7 @@ class Asked(NamedTuple):
         if self.defined and (names_another(text, self.defined) or not next_to(sent, rs, re_, self.defined)):
             return True
         if (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)  # the span does not fit
-                or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_)
+                or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_) or other_dimension(q, sent, rs, re_)
                 or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)):
             return True
         line, before = line_of(ch, idx)
