@@ -20,11 +20,17 @@ def other_dimension(question: str, sentence: str, start: int, end: int) -> bool:
     >>> s = "It is 94 kilometres (58 miles) long and drains a catchment of 1,130 square kilometres."
     >>> other_dimension("How deep is the River Averne?", s, 6, 19), other_dimension("How long is the River Averne?", s, 6, 19)
     (True, False)
-    >>> other_dimension("How long did the war last?", "It lasted 4 years long.", 10, 17)
-    False
+    >>> other_dimension("How deep is the River Averne?", s, 6, len(s) - 1), other_dimension("How long did the war last?", "It lasted 4 years long.", 10, 17)
+    (True, False)
     """
     asked = _ASKED.match(question)
-    stated = _STATED.match(sentence[end:])
-    if asked is None or stated is None or re.search(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?)\b", sentence[start:end], re.I):
+    if asked is None or re.search(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?)\b", sentence[start:end], re.I):
         return False
-    return _MEASURE[stated.group(1).lower()] != _MEASURE[asked.group(1).lower()]
+    # after the span, or after a length inside it ("94 kilometres (58 miles) long and drains …")
+    ends = [end] + [start + m.end() for m in _LENGTH.finditer(sentence[start:end])]
+    stated = [m.group(1).lower() for m in (_STATED.match(sentence[e:]) for e in ends) if m]
+    return any(_MEASURE[m] != _MEASURE[asked.group(1).lower()] for m in stated)
+
+
+#: a length: "94 kilometres", "58 miles", "12 m"
+_LENGTH = re.compile(r"\d[\d,.]*\s*(?:kilometres?|kilometers?|km|metres?|meters?|m|miles?|feet|ft|foot|inches?|cm|mm|yards?)\b")
