@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from qa.answer import ReaderAnswerer
-from qa.answer.extent import reach
+from qa.answer.extent import clause_end, reach
 from qa.ingest import chunk_document, parse_document
 from qa.types import Hit
 from tests.fakes import ScriptedReader
@@ -173,3 +173,13 @@ def test_the_name_given_the_asked_role_answers_when_a_sentence_gives_several():
     a = s.index("Dr.")
     assert s[slice(*reach("Who is the Grants Officer?", s, a, a + 19))] == "Tomas Ferreira"
     assert s[slice(*reach("Who is the Programme Manager?", s, a, a + 19))] == "Dr. Sofia Lindqvist"
+
+
+def test_an_amount_after_its_currency_sign_ends_before_the_next_item_s():
+    """A user's museum guide: "How much is a cream tea in the cafe?" got "£6.75 and a pot of tea £2.40"."""
+    s = "It serves light lunches and cream teas; a cream tea costs £6.75 and a pot of tea £2.40."
+    a, b = s.index("£6.75"), s.index("£2.40") + 5
+    assert s[a : clause_end("How much is a cream tea in the cafe?", s, a, b)] == "£6.75"
+    r = "Revenue should reach between $430 million and $450 million this year."
+    a = r.index("between")
+    assert r[a : clause_end("How much revenue?", r, a, r.index(" this"))] == "between $430 million and $450 million"

@@ -24,11 +24,12 @@ _UNIT_AFTER = re.compile(r"\s?(?:%|percent\b|per cent\b|percentage points?\b)", 
 _NAME_RUN = re.compile(rf"{_UPPER_WORD}(?:\s+(?:(?:de|del|la|los|las|da|di|van|von|al|bin|of|the|y)\s+)*{_UPPER_WORD})*")
 _AND_NAME = re.compile(rf"\s+and\s+({_NAME_RUN.pattern})")
 # what may stand before a date or an amount inside an answer, and between the parts of a range
-_LEAD = re.compile(r"(?i:between|from|about|around|approximately|nearly|almost|some|roughly|up to|more than|over|on|in|at|by|until|since)?\s*")
+_LEAD = re.compile(r"(?i:between|from|about|around|approximately|nearly|almost|some|roughly|up to|more than|over|on|in|at|by|until|since)?\s*"
+                   r"(?:[$€£¥]|(?:GBP|EUR|USD|CHF)\s?)?")  # and a currency's sign before its amount: "£6.75 and a pot of tea £2.40"
 _RANGE_GAP = re.compile(r"\s*(?:,|and|or|to|through|until|till|-|–)?\s*")
 # a clause joined after the typed answer: "… to shareholders of record", "… and gross margin of …"
 # (a word of one letter is no clause: "1, 2, and n")
-_NEXT_CLAUSE = re.compile(r",?\s+(?:and|to|for|with|while|which|but|compared|after|before|from|than)\s+(\w)(?=\w)", re.I)
+_NEXT_CLAUSE = re.compile(r",?\s+(?:and|to|for|with|while|which|but|compared|after|before|from|than)\s+(?:an?\s+)?(\w)(?=\w)", re.I)
 
 
 def with_unit(sentence: str, start: int, end: int) -> int:
