@@ -607,3 +607,10 @@ def test_a_label_joining_two_things_is_named_by_either_and_a_place_is_its_whole_
     lines = ["E-mail: hello@beanandburr.de", "Showroom and warehouse: Karl-Liebknecht-Straße 42, 04275 Leipzig, Germany"]
     value = asked_value("Where is the showroom?", lines, 1, "where", None, about="\n".join(lines))
     assert value is not None and lines[1][slice(*value)] == "Karl-Liebknecht-Straße 42, 04275 Leipzig, Germany"
+
+
+def test_of_rows_named_alike_the_one_whose_range_holds_the_age_asked():
+    """A user's ticket prices: "What does a ticket for a child aged 10 cost?" got the adult price."""
+    rows = ["Ticket | Price", "Adult | £8.50", "Child (5 to 16) | £3.50", "Child under 5 | Free"]
+    assert asked_row("What does a ticket for a child aged 10 cost?", rows, 1) == 2
+    assert asked_row("What does a ticket for a child aged 3 cost?", rows, 1) == 3

@@ -108,3 +108,28 @@ def code_unheld(question: str, passage: str) -> bool:
     """
     low = passage.lower()
     return any(m.group().lower() not in low for m in _CODE.finditer(question))
+
+
+_RANGE_OF = re.compile(r"\b(\d{1,3})\s*(?:to|-|–)\s*(\d{1,3})\b|\b(under|below|over|above)\s+(\d{1,3})\b", re.I)
+#: a number the question gives someone or something: "a child aged 10", "a 10-year-old", "for 7 people"
+_GIVEN = re.compile(r"\b(?:aged|age|of)\s+(\d{1,3})\b|\b(\d{1,3})[- ]years?[- ]old\b", re.I)
+
+
+def holds_asked_number(question: str, cell: str) -> bool:
+    """Does ``cell`` state a range that holds the age the question gives? "Child (5 to 16)", not "Child
+    under 5", is the row of "a child aged 10" (a user's ticket prices).
+
+    >>> holds_asked_number("What does a ticket for a child aged 10 cost?", "Child (5 to 16)"), holds_asked_number("… aged 10?", "Child under 5")
+    (True, False)
+    """
+    given = _GIVEN.search(question)
+    if given is None:
+        return False
+    n = int(given.group(1) or given.group(2))
+    for m in _RANGE_OF.finditer(cell):
+        if m.group(1):
+            if int(m.group(1)) <= n <= int(m.group(2)):
+                return True
+        elif (m.group(3).lower() in ("under", "below")) == (n < int(m.group(4))) and n != int(m.group(4)):
+            return True
+    return False

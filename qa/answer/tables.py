@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answer.about import other_numbered
-from qa.answer.cells import CELL_SEP, cells, row_quoted
+from qa.answer.cells import CELL_SEP, cells, holds_asked_number, row_quoted
 from qa.answer.columns import attribute_unnamed, names_other_item, other_kind_of
 from qa.answer.labels import shares
 from qa.answer.question import content_terms
@@ -217,8 +217,9 @@ def asked_row(question: str, lines: Sequence[str], index: int) -> int | None:
             named.append(i)
         shared[i] = len(asked & set(content_terms(lines[i])))
     if len(named) > 1:  # several rows named by their first cell ("route 12"): the one the question names more of
-        best = max(shared[r] for r in named)  # ("Airport Terminal on route 12")
+        best = max(shared[r] for r in named)  # ("Airport Terminal on route 12"), or whose range holds its age
         named = [r for r in named if shared[r] == best]
+        named = [r for r in named if holds_asked_number(question, lines[r])] or named
     if named:
         return named[0] if len(named) == 1 else None
     # no row named by its first cell (a time, a number): the one row sharing the most words with the
