@@ -42,3 +42,44 @@ def bounded_amount(question: str, sentence: str, start: int, end: int) -> tuple[
     a, b = stated[0].span(1)
     b = len(sentence[:b].rstrip(" .,;"))  # "10%." ends before its full stop
     return (start, end) if a <= start < b else (a, b)
+
+
+#: a question asking when something starts, or when it ends
+_ASKS_START = re.compile(r"\b(?:start|starts|started|begin|begins|began|commence[sd]?|open|opens|opened)\b", re.I)
+_ASKS_END = re.compile(r"\b(?:end|ends|ended|finish|finishes|finished|close|closes|closed|conclude[sd]?|end\s+date|expire[sd]?)\b", re.I)
+#: a date changed "from … to …", and a question asking the date before the change
+_CHANGED = re.compile(r"\b(?:mov(?:e|es|ed|ing)|postpon\w+|delay\w*|chang\w+|extend\w*|push\w*|brought|bring\w*|shift\w*|reschedul\w+)\b"
+                      r"[^.;]{0,40}$", re.I)
+_ASKS_OLD = re.compile(r"\b(?:originally|original|old|previous|previously|initially|first\s+planned|before\s+the\s+change)\b", re.I)
+#: a span that is a range of two dates or times: "7 April to 12 May 2025", "from 28 February 2026 to 30 June 2026"
+_DATE_RANGE = re.compile(r"^(?:from\s+)?(?P<a>\S.*?)\s*(?:\bto\b|\buntil\b|\btill\b|\bthrough\b|–|—)\s*(?P<b>\S.*)$", re.I)
+
+
+def range_end_asked(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Of a span that is a range of dates, the end the question asks for: when something starts, its
+    first date; when it ends, its last. A date changed "from … to …" answers with its new date, or its
+    old one when the question asks the original ("When will the field study start now?" over "the
+    start of the field study moves from 7 April to 12 May 2025", a user's e-mails: 12 May 2025). A
+    question asking neither, or both, keeps the range.
+
+    >>> s = "The study now runs from 7 April to 12 May 2025."
+    >>> a, b = s.index("7 April"), s.index("2025") + 4
+    >>> s[slice(*range_end_asked("When will the field study start now?", s, a, b))], s[slice(*range_end_asked("When does it end?", s, a, b))]
+    ('7 April', '12 May 2025')
+    >>> s[slice(*range_end_asked("When does the study run?", s, a, b))]
+    '7 April to 12 May 2025'
+    >>> c = "The start of the field study moves from 7 April to 12 May 2025."
+    >>> a, b = c.index("7 April"), c.index("2025") + 4
+    >>> c[slice(*range_end_asked("When will the field study start now?", c, a, b))], c[slice(*range_end_asked("When was it originally to start?", c, a, b))]
+    ('12 May 2025', '7 April')
+    """
+    if not re.match(r"^\W*(?:when|on\s+what\s+date|what\s+(?:date|day)|what\s+(?:\w+\s+){0,4}date)\b", question, re.I):
+        return start, end
+    wants_start, wants_end = bool(_ASKS_START.search(question)), bool(_ASKS_END.search(question))
+    m = _DATE_RANGE.match(sentence[start:end])
+    if m is not None and _CHANGED.search(sentence[max(0, start - 60) : start]):  # "moves from 7 April to 12 May 2025": a change,
+        wants_start, wants_end = bool(_ASKS_OLD.search(question)), not _ASKS_OLD.search(question)  # its new date unless the old is asked
+    # both ends whole dates ("7 April", "12 May 2025"), not one quantity's ("3–2.7 billion years ago", "1922–23")
+    if m is None or wants_start == wants_end or not all(re.search(r"\d", m.group(k)) and re.search(r"[A-Za-z]{3}", m.group(k)) for k in "ab"):
+        return start, end
+    return (start + m.start("a"), start + m.end("a")) if wants_start else (start + m.start("b"), start + m.end("b"))
