@@ -32,13 +32,22 @@ _RANGE_GAP = re.compile(r"\s*(?:,|and|or|to|through|until|till|-|–)?\s*")
 _NEXT_CLAUSE = re.compile(r",?\s+(?:and|to|for|with|while|which|but|compared|after|before|from|than)\s+(?:an?\s+)?(\w)(?=\w)", re.I)
 
 
-def with_unit(sentence: str, start: int, end: int) -> int:
-    """The end of a number span that leaves its percent sign or word behind: "18" → "18 percent"."""
+def with_unit(sentence: str, start: int, end: int, question: str = "") -> int:
+    """The end of a number span that leaves its percent sign or word behind: "18" → "18 percent"; or
+    a unit of measure the question does not name itself: "30" → "30 Hz" for "At what frequency …?"
+    (a user's paper), but "30" for "How many hertz …?"."""
     if end > start and sentence[end - 1].isdigit():
         m = _UNIT_AFTER.match(sentence, end)
         if m:
             return m.end()
+        m = _MEASURE_UNIT.match(sentence, end)
+        if m and question and not re.search(rf"\b{re.escape(m.group(1))}", question, re.I):
+            return m.end()
     return end
+
+
+#: units of measure a number may leave behind (symbols: a word's measure is named by the question's words)
+_MEASURE_UNIT = re.compile(r"\s?(Hz|kHz|MHz|GHz|kWh|kW|MW|mAh|dB|bar|psi|rpm|mph|km/h|°C|°F)(?![\w/])")
 
 
 def _headline(sentence: str) -> bool:
@@ -161,7 +170,7 @@ def reach(question: str, sentence: str, start: int, end: int) -> tuple[int, int]
     or to the first of several names listed together for a question asking for several)."""
     start, end = attached_value(question, sentence, start, end)
     start, end = role_holder(question, sentence, start, end)
-    end = with_unit(sentence, start, end)
+    end = with_unit(sentence, start, end, question)
     end = whole_name(question, sentence, start, end)
     start, end = coordinated(question, sentence, start, end)
     return start, clause_end(question, sentence, start, end)
