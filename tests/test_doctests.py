@@ -11,7 +11,7 @@ import pytest
 MODULES = [
     "qa.answer.about", "qa.answer.another", "qa.answer.asked", "qa.answer.bounds", "qa.answer.cells", "qa.answer.columns",
     "qa.answer.extent", "qa.answer.fit", "qa.answer.headed", "qa.answer.labels", "qa.answer.measures", "qa.answer.money", "qa.answer.numbered", "qa.answer.question",
-    "qa.answer.remedies", "qa.answer.scoring", "qa.answer.spans", "qa.answer.speakers", "qa.answer.tables",
+    "qa.answer.remedies", "qa.answer.signatures", "qa.answer.scoring", "qa.answer.spans", "qa.answer.speakers", "qa.answer.tables",
     "qa.ingest.chunking",
     "qa.ingest.pdf", "qa.ingest.pdf_tables", "qa.followups", "qa.topics",
 ]

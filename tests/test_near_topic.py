@@ -223,3 +223,15 @@ def test_a_name_no_document_mentions_is_refused_and_said_while_a_misspelt_one_is
     assert answer.refused and any("Westbury" in n for n in answer.notices), answer.notices
     assert engine.ask("Who was the first burgess of Milbrook Falls?").short_answer == "Samuel Whitcombe"  # one letter off
     assert engine.ask("Who is the CTO?").short_answer == "Tomasz Nowak"  # acronyms are not looked up
+
+
+def test_a_signature_s_extension_under_a_name_answers_for_that_person():
+    """A user's e-mail thread signs "Dr Tomasz Wierzbicki / Senior Lecturer, School of Medicine / Ext.
+    5587"; the splitter cut "Ext." from its number, and nothing tied the line to the name above it."""
+    from qa.ingest import split_sentences
+
+    text = "Thanks, see you then.\n\n--\nDr Tomasz Wierzbicki\nSenior Lecturer, School of Medicine\nExt. 5587\n"
+    assert "Ext. 5587" in [s.text for s in split_sentences(parse_document("mail.txt", text))]
+    a = _answer("What is Tomasz Wierzbicki's extension?", text, "Senior Lecturer")
+    assert a.short_answer == "5587" and a.citations[0].quote == "Ext. 5587"
+    assert _answer("What is Helena Marsh's extension?", text, "Senior Lecturer").short_answer != "5587"

@@ -27,6 +27,7 @@ from qa.answer.question import (
     ALIASES, CHECKED, REASON, plausible, question_word, with_roles_both_ways,
 )
 from qa.answer.remedies import remedy
+from qa.answer.signatures import signature_value
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import TYPE_ACCEPTS, Span, past_numbering, trim
 from qa.answer.speakers import (
@@ -335,7 +336,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 continue
             value = asked_value(asked.question, lines, idx, asked.kind, owner.span if owner.reader_score is not None else None,
                                 labels, about) or asked_label(asked.question, lines, idx, asked.kind) \
-                or remedy(asked.question, lines, idx)  # "Solution: Clean the filter." of the problem the question describes
+                or remedy(asked.question, lines, idx) \
+                or signature_value(asked.question, lines, idx)  # a remedy of the problem described; "Ext. 5587" under a name
             if value is not None:
                 value = value[0], day_range(lines[idx], *value)  # "Wednesday to Sunday", not its first day
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):

@@ -19,6 +19,8 @@ _ABBREVIATIONS = {
     "rep", "rev", "inc", "ltd", "co", "corp", "vs", "etc", "no", "jan", "feb", "mar", "apr", "jun",
     "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx", "est", "dept", "univ", "mt", "ft",
 }
+#: abbreviations a number follows: a signature's "Ext. 5587", "Tel. 0161 496 0000", "Vol. 2", "Rm. 12"
+_BEFORE_A_NUMBER = {"ext", "tel", "nr", "rm", "vol", "pp", "ch", "sec", "para", "art"}
 #: words that start a sentence after "a.m."/"p.m." (a capitalised name or time zone there goes on with it)
 _SENTENCE_STARTERS = {
     "the", "a", "an", "it", "he", "she", "they", "we", "i", "you", "this", "that", "these", "those", "there", "here",
@@ -62,6 +64,8 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
             return False
         if token.lower() == "no" and not first.isdigit():  # "said no. Then" ends; "No. 5" does not
             return True
+        if token.lower() in _BEFORE_A_NUMBER:  # "Ext. 5587", "Tel. 0161 …", "Vol. 2" go on; "the next ext. The" ends
+            return not first.isdigit()
         if token.lower() in ("a.m", "p.m"):  # "opens at 9 a.m. The branch…" ends; "8 a.m. Central European Time" does not
             word = re.match(r"[\w’']+", text[m:])
             return not word or word.group().lower() in _SENTENCE_STARTERS
