@@ -131,8 +131,8 @@ def other_named(question: str, context: str) -> bool:
     # any word of the name, by its first four letters, is enough to leave it ("Kievan" for "Kievian",
     # "the legislature of the European Union" for "the European Union's legislature": dev-half
     # questions); an acronym ("the ESRS congress") may stand spelled out ("European Sleep Research …")
-    words = [fold(w)[:4] for w in re.findall(r"[^\W\d_]{3,}", name)]
-    if not words or name.isupper() or name.lower() in STOPWORDS or any(re.search(rf"\b{re.escape(w)}", fold(context)) for w in words):
+    words, folded = [fold(w)[:4] for w in re.findall(r"[^\W\d_]{3,}", name)], fold(context)
+    if not words or name.isupper() or name.lower() in STOPWORDS or any(re.search(rf"\b{re.escape(w)}", folded) for w in words):
         return False
     other = re.search(rf"\b{re.escape(thing)}s?\s+(?:of|in|at|to|around|through)\s+(?:the\s+)?({_NAME})", context)
     return other is not None

@@ -83,14 +83,19 @@ def line_label(chunk: Chunk, index: int) -> str:
     return line[slice(*parts[0])] if parts is not None and parts[0][1] <= len(before) else ""
 
 
+def _label_text(line: str, label: tuple[int, int]) -> str:
+    """The label without what it says in brackets ("Plastics (types 1, 2 and 5)": "Plastics ")."""
+    return re.sub(r"\([^)]*\)", " ", line[slice(*label)])
+
+
 def _label_terms(line: str, label: tuple[int, int]) -> set[str]:
     """The label's words, without what it says in brackets ("Plastics (types 1, 2 and 5)": plastics)."""
-    return _terms(re.sub(r"\([^)]*\)", " ", line[slice(*label)]))
+    return _terms(_label_text(line, label))
 
 
 def _one_of(line: str, label: tuple[int, int], asked: set[str]) -> bool:
     """Does the question name one of the things a label joins ("Showroom and warehouse:" for "Where is the showroom?")?"""
-    parts = re.split(r"\s+(?:and|&)\s+|\s*/\s*", re.sub(r"\([^)]*\)", " ", line[slice(*label)]))
+    parts = re.split(r"\s+(?:and|&)\s+|\s*/\s*", _label_text(line, label))
     return len(parts) > 1 and any(_terms(p) and _terms(p) <= asked for p in parts)
 
 

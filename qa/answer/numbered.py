@@ -71,5 +71,3 @@ def other_number(question: str, line: str) -> bool:
     """
     asked, m = _ITEM_ASKED.search(question), NUMBERED_LINE.match(line)
     return asked is not None and m is not None and m.group(1) != asked.group(1)
-
-

@@ -52,6 +52,11 @@ class ReadWindow(NamedTuple):
     text: str
 
 
+def _about(ch: Any) -> str:
+    """What a chunk's sentences are about, for :meth:`qa.answer.asked.Asked.sets_aside`: its title, headings and text."""
+    return f"{ch.title}\n{ch.section_text}\n{ch.text}"
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
@@ -286,7 +291,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         read = self.reader.read(with_roles_both_ways(question), [w.text for w in windows], top=spans)
         for (c, lo, hi, w_start, _), spans in zip(windows, read):
             ch = c.hit.chunk
-            lines, about = lines_of(ch), f"{ch.title}\n{ch.section_text}\n{ch.text}"
+            lines, about = lines_of(ch), _about(ch)
             for sp in spans:
                 a, b = w_start + sp.start, w_start + sp.end
                 # the sentence holding the span's start; a span running past its end is cut there
@@ -357,7 +362,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
             rules, ch = rules_span[id(c)], c.hit.chunk
             lines = lines_of(ch)
             cell = looked_up(question, lines, c.index) if CELL_SEP in c.sentence.text else None
-            if cell is not None and asked.sets_aside(ch, c.index, *cell, lines, f"{ch.title}\n{ch.section_text}\n{ch.text}"):
+            if cell is not None and asked.sets_aside(ch, c.index, *cell, lines, _about(ch)):
                 cell = None  # "Which councillor voted against?" names the "Vote" column: "6-1" is nobody; a row under Thursday's heading
             if cell is not None:  # the row and the column both named: a lookup, sure whatever the reader (never trained on tables) says
                 c.reader_score = max(c.reader_score if c.reader_score is not None else -math.inf, self.reader_mid + 5 * self.reader_temp)
