@@ -462,6 +462,32 @@ def test_a_pdf_table_is_read_one_row_a_line_with_its_cells_apart(tmp_path):
     assert [s.text for s in split_sentences(doc) if "7.5 ml" in s.text] == ["4 to 6 years | 16 to 20 kg | 7.5 ml | up to 3 times"]
 
 
+def test_a_pdf_table_whose_cells_run_into_the_next_are_parted(tmp_path):
+    """A user's term calendar: pypdf's layout text set "Tuesday 6 January 2026Monday 16 February ..."
+    with no gap between the cells, so the rows stayed plain text and "When does the spring term end?"
+    had no column to read; the heading under the table is not one of its rows."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=9)
+    pdf.add_page()
+    rows = [("Term", "First day for pupils", "Half term", "Last day"),
+            ("Autumn 2025", "Wednesday 3 September 2025", "Monday 27 October to Friday 31 October 2025", "Friday 19 December 2025"),
+            ("Spring 2026", "Tuesday 6 January 2026", "Monday 16 February to Friday 20 February 2026", "Friday 27 March 2026"),
+            ("Summer 2026", "Monday 13 April 2026", "Monday 25 May to Friday 29 May 2026", "Wednesday 22 July 2026")]
+    with pdf.table(col_widths=(25, 45, 75, 45)) as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.ln(4)
+    pdf.cell(0, 8, "Key dates", new_x="LMARGIN", new_y="NEXT")
+    (tmp_path / "calendar.pdf").write_bytes(bytes(pdf.output()))
+    (doc,) = load_documents(tmp_path).documents
+    lines = doc.text.split("\n")
+    assert lines == [" | ".join(r) for r in rows] + ["Key dates"], lines
+
+
 def test_a_pdf_table_with_right_aligned_prices_is_read_whole(tmp_path):
     """A user's price list: prices and weights set right-aligned start at other columns row by row
     ("€49.00", "€189.00"), so the header and the first and last rows were left as plain text."""

@@ -23,6 +23,9 @@ from qa.ingest.sentences import CELL_SEP
 _CELL = re.compile(r"\S+(?:\s{1,2}\S+)*")
 #: columns this many characters apart are one
 _SLACK = 2
+#: where two cells touch in the layout text: a number, then a capitalised word ("2026Monday"); pypdf
+#: sets a cell's text at its own width, so a long cell can run into the next one (a user's term dates)
+_TOUCHING = re.compile(r"(?<=\d)(?=[A-Z][a-z])")
 #: a table has at least this many columns and rows (the header counted)
 MIN_COLUMNS, MIN_ROWS = 3, 3
 
@@ -41,6 +44,22 @@ def _groups(layout: str) -> list[list[list[tuple[int, str]]]]:
         elif groups[-1]:
             groups.append([])
     return [g for g in groups if g]
+
+
+def _unglued(cells: list[tuple[int, str]], columns: list[int]) -> list[tuple[int, str]]:
+    """A line's cells with touching ones parted, each part in the next column: only where the line
+    has fewer cells than columns and each part has a column of its own before the next cell's."""
+    out: list[tuple[int, str]] = []
+    for i, (col, text) in enumerate(cells):
+        parts = _TOUCHING.split(text)
+        first = max(j for j, c in enumerate(columns) if c <= col + _SLACK)
+        bound = (max(j for j, c in enumerate(columns) if c <= cells[i + 1][0] + _SLACK) if i + 1 < len(cells)
+                 else len(columns))
+        if len(parts) == 1 or len(cells) >= len(columns) or first + len(parts) > bound:
+            out.append((col, text))
+            continue
+        out.extend((col if k == 0 else columns[first + k], part) for k, part in enumerate(parts))
+    return out
 
 
 def _columns(lines: list[list[tuple[int, str]]]) -> list[int]:
@@ -72,12 +91,20 @@ def _ends(lines: list[list[tuple[int, str]]], columns: list[int]) -> list[int]:
     return ends
 
 
-def _rows(group: list[list[tuple[int, str]]]) -> tuple[list[tuple[int, int]], list[list[str]]] | None:
+def _rows(group: list[list[tuple[int, str]]], known: list[int] | None = None
+          ) -> tuple[list[tuple[int, int]], list[list[str]]] | None:
     """The group's columns (start, end) and its rows (one, or one a line when several lines fill every
-    column); None when it is no table's part (fewer than three columns)."""
+    column); None when it is no table's part (fewer than three columns). ``known``: the columns of the
+    rows above, taken where the group's own are some of them (a cell ran into the next one)."""
     columns = _columns(group)
+    if known and len(columns) < len(known) and all(any(abs(c - k) <= _SLACK for k in known) for c in columns):
+        parted = [_unglued(cells, known) for cells in group]
+        if parted == group:  # a heading or a line of prose under the table: none of its rows
+            return None
+        columns, group = known, parted
     if len(columns) < MIN_COLUMNS:
         return None
+    group = [_unglued(cells, columns) for cells in group]
     full = [i for i, cells in enumerate(group) if len(cells) >= len(columns)]
     if full:  # a line of prose at the margin right above or below the rows, no blank between, is none of the table's
         group = [cells for i, cells in enumerate(group) if full[0] <= i <= full[-1] or len(cells) > 1 or cells[0][0] > columns[0]]
@@ -101,6 +128,8 @@ def tables(layout: str) -> list[list[list[str]]]:
     run_columns: list[tuple[int, int]] = []
     for group in _groups(layout) + [[]]:
         part = _rows(group) if group else None
+        if run and group and (part is None or not _same(part[0], run_columns)):
+            part = _rows(group, [start for start, _ in run_columns]) or part
         if part is not None and (not run or _same(part[0], run_columns)):
             run_columns = run_columns or part[0]
             run.extend(part[1])
