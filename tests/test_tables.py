@@ -74,6 +74,21 @@ def test_a_programme_s_columns_are_asked_for_whichever_cell_names_the_row(questi
     assert SESSIONS[1][slice(*asked_cell(question, SESSIONS, 1))] == expected
 
 
+TERMS = ["Term | First day for pupils | Half term | Last day",
+         "Spring 2026 | Tuesday 6 January 2026 | Monday 16 February to Friday 20 February 2026 | Friday 27 March 2026"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("When does the spring term end?", "Friday 27 March 2026"),
+    ("When does the spring term start?", "Tuesday 6 January 2026"),
+    ("When does the spring half term begin?", "Monday 16 February to Friday 20 February 2026"),  # named whole
+])
+def test_when_a_thing_starts_or_ends_names_its_first_or_last_day(question, expected):
+    """A user's term calendar: "When does the spring term end?" answered "2026" (the cell naming the
+    row); no column was named, as "end" is not "Last day"."""
+    assert TERMS[1][slice(*asked_cell(question, TERMS, 1))] == expected
+
+
 BENEFITS = ["Service | Co-pay | Coverage | Notes", "Physiotherapy | EUR 25 | 70% | Up to 20 sessions per plan year"]
 
 

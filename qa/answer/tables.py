@@ -105,8 +105,10 @@ def is_header_row(lines: Sequence[str], index: int) -> bool:
 
 def _column_words(question: str) -> set[str]:
     """The column a when- or where-question asks for without naming it: "Date", "Room" (a user's exam timetable)."""
-    if re.match(r"^\W*when\b", question, re.I):
-        return set(content_terms("date"))
+    if re.match(r"^\W*when\b", question, re.I):  # "When does the spring term end?": its "Last day"
+        ends = " last end final day" if re.search(r"\b(?:end|ends|finish|finishes|close|closes)\b", question, re.I) else ""
+        starts = " first start day" if re.search(r"\b(?:start|starts|begin|begins|open|opens)\b", question, re.I) else ""
+        return set(content_terms("date" + ends + starts))
     if re.match(r"^\W*where\b", question, re.I):
         return set(content_terms("room location venue place address"))
     words = ""
