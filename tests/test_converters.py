@@ -488,6 +488,28 @@ def test_a_pdf_table_whose_cells_run_into_the_next_are_parted(tmp_path):
     assert lines == [" | ".join(r) for r in rows] + ["Key dates"], lines
 
 
+def test_a_pdf_table_keeps_its_section_rows_and_a_total_with_empty_cells(tmp_path):
+    """Users' annual report and service-charge statement: a one-cell "INCOME" row under the header
+    split the table, so its header stayed plain text ("Item 2025 (£) 2024 (£)") and no row had
+    columns; a "Total" row with an empty cell lost its columns. Empty cells are "-", as in DOCX."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    rows = [("Item", "Supplier", "2025", "2024"), ("INCOME", "", "", ""), ("Grants", "Aldwyn Trust", "142,500", "118,000"),
+            ("Donations", "various", "61,320", "52,870"), ("EXPENDITURE", "", "", ""), ("Food", "FareShare", "96,300", "71,450"),
+            ("Total", "", "300,120", "242,320")]
+    with pdf.table(col_widths=(60, 50, 40, 40), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT")) as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    (tmp_path / "report.pdf").write_bytes(bytes(pdf.output()))
+    (doc,) = load_documents(tmp_path).documents
+    assert doc.text.split("\n") == [" | ".join(c or "-" for c in r) for r in rows]
+
+
 def test_a_pdf_table_with_right_aligned_prices_is_read_whole(tmp_path):
     """A user's price list: prices and weights set right-aligned start at other columns row by row
     ("€49.00", "€189.00"), so the header and the first and last rows were left as plain text."""

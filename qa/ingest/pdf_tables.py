@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from qa.ingest.sentences import CELL_SEP
+from qa.ingest.sentences import CELL_SEP, EMPTY_CELL
 
 #: a cell of a layout line: text up to three spaces or more
 _CELL = re.compile(r"\S+(?:\s{1,2}\S+)*")
@@ -52,14 +52,26 @@ def _unglued(cells: list[tuple[int, str]], columns: list[int]) -> list[tuple[int
     out: list[tuple[int, str]] = []
     for i, (col, text) in enumerate(cells):
         parts = _TOUCHING.split(text)
-        first = max(j for j, c in enumerate(columns) if c <= col + _SLACK)
-        bound = (max(j for j, c in enumerate(columns) if c <= cells[i + 1][0] + _SLACK) if i + 1 < len(cells)
+        first = max((j for j, c in enumerate(columns) if c <= col + _SLACK), default=None)
+        bound = (max((j for j, c in enumerate(columns) if c <= cells[i + 1][0] + _SLACK), default=0) if i + 1 < len(cells)
                  else len(columns))
-        if len(parts) == 1 or len(cells) >= len(columns) or first + len(parts) > bound:
+        if len(parts) == 1 or len(cells) >= len(columns) or first is None or first + len(parts) > bound:
             out.append((col, text))
             continue
         out.extend((col if k == 0 else columns[first + k], part) for k, part in enumerate(parts))
     return out
+
+
+def _placed(cells: list[tuple[int, str]], known: list[tuple[int, int]]) -> list[tuple[int, str]] | None:
+    """A line's cells each at the start of the known column it starts or ends with (a right-aligned
+    "£42,460.00" ends where "Budget" does); None when a cell is in none, or two in one."""
+    placed: list[tuple[int, str]] = []
+    for col, text in cells:
+        j = next((j for j, (a, b) in enumerate(known) if abs(a - col) <= _SLACK or abs(b - col - len(text)) <= _SLACK), None)
+        if j is None or (placed and known[j][0] <= placed[-1][0]):
+            return None
+        placed.append((known[j][0], text))
+    return placed
 
 
 def _columns(lines: list[list[tuple[int, str]]]) -> list[int]:
@@ -91,17 +103,19 @@ def _ends(lines: list[list[tuple[int, str]]], columns: list[int]) -> list[int]:
     return ends
 
 
-def _rows(group: list[list[tuple[int, str]]], known: list[int] | None = None
+def _rows(group: list[list[tuple[int, str]]], known: list[tuple[int, int]] | None = None
           ) -> tuple[list[tuple[int, int]], list[list[str]]] | None:
     """The group's columns (start, end) and its rows (one, or one a line when several lines fill every
     column); None when it is no table's part (fewer than three columns). ``known``: the columns of the
-    rows above, taken where the group's own are some of them (a cell ran into the next one)."""
+    rows above, taken where the group's own are some of them (a cell ran into the next one, a "Total"
+    row with no cell in some columns)."""
     columns = _columns(group)
-    if known and len(columns) < len(known) and all(any(abs(c - k) <= _SLACK for k in known) for c in columns):
-        parted = [_unglued(cells, known) for cells in group]
-        if parted == group:  # a heading or a line of prose under the table: none of its rows
-            return None
-        columns, group = known, parted
+    if known and len(columns) < len(known):
+        starts = [a for a, _ in known]
+        placed = [_placed(_unglued(cells, starts), known) for cells in group]
+        if any(cells is None for cells in placed) or (placed == group and max(map(len, group)) < 2):
+            return None  # not in the table's columns; or a heading, a line of prose under the table
+        columns, group = starts, placed
     if len(columns) < MIN_COLUMNS:
         return None
     group = [_unglued(cells, columns) for cells in group]
@@ -126,14 +140,20 @@ def tables(layout: str) -> list[list[list[str]]]:
     found: list[list[list[str]]] = []
     run: list[list[str]] = []
     run_columns: list[tuple[int, int]] = []
+    section: list[str] | None = None  # a one-cell line inside the table ("INCOME"): a row only if rows follow
     for group in _groups(layout) + [[]]:
         part = _rows(group) if group else None
         if run and group and (part is None or not _same(part[0], run_columns)):
-            part = _rows(group, [start for start, _ in run_columns]) or part
+            part = _rows(group, run_columns) or part
         if part is not None and (not run or _same(part[0], run_columns)):
             run_columns = run_columns or part[0]
-            run.extend(part[1])
+            run.extend(([section] if section else []) + part[1])
+            section = None
             continue
+        if run and section is None and len(group) == 1 and len(group[0]) == 1 and abs(group[0][0][0] - run_columns[0][0]) <= _SLACK:
+            section = [group[0][0][1]] + [""] * (len(run_columns) - 1)
+            continue
+        section = None
         if len(run) >= MIN_ROWS:
             found.append(run)
         run, run_columns = (list(part[1]), part[0]) if part is not None else ([], [])
@@ -149,7 +169,7 @@ def with_tables(plain: str, layout: str) -> str:
         stretch = exactly.search(plain)
         if stretch is None:  # pypdf's plain text puts the words in another order: left as it is
             continue
-        table = "\n".join(CELL_SEP.join(row) for row in rows)
+        table = "\n".join(CELL_SEP.join(cell or EMPTY_CELL for cell in row) for row in rows)  # as DOCX and HTML write one
         before, after = plain[: stretch.start()].rstrip(" "), plain[stretch.end():].lstrip(" ")
         # the rows on lines of their own, even where reflow joined them to the prose around
         opening = "\n" if before and not before.endswith("\n") else ""
