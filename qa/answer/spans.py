@@ -180,6 +180,9 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     ('(503) 555-0147', '+47 32 21 45 00')
     >>> s = "- **1902**: The bridge opens."; s[slice(*trim(s, 2, 10))]
     '1902'
+    >>> s, t = "The flat is in Band C.", "He moved to the U.S."
+    >>> s[slice(*trim(s, 15, len(s)))], t[slice(*trim(t, 16, len(t)))]
+    ('Band C', 'U.S.')
     """
     while start < end and sentence[start] in " \t,;:.–—-(\"“‘'*`":  # "*", "`": Markdown's "**1902**", "`max_size`"
         start += 1
@@ -190,6 +193,9 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     # a trailing period belongs to the span only for abbreviations like "U.S." / "Jr."
     if end > start and sentence[end - 1] == "." and not re.search(r"(?:\b[A-Z]\.|\b[a-z]\.[a-z]\.|Jr\.|Sr\.|Inc\.)$", sentence[start:end]):
         end -= 1
+    elif end > start and sentence[end - 1] == "." and not sentence[end:].strip() \
+            and re.search(r"(?<![.\w])(?<!\.\s)[A-Z]\.$", sentence[start:end]):
+        end -= 1  # the sentence's own period after a lone capital: "Band C." (not "U.S.", nor "John F. Kennedy")
     return _whole_addresses(sentence, start, end) if end > start else (start, end)
 
 
