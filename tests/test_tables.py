@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import ReaderAnswerer
-from qa.answer.tables import asked_cell, asked_row, in_asked_row, is_header_row, looked_up
+from qa.answer.tables import asked_cell, header_of, asked_row, in_asked_row, is_header_row, looked_up
 from qa.ingest import chunk_document, parse_document
 from qa.types import Hit
 from tests.conftest import indexed_engine
@@ -87,6 +87,20 @@ def test_when_a_thing_starts_or_ends_names_its_first_or_last_day(question, expec
     """A user's term calendar: "When does the spring term end?" answered "2026" (the cell naming the
     row); no column was named, as "end" is not "Last day"."""
     assert TERMS[1][slice(*asked_cell(question, TERMS, 1))] == expected
+
+
+FIGURES = ["Measure | 2025 | 2024", "Meals served in the community kitchen | 48,610 | 39,200"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How many meals were served in the community kitchen in 2025?", "48,610"),
+    ("How many meals were served in 2024?", "39,200"),
+])
+def test_years_naming_columns_make_a_header(question, expected):
+    """A user's annual report: "Measure | 2025 | 2024" held values (years), so the table had no header
+    and "How many meals were served in 2025?" got the 2024 figure."""
+    assert header_of(FIGURES, 1) == 0
+    assert FIGURES[1][slice(*asked_cell(question, FIGURES, 1))] == expected
 
 
 BENEFITS = ["Service | Co-pay | Coverage | Notes", "Physiotherapy | EUR 25 | 70% | Up to 20 sessions per plan year"]

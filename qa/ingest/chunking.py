@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 20  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut; 16: empty table cells kept (DOCX, HTML); 17: right-aligned PDF columns; 18: "Ext. 5587" one sentence; 19: PDF table cells that run into the next parted; 20: a PDF table's section rows and empty cells
+CHUNKER_VERSION = 21  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut; 16: empty table cells kept (DOCX, HTML); 17: right-aligned PDF columns; 18: "Ext. 5587" one sentence; 19: PDF table cells that run into the next parted; 20: a PDF table's section rows and empty cells; 21: years name columns
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -102,6 +102,8 @@ _TABLE_LINE = re.compile(r" \| |^\s*\|?\s*:?-{3,}:?\s*\|")
 
 #: a model's or product's code: "DW-500", "X3", "Nimbus 800"
 _MODEL_CODE = re.compile(r"(?!(?:EUR|USD|GBP|CHF|JPY|AUD|CAD|NOK|SEK|DKK|PLN|Rs|kr|No|Nr)\b)[A-Za-z][A-Za-z]*[- ]?\d+[A-Za-z]?")
+#: a year, or a financial year, naming a column: "2025", "2024/25", "FY2025"
+_YEAR_COLUMN = re.compile(r"(?:FY\s?)?(?:19|20)\d\d(?:[/–-]\d\d(?:\d\d)?)?")
 
 
 def names_columns(row: str) -> bool:
@@ -116,12 +118,16 @@ def names_columns(row: str) -> bool:
     (True, False)
     >>> names_columns("Price | EUR 449 | EUR 629"), names_columns("Volume | 500ml | 750ml")
     (False, False)
+    >>> names_columns("Item | 2025 (£) | 2024 (£)"), names_columns("Budget | 2024/25 | 2025/26"), names_columns("2024 | 2025 | 2026")
+    (True, True, False)
     """
     parts = [c.strip() for c in re.sub(r"\([^)]*\)", "", row).split("|") if c.strip()]
     valued = [c for c in parts if re.search(r"\d", c) and len(c.split()) < 4]
     # model codes naming the columns ("Property | DW-500 | DW-700 | DW-900", a user's spec table), the first cell none
     codes = len(valued) >= 2 and parts[:1] != valued[:1] and all(_MODEL_CODE.fullmatch(c) for c in valued)
-    return not valued or codes
+    # years naming the columns ("Measure | 2025 | 2024", "Item | 2025 (£) | 2024 (£)", users' annual reports)
+    years = len(valued) >= 2 and parts[:1] != valued[:1] and all(_YEAR_COLUMN.fullmatch(c) for c in valued)
+    return not valued or codes or years
 
 
 def _tables(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
