@@ -24,6 +24,7 @@ import copy
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from qa.defined_terms import asked_term, definition
 from qa.ingest import node_to_chunk
 from qa.store.backend import VectorCollection
 from qa.store.records import Scored, StoredNode, query_text, read_nodes, row_node
@@ -253,12 +254,26 @@ class HybridRetriever:
             floor = min(got.values()) if self.mode == "relative" else 0.0
             for nid in nodes:
                 fused[nid] = fused.get(nid, 0.0) + self.weights[side] * got.get(nid, floor)
-        order = sorted(fused, key=lambda n: (-fused[n], n))[:top_k]
+        order = _defining_first(question, sorted(fused, key=lambda n: (-fused[n], n)), nodes, top_k)
         return [(nodes[nid], Hit(chunk=node_to_chunk(nodes[nid]), score=fused[nid], dense_rank=ranks[nid][0],
                                  sparse_rank=ranks[nid][1])) for nid in order]
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
         return [h for _, h in self.fused(question, top_k)]
+
+
+def _defining_first(question: str, order: list[str], nodes: dict[str, StoredNode], top_k: int) -> list[str]:
+    """The ``top_k`` first of ``order``; for "Who is the Landlord?", with the best chunk that defines
+    the term ('… (the "Landlord")') among them, in the last place if it ranked lower: every clause of a
+    contract says "the Landlord", so the one defining it ranked seventh (a user's tenancy agreement)."""
+    term = asked_term(question)
+    if term is None or top_k < 2:
+        return order[:top_k]
+    defines = definition(term)
+    found = next((nid for nid in order if defines.search(nodes[nid].text)), None)
+    if found is None or found in order[:top_k]:
+        return order[:top_k]
+    return order[: top_k - 1] + [found]
 
 
 def build_retriever(store: Any, embed_query: Callable[[str], Any], top_k: int, candidates: int, mode: str = "rrf",
