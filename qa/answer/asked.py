@@ -19,6 +19,7 @@ from qa.answer.cells import CELL_SEP, code_unheld, other_value, quoted
 from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.headed import not_a_version
+from qa.answer.letters import letter_header
 from qa.answer.labels import label_unasked, line_of, other_item, other_label
 from qa.answer.measures import other_dimension
 from qa.answer.numbered import numbered_value, other_number
@@ -103,7 +104,7 @@ class Asked(NamedTuple):
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
                 or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
                 or (CELL_SEP in sent and code_unheld(q, about)) \
-                or other_label(q, line, ch.text.split("\n"), about) \
+                or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
         section = section_of(ch, idx)

@@ -27,7 +27,8 @@ from qa.types import Chunk
 #: words of "how many", "how long" …: they ask, they name nothing the passage should mention
 _ASKING = frozenset(content_terms(f"many much long often far old time times day days {ITEM_WORDS} "
                                   "go goes get gets put happen happened happens say says"
-                                  " open opens opening hours"))  # "opening hours on Thursday" over "Thursday: 9:00 to 19:00"
+                                  " open opens opening hours"  # "opening hours on Thursday" over "Thursday: 9:00 to 19:00"
+                                  " wrote write written sent send letter letters e-mail email message"))  # a letter's "From:"
 
 
 #: a labelled line: "- Sunday: 12:00 to 17:00", "Late fee: 20 cents per item per day" (a short label, a colon, a value)

@@ -26,6 +26,9 @@ from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, plausible, question_word, with_roles_both_ways,
 )
+from qa.answer.competing import letters_fitting_less, rows_asked_less
+from qa.answer.letters import letter_header
+from qa.answer.parties import defined_party, defining_first
 from qa.answer.remedies import remedy
 from qa.answer.signatures import signature_value
 from qa.answer.scoring import Candidate, section_of
@@ -33,7 +36,7 @@ from qa.answer.spans import TYPE_ACCEPTS, Span, past_numbering, trim
 from qa.answer.speakers import (
     SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, said_about, speaker_of, their_words, turn_words,
 )
-from qa.answer.tables import CELL_SEP, cells, in_asked_row, label_asked, lines_of, looked_up, table_span
+from qa.answer.tables import CELL_SEP, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
 #: the kind of a span a labelled line's lookup gave (:meth:`ReaderAnswerer._look_up_labels`): no later reading replaces it
@@ -157,7 +160,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
         if not cands or self.reader is None:
             return cands
         speaker = named_speaker(question)
-        windows = self._windows(cands)
+        windows = self._windows(defining_first(question, cands))  # a contract's 'Landlord' defined: read, whatever its rank
         rules_span = {id(c): c.span for c in cands}
         kind = ALIASES.get(qtype) or (question_word(question) if question_word(question) in CHECKED else None)
         read_cands: list[Candidate] = []
@@ -180,7 +183,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
             read_cands, pending = self._read_speakers_sentences(question, qtype, head, cands, read_cands, pending, rules_span, kind)
         if pending:  # the reader found nothing anywhere, and the question asks for no type
             return cands
-        self._rows_asked_less(read_cands)
+        for losing in (rows_asked_less, lambda cs: letters_fitting_less(question, cs, LOOKED_UP)):
+            for c in losing(read_cands):  # table rows, letters: the one the question names more of wins
+                self._unread(c)
         read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         theirs = [c for c in read_cands if head and quotes_speaker(head, c.sentence.text, previous_sentences(c))]
         if speaker or theirs:  # "What did Yván Gil say?": only what Gil is reported to have said answers it
@@ -209,21 +214,6 @@ class ReaderAnswerer(ExtractiveAnswerer):
         if c.span is not None and c.reader_score is not None and c.reader_score < sure:
             c.score += self.w_reader * (self.reader_confidence(sure) - self.reader_confidence(c.reader_score))
             c.reader_score = sure
-
-    def _rows_asked_less(self, read_cands: Sequence[Candidate]) -> None:
-        """Rows of one table (one document, as many cells) compete by the question's words they hold:
-        a row holding fewer than another loses its reader evidence and its span. "Who gives the
-        opening keynote?" got the "Closing keynote" row of a user's programme, a long table read
-        from two passages (so :func:`qa.answer.tables.in_asked_row` could not move the span)."""
-        tables: dict[tuple[str, int], list[Candidate]] = {}
-        for c in read_cands:
-            if c.reader_score is not None and CELL_SEP in c.sentence.text:
-                tables.setdefault((c.doc_id, len(cells(c.sentence.text))), []).append(c)
-        for rows in tables.values():
-            most = max(len(c.matched) for c in rows)
-            for c in rows:
-                if len(c.matched) < most:
-                    self._unread(c)
 
     def _read_speakers_sentences(self, question: str, qtype: str, head: str, cands: Sequence[Candidate],
                                  read_cands: list[Candidate], pending: list[Candidate],
@@ -342,7 +332,9 @@ class ReaderAnswerer(ExtractiveAnswerer):
             value = asked_value(asked.question, lines, idx, asked.kind, owner.span if owner.reader_score is not None else None,
                                 labels, about) or asked_label(asked.question, lines, idx, asked.kind) \
                 or remedy(asked.question, lines, idx) \
-                or signature_value(asked.question, lines, idx)  # a remedy of the problem described; "Ext. 5587" under a name
+                or signature_value(asked.question, lines, idx) \
+                or defined_party(asked.question, lines[idx]) or letter_header(asked.question, lines, idx)
+            # a remedy of the problem described; "Ext. 5587" under a name; (the "Landlord"); a letter's "From:" or "Date:"
             if value is not None:
                 value = value[0], day_range(lines[idx], *value)  # "Wednesday to Sunday", not its first day
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):

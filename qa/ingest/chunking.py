@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 21  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut; 16: empty table cells kept (DOCX, HTML); 17: right-aligned PDF columns; 18: "Ext. 5587" one sentence; 19: PDF table cells that run into the next parted; 20: a PDF table's section rows and empty cells; 21: years name columns
+CHUNKER_VERSION = 22  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut; 16: empty table cells kept (DOCX, HTML); 17: right-aligned PDF columns; 18: "Ext. 5587" one sentence; 19: PDF table cells that run into the next parted; 20: a PDF table's section rows and empty cells; 21: years name columns; 22: a letter starts a passage, its subject its section
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -171,6 +171,31 @@ def _records(sents: Sequence[Sentence]) -> dict[int, int]:
     return words
 
 
+#: a letter's or an e-mail's header line ("From: Jane Roe", "Subject: Proposed rent"), and its subject's
+LETTER_HEADER = re.compile(r"^\s*(?:From|To|Cc|Bcc|Date|Sent|Subject)\s*:\s*\S", re.I)
+_SUBJECT = re.compile(r"^\s*Subject\s*:\s*(?:(?:re|fw|fwd|aw)\s*:\s*)*(?P<text>\S.*?)\s*$", re.I)
+#: a letter's section: under any heading of the document ("## Correspondence"), never above one
+LETTER_LEVEL = 7
+
+
+def _letters(sents: Sequence[Sentence]) -> dict[int, int | None]:
+    """The index of each letter's (or e-mail's) first header line, and of its "Subject:" line (None
+    without one): a "From:" line with a "Date:", "Sent:" or "Subject:" line among the next five. A
+    letter starts a passage and its subject is its section, so that its sender, its date and its
+    subject are read with what it says (a user's letters: one passage held one letter's end and the
+    next one's "From:", and "Who sent the letter about the new rent?" was refused)."""
+    found: dict[int, int | None] = {}
+    for i, s in enumerate(sents):
+        if not re.match(r"^\s*From\s*:\s*\S", s.text, re.I) or (found and max(found) >= i - 1):
+            continue
+        near = range(i + 1, min(len(sents), i + 6))
+        if not any(re.match(r"^\s*(?:Date|Sent|Subject)\s*:", sents[j].text, re.I) for j in near):
+            continue
+        first = i - 1 if i and LETTER_HEADER.match(sents[i - 1].text) else i  # "Date:" may stand first
+        found[first] = next((j for j in near if _SUBJECT.match(sents[j].text)), None)
+    return found
+
+
 def heading_words(sent: Sentence) -> tuple[int, tuple[int, int], str] | None:
     """(level, (start, end) in the document, words) of a heading sentence's words, else None.
 
@@ -190,10 +215,15 @@ def _sections_at(sents: Sequence[Sentence], title: str) -> dict[int, tuple[tuple
     says which one; a heading stands under its parents only, and the document's own title is left out."""
     section_at: dict[int, tuple[tuple[int, str, tuple[int, int]], ...]] = {}
     path: list[tuple[int, str, tuple[int, int]]] = []
-    for s in sents:
+    letters = _letters(sents)
+    subjects = {j for j in letters.values() if j is not None}
+    for i, s in enumerate(sents):
         heading = heading_words(s)
-        if heading is not None:
-            path = [h for h in path if h[0] < heading[0]]
+        if i in subjects:  # a letter's subject is the section of what follows it
+            m = _SUBJECT.match(s.text)
+            heading = LETTER_LEVEL, (s.start + m.start("text"), s.start + m.end("text")), m.group("text")
+        if heading is not None or i in letters:
+            path = [h for h in path if h[0] < (heading[0] if heading is not None else LETTER_LEVEL)]
         section_at[s.start] = tuple(h for h in path if h[1] != title)
         if heading is not None:
             path = [*path, (heading[0], heading[2], heading[1])]
@@ -214,6 +244,7 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
     section_at = _sections_at(sents, doc.title)
     tables, first_row = _tables(sents)
     records = _records(sents)
+    letters = _letters(sents)
     index_at = {s.start: i for i, s in enumerate(sents)}
 
     def flush() -> None:
@@ -237,7 +268,7 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         # and so does a troubleshooting record: its problem and its remedy in one passage
         whole = tables.get(i, 0) if tables.get(i, max_words + 1) <= max_words else _n_words(s)
         whole = records[i] if records.get(i, max_words + 1) <= max_words else whole
-        if group and (sum(_n_words(x) for x in group) + whole > max_words or crosses_mask(group[-1].end, s.start)):
+        if group and (sum(_n_words(x) for x in group) + whole > max_words or crosses_mask(group[-1].end, s.start) or i in letters):
             flush()
             keep = group[-overlap:] if overlap and not crosses_mask(group[-1].end, s.start) else []
             # never carry the whole previous chunk over, nor more than fits beside the new sentence

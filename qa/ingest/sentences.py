@@ -66,6 +66,8 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
             return True
         if token.lower() in _BEFORE_A_NUMBER:  # "Ext. 5587", "Tel. 0161 …", "Vol. 2" go on; "the next ext. The" ends
             return not first.isdigit()
+        if token.lower() == "ref":  # "(our ref. HL/QH/4B/0112)" goes on: a reference holds a digit or a slash
+            return not re.match(r"[A-Z0-9][\w-]*[\d/]", text[m:])
         if token.lower() in ("a.m", "p.m"):  # "opens at 9 a.m. The branch…" ends; "8 a.m. Central European Time" does not
             word = re.match(r"[\w’']+", text[m:])
             return not word or word.group().lower() in _SENTENCE_STARTERS
