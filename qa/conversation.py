@@ -263,9 +263,10 @@ def _without_added_topic(searched: str) -> str:
 
 #: a follow-up that is only a question word: "and where?", "Why?", "How many exactly?"
 _ELLIPSIS = re.compile(
-    r"^\W*(?:(?:and|but|so|then|ok|okay|also)\W+)?(how (?:many|much|long|far|old|often)|who|whom|whose|what|when|where|why"
+    r"^\W*(?:(?:and|but|so|then|ok|okay|also)\W+)?(how (?:many|much|long|far|old|often)|(?:by|until|till|since) when|who|whom|whose|what|when|where|why"
     r"|which|how)(?:\W+(?:exactly|then|else|again|now|so|though))?\W*$", re.I)
-_LEADING_AUX = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can", "could"}
+_LEADING_AUX = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can", "could", "must", "shall",
+                "should"}
 
 
 def _asked_again(wh: str, previous: str, answer: str | None = None) -> str:
@@ -278,6 +279,8 @@ def _asked_again(wh: str, previous: str, answer: str | None = None) -> str:
     'Where was Delcy Rodríguez sworn in as interim president?'
     >>> _asked_again("why", "Who ordered the operation that captured Maduro?", "Donald Trump")
     'Why (the operation that captured Maduro)?'
+    >>> _asked_again("by when", "Who must book the van's MOT?", "Tom Whitaker")
+    "By when must Tom Whitaker book the van's MOT?"
     """
     words, wh = previous.strip().rstrip("?.! ").split(), wh[:1].upper() + wh[1:].lower()
     aux = len(words) > 2 and words[1].lower() in _LEADING_AUX

@@ -25,6 +25,8 @@ _OTHER_PART = re.compile(rf"^\W*(?i:and|but|so|what about|how about|and what abo
 #: a number, or a range of them: "9", "1 to 3", "7-9", "2.5"
 _NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:[.,]\d+)?)?"
 _WORDS = re.compile(r"[\w’'.%/-]+")
+#: a passive's verb ending the previous question ("On which day is general waste collected?")
+_PARTICIPLE = re.compile(r"[a-z]+(?:ed|en)|held|paid|sold|made|kept|sent|built|run|done|shut|open|due|taught|brought", re.I)
 _NOT_A_PART = WH | AUX | {"it", "its", "they", "them", "he", "she", "him", "her", "that", "this", "you", "i", "we", "then"}
 _VERBS = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has", "have", "had"}
 
@@ -87,7 +89,8 @@ def with_other_part(question: str, previous: str) -> str | None:
         words = body.split()
         aux = max((i for i, w in enumerate(words) if 0 < i < len(words) - 1 and w.lower() in AUX), default=None)
         if aux is not None and len(words) - aux - 1 <= 4:  # "tempo runs" of "What pace are tempo runs?"
-            return " ".join([*words[: aux + 1], part]) + "?"
+            done = [words[-1]] if len(words) - aux > 2 and _PARTICIPLE.fullmatch(words[-1]) else []
+            return " ".join([*words[: aux + 1], part, *done]) + "?"  # "general waste collected": the waste is replaced
     return f"{body} {prep + ' ' if prep else ''}{part}?"
 
 
@@ -111,16 +114,39 @@ def _other_number(part: str, body: str) -> str | None:
     return f"{body[: old.start(1)]}{m.group()}{body[old.end(1):]}" if old else None
 
 
+#: a time a follow-up may ask about instead: "at weekends" for "on weekdays", "in March", "in 2024"
+_TIMES = re.compile(r"\d|\b(?:week(?:day|end)s?|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|mornings?|afternoons?|evenings?|nights?"
+                    r"|(?:bank\s+|public\s+)?holidays?|january|february|march|april|may|june|july|august|september|october"
+                    r"|november|december|spring|summer|autumn|winter|term|semester)\b", re.I)
+
+
+def _alike(part: str, obj: str) -> bool:
+    """Can ``part`` stand for ``obj``, the object of one of the previous question's prepositions? A
+    time for a time ("staff salaries" is no "2025"), a phrase with an article for one ("the landlord"
+    is no "end the tenancy"), never a wh-phrase ("On which day …")."""
+    first = obj.split()[0].lower() if obj.split() else ""
+    if first in WH or bool(_TIMES.search(part)) != bool(_TIMES.search(obj)):
+        return False
+    return part.split()[0].lower() not in DETERMINERS or first in DETERMINERS or obj[:1].isupper()
+
+
 def _other_object(prep: str, part: str, body: str) -> str | None:
-    """``body`` with the object of its last ``prep`` (of its last preposition, when none is given)
-    replaced by ``part``: up to the next preposition or the end."""
+    """``body`` with the object of its last ``prep`` (of its last preposition whose object ``part`` is
+    alike, when none is given) replaced by ``part``: up to the next preposition or the end. A time
+    after a preposition ``body`` lacks takes the place of its time and preposition ("on weekdays" →
+    "at weekends")."""
     preps = list(re.finditer(rf"\b({prep if prep else _PREPOSITION})\s+", body, re.I))
-    if not preps:
-        return None
-    at = preps[-1]
-    rest = re.search(rf"\s+{_PREPOSITION}\s", body[at.end():], re.I)
-    end = at.end() + rest.start() if rest else len(body)
-    return f"{body[: at.end()]}{part}{body[end:]}"
+    swap_prep = not preps and bool(prep) and bool(_TIMES.search(part))
+    if swap_prep:
+        preps = list(re.finditer(rf"\b({_PREPOSITION})\s+", body, re.I))
+    for at in reversed(preps):
+        rest = re.search(rf"\s+{_PREPOSITION}\s", body[at.end():], re.I)
+        end = at.end() + rest.start() if rest else len(body)
+        if swap_prep and _TIMES.search(body[at.end():end]):
+            return f"{body[: at.start()]}{prep} {part}{body[end:]}"
+        if not swap_prep and (prep or _alike(part, body[at.end():end])):
+            return f"{body[: at.end()]}{part}{body[end:]}"
+    return None
 
 
 #: "in which room?", "which room?", "what time?": a wh-phrase and nothing else

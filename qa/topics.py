@@ -19,12 +19,12 @@ import re
 WH = {"who", "whom", "whose", "what", "when", "where", "which", "why", "how"}
 AUX = {
     "is", "are", "was", "were", "be", "been", "do", "does", "did", "has", "have", "had", "can", "could",
-    "will", "would", "should", "may", "might", "much", "many", "long", "old", "often", "far",
+    "will", "would", "should", "may", "might", "must", "shall", "much", "many", "long", "old", "often", "far",
 }
 DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "his", "her", "their", "its"}
 WORD = re.compile(r"\b[^\W\d_]+(?:[’'][^\W\d_]+)?\b", re.UNICODE)
 #: auxiliaries after which the subject comes before its bare verb ("did the storm reach …")
-_DO = {"do", "does", "did", "will", "would", "can", "could", "should", "may", "might"}
+_DO = {"do", "does", "did", "will", "would", "can", "could", "should", "may", "might", "must", "shall"}
 _PREPOSITIONS = {"in", "on", "at", "for", "to", "from", "by", "with", "about", "into", "during", "after", "before",
                  "of", "over", "under", "through", "across", "against"}
 #: a possessive whose owner the earlier question never named ("his" left unresolved) reads as "the"
@@ -40,6 +40,9 @@ def topic_of(question: str) -> str:
 
     >>> topic_of("When did the United States launch the military strike?"), topic_of("When did the storm reach the coast?")
     ('the military strike', 'the storm')
+    >>> topic_of("How much notice must the tenant give to end the tenancy?")
+    'the tenant'
+
     """
     q = question.strip().rstrip("?.! ")
     words = q.split()
@@ -57,7 +60,8 @@ def topic_of(question: str) -> str:
     common = [k for k in articles if k + 1 < len(rest) and rest[k + 1][:1].islower()]
     start = (common or articles or [0])[0]
     phrase = rest[start:]
-    if start == 0 and 0 < i < len(words) and words[i - 1].lower() in _DO and len(phrase) > 2:
+    after_do = rest[start - 1].lower() in _DO if start else 0 < i < len(words) and words[i - 1].lower() in _DO
+    if after_do and len(phrase) > 2:  # "How much notice must the tenant give …": the tenant
         phrase = _subject(phrase)
     if phrase and phrase[0].lower() in _UNOWNED:
         phrase = ["the", *phrase[1:]]

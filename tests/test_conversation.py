@@ -279,9 +279,22 @@ def test_a_follow_up_offering_another_name_asks_the_previous_question_for_it(que
     ("And the Business plan?", "What is the rate limit of the Pro plan?", "What is the rate limit of the Business plan?"),
     ("In which room?", "What time does Leo Fernandes speak?", "In which room does Leo Fernandes speak?"),
     ("And what is the price?", "How much is the ticket?", "And what is the price?"),  # a question of its own
+    # two more users' chats: "On mixed recycling?", "… on weekdays at weekends?", "… on food purchases in staff
+    # salaries?", "How much notice must the tenant give to the landlord?" were searched
+    ("And mixed recycling?", "On which day is general waste collected?", "On which day is mixed recycling collected?"),
+    ("And at weekends?", "What are the quiet hours on weekdays?", "What are the quiet hours at weekends?"),
+    ("What about staff salaries?", "How much did the charity spend on food purchases in 2025?",
+     "How much did the charity spend on staff salaries in 2025?"),
+    ("And the landlord?", "How much notice must the tenant give to end the tenancy?",
+     "How much notice must the landlord give to end the tenancy?"),
 ])
 def test_a_follow_up_naming_only_what_changed_asks_the_previous_question_for_it(question, previous, expected):
     assert resolve(question, [answered(previous, "8 km")]) == expected
+
+
+def test_by_when_asks_the_previous_question_again():
+    """A user's chat: "By when?" after the action's owner was named was searched as it stood and refused."""
+    assert resolve("By when?", [answered("Who must book the van's MOT?", "Tom Whitaker")]) == "By when must Tom Whitaker book the van's MOT?"
 
 
 def test_she_is_never_an_event_or_an_organisation():
