@@ -24,7 +24,7 @@ import copy
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from qa.defined_terms import asked_term, definition
+from qa.pointers import asked_item, asked_term, definition, holds_item
 from qa.ingest import node_to_chunk
 from qa.store.backend import VectorCollection
 from qa.store.records import Scored, StoredNode, query_text, read_nodes, row_node
@@ -254,7 +254,7 @@ class HybridRetriever:
             floor = min(got.values()) if self.mode == "relative" else 0.0
             for nid in nodes:
                 fused[nid] = fused.get(nid, 0.0) + self.weights[side] * got.get(nid, floor)
-        order = _defining_first(question, sorted(fused, key=lambda n: (-fused[n], n)), nodes, top_k)
+        order = _pointed_first(question, sorted(fused, key=lambda n: (-fused[n], n)), nodes, top_k)
         return [(nodes[nid], Hit(chunk=node_to_chunk(nodes[nid]), score=fused[nid], dense_rank=ranks[nid][0],
                                  sparse_rank=ranks[nid][1])) for nid in order]
 
@@ -262,15 +262,16 @@ class HybridRetriever:
         return [h for _, h in self.fused(question, top_k)]
 
 
-def _defining_first(question: str, order: list[str], nodes: dict[str, StoredNode], top_k: int) -> list[str]:
-    """The ``top_k`` first of ``order``; for "Who is the Landlord?", with the best chunk that defines
-    the term ('… (the "Landlord")') among them, in the last place if it ranked lower: every clause of a
-    contract says "the Landlord", so the one defining it ranked seventh (a user's tenancy agreement)."""
-    term = asked_term(question)
-    if term is None or top_k < 2:
+def _pointed_first(question: str, order: list[str], nodes: dict[str, StoredNode], top_k: int) -> list[str]:
+    """The ``top_k`` first of ``order``, with the best chunk holding what the question points at by
+    form among them (:mod:`qa.pointers`), in the last place if it ranked lower: the line defining "the
+    Landlord" ranked seventh (every clause of a user's contract says "the Landlord"), and "## 5.
+    Thursday evening session" nowhere for "What was agenda item 5?" ("5" is no term)."""
+    term, item = asked_term(question), asked_item(question)
+    if (term is None and item is None) or top_k < 2:
         return order[:top_k]
-    defines = definition(term)
-    found = next((nid for nid in order if defines.search(nodes[nid].text)), None)
+    defines = definition(term) if term else None
+    found = next((nid for nid in order if (defines.search(nodes[nid].text) if defines else holds_item(nodes[nid].text, item))), None)
     if found is None or found in order[:top_k]:
         return order[:top_k]
     return order[: top_k - 1] + [found]

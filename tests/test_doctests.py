@@ -13,7 +13,7 @@ MODULES = [
     "qa.answer.extent", "qa.answer.fit", "qa.answer.headed", "qa.answer.labels", "qa.answer.letters", "qa.answer.parties", "qa.answer.measures", "qa.answer.money", "qa.answer.numbered", "qa.answer.question",
     "qa.answer.remedies", "qa.answer.signatures", "qa.answer.scoring", "qa.answer.spans", "qa.answer.speakers", "qa.answer.tables",
     "qa.ingest.chunking",
-    "qa.ingest.pdf", "qa.ingest.pdf_tables", "qa.followups", "qa.topics", "qa.defined_terms",
+    "qa.ingest.pdf", "qa.ingest.pdf_tables", "qa.followups", "qa.topics", "qa.pointers",
 ]
 
 

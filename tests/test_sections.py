@@ -9,6 +9,7 @@ import pytest
 from qa.answer import ReaderAnswerer
 from qa.answer.scoring import rank_sentences, section_of
 from qa.ingest import chunk_document, parse_document
+from qa.ingest.chunking import heading_of
 from qa.types import Hit
 from tests.conftest import indexed_engine
 from tests.fakes import ScriptedReader
@@ -110,6 +111,8 @@ All notable changes to Tessera Sync are documented here. Versions follow semanti
 ## [4.2.0] - 2025-06-12
 
 ### Removed
+- Removed the old tray icon themes, which few users had kept after the redesign of the desktop client.
+- Removed the bundled preview plug-in; previews now open in the viewer of the operating system.
 - Removed the legacy FTP bridge, which had been deprecated since version 3.9.0.
 """
 
@@ -150,3 +153,52 @@ def test_a_changelog_with_the_shipped_reader(tmp_path):
                      "Who fixed the login loop in version 4.2.2?"):
         answer = engine.ask(question)
         assert answer.refused, (question, answer.short_answer)
+
+
+MINUTES = """# Minutes of the Board of Trustees
+
+Meeting held on Tuesday 20 January 2026 at 6.30 pm in the Meeting Room, Eastgate Community Centre.
+
+## 1. Welcome and apologies
+The Chair welcomed everyone and noted that the meeting was quorate with five of seven trustees present.
+
+## 2. Director's report
+Sarah Lindqvist reported that 1,284 food parcels were given out in December 2025, the highest monthly number on record.
+Queues on Saturday mornings reached up to 50 minutes, and 23 households were turned away when stock ran out.
+
+## 3. Finance
+David Hirst presented the draft accounts for 2025, showing a surplus of £32,140.
+Decision: the board approved the 2026 budget of £312,000.
+
+## 4. Thursday evening session
+The board discussed opening an evening session for working families who cannot come during the day.
+Decision: the board agreed to open a Thursday evening session at St Luke's Church Hall from 5 March 2026.
+
+## 5. Volunteer recruitment
+The board set a target of recruiting 40 new volunteers by the end of June 2026.
+"""
+
+
+def test_a_heading_never_ends_a_passage():
+    """A user's minutes: "## 5. Thursday evening session" ended one passage and its decision began the
+    next, so "What was decided under item 5?" had no item 5 to read the decision under."""
+    chunks = chunk_document(parse_document("minutes.md", MINUTES), 40)
+    assert len(chunks) > 2
+    assert all(heading_of(c.sentences[-1].text) is None for c in chunks)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question, expected", [
+    ("What was agenda item 4?", "Thursday evening session"),  # a heading's title: headings never answered
+    ("What was decided under agenda item 3?", "the board approved the 2026 budget of £312,000"),
+    ("What was decided under item 4?", "the board agreed to open a Thursday evening session at St Luke's Church Hall from 5 March 2026"),
+])
+def test_minutes_numbered_headings_are_items_a_question_names(minutes_engine, question, expected):
+    """A user's minutes ("## 5. Thursday evening session"): "What was agenda item 5?" was refused
+    ("5" is no search term, headings were never answers, "agenda" is a word minutes never say)."""
+    assert minutes_engine.ask(question).short_answer == expected
+
+
+@pytest.fixture(scope="module")
+def minutes_engine(tmp_path_factory: pytest.TempPathFactory):
+    return indexed_engine(tmp_path_factory.mktemp("minutes"), {"minutes.md": MINUTES})

@@ -104,7 +104,8 @@ class Asked(NamedTuple):
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
                 or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
                 or (CELL_SEP in sent and code_unheld(q, about)) \
-                or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None) \
+                or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None
+                    and numbered_value(q, lines, idx) is None) \
                 or label_unasked(q, line, len(before) + rs, len(before) + re_):  # a table's header, another list item or label, a label for a value
             return True
         section = section_of(ch, idx)

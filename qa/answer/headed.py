@@ -25,6 +25,7 @@ from qa.answer.question import DATE, content_terms, question_word
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import Span, spans_of
 from qa.ingest.chunking import heading_of, heading_words
+from qa.pointers import ITEM_BODY, NUMBERED_LINE, asked_item
 from qa.types import Sentence
 
 #: a question asking in which release something happened, not the version of a thing ("what version of OpenSSL")
@@ -137,5 +138,25 @@ def from_heading(question: str, cands: Sequence[Candidate], sure: float, unread:
         score = max(sure, max(x.score for x in cands) + 1e-3)
         best = dataclasses.replace(c, index=index, sentence=quoted, span=Span(a, b, "heading"), score=score,
                                    backs=None if heading_of(c.sentence.text) is not None else c)
+        return [best] + [x for x in cands if x is not c]
+    return list(cands)
+
+
+def from_numbered_heading(question: str, cands: Sequence[Candidate], sure: float, unread: Sequence[Candidate] = ()) -> list[Candidate]:
+    """``cands`` with the title of the numbered heading the question names put first ("Thursday evening
+    session" of "## 5. Thursday evening session" for "What was agenda item 5?"; a user's minutes were
+    refused, headings never answer), scored as :func:`from_heading` scores; unchanged when the question
+    names no item, asks what its body says, or no passage read has that heading."""
+    item = asked_item(question)
+    if item is None or ITEM_BODY.search(question) or not cands:
+        return list(cands)
+    for c in _entries([*cands, *unread]):
+        found = heading_words(c.sentence) if heading_of(c.sentence.text) is not None else None
+        numbered = NUMBERED_LINE.match(found[2]) if found is not None else None
+        if numbered is None or numbered.group(1) != item:
+            continue
+        score = max(sure, max(x.score for x in cands) + 1e-3)
+        best = dataclasses.replace(c, sentence=Sentence(*found[1], found[2]), span=Span(numbered.end(), len(found[2]), "heading"),
+                                   score=score, backs=None)
         return [best] + [x for x in cands if x is not c]
     return list(cands)

@@ -174,8 +174,9 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
         return None  # prose after a colon is no value
     value = _keyed_part(question, line, value)
     passage = set(content_terms(about))
-    nested = index < len(line_labels) and bool(line_labels[index])  # "Owner:" of "AI-3: …", both named: sure enough
-    if about and not nested and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
+    # "Owner:" of "AI-3: …", both named: sure enough; so is a line the question names by its number ("agenda item 4")
+    nested = index < len(line_labels) and bool(line_labels[index])
+    if about and not nested and not numbered and any(not shares({t}, passage) for t in set(content_terms(question)) - _ASKING):
         return None  # the question asks more than the passage speaks of: "the fine for food scraps in the black bin"
     typed = [(x.start, x.end) for x in spans_of(line) if value[0] <= x.start and x.end <= value[1]
              and plausible(kind, x.text(line)) and not _counts_other_units(question, line, x.start, x.end)] \
@@ -185,8 +186,8 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
         typed = [(a, b) for a, b in typed if line[a:b] == whole]
         if re.fullmatch(r"(?:[A-Z][\w'’.-]*\s?){1,4}", whole):  # "Named driver: Priya Nair", all in capitals: no names found
             typed = typed or [(value[0], value[0] + len(whole))]
-    if found is not None and value[0] <= found.start < value[1]:
-        return (found.start, found.end) if typed else None
+    if found is not None and value[0] <= found.start < value[1] and not (numbered and not kind):
+        return (found.start, found.end) if typed else None  # ("What was decided under item 4?": all it says)
     return typed[0] if typed else None
 
 

@@ -8,20 +8,18 @@ Rules over the text, no model; read by :func:`qa.answer.labels.asked_value` and
 from __future__ import annotations
 
 import re
+
 from collections.abc import Sequence
 
 from qa.answer.question import content_terms
-from qa.answer.spans import NUMBERED_LINE
+from qa.pointers import ITEM_ASKED as _ITEM_ASKED
+from qa.pointers import ITEM_BODY as _OF_THE_BODY
+from qa.pointers import ITEM_WORDS, NUMBERED_LINE
 
-#: the words a question names a numbered line by ("agenda item 4", "clause 4.2")
-ITEM_WORDS = "item point step number clause section article paragraph"
-#: a question naming a numbered line's number ("agenda item 4"; the line: NUMBERED_LINE)
-_ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
+__all__ = ["ITEM_WORDS", "numbered_value", "other_number"]
 
-
-#: what a question asks of an item's body, not its title: "What was decided under item 4?"
-_OF_THE_BODY = re.compile(r"\b(?:decided|agreed|discussed|said|reported|proposed|noted|approved|resolved|raised|suggested|"
-                          r"planned|happened|done)\b", re.I)
+#: a minute's decision line: "Decision: the board approved …", "Resolved: …"
+_DECISION = re.compile(r"^\W*(?:decisions?|resolutions?|resolved|agreed)\b", re.I)
 
 
 def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -40,25 +38,36 @@ def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int
     >>> minutes = ["4. Christmas Fair", "Mrs Okafor spoke.", "It was decided to hold it on 6 December.", "5. Shelter"]
     >>> [numbered_value("What was decided under item 4?", minutes, i) is not None for i in range(4)]
     [False, False, True, False]
+    >>> minutes = ["## 4. Finance", "David Hirst presented the accounts.", "Decision: the board approved the budget."]
+    >>> [numbered_value("What was decided under agenda item 4?", minutes, i) is not None for i in range(3)]
+    [False, False, True]
     """
     asked = _ITEM_ASKED.search(question)
     if asked is None:
         return None
     titled = [i for i, line in enumerate(lines) if (x := NUMBERED_LINE.match(line)) and x.group(1) == asked.group(1)]
+    heading = getattr(lines, "heading", "")  # the passage starts under "3. Finance": its first lines are item 3's
+    if not titled and (x := NUMBERED_LINE.match(heading)) and x.group(1) == asked.group(1) and _OF_THE_BODY.search(question):
+        titled = [-1]
     if len(titled) != 1:
         return None
-    line, m = lines[titled[0]], NUMBERED_LINE.match(lines[titled[0]])
+    line = lines[titled[0]] if titled[0] >= 0 else heading
+    m = NUMBERED_LINE.match(line)
     text = line[m.end():].rstrip()
     if _OF_THE_BODY.search(question) and len(text.split()) <= 6 and not text.endswith((".", "!", "?", ":")):
-        body = []
+        body, ended = [], False
         for i in range(titled[0] + 1, len(lines)):
             if NUMBERED_LINE.match(lines[i]) or lines[i].lstrip().startswith("#"):
+                ended = True
                 break
             body.append(i)
         verbs = set(content_terms(" ".join(_OF_THE_BODY.findall(question))))
-        saying = [i for i in body if verbs & set(content_terms(lines[i]))]
-        target = (saying or body or [None])[0]
-        return (0, len(lines[index].rstrip())) if index == target else None
+        decided = re.search(r"\b(?:decided|agreed|resolved|approved)\b", question, re.I)
+        saying = [i for i in body if verbs & set(content_terms(lines[i])) or (decided and _DECISION.match(lines[i]))]
+        # no line saying it: the body's first, unless the body goes on in the next passage (it may say it there)
+        target = (saying or (body if ended else []) or [None])[0]
+        label = re.match(r"\s*[A-Za-z][\w ]{0,24}:\s+(?=\S)", lines[index])  # "Decision: the board agreed …": what follows it
+        return (label.end() if label else 0, len(lines[index].rstrip().rstrip("."))) if index == target else None
     return (m.end(), len(line)) if index == titled[0] else None
 
 

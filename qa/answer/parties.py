@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from qa.defined_terms import asked_term, definition
+from qa.pointers import asked_term, definition
 
 T = TypeVar("T", bound=Any)  # a candidate: anything with a ``sentence``
 

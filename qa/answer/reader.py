@@ -21,7 +21,7 @@ from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.fit import day_before, day_range, paired_amount, whole_day
-from qa.answer.headed import from_heading
+from qa.answer.headed import from_heading, from_numbered_heading
 from qa.answer.labels import asked_label, asked_value, line_label
 from qa.answer.question import (
     ALIASES, CHECKED, REASON, plausible, question_word, with_roles_both_ways,
@@ -199,8 +199,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 read_cands.sort(key=lambda c: (-c.score, c.hit_rank, c.index))
         # a changelog's "## [4.3.0] - 2025-09-18" is the version and date of its entries
         read = {id(c) for c in read_cands}
-        return from_heading(question, read_cands, self.w_reader * self.reader_confidence(self.reader_mid + 5 * self.reader_temp),
-                            unread=[c for c in cands if id(c) not in read])
+        sure, unread = self.w_reader * self.reader_confidence(self.reader_mid + 5 * self.reader_temp), [c for c in cands if id(c) not in read]
+        return from_numbered_heading(question, from_heading(question, read_cands, sure, unread=unread), sure, unread=unread)
 
     def _unread(self, c: Candidate) -> None:
         """``c`` without its span and its reader evidence (and the score that evidence gave)."""

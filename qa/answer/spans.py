@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from qa.answer.question import DATE, ENTITY, NUMBER, ORG, PERSON, PLACE, QUOTE, STOPWORDS
+from qa.pointers import NUMBERED_LINE
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
@@ -139,8 +140,6 @@ def _addresses(sentence: str) -> tuple[tuple[int, int], ...]:
     return tuple(found)
 
 
-#: a numbered list's or a contract's line number ("4. Skate park lighting", "3.1 The minimum order …")
-NUMBERED_LINE = re.compile(r"^\s*(\d{1,2}(?=[.)]\s)|\d{1,2}(?:\.\d{1,2})+(?=\.?\s))[.)]?\s+(?=\S)")
 #: a question asking for such a number: "Which clause covers late payment?"
 _ASKS_NUMBER = re.compile(r"\b(?:which|what)\s+(?:clause|section|item|paragraph|point|article|step|rule|number)\b", re.I)
 

@@ -28,11 +28,13 @@ from qa.types import Chunk
 
 class Lines(list[str]):
     """The texts of a chunk's sentences and, in ``above``, the first row of a table the chunk starts
-    inside when that row lies in an earlier chunk (:attr:`qa.types.Chunk.table_head`)."""
+    inside when that row lies in an earlier chunk (:attr:`qa.types.Chunk.table_head`); in ``heading``,
+    the words of the heading the chunk starts under ("3. Finance", :attr:`qa.types.Chunk.section`)."""
 
-    def __init__(self, texts: Sequence[str] = (), above: str = "") -> None:
+    def __init__(self, texts: Sequence[str] = (), above: str = "", heading: str = "") -> None:
         super().__init__(texts)
         self.above = above
+        self.heading = heading
 
 
 #: the index :func:`header_of` gives a header row that lies above the chunk (``Lines.above``)
@@ -41,7 +43,7 @@ ABOVE = -1
 
 def lines_of(chunk: Chunk) -> Lines:
     """The texts of ``chunk``'s sentences (a table row is one), what the functions below take."""
-    return Lines([s.text for s in chunk.sentences], chunk.table_head)
+    return Lines([s.text for s in chunk.sentences], chunk.table_head, chunk.section[-1][1] if chunk.section else "")
 
 
 def row_at(lines: Sequence[str], index: int) -> str:

@@ -17,7 +17,7 @@ from qa.ingest.sentences import split_sentences
 from qa.types import Chunk, Document, Sentence
 
 #: Bumped whenever splitting or chunking changes, so existing indexes rebuild.
-CHUNKER_VERSION = 22  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut; 16: empty table cells kept (DOCX, HTML); 17: right-aligned PDF columns; 18: "Ext. 5587" one sentence; 19: PDF table cells that run into the next parted; 20: a PDF table's section rows and empty cells; 21: years name columns; 22: a letter starts a passage, its subject its section
+CHUNKER_VERSION = 23  # 2: "**Dr." ends no sentence; 3-4: lines that go on, "p.m. The" (not "a.m. Central European Time"); 5: sections; 6: HTML/DOCX headings; 7: "5. Contacts" one sentence; 8: whole tables; 9: a long table's head row carried on; 10: where a section's headings stand, version numbers are BM25 terms; 11: a PDF line begun in lower case goes on; 12: and one after a label's colon; 13: a table row is one sentence, never joined to another line; 14: a PDF's tables are rows of cells; 15: a troubleshooting record is not cut; 16: empty table cells kept (DOCX, HTML); 17: right-aligned PDF columns; 18: "Ext. 5587" one sentence; 19: PDF table cells that run into the next parted; 20: a PDF table's section rows and empty cells; 21: years name columns; 22: a letter starts a passage, its subject its section; 23: a heading never ends a passage
 
 #: a Markdown heading line ("## Pumpkin Soup"): its level and its words
 HEADING = re.compile(r"#{1,6}(?=\s)\s*(?P<text>.*?)[\s#]*")
@@ -269,12 +269,18 @@ def chunk_document(doc: Document, max_words: int = 110, overlap: int = 0) -> lis
         whole = tables.get(i, 0) if tables.get(i, max_words + 1) <= max_words else _n_words(s)
         whole = records[i] if records.get(i, max_words + 1) <= max_words else whole
         if group and (sum(_n_words(x) for x in group) + whole > max_words or crosses_mask(group[-1].end, s.start) or i in letters):
+            # a heading ending the chunk goes on with what it heads ("## 5. Thursday evening session" above its decision)
+            heads = []
+            while len(group) > len(heads) + 1 and heading_of(group[-1 - len(heads)].text) is not None \
+                    and not crosses_mask(group[-1].end, s.start):
+                heads.insert(0, group[-1 - len(heads)])
+            group = group[: len(group) - len(heads)]
             flush()
-            keep = group[-overlap:] if overlap and not crosses_mask(group[-1].end, s.start) else []
+            keep = group[-overlap:] if overlap and not heads and not crosses_mask(group[-1].end, s.start) else []
             # never carry the whole previous chunk over, nor more than fits beside the new sentence
             if len(keep) >= len(group) or sum(_n_words(x) for x in keep) + _n_words(s) > max_words:
                 keep = []
-            group = list(keep)
+            group = list(keep) + heads
         group.append(s)
     flush()
     return chunks
