@@ -18,9 +18,10 @@ from qa.answer.another import other_named, other_party, other_person, other_week
 from qa.answer.cells import CELL_SEP, code_unheld, other_value, quoted
 from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
+from qa.answer.dated import born_unasked, other_date
 from qa.answer.headed import not_a_version
-from qa.answer.letters import letter_header
 from qa.answer.labels import label_unasked, line_of, other_item, other_label
+from qa.answer.letters import letter_header
 from qa.answer.measures import other_dimension
 from qa.answer.numbered import numbered_value, other_number
 from qa.answer.question import content_terms, plausible_in
@@ -98,7 +99,8 @@ class Asked(NamedTuple):
             return True
         if (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)  # the span does not fit
                 or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_) or other_dimension(q, sent, rs, re_)
-                or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)):
+                or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)
+                or born_unasked(q, sent, rs, re_)):
             return True
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
@@ -111,6 +113,7 @@ class Asked(NamedTuple):
         section = section_of(ch, idx)
         # a table row of a "Q3 2025 Sales Report" is of 2025, whatever its line says
         return (other_time(q, f"{ch.title}\n{section}\n{sent}", f"{ch.title}\n{ch.text}") or other_event(q, sent)
+                or other_date(q, sent, f"{ch.title}\n{section}")  # "31 March 2025" for "… on 31 March 2024?"
                 or other_role(q, sent) or unnamed_role(q, about)  # about else
                 or other_person(q, sent) or other_party(q, sent) or other_weekday(q, f"{section}\n{before}{sent}")
                 or other_named(q, f"{section}\n{before}{sent}")
