@@ -1,7 +1,8 @@
 """A tenancy agreement and a tenant's letters, as a user wrote them: every clause says "the Landlord",
 so the line defining the party ranked seventh and "Who is the Landlord?" was refused; one passage
 held a letter's end and the next one's "From:", and "Who sent the letter about the new rent?" was
-refused while "When did Jane Roe write …?" got a date the letter's body gave."""
+refused while "When did Jane Roe write …?" got a date the letter's body gave; "When did Jane Roe sign
+the tenancy agreement?" got her date of birth."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ AGREEMENT = (
     "Jane Roe, born 2 March 1991, of 27 Cotham Hill, Bristol (the \"Tenant\").\n"
     "## 1. Rent\n1.1 The rent is £1,350 per calendar month, payable to the Landlord by standing order.\n"
     f"## 2. The Landlord's duties\n{CLAUSES}\n"
+    "## Signatures\n- | For the Landlord | Tenant\nName | Martin Okafor | Jane Roe\n"
+    "Title | Director, Harbour Lets Ltd | Tenant\nDate | 14 August 2024 | 16 August 2024\n"
 )
 LETTERS = (
     "From: Jane Roe\nFlat 4B, Quayside House, Bristol\nTo: Harbour Lets Ltd, 3 Welsh Back, Bristol\n"
@@ -65,6 +68,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
     ("Who wrote the letter about the heating and hot water?", "Jane Roe", "From: Jane Roe"),  # not the reply's writer
     ("When did Jane Roe write to report the broken boiler?", "6 January 2025", "Date: 6 January 2025"),
     ("Who replied to Jane Roe's letter?", "Sofia Marsh", "From: Sofia Marsh"),
+    # a signature block set on its side: "When did Jane Roe sign?" got her date of birth
+    ("When did Jane Roe sign?", "16 August 2024", "Date | 14 August 2024 | 16 August 2024"),
+    ("Who signed for the Landlord?", "Martin Okafor", "Name | Martin Okafor | Jane Roe"),
 ])
 def test_a_defined_party_and_a_letter_s_sender_and_date_are_answered(engine, question, expected, quote):
     answer = engine.ask(question)

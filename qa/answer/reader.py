@@ -36,6 +36,7 @@ from qa.answer.spans import TYPE_ACCEPTS, Span, past_numbering, trim
 from qa.answer.speakers import (
     SPEAKER_SPANS, named_speaker, previous_sentences, quotes_speaker, said_about, speaker_of, their_words, turn_words,
 )
+from qa.answer.transposed import transposed_cell
 from qa.answer.tables import CELL_SEP, in_asked_row, label_asked, lines_of, looked_up, table_span
 from qa.types import Hit
 
@@ -333,8 +334,10 @@ class ReaderAnswerer(ExtractiveAnswerer):
                                 labels, about) or asked_label(asked.question, lines, idx, asked.kind) \
                 or remedy(asked.question, lines, idx) \
                 or signature_value(asked.question, lines, idx) \
-                or defined_party(asked.question, lines[idx]) or letter_header(asked.question, lines, idx)
-            # a remedy of the problem described; "Ext. 5587" under a name; (the "Landlord"); a letter's "From:" or "Date:"
+                or defined_party(asked.question, lines[idx]) or letter_header(asked.question, lines, idx) \
+                or transposed_cell(asked.question, lines, idx)
+            # a remedy of the problem described; "Ext. 5587" under a name; (the "Landlord"); a letter's "From:" or
+            # "Date:"; a signature block's "Name" row under "For the Landlord"
             if value is not None:
                 value = value[0], day_range(lines[idx], *value)  # "Wednesday to Sunday", not its first day
             if value is None or asked.sets_aside(ch, idx, *value, lines, about):
