@@ -220,6 +220,27 @@ def test_rows_of_one_table_read_from_two_passages_compete_by_the_question_words_
     assert answerer.answer("Who gives the opening keynote?", hits, None, {}).short_answer == "Kari Nordmann"
 
 
+def test_a_header_row_does_not_compete_with_the_rows():
+    """A user's training plan: the header row "| Week | … | Weekly total |" (read, in the passage above
+    its rows) shares more words with "What is the weekly total in week 4?" than the week-4 row, so the
+    row lost its answer and the question was refused."""
+    from qa.answer.competing import rows_asked_less
+    from qa.answer.scoring import Candidate
+
+    text = ("## The 12 weeks\n\n| Week | Long run | Weekly total |\n|---|---|---|\n"
+            "| 3 | 10 km | 26 km |\n| 4 (recovery week) | 8 km | 21 km |\n")
+    (chunk,) = chunk_document(parse_document("plan.md", text), 110, 0)
+    hit = Hit(chunk=chunk, score=1.0)
+    rows = [Candidate(0, hit, i, s) for i, s in enumerate(chunk.sentences) if "|" in s.text and "---" not in s.text]
+    for c, words in zip(rows, ({"week", "weekly", "total"}, set(), {"week"})):
+        c.reader_score, c.matched = 1.0, words
+    assert [c.sentence.text for c in rows_asked_less(rows)] == ["| 3 | 10 km | 26 km |"]
+    (alone,) = chunk_document(parse_document("plan.md", "Plan\n\n| Week | Long run | Weekly total |\n|---|---|---|\n"), 110, 0)
+    head = Candidate(0, Hit(chunk=alone, score=1.0), 1, alone.sentences[1])
+    head.reader_score, head.matched = 1.0, {"week", "weekly", "total"}
+    assert rows_asked_less([head, *rows[1:]]) == [rows[1]]  # the header ending a passage is none of the rows
+
+
 def test_which_row_holds_a_value_is_answered_by_the_row_name():
     """A user's menu: "Which dessert contains tree nuts?" got "egg", a cell of the right row."""
     menu = "## Desserts\n\n| Dish | Price | Allergens |\n|---|---|---|\n| Sticky toffee pudding | £8.00 | gluten, milk, egg |\n" \

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 from qa.answer.letters import asks_a_letter, letter_fit
 from qa.answer.scoring import Candidate
-from qa.answer.tables import CELL_SEP, cells, lines_of
+from qa.answer.tables import _RULE as MARKDOWN_RULE
+from qa.answer.tables import CELL_SEP, cells, is_header_row, lines_of
+from qa.ingest.chunking import names_columns
 
 
 def rows_asked_less(read_cands: Sequence[Candidate]) -> list[Candidate]:
@@ -18,14 +20,23 @@ def rows_asked_less(read_cands: Sequence[Candidate]) -> list[Candidate]:
     row of a user's programme, a long table read from two passages (so
     :func:`qa.answer.tables.in_asked_row` could not move the span)."""
     tables: dict[tuple[str, int], list[Candidate]] = {}
-    for c in read_cands:
-        if c.reader_score is not None and CELL_SEP in c.sentence.text:
+    for c in read_cands:  # a header row answers nothing, whatever words it shares ("| Week | … | Weekly total |")
+        if c.reader_score is not None and CELL_SEP in c.sentence.text and not _a_header(lines_of(c.hit.chunk), c.index):
             tables.setdefault((c.doc_id, len(cells(c.sentence.text))), []).append(c)
     losing = []
     for rows in tables.values():
         most = max(len(c.matched) for c in rows)
         losing += [c for c in rows if len(c.matched) < most]
     return losing
+
+
+def _a_header(lines: Sequence[str], index: int) -> bool:
+    """Is ``lines[index]`` a table's header row: rows follow it, or it names columns and only a rule
+    follows it in its passage (the rows are in the next)?"""
+    if is_header_row(lines, index):
+        return True
+    after = [line for line in lines[index + 1:] if not MARKDOWN_RULE.match(line)]
+    return names_columns(lines[index]) and (not after or CELL_SEP not in after[0])
 
 
 def letters_fitting_less(question: str, read_cands: Sequence[Candidate], looked_up: str) -> list[Candidate]:
