@@ -313,9 +313,13 @@ def unitless_amount(question: str, sentence: str, start: int, end: int) -> bool:
     (True, False)
     >>> unitless_amount("How much did it cost?", "It cost $35.", 9, 11), unitless_amount("How many people?", "Serves 6.", 7, 8)
     (False, False)
+    >>> unitless_amount("How much did the viaduct cost?", "A 1:50 scale model of the viaduct.", 4, 6)
+    True
     """
     if not _HOW_MUCH.match(question) or not _BARE_NUMBER.fullmatch(sentence[start:end]):
         return False
+    if re.search(r"\d\s*:\s*$", sentence[:start]):  # "50" of a "1:50 scale model" (a user's museum guide), of "10:50"
+        return True
     return sentence[start - 1 : start] not in ("$", "€", "£", "¥") and not _UNIT_NEXT.match(sentence, end)
 
 

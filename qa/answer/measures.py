@@ -22,10 +22,14 @@ def other_dimension(question: str, sentence: str, start: int, end: int) -> bool:
     (True, False)
     >>> other_dimension("How deep is the River Averne?", s, 6, len(s) - 1), other_dimension("How long did the war last?", "It lasted 4 years long.", 10, 17)
     (True, False)
+    >>> other_dimension("How high is the viaduct?", "A 1:50 scale model of the viaduct.", 2, 6)
+    True
     """
     asked = _ASKED.match(question)
     if asked is None or re.search(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?)\b", sentence[start:end], re.I):
         return False
+    if re.match(r"\s*scale\b", sentence[end:], re.I) and re.fullmatch(r"\d+\s*:\s*\d+", sentence[start:end].strip()):
+        return True  # "A 1:50 scale model of the viaduct" gives no height (a user's museum guide)
     # after the span, or after a length inside it ("94 kilometres (58 miles) long and drains …")
     ends = [end] + [start + m.end() for m in _LENGTH.finditer(sentence[start:end])]
     stated = [m.group(1).lower() for m in (_STATED.match(sentence[e:]) for e in ends) if m]
