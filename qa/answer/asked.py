@@ -20,12 +20,14 @@ from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
 from qa.answer.dated import born_unasked, other_date
 from qa.answer.headed import not_a_version
+from qa.answer.kinds import another_number
 from qa.answer.labels import label_unasked, line_of, other_item, other_label
 from qa.answer.letters import letter_header
 from qa.answer.measures import other_dimension
 from qa.answer.numbered import numbered_value, other_number
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
+from qa.answer.signatures import signature_of_another
 from qa.answer.speakers import turn_label
 from qa.answer.tables import is_header_row, row_keys, unnamed_key
 from qa.types import SECTION_SEP
@@ -100,11 +102,11 @@ class Asked(NamedTuple):
         if (wrong_kind(q, text) or joined_to_asked(q, sent, rs, re_) or placed_for_who(q, sent, rs)  # the span does not fit
                 or unitless_amount(q, sent, rs, re_) or counted_after_in_other_units(q, sent, rs, re_) or other_dimension(q, sent, rs, re_)
                 or role_for_employer(q, text) or turn_label(q, sent, rs, re_) or not_a_version(q, text)
-                or born_unasked(q, sent, rs, re_)):
+                or born_unasked(q, sent, rs, re_) or another_number(q, sent, rs, re_)):
             return True
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
-                or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
+                or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) or signature_of_another(q, lines, idx) \
                 or (CELL_SEP in sent and code_unheld(q, about)) \
                 or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None
                     and numbered_value(q, lines, idx) is None) \

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from qa.answer.kinds import other_kind
 from qa.answer.money import A_NUMBER, costs_in_other_units
 from qa.answer.question import ROLES, content_terms
 
@@ -73,7 +74,8 @@ def wrong_kind(question: str, span: str) -> bool:
     >>> wrong_kind("What time does the Nativity finish?", "Tuesday 9 December"), wrong_kind("What time?", "Tuesday 9 December, 2:00pm")
     (True, False)
     """
-    if costs_in_other_units(question, span) or counts_in_units(question, span) or not_the_contact_asked(question, span):
+    if costs_in_other_units(question, span) or counts_in_units(question, span) or not_the_contact_asked(question, span) \
+            or other_kind(question, span):  # an age no date, a door code no words, "Ltd" nobody
         return True
     if _POPULATION.match(question) and not A_NUMBER.search(span):  # "woman mayor of Wrenford" is no population
         return True

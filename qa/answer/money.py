@@ -10,7 +10,7 @@ import re
 #: a question asking what something costs: not "how much time", nor "how much more/less" (a share)
 _COST = re.compile(r"^(?!.*\bhow much (?:time|more|less)\b)(?:.*\bhow much\b.*\b(?:cost|costs|charge[sd]?|pay|paid|price[sd]?"
                    r"|fees?|fines?|spen[dt]|worth|earn(?:s|ed)?|salary|bounty|sell|sold|buy|bought)\b"
-                   r"|.*\bwhat (?:is|was|are|were) the (?:price|cost|fee|fine|charge|salary)\b)", re.I)
+                   r"|.*\bwhat (?:is|was|are|were|will) the (?:\w+ )?(?:price|cost|fee|fine|charge|salary|rent|deposit|wage|premium|fare)s?\b)", re.I)
 #: units no price is counted in
 _NOT_MONEY = re.compile(r"\b(?:minutes?|mins|hours?|hrs|days?|weeks?|months?|years?|seconds?|litres?|liters?|ml|millilit\w+"
                         r"|gallons?|kg|kilograms?|grams?|km|kilometres?|kilometers?|miles?|metres?|meters?|feet|ft|inches?"
@@ -32,6 +32,8 @@ def costs_in_other_units(question: str, span: str) -> bool:
     >>> costs_in_other_units("How much time do they spend?", "15 minutes")
     False
     >>> costs_in_other_units("What did the footbridge cost to build?", "cast and wrought iron")
+    True
+    >>> costs_in_other_units("What will the new rent be from 1 September?", "12 months")
     True
     """
     if _PRICED.match(question) and not A_NUMBER.search(span) and not _MONEY.search(span):
