@@ -41,3 +41,34 @@ def signature_value(question: str, lines: Sequence[str], index: int) -> tuple[in
         if name is not None and sum(bool(re.search(rf"\b{re.escape(w)}\b", question)) for w in name.group(1).split()) >= 2:
             return m.span(2)
     return None
+
+
+#: whose contact line is asked for: "Peter Roe's phone number", "the caretaker's phone", "the phone number of Peter Roe"
+_WHOSE = re.compile(r"\b((?:[A-Z][\w’'-]+\s+){0,3}[\w’'-]+)['’]s?\s+(?:[\w-]+\s+){0,2}(?:phone|number|e-?mail|extension|fax|mobile)"
+                    r"|\b(?:phone|number|e-?mail|extension|fax|mobile)(?:\s+number|\s+address)?\s+of\s+(?:the\s+)?([\w’'-]+(?:\s+[A-Z][\w’'-]+){0,3})")
+
+
+def signature_of_another(question: str, lines: Sequence[str], index: int) -> bool:
+    """Is ``lines[index]`` a contact line signed by someone other than the person (or the role) the
+    question asks for? "Phone: 07700 900418" under "Jane Roe" / "Tenant, Flat 4B" is not Peter Roe's
+    phone, nor the caretaker's (a user's letters gave it for both).
+
+    >>> sig = ["Yours faithfully,", "Jane Roe", "Tenant, Flat 4B", "Phone: 07700 900418"]
+    >>> signature_of_another("What is Peter Roe's phone number?", sig, 3), signature_of_another("What is the caretaker's phone number?", sig, 3)
+    (True, True)
+    >>> signature_of_another("What is Jane Roe's phone number?", sig, 3), signature_of_another("What is the tenant's phone number?", sig, 3)
+    (False, False)
+    """
+    if _CONTACT.match(lines[index]) is None:
+        return False
+    whose = next((m.group(1) or m.group(2) for m in _WHOSE.finditer(question)
+                  if (m.group(1) or m.group(2) or "").lower() not in ("what", "which", "who", "is", "it", "its", "his", "her", "their")), None)
+    if not whose:
+        return False
+    for i in range(index - 1, max(-1, index - 4), -1):
+        name = _NAME_LINE.match(lines[i])
+        if name is None:
+            continue
+        signed = " ".join(lines[i:index]).lower()  # the name and the title lines under it
+        return not all(re.search(rf"\b{re.escape(w.lower())}", signed) for w in whose.split() if len(w) > 2 and w.lower() != "the")
+    return False
