@@ -117,7 +117,7 @@ def _column_words(question: str) -> set[str]:
     if re.search(r"\b(?:cost|costs|charged?|pay)\b", question, re.I):  # "How much does the E-700 cost?": its "Price"
         words += " price cost fee charge"
     if re.match(r"^\W*who\b", question, re.I):  # "Who runs football?": its "Leader"
-        words += " leader coach teacher instructor host organiser organizer"
+        words += " leader coach teacher instructor host organiser organizer contractor engineer technician assignee owner"
     if re.search(r"\b(?:e-?mail|phone|telephone)\b", question, re.I):  # "the e-mail address of the SENCo": its "Contact"
         words += " contact"
     return set(content_terms(words))
