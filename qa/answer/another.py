@@ -136,3 +136,39 @@ def other_named(question: str, context: str) -> bool:
         return False
     other = re.search(rf"\b{re.escape(thing)}s?\s+(?:of|in|at|to|around|through)\s+(?:the\s+)?({_NAME})", context)
     return other is not None
+
+
+#: a deputy's role: "vice-chair", "Deputy Head", "assistant manager", "co-chair"
+_DEPUTY = re.compile(r"\b(vice|deputy|assistant|associate|acting|co)[\s-]+(chair(?:man|woman|person)?|president|director|head|principal"
+                     r"|manager|treasurer|secretary|captain|editor|governor|coordinator|lead)\b", re.I)
+
+
+def other_deputy(question: str, sentence: str, passage: str = "") -> bool:
+    """Does ``sentence`` name the role's holder where the question asks for the deputy, or the deputy
+    where it asks for the holder? "Margaret Okafor (Chair)" does not answer "Who is the vice-chair?"
+    (a user's minutes), nor "Claire Dubois (Vice-Chair)" "Who is the chair?"; nor does any sentence of a
+    ``passage`` that names no vice-chair ("Helen Moss (Trustee)" was given).
+
+    >>> s = "Present: Margaret Okafor (Chair), David Hirst (Treasurer)."
+    >>> other_deputy("Who is the vice-chair of the trustees?", s), other_deputy("Who is the chair?", s)
+    (True, False)
+    >>> other_deputy("Who is the chair?", "Apologies: Claire Dubois (Vice-Chair)."), other_deputy("Who is the vice chair?", "Claire Dubois (Vice-Chair)")
+    (True, False)
+    >>> other_deputy("Who is the vice-chair?", "Helen Moss (Trustee).", "Present: Margaret Okafor (Chair). Apologies: Helen Moss (Trustee).")
+    True
+    """
+    asked = _DEPUTY.search(question)
+    if asked is not None:
+        base = asked.group(2)
+        if passage and not any(d.group(2).lower() == base.lower() for d in _DEPUTY.finditer(passage)):
+            return True  # the passage names no deputy of the kind: whoever it names is someone else
+        return bool(re.search(rf"\b{base}\b", sentence, re.I)) and not any(
+            d.group(2).lower() == base.lower() for d in _DEPUTY.finditer(sentence))
+    roles = re.findall(r"\b(?:who|which)\b.*?\bthe\s+(chair(?:man|woman|person)?|president|director|head|principal|manager|treasurer"
+                       r"|secretary|captain|editor|governor|coordinator|lead)\b", question, re.I)
+    if not roles:
+        return False
+    base = roles[0]
+    plain = [m for m in re.finditer(rf"\b{base}\b", sentence, re.I)
+             if not re.search(r"(?:vice|deputy|assistant|associate|acting|co)[\s-]+$", sentence[: m.start()], re.I)]
+    return bool(re.search(rf"\b{base}\b", sentence, re.I)) and not plain
