@@ -324,6 +324,9 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     >>> made = ["Marketing authorisation holder: Brightwell Ltd.", "Manufacturer: Halvorsen Pharma Ltd, Leeds."]
     >>> other_label("Who manufactures Norafen?", made[1], made, "Norafen\\n" + "\\n".join(made))
     False
+    >>> card = ['Transcript: Leeds Radio, "Morning Brew" programme', "Presenter: Jo Marsden"]
+    >>> other_label("Who presented the Morning Brew programme?", card[1], card, "\\n".join(card))
+    False
     """
     parts = labelled(line)
     if parts is None or sum(labelled(x) is not None for x in passage_lines) < 2:
@@ -331,14 +334,14 @@ def other_label(question: str, line: str, passage_lines: Sequence[str], about: s
     named = [passage_lines[i] for i in _named_labels(question, passage_lines)]
     if named:  # the question names a line's label: another's answers nothing ("Named driver:", not "Main driver:")
         return line not in named
-    if any(x != line and asked_label(question, passage_lines, i, None) for i, x in enumerate(passage_lines)):
-        return True  # or gives another line's value ("closed" of "Monday: closed")
     asked = set(content_terms(question))
     # the label's own words, not those its siblings share ("excess" of "Compulsory excess", "Theft excess")
     others = set().union(*(_label_terms(x, p[0]) for x in passage_lines if x != line and (p := labelled(x))))
     own = (_label_terms(line, parts[0]) - others) | set(content_terms(line[slice(*parts[1])]))
     if any(shares({t}, own) for t in asked):  # a word's beginning too: "manufactures" names "Manufacturer:"
-        return False
+        return False  # ("presented" names "Presenter:", whatever other line's value the question gives)
+    if any(x != line and asked_label(question, passage_lines, i, None) for i, x in enumerate(passage_lines)):
+        return True  # or gives another line's value ("closed" of "Monday: closed")
     mentioned = set(content_terms(about))
     return any(not shares({t}, mentioned) for t in asked - _ASKING)
 
