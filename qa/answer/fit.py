@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from qa.answer.kinds import ASKS_PHONE as _ASKS_PHONE
 from qa.answer.kinds import other_kind
 from qa.answer.money import A_NUMBER, costs_in_other_units
 from qa.answer.question import ROLES, content_terms
@@ -264,7 +265,6 @@ _RELATIVE_TIME = re.compile(r"^\W*(?:about\s+|at\s+least\s+)?\d+\s*(?:minutes?|m
 #: a calendar day and no time of it: "Tuesday 9 December", "March 3" (a user's newsletter gave one for "what time")
 _CALENDAR_DAY = re.compile(rf"^\W*(?:on\s+)?(?:{WEEKDAYS},?\s+)?(?:{MONTHS}\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS})\b[^:]*$", re.I)
 _CLOCK = re.compile(r"\d|\b(?:noon|midnight|midday|dawn|dusk|sunrise|sunset|morning|afternoon|evening|night|time)\b", re.I)
-_ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnumber\s+to\s+call\b", re.I)
 _ASKS_EMAIL = re.compile(r"\b(?:what|which)\b[^?]*\be-?mail\s+address", re.I)
 
 

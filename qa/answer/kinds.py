@@ -16,7 +16,8 @@ _CALENDAR_DATE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may
 _ASKS_CODE = re.compile(r"\b(?:door|access|entry|gate|key|alarm|security|wi-?fi)\s+(?:code|pin|password)\b|\bpin\s+(?:code|number)\b", re.I)
 #: a company's legal form, alone no name: "Ltd", "LLP", "GmbH"
 _LEGAL_FORM = re.compile(r"(?:ltd|limited|llp|llc|plc|inc|incorporated|gmbh|ag|sa|s\.?r\.?l|b\.?v|co|corp)\.?", re.I)
-_ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnumber\s+to\s+call\b", re.I)
+#: a question asking for a phone number ("What is her phone number?", "the number to call")
+ASKS_PHONE = re.compile(r"\b(?:phone|telephone|fax|mobile|cell)\s+number\b|\bnumber\s+to\s+call\b", re.I)
 #: the words before a number that make it another kind of number than a phone's
 _OTHER_NUMBER_BEFORE = re.compile(r"\b(?:registered|registration|company|charity|account|vat|policy|reference|ref|invoice|order"
                                   r"|ticket|case|customer|membership|licen[cs]e|serial)\b[^.;]{0,40}?(?:\bnumber|\bno\.?|\bnr\.?|#|:)\s*$", re.I)
@@ -53,4 +54,4 @@ def another_number(question: str, sentence: str, start: int, end: int) -> bool:
     False
     """
     digit = re.search(r"\d", sentence[start:end])  # the span may hold the word before the number ("number 08813467")
-    return bool(_ASKS_PHONE.search(question)) and bool(_OTHER_NUMBER_BEFORE.search(sentence[: start + (digit.start() if digit else 0)]))
+    return bool(ASKS_PHONE.search(question)) and bool(_OTHER_NUMBER_BEFORE.search(sentence[: start + (digit.start() if digit else 0)]))
