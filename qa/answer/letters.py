@@ -23,6 +23,8 @@ _WHEN_WRITTEN = re.compile(r"^\W*(?:when|on\s+what\s+date|what\s+date)\s+(?:was|
 _REPLY = re.compile(r"\b(?:replied|reply|answered|answer|responded|respond)\b", re.I)
 #: a reply's marks: "Subject: Re: …", "Thank you for your letter of 6 January"
 _A_REPLY = re.compile(r"^\s*Subject\s*:\s*(?:re|aw)\s*:|\byour\s+(?:letter|e-?mail|message|note)\b", re.I | re.M)
+#: a date a question names a letter by: "the letter of 10 February 2025", "dated 2 June 2025"
+_DATE_NAMED = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}\b", re.I)
 #: the question's words that ask for the letter, not what it is about
 _ASKING = set(content_terms("letter letters e-mail email message note memo wrote write written sent send dated posted "
                             "replied reply answered answer responded respond signed about"))
@@ -50,9 +52,14 @@ def _letters(lines: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def _about(question: str, lines: Sequence[str], letter: tuple[int, int]) -> int:
-    """How many of the question's words (not its asking ones) the letter holds."""
+    """How many of the question's words (not its asking ones) the letter holds; none when the question
+    names a date the letter does not give ("the letter of 10 February 2025")."""
+    text = "\n".join(lines[letter[0]: letter[1] + 1])
+    dates = _DATE_NAMED.findall(question)
+    if dates and not any(re.search(rf"\b{re.escape(d)}\b", text, re.I) for d in dates):
+        return 0
     asked = set(content_terms(question)) - _ASKING
-    return len(asked & set(content_terms("\n".join(lines[letter[0]: letter[1] + 1]))))
+    return len(asked & set(content_terms(text)))
 
 
 def letter_header(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
@@ -70,6 +77,8 @@ def letter_header(question: str, lines: Sequence[str], index: int) -> tuple[int,
     ['Martin Okafor', 'Jane Roe', 'Sofia Marsh', '2 June 2025']
     >>> letter_header("Who sent the letter about the new rent?", lines, 0), letter_header("Who is Jane Roe?", lines, 0)
     (None, None)
+    >>> lines[8][slice(*letter_header("Who sent the letter of 2 June 2025?", lines, 8))], letter_header("Who sent the letter of 10 June 2025?", lines, 8)
+    ('Martin Okafor', None)
     """
     line = lines[index]
     value = _FROM.match(line) if _WHO_WROTE.match(question) else _DATE.match(line) if _WHEN_WRITTEN.match(question) else None
