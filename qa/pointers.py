@@ -41,8 +41,8 @@ ITEM_WORDS = "item point step number clause section article paragraph"
 #: a question naming a numbered line's number ("agenda item 4"; the line: NUMBERED_LINE)
 ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
 #: what a question asks of a numbered item's body, not its title: "What was decided under item 4?"
-ITEM_BODY = re.compile(r"\b(?:decided|agreed|discussed|said|reported|proposed|noted|approved|resolved|raised|suggested|"
-                       r"planned|happened|done)\b", re.I)
+ITEM_BODY = re.compile(r"\b(?:decided?|agreed?|discussed?|said|say|reported?|proposed?|noted?|approved?|resolved?|raised?"
+                       r"|suggested?|planned?|plan|happened?|done)\b", re.I)
 #: a numbered list's, a contract's or a numbered heading's line number ("4. Skate park lighting", "3.1 The
 #: minimum order …", "## 5. Thursday evening session")
 NUMBERED_LINE = re.compile(r"^\s*(?:#{1,6}\s+)?(\d{1,2}(?=[.)]\s)|\d{1,2}(?:\.\d{1,2})+(?=\.?\s))[.)]?\s+(?=\S)")

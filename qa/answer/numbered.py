@@ -62,7 +62,7 @@ def numbered_value(question: str, lines: Sequence[str], index: int) -> tuple[int
                 break
             body.append(i)
         verbs = set(content_terms(" ".join(_OF_THE_BODY.findall(question))))
-        decided = re.search(r"\b(?:decided|agreed|resolved|approved)\b", question, re.I)
+        decided = re.search(r"\b(?:decided?|agreed?|resolved?|approved?)\b", question, re.I)
         saying = [i for i in body if verbs & set(content_terms(lines[i])) or (decided and _DECISION.match(lines[i]))]
         # no line saying it: the body's first, unless the body goes on in the next passage (it may say it there)
         target = (saying or (body if ended else []) or [None])[0]
