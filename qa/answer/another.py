@@ -172,3 +172,31 @@ def other_deputy(question: str, sentence: str, passage: str = "") -> bool:
     plain = [m for m in re.finditer(rf"\b{base}\b", sentence, re.I)
              if not re.search(r"(?:vice|deputy|assistant|associate|acting|co)[\s-]+$", sentence[: m.start()], re.I)]
     return bool(re.search(rf"\b{base}\b", sentence, re.I)) and not plain
+
+
+_EARLIER, _LATER = r"(?:previous|last|prior|preceding|former)", r"(?:next|following|coming|upcoming)"
+
+
+def other_turn(question: str, sentence: str) -> bool:
+    """Does ``sentence`` speak of the next of a thing where the question asks for the previous one, or
+    the other way round? "The next meeting will be held on Tuesday 17 March" does not answer "When was
+    the previous board meeting?" (a user's minutes).
+
+    >>> s = "The next meeting will be held on Tuesday 17 March 2026."
+    >>> other_turn("When was the previous board meeting?", s), other_turn("When is the next meeting?", s)
+    (True, False)
+    >>> other_turn("When is the next meeting?", "The minutes of the previous meeting were approved.")
+    True
+    >>> other_turn("When was the previous meeting held?", s), other_turn("Who chaired the last meeting?", "Ann chaired the last meeting.")
+    (True, False)
+    """
+    for asked, other in ((_EARLIER, _LATER), (_LATER, _EARLIER)):
+        m = re.search(rf"\b{asked}\s+([\w-]+)(?:\s+([\w-]+))?", question, re.I)
+        if m is None:
+            continue
+        for thing in filter(None, (m.group(1), m.group(2))):  # "the previous board meeting": the board's, or the meeting
+            thing = re.escape(thing.rstrip("s"))
+            if re.search(rf"\b{other}\s+{thing}", sentence, re.I) and not re.search(rf"\b{asked}\s+{thing}", sentence, re.I):
+                return True
+        return False
+    return False

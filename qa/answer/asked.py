@@ -14,7 +14,7 @@ from qa.answer.about import (
     negation_unmet, numbered_items, other_colour, other_event, other_numbered, other_ordinal, other_place, other_role,
     other_time, other_version, role_for_employer, unnamed_role,
 )
-from qa.answer.another import other_deputy, other_named, other_party, other_person, other_weekday
+from qa.answer.another import other_deputy, other_named, other_party, other_person, other_turn, other_weekday
 from qa.answer.cells import CELL_SEP, code_unheld, other_value, quoted
 from qa.answer.definitions import defined_name, names_another, next_to
 from qa.answer.fit import counted_after_in_other_units, joined_to_asked, placed_for_who, unitless_amount, wrong_kind
@@ -27,7 +27,7 @@ from qa.answer.measures import other_dimension
 from qa.answer.numbered import numbered_value, other_number
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
-from qa.answer.signatures import signature_of_another
+from qa.answer.signatures import contact_of_unnamed, signature_of_another
 from qa.answer.speakers import turn_label
 from qa.answer.tables import is_header_row, row_keys, unnamed_key
 from qa.types import SECTION_SEP
@@ -106,7 +106,8 @@ class Asked(NamedTuple):
             return True
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
-                or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) or signature_of_another(q, lines, idx) \
+                or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
+                or signature_of_another(q, lines, idx) or contact_of_unnamed(q, sent, about) \
                 or (CELL_SEP in sent and code_unheld(q, about)) \
                 or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None
                     and numbered_value(q, lines, idx) is None) \
@@ -116,7 +117,7 @@ class Asked(NamedTuple):
         # a table row of a "Q3 2025 Sales Report" is of 2025, whatever its line says
         return (other_time(q, f"{ch.title}\n{section}\n{sent}", f"{ch.title}\n{ch.text}") or other_event(q, sent)
                 or other_date(q, sent, f"{ch.title}\n{section}")  # "31 March 2025" for "… on 31 March 2024?"
-                or other_role(q, sent) or other_deputy(q, sent, about) or unnamed_role(q, about)  # about else
+                or other_role(q, sent) or other_deputy(q, sent, about) or other_turn(q, sent) or unnamed_role(q, about)  # about else
                 or other_person(q, sent) or other_party(q, sent) or other_weekday(q, f"{section}\n{before}{sent}")
                 or other_named(q, f"{section}\n{before}{sent}")
                 or other_ordinal(q, sent, about) or negation_unmet(q, about) or other_version(q, f"{section}\n{sent}", about)

@@ -72,3 +72,22 @@ def signature_of_another(question: str, lines: Sequence[str], index: int) -> boo
         signed = " ".join(lines[i:index]).lower()  # the name and the title lines under it
         return not all(re.search(rf"\b{re.escape(w.lower())}", signed) for w in whose.split() if len(w) > 2 and w.lower() != "the")
     return False
+
+
+def contact_of_unnamed(question: str, sentence: str, passage: str) -> bool:
+    """Is a contact asked for someone (or some role) that neither the sentence nor its passage names?
+    "Our Designated Safeguarding Lead is Sarah Lindqvist, phone 0113 496 0721" is not the treasurer's
+    phone (a user's handbook names no treasurer).
+
+    >>> s = "Our Designated Safeguarding Lead is Sarah Lindqvist, phone 0113 496 0721."
+    >>> contact_of_unnamed("What is the treasurer's phone number?", s, s), contact_of_unnamed("What is Sarah Lindqvist's phone number?", s, s)
+    (True, False)
+    """
+    if not re.search(r"\b(?:phone|telephone|e-?mail|fax|mobile|extension)\b", question, re.I):
+        return False
+    whose = next((m.group(1) or m.group(2) for m in _WHOSE.finditer(question)), None)
+    words = [w for w in (whose or "").split() if len(w) > 2 and w.lower() not in ("the", "what", "which", "its", "his", "her")]
+    if words and words[-1][:1].isupper():
+        words = words[-1:]  # a person: the surname will do ("Ms Lindqvist")
+    text = f"{sentence}\n{passage}".lower()
+    return bool(words) and not all(re.search(rf"\b{re.escape(w.lower())}", text) for w in words)
