@@ -108,3 +108,26 @@ def paired_count(question: str, sentence: str, start: int, end: int) -> tuple[in
     if len(named) != 1 or named[0].start(1) <= start < named[0].end(1):
         return start, end
     return named[0].span(1)
+
+
+_NUMBER_WORD = (r"\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+                r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred")
+#: "five of seven trustees present": the part, the whole, what is counted, and what the part is
+_PART_OF_WHOLE = re.compile(rf"\b({_NUMBER_WORD})\s+(?:out\s+)?of\s+(?:the\s+|all\s+)?({_NUMBER_WORD})\s+([a-z-]+)\s+([a-z-]+)", re.I)
+
+
+def part_of_whole(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A span on the whole of "N of M things <being so>" moved to the part, N, when the question asks
+    how many things are so: "quorate with five of seven trustees present" answers "How many trustees
+    were present?" with "five", not "seven" (a user's minutes); "How many trustees are there?" keeps it.
+
+    >>> s = "The meeting was quorate with five of seven trustees present."
+    >>> [s[slice(*part_of_whole(q, s, s.index("seven"), s.index("seven") + 5))] for q in ("How many trustees were present?", "How many trustees are there?")]
+    ['five', 'seven']
+    """
+    if not re.match(r"^\W*how\s+many\b", question, re.I):
+        return start, end
+    for m in _PART_OF_WHOLE.finditer(sentence):
+        if m.start(2) <= start < m.end(2) and re.search(rf"\b{re.escape(m.group(4))}\b", question, re.I):
+            return m.span(1)
+    return start, end

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from qa.answer.asked import Asked
-from qa.answer.bounds import bounded_amount, paired_count, range_end_asked
+from qa.answer.bounds import bounded_amount, paired_count, part_of_whole, range_end_asked
 from qa.answer.definitions import defined_name, description_span
 from qa.answer.extent import reach
 from qa.answer.extractive import ExtractiveAnswerer
@@ -311,6 +311,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 rs, re_ = bounded_amount(question, sent.text, rs, re_)  # "up to a maximum of 10%" for the maximum
                 rs, re_ = range_end_asked(question, sent.text, rs, re_)  # "7 April" of "7 April to 12 May" for a start
                 rs, re_ = paired_count(question, sent.text, rs, re_)  # "72 in the clear-lens group", not the total
+                rs, re_ = part_of_whole(question, sent.text, rs, re_)  # "five of seven trustees present": five
                 if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
                 owner.reader_score = evidence
