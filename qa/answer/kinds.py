@@ -23,10 +23,16 @@ _OTHER_NUMBER_BEFORE = re.compile(r"\b(?:registered|registration|company|charity
                                   r"|ticket|case|customer|membership|licen[cs]e|serial)\b[^.;]{0,40}?(?:\bnumber|\bno\.?|\bnr\.?|#|:)\s*$", re.I)
 
 
+#: "How is the rent paid?": the means (by standing order, through taxes), never the amount
+_HOW_PAID = re.compile(r"^\W*how\s+(?:is|are|was|were|do|does|did|can|could|should|must|will)\b.*\b(?:paid|pay|payable|funded|financed)\W*$", re.I)
+_AMOUNT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|per\s?cent|euros?|pounds?|dollars?)\b|\b(?:EUR|USD|GBP|CHF)\s?\d", re.I)
+
+
 def other_kind(question: str, span: str) -> bool:
     """Is ``span`` of a kind the question does not ask for: a calendar date for "How old …?" ("14
     February 2026" for "How old is Janet Ogunleye?"), words for a door code ("every quarter"), a legal
-    form alone for anything ("Ltd")? On SQuAD's dev half no "how old" gold answer is a calendar date.
+    form alone for anything ("Ltd"), an amount for how something is paid ("£1,350 per calendar month" for "How
+is the rent paid?")? On SQuAD's dev half no "how old" gold answer is a calendar date.
 
     >>> other_kind("How old is Janet Ogunleye?", "14 February 2026"), other_kind("How old is she?", "71")
     (True, False)
@@ -34,9 +40,11 @@ def other_kind(question: str, span: str) -> bool:
     (True, False)
     >>> other_kind("Who is the engineer?", "Ltd"), other_kind("Who maintains the lift?", "Apex Lifts Ltd")
     (True, False)
+    >>> other_kind("How is the rent paid?", "£1,350 per calendar month"), other_kind("How is the rent paid?", "by standing order")
+    (True, False)
     """
-    if _LEGAL_FORM.fullmatch(span.strip(" .,")):
-        return True
+    if _LEGAL_FORM.fullmatch(span.strip(" .,")) or (_HOW_PAID.match(question) and _AMOUNT.search(span)):
+        return True  # (on SQuAD's five "how is it paid/funded" questions every answer is a means)
     if _HOW_OLD.match(question) and _CALENDAR_DATE.search(span) and not re.search(r"\b(?:years?|months?|weeks?|days?)\s+old\b", span):
         return True
     return bool(_ASKS_CODE.search(question)) and not re.search(r"\d", span)
