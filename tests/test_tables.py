@@ -241,6 +241,20 @@ def test_a_header_row_does_not_compete_with_the_rows():
     assert rows_asked_less([head, *rows[1:]]) == [rows[1]]  # the header ending a passage is none of the rows
 
 
+def test_a_named_cell_answers_when_the_reader_finds_nothing_else():
+    """A user's maintenance log: "What was the issue in ticket QH-107?" was refused. The reader's only
+    spans were in another ticket's note (set aside), so no sentence had reader evidence and the table's
+    cell, row and column both named, was never looked up."""
+    text = ("## Repair tickets\n\n| Ticket | Date reported | Issue | Contractor |\n|---|---|---|---|\n"
+            "| QH-103 | 14 January 2025 | Black mould in bedroom | DryHome Surveys |\n"
+            "| QH-107 | 12 May 2025 | Entrance barrier fault | GateTech Systems |\n\n"
+            "## Notes\n\n- QH-103: the surveyor found condensation caused by a blocked trickle vent.\n")
+    hits = [Hit(chunk=c, score=1.0) for c in chunk_document(parse_document("log.md", text), 110, 0)]
+    answerer = ReaderAnswerer(reader=ScriptedReader([("condensation", 9.0)]), refusal_threshold=0.5, prefer_typed_rules=False,
+                              w_reader=12.0, reader_mid=0.0, reader_temp=2.0)
+    assert answerer.answer("What was the issue in ticket QH-107?", hits, None, {}).short_answer == "Entrance barrier fault"
+
+
 def test_which_row_holds_a_value_is_answered_by_the_row_name():
     """A user's menu: "Which dessert contains tree nuts?" got "egg", a cell of the right row."""
     menu = "## Desserts\n\n| Dish | Price | Allergens |\n|---|---|---|\n| Sticky toffee pudding | £8.00 | gluten, milk, egg |\n" \

@@ -65,6 +65,11 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
+def _cell_named(question: str, cands: Sequence[Candidate]) -> bool:
+    """Does the question name a table cell (its row and column) among ``cands``?"""
+    return any(CELL_SEP in c.sentence.text and looked_up(question, lines_of(c.hit.chunk), c.index) for c in cands)
+
+
 @dataclass
 class ReaderAnswerer(ExtractiveAnswerer):
     """Sentence ranking as in :class:`ExtractiveAnswerer`, short answers cut by a trained span reader.
@@ -174,7 +179,8 @@ class ReaderAnswerer(ExtractiveAnswerer):
             self._read(question, cands, done, kind, spans=SPEAKER_SPANS if speaker else self.read_spans)
             keys = {(w.cand.hit.chunk.chunk_id, i) for w in done for i in range(w.first, w.last + 1)}
             pending += [c for c in cands if (c.hit.chunk.chunk_id, c.index) in keys]
-            if kind or any(c.reader_score is not None for c in read_cands + pending):
+            # a table's row and column both named is an answer too, when the reader found nothing ("ticket QH-107")
+            if kind or any(c.reader_score is not None for c in read_cands + pending) or _cell_named(question, pending):
                 self._rescore(question, qtype, pending, rules_span, kind)
                 read_cands += pending
                 pending = []
