@@ -77,6 +77,10 @@ def other_number(question: str, line: str) -> bool:
 
     >>> other_number("What does clause 9.9 say?", "4.1 The tenant shall keep the flat clean."), other_number("What does clause 4.1 say?", "4.1 The flat.")
     (True, False)
+    >>> other_number("How much notice must the landlord give under section 21?", "9.2 Two months' notice under section 21 of the Act.")
+    False
     """
     asked, m = _ITEM_ASKED.search(question), NUMBERED_LINE.match(line)
+    if asked is not None and re.search(rf"\b{re.escape(asked.group())}\b", line, re.I):
+        return False  # "9.2 … under section 21 of the Housing Act": the line names what the question does
     return asked is not None and m is not None and m.group(1) != asked.group(1)
