@@ -131,8 +131,15 @@ def _rows(group: list[list[tuple[int, str]]], known: list[tuple[int, int]] | Non
 
 def _same(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     """The same columns: each starts where the other does, or ends where it does (prices and weights
-    are set right-aligned: "€49.00" starts two columns right of "€189.00", a user's price list)."""
-    return len(a) == len(b) and all(abs(x[0] - y[0]) <= _SLACK or abs(x[1] - y[1]) <= _SLACK for x, y in zip(a, b))
+    are set right-aligned: "€49.00" starts two columns right of "€189.00", a user's price list), or
+    stands centred under it."""
+    return len(a) == len(b) and all(abs(x[0] - y[0]) <= _SLACK or abs(x[1] - y[1]) <= _SLACK or _centred(x, y) for x, y in zip(a, b))
+
+
+def _centred(x: tuple[int, int], y: tuple[int, int]) -> bool:
+    """Does one cell stand centred under the other ("4" under "Rooms", "€78" under "Low season", a user's
+    rate card), give or take the slack pypdf's layout text leaves?"""
+    return abs((x[0] + x[1]) - (y[0] + y[1])) <= max(x[1] - x[0], y[1] - y[0]) + 2 * _SLACK
 
 
 def tables(layout: str) -> list[list[list[str]]]:
@@ -150,7 +157,8 @@ def tables(layout: str) -> list[list[list[str]]]:
             run.extend(([section] if section else []) + part[1])
             section = None
             continue
-        if run and section is None and len(group) == 1 and len(group[0]) == 1 and abs(group[0][0][0] - run_columns[0][0]) <= _SLACK:
+        if run and section is None and len(group) == 1 and len(group[0]) == 1 and abs(group[0][0][0] - run_columns[0][0]) <= _SLACK \
+                and len(group[0][0][1].split()) <= 6 and not re.search(r"[.!?;]\s", group[0][0][1]):  # a label, no prose
             section = [group[0][0][1]] + [""] * (len(run_columns) - 1)
             continue
         section = None
