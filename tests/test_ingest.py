@@ -343,6 +343,9 @@ def test_long_title_without_spaces_is_cut():
         ("The committee met on\nTuesday and voted.\nnext line", ["The committee met on", "Tuesday and voted.", "next line"]),
         ("A headline without a stop\nand a lower-case line", ["A headline without a stop\nand a lower-case line"]),
         ("Ends with a colon:\nthe list", ["Ends with a colon:", "the list"]),
+        # a user's hard-wrapped minutes: the date after "applies from" was a sentence of its own
+        ("The new match fee of £45 applies from\n1 September 2025.\nKey dates\n1 May: start.",
+         ["The new match fee of £45 applies from\n1 September 2025.", "Key dates", "1 May: start."]),
         # a table row is one record: a user's "ul. Pawia 9" cut Krakow's row in two, so "Who is the
         # office manager in Krakow?" was answered "Pawia"; a lower-case row ran into the header row
         ("City | Address | Manager\nKrakow | ul. Pawia 9, Krakow | P. Zielinski\nmax_size | 20",

@@ -82,10 +82,17 @@ def _is_boundary(text: str, end: int, seg_end: int) -> bool:
     return nxt.isupper() and len(token) > 1 and token[-1].islower() and token.isalpha()
 
 
+#: a line ending on a word no sentence ends on, so that a next line opening with a number goes on with it
+#: ("The new match fee of £45 applies from" / "1 September 2025.", a user's hard-wrapped minutes)
+_DANGLING = re.compile(r"\b(?:from|on|of|to|at|in|by|the|a|an|and|or|was|were|is|are|be|with|for|than|until|since|between"
+                       r"|under|over|per|each|every|its|their|our|his|her|about|after|before|during)\s*$", re.I)
+
+
 def _continued(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``lines`` with each line joined to the next where the sentence goes on across the break: the
     line ends without punctuation and the next starts in lower case, with at most one blank line
-    between (a PDF page break). "…takes between 15 minutes and one hour and can" / "cause nausea."
+    between (a PDF page break), or with a number right after a line ending on "from", "of", "the" …
+    (:data:`_DANGLING`). "…takes between 15 minutes and one hour and can" / "cause nausea."
     Table rows are never joined: "max_size | 20" under "Option | Default" is a row of its own.
     """
     out: list[tuple[int, int]] = []
@@ -93,7 +100,9 @@ def _continued(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]
         if out:
             prev_start, prev_end = out[-1]
             gap = text[prev_end:start]
-            if (not gap.strip() and gap.count("\n") <= 2 and text[start:end][:1].islower()
+            if (not gap.strip() and gap.count("\n") <= 2
+                    and (text[start:end][:1].islower() or (text[start:end][:1].isdigit() and gap.count("\n") == 1
+                                                           and _DANGLING.search(text, prev_start, prev_end)))
                     and _OPEN_LINE_END.search(text, prev_start, prev_end)
                     and CELL_SEP not in text[prev_start:prev_end] and CELL_SEP not in text[start:end]):
                 out[-1] = (prev_start, end)
