@@ -179,11 +179,18 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     ('(503) 555-0147', '+47 32 21 45 00')
     >>> s = "- **1902**: The bridge opens."; s[slice(*trim(s, 2, 10))]
     '1902'
+    >>> s = "5 | Dockside United | 12 | 14 | -2 | 10"; s[slice(*trim(s, s.index("-2"), s.index("-2") + 2))]
+    '-2'
+    >>> s = "Owen Price (Eastfield Wanderers) scored"; s[slice(*trim(s, 0, s.index(")")))]
+    'Owen Price'
     >>> s, t = "The flat is in Band C.", "He moved to the U.S."
     >>> s[slice(*trim(s, 15, len(s)))], t[slice(*trim(t, 16, len(t)))]
     ('Band C', 'U.S.')
     """
     while start < end and sentence[start] in " \t,;:.–—-(\"“‘'*`":  # "*", "`": Markdown's "**1902**", "`max_size`"
+        if sentence[start] in "-–−" and start + 1 < end and sentence[start + 1].isdigit() \
+                and (start == 0 or sentence[start - 1] in " \t(|"):
+            break  # a negative number keeps its sign: "-2" (a goal difference), "-5 degrees"
         start += 1
     while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'*`":
         if sentence[end - 1] == ")" and sentence.count("(", start, end) >= sentence.count(")", start, end):
@@ -195,6 +202,12 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     elif end > start and sentence[end - 1] == "." and not sentence[end:].strip() \
             and re.search(r"(?<![.\w])(?<!\.\s)[A-Z]\.$", sentence[start:end]):
         end -= 1  # the sentence's own period after a lone capital: "Band C." (not "U.S.", nor "John F. Kennedy")
+    if sentence.count("(", start, end) > sentence.count(")", start, end):  # "Owen Price (Eastfield Wanderers": cut, or closed
+        opened = sentence.index("(", start, end)
+        if sentence[start:opened].strip():
+            end = len(sentence[:opened].rstrip())
+        elif 0 <= sentence.find(")", end) - end <= 3:
+            end = sentence.find(")", end) + 1
     return _whole_addresses(sentence, start, end) if end > start else (start, end)
 
 
