@@ -37,7 +37,7 @@ def definition(term: str) -> re.Pattern[str]:
 
 
 #: the words a question names a numbered line by ("agenda item 4", "clause 4.2")
-ITEM_WORDS = "item point step number clause section article paragraph"
+ITEM_WORDS = "item point step number clause section article paragraph rule"
 #: a question naming a numbered line's number ("agenda item 4"; the line: NUMBERED_LINE)
 ITEM_ASKED = re.compile(rf"\b(?:{'|'.join(ITEM_WORDS.split())}|no\.?|#)\s*(\d{{1,2}}(?:\.\d{{1,2}})*)\b", re.I)
 #: what a question asks of a numbered item's body, not its title: "What was decided under item 4?"
