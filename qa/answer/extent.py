@@ -47,7 +47,8 @@ def with_unit(sentence: str, start: int, end: int, question: str = "") -> int:
 
 
 #: units of measure a number may leave behind (symbols: a word's measure is named by the question's words)
-_MEASURE_UNIT = re.compile(r"\s?(Hz|kHz|MHz|GHz|kWh|kW|MW|mAh|dB|bar|psi|rpm|mph|km/h|°C|°F)(?![\w/])")
+_MEASURE_UNIT = re.compile(r"\s?(Hz|kHz|MHz|GHz|kWh|kW|MW|mAh|dB|bar|psi|rpm|mph|km/h|°C|°F|km|m|cm|mm|m²|km²|kg|g|mg|ml|ha|lb|lbs|oz|ft)"
+                           r"(?![\w/²])")
 
 
 def _headline(sentence: str) -> bool:

@@ -17,6 +17,7 @@ import functools
 import re
 from collections.abc import Sequence
 
+from qa.answer.extent import with_unit
 from qa.answer.fit import counted_after_in_other_units, counts_in_units
 from qa.answer.question import ROLES, content_terms, only_a_date, plausible
 from qa.answer.numbered import ITEM_WORDS, numbered_value
@@ -56,13 +57,18 @@ def labelled(line: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     ['14:02 UTC', 'The first alert fired.']
     >>> [[x[a:b] for a, b in labelled(x)] for x in ("- **1902**: The bridge opens.", "**Due:** Friday")]
     [['1902', 'The bridge opens.'], ['Due', 'Friday']]
+    >>> line = "Fischerstube am Steg, fresh lake fish: 400 m"; [line[a:b] for a, b in labelled(line)]
+    ['Fischerstube am Steg, fresh lake fish', '400 m']
     """
     timed = _TIMED_LINE.match(line)
     if timed is not None:
         return timed.span("label"), timed.span("value")
     m = _LABELLED.match(line)
-    if m is None or m.group("label").count("(") != m.group("label").count(")") \
-            or len(re.sub(r"\([^)]*\)", "", m.group("label")).split()) > 5 or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
+    if m is None or m.group("label").count("(") != m.group("label").count(")") or re.search(r"\b(?:said|says|told|asked|added|wrote)\b", m.group("label")):
+        return None
+    words = re.sub(r"\([^)]*\)", "", m.group("label")).split()
+    # a name and what it is, after a comma: "Fischerstube am Steg, fresh lake fish: 400 m" (a user's restaurants)
+    if len(words) > 5 and not (len(words) <= 10 and len(m.group("label").split(",")[0].split()) <= 5 and m.group("label")[:1].isupper()):
         return None
     return m.span("label"), m.span("value")
 
@@ -95,9 +101,13 @@ def _label_terms(line: str, label: tuple[int, int]) -> set[str]:
 
 
 def _one_of(line: str, label: tuple[int, int], asked: set[str]) -> bool:
-    """Does the question name one of the things a label joins ("Showroom and warehouse:" for "Where is the showroom?")?"""
-    parts = re.split(r"\s+(?:and|&)\s+|\s*/\s*", _label_text(line, label))
-    return len(parts) > 1 and any(_terms(p) and _terms(p) <= asked for p in parts)
+    """Does the question name one of the things a label joins ("Showroom and warehouse:" for "Where is
+    the showroom?"), or the name a label opens with before a comma describing it ("Fischerstube am Steg,
+    fresh lake fish:" for "How far is the Fischerstube am Steg?", a user's list of restaurants)?"""
+    text = _label_text(line, label)
+    parts = re.split(r"\s+(?:and|&)\s+|\s*/\s*", text)
+    named = text.split(",")[0] if "," in text and text[:1].isupper() else ""
+    return (len(parts) > 1 and any(_terms(p) and _terms(p) <= asked for p in parts)) or bool(_terms(named) and _terms(named) <= asked)
 
 
 def shares(terms: set[str], asked: set[str]) -> bool:
@@ -188,7 +198,7 @@ def asked_value(question: str, lines: Sequence[str], index: int, kind: str | Non
             typed = typed or [(value[0], value[0] + len(whole))]
     if found is not None and value[0] <= found.start < value[1] and not (numbered and not kind):
         return (found.start, found.end) if typed else None  # ("What was decided under item 4?": all it says)
-    return typed[0] if typed else None
+    return (typed[0][0], with_unit(line, *typed[0], question)) if typed else None  # "400 m", not "400"
 
 
 def _keyed_part(question: str, line: str, value: tuple[int, int]) -> tuple[int, int]:
