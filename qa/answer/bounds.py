@@ -113,7 +113,8 @@ def paired_count(question: str, sentence: str, start: int, end: int) -> tuple[in
 _NUMBER_WORD = (r"\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
                 r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred")
 #: "five of seven trustees present": the part, the whole, what is counted, and what the part is
-_PART_OF_WHOLE = re.compile(rf"\b({_NUMBER_WORD})\s+(?:out\s+)?of\s+(?:the\s+|all\s+)?({_NUMBER_WORD})\s+([a-z-]+)\s+([a-z-]+)", re.I)
+_PART_OF_WHOLE = re.compile(rf"\b(?!one\b)({_NUMBER_WORD})\s+(?:out\s+)?of\s+(?:the\s+|all\s+)?({_NUMBER_WORD})\s+([a-z-]+)\s+"
+                            r"([a-z]+(?:ed|ing)|present|absent|alive|dead|missing|eligible|injured)\b", re.I)
 
 
 def part_of_whole(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -124,6 +125,9 @@ def part_of_whole(question: str, sentence: str, start: int, end: int) -> tuple[i
     >>> s = "The meeting was quorate with five of seven trustees present."
     >>> [s[slice(*part_of_whole(q, s, s.index("seven"), s.index("seven") + 5))] for q in ("How many trustees were present?", "How many trustees are there?")]
     ['five', 'seven']
+    >>> s = "Graduates train at one of the seven Scottish Universities who offer these courses."
+    >>> s[slice(*part_of_whole("How many universities offer ITE?", s, s.index("seven"), s.index("seven") + 5))]
+    'seven'
     """
     if not re.match(r"^\W*how\s+many\b", question, re.I):
         return start, end
