@@ -28,7 +28,7 @@ AGREEMENT = (
     "Title | Director, Harbour Lets Ltd | Tenant\nDate | 14 August 2024 | 16 August 2024\n"
 )
 LETTERS = (
-    "From: Jane Roe\nFlat 4B, Quayside House, Bristol\nTo: Harbour Lets Ltd, 3 Welsh Back, Bristol\n"
+    "From: Jane Roe <jane.roe@example.org>\nFlat 4B, Quayside House, Bristol\nTo: Harbour Lets Ltd, 3 Welsh Back, Bristol\n"
     "Date: 6 January 2025\nSubject: No heating and hot water in Flat 4B\n\nDear Sir or Madam,\n\n"
     "I am writing to report that the boiler in Flat 4B stopped working on the evening of 5 January 2025. "
     "Since then there has been no heating and no hot water in the flat.\n\nYours faithfully,\nJane Roe\n\n"
@@ -46,7 +46,7 @@ LETTERS = (
 def test_a_letter_starts_a_passage_and_its_subject_is_its_section():
     chunks = chunk_document(parse_document("letters.txt", LETTERS), max_words=60)
     starts = [c.text.split("\n")[0] for c in chunks if c.text.startswith("From:")]
-    assert starts == ["From: Jane Roe", "From: Sofia Marsh, Property Manager, Harbour Lets Ltd",
+    assert starts == ["From: Jane Roe <jane.roe@example.org>", "From: Sofia Marsh, Property Manager, Harbour Lets Ltd",
                       "From: Martin Okafor, Director, Harbour Lets Ltd"]
     later = [c for c in chunks if "£1,420" in c.text][0]
     assert later.text.startswith("From:") or later.section == ((7, "Proposed rent from 1 September 2025"),)
@@ -79,9 +79,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
     ("Who is the tenant?", "Jane Roe", "(the \"Tenant\")"),
     ("Who sent the letter about the new rent?", "Martin Okafor", "From: Martin Okafor"),
     ("When was the letter about the proposed rent sent?", "2 June 2025", "Date: 2 June 2025"),
-    ("Who wrote the letter about the heating and hot water?", "Jane Roe", "From: Jane Roe"),  # not the reply's writer
+    ("Who wrote the letter about the heating and hot water?", "Jane Roe", "From: Jane Roe"),
+    ("When did Jane Roe ask for the boiler to be repaired?", "6 January 2025", "Date: 6 January 2025"),  # not the reply's writer
     ("When did Jane Roe write to report the broken boiler?", "6 January 2025", "Date: 6 January 2025"),
     ("Who replied to Jane Roe's letter?", "Sofia Marsh", "From: Sofia Marsh"),
+    ("Who sent the letter of 10 February 2025?", None, None),  # no letter of that date
+    ("What is Jane Roe's e-mail address?", "jane.roe@example.org", "<jane.roe@example.org>"),  # a header's address
     # a signature block set on its side: "When did Jane Roe sign?" got her date of birth
     ("When did Jane Roe sign?", "16 August 2024", "Date | 14 August 2024 | 16 August 2024"),
     ("Who signed for the Landlord?", "Martin Okafor", "Name | Martin Okafor | Jane Roe"),
@@ -92,4 +95,4 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
 def test_a_defined_party_and_a_letter_s_sender_and_date_are_answered(engine, question, expected, quote):
     answer = engine.ask(question)
     assert answer.short_answer == expected, (question, answer.short_answer)
-    assert quote in answer.citations[0].quote
+    assert expected is None or quote in answer.citations[0].quote

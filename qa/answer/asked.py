@@ -22,7 +22,7 @@ from qa.answer.dated import born_unasked, other_date
 from qa.answer.headed import not_a_version
 from qa.answer.kinds import another_number
 from qa.answer.labels import label_unasked, line_of, other_item, other_label
-from qa.answer.letters import letter_header
+from qa.answer.letters import letter_header, subject_unasked
 from qa.answer.measures import other_dimension
 from qa.answer.numbered import numbered_value, other_number
 from qa.answer.question import content_terms, plausible_in
@@ -42,6 +42,8 @@ def restates(q_terms: set[str], span: str) -> bool:
     >>> restates(q, "just hours after Delcy Rodríguez was formally sworn in"), restates(q, "on Monday")
     (True, False)
     """
+    if re.search(r"@|://", span):  # an address spells its owner's name: "sophie.lambert@telenet.be" says more
+        return False
     hits = len(q_terms & set(content_terms(span)))
     return hits >= 2 and hits * 2 >= len(q_terms)
 
@@ -107,7 +109,7 @@ class Asked(NamedTuple):
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
                 or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
-                or signature_of_another(q, lines, idx) or contact_of_unnamed(q, sent, about) \
+                or signature_of_another(q, lines, idx) or contact_of_unnamed(q, sent, about) or subject_unasked(q, sent) \
                 or (CELL_SEP in sent and code_unheld(q, about)) \
                 or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None
                     and numbered_value(q, lines, idx) is None) \

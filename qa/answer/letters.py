@@ -16,10 +16,11 @@ from qa.answer.question import content_terms
 _FROM = re.compile(r"^\s*From\s*:\s*(?P<value>[^,<(\n]*[^,<(\s])", re.I)
 _DATE = re.compile(r"^\s*(?:Date|Sent)\s*:\s*(?P<value>\S.*?)\s*$", re.I)
 #: a question asking who wrote a letter: "Who sent the letter about …?", "Who replied to …?"
-_WHO_WROTE = re.compile(r"^\W*who\s+(?:wrote|sent|replied|answered|responded|signed)\b", re.I)
+_WHO_WROTE = re.compile(r"^\W*who\s+(?:wrote|sent|replied|answered|responded|signed|confirmed|requested|asked|complained"
+                        r"|cancelled|canceled)\b", re.I)
 #: a question asking when a letter was written: "When was the letter about … sent?", "When did Jane Roe write …?"
 _WHEN_WRITTEN = re.compile(r"^\W*(?:when|on\s+what\s+date|what\s+date)\s+(?:was|were|is|did)\b.*\b(?:sent|written|dated|posted"
-                           r"|write|send|reply|respond|answer)\b", re.I)
+                           r"|write|send|reply|respond|answer|ask|request|confirm|complain|cancel)\b", re.I)
 _REPLY = re.compile(r"\b(?:replied|reply|answered|answer|responded|respond)\b", re.I)
 #: a reply's marks: "Subject: Re: …", "Thank you for your letter of 6 January"
 _A_REPLY = re.compile(r"^\s*Subject\s*:\s*(?:re|aw)\s*:|\byour\s+(?:letter|e-?mail|message|note)\b", re.I | re.M)
@@ -107,3 +108,41 @@ def letter_fit(question: str, lines: Sequence[str], index: int) -> tuple[int, bo
     if not (_FROM.match(lines[index]) or _DATE.match(lines[index])):
         return None
     return next((_fit(question, lines, ab) for ab in _letters(lines) if ab[0] <= index <= ab[1]), None)
+
+
+#: "What is Sophie Lambert's e-mail address?": whose address, the name before "'s"
+_WHOSE_ADDRESS = re.compile(r"\b((?:[A-Z][\w’'-]+\s+){0,3}[A-Z][\w’'-]+)['’]s?\s+e-?mail(?:\s+address)?\b|\be-?mail(?:\s+address)?\s+of\s+"
+                            r"((?:[A-Z][\w’'-]+\s+){0,3}[A-Z][\w’'-]+)")
+
+
+def named_address(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
+    """(start, end) of the address in a "From:", "To:" or "Cc:" line ("From: Sophie Lambert <sophie.lambert@telenet.be>")
+    when the question asks for the e-mail address of the person it names; else None.
+
+    >>> line = "From: Sophie Lambert <sophie.lambert@telenet.be>"
+    >>> line[slice(*named_address("What is Sophie Lambert's e-mail address?", [line], 0))], named_address("What is Tom's e-mail?", [line], 0)
+    ('sophie.lambert@telenet.be', None)
+    """
+    whose = _WHOSE_ADDRESS.search(question)
+    sender = re.match(r"^\s*(?:From|To|Cc)\s*:\s*(?P<name>[^<\n]*?)\s*<(?P<address>[^>\s]+@[^>\s]+)>", lines[index], re.I)
+    if whose is None or sender is None:
+        return None
+    name = (whose.group(1) or whose.group(2)).split()
+    return sender.span("address") if all(re.search(rf"\b{re.escape(w)}\b", sender.group("name"), re.I) for w in name) else None
+
+
+_SUBJECT_LINE = re.compile(r"^\s*Subject\s*:", re.I)
+_ASKS_SUBJECT = re.compile(r"\b(?:subject|title|headline|about\s+what|what\b.*\babout)\b", re.I)
+
+
+def subject_unasked(question: str, line: str) -> bool:
+    """Is ``line`` an e-mail's or letter's "Subject:" line while the question does not ask what it is
+    about? "Which room type did Sophie Lambert ask for?" got "July" of "Subject: Room request for July";
+    what the message says is in its body.
+
+    >>> subject_unasked("Which room type did she ask for?", "Subject: Room request for July")
+    True
+    >>> subject_unasked("What was the subject of her e-mail?", "Subject: Room request for July"), subject_unasked("Which room?", "Room 12")
+    (False, False)
+    """
+    return bool(_SUBJECT_LINE.match(line)) and not _ASKS_SUBJECT.search(question)

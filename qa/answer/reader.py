@@ -27,7 +27,7 @@ from qa.answer.question import (
     ALIASES, CHECKED, REASON, plausible, question_word, with_roles_both_ways,
 )
 from qa.answer.competing import letters_fitting_less, rows_asked_less
-from qa.answer.letters import letter_header
+from qa.answer.letters import letter_header, named_address
 from qa.answer.parties import defined_party, defining_first
 from qa.answer.remedies import remedy
 from qa.answer.signatures import signature_value
@@ -342,6 +342,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 or remedy(asked.question, lines, idx) \
                 or signature_value(asked.question, lines, idx) \
                 or defined_party(asked.question, lines[idx]) or letter_header(asked.question, lines, idx) \
+                or named_address(asked.question, lines, idx) \
                 or transposed_cell(asked.question, lines, idx)
             # a remedy of the problem described; "Ext. 5587" under a name; (the "Landlord"); a letter's "From:" or
             # "Date:"; a signature block's "Name" row under "For the Landlord"
