@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "qa.answer.about", "qa.answer.another", "qa.answer.dated", "qa.answer.asked", "qa.answer.bounds", "qa.answer.cells", "qa.answer.columns",
+    "qa.answer.about", "qa.answer.anchored", "qa.answer.another", "qa.answer.dated", "qa.answer.asked", "qa.answer.bounds", "qa.answer.cells", "qa.answer.columns",
     "qa.answer.extent", "qa.answer.fit", "qa.answer.headed", "qa.answer.kinds", "qa.answer.labels", "qa.answer.letters", "qa.answer.parties", "qa.answer.measures", "qa.answer.money", "qa.answer.numbered", "qa.answer.question",
     "qa.answer.remedies", "qa.answer.signatures", "qa.answer.scoring", "qa.answer.spans", "qa.answer.speakers", "qa.answer.tables", "qa.answer.transposed",
     "qa.ingest.chunking",

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from qa.answer.anchored import anchored_value
 from qa.answer.asked import Asked
 from qa.answer.bounds import bounded_amount, paired_count, part_of_whole, range_end_asked
 from qa.answer.definitions import defined_name, description_span
@@ -318,6 +319,7 @@ class ReaderAnswerer(ExtractiveAnswerer):
                 rs, re_ = range_end_asked(question, sent.text, rs, re_)  # "7 April" of "7 April to 12 May" for a start
                 rs, re_ = paired_count(question, sent.text, rs, re_)  # "72 in the clear-lens group", not the total
                 rs, re_ = part_of_whole(question, sent.text, rs, re_)  # "five of seven trustees present": five
+                rs, re_ = anchored_value(question, sent.text, rs, re_)  # "finishes at 11:30", not "starts at 06:00"
                 if asked.sets_aside(ch, idx, rs, re_, lines, about):
                     continue
                 owner.reader_score = evidence
