@@ -236,8 +236,9 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
     label = _labels_asked(question, tuple(lines))[index]
     if label is None or (kind != "when" and only_a_date(lines[index][slice(*label)])):
         return None  # "How many people were killed …?" over "- 1941: Bombs fall on Brenn Street, killing nine people."
-    if lines[index][slice(*label)].lower() in _HEADER_FIELDS:
-        return None  # "Subject: Freezer order" names no purchase order number, "Cc: Aisha Bello" nobody she replaced
+    if lines[index][slice(*label)].lower() in _HEADER_FIELDS | _STRUCTURE_FIELDS:
+        return None  # "Subject: Freezer order" names no purchase order number, "Cc: Aisha Bello" nobody she replaced,
+        # "Proposal: expand the League" nobody who proposed it
     if kind != "who" and re.fullmatch(rf"{ROLES}s?", lines[index][slice(*label)], re.I):
         return None  # "Customer: Jonas Richter" says which grinder he had no more than who he is (a user's chat)
     return label if not kind or plausible(kind, lines[index][slice(*label)]) else None
@@ -245,6 +246,9 @@ def asked_label(question: str, lines: Sequence[str], index: int, kind: str | Non
 
 #: an e-mail's or memo's header fields: the name of a field, never what a question asks for
 _HEADER_FIELDS = frozenset("from to cc bcc subject date sent re fw fwd attachment attachments reply-to importance memo".split())
+#: what minutes and reports call their parts: a part's kind, never an answer ("5. Proposal: raise the match fee")
+_STRUCTURE_FIELDS = frozenset("proposal motion decision resolution action note notes item agenda question answer summary "
+                              "result outcome vote status comment comments description details background update".split())
 
 
 @functools.lru_cache(maxsize=1024)
