@@ -24,6 +24,8 @@ def other_kind_of(question: str, column: str) -> bool:
     (True, False)
     >>> other_kind_of("How much does shipping within Germany cost?", "Shipping cost")
     False
+    >>> other_kind_of("How many guests can stay in the Lake Suite?", "Max. guests")
+    False
     """
     words = column.split()
     if len(words) < 2:
@@ -31,7 +33,12 @@ def other_kind_of(question: str, column: str) -> bool:
     before = re.findall(rf"\b([\w’'-]+)\s+{re.escape(words[-1])}\b", question, re.I)
     own = set(content_terms(column))
     # a name before it is the question's subject, no kind: "How much does shipping within Germany cost?"
-    return any(content_terms(b) and not b[:1].isupper() and not set(content_terms(b)) & own for b in before)
+    return any(content_terms(b) and not b[:1].isupper() and not set(content_terms(b)) & own and b.lower() not in _QUANTIFIERS
+               for b in before)
+
+
+#: words that say how many or which, never what kind: "How many guests …?" asks for "Max. guests"
+_QUANTIFIERS = frozenset("many much few more most which what whose all any some no each every other".split())
 
 
 def _only_a_modifier(question: str, column: str) -> bool:

@@ -138,7 +138,7 @@ def joined_to_asked(question: str, sentence: str, start: int, end: int) -> bool:
 
 _HOW_MANY = re.compile(r"^\W*(?:.*\b)?how many\b", re.I)
 #: a number measured in a unit of mass, volume, length or temperature ("1 kg", "190°C"), not "of" something
-_MEASURED = re.compile(r"\d\s?(?:kg|g|mg|lbs?|oz|ml|l|litres?|liters?|cl|dl|cm|mm|km|(?-i:m)|metres?|meters?|kilograms?|grams?|ounces?|"
+_MEASURED = re.compile(r"\d\s?(?:m²|km²|sq\.? ?m|square (?:metres|meters|feet|miles)|kg|g|mg|lbs?|oz|ml|l|litres?|liters?|cl|dl|cm|mm|km|(?-i:m)|metres?|meters?|kilograms?|grams?|ounces?|"
                        r"tons?|tonnes?|feet|ft|inch(?:es)?|miles?|degrees?|°\s*[CF]?)(?![\w°])(?!\s+of\b)", re.I)
 #: the units themselves, in a question that counts them ("How many grams …?")
 _UNIT_WORDS = re.compile(r"\b(?:kgs?|kilo\w*|grams?|mg|lbs?|pounds|ounces?|oz|ml|millilit\w+|millimet\w+|tones?|lit(?:re|er)s?|cm|centimet\w+|mm|km|"
