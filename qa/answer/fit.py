@@ -281,6 +281,8 @@ def not_the_contact_asked(question: str, span: str) -> bool:
     (True, False)
     >>> not_the_contact_asked("What is the office's phone number?", "Strandveien 44, 1366")
     True
+    >>> not_the_contact_asked("What is the phone number of the night porter?", "22:00 to 07:00")
+    True
     >>> not_the_contact_asked("What is the agent's email address?", "Priya Raman"), not_the_contact_asked("Who sent the email?", "Ann")
     (True, False)
     >>> not_the_contact_asked("What is the address of the museum?", "1093377"), not_the_contact_asked("What is its address?", "12 Market Square")
@@ -295,7 +297,8 @@ def not_the_contact_asked(question: str, span: str) -> bool:
         return not re.search(r"\b[A-ZÀ-Þ][^\W\d_]", span) or bool(re.search(r"@|://|\bwww\.", span))
     if _ASKS_PHONE.search(question) and re.search(r"\b(?:what|which)\b", question, re.I):
         digits = len(re.findall(r"\d", span))  # not "17" (a parking space), nor "Strandveien 44, 1366" (an address)
-        return digits < 6 or len(re.findall(r"[^\W\d_]", span)) > digits
+        # nor "22:00 to 07:00" (a night porter's hours)
+        return digits < 6 or len(re.findall(r"[^\W\d_]", span)) > digits or bool(re.search(r"\b\d{1,2}:\d\d\b", span))
     return False
 
 
