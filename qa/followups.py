@@ -66,6 +66,8 @@ def with_other_part(question: str, previous: str) -> str | None:
     ('What pace are intervals?', 'How long did the cavalry stay?')
     >>> with_other_part("And for a child?", "How much is an adult ticket?")
     'How much is an adult ticket for a child?'
+    >>> with_other_part("And for an adult?", "How much is an extra bed for a child under 12?")
+    'How much is an extra bed for an adult?'
     >>> with_other_part("And what is the price?", "How much is it?") is None, with_other_part("so?", "Who won?") is None
     (True, True)
     >>> with_other_part("And then what happened?", "Who won?") is None, with_other_part("And the long run?", "What pace is the tempo run?")
@@ -120,6 +122,10 @@ _TIMES = re.compile(r"\d|\b(?:week(?:day|end)s?|(?:mon|tues|wednes|thurs|fri|sat
                     r"|november|december|spring|summer|autumn|winter|term|semester)\b", re.I)
 
 
+#: an age or a bound qualifying the object before it: "under 12", "over 65", "aged 6 to 11"
+_AGED = re.compile(r"\s+(?:under|over|below|above|aged|from)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?(?:\s+years?(?:\s+old)?)?", re.I)
+
+
 def _alike(part: str, obj: str) -> bool:
     """Can ``part`` stand for ``obj``, the object of one of the previous question's prepositions? A
     time for a time ("staff salaries" is no "2025"), a phrase with an article for one ("the landlord"
@@ -142,6 +148,8 @@ def _other_object(prep: str, part: str, body: str) -> str | None:
     for at in reversed(preps):
         rest = re.search(rf"\s+{_PREPOSITION}\s", body[at.end():], re.I)
         end = at.end() + rest.start() if rest else len(body)
+        qualifier = _AGED.match(body, end)  # "a child under 12": the age goes with the child
+        end = qualifier.end() if qualifier and not re.search(r"\d", part) else end
         if swap_prep and _TIMES.search(body[at.end():end]):
             return f"{body[: at.start()]}{prep} {part}{body[end:]}"
         if not swap_prep and (prep or _alike(part, body[at.end():end])):
