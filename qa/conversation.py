@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.answer.definitions import TITLES
-from qa.followups import follow_up_of, it_names, of_what
+from qa.followups import follow_up_of, it_names, of_what, that_one
 from qa.topics import AUX, DETERMINERS, WH, WORD, topic_of, without_shared_tail
 from qa.types import Answer
 
@@ -309,7 +309,7 @@ def rewrite_text(question: str, previous_question: str, previous_answer: str | N
     Longer than 60 lines: one pass over the pronouns, each replaced by its class's referent in place.
     """
     previous = _without_added_topic(previous_question)  # its names and topic, not an older turn's in brackets
-    if question and (swapped := follow_up_of(question, previous)):
+    if question and (swapped := follow_up_of(question, previous) or that_one(question, previous)):
         return swapped
     if question and previous and (wh := _ELLIPSIS.match(question)):
         kept = re.search(r"\([^()]*\)(?=[?.!]*$)", previous_question) if _ELLIPSIS.match(previous) else None

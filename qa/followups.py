@@ -213,3 +213,28 @@ def of_what(topic: str) -> str:
     """
     m = _ATTRIBUTE_OF.match(topic)
     return m.group(1) if m else topic
+
+
+#: "that week", "the same round": a numbered thing the previous question named ("in week 43")
+_THAT_ONE = re.compile(r"\b(?:(in|on|at|for|during)\s+)?(?:that|this|the\s+same)\s+(week|month|round|room|item|session|term|quarter|season"
+                       r"|ticket|match|game|flight|route|stage|level|grade|year\s+group|unit|chapter|clause|section)\b", re.I)
+
+
+def that_one(question: str, previous: str) -> str | None:
+    """``question`` with "that week" (or round, room …) replaced by the numbered one the previous
+    question named: "How many room nights were sold that week?" after "… in week 43?" is "… in week
+    43?" (a user's chat refused it); None when there is no such pair.
+
+    >>> that_one("How many room nights were sold that week?", "And what was the occupancy in week 43?")
+    'How many room nights were sold in week 43?'
+    >>> that_one("Who won in that round?", "Who played in round 5?"), that_one("Who won that week?", "Who won?")
+    ('Who won in round 5?', None)
+    """
+    m = _THAT_ONE.search(question)
+    if m is None:
+        return None
+    named = re.search(rf"\b{re.escape(m.group(2))}\s+(\w*\d[\w.-]*)", previous, re.I)
+    if named is None:
+        return None
+    prep = m.group(1) or "in"
+    return f"{question[: m.start()]}{prep} {m.group(2)} {named.group(1)}{question[m.end():]}"
