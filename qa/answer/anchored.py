@@ -13,6 +13,8 @@ from qa.answer.extent import with_unit
 from qa.answer.question import content_terms
 from qa.answer.spans import spans_of
 
+#: a question asking when something starts or ends
+_ENDS = re.compile(r"\b(?:start|starts|begin|begins|open|opens|finish|finishes|end|ends|close|closes|leave|leaves|arrive|arrives)\b", re.I)
 #: words that lead to a value and say nothing of what it is ("at", "of", "is": "finishes at 11:30")
 _LINKS = frozenset("at of is was are were be to from by on in for about around approximately a an the its their per".split())
 
@@ -49,13 +51,17 @@ def anchored_value(question: str, sentence: str, start: int, end: int) -> tuple[
     found = [x for x in spans_of(sentence) if x.start <= start < x.end or start <= x.start < end]
     if not asked or len(found) != 1 or found[0].kind not in ("date", "number"):
         return start, end
+    shape = _shape(sentence, found[0].start, found[0].end)
+    # only a time of day after a verb of starting or ending, an amount after "… of" (on SQuAD every other
+    # value the question's word stands before was as often not the answer)
+    if not (shape == "clock" and _ENDS.search(question)) and not (shape == "amount" and re.search(r"\bhow\s+much\b", question, re.I)):
+        return start, end
     own = _anchor(sentence, found[0].start)
     if not own or own & asked:  # the span stands after no word, or after one of the question's: it stays
         return start, end
-    shape = _shape(sentence, found[0].start, found[0].end)
     others = [x for x in spans_of(sentence) if x.kind == found[0].kind and (x.start >= end or x.end <= start)
               and _shape(sentence, x.start, x.end) == shape]  # a clock time for a clock time, not "Friday"
-    anchored = [x for x in others if _anchor(sentence, x.start) & asked]
+    anchored = [x for x in others if _anchor(sentence, x.start) & asked and (shape == "clock" or re.search(r"\bof\s*[€$£¥]?\s*$", sentence[:x.start]))]
     if len(anchored) != 1:
         return start, end
     a, b = anchored[0].start, anchored[0].end

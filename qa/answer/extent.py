@@ -41,11 +41,16 @@ def with_unit(sentence: str, start: int, end: int, question: str = "") -> int:
         if m:
             return m.end()
         m = _MEASURE_UNIT.match(sentence, end)
-        if m and question and not re.search(rf"\b{re.escape(m.group(1))}", question, re.I):
+        if m and question and not re.search(rf"\b{re.escape(m.group(1))}", question, re.I) \
+                and not re.search(_UNIT_NAMES.get(m.group(1), r"(?!x)x"), question, re.I):  # "How many kilometers …?": "300"
             return m.end()
     return end
 
 
+#: a unit symbol's name, in a question that counts in it ("How many kilometers …?" takes "300", not "300 km")
+_UNIT_NAMES = {"km": r"\bkilomet", "m": r"\bmet(?:re|er)", "cm": r"\bcentimet", "mm": r"\bmillimet", "kg": r"\bkilo",
+               "g": r"\bgram", "mg": r"\bmilligram", "ml": r"\bmillilit", "ha": r"\bhectare", "lb": r"\bpound", "lbs": r"\bpound",
+               "oz": r"\bounce", "ft": r"\bfe?e?t|\bfoot", "m²": r"\bsquare", "km²": r"\bsquare"}
 #: units of measure a number may leave behind (symbols: a word's measure is named by the question's words)
 _MEASURE_UNIT = re.compile(r"\s?(Hz|kHz|MHz|GHz|kWh|kW|MW|mAh|dB|bar|psi|rpm|mph|km/h|°C|°F|km|m|cm|mm|m²|km²|kg|g|mg|ml|ha|lb|lbs|oz|ft)"
                            r"(?![\w/²])")

@@ -182,7 +182,9 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     >>> s = "5 | Dockside United | 12 | 14 | -2 | 10"; s[slice(*trim(s, s.index("-2"), s.index("-2") + 2))]
     '-2'
     >>> s = "Owen Price (Eastfield Wanderers) scored"; s[slice(*trim(s, 0, s.index(")")))]
-    'Owen Price'
+    'Owen Price (Eastfield Wanderers)'
+    >>> s = "the Warsaw City Council (Rada Miasta Stołecznego Warszawy)"; s[slice(*trim(s, 4, s.index(" Stoł")))]
+    'Warsaw City Council'
     >>> s, t = "The flat is in Band C.", "He moved to the U.S."
     >>> s[slice(*trim(s, 15, len(s)))], t[slice(*trim(t, 16, len(t)))]
     ('Band C', 'U.S.')
@@ -204,10 +206,10 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
         end -= 1  # the sentence's own period after a lone capital: "Band C." (not "U.S.", nor "John F. Kennedy")
     if sentence.count("(", start, end) > sentence.count(")", start, end):  # "Owen Price (Eastfield Wanderers": cut, or closed
         opened = sentence.index("(", start, end)
-        if sentence[start:opened].strip():
-            end = len(sentence[:opened].rstrip())
-        elif 0 <= sentence.find(")", end) - end <= 3:
+        if 0 <= sentence.find(")", end) - end <= 3:  # "n = 4 (or 216 + 1": its bracket closes right after
             end = sentence.find(")", end) + 1
+        elif sentence[start:opened].strip():
+            end = len(sentence[:opened].rstrip())
     return _whole_addresses(sentence, start, end) if end > start else (start, end)
 
 
