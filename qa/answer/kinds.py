@@ -42,7 +42,11 @@ is the rent paid?")? On SQuAD's dev half no "how old" gold answer is a calendar 
     (True, False)
     >>> other_kind("How is the rent paid?", "£1,350 per calendar month"), other_kind("How is the rent paid?", "by standing order")
     (True, False)
+    >>> other_kind("What is Sam Okafor's job title?", "sam.okafor@tessera.example"), other_kind("What is his e-mail?", "sam@x.example")
+    (True, False)
     """
+    if "@" in span and not re.search(r"\b(?:e-?mail|address|contact|reach|write|send|sent|who)\b", question, re.I):
+        return True  # "sam.okafor@tessera.example" is no job title (a user's support thread)
     if _LEGAL_FORM.fullmatch(span.strip(" .,")) or (_HOW_PAID.match(question) and _AMOUNT.search(span)):
         return True  # (on SQuAD's five "how is it paid/funded" questions every answer is a means)
     if _HOW_OLD.match(question) and _CALENDAR_DATE.search(span) and not re.search(r"\b(?:years?|months?|weeks?|days?)\s+old\b", span):

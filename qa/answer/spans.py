@@ -189,12 +189,12 @@ def trim(sentence: str, start: int, end: int) -> tuple[int, int]:
     >>> s[slice(*trim(s, 15, len(s)))], t[slice(*trim(t, 16, len(t)))]
     ('Band C', 'U.S.')
     """
-    while start < end and sentence[start] in " \t,;:.–—-(\"“‘'*`":  # "*", "`": Markdown's "**1902**", "`max_size`"
+    while start < end and sentence[start] in " \t,;:.–—-(\"“‘'*`<":  # "*", "`": Markdown's "**1902**", "`max_size`"
         if sentence[start] in "-–−" and start + 1 < end and sentence[start + 1].isdigit() \
                 and (start == 0 or sentence[start - 1] in " \t(|"):
             break  # a negative number keeps its sign: "-2" (a goal difference), "-5 degrees"
         start += 1
-    while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'*`":
+    while end > start and sentence[end - 1] in " \t,;:–—-)\"”’'*`>":  # ">": an address's "<…>"
         if sentence[end - 1] == ")" and sentence.count("(", start, end) >= sentence.count(")", start, end):
             break  # the bracket the span opened: "General Counsel (on leave)" keeps it
         end -= 1
