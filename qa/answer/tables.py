@@ -113,14 +113,14 @@ def _column_words(question: str) -> set[str]:
         return set(content_terms("date" + ends + starts))
     if re.match(r"^\W*where\b", question, re.I):
         return set(content_terms("room location venue place address"))
-    words = ""
-    if re.search(r"\b(?:cost|costs|charged?|pay)\b", question, re.I):  # "How much does the E-700 cost?": its "Price"
-        words += " price cost fee charge"
-    if re.match(r"^\W*who\b", question, re.I):  # "Who runs football?": its "Leader"
-        words += " leader coach teacher instructor host organiser organizer contractor engineer technician assignee owner"
-    if re.search(r"\b(?:e-?mail|phone|telephone)\b", question, re.I):  # "the e-mail address of the SENCo": its "Contact"
-        words += " contact"
-    return set(content_terms(words))
+    return set(content_terms(" ".join(words for asks, words in _ASKS_COLUMN if re.search(asks, question, re.I))))
+
+
+#: what a question asks a column by without naming it: "How much does the E-700 cost?" its "Price", "Who runs
+#: football?" its "Leader", "the e-mail address of the SENCo" its "Contact", "What was the result of A v B?" its "Score"
+_ASKS_COLUMN = ((r"\b(?:cost|costs|charged?|pay)\b", "price cost fee charge"), (r"\b(?:e-?mail|phone|telephone)\b", "contact"),
+                (r"^\W*who\b", "leader coach teacher instructor host organiser organizer contractor engineer technician assignee owner"),
+                (r"\b(?:result|score|won|win|beat|lost)\b", "score result"))
 
 
 def asked_cell(question: str, lines: Sequence[str], index: int) -> tuple[int, int] | None:
