@@ -24,7 +24,7 @@ from qa.answer.labels import shares
 from qa.answer.question import DATE, content_terms, question_word
 from qa.answer.scoring import Candidate, section_of
 from qa.answer.spans import Span, spans_of
-from qa.ingest.chunking import heading_of, heading_words
+from qa.ingest.chunking import LETTER_LEVEL, heading_of, heading_words
 from qa.pointers import ITEM_BODY, NUMBERED_LINE, asked_item
 from qa.types import Sentence
 
@@ -96,7 +96,9 @@ def _heading_above(c: Candidate, asked: str) -> tuple[int, Sentence, tuple[int, 
         span = heading_span(found[2], asked) if found is not None else None
         if found is not None and span is not None:
             return i, Sentence(*found[1], found[2]), span
-    for (_, words), (start, end) in zip(reversed(chunk.section), reversed(chunk.section_spans)):
+    for (level, words), (start, end) in zip(reversed(chunk.section), reversed(chunk.section_spans)):
+        if level >= LETTER_LEVEL:  # a letter's subject ("Room request for July") dates nothing it says
+            continue
         span = heading_span(words, asked)
         if span is not None:
             return c.index, Sentence(start, end, words), span
