@@ -23,6 +23,8 @@ _OTHER_NUMBER_BEFORE = re.compile(r"\b(?:registered|registration|company|charity
                                   r"|ticket|case|customer|membership|licen[cs]e|serial)\b[^.;]{0,40}?(?:\bnumber|\bno\.?|\bnr\.?|#|:)\s*$", re.I)
 
 
+#: a letter's greeting, no one's name: "Sir", "Madam", "Sir or Madam", "all"
+_SALUTATION = re.compile(r"(?:dear\s+)?(?:sir|madam|sir\s+or\s+madam|madam\s+or\s+sir|sirs|all|colleagues|everyone)", re.I)
 #: "How is the rent paid?": the means (by standing order, through taxes), never the amount
 _HOW_PAID = re.compile(r"^\W*how\s+(?:is|are|was|were|do|does|did|can|could|should|must|will)\b.*\b(?:paid|pay|payable|funded|financed)\W*$", re.I)
 _AMOUNT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|per\s?cent|euros?|pounds?|dollars?)\b|\b(?:EUR|USD|GBP|CHF)\s?\d", re.I)
@@ -40,6 +42,8 @@ is the rent paid?")? On SQuAD's dev half no "how old" gold answer is a calendar 
     (True, False)
     >>> other_kind("Who is the engineer?", "Ltd"), other_kind("Who maintains the lift?", "Apex Lifts Ltd")
     (True, False)
+    >>> other_kind("What is her husband's name?", "Madam"), other_kind("Who wrote?", "Sophie Lambert")
+    (True, False)
     >>> other_kind("How is the rent paid?", "£1,350 per calendar month"), other_kind("How is the rent paid?", "by standing order")
     (True, False)
     >>> other_kind("What is Sam Okafor's job title?", "sam.okafor@tessera.example"), other_kind("What is his e-mail?", "sam@x.example")
@@ -47,6 +51,8 @@ is the rent paid?")? On SQuAD's dev half no "how old" gold answer is a calendar 
     """
     if "@" in span and not re.search(r"\b(?:e-?mail|address|contact|reach|write|send|sent|who)\b", question, re.I):
         return True  # "sam.okafor@tessera.example" is no job title (a user's support thread)
+    if _SALUTATION.fullmatch(span.strip(" .,")):  # "Madam" of "Dear Sir or Madam," names nobody
+        return True
     if _LEGAL_FORM.fullmatch(span.strip(" .,")) or (_HOW_PAID.match(question) and _AMOUNT.search(span)):
         return True  # (on SQuAD's five "how is it paid/funded" questions every answer is a means)
     if _HOW_OLD.match(question) and _CALENDAR_DATE.search(span) and not re.search(r"\b(?:years?|months?|weeks?|days?)\s+old\b", span):
