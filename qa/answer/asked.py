@@ -24,7 +24,7 @@ from qa.answer.kinds import another_number
 from qa.answer.labels import label_unasked, line_of, other_item, other_label
 from qa.answer.letters import letter_header, subject_unasked
 from qa.answer.measures import other_dimension
-from qa.answer.numbered import numbered_value, other_number
+from qa.answer.numbered import numbered_value, other_number, title_unasked
 from qa.answer.question import content_terms, plausible_in
 from qa.answer.scoring import section_of
 from qa.answer.signatures import contact_of_unnamed, signature_of_another
@@ -108,7 +108,7 @@ class Asked(NamedTuple):
             return True
         line, before = line_of(ch, idx)
         if is_header_row(lines, idx) or (other_item(q, lines, idx) and numbered_value(q, lines, idx) is None) \
-                or unnamed_key(q, lines, idx) or other_number(q, line) or other_value(q, sent) \
+                or unnamed_key(q, lines, idx) or other_number(q, line) or title_unasked(q, sent) or other_value(q, sent) \
                 or signature_of_another(q, lines, idx) or contact_of_unnamed(q, sent, about) or subject_unasked(q, sent) \
                 or (CELL_SEP in sent and code_unheld(q, about)) \
                 or (other_label(q, line, ch.text.split("\n"), about) and letter_header(q, lines, idx) is None

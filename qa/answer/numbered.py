@@ -84,3 +84,20 @@ def other_number(question: str, line: str) -> bool:
     if asked is not None and re.search(rf"\b{re.escape(asked.group())}\b", line, re.I):
         return False  # "9.2 … under section 21 of the Housing Act": the line names what the question does
     return asked is not None and m is not None and m.group(1) != asked.group(1)
+
+
+def title_unasked(question: str, line: str) -> bool:
+    """Is ``line`` a numbered item's title ("4. Treasurer's report", "5. Proposal: raise the match fee
+    from £42 to £45") while the question names no item? A title says what the item is about, not what
+    was said or decided under it (a user's AGM minutes answered the year's income with "Treasurer's report").
+
+    >>> title_unasked("What was the income for the year?", "4. Treasurer's report"), title_unasked("What was item 4?", "4. Treasurer's report")
+    (True, False)
+    >>> title_unasked("What is the rent?", "2.1 The rent is £1,350 per calendar month.")
+    False
+    """
+    m = NUMBERED_LINE.match(line)
+    if m is None or _ITEM_ASKED.search(question):
+        return False
+    title = line[m.end():].strip()
+    return len(title.split()) <= 14 and not re.search(r"[.!?]$", title) and "|" not in title
