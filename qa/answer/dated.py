@@ -15,6 +15,8 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTHS})\.?,?
                              rf"|\b({_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
 #: "November 2025" (no day before it)
 _MONTH_YEAR = re.compile(rf"(?<!\d\s)(?<!\d)\b({_MONTHS})\.?,?\s+((?:19|20)\d\d)\b", re.I)
+#: a named thing's year: "Spring Season 2024", "Autumn Fair 2025" (capitalised words, then the year)
+_NAMED_YEAR = re.compile(r"\b((?:[A-Z][\w-]*\s+){1,3})((?:19|20)\d\d)\b")
 #: a financial year: "2024/25", "2024-25", "2024/2025"
 _FINANCIAL_YEAR = re.compile(r"\b((?:19|20)\d\d)\s*[/–-]\s*(\d\d(?:\d\d)?)\b")
 #: a birth date: "born 2 March 1991", "(born 2 March 1991", "date of birth: 2 March 1991", "b. 1991"
@@ -82,8 +84,13 @@ def other_date(question: str, sentence: str, heading: str = "") -> bool:
     False
     >>> other_date("What was the lift budget in 2025/26?", "Lift maintenance | £3,900 | £4,725", "Service Charge Statement 2024/25")
     True
+    >>> other_date("Who won the Spring Season 2024?", "Hilltop Rangers won the Spring Season 2025.", "AGM minutes")
+    True
+    >>> other_date("Who won the Spring Season 2025?", "Hilltop Rangers won the Spring Season 2025.")
+    False
     """
-    if heading and not (_days(sentence) or _months(sentence) or _financial_years(sentence) or _BARE_MONTH.search(sentence)):
+    if heading and not (_days(sentence) or _months(sentence) or _financial_years(sentence) or _BARE_MONTH.search(sentence)
+                        or _NAMED_YEAR.search(sentence)):
         sentence = heading
     asked_days, said_days = _days(question), _days(sentence)
     if asked_days and said_days and not asked_days & said_days:
@@ -98,4 +105,9 @@ def other_date(question: str, sentence: str, heading: str = "") -> bool:
     if asked_months and bare and not {m for m, _ in asked_months} & bare and not _years(sentence) - {y for _, y in asked_months}:
         return True
     asked_years, said_years = _financial_years(question), _financial_years(sentence)
-    return bool(asked_years and said_years and not asked_years & said_years)
+    if asked_years and said_years and not asked_years & said_years:
+        return True
+    # a named thing of another year: "Hilltop Rangers won the Spring Season 2025." for "… the Spring Season 2024?"
+    named = {(m.group(1).lower(), m.group(2)) for m in _NAMED_YEAR.finditer(question)}
+    said = {(m.group(1).lower(), m.group(2)) for m in _NAMED_YEAR.finditer(sentence)}
+    return any(n == w and y != z for n, y in named for w, z in said) and not named & said
