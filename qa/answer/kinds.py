@@ -23,6 +23,9 @@ _OTHER_NUMBER_BEFORE = re.compile(r"\b(?:registered|registration|company|charity
                                   r"|ticket|case|customer|membership|licen[cs]e|serial)\b[^.;]{0,40}?(?:\bnumber|\bno\.?|\bnr\.?|#|:)\s*$", re.I)
 
 
+#: a question asking when a place is open, and the days that answer it without a time
+_ASKS_HOURS = re.compile(r"\bopening\s+(?:times|hours)\b|\bhours\s+of\s+opening\b", re.I)
+_DAYS = r"mon|tue|wed|thu|fri|sat|sun|week|weekend|every|all\s+day"
 #: a letter's greeting, no one's name: "Sir", "Madam", "Sir or Madam", "all"
 _SALUTATION = re.compile(r"(?:dear\s+)?(?:sir|madam|sir\s+or\s+madam|madam\s+or\s+sir|sirs|all|colleagues|everyone)", re.I)
 #: "How is the rent paid?": the means (by standing order, through taxes), never the amount
@@ -44,6 +47,10 @@ is the rent paid?")? On SQuAD's dev half no "how old" gold answer is a calendar 
     (True, False)
     >>> other_kind("What is her husband's name?", "Madam"), other_kind("Who wrote?", "Sophie Lambert")
     (True, False)
+    >>> other_kind("What are the opening times of the café?", "sports centre"), other_kind("What are the opening hours?", "daily 9:00 to 17:00")
+    (True, False)
+    >>> other_kind("What are the opening times of the café?", "3 hours in the car park")
+    True
     >>> other_kind("How is the rent paid?", "£1,350 per calendar month"), other_kind("How is the rent paid?", "by standing order")
     (True, False)
     >>> other_kind("What is Sam Okafor's job title?", "sam.okafor@tessera.example"), other_kind("What is his e-mail?", "sam@x.example")
@@ -53,6 +60,9 @@ is the rent paid?")? On SQuAD's dev half no "how old" gold answer is a calendar 
         return True  # "sam.okafor@tessera.example" is no job title (a user's support thread)
     if _SALUTATION.fullmatch(span.strip(" .,")):  # "Madam" of "Dear Sir or Madam," names nobody
         return True
+    if _ASKS_HOURS.search(question) and not re.search(rf"\d{{1,2}}[:.]\d\d|\d\s?(?:am|pm|a\.m|p\.m)\b|\b(?:closed|daily|{_DAYS})",
+                                                      span, re.I):
+        return True  # "sports centre" of "Opening times of the sports centre:" gives no time
     if _LEGAL_FORM.fullmatch(span.strip(" .,")) or (_HOW_PAID.match(question) and _AMOUNT.search(span)):
         return True  # (on SQuAD's five "how is it paid/funded" questions every answer is a means)
     if _HOW_OLD.match(question) and _CALENDAR_DATE.search(span) and not re.search(r"\b(?:years?|months?|weeks?|days?)\s+old\b", span):
