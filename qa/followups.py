@@ -210,7 +210,11 @@ def of_what(topic: str) -> str:
 
     >>> of_what("the price of the E-500"), of_what("the operation that captured Maduro")
     ('the E-500', 'the operation that captured Maduro')
+    >>> of_what("the score between Canal Street FC and Foundry Lane")
+    'the match between Canal Street FC and Foundry Lane'
     """
+    if (match := re.match(r"^the\s+(?:score|result)\s+(?:between|of)\s+(\S.*)$", topic, re.I)):
+        return f"the match between {match.group(1)}"  # "it" of "What was the score between A and B?" is the match
     m = _ATTRIBUTE_OF.match(topic)
     return m.group(1) if m else topic
 
