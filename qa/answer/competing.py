@@ -9,8 +9,7 @@ from collections.abc import Sequence
 
 from qa.answer.letters import asks_a_letter, letter_fit
 from qa.answer.scoring import Candidate
-from qa.answer.tables import _RULE as MARKDOWN_RULE
-from qa.answer.tables import CELL_SEP, cells, is_header_row, lines_of
+from qa.answer.tables import CELL_SEP, MARKDOWN_RULE, cells, is_header_row, lines_of
 from qa.ingest.chunking import names_columns
 
 

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from qa.answer.extent import with_unit
 from qa.answer.fit import counted_after_in_other_units, counts_in_units
 from qa.answer.question import ROLES, content_terms, only_a_date, plausible
-from qa.answer.numbered import ITEM_WORDS, numbered_value
+from qa.answer.numbered import numbered_value
 from qa.answer.spans import Span, spans_of
+from qa.pointers import ITEM_WORDS
 from qa.types import Chunk
 
 

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from qa.answer.question import content_terms
 from qa.pointers import ITEM_ASKED as _ITEM_ASKED
 from qa.pointers import ITEM_BODY as _OF_THE_BODY
-from qa.pointers import ITEM_WORDS, NUMBERED_LINE
-
-__all__ = ["ITEM_WORDS", "numbered_value", "other_number"]
+from qa.pointers import NUMBERED_LINE
 
 #: a minute's decision line: "Decision: the board approved …", "Resolved: …"
 _DECISION = re.compile(r"^\W*(?:decisions?|resolutions?|resolved|agreed)\b", re.I)

@@ -52,12 +52,12 @@ def row_at(lines: Sequence[str], index: int) -> str:
 
 
 #: a Markdown table's rule under its header: "|---|:---:|"
-_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+MARKDOWN_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
 
 
 def _in_table(line: str, width: int) -> bool:
     """A row of ``width`` cells, or a Markdown rule (which stands between the header and the rows)."""
-    return len(cells(line)) == width or bool(_RULE.match(line))
+    return len(cells(line)) == width or bool(MARKDOWN_RULE.match(line))
 
 
 def header_of(lines: Sequence[str], index: int) -> int | None:
@@ -76,7 +76,7 @@ def header_of(lines: Sequence[str], index: int) -> int | None:
     found, i = None, index - 1
     while i >= 0 and _in_table(lines[i], width):
         # a Markdown table's header stands above its rule, whatever it holds ("| Product line | … | Q3 total |")
-        if cells(lines[i]) and (names_columns(lines[i]) or (i + 1 < len(lines) and _RULE.match(lines[i + 1]))):
+        if cells(lines[i]) and (names_columns(lines[i]) or (i + 1 < len(lines) and MARKDOWN_RULE.match(lines[i + 1]))):
             found = i
         i -= 1
     above = getattr(lines, "above", "")
@@ -100,7 +100,7 @@ def _run(lines: Sequence[str], index: int) -> tuple[int, int]:
 def is_header_row(lines: Sequence[str], index: int) -> bool:
     """Is ``lines[index]`` the header row of a table (rows of as many cells follow it)?"""
     width = len(cells(lines[index]))
-    after = index + 2 if index + 1 < len(lines) and _RULE.match(lines[index + 1]) else index + 1
+    after = index + 2 if index + 1 < len(lines) and MARKDOWN_RULE.match(lines[index + 1]) else index + 1
     return bool(width) and names_columns(lines[index]) and after < len(lines) and len(cells(lines[after])) == width \
         and header_of(lines, after) == index
 

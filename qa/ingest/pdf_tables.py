@@ -115,10 +115,11 @@ def _rows(group: list[list[tuple[int, str]]], known: list[tuple[int, int]] | Non
         placed = [_placed(_unglued(cells, starts), known) for cells in group]
         if any(cells is None for cells in placed) or (placed == group and max(map(len, group)) < 2):
             return None  # not in the table's columns; or a heading, a line of prose under the table
-        columns, group = starts, placed
+        columns, group = starts, placed  # parted already
+    elif len(columns) >= MIN_COLUMNS:
+        group = [_unglued(cells, columns) for cells in group]
     if len(columns) < MIN_COLUMNS:
         return None
-    group = [_unglued(cells, columns) for cells in group]
     full = [i for i, cells in enumerate(group) if len(cells) >= len(columns)]
     if full:  # a line of prose at the margin right above or below the rows, no blank between, is none of the table's
         group = [cells for i, cells in enumerate(group) if full[0] <= i <= full[-1] or len(cells) > 1 or cells[0][0] > columns[0]]
